@@ -1,0 +1,49 @@
+"""The module boundaries of STYLE.md: only app/ imports streamlit; only app/ and layers import folium."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "dashboard"
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if ".venv" not in p.parts)
+
+
+def test_package_has_modules():
+    assert len(_modules()) >= 5
+
+
+def test_only_app_imports_streamlit():
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in _modules()
+        if "app" not in p.relative_to(PACKAGE).parts
+        and {"streamlit", "streamlit_folium"} & _imported_roots(p)
+    ]
+    assert offenders == []
+
+
+def test_only_app_and_layers_import_folium():
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in _modules()
+        if "app" not in p.relative_to(PACKAGE).parts
+        and p.name != "layers.py"
+        and "layers" not in p.relative_to(PACKAGE).parts
+        and {"folium", "branca"} & _imported_roots(p)
+    ]
+    assert offenders == []
