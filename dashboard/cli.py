@@ -1,0 +1,388 @@
+"""The ``conflictmap`` command: validate, geocode, build and serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from dashboard import paths, schema
+from dashboard.errors import DashboardError
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_UNUSABLE = 2
+
+FORMATS = ("canonical", "acled", "ucdp", "mapped")
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Fail(click.ClickException):
+    """A clean one-line error with a chosen exit code (never a traceback)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_UNUSABLE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _mapping_from(options: Sequence[str], mapping_file: str | None) -> dict[str, str] | None:
+    from dashboard.readers import load_mapping, parse_map_options
+
+    mapping: dict[str, str] = {}
+    if mapping_file:
+        mapping.update(load_mapping(mapping_file))
+    if options:
+        mapping.update(parse_map_options(list(options)))
+    return mapping or None
+
+
+def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
+    """The options every command that reads an events file shares.
+
+    ``--format`` names the input layout, except in ``validate`` where it names the
+    report's format (text|json) as the issue tracker's users asked; ``--input-format``
+    works everywhere.
+    """
+    func = click.option(
+        "--mapping",
+        "mapping_file",
+        type=click.Path(dir_okay=False),
+        help="YAML or TOML file mapping the file's columns onto canonical ones.",
+    )(func)
+    func = click.option(
+        "--map",
+        "map_items",
+        multiple=True,
+        metavar="FILE_COLUMN=CANONICAL",
+        help="Map one column of the file onto a canonical column (repeatable), "
+        "e.g. --map date=date_start --map lat=latitude.",
+    )(func)
+    names = ["--input-format", "--format"] if format_alias else ["--input-format"]
+    func = click.option(
+        *names,
+        "input_format",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Input layout; detected from the header when omitted.",
+    )(func)
+    return func
+
+
+def _area_options(func: Callable) -> Callable:
+    func = click.option(
+        "--repair", is_flag=True, help="Repair invalid polygons with make_valid (reported)."
+    )(func)
+    func = click.option(
+        "--as-of", default=None, help="Snapshot date for area files without a date field."
+    )(func)
+    func = click.option(
+        "--date-field",
+        default=None,
+        help="Area field holding a snapshot date (snapshots become intervals).",
+    )(func)
+    func = click.option(
+        "--to-field", default=schema.VALID_TO, show_default=True, help="Area validity end field."
+    )(func)
+    func = click.option(
+        "--from-field",
+        default=schema.VALID_FROM,
+        show_default=True,
+        help="Area validity start field.",
+    )(func)
+    func = click.option(
+        "--controller-field",
+        default=schema.CONTROLLER,
+        show_default=True,
+        help="Area field naming who controls it.",
+    )(func)
+    func = click.option(
+        "--areas",
+        "area_paths",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="Control-area file (repeatable; GeoJSON, GeoPackage, Shapefile, KML, "
+        "GeoParquet). Default: the bundled geodata/control_areas.geojson.",
+    )(func)
+    return func
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    tasks: dict[str, int] = {}
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _check_exists(path: str) -> None:
+    if not Path(path).exists():
+        raise _Fail(f"{path}: file not found")
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="conflictmap")
+def cli() -> None:
+    """Conflict events, geocoded offline and joined with who controlled the ground."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: project errors and OS errors become one line and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="conflictmap")
+    except (DashboardError, OSError) as exc:
+        click.echo(f"conflictmap: {exc}", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    except Exception as exc:  # a bug: say so plainly, traceback only on request
+        if os.environ.get("CONFLICTMAP_DEBUG"):
+            raise
+        click.echo(
+            f"conflictmap: unexpected error ({type(exc).__name__}: {exc}); "
+            "set CONFLICTMAP_DEBUG=1 to see the traceback",
+            err=True,
+        )
+        sys.exit(EXIT_UNUSABLE)
+
+
+@cli.command()
+@click.argument("events_file", type=click.Path(dir_okay=False))
+@lambda f: _input_options(f, format_alias=False)
+@click.option(
+    "--format",
+    "-f",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report as readable text or JSON.",
+)
+@click.option("--all", "show_all", is_flag=True, help="List every problem, not the first 50.")
+def validate(
+    events_file: str,
+    input_format: str | None,
+    map_items: tuple[str, ...],
+    mapping_file: str | None,
+    output_format: str,
+    show_all: bool,
+) -> None:
+    """Check an events file and report every problem with its row.
+
+    Exit status: 0 no errors, 1 errors (rows set aside), 2 unusable input.
+    """
+    _check_exists(events_file)
+    from dashboard.readers import read_events
+    from dashboard.validation import validate_events
+
+    try:
+        mapping = _mapping_from(map_items, mapping_file)
+        result = validate_events(read_events(events_file, format=input_format, mapping=mapping))
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+    report = result.report
+    if output_format == "json":
+        click.echo(report.to_json())
+    else:
+        click.echo(report.to_text(limit=None if show_all else 50))
+    sys.exit(EXIT_ERRORS if report.errors else EXIT_OK)
+
+
+@cli.command()
+@click.argument("events_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV out.")
+@_input_options
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fuzzy-match score (0-100) a name must reach; default: the geocoder's.",
+)
+def geocode(
+    events_file: str,
+    output: str,
+    input_format: str | None,
+    map_items: tuple[str, ...],
+    mapping_file: str | None,
+    threshold: float | None,
+) -> None:
+    """Give coordinates to rows that only name a place (offline, no web service)."""
+    from dashboard.geocoding import geocode_events, load_gazetteer
+    from dashboard.readers import read_events
+    from dashboard.validation import validate_events
+
+    _check_exists(events_file)
+    try:
+        mapping = _mapping_from(map_items, mapping_file)
+        checked = validate_events(read_events(events_file, format=input_format, mapping=mapping))
+        events = checked.events
+        countries = sorted(events[schema.COUNTRY].dropna().astype(str).unique())
+        gazetteer = load_gazetteer(countries=countries or None)
+        kwargs: dict[str, object] = {"gazetteer": gazetteer}
+        if threshold is not None:
+            kwargs["threshold"] = threshold
+        with _progress_bar() as progress:
+            if progress is not None:
+                kwargs["progress"] = lambda done: progress("geocode", done, len(events))
+            result = geocode_events(events, **kwargs)
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    result.events.to_csv(output, index=False)
+    click.echo(f"{len(result.events)} rows written to {output}")
+    click.echo("geocoded: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    if len(result.unmatched):
+        click.echo(f"{len(result.unmatched)} rows without a place (kept, coordinates empty):")
+        click.echo(result.unmatched.head(20).to_string(index=False))
+    if checked.report.rows_rejected:
+        click.echo(
+            f"{checked.report.rows_rejected} rows set aside by validation "
+            f"(see `conflictmap validate {events_file}`)"
+        )
+
+
+@cli.command()
+@click.argument(
+    "events_file", type=click.Path(dir_okay=False), default=str(paths.BUNDLED_EVENTS)
+)
+@click.option(
+    "-o",
+    "--output",
+    default="out/events.parquet",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="GeoParquet out; set-aside rows go to OUT.rejected.csv beside it.",
+)
+@_input_options
+@_area_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def build(
+    events_file: str,
+    output: str,
+    input_format: str | None,
+    map_items: tuple[str, ...],
+    mapping_file: str | None,
+    area_paths: tuple[str, ...],
+    controller_field: str,
+    from_field: str,
+    to_field: str,
+    date_field: str | None,
+    as_of: str | None,
+    repair: bool,
+    as_json: bool,
+) -> None:
+    """Read, validate, geocode and join EVENTS_FILE with control areas; write GeoParquet.
+
+    Without EVENTS_FILE the bundled demo events are used; without --areas the bundled
+    control areas.
+    """
+    from dashboard.pipeline import AreaOptions, BuildSettings, build as run_build, write_outputs
+
+    _check_exists(events_file)
+    for area_path in area_paths:
+        _check_exists(area_path)
+    try:
+        settings = BuildSettings(
+            format=input_format,
+            mapping=_mapping_from(map_items, mapping_file),
+            areas=AreaOptions(
+                controller_field=controller_field,
+                from_field=from_field,
+                to_field=to_field,
+                date_field=date_field,
+                as_of=as_of,
+                repair=repair,
+            ),
+        )
+        with _progress_bar() as progress:
+            result = run_build(events_file, list(area_paths) or None, settings=settings,
+                               progress=progress)
+        out, rejected = write_outputs(result, output)
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+    summary = result.summary()
+    summary["output"] = str(out)
+    summary["rejected_output"] = str(rejected)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        click.echo(_summary_text(summary))
+
+
+def _summary_text(summary: dict) -> str:
+    lines = [
+        f"events: {summary['rows_in']} rows in ({summary['input_format']}), "
+        f"{summary['rows_loaded']} loaded, {summary['rows_rejected']} set aside",
+        "geocoded: " + ", ".join(f"{k} {v}" for k, v in summary["geocoded"].items()),
+        "controller at the event's place and date:",
+    ]
+    lines += [f"  {name:<32} {count:>7}" for name, count in summary["controllers"].items()]
+    lines.append(
+        f"control areas: {summary['areas_loaded']} loaded, {summary['areas_rejected']} set aside"
+    )
+    lines.append(f"written: {summary['output']}")
+    if summary["rows_rejected"]:
+        lines.append(f"set-aside rows with reasons: {summary['rejected_output']}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--events", "events_file", type=click.Path(dir_okay=False), default=None,
+              help="Events file to show (default: the bundled demo).")
+@click.option("--areas", "area_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Control-area file (repeatable; default: the bundled areas).")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--address", default="localhost", show_default=True,
+              help="Interface to listen on.")
+def serve(events_file: str | None, area_paths: tuple[str, ...], port: int, address: str) -> None:
+    """Start the dashboard in a browser-ready Streamlit server."""
+    for path in [events_file, *area_paths]:
+        if path:
+            _check_exists(path)
+    env = dict(os.environ)
+    if events_file:
+        env["CONFLICTMAP_EVENTS"] = str(Path(events_file).resolve())
+    if area_paths:
+        env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(p).resolve()) for p in area_paths)
+    script = paths.PACKAGE_DIR / "app" / "main.py"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true",
+        "--server.enableStaticServing", "true",
+        "--server.enableXsrfProtection", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)")
+    try:
+        sys.exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()
