@@ -1,0 +1,20 @@
+"""Event readers: CSV bytes to a text frame with canonical column names.
+
+``read_events`` detects the format (canonical, ACLED, UCDP GED) from the header or uses an
+explicit column mapping; ``dashboard.validation`` then types and checks the values.
+"""
+
+from __future__ import annotations
+
+from dashboard.readers.events import ReadResult, detect_format, read_events
+from dashboard.readers.mapping import load_mapping, parse_map_options
+from dashboard.readers.textio import DEFAULT_MAX_BYTES
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "ReadResult",
+    "detect_format",
+    "load_mapping",
+    "parse_map_options",
+    "read_events",
+]

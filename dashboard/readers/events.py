@@ -1,0 +1,396 @@
+"""Event files: detect the format from the header, read as text under canonical names.
+
+Four formats (``schema.EVENT_FORMATS``):
+
+- ``canonical``: the header is (a subset of) ``schema.EVENT_COLUMNS``, maybe with extras.
+- ``acled``: an ACLED export, current or pre-2023 layout. ``event_id_cnty`` becomes
+  ``event_id``; of rows sharing an id, the one with the newest ``timestamp`` is kept and
+  the others are set aside (a warning each).
+- ``ucdp``: a UCDP GED release CSV (49 columns), with or without its header row. Columns
+  are renamed (``schema.UCDP_TO_CANONICAL``) and the UCDP codes are translated into
+  ``event_type`` text, ``geo_precision`` and ``time_precision``, the originals kept.
+- ``mapped``: any CSV plus an explicit column mapping (see ``readers.mapping``).
+
+Values stay text here; ``dashboard.validation`` types them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from dashboard import schema
+from dashboard.errors import InputFileError, SchemaError
+from dashboard.readers import textio
+from dashboard.readers.mapping import renames_for
+from dashboard.report import WARNING, Problem
+
+_UCDP_KEYS = frozenset(
+    {"id", "type_of_violence", "side_a", "side_b", "date_start", "date_end", "best", "where_prec"}
+)
+_KNOWN_NAMES = frozenset(
+    schema.MAPPING_TARGETS
+    + schema.ACLED_COLUMNS
+    + schema.ACLED_PRE2023_COLUMNS
+    + schema.UCDP_GED_COLUMNS
+)
+# Columns the reader and validator add; a file column with one of these names is renamed.
+_RESERVED = frozenset(
+    {schema.SOURCE_ROW, schema.SOURCE_FORMAT, schema.REJECT_REASON, schema.RAW_RECORD}
+)
+# (file column after renaming, derived column, code table, name in the UCDP codebook)
+_UCDP_CODES: tuple[tuple[str, str, Mapping[int, object], str], ...] = (
+    (schema.UCDP_WHERE_PREC, schema.GEO_PRECISION, schema.UCDP_WHERE_PREC_TO_GEO, "where_prec"),
+    (schema.UCDP_DATE_PREC, schema.TIME_PRECISION, schema.UCDP_DATE_PREC_TO_TIME, "date_prec"),
+    (
+        schema.UCDP_TYPE_OF_VIOLENCE,
+        schema.EVENT_TYPE,
+        schema.UCDP_TYPE_OF_VIOLENCE_TEXT,
+        "type_of_violence",
+    ),
+)
+
+
+@dataclass
+class ReadResult:
+    """An event file read as text, with canonical column names where known.
+
+    Attributes
+    ----------
+    path
+        The file read.
+    format
+        ``"canonical"``, ``"acled"``, ``"ucdp"`` or ``"mapped"``.
+    frame
+        One row per record; values are text (``str`` or NA); extra columns keep their
+        names; ``schema.SOURCE_ROW`` is the 1-based data row (header excluded).
+    set_aside
+        Rows set aside while reading (ragged rows, superseded ACLED duplicates) with
+        ``schema.SOURCE_ROW`` and ``schema.REJECT_REASON``.
+    problems
+        What the reader noticed, errors and warnings.
+    rows_in
+        ``len(frame) + len(set_aside)``.
+    encoding, delimiter
+        How the bytes were read.
+    """
+
+    path: str
+    format: str
+    frame: pd.DataFrame
+    set_aside: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    rows_in: int = 0
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+
+def detect_format(columns: Sequence[str]) -> str:
+    """Name the format of an event file from its header.
+
+    Parameters
+    ----------
+    columns
+        The header's column names (case and surrounding spaces are ignored).
+
+    Returns
+    -------
+    str
+        ``"acled"`` when ``event_id_cnty`` and ``event_date`` are present, ``"ucdp"`` when
+        the UCDP GED key columns (``id``, ``type_of_violence``, ``side_a``, ``side_b``,
+        ``date_start``, ``date_end``, ``best``, ``where_prec``) are, else ``"canonical"``
+        (validation then names any missing canonical column and suggests a mapping).
+        ``"mapped"`` is never detected: it needs a mapping.
+
+    Raises
+    ------
+    SchemaError
+        The header is empty.
+    """
+    names = {_normalise(c) for c in columns}
+    names.discard("")
+    if not names:
+        raise SchemaError("the file has no column names in its first row")
+    if {schema.ACLED_ID, schema.EVENT_DATE} <= names:
+        return "acled"
+    if names >= _UCDP_KEYS:
+        return "ucdp"
+    return "canonical"
+
+
+def read_events(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    max_bytes: int = textio.DEFAULT_MAX_BYTES,
+) -> ReadResult:
+    """Read an event CSV as text, in any of the four formats.
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8 with or without BOM, UTF-16 with BOM, or Arabic Windows-1256;
+        comma, semicolon or tab separated).
+    format
+        Force ``"canonical"``, ``"acled"``, ``"ucdp"`` or ``"mapped"``; default: detected.
+    mapping
+        ``{FILE_COLUMN: CANONICAL_COLUMN}``; implies ``format="mapped"``.
+    max_bytes
+        Refuse files larger than this (default 2 GB).
+
+    Returns
+    -------
+    ReadResult
+
+    Raises
+    ------
+    InputFileError, EncodingDetectionError
+        The file cannot be read as CSV text.
+    SchemaError
+        Bad ``format``/``mapping`` options, or a mapping that does not fit the header.
+    """
+    path = Path(path)
+    _check_options(format, mapping)
+    textio.check_file(path, max_bytes=max_bytes)
+    encoding = textio.detect_encoding(path)
+    sample = textio.read_sample(path, encoding)
+    delimiter = textio.sniff_delimiter(sample)
+    first = textio.first_record(sample, delimiter)
+    if not first:
+        raise InputFileError(f"{path}: no header row; the file holds only blank lines")
+    fmt, columns, has_header, problems = _layout(first, format=format, mapping=mapping)
+    renames = _renames(fmt, columns, mapping, path=str(path))
+    table = textio.read_table(
+        path, encoding=encoding, delimiter=delimiter, columns=columns, has_header=has_header
+    )
+    frame = table.frame.rename(columns=renames)
+    set_aside = table.set_aside.rename(columns=renames)
+    problems += table.problems
+    if fmt == "acled":
+        frame, superseded, more = _supersede_duplicates(frame)
+        set_aside = _concat_rows(set_aside, superseded)
+    else:
+        frame, more = _derive_ucdp_codes(frame)
+    problems += more
+    if frame.empty and set_aside.empty:
+        problems.append(
+            Problem(None, None, None, "the file has a header but no data rows", WARNING)
+        )
+    return ReadResult(
+        path=str(path),
+        format=fmt,
+        frame=frame,
+        set_aside=set_aside,
+        problems=problems,
+        rows_in=len(frame) + len(set_aside),
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+
+
+def _check_options(format: str | None, mapping: Mapping[str, str] | None) -> None:
+    if format is not None and format not in schema.EVENT_FORMATS:
+        raise SchemaError(
+            f"unknown format {format!r}; choose one of {', '.join(schema.EVENT_FORMATS)}"
+        )
+    if format == "mapped" and not mapping:
+        raise SchemaError("format 'mapped' needs a column mapping (--map FILE_COLUMN=CANONICAL)")
+    if mapping and format not in (None, "mapped"):
+        raise SchemaError(f"a column mapping cannot be combined with format {format!r}")
+
+
+def _normalise(name: str) -> str:
+    return str(name).strip().lstrip("\ufeff").strip().lower()
+
+
+def _layout(
+    first: list[str], *, format: str | None, mapping: Mapping[str, str] | None
+) -> tuple[str, list[str], bool, list[Problem]]:
+    """Format, column names, whether the first record is a header, and header problems."""
+    if mapping:
+        columns, problems = _clean_header(first)
+        return "mapped", columns, True, problems
+    if format in (None, "ucdp") and _headerless_ucdp(first, forced=format == "ucdp"):
+        note = Problem(
+            None,
+            None,
+            None,
+            "no header row: read as the 49-column UCDP GED layout (first row is data)",
+            WARNING,
+        )
+        return "ucdp", list(schema.UCDP_GED_COLUMNS), False, [note]
+    columns, problems = _clean_header(first)
+    return format or detect_format(columns), columns, True, problems
+
+
+def _headerless_ucdp(record: Sequence[str], *, forced: bool) -> bool:
+    """Is this record a UCDP GED data row (49 fields, integer id, a POINT(...) field)?"""
+    if len(record) != len(schema.UCDP_GED_COLUMNS):
+        return False
+    names = {_normalise(f) for f in record}
+    if names & _UCDP_KEYS:
+        return False
+    has_point = any(f.strip().upper().startswith("POINT") for f in record)
+    return record[0].strip().isdigit() and (has_point or forced)
+
+
+def _clean_header(names: Sequence[str]) -> tuple[list[str], list[Problem]]:
+    """Strip spaces and stray BOMs, fold case of known names, name blanks, de-duplicate."""
+    problems: list[Problem] = []
+    out: list[str] = []
+    for i, raw in enumerate(names, start=1):
+        name = str(raw).strip().lstrip("\ufeff").strip()
+        if not name:
+            name = f"column_{i}"
+            problems.append(
+                Problem(None, name, raw, f"column {i} has no name; called {name!r}", WARNING)
+            )
+        elif name.lower() in _KNOWN_NAMES and name != name.lower():
+            name = name.lower()
+        if name in _RESERVED:
+            message = f"column {name!r} is renamed file_{name}: the reader adds its own"
+            problems.append(Problem(None, name, raw, message, WARNING))
+            name = f"file_{name}"
+        if name in out:
+            k = 1
+            while f"{name}.{k}" in out:
+                k += 1
+            problems.append(
+                Problem(
+                    None,
+                    name,
+                    raw,
+                    f"column {name!r} appears twice; the later one is called {name}.{k}",
+                    WARNING,
+                )
+            )
+            name = f"{name}.{k}"
+        out.append(name)
+    return out, problems
+
+
+def _renames(
+    fmt: str, columns: Sequence[str], mapping: Mapping[str, str] | None, *, path: str
+) -> dict[str, str]:
+    if fmt == "mapped" and mapping:
+        return renames_for(columns, mapping, path=path)
+    table = {"acled": schema.ACLED_TO_CANONICAL, "ucdp": schema.UCDP_TO_CANONICAL}.get(fmt, {})
+    present = set(columns)
+    return {k: v for k, v in table.items() if k in present and v not in present}
+
+
+def _empty_set_aside(frame: pd.DataFrame) -> pd.DataFrame:
+    empty = frame.iloc[0:0].copy()
+    empty[schema.REJECT_REASON] = pd.Series([], dtype="str")
+    return empty
+
+
+def _concat_rows(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    if b.empty:
+        return a
+    if a.empty:
+        return b.reset_index(drop=True)
+    return pd.concat([a, b], ignore_index=True).sort_values(schema.SOURCE_ROW, ignore_index=True)
+
+
+# --- ACLED ---------------------------------------------------------------------------------
+
+
+def _supersede_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """Keep the newest ``timestamp`` per ACLED event id; set the older versions aside.
+
+    Equal (or missing) timestamps keep the first row in the file.
+    """
+    if schema.EVENT_ID not in frame:
+        return frame, _empty_set_aside(frame), []
+    ids = frame[schema.EVENT_ID]
+    duplicated = ids.notna() & ids.duplicated(keep=False)
+    if not duplicated.any():
+        return frame, _empty_set_aside(frame), []
+    stamps = _timestamps(frame.get(schema.ACLED_TIMESTAMP), frame.index)
+    group = frame.loc[duplicated, [schema.EVENT_ID, schema.SOURCE_ROW]].assign(_ts=stamps)
+    ranked = group.sort_values(
+        ["_ts", schema.SOURCE_ROW], ascending=[False, True], na_position="last"
+    )
+    first = ~ranked.duplicated(schema.EVENT_ID, keep="first")
+    winner_of = pd.Series(ranked.index[first], index=ranked.loc[first, schema.EVENT_ID])
+    raw_stamps = frame.get(schema.ACLED_TIMESTAMP)
+    reasons: dict[int, str] = {}
+    problems: list[Problem] = []
+    for label in ranked.index[~first]:
+        event_id = frame.at[label, schema.EVENT_ID]
+        winner = winner_of[event_id]
+        winner_row = int(frame.at[winner, schema.SOURCE_ROW])
+        newest, mine = stamps.at[winner], stamps.at[label]
+        if pd.notna(newest) and (pd.isna(mine) or mine < newest):
+            shown = raw_stamps.at[winner] if raw_stamps is not None else newest
+            reason = (
+                f"superseded by a newer version (timestamp {shown}, row {winner_row}) "
+                f"of event {event_id}"
+            )
+        else:
+            reason = (
+                f"duplicate of event {event_id} (row {winner_row}) with the same or no "
+                "timestamp; the first row is kept"
+            )
+        reasons[label] = reason
+        row = int(frame.at[label, schema.SOURCE_ROW])
+        problems.append(Problem(row, schema.EVENT_ID, event_id, reason, WARNING))
+    set_aside = frame.loc[list(reasons)].copy()
+    set_aside[schema.REJECT_REASON] = pd.Series(reasons, dtype="str")
+    kept = frame.drop(index=list(reasons)).reset_index(drop=True)
+    return kept, set_aside.sort_values(schema.SOURCE_ROW, ignore_index=True), problems
+
+
+def _timestamps(values: pd.Series | None, index: pd.Index) -> pd.Series:
+    """ACLED ``timestamp`` as seconds: Unix seconds, or an ISO date-time; NaN if neither."""
+    if values is None:
+        return pd.Series(float("nan"), index=index)
+    text = values.str.strip()
+    seconds = pd.to_numeric(text, errors="coerce").astype("float64")
+    dates = pd.to_datetime(text.where(seconds.isna()), errors="coerce", utc=True, format="ISO8601")
+    epoch = pd.Timestamp(0, tz="UTC")
+    return seconds.fillna((dates - epoch).dt.total_seconds())
+
+
+# --- UCDP codes ----------------------------------------------------------------------------
+
+
+def _derive_ucdp_codes(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Translate UCDP where_prec / date_prec / type_of_violence into canonical columns.
+
+    Runs only where the UCDP column is present and the canonical one is not; the UCDP
+    original stays in its own column. Unknown codes leave the canonical cell empty, with a
+    warning.
+    """
+    problems: list[Problem] = []
+    for source, target, table, label in _UCDP_CODES:
+        if source not in frame or target in frame:
+            continue
+        derived, unknown = _lookup_codes(frame[source], table)
+        frame = frame.assign(**{target: derived})
+        codes = ", ".join(str(k) for k in table)
+        for i in unknown:
+            problems.append(
+                Problem(
+                    int(frame.at[i, schema.SOURCE_ROW]),
+                    source,
+                    frame.at[i, source],
+                    f"{label} {frame.at[i, source]!r} is not a UCDP code ({codes}); "
+                    f"{target} left empty",
+                    WARNING,
+                )
+            )
+    return frame, problems
+
+
+def _lookup_codes(values: pd.Series, table: Mapping[int, object]) -> tuple[pd.Series, list]:
+    """Codes looked up in ``table`` (as text), and the labels of non-empty unknown codes."""
+    numbers = pd.to_numeric(values.str.strip(), errors="coerce")
+    found = numbers.map({float(code): str(text) for code, text in table.items()})
+    unknown = values.notna() & found.isna()
+    return found.astype("str"), list(values.index[unknown])

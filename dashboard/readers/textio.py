@@ -1,0 +1,472 @@
+"""Bytes to text: file checks, encoding detection, delimiter sniffing, CSV records to a frame.
+
+Every value is read as text. Cells listed in ``schema.NA_VALUES`` (or only whitespace)
+become NA; nothing else does, so ``"NA"`` and ``"0123"`` survive as written. Records whose
+field count differs from the header are set aside with a reason instead of being padded or
+dropped by the parser.
+
+Row numbering: ``SOURCE_ROW`` is the 1-based number of the data record (header excluded,
+blank lines not counted). A record can span several physical lines when a quoted field
+contains a line break, so messages also give the physical line numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from dashboard import schema
+from dashboard.errors import EncodingDetectionError, InputFileError
+from dashboard.report import ERROR, WARNING, Problem
+
+DEFAULT_MAX_BYTES = 2 * 1024**3
+DELIMITERS: tuple[str, ...] = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+_CHUNK_BYTES = 1 << 20
+_SAMPLE_CHARS = 64 * 1024
+_SNIFF_RECORDS = 50
+_CHUNK_ROWS = 50_000
+_LONG_RECORD_LINES = 20  # a record spanning more lines than this hints at an unclosed quote
+_MAX_ROWS_LISTED = 10
+
+# Checked longest first: a UTF-32-LE BOM starts with the UTF-16-LE one.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_COMPRESSED: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed"),
+    (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel/Office binary file"),
+)
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+")
+_NA = frozenset(schema.NA_VALUES)
+_HIGH_BYTES = bytes(range(128, 256))
+
+
+@dataclass
+class Table:
+    """A CSV file read as text.
+
+    Attributes
+    ----------
+    frame
+        One row per well-formed record; every column text (``str`` dtype, NA for missing)
+        plus ``schema.SOURCE_ROW``.
+    set_aside
+        Ragged records: fields aligned to the header as far as they go, the whole record in
+        ``schema.RAW_RECORD``, ``schema.SOURCE_ROW`` and ``schema.REJECT_REASON``.
+    problems
+        Ragged rows (errors), line breaks inside fields and blank lines (warnings).
+    """
+
+    frame: pd.DataFrame
+    set_aside: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --- the file as bytes ------------------------------------------------------------------
+
+
+def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+    """Refuse what cannot be read as a CSV text file; return its size in bytes.
+
+    Raises
+    ------
+    InputFileError
+        Missing, a directory, empty, larger than ``max_bytes``, or compressed.
+    """
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    if size > max_bytes:
+        raise InputFileError(
+            f"{path}: the file is {_human(size)}, more than the limit of {_human(max_bytes)}; "
+            "split it, or raise the limit (max_bytes)"
+        )
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    for magic, what in _COMPRESSED:
+        if head.startswith(magic):
+            raise InputFileError(
+                f"{path}: the file is {what}, not CSV text; extract or export it as CSV first"
+            )
+    return size
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover
+
+
+def detect_encoding(path: Path) -> str:
+    """Name the encoding of a text file: a BOM, else strict UTF-8, else Arabic Windows-1256.
+
+    Windows-1256 is accepted only when the decoded text is plausibly Arabic (most non-ASCII
+    characters are Arabic letters, in words of two letters or more). There is no silent
+    latin-1 fallback.
+
+    Raises
+    ------
+    EncodingDetectionError
+        The bytes fit none of these; the message names the file and the byte offset.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            failure = _first_failure(path, encoding)
+            if failure is not None:
+                raise EncodingDetectionError(
+                    f"{path}: starts with a {encoding.upper()} byte-order mark but "
+                    f"{failure.describe()} cannot be decoded as {encoding.upper()}"
+                )
+            return encoding
+    failure = _first_failure(path, "utf-8")
+    if failure is None:
+        return "utf-8"
+    if failure.nul:
+        raise EncodingDetectionError(
+            f"{path}: {failure.describe()} is a NUL byte: a binary file, or UTF-16 saved "
+            "without a byte-order mark; save it as UTF-8 CSV"
+        )
+    if _plausibly_arabic(path, "cp1256"):
+        return "cp1256"
+    raise EncodingDetectionError(
+        f"{path}: not valid UTF-8 ({failure.describe()}) and not Arabic text in "
+        "Windows-1256 either; the encoding is unknown (latin-1 is not guessed because it "
+        "would silently garble the text): save the file as UTF-8 and load it again"
+    )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    offset: int
+    line: int
+    byte: int
+    nul: bool = False
+
+    def describe(self) -> str:
+        return f"byte 0x{self.byte:02x} at offset {self.offset} (line {self.line})"
+
+
+def _first_failure(path: Path, encoding: str) -> _Failure | None:
+    """Stream the file through a strict decoder; where does it first fail (or hit NUL)?"""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    newlines = 0
+    check_nul = encoding == "utf-8"
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK_BYTES)
+            final = not chunk
+            if check_nul and (nul := chunk.find(b"\x00")) >= 0:
+                line = 1 + newlines + chunk.count(b"\n", 0, nul)
+                return _Failure(offset + nul, line, 0, nul=True)
+            try:
+                decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                pending = len(exc.object) - len(chunk)  # bytes held over from the last chunk
+                at = offset - pending + exc.start
+                line = 1 + newlines + exc.object[: exc.start].count(b"\n")
+                return _Failure(at, line, exc.object[exc.start])
+            if final:
+                return None
+            offset += len(chunk)
+            newlines += chunk.count(b"\n")
+
+
+def _plausibly_arabic(path: Path, encoding: str) -> bool:
+    """Does the file, decoded as ``encoding``, read as Arabic rather than mojibake?
+
+    Most non-ASCII characters must be in the Arabic blocks, and most Arabic letters must
+    sit in runs of two or more (words), not alone among Latin letters as mojibake does.
+    """
+    non_ascii = arabic = in_words = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            try:
+                text = chunk.decode(encoding)
+            except UnicodeDecodeError:
+                return False
+            non_ascii += len(chunk) - len(chunk.translate(None, _HIGH_BYTES))  # 1 byte/char
+            for run in _ARABIC.findall(text):
+                arabic += len(run)
+                if len(run) >= 2:
+                    in_words += len(run)
+    return arabic >= 2 and arabic >= 0.6 * non_ascii and in_words >= 0.8 * arabic
+
+
+# --- text sample: delimiter and first record ---------------------------------------------
+
+
+def read_sample(path: Path, encoding: str, *, chars: int = _SAMPLE_CHARS) -> str:
+    """The first ``chars`` characters of the file, cut back to the last complete line."""
+    with path.open(encoding=encoding, newline="") as fh:
+        text = fh.read(chars)
+        more = bool(fh.read(1))
+    if more and "\n" in text:
+        text = text[: text.rindex("\n") + 1]
+    return text
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Pick the delimiter among ``,`` ``;`` and tab that splits the sample most consistently.
+
+    Each candidate parses the first records of the sample; the winner gives the most
+    records with the same field count as the header, then the most fields. A sample that
+    no candidate splits into two or more fields is read with ``,`` (one column).
+    """
+    best: tuple[float, int] = (0.0, 1)
+    chosen = ","
+    for delimiter in DELIMITERS:
+        records = _records(sample, delimiter)
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (sum(len(r) == width for r in records) / len(records), width)
+        if score > best:
+            best, chosen = score, delimiter
+    return chosen
+
+
+def _records(sample: str, delimiter: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    out: list[list[str]] = []
+    try:
+        for record in reader:
+            if _is_blank(record):
+                continue
+            out.append(record)
+            if len(out) >= _SNIFF_RECORDS:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def first_record(sample: str, delimiter: str) -> list[str]:
+    """The first non-blank record of the sample (the header, usually); [] when none."""
+    records = _records(sample, delimiter)
+    return records[0] if records else []
+
+
+def _is_blank(record: Sequence[str]) -> bool:
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+# --- the whole file -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Record:
+    row: int
+    first_line: int
+    last_line: int
+    fields: list[str]
+    unterminated: bool = False  # a quote opened in this record is never closed
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str,
+    delimiter: str,
+    columns: Sequence[str],
+    has_header: bool,
+) -> Table:
+    """Read every record as text into a frame with ``columns``; set ragged records aside.
+
+    The file is parsed by the standard ``csv`` module in a stream and turned into frames
+    chunk by chunk, so memory grows with the frame, not with a copy of the file.
+
+    Raises
+    ------
+    InputFileError
+        The CSV structure itself is broken (e.g. a field over the csv module's size limit,
+        usually an unterminated quote).
+    """
+    width = len(columns)
+    chunks: list[pd.DataFrame] = []
+    pending: list[list[str]] = []
+    rows: list[int] = []
+    ragged: list[_Record] = []
+    multiline: list[_Record] = []
+    blank = 0
+    for record in _iter_records(path, encoding=encoding, delimiter=delimiter, skip=has_header):
+        if record is None:
+            blank += 1
+            continue
+        if record.last_line > record.first_line:
+            multiline.append(record)
+        if len(record.fields) != width or record.unterminated:
+            ragged.append(record)
+            continue
+        pending.append(record.fields)
+        rows.append(record.row)
+        if len(pending) >= _CHUNK_ROWS:
+            chunks.append(_frame(pending, rows, columns))
+            pending, rows = [], []
+    chunks.append(_frame(pending, rows, columns))
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    problems = [_ragged_problem(r, width, delimiter) for r in ragged]
+    problems += _layout_warnings(multiline, blank)
+    return Table(frame, _ragged_frame(ragged, columns, delimiter), problems)
+
+
+def _iter_records(
+    path: Path, *, encoding: str, delimiter: str, skip: bool
+) -> Iterator[_Record | None]:
+    """Yield each data record (None for a blank line), with its physical line span.
+
+    The last record is held back one step: if it spans several lines and its quote never
+    closes, it swallowed the rest of the file, and it is marked ``unterminated``.
+    """
+    row = 0
+    last_line = 0
+    held: _Record | None = None
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for fields in reader:
+                first_line, last_line = last_line + 1, reader.line_num
+                if skip and not _is_blank(fields):
+                    skip = False
+                    continue
+                if _is_blank(fields):
+                    yield None
+                    continue
+                row += 1
+                if held is not None:
+                    yield held
+                held = _Record(row, first_line, last_line, fields)
+        except csv.Error as exc:
+            raise InputFileError(
+                f"{path}: broken CSV after line {reader.line_num}: {exc} "
+                "(an unterminated quote makes one field swallow the rest of the file)"
+            ) from exc
+        except UnicodeDecodeError as exc:  # detect_encoding checked the bytes already
+            raise EncodingDetectionError(f"{path}: cannot decode as {encoding}: {exc}") from exc
+    if held is not None:
+        if held.last_line > held.first_line and _ends_in_open_quote(
+            path, encoding=encoding, delimiter=delimiter, first_line=held.first_line
+        ):
+            held = replace(held, unterminated=True)
+        yield held
+
+
+def _ends_in_open_quote(path: Path, *, encoding: str, delimiter: str, first_line: int) -> bool:
+    """Does the text from ``first_line`` to the end of the file end inside a quoted field?"""
+    with path.open(encoding=encoding, newline="") as fh:
+        tail = itertools.islice(fh, first_line - 1, None)
+        try:
+            for _ in csv.reader(tail, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+    return False
+
+
+def _frame(records: list[list[str]], rows: list[int], columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=list(columns), dtype="str")
+    if not records:
+        frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
+    frame = frame.apply(_blank_to_na)
+    frame[schema.SOURCE_ROW] = pd.Series(rows, dtype="int64")
+    return frame
+
+
+def _blank_to_na(values: pd.Series) -> pd.Series:
+    """NA for the explicit NA spellings and for cells holding only whitespace."""
+    if values.empty:
+        return values.astype("str")
+    stripped = values.str.strip()
+    return values.where(~stripped.isin(_NA))
+
+
+def _ragged_frame(records: list[_Record], columns: Sequence[str], delimiter: str) -> pd.DataFrame:
+    width = len(columns)
+    aligned = [(r.fields + [""] * width)[:width] for r in records]
+    frame = _frame(aligned, [r.row for r in records], columns)
+    frame[schema.RAW_RECORD] = pd.Series([delimiter.join(r.fields) for r in records], dtype="str")
+    frame[schema.REJECT_REASON] = pd.Series(
+        [_ragged_reason(r, width) for r in records], dtype="str"
+    )
+    return frame
+
+
+def _lines(record: _Record) -> str:
+    if record.last_line == record.first_line:
+        return f"line {record.first_line}"
+    return f"lines {record.first_line}-{record.last_line}"
+
+
+def _ragged_reason(record: _Record, width: int) -> str:
+    if record.unterminated:
+        return (
+            f"unterminated quote: a quoted field opened in this row never closes, so it "
+            f"runs to the end of the file ({_lines(record)}); close the quote and reload"
+        )
+    many = "too many" if len(record.fields) > width else "too few"
+    return (
+        f"ragged row: {len(record.fields)} fields where the header has {width} "
+        f"({many} fields, {_lines(record)})"
+    )
+
+
+def _ragged_problem(record: _Record, width: int, delimiter: str) -> Problem:
+    raw = delimiter.join(record.fields)
+    value = raw if len(raw) <= 200 else raw[:200] + "..."
+    return Problem(record.row, None, value, _ragged_reason(record, width), ERROR)
+
+
+def _layout_warnings(multiline: list[_Record], blank: int) -> list[Problem]:
+    problems: list[Problem] = []
+    if multiline:
+        listed = ", ".join(str(r.row) for r in multiline[:_MAX_ROWS_LISTED])
+        more = ", ..." if len(multiline) > _MAX_ROWS_LISTED else ""
+        problems.append(
+            Problem(
+                None,
+                None,
+                len(multiline),
+                f"{len(multiline)} rows contain line breaks inside quoted fields "
+                f"(rows {listed}{more}); they were read as one row each",
+                WARNING,
+            )
+        )
+    for record in multiline:
+        if record.last_line - record.first_line >= _LONG_RECORD_LINES:
+            problems.append(
+                Problem(
+                    record.row,
+                    None,
+                    None,
+                    f"this row spans {_lines(record)}: is a quote left open?",
+                    WARNING,
+                )
+            )
+    if blank:
+        problems.append(Problem(None, None, blank, f"{blank} blank lines skipped", WARNING))
+    return problems

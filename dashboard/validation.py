@@ -1,0 +1,801 @@
+"""Type and check event rows, collecting every problem with its row, column and value.
+
+``validate_events`` never stops at the first problem. A file that cannot be used at all
+(no date column; neither coordinates nor a location column) raises ``SchemaError`` naming
+the missing columns and the closest columns found. Everything else is per row: a row with
+an error is set aside into ``rejected`` with all its reasons; warnings leave it loaded.
+The ledger always balances: rows in = rows loaded + rows set aside.
+
+Decisions worth knowing:
+
+- Dates: ISO ``2017-11-09`` (a time part is dropped), ``09 November 2017`` / ``9 Nov 2017``,
+  ``November 9, 2017`` and numeric ``09-11-2017`` / ``09/11/2017``. In ACLED files a
+  ``dd-mm-yyyy`` date is day first by definition. Elsewhere a numeric date with both parts
+  <= 12 is ambiguous: if other rows of the same column settle the order (a part above 12
+  appears in only one position) that order is used silently; otherwise ``dayfirst`` decides
+  and each such row gets a warning saying how it was read. Years outside 1800-2100 are
+  errors (typos, not history).
+- Year-only sources (a ``year`` column and no date column): date_start = 1 January,
+  date_end = 31 December, event_date = date_start, time_precision 3 where empty.
+- Coordinates must both be given, or both be empty with a ``location`` to geocode later.
+  Ranges, "looks swapped" (|lat| > 90 with |lon| <= 90, or outside the row's country while
+  the swapped point is inside it, for the countries in ``_COUNTRY_BOXES``) and (0, 0)
+  "null island" are errors. In ``;`` or tab files a decimal comma (``36,34``) is read as a
+  decimal point and counted.
+- Fatalities: empty or an "unknown"-like word is NaN (unknown, never 0; the word gets a
+  warning); negative or other text is an error.
+- Precision codes outside 1-3 are warnings and become NA.
+- Duplicate event ids: the first row among the otherwise valid rows is kept; later ones are
+  errors naming it. Missing ids are generated from the file stem and source row
+  (``events-17``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dashboard import schema
+from dashboard.errors import SchemaError
+from dashboard.readers import ReadResult, read_events
+from dashboard.readers.textio import DEFAULT_MAX_BYTES
+from dashboard.report import ERROR, WARNING, Problem, Report
+
+DATE_DTYPE = "datetime64[s]"
+_YEAR_MIN, _YEAR_MAX = 1800, 2100
+
+_MONTHS_EN: tuple[str, ...] = (
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december",
+)  # fmt: skip
+# English names and 3-letter abbreviations, spelled here so no locale can change them.
+_MONTHS: dict[str, int] = {
+    **{name: i for i, name in enumerate(_MONTHS_EN, start=1)},
+    **{name[:3]: i for i, name in enumerate(_MONTHS_EN, start=1)},
+    "sept": 9,
+}
+_MONTH_NAMES: dict[int, str] = {i: name.capitalize() for i, name in enumerate(_MONTHS_EN, start=1)}
+
+_ISO_RE = (
+    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_NUMERIC_RE = r"^(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})$"
+_DAY_MONTH_RE = r"^(?P<d>\d{1,2})[ -](?P<mon>[A-Za-z]{3,9})\.?[ -](?P<y>\d{4})$"
+_MONTH_DAY_RE = r"^(?P<mon>[A-Za-z]{3,9})\.? (?P<d>\d{1,2}),? (?P<y>\d{4})$"
+_YEAR_RE = r"^\d{4}(?:\.0+)?$"
+_DECIMAL_COMMA_RE = r"^[+-]?\d+,\d+$"
+
+# Rough extents (south, north, west, east), widened by 0.5 degrees, of the countries the
+# project maps: Syria and Iraq from the OCHA COD-AB admin-1 boundaries, the neighbours from
+# Natural Earth. Used only to tell a swapped latitude/longitude from a genuine point.
+_COUNTRY_BOXES: dict[str, tuple[float, float, float, float]] = {
+    "syria": (31.8, 37.8, 35.1, 42.9),
+    "iraq": (28.6, 37.9, 38.3, 49.1),
+    "lebanon": (32.5, 35.2, 34.6, 37.1),
+    "jordan": (28.7, 33.9, 34.5, 39.8),
+    "turkey": (35.3, 42.6, 25.2, 45.3),
+}
+_COUNTRY_NAMES = {
+    "syrian arab republic": "syria",
+    "türkiye": "turkey",
+    "turkiye": "turkey",
+}
+_MAX_SWAP_SHARE = 0.5
+
+
+@dataclass
+class ValidationResult:
+    """Typed events, the rows set aside, and the report that accounts for every row.
+
+    Attributes
+    ----------
+    events
+        One row per loaded event: every ``schema.EVENT_COLUMNS`` column (typed), extra
+        columns as text, ``schema.SOURCE_ROW`` (int64) and ``schema.SOURCE_FORMAT``.
+    rejected
+        The original text of every row set aside by the reader or the validator, with
+        ``schema.SOURCE_ROW`` and ``schema.REJECT_REASON`` (reasons joined by ``"; "``).
+    report
+        ``rows_in == rows_loaded + rows_rejected``, and every problem found.
+    """
+
+    events: pd.DataFrame
+    rejected: pd.DataFrame
+    report: Report
+
+
+def load_events(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    dayfirst: bool = True,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ValidationResult:
+    """Read and validate an event file in one call.
+
+    Parameters
+    ----------
+    path, format, mapping, max_bytes
+        As for ``dashboard.readers.read_events``.
+    dayfirst
+        As for ``validate_events``.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read as CSV text (missing, too big, compressed, unknown
+        encoding, broken quoting).
+    SchemaError
+        Unusable columns or a bad mapping.
+    """
+    read = read_events(path, format=format, mapping=mapping, max_bytes=max_bytes)
+    return validate_events(read, dayfirst=dayfirst)
+
+
+def validate_events(read: ReadResult, *, dayfirst: bool = True) -> ValidationResult:
+    """Type every canonical column and check every row; never stop at the first problem.
+
+    Parameters
+    ----------
+    read
+        What ``read_events`` returned.
+    dayfirst
+        How to read a numeric date such as ``09/11/2017`` when nothing in the file settles
+        the order (those rows get a warning). ACLED ``dd-mm-yyyy`` dates are always day
+        first.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    SchemaError
+        No date column at all, or neither latitude+longitude nor location; the message
+        names what is missing and the closest columns found (``lon`` for ``longitude``).
+    """
+    found = _Findings(read.frame[schema.SOURCE_ROW])
+    _check_columns(list(read.frame.columns), path=read.path, found=found)
+    frame = _na_in_typed_columns(read.frame, found)
+    typed: dict[str, pd.Series] = {}
+    typed.update(_dates(frame, fmt=read.format, dayfirst=dayfirst, found=found))
+    typed.update(_coordinates(frame, decimal_comma=read.delimiter != ",", found=found))
+    typed[schema.FATALITIES] = _fatalities(frame, found)
+    for column in (schema.FATALITIES_LOW, schema.FATALITIES_HIGH):
+        if column in frame:
+            typed[column] = _quiet_float(frame[column], found)
+    for column in schema.INT_CODE_COLUMNS:
+        typed[column] = _precision(frame, column, found)
+    if _is_year_only(frame):
+        typed[schema.TIME_PRECISION] = typed[schema.TIME_PRECISION].fillna(3)
+    for column in (schema.UCDP_WHERE_PREC, schema.UCDP_DATE_PREC):
+        if column in frame:
+            typed[column] = _to_int8(_to_float(frame[column])[0])
+    typed[schema.EVENT_ID] = _event_ids(frame, stem=Path(read.path).stem, found=found)
+    _duplicate_ids(typed[schema.EVENT_ID], found)
+    return _result(read, _assemble(frame, typed, read.format), found)
+
+
+# --- collecting problems -------------------------------------------------------------------
+
+
+@dataclass
+class _Findings:
+    """Problems found so far, and the reasons each row (by frame label) is set aside."""
+
+    source_rows: pd.Series
+    problems: list[Problem] = field(default_factory=list)
+    reasons: dict[int, list[str]] = field(default_factory=dict)
+
+    def error(self, label: int, column: str | None, value: object, message: str) -> None:
+        self.problems.append(Problem(self._row(label), column, _shown(value), message, ERROR))
+        self.reasons.setdefault(label, []).append(message)
+
+    def warn(self, label: int, column: str | None, value: object, message: str) -> None:
+        self.problems.append(Problem(self._row(label), column, _shown(value), message, WARNING))
+
+    def file_warning(self, column: str | None, value: object, message: str) -> None:
+        self.problems.append(Problem(None, column, _shown(value), message, WARNING))
+
+    def rejected_mask(self, index: pd.Index) -> pd.Series:
+        return pd.Series(index.isin(list(self.reasons)), index=index)
+
+    def _row(self, label: int) -> int:
+        return int(self.source_rows.at[label])
+
+
+def _shown(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def _labels(mask: pd.Series) -> list[int]:
+    return list(mask.index[mask.to_numpy(dtype=bool, na_value=False)])
+
+
+# --- columns -------------------------------------------------------------------------------
+
+
+def _check_columns(columns: list[str], *, path: str, found: _Findings) -> None:
+    """Raise SchemaError when the file cannot be used; warn about likely misnamed columns."""
+    present = set(columns)
+    missing: list[str] = []
+    if not present & {schema.EVENT_DATE, schema.DATE_START, schema.YEAR}:
+        missing.append(schema.EVENT_DATE)
+    has_coordinates = {schema.LATITUDE, schema.LONGITUDE} <= present
+    if not has_coordinates and schema.LOCATION not in present:
+        missing += [c for c in (schema.LATITUDE, schema.LONGITUDE) if c not in present]
+    if missing:
+        raise SchemaError(_missing_message(missing, columns, path=path))
+    for column in schema.EVENT_COLUMNS:
+        if column in present:
+            continue
+        aliases = _alias_matches(column, columns)
+        if aliases:
+            found.file_warning(
+                column,
+                aliases[0],
+                f"no column {column}, but the file has {', '.join(aliases)}: if it is the "
+                f"same thing, map it with --map {aliases[0]}={column}",
+            )
+
+
+def _missing_message(missing: list[str], columns: list[str], *, path: str) -> str:
+    parts: list[str] = []
+    example = ""
+    for column in missing:
+        candidates = _suggest(column, columns)
+        if candidates:
+            parts.append(f"missing column {column} (found: {', '.join(candidates)})")
+            example = example or f"--map {candidates[0]}={column}"
+        else:
+            parts.append(f"missing column {column}")
+    needs: list[str] = []
+    if schema.EVENT_DATE in missing:
+        needs.append("a date column (event_date or date_start, or year)")
+    if {schema.LATITUDE, schema.LONGITUDE} & set(missing):
+        needs.append("latitude and longitude, or location")
+    hint = f"; rename the columns or map them, e.g. {example}" if example else ""
+    shown = ", ".join(c for c in columns if c != schema.SOURCE_ROW)
+    return (
+        f"{path}: {'; '.join(parts)}. Events need {' and '.join(needs)}{hint}. "
+        f"Columns in the file: {shown}"
+    )
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def _alias_matches(column: str, columns: list[str]) -> list[str]:
+    aliases = {_normal(a) for a in schema.COLUMN_ALIASES.get(column, ())}
+    return [c for c in columns if _normal(c) in aliases or _normal(c) == column]
+
+
+def _suggest(column: str, columns: list[str]) -> list[str]:
+    """File columns that are probably ``column``: known aliases first, then close spellings."""
+    candidates = _alias_matches(column, columns)
+    # A column already under a canonical name is not the missing one (latitude ~ longitude).
+    taken = set(schema.MAPPING_TARGETS) | {schema.SOURCE_ROW}
+    others = [c for c in columns if c not in candidates and c not in taken]
+    by_normal = {_normal(c): c for c in others}
+    close = difflib.get_close_matches(column, list(by_normal), n=2, cutoff=0.7)
+    return candidates + [by_normal[c] for c in close]
+
+
+# Columns where the text "NA" cannot be a value (R writes it for missing numbers and dates).
+# Fatalities is not here: its "NA" is read as unknown with a warning per row.
+_TYPED_COLUMNS: tuple[str, ...] = (
+    *schema.DATE_COLUMNS,
+    schema.LATITUDE,
+    schema.LONGITUDE,
+    *schema.INT_CODE_COLUMNS,
+    schema.YEAR,
+    schema.FATALITIES_LOW,
+    schema.FATALITIES_HIGH,
+    schema.UCDP_WHERE_PREC,
+    schema.UCDP_DATE_PREC,
+)
+
+
+def _na_in_typed_columns(frame: pd.DataFrame, found: _Findings) -> pd.DataFrame:
+    """Read "NA" as empty in date, number and code columns (it stays text elsewhere)."""
+    replaced: dict[str, pd.Series] = {}
+    for column in _TYPED_COLUMNS:
+        if column not in frame:
+            continue
+        is_na = frame[column].str.strip().eq("NA").fillna(False).astype(bool)
+        if is_na.any():
+            replaced[column] = frame[column].where(~is_na)
+            found.file_warning(
+                column,
+                int(is_na.sum()),
+                f"{int(is_na.sum())} 'NA' values in {column} read as empty",
+            )
+    return frame.assign(**replaced) if replaced else frame
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def _is_year_only(frame: pd.DataFrame) -> bool:
+    return (
+        schema.EVENT_DATE not in frame and schema.DATE_START not in frame and schema.YEAR in frame
+    )
+
+
+def _dates(
+    frame: pd.DataFrame, *, fmt: str, dayfirst: bool, found: _Findings
+) -> dict[str, pd.Series]:
+    """event_date, date_start and date_end, each filled from the others where empty."""
+    if _is_year_only(frame):
+        return _dates_from_year(frame, found)
+    nat = pd.Series(pd.NaT, index=frame.index, dtype=DATE_DTYPE)
+    parsed = {
+        column: _parse_date_column(frame[column], column, fmt=fmt, dayfirst=dayfirst, found=found)
+        for column in schema.DATE_COLUMNS
+        if column in frame
+    }
+    event = parsed.get(schema.EVENT_DATE, nat)
+    start = parsed.get(schema.DATE_START, nat).fillna(event)
+    event = event.fillna(start)
+    end = parsed.get(schema.DATE_END, nat).fillna(start)
+    date_columns = [c for c in (schema.EVENT_DATE, schema.DATE_START) if c in frame]
+    given = frame[date_columns].notna().any(axis=1)
+    for label in _labels(~given):
+        found.error(label, date_columns[0], None, f"no date: {' and '.join(date_columns)} empty")
+    for label in _labels(end < start):
+        found.error(
+            label,
+            schema.DATE_END,
+            frame[schema.DATE_END].at[label] if schema.DATE_END in frame else None,
+            f"date_end {end.at[label]:%Y-%m-%d} is before date_start {start.at[label]:%Y-%m-%d}",
+        )
+    return {schema.EVENT_DATE: event, schema.DATE_START: start, schema.DATE_END: end}
+
+
+def _dates_from_year(frame: pd.DataFrame, found: _Findings) -> dict[str, pd.Series]:
+    """A year-only row covers the whole year: 1 January to 31 December."""
+    text = frame[schema.YEAR].str.strip()
+    year = pd.to_numeric(text.where(text.str.fullmatch(_YEAR_RE)), errors="coerce")
+    for label in _labels(text.isna()):
+        found.error(label, schema.YEAR, None, "no date: year empty")
+    for label in _labels(text.notna() & year.isna()):
+        found.error(label, schema.YEAR, text.at[label], f"year {text.at[label]!r} is not a year")
+    out_of_range = (year < _YEAR_MIN) | (year > _YEAR_MAX)
+    for label in _labels(out_of_range):
+        found.error(
+            label,
+            schema.YEAR,
+            text.at[label],
+            f"year {text.at[label]} is outside {_YEAR_MIN}-{_YEAR_MAX}",
+        )
+    year = year.where(~out_of_range)
+    start = _from_parts(year, pd.Series(1, index=year.index), pd.Series(1, index=year.index))
+    end = _from_parts(year, pd.Series(12, index=year.index), pd.Series(31, index=year.index))
+    found.file_warning(
+        schema.YEAR,
+        None,
+        "no date column: each row's year became date_start 1 January and date_end "
+        "31 December (event_date = date_start, time_precision 3)",
+    )
+    return {schema.EVENT_DATE: start, schema.DATE_START: start, schema.DATE_END: end}
+
+
+def _parse_date_column(
+    values: pd.Series, column: str, *, fmt: str, dayfirst: bool, found: _Findings
+) -> pd.Series:
+    """Parse one date column; record unparseable, impossible and ambiguous dates."""
+    text = values.str.strip()
+    parts, ambiguous, settled = _date_parts(text, day_first_fixed=fmt == "acled", dayfirst=dayfirst)
+    y, m, d = parts["y"], parts["m"], parts["d"]
+    matched = y.notna() & m.notna() & d.notna()
+    for label in _labels(text.notna() & ~matched):
+        found.error(
+            label,
+            column,
+            text.at[label],
+            f"{column} {text.at[label]!r} is not a date (expected e.g. 2017-11-09 or "
+            "09 November 2017)",
+        )
+    out_of_range = matched & ((y < _YEAR_MIN) | (y > _YEAR_MAX))
+    for label in _labels(out_of_range):
+        found.error(
+            label,
+            column,
+            text.at[label],
+            f"{column} {text.at[label]!r}: year outside {_YEAR_MIN}-{_YEAR_MAX}",
+        )
+    usable = matched & ~out_of_range
+    dates = _from_parts(y.where(usable), m.where(usable), d.where(usable))
+    for label in _labels(usable & dates.isna()):
+        found.error(
+            label,
+            column,
+            text.at[label],
+            f"{column} {text.at[label]!r} is not a real date "
+            f"({_why_impossible(y.at[label], m.at[label], d.at[label])})",
+        )
+    for label in _labels(ambiguous & dates.notna()):
+        found.warn(
+            label,
+            column,
+            text.at[label],
+            f"{column} {text.at[label]!r} is ambiguous (day and month both 12 or less): "
+            f"read as {_spell(dates.at[label])} ({'day first' if dayfirst else 'month first'})",
+        )
+    if settled is not None and settled != ("day first" if dayfirst else "month first"):
+        found.file_warning(
+            column,
+            None,
+            f"numeric dates in {column} read {settled} (dayfirst={dayfirst} ignored): "
+            "some rows can only be read that way",
+        )
+    return dates
+
+
+def _date_parts(
+    text: pd.Series, *, day_first_fixed: bool, dayfirst: bool
+) -> tuple[pd.DataFrame, pd.Series, str | None]:
+    """Year, month and day numbers from every supported form.
+
+    Returns the parts (floats, NaN where the form is not recognised), a mask of ambiguous
+    numeric dates, and the order ("day first"/"month first") when the column itself
+    settles it, else None.
+    """
+    parts = pd.DataFrame(np.nan, index=text.index, columns=["y", "m", "d"])
+
+    iso = text.str.extract(_ISO_RE).astype("float64")
+    parts = parts.fillna(iso[["y", "m", "d"]])
+
+    for regex in (_DAY_MONTH_RE, _MONTH_DAY_RE):
+        named = text.str.extract(regex)
+        month = named["mon"].str.lower().map(_MONTHS)
+        named_parts = pd.DataFrame(
+            {
+                "y": named["y"].astype("float64"),
+                "m": month.astype("float64"),
+                "d": named["d"].astype("float64"),
+            }
+        )
+        parts = parts.fillna(named_parts.where(month.notna()))
+
+    numeric = text.str.extract(_NUMERIC_RE)
+    a, b = numeric["a"].astype("float64"), numeric["b"].astype("float64")
+    fixed = (
+        (numeric["sep"] == "-").fillna(False)
+        if day_first_fixed
+        else pd.Series(False, index=text.index)
+    )
+    free = a.notna() & ~fixed
+    day_proof = free & (a > 12) & (b <= 12)
+    month_proof = free & (b > 12) & (a <= 12)
+    settled: str | None = None
+    if day_proof.any() and not month_proof.any():
+        settled = "day first"
+    elif month_proof.any() and not day_proof.any():
+        settled = "month first"
+    first_is_day = dayfirst if settled is None else settled == "day first"
+    a_is_day = fixed | day_proof | (~month_proof & first_is_day)
+    numeric_parts = pd.DataFrame(
+        {"y": numeric["y"].astype("float64"), "m": b.where(a_is_day, a), "d": a.where(a_is_day, b)}
+    )
+    parts = parts.fillna(numeric_parts)
+    ambiguous = free & (a <= 12) & (b <= 12) & (a != b) & (settled is None)
+    return parts, ambiguous, settled
+
+
+def _from_parts(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
+    """Dates from year/month/day numbers; NaT where any is missing or the day is impossible."""
+    dates = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}), errors="coerce")
+    return dates.astype(DATE_DTYPE)
+
+
+def _why_impossible(y: float, m: float, d: float) -> str:
+    if not 1 <= m <= 12:
+        return f"there is no month {int(m)}"
+    days = calendar.monthrange(int(y), int(m))[1]
+    return f"{_MONTH_NAMES[int(m)]} {int(y)} has {days} days"
+
+
+def _spell(date: pd.Timestamp) -> str:
+    return f"{date.day} {_MONTH_NAMES[date.month]} {date.year}"
+
+
+# --- coordinates ---------------------------------------------------------------------------
+
+
+def _to_float(
+    values: pd.Series, *, decimal_comma: bool = False
+) -> tuple[pd.Series, pd.Series, int]:
+    """Numbers from text: (floats, mask of non-numeric text, decimal commas converted)."""
+    text = values.str.strip()
+    commas = 0
+    if decimal_comma:
+        is_comma = text.str.fullmatch(_DECIMAL_COMMA_RE).fillna(False).astype(bool)
+        commas = int(is_comma.sum())
+        text = text.where(~is_comma, text.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    numbers = numbers.where(np.isfinite(numbers))
+    return numbers, text.notna() & numbers.isna(), commas
+
+
+def _coordinates(
+    frame: pd.DataFrame, *, decimal_comma: bool, found: _Findings
+) -> dict[str, pd.Series]:
+    """Latitude and longitude as floats; range, swap, null-island and completeness checks."""
+    empty = pd.Series(np.nan, index=frame.index, dtype="float64")
+    location = frame[schema.LOCATION].notna() if schema.LOCATION in frame else empty.notna()
+    if not {schema.LATITUDE, schema.LONGITUDE} <= set(frame.columns):
+        for label in _labels(~location):
+            found.error(label, schema.LOCATION, None, "no location (and no coordinate columns)")
+        return {schema.LATITUDE: empty, schema.LONGITUDE: empty}
+    lat, lat_bad, lat_commas = _to_float(frame[schema.LATITUDE], decimal_comma=decimal_comma)
+    lon, lon_bad, lon_commas = _to_float(frame[schema.LONGITUDE], decimal_comma=decimal_comma)
+    if lat_commas + lon_commas:
+        found.file_warning(
+            None,
+            lat_commas + lon_commas,
+            f"{lat_commas + lon_commas} coordinates written with a decimal comma (e.g. 36,34) "
+            f"read as decimals (latitude {lat_commas}, longitude {lon_commas})",
+        )
+    for column, bad in ((schema.LATITUDE, lat_bad), (schema.LONGITUDE, lon_bad)):
+        for label in _labels(bad):
+            value = frame[column].at[label]
+            found.error(label, column, value, f"{column} {value!r} is not a number")
+    _check_completeness(frame, location, found)
+    _check_ranges(frame, lat, lon, found)
+    _check_country_swaps(frame, lat, lon, found)
+    return {schema.LATITUDE: lat, schema.LONGITUDE: lon}
+
+
+def _check_completeness(frame: pd.DataFrame, location: pd.Series, found: _Findings) -> None:
+    lat_given, lon_given = frame[schema.LATITUDE].notna(), frame[schema.LONGITUDE].notna()
+    for label in _labels(lat_given & ~lon_given):
+        found.error(label, schema.LONGITUDE, None, "longitude empty while latitude is given")
+    for label in _labels(lon_given & ~lat_given):
+        found.error(label, schema.LATITUDE, None, "latitude empty while longitude is given")
+    where = "and no location" if schema.LOCATION in frame else "and no location column"
+    for label in _labels(~lat_given & ~lon_given & ~location):
+        found.error(label, schema.LATITUDE, None, f"no coordinates {where} to place the event")
+
+
+def _check_ranges(frame: pd.DataFrame, lat: pd.Series, lon: pd.Series, found: _Findings) -> None:
+    lat_out, lon_out = lat.abs() > 90, lon.abs() > 180
+    for label in _labels(lat_out):
+        value = frame[schema.LATITUDE].at[label]
+        swapped = abs(lon.at[label]) <= 90
+        note = "; latitude and longitude look swapped" if swapped else ""
+        found.error(label, schema.LATITUDE, value, f"latitude {value} is outside [-90, 90]{note}")
+    for label in _labels(lon_out):
+        value = frame[schema.LONGITUDE].at[label]
+        found.error(label, schema.LONGITUDE, value, f"longitude {value} is outside [-180, 180]")
+    for label in _labels((lat == 0) & (lon == 0)):
+        found.error(
+            label,
+            schema.LATITUDE,
+            "0, 0",
+            "coordinates (0, 0) are 'null island', a placeholder for a missing location",
+        )
+
+
+def _country_bounds(countries: pd.Series) -> pd.DataFrame:
+    """South/north/west/east of each row's country; NaN where the country is not known."""
+    key = countries.str.strip().str.lower().replace(_COUNTRY_NAMES)
+    return pd.DataFrame(
+        {
+            side: key.map({name: box[i] for name, box in _COUNTRY_BOXES.items()})
+            for i, side in enumerate(("south", "north", "west", "east"))
+        }
+    ).astype("float64")
+
+
+def _inside(bounds: pd.DataFrame, lat: pd.Series, lon: pd.Series) -> pd.Series:
+    return (
+        (lat >= bounds["south"])
+        & (lat <= bounds["north"])
+        & (lon >= bounds["west"])
+        & (lon <= bounds["east"])
+    )
+
+
+def _check_country_swaps(
+    frame: pd.DataFrame, lat: pd.Series, lon: pd.Series, found: _Findings
+) -> None:
+    """Error on rows outside their country whose swapped point is inside it."""
+    if schema.COUNTRY not in frame:
+        return
+    bounds = _country_bounds(frame[schema.COUNTRY])
+    checkable = bounds["south"].notna() & (lat.abs() <= 90) & (lon.abs() <= 180)
+    swapped = checkable & ~_inside(bounds, lat, lon) & _inside(bounds, lon, lat)
+    for label in _labels(swapped):
+        country = frame[schema.COUNTRY].at[label]
+        found.error(
+            label,
+            schema.LATITUDE,
+            f"{frame[schema.LATITUDE].at[label]}, {frame[schema.LONGITUDE].at[label]}",
+            f"latitude and longitude look swapped: the point is outside {country}, "
+            f"but swapped it is inside",
+        )
+    count, total = int(swapped.sum()), int(checkable.sum())
+    if count >= 3 and count > _MAX_SWAP_SHARE * total:
+        found.file_warning(
+            schema.LATITUDE,
+            count,
+            f"{count} of {total} rows look swapped for their country: are the "
+            "latitude and longitude columns the wrong way round? (map them with --map)",
+        )
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def _fatalities(frame: pd.DataFrame, found: _Findings) -> pd.Series:
+    """Fatalities as float; NaN = unknown (empty or an 'unknown' word), never 0."""
+    if schema.FATALITIES not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+    text = frame[schema.FATALITIES].str.strip()
+    unknown = text.str.lower().isin(schema.UNKNOWN_FATALITIES).fillna(False).astype(bool)
+    numbers, bad, _ = _to_float(text.where(~unknown))
+    for label in _labels(unknown):
+        found.warn(
+            label,
+            schema.FATALITIES,
+            text.at[label],
+            f"fatalities {text.at[label]!r} read as unknown (empty), not 0",
+        )
+    for label in _labels(bad):
+        found.error(
+            label,
+            schema.FATALITIES,
+            text.at[label],
+            f"fatalities {text.at[label]!r} is not a number "
+            "(write 'unknown' or leave it empty if not known)",
+        )
+    for label in _labels(numbers < 0):
+        found.error(
+            label, schema.FATALITIES, text.at[label], f"fatalities {text.at[label]} is negative"
+        )
+    return numbers
+
+
+def _quiet_float(values: pd.Series, found: _Findings) -> pd.Series:
+    numbers, bad, _ = _to_float(values)
+    for label in _labels(bad):
+        found.warn(
+            label,
+            values.name,
+            values.at[label],
+            f"{values.name} {values.at[label]!r} is not a number; left empty",
+        )
+    return numbers
+
+
+def _to_int8(numbers: pd.Series) -> pd.Series:
+    whole = numbers.where((numbers == numbers.round()) & (numbers.abs() <= 127))
+    return whole.astype("Int8")
+
+
+def _precision(frame: pd.DataFrame, column: str, found: _Findings) -> pd.Series:
+    """A 1-3 precision code as nullable Int8; other values warn and become NA."""
+    if column not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="Int8")
+    numbers, _, _ = _to_float(frame[column])
+    valid = numbers.isin([1, 2, 3])
+    for label in _labels(frame[column].notna() & ~valid):
+        value = frame[column].at[label]
+        found.warn(label, column, value, f"{column} {value!r} is not 1, 2 or 3; left empty")
+    return _to_int8(numbers.where(valid))
+
+
+# --- ids -----------------------------------------------------------------------------------
+
+
+def _event_ids(frame: pd.DataFrame, *, stem: str, found: _Findings) -> pd.Series:
+    """The file's ids, stripped; missing ones made from the file stem and source row."""
+    generated = stem + "-" + frame[schema.SOURCE_ROW].astype("int64").astype("str")
+    if schema.EVENT_ID not in frame:
+        if len(frame):
+            found.file_warning(
+                schema.EVENT_ID,
+                None,
+                "no event_id column: ids made from the file name and row, "
+                f"e.g. {generated.iloc[0]!r}",
+            )
+        return generated.astype("str")
+    ids = frame[schema.EVENT_ID].str.strip()
+    missing = ids.isna()
+    if missing.any():
+        rows = ", ".join(str(r) for r in frame[schema.SOURCE_ROW][missing].head(10))
+        found.file_warning(
+            schema.EVENT_ID,
+            int(missing.sum()),
+            f"{int(missing.sum())} rows have no event_id (rows {rows}"
+            f"{', ...' if missing.sum() > 10 else ''}); ids made from the file name and row, "
+            f"e.g. {generated[missing].iloc[0]!r}",
+        )
+    return ids.where(~missing, generated).astype("str")
+
+
+def _duplicate_ids(ids: pd.Series, found: _Findings) -> None:
+    """Among rows without other errors, later repeats of an id are errors naming the first."""
+    ok = ~found.rejected_mask(ids.index)
+    valid = ids[ok]
+    repeats = valid.duplicated(keep="first")
+    if not repeats.any():
+        return
+    firsts = valid[~repeats]
+    first_label = pd.Series(firsts.index, index=firsts.to_numpy())
+    for label in _labels(repeats):
+        event_id = ids.at[label]
+        first_row = found._row(first_label[event_id])
+        found.error(
+            label,
+            schema.EVENT_ID,
+            event_id,
+            f"duplicate event_id {event_id!r}: row {first_row} has the same id (that one is kept)",
+        )
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def _assemble(frame: pd.DataFrame, typed: dict[str, pd.Series], fmt: str) -> pd.DataFrame:
+    """The typed canonical frame, all rows: canonical columns, extras, source row, format."""
+    out: dict[str, pd.Series] = {}
+    for column in schema.EVENT_COLUMNS:
+        if column in typed:
+            out[column] = typed[column]
+        elif column in frame:
+            out[column] = frame[column].astype("str")
+        else:
+            out[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    for column in frame.columns:
+        if column not in out and column != schema.SOURCE_ROW:
+            out[column] = typed.get(column, frame[column])
+    out[schema.SOURCE_ROW] = frame[schema.SOURCE_ROW].astype("int64")
+    out[schema.SOURCE_FORMAT] = pd.Series(fmt, index=frame.index, dtype="str")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _result(read: ReadResult, typed: pd.DataFrame, found: _Findings) -> ValidationResult:
+    rejected_mask = found.rejected_mask(typed.index)
+    events = typed[~rejected_mask].reset_index(drop=True)
+    rejected_here = read.frame[rejected_mask].copy()
+    rejected_here[schema.REJECT_REASON] = pd.Series(
+        {label: "; ".join(reasons) for label, reasons in found.reasons.items()}, dtype="str"
+    )
+    rejected = _concat([read.set_aside, rejected_here])
+    problems = sorted(read.problems + found.problems, key=lambda p: (p.row is not None, p.row or 0))
+    report = Report(
+        source=read.path,
+        rows_in=read.rows_in,
+        rows_loaded=len(events),
+        rows_rejected=len(rejected),
+        problems=problems,
+    )
+    return ValidationResult(events=events, rejected=rejected, report=report)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)] or frames[-1:]
+    out = (
+        pd.concat(frames, ignore_index=True)
+        if len(frames) > 1
+        else frames[0].reset_index(drop=True)
+    )
+    columns = [c for c in out.columns if c not in (schema.SOURCE_ROW, schema.REJECT_REASON)]
+    out = out[[*columns, schema.SOURCE_ROW, schema.REJECT_REASON]]
+    return out.sort_values(schema.SOURCE_ROW, kind="stable", ignore_index=True)
