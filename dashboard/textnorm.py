@@ -1,0 +1,206 @@
+"""The one place-name normaliser, used on both sides of every gazetteer lookup.
+
+``normalise_name`` turns a place name written in Latin or Arabic script, in any of the
+usual transliterations, into a *key*: lower case, no diacritics, no articles, a few
+transliteration variants folded together. Keys are for matching only; the original text is
+always kept for display.
+
+The rules, in the order they are applied:
+
+1. Unicode clean-up: NFKC (Arabic presentation forms become base letters); bidi and
+   zero-width marks dropped; Arabic harakat (U+064B-U+065F), superscript alef (U+0670),
+   Quranic marks and tatweel (U+0640) dropped; alef forms (أ إ آ ٱ) -> ا, ى and Farsi ی -> ي,
+   ة -> ه, ؤ -> و, ئ -> ي, a lone hamza ء dropped; Arabic-Indic digits -> 0-9.
+2. Latin: NFKD, combining marks dropped (ā -> a, ḩ -> h), casefold, a few letters that do
+   not decompose mapped by hand (ı -> i, ł -> l, ə -> e ...).
+3. Apostrophe-like signs (' ’ ‘ ` ´ ʿ ʾ ʼ ʻ) are deleted (Qa'im -> qaim, Tal ‘Afar -> tal
+   afar); every other non-alphanumeric character (hyphens, dots, commas) becomes a space.
+4. Articles: a separate token al, el, il, ul, ad, ed, ar, er, as, es, az, ez, ash, esh, at,
+   et, ath, adh, an, en, l is dropped when a word follows it; a joined "al" is dropped
+   from a word of 5+ letters (alraqqa -> raqqa); a joined assimilated article with a doubled
+   sun letter is dropped (arraqqa -> raqqa, ezzor -> zor, ashshaddadi -> shaddadi); the
+   Arabic ال is dropped from a word of 4+ letters (الرقة -> رقه). "albu" (the tribal
+   prefix آل بو, as in Albu Kamal) becomes "bu". "abu" (father of) is kept: Abu Kamal and
+   Albu Kamal are the same town only because the gazetteer lists both spellings, not
+   because the normaliser merges two different words.
+5. Transliteration variants, on Latin words only: ch -> sh, dj -> j, ou/oo -> u, ee -> i,
+   dh -> z, q -> k, ei/ai/ey -> ay (Deir, Dair, Dayr -> dayr), doubled letters -> one
+   (Raqqa -> raka), a final -ah/-eh -> -a; and a few generic words: tel/tell/tall -> tal,
+   kfar/kafar/kafer/kefr/kfr -> kafr, jebel/jabel -> jabal.
+
+q -> k is safe here because both sides are normalised alike (Qaim / Kaim); g is NOT folded
+into q or k (Iraqi Gayyara is also written Qayyarah, but Egyptian g is jim: folding it
+would merge unrelated names).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# --- step 1: Unicode and Arabic script -------------------------------------------------------
+
+_INVISIBLE = [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x061C, 0x2060, 0xFEFF]
+_INVISIBLE += list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
+
+_ARABIC_MARKS = list(range(0x064B, 0x0660)) + [0x0670, 0x0640] + list(range(0x06D6, 0x06EE))
+
+_ARABIC_LETTERS: dict[int, str | None] = {
+    0x0623: "\u0627",  # أ -> ا
+    0x0625: "\u0627",  # إ -> ا
+    0x0622: "\u0627",  # آ -> ا
+    0x0671: "\u0627",  # ٱ -> ا
+    0x0672: "\u0627",
+    0x0673: "\u0627",
+    0x0649: "\u064a",  # ى -> ي
+    0x06CC: "\u064a",  # Farsi ی -> ي
+    0x0629: "\u0647",  # ة -> ه
+    0x06D5: "\u0647",  # Kurdish ە -> ه
+    0x06C1: "\u0647",
+    0x06BE: "\u0647",
+    0x0624: "\u0648",  # ؤ -> و
+    0x0626: "\u064a",  # ئ -> ي
+    0x0621: None,  # lone hamza: written or not, same name
+    0x06A9: "\u0643",  # Farsi ک -> ك
+}
+
+_SCRIPT_TABLE: dict[int, str | None] = {cp: None for cp in _INVISIBLE + _ARABIC_MARKS}
+_SCRIPT_TABLE.update(_ARABIC_LETTERS)
+_SCRIPT_TABLE.update({0x0660 + d: str(d) for d in range(10)})  # Arabic-Indic digits
+_SCRIPT_TABLE.update({0x06F0 + d: str(d) for d in range(10)})  # Persian digits
+
+# --- steps 2-3: Latin letters and punctuation -------------------------------------------------
+
+_LATIN_TABLE: dict[int, str | None] = {
+    ord("ı"): "i",
+    ord("ł"): "l",
+    ord("ø"): "o",
+    ord("đ"): "d",
+    ord("ð"): "d",
+    ord("þ"): "th",
+    ord("æ"): "ae",
+    ord("œ"): "oe",
+    ord("ə"): "e",
+    ord("ħ"): "h",
+    ord("ŧ"): "t",
+    ord("ŋ"): "n",
+}
+# Apostrophes, ayn and hamza signs are not word breaks: Qa'im is one word.
+for _c in "'’‘`´ʿʾʼʻʹʽ′ˈ":
+    _LATIN_TABLE[ord(_c)] = None
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+# --- step 4: articles -----------------------------------------------------------------------
+
+_ARTICLES = frozenset(
+    "al el il ul ad ed ar er as es az ez ash esh at et ath adh an en l".split()
+)
+_JOINED_SUN_ARTICLE = re.compile(r"^[ae](sh|th|dh|t|d|r|z|s|n)\1(?=[a-z]{2})")
+_ARABIC_ARTICLE = "\u0627\u0644"  # ال
+
+# --- step 5: transliteration -----------------------------------------------------------------
+
+_DIGRAPHS: tuple[tuple[str, str], ...] = (
+    ("ch", "sh"),
+    ("dj", "j"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("dh", "z"),
+    ("q", "k"),
+    ("ei", "ay"),
+    ("ai", "ay"),
+    ("ey", "ay"),
+)
+_DOUBLED = re.compile(r"([a-z])\1+")
+_FINAL_AH = re.compile(r"(?<=[a-z]{2})[ae]h$")
+_GENERIC_WORDS: dict[str, str] = {
+    "tel": "tal",
+    "kfar": "kafr",
+    "kafar": "kafr",
+    "kafer": "kafr",
+    "kefr": "kafr",
+    "kfr": "kafr",
+    "jebel": "jabal",
+    "jabel": "jabal",
+}
+
+
+def normalise_name(text: str) -> str:
+    """Return the matching key of a place name.
+
+    Parameters
+    ----------
+    text
+        A place name in Latin or Arabic script (or anything else; unknown scripts are only
+        cleaned up, not transliterated). ``None`` and NaN give ``""``.
+
+    Returns
+    -------
+    str
+        Lower-case words separated by single spaces, without diacritics, articles or
+        punctuation, transliteration variants folded (see the module docstring for the
+        rules). ``""`` when nothing is left.
+
+    Examples
+    --------
+    >>> normalise_name("Deir ez-Zor")
+    'dayr zor'
+    >>> normalise_name("Dayr az Zawr")
+    'dayr zawr'
+    >>> normalise_name("Al-Bukamal") == normalise_name("Bukamal")
+    True
+    >>> normalise_name("\u200fالرَّقَّة") == normalise_name("الرقه")
+    True
+    """
+    if not isinstance(text, str):
+        return ""
+    if not text.isascii():  # plain ASCII has nothing to decompose: skip the slow part
+        text = unicodedata.normalize("NFKC", text).translate(_SCRIPT_TABLE)
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        )
+    text = text.casefold().translate(_LATIN_TABLE)
+    words = _NON_WORD.sub(" ", text).split()
+    words = _drop_articles(words)
+    return " ".join(_fold_word(w) for w in words)
+
+
+def _drop_articles(words: list[str]) -> list[str]:
+    """Drop article tokens that precede a word, and articles joined to a word."""
+    out: list[str] = []
+    last = len(words) - 1
+    for i, word in enumerate(words):
+        if word in _ARTICLES and i < last:
+            continue
+        out.append(_strip_joined_article(word))
+    return out
+
+
+def _strip_joined_article(word: str) -> str:
+    """``albu`` -> ``bu``; ``alraqqa``, ``arraqqa`` -> ``raqqa``; ``الرقه`` -> ``رقه``."""
+    if word == "albu":
+        return "bu"
+    if word.startswith(_ARABIC_ARTICLE) and len(word) >= 4:
+        return word[2:]
+    if not word.isascii():
+        return word
+    if word.startswith("al") and len(word) >= 5:
+        return word[2:]
+    m = _JOINED_SUN_ARTICLE.match(word)
+    if m:
+        return word[1 + len(m.group(1)) :]
+    return word
+
+
+def _fold_word(word: str) -> str:
+    """Fold the transliteration variants of one Latin word (other scripts unchanged)."""
+    if not word.isascii() or word.isdigit():
+        return word
+    for old, new in _DIGRAPHS:
+        if old in word:
+            word = word.replace(old, new)
+    word = _DOUBLED.sub(r"\1", word)
+    word = _FINAL_AH.sub("a", word)
+    return _GENERIC_WORDS.get(word, word)
