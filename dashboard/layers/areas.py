@@ -1,0 +1,247 @@
+"""Control areas: one semi-transparent colour per controller, contested areas hatched."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.template import Template
+
+from dashboard import schema, style
+from dashboard.errors import CRSError
+from dashboard.layers._base import AssetLinks, content_seed, stabilise_ids
+from dashboard.layers.safety import escape_text, script_json
+
+#: Simplification of area outlines for display, in degrees (0.001 = about 100 m).
+SIMPLIFY_DEGREES = 0.001
+#: Decimal places kept in displayed coordinates (5 = about 1 m).
+COORD_DECIMALS = 5
+
+TOOLTIP_FIELDS: tuple[tuple[str, str], ...] = (
+    ("controller", "Controlled by"),
+    ("valid", "Valid"),
+    ("area", "Area"),
+    ("source", "Source"),
+)
+
+
+class AreasGroup(folium.FeatureGroup):
+    """The control-areas layer: a FeatureGroup that says what it drew and set aside."""
+
+    n_areas: int = 0
+    skipped: int = 0
+
+
+class _Hatch(AssetLinks, folium.MacroElement):
+    """Defines the hatch pattern contested areas are filled with (once per page)."""
+
+    _asset_js = ("leaflet", "conflictmap_js")
+    _asset_css = ("leaflet_css", "conflictmap_css")
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.ConflictMap.ensureHatch({{ this.colour }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, colour: str) -> None:
+        super().__init__()
+        self._name = "Hatch"
+        self.colour = script_json(colour)
+
+
+def _day(value: Any) -> dt.date | None:
+    if value is None or value is pd.NaT:
+        return None
+    stamp = pd.Timestamp(value)
+    return None if pd.isna(stamp) else stamp.date()
+
+
+def validity_text(valid_from: Any, valid_to: Any) -> str:
+    """Validity in words, last day inclusive (VALID_TO itself is exclusive).
+
+    >>> validity_text("2017-01-01", "2017-07-01")
+    '2017-01-01 to 2017-06-30'
+    >>> validity_text("2017-01-01", None)
+    'from 2017-01-01 (no end date)'
+    """
+    start, end = _day(valid_from), _day(valid_to)
+    if end is not None:
+        end -= dt.timedelta(days=1)
+    if start and end:
+        return f"{start.isoformat()} to {end.isoformat()}"
+    if start:
+        return f"from {start.isoformat()} (no end date)"
+    if end:
+        return f"until {end.isoformat()}"
+    return "no dates given"
+
+
+def _display_geometries(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Simplified, rounded copies for display, and the mask of geometries worth drawing.
+
+    Null, empty and NaN-coordinate geometries are set aside: one NaN makes Leaflet throw,
+    and every layer added after it vanishes.
+    """
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    for i in np.flatnonzero(ok):
+        if not np.isfinite(shapely.get_coordinates(geoms[i])).all():
+            ok[i] = False
+    out = np.array(geoms, dtype=object)
+    if ok.any():
+        shown = out[ok]
+        if tolerance > 0:
+            shown = shapely.simplify(shown, tolerance, preserve_topology=True)
+        scale = 10.0**COORD_DECIMALS
+        shown = shapely.transform(shown, lambda xy: np.round(xy * scale) / scale)
+        out[ok] = shown
+        ok &= ~shapely.is_empty(out)
+    return out, ok
+
+
+def _feature(i: int, geom: shapely.Geometry, props: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": str(i),
+        "geometry": json.loads(shapely.to_geojson(geom)),
+        "properties": props,
+    }
+
+
+def _area_style(colour: str, contested: bool) -> dict[str, Any]:
+    return {
+        "color": colour,
+        "weight": 2.0 if contested else style.AREA_OUTLINE_WEIGHT,
+        "opacity": 0.9,
+        "fillColor": colour,
+        "fillOpacity": style.AREA_FILL_OPACITY,
+        "dashArray": style.CONTESTED_DASH if contested else None,
+    }
+
+
+def _geojson(features: list[dict[str, Any]], *, contested: bool, name: str) -> folium.GeoJson:
+    def style_function(feature: dict[str, Any]) -> dict[str, Any]:
+        return _area_style(feature["properties"]["_colour"], contested)
+
+    def highlight_function(feature: dict[str, Any]) -> dict[str, Any]:
+        return {"weight": 3.0, "opacity": 1.0}
+
+    tooltip = folium.GeoJsonTooltip(
+        fields=[f for f, _ in TOOLTIP_FIELDS],
+        aliases=[escape_text(alias) for _, alias in TOOLTIP_FIELDS],
+        sticky=True,
+    )
+    kwargs: dict[str, Any] = {"class_name": "cm-contested"} if contested else {}
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=name,
+        style_function=style_function,
+        highlight_function=highlight_function,
+        tooltip=tooltip,
+        control=False,
+        smooth_factor=0.5,
+        **kwargs,
+    )
+
+
+def control_areas_layer(
+    areas: gpd.GeoDataFrame,
+    *,
+    name: str = "Control areas",
+    as_of: dt.date | str | None = None,
+    simplify: float = SIMPLIFY_DEGREES,
+    show: bool = True,
+) -> AreasGroup:
+    """Who controlled which area: one fill colour per controller, contested areas hatched.
+
+    Parameters
+    ----------
+    areas
+        Control-area versions (``dashboard.areas.read_control_areas``): geometry,
+        ``controller``, ``valid_from``, ``valid_to`` (exclusive), optional ``area_id`` and
+        ``area_source``. Reprojected to EPSG:4326 if needed.
+    name
+        Name in the layer control.
+    as_of
+        Keep only the versions valid on this date (``dashboard.areas.areas_at``: valid_from
+        <= as_of < valid_to). ``None``: the caller has already chosen them.
+    simplify
+        Tolerance in degrees for the displayed outline (0 = exact); the join never sees
+        this copy.
+    show
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    AreasGroup
+        A ``folium.FeatureGroup`` of two GeoJSON layers (contested areas apart, so CSS can hatch them) and the hatch
+        definition. Hovering shows controller, validity, area id and source, each escaped
+        with :func:`escape_text`. ``.n_areas`` and ``.skipped`` count what was drawn and
+        what was set aside (null, empty or NaN geometry).
+
+    Raises
+    ------
+    CRSError
+        The frame has no CRS.
+    """
+    if as_of is not None:
+        from dashboard.areas import areas_at
+
+        areas = areas_at(areas, as_of)
+    if len(areas) and areas.crs is None:
+        raise CRSError("control areas: CRS missing (expected EPSG:4326)")
+    if len(areas) and areas.crs is not None and areas.crs.to_epsg() != 4326:
+        areas = areas.to_crs(4326)
+
+    geoms, ok = _display_geometries(np.asarray(areas.geometry.array, dtype=object), simplify)
+    controllers = [
+        schema.UNKNOWN if style.is_missing(v) or str(v).strip() == "" else str(v)
+        for v in (areas[schema.CONTROLLER] if schema.CONTROLLER in areas else [None] * len(areas))
+    ]
+    colours = style.controller_colours(controllers)
+
+    def column(col: str) -> list[Any]:
+        return list(areas[col]) if col in areas.columns else [None] * len(areas)
+
+    plain: list[dict[str, Any]] = []
+    contested: list[dict[str, Any]] = []
+    for i, (geom, good, ctrl, vfrom, vto, aid, src) in enumerate(
+        zip(
+            geoms,
+            ok,
+            controllers,
+            column(schema.VALID_FROM),
+            column(schema.VALID_TO),
+            column(schema.AREA_ID),
+            column(schema.AREA_SOURCE),
+            strict=True,
+        )
+    ):
+        if not good:
+            continue
+        props = {
+            "controller": escape_text(ctrl),
+            "valid": escape_text(validity_text(vfrom, vto)),
+            "area": escape_text(aid),
+            "source": escape_text(src),
+            "_colour": colours[ctrl],
+        }
+        (contested if ctrl == schema.CONTESTED else plain).append(_feature(i, geom, props))
+
+    group = AreasGroup(name=escape_text(name), show=show)
+    if plain:
+        _geojson(plain, contested=False, name="areas").add_to(group)
+    if contested:
+        _Hatch(style.CONTROLLER_COLOURS[schema.CONTESTED]).add_to(group)
+        _geojson(contested, contested=True, name="contested").add_to(group)
+    group.n_areas = len(plain) + len(contested)
+    group.skipped = int((~ok).sum())
+    stabilise_ids(group, content_seed("areas", name, json.dumps([plain, contested])))
+    return group
