@@ -42,14 +42,22 @@ mean). If *every* located event has latitude/longitude outside the lon/lat range
 columns hold projected coordinates (EPSG:3857 metres, say) and CRSError is raised too;
 single out-of-range events are treated as unlocated.
 
-Method. One STRtree over the *distinct* geometries of all versions (versions sharing a
-polygon share a tree entry) is queried once per chunk with the chunk's *distinct* event
-locations (geocoded events repeat places: 33,371 UCDP GED Syria/Iraq events sit on 2,623
-coordinates). The (event, geometry) pairs are turned into the versions valid in the event's
-window with numpy: by binary search where a geometry's versions follow one another in time
-(a "chain"), by expanding to every version and filtering otherwise - never by joining
-against every version first. The interior/boundary distinction (a second predicate) is only
-computed for events with more than one candidate version. Events are processed in chunks
+Method. Cheap filters first, the exact geometry test last. One STRtree over the
+*distinct* geometries of all versions (versions sharing a polygon share a tree entry) is
+queried by bounding box only, once per chunk with the chunk's *distinct* event locations
+(geocoded events repeat places: 33,371 UCDP GED Syria/Iraq events sit on 2,623
+coordinates). The (event, geometry) pairs are narrowed with numpy to the versions valid in
+the event's window: by each geometry's overall time span, then by binary search where a
+geometry's versions follow one another in time (a "chain") or by expanding to every
+version and filtering otherwise - never by joining against every version first. Only the
+distinct (location, geometry) pairs that survive are tested exactly, vectorised
+(``shapely.intersects_xy``), in geometry order: about one point-in-polygon test per event
+rather than one per version of every polygon whose box holds the point (a cell with 15
+versions of a 200-vertex polygon costs 15 exact tests the other way). The interior/boundary
+distinction (``shapely.contains_xy``: for a point, "contains" is "strictly inside") is only
+computed for events with more than one candidate version. The geometries are not prepared:
+with a few dozen tests per polygon, building GEOS's prepared index (and copying the
+caller's geometries to hold it) costs about what it saves. Events are processed in chunks
 to bound memory; the result does not depend on the chunk size.
 
 Output dtypes: CONTROLLER, AREA_ID (NA where none) and CONTROLLER_CONFIDENCE are pandas
@@ -105,12 +113,14 @@ class _AreaIndex:
     """The areas prepared once for any number of chunks."""
 
     tree: shapely.STRtree  # over the distinct geometries
-    geoms: np.ndarray  # distinct geometries (fresh, prepared objects: the input is untouched)
+    geoms: np.ndarray  # distinct geometries (the input's own objects, only read)
     geom_ptr: np.ndarray  # versions of distinct geometry g: by_geom[geom_ptr[g]:geom_ptr[g+1]]
     by_geom: np.ndarray  # version positions grouped by geometry, by valid_from within a group
     chain: np.ndarray  # per geometry: its versions follow one another without overlapping
     key_start: np.ndarray  # (geometry, valid_from) as one sortable int64, in by_geom order
     key_end: np.ndarray  # (geometry, valid_to), sorted within chain groups
+    geom_start: np.ndarray  # per geometry: the earliest valid_from of its versions
+    geom_end: np.ndarray  # per geometry: the latest valid_to of its versions
     start: np.ndarray  # int64 day of valid_from per version
     end: np.ndarray  # int64 day of valid_to per version (exclusive)
     code: np.ndarray  # controller code per version
@@ -124,6 +134,8 @@ class _Events:
     """What the join needs from the events, as arrays."""
 
     points: np.ndarray  # one shapely point per distinct location
+    x: np.ndarray  # longitude per distinct location
+    y: np.ndarray  # latitude per distinct location
     location: np.ndarray  # per event: index into points, -1 where unlocated
     located: np.ndarray  # bool
     when: np.ndarray  # int64 day of the event date
@@ -185,7 +197,7 @@ def join_events_to_areas(
     for a in range(0, n, chunk_size):
         b = min(a + chunk_size, n)
         sl = slice(a, b)
-        cand = _candidates(index, ev.points, ev.location[sl], _lo(ev, sl), _hi(ev, sl))
+        cand = _candidates(index, ev, sl)
         probes = _apply_validity_window(
             index, cand, ev.when[sl], ev.first[sl], ev.last[sl], ev.dated[sl]
         )
@@ -233,7 +245,8 @@ def _check_inputs(events: pd.DataFrame, areas: gpd.GeoDataFrame, date_column: st
     codes, distinct = pd.factorize(lon[in_range] + 1j * lat[in_range])
     location[in_range] = codes
     distinct = np.asarray(distinct, dtype=complex)
-    points = shapely.points(distinct.real, distinct.imag)
+    x, y = distinct.real.copy(), distinct.imag.copy()
+    points = shapely.points(x, y)
 
     when = _days(events[date_column])
     first = _days(events[DATE_START]) if DATE_START in events.columns else when.copy()
@@ -249,7 +262,7 @@ def _check_inputs(events: pd.DataFrame, areas: gpd.GeoDataFrame, date_column: st
         imprecise = precision == IMPRECISE_GEO
     else:
         imprecise = np.zeros(len(events), dtype=bool)
-    return _Events(points, location, in_range, when, first, last, dated, imprecise)
+    return _Events(points, x, y, location, in_range, when, first, last, dated, imprecise)
 
 
 def _event_coordinates(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -321,19 +334,19 @@ def _key(group: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def _build_index(areas: gpd.GeoDataFrame) -> _AreaIndex:
+    """The tree, the version groups and the per-version arrays (module docstring: Method)."""
     values = np.asarray(areas.geometry.array, dtype=object)
-    usable = ~(shapely.is_missing(values) | shapely.is_empty(values))
-    wkb = np.full(len(values), None, dtype=object)
-    wkb[usable] = shapely.to_wkb(values[usable])
-    version_geom, distinct_wkb = pd.factorize(pd.Series(wkb, dtype=object), use_na_sentinel=True)
-    geoms = shapely.from_wkb(np.asarray(distinct_wkb, dtype=object))
-    shapely.prepare(geoms)
+    version_geom, geoms = _distinct_geometries(values)
 
     start = _days(areas[VALID_FROM], missing=_NEVER_BEFORE)
     end = _days(areas[VALID_TO], missing=_NEVER_AFTER)
     order = np.lexsort((np.arange(len(values)), start, version_geom))
     order = order[version_geom[order] >= 0]
     group = version_geom[order]
+    geom_start = np.full(len(geoms), _NEVER_AFTER, dtype=np.int64)
+    geom_end = np.full(len(geoms), _NEVER_BEFORE, dtype=np.int64)
+    np.minimum.at(geom_start, group, start[order])
+    np.maximum.at(geom_end, group, end[order])
     geom_ptr = np.searchsorted(group, np.arange(len(geoms) + 1))
     # a chain: each version of the geometry ends before the next one starts, so the versions
     # valid in a window are one contiguous run found by binary search
@@ -356,6 +369,8 @@ def _build_index(areas: gpd.GeoDataFrame) -> _AreaIndex:
         chain=~broken_group,
         key_start=_key(group, start[order]),
         key_end=_key(group, end[order]),
+        geom_start=geom_start,
+        geom_end=geom_end,
         start=start,
         end=end,
         code=code.astype(np.int64),
@@ -363,6 +378,33 @@ def _build_index(areas: gpd.GeoDataFrame) -> _AreaIndex:
         contested=contested,
         area_id=areas[AREA_ID].astype("string").to_numpy(dtype=object, na_value=None),
     )
+
+
+def _distinct_geometries(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal geometries (same WKB): ``(group per value, -1 if none; one per group)``.
+
+    Versions often share a polygon, but comparing WKB is costly for many large polygons, so
+    it is only done among geometries with the same vertex count and bounds (a cheap key
+    that equal geometries always share); every other geometry is a group of its own. The
+    representatives are the input's own objects (first of their group), only read.
+    """
+    group = np.full(len(values), -1, dtype=np.int64)
+    usable = np.flatnonzero(~(shapely.is_missing(values) | shapely.is_empty(values)))
+    if not len(usable):
+        return group, np.empty(0, dtype=object)
+    cheap = pd.DataFrame(shapely.bounds(values[usable]))
+    cheap["n"] = shapely.get_num_coordinates(values[usable])
+    shared = cheap.duplicated(keep=False).to_numpy()
+    code = np.empty(len(usable), dtype=np.int64)
+    code[~shared] = np.arange(np.count_nonzero(~shared))
+    if shared.any():
+        wkb = pd.Series(shapely.to_wkb(values[usable[shared]]), dtype=object)
+        code[shared] = np.count_nonzero(~shared) + pd.factorize(wkb)[0]
+    # number the groups by first appearance, like factorize
+    _, first = np.unique(code, return_index=True)  # first position of every code
+    renumber = np.argsort(np.argsort(first))
+    group[usable] = renumber[code]
+    return group, values[usable[np.sort(first)]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,61 +433,151 @@ class _Probes:
 
 def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For runs [starts[i], starts[i] + counts[i]): (run of each element, element)."""
+    if not len(counts) or counts.max() <= 1:  # runs of 0 or 1 element: no arithmetic
+        run = np.flatnonzero(counts)
+        return run, starts[run]
     run = np.repeat(np.arange(len(counts)), counts)
     offset = np.arange(len(run)) - np.repeat(np.cumsum(counts) - counts, counts)
     return run, starts[run] + offset
 
 
-def _candidates(
-    index: _AreaIndex, points: np.ndarray, location: np.ndarray, lo: np.ndarray, hi: np.ndarray
-) -> _Candidates:
-    """Spatial candidates (one tree query per distinct location), then versions valid in [lo, hi]."""
+def _candidates(index: _AreaIndex, ev: _Events, sl: slice) -> _Candidates:
+    """Versions valid in the window whose polygon intersects the event's point, per event.
+
+    Cheap filters first, the exact predicate last: the tree is queried by bounding box only
+    (once per distinct location of the chunk), the (event, geometry) pairs are narrowed to
+    the versions valid in the event's window with numpy, and only then are the distinct
+    (location, geometry) pairs that survive tested exactly - about one point-in-polygon
+    test per event instead of one per version of every polygon whose box holds the point.
+    """
+    location, lo, hi = ev.location[sl], _lo(ev, sl), _hi(ev, sl)
     n = len(location)
     active = (location >= 0) & (lo != _NEVER_BEFORE)
     places, place_of_event = np.unique(location[active], return_inverse=True)
-    q_place, q_geom = index.tree.query(points[places], predicate="intersects")
-    q_order = np.argsort(q_place, kind="stable")
-    q_place, q_geom = q_place[q_order], q_geom[q_order]
-    q_ptr = np.searchsorted(q_place, np.arange(len(places) + 1))
+    boxes = _box_pairs(index, ev.points[places])
 
-    # (event, geometry) pairs
+    # (event, box pair) with a version valid in the event's window
     events = np.flatnonzero(active)
-    run, pair_q = _expand(q_ptr[place_of_event], np.diff(q_ptr)[place_of_event])
+    run, pair_q = _pairs_in_time(index, boxes, place_of_event, lo[events], hi[events])
     pair_event = events[run]
-    pair_geom = q_geom[pair_q]
-
-    # each pair's versions valid in [lo, hi]: a binary search in chains, all versions otherwise
-    first = index.geom_ptr[pair_geom]
-    stop = index.geom_ptr[pair_geom + 1]
-    chain = np.flatnonzero(index.chain[pair_geom])
-    low_key = _key(pair_geom[chain], lo[pair_event[chain]])
-    sort = np.argsort(low_key)  # sorted queries make the binary searches cache-friendly
-    by_key, low_key = chain[sort], low_key[sort]
-    high_key = _key(pair_geom[by_key], hi[pair_event[by_key]])
-    first[by_key] = np.maximum(first[by_key], np.searchsorted(index.key_end, low_key, side="right"))
-    stop[by_key] = np.minimum(
-        stop[by_key], np.searchsorted(index.key_start, high_key, side="right")
-    )
-    run, pos = _expand(first, np.maximum(stop - first, 0))
-    version = index.by_geom[pos]
+    run, version = _valid_versions(index, boxes.geom[pair_q], lo[pair_event], hi[pair_event])
     event, row_q = pair_event[run], pair_q[run]
-    keep = (index.start[version] <= hi[event]) & (index.end[version] > lo[event])
+
+    # the exact predicate, once per distinct (location, geometry) pair still needed
+    x, y = ev.x[places], ev.y[places]
+    keep = _exact(index.geoms, x, y, boxes, row_q, shapely.intersects_xy)[row_q]
     event, version, row_q = event[keep], version[keep], row_q[keep]
     order = np.argsort(event * len(index.start) + version)  # by event, then first listed
     event, version, row_q = event[order], version[order], row_q[order]
     ptr = np.searchsorted(event, np.arange(n + 1))
 
-    # strict interior vs boundary only matters where an event has several candidates
+    # strict interior vs boundary only matters where an event has several candidates; for
+    # a point, "contains" is "strictly inside" (contains_properly)
     interior = np.ones(len(event), dtype=bool)
     several = np.diff(ptr)[event] > 1
     if several.any():
-        needed = np.unique(row_q[several])
-        inside = np.zeros(len(q_geom), dtype=bool)
-        inside[needed] = shapely.contains_properly(
-            index.geoms[q_geom[needed]], points[places[q_place[needed]]]
-        )
+        inside = _exact(index.geoms, x, y, boxes, row_q[several], shapely.contains_xy)
         interior[several] = inside[row_q[several]]
     return _Candidates(event, version, interior, ptr)
+
+
+@dataclass(frozen=True)
+class _BoxPairs:
+    """(place, distinct geometry) pairs whose bounding boxes intersect, grouped by place."""
+
+    place: np.ndarray  # index into the queried points, ascending
+    geom: np.ndarray  # index into _AreaIndex.geoms
+    ptr: np.ndarray  # pairs of place p: ptr[p]:ptr[p+1]
+
+
+def _box_pairs(index: _AreaIndex, points: np.ndarray) -> _BoxPairs:
+    """Query the tree by bounding box only: no exact predicate is evaluated here."""
+    place, geom = index.tree.query(points)
+    if len(place) and np.any(place[1:] < place[:-1]):
+        order = np.argsort(place, kind="stable")
+        place, geom = place[order], geom[order]
+    return _BoxPairs(place, geom, np.searchsorted(place, np.arange(len(points) + 1)))
+
+
+def _pairs_in_time(
+    index: _AreaIndex,
+    boxes: _BoxPairs,
+    place_of_event: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every event's box pairs whose geometry has a version in the window [lo, hi].
+
+    Returns ``(event, pair)``, events (positions in ``place_of_event``) ascending. This is
+    the widest step (every event times every box around its place), so it is kept to a few
+    sequential passes: the geometry's time span is looked up per box pair once, and the
+    event of a pair is only worked out for the pairs that survive.
+    """
+    counts = np.diff(boxes.ptr)[place_of_event]
+    ends = np.cumsum(counts)
+    pair = np.arange(ends[-1] if len(ends) else 0) + np.repeat(
+        boxes.ptr[place_of_event] - (ends - counts), counts
+    )
+    box_start = index.geom_start[boxes.geom]
+    box_end = index.geom_end[boxes.geom]
+    alive = np.flatnonzero(
+        (box_start[pair] <= np.repeat(hi, counts)) & (box_end[pair] > np.repeat(lo, counts))
+    )
+    return np.searchsorted(ends, alive, side="right"), pair[alive]
+
+
+def _valid_versions(
+    index: _AreaIndex, geom: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For (geometry, [lo, hi]) pairs, the versions of the geometry valid in [lo, hi].
+
+    Returns ``(pair, version)``: for each surviving row, the input pair and the version's
+    position in ``areas``; pairs ascending. The versions of a chain (versions following one
+    another in time) are found by binary search, other geometries' versions are expanded
+    and filtered; a geometry with one version is just filtered.
+    """
+    first = index.geom_ptr[geom]
+    stop = index.geom_ptr[geom + 1]
+    chain = np.flatnonzero(index.chain[geom] & (stop - first > 1))
+    if len(chain):
+        low_key = _key(geom[chain], lo[chain])
+        sort = np.argsort(low_key)  # sorted queries make the binary searches cache-friendly
+        by_key, low_key = chain[sort], low_key[sort]
+        high_key = _key(geom[by_key], hi[by_key])
+        first[by_key] = np.maximum(
+            first[by_key], np.searchsorted(index.key_end, low_key, side="right")
+        )
+        stop[by_key] = np.minimum(
+            stop[by_key], np.searchsorted(index.key_start, high_key, side="right")
+        )
+    pair, pos = _expand(first, np.maximum(stop - first, 0))
+    version = index.by_geom[pos]
+    keep = (index.start[version] <= hi[pair]) & (index.end[version] > lo[pair])
+    return pair[keep], version[keep]
+
+
+def _exact(
+    geoms: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    boxes: _BoxPairs,
+    rows: np.ndarray,
+    predicate: Callable[..., np.ndarray],
+) -> np.ndarray:
+    """``predicate(geometry, x, y)`` for the box pairs listed in ``rows`` (repeats allowed).
+
+    Returns a bool array over all box pairs, False where not evaluated. Each distinct pair
+    is evaluated once, vectorised, in geometry order (a polygon's vertices are read once
+    for all its points, not fetched again from memory for every point).
+    """
+    needed = np.zeros(len(boxes.geom), dtype=bool)
+    needed[rows] = True
+    needed = np.flatnonzero(needed)
+    needed = needed[np.argsort(boxes.geom[needed], kind="stable")]
+    out = np.zeros(len(boxes.geom), dtype=bool)
+    place = boxes.place[needed]
+    out[needed] = predicate(geoms[boxes.geom[needed]], x[place], y[place])
+    return out
 
 
 def _apply_validity_window(

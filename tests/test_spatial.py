@@ -451,3 +451,113 @@ def test_join_agrees_with_a_brute_force_reading_of_the_rules(seed):
     assert out[CONTROLLER_CHANGED].tolist() == expected[CONTROLLER_CHANGED].tolist()
     # the random data does exercise the rules
     assert (out[CONTROLLER] == CONTESTED).any() and out[CONTROLLER_CHANGED].any()
+
+
+# --------------------------------------------------------------------------------------------
+# irregular polygons: the tree answers by bounding box, the exact test must throw out the rest
+
+
+def test_polygons_with_the_same_bounds_and_vertex_count_stay_apart():
+    # two triangles filling the same box from opposite corners: equal bounds and vertex
+    # count, different shapes (never merged into one geometry), and each point's bounding
+    # box holds both
+    lower = shapely.Polygon([(0, 0), (10, 0), (0, 10)])
+    upper = shapely.Polygon([(10, 10), (0, 10), (10, 0)])
+    areas = make_areas(
+        [
+            ("lo", "A", lower, "2015-01-01", None),
+            ("up", "B", upper, "2015-01-01", None),
+            ("lo2", "C", lower, "2015-06-01", None),  # the same polygon again, later
+        ]
+    )
+    events = make_events([(2, 2), (8, 8), (5, 5), (2, 2)], ["2015-03-01"] * 3 + ["2015-07-01"])
+    out = join_events_to_areas(events, areas)
+    # (5, 5) is on the shared diagonal: first listed wins; later, lo and lo2 overlap
+    assert out[CONTROLLER].tolist() == ["A", "B", "A", CONTESTED]
+    assert out[AREA_ID].tolist() == ["lo", "up", "lo", "lo"]
+
+
+def _irregular_case(seed: int) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Random triangles and quadrilaterals on an integer lattice, points on a half lattice:
+    many points lie in a polygon's bounding box but outside it, or exactly on an edge."""
+    rng = np.random.default_rng(seed)
+    shapes = []
+    while len(shapes) < 10:
+        k = int(rng.integers(3, 5))
+        centre = rng.integers(2, 9, 2)
+        angle = np.sort(rng.uniform(0, 2 * np.pi, k))
+        radius = rng.integers(1, 5, k)
+        ring = np.column_stack([np.cos(angle), np.sin(angle)]) * radius[:, None] + centre
+        shape = shapely.Polygon(np.round(ring))
+        if shape.is_valid and shape.area > 0:
+            shapes.append(shape)
+    events, areas = _random_case(seed)
+    # the same versions and events, with the boxes swapped for these shapes
+    areas = areas.set_geometry([shapes[i % len(shapes)] for i in rng.integers(0, 99, len(areas))])
+    return events, areas
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_irregular_polygons_agree_with_a_brute_force_reading_of_the_rules(seed):
+    events, areas = _irregular_case(seed)
+    out = join_events_to_areas(events, areas, chunk_size=50)
+    expected = _brute_force(events, areas)
+    assert out[CONTROLLER].tolist() == expected[CONTROLLER].tolist()
+    assert out[AREA_ID].fillna("-").tolist() == expected[AREA_ID].fillna("-").tolist()
+    assert out[CONTROLLER_CHANGED].tolist() == expected[CONTROLLER_CHANGED].tolist()
+    for chunk_size in (1, 64):
+        chunked = join_events_to_areas(events, areas, chunk_size=chunk_size)
+        pd.testing.assert_frame_equal(chunked, out)
+    # the data does exercise the exact test: points inside a box but outside its polygon,
+    # and points on an edge
+    geoms = np.asarray(areas.geometry.array)
+    points = shapely.points(events[LONGITUDE], events[LATITUDE])
+    in_box = shapely.intersects(shapely.envelope(geoms)[:, None], points[None, :])
+    in_shape = shapely.intersects(geoms[:, None], points[None, :])
+    inside = shapely.contains_properly(geoms[:, None], points[None, :])
+    assert (in_box & ~in_shape).any() and (in_shape & ~inside).any()
+
+
+# --------------------------------------------------------------------------------------------
+# the benchmark's synthetic areas, and its baseline, on a small scale
+
+
+@pytest.fixture
+def synthetic(monkeypatch):
+    """benchmarks/synthetic.py (not an installed package: imported from the checkout)."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
+    import benchmarks.synthetic
+
+    return benchmarks.synthetic
+
+
+def test_synthetic_areas_are_valid_distinct_irregular_polygons(synthetic):
+    areas = synthetic.synthetic_areas(600, vertices=60, seed=7)
+    geoms = np.asarray(areas.geometry.array)
+    assert abs(len(areas) - 600) <= 30
+    assert shapely.is_valid(geoms).all() and (shapely.get_type_id(geoms) == 3).all()
+    assert (shapely.get_num_coordinates(geoms) == 61).all()  # closing point included
+    assert len(set(shapely.to_wkb(geoms))) == len(areas)  # every version its own polygon
+    assert (areas[VALID_TO].isna() | (areas[VALID_FROM] < areas[VALID_TO])).all()
+    # neighbouring cells overlap at the edges
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="overlaps")
+    cell = areas[AREA_ID].str.split("-").str[0].to_numpy()
+    assert (cell[left] != cell[right]).any()
+    again = synthetic.synthetic_areas(600, vertices=60, seed=7)
+    pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(areas))
+
+
+def test_join_agrees_with_the_benchmark_baseline_on_synthetic_data(synthetic):
+    from benchmarks.bench_join import naive_join
+
+    areas = synthetic.synthetic_areas(450, vertices=40, seed=2)
+    for places in (300, None):
+        events = synthetic.synthetic_events(3_000, seed=3, areas=areas, places=places)
+        ours = join_events_to_areas(events, areas, chunk_size=700)
+        base = naive_join(events, areas)
+        assert ours[CONTROLLER].tolist() == base[CONTROLLER].tolist()
+        assert ours[AREA_ID].fillna("-").tolist() == base[AREA_ID].fillna("-").tolist()
+        assert (ours[CONTROLLER] == CONTESTED).any() and (ours[CONTROLLER] == UNKNOWN).any()
