@@ -1,0 +1,440 @@
+"""Load the data the page shows: the one expensive, cached step.
+
+Which files: ``CONFLICTMAP_EVENTS`` (a path) and ``CONFLICTMAP_AREAS`` (paths joined with
+``os.pathsep``), set by ``conflictmap serve``; absent, the bundled data. Uploads come as
+bytes and are built the same way from a private temporary directory.
+
+The cache (``st.cache_data``) is keyed on each file's content fingerprint: size and
+modification time for files on disk, SHA-256 of the bytes for uploads. Nothing here keeps
+state in module globals: the cache is Streamlit's, per-session choices live in
+``st.session_state`` (see ``sidebar.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from dashboard import paths, schema
+from dashboard.app.state import DEFAULT_WINDOW, Options, pick_default_window
+from dashboard.errors import DashboardError
+from dashboard.report import ERROR, WARNING, Problem, Report
+from dashboard.timewindow import (
+    WINDOW_PRESETS,
+    DateIndex,
+    build_date_index,
+    data_bounds,
+    window_positions,
+)
+
+EVENTS_ENV = "CONFLICTMAP_EVENTS"
+AREAS_ENV = "CONFLICTMAP_AREAS"
+
+EVENT_UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
+AREA_UPLOAD_TYPES: tuple[str, ...] = ("geojson", "json", "gpkg", "parquet", "geoparquet", "kml")
+MAX_ACTOR_OPTIONS = 5000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One input file: the name shown, a content fingerprint, and where it is.
+
+    ``path`` is None for an upload; its bytes are passed to :func:`load_dataset` separately.
+    """
+
+    name: str
+    fingerprint: str
+    path: str | None = None
+
+    @property
+    def token(self) -> tuple[str, str, str]:
+        return (self.name, self.fingerprint, self.path or "")
+
+
+@dataclass
+class Dataset:
+    """A built dataset, ready for the page: events sorted by date, their index, the areas,
+    what was set aside, and the allowlists the URL parser and the filters use."""
+
+    events: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    event_report: Report
+    area_report: Report
+    summary: dict[str, object]
+    index: DateIndex
+    options: Options
+    events_name: str
+    areas_names: tuple[str, ...]
+
+
+def file_ref(path: str | Path) -> FileRef:
+    """A :class:`FileRef` for a file on disk; its fingerprint changes when the file does."""
+    p = Path(path).resolve()
+    try:
+        stat = p.stat()
+        fingerprint = f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        fingerprint = "missing"
+    return FileRef(name=p.name, fingerprint=fingerprint, path=str(p))
+
+
+def upload_ref(name: str, data: bytes) -> FileRef:
+    """A :class:`FileRef` for uploaded bytes, fingerprinted by content."""
+    return FileRef(name=name, fingerprint=hashlib.sha256(data).hexdigest())
+
+
+def configured_sources(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[FileRef, tuple[FileRef, ...]]:
+    """The events file and control-area files named by the environment, else the bundled ones."""
+    env = os.environ if environ is None else environ
+    events = env.get(EVENTS_ENV, "").strip()
+    areas: list[str | Path] = [p for p in env.get(AREAS_ENV, "").split(os.pathsep) if p.strip()]
+    events_ref = file_ref(events or paths.BUNDLED_EVENTS)
+    area_refs = tuple(file_ref(p) for p in (areas or [paths.BUNDLED_AREAS]))
+    return events_ref, area_refs
+
+
+def safe_file_name(name: str, *, allowed: Sequence[str]) -> str:
+    """A harmless file name for an upload written to a temporary directory: the base name
+    only, unusual characters replaced, and a suffix from ``allowed`` kept."""
+    base = Path(name.replace("\\", "/")).name
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem)[:60] or "upload"
+    suffix = suffix.lower()
+    if suffix not in allowed:
+        suffix = allowed[0]
+    return f"{stem}.{suffix}"
+
+
+def load_dataset(
+    events: FileRef,
+    areas: tuple[FileRef, ...],
+    payloads: Mapping[str, bytes] | None = None,
+) -> Dataset:
+    """Build (or fetch from the cache) the dataset of one events file and its area files.
+
+    Parameters
+    ----------
+    events, areas
+        The inputs. An upload's bytes are in ``payloads`` under its fingerprint.
+    payloads
+        Bytes of uploaded inputs, by fingerprint; not part of the cache key (the
+        fingerprint already is).
+
+    Raises
+    ------
+    dashboard.errors.DashboardError
+        The pipeline refused an input; the message names the file and the problem.
+    """
+    return _build_cached(
+        events.token, tuple(a.token for a in areas), _payloads=dict(payloads or {})
+    )
+
+
+@st.cache_data(show_spinner="Reading, validating, geocoding and joining the events…", max_entries=8)
+def _build_cached(
+    events: tuple[str, str, str],
+    areas: tuple[tuple[str, str, str], ...],
+    _payloads: dict[str, bytes],
+) -> Dataset:
+    # Imported here so that a page that fails to import the pipeline still shows a message.
+    from dashboard.pipeline import build
+
+    names = (events[0], tuple(a[0] for a in areas))
+    on_disk = all(token[2] for token in (events, *areas))
+    disk_key = _disk_key(events, areas) if on_disk else None
+    if disk_key is not None:
+        cached = _read_disk_cache(disk_key)
+        if cached is not None:
+            return _dataset(cached, events_name=names[0], areas_names=names[1])
+    with tempfile.TemporaryDirectory(prefix="conflictmap-upload-") as tmp:
+        events_path = _materialise(events, _payloads, Path(tmp), EVENT_UPLOAD_TYPES, "events")
+        area_paths = [
+            _materialise(a, _payloads, Path(tmp), AREA_UPLOAD_TYPES, f"areas{i}")
+            for i, a in enumerate(areas)
+        ]
+        try:
+            result = build(events_path, area_paths)
+        except DashboardError as exc:
+            # Messages name the file: show the upload's name, not our temporary folder.
+            message = re.sub(re.escape(str(Path(tmp))) + r"/[^/]+/", "", str(exc))
+            if message == str(exc):
+                raise
+            raise type(exc)(message) from None
+    built = _Built.of(result)
+    if disk_key is not None:
+        _write_disk_cache(disk_key, built)
+    return _dataset(built, events_name=names[0], areas_names=names[1])
+
+
+def _materialise(
+    token: tuple[str, str, str],
+    payloads: Mapping[str, bytes],
+    tmp: Path,
+    allowed: Sequence[str],
+    prefix: str,
+) -> Path:
+    name, fingerprint, path = token
+    if path:
+        return Path(path)
+    data = payloads[fingerprint]
+    folder = tmp / prefix
+    folder.mkdir()
+    target = folder / safe_file_name(name, allowed=allowed)
+    target.write_bytes(data)
+    return target
+
+
+def _sorted_text(values: pd.Series, limit: int | None = None) -> tuple[str, ...]:
+    counts = values.dropna().astype(str).str.strip()
+    counts = counts[counts != ""].value_counts()
+    if limit is not None and len(counts) > limit:
+        counts = counts.iloc[:limit]  # the most frequent ones
+    return tuple(sorted(counts.index, key=str.casefold))
+
+
+# --- the on-disk copy of a build ------------------------------------------------------------
+# st.cache_data lives in memory and any client can clear it; a cold build geocodes every
+# row again. Builds of files on disk (never uploads: those stay in the session) are also kept
+# as GeoParquet + JSON under CONFLICTMAP_CACHE_DIR (default ~/.cache/conflictmap), keyed on
+# the inputs' bytes and on the source of the code that builds them.
+CACHE_ENV = "CONFLICTMAP_CACHE_DIR"
+_BUILD_CODE = (
+    "pipeline.py",
+    "areas.py",
+    "spatial.py",
+    "geocoding.py",
+    "validation.py",
+    "textnorm.py",
+    "schema.py",
+    "report.py",
+    "readers/__init__.py",
+    "readers/events.py",
+    "readers/mapping.py",
+    "readers/textio.py",
+)
+_CACHE_VERSION = "1"
+
+
+@dataclass
+class _Built:
+    """What the page needs of a BuildResult (the part that is stored on disk)."""
+
+    events: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    event_report: Report
+    area_report: Report
+    summary: dict[str, object]
+
+    @classmethod
+    def of(cls, result: Any) -> _Built:
+        return cls(
+            events=result.events,
+            areas=result.areas,
+            rejected=result.rejected,
+            event_report=result.event_report,
+            area_report=result.area_report,
+            summary=result.summary(),
+        )
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "conflictmap"
+
+
+def _disk_key(events: tuple[str, str, str], areas: tuple[tuple[str, str, str], ...]) -> str | None:
+    digest = hashlib.sha256(_CACHE_VERSION.encode())
+    try:
+        for token in (events, *areas):
+            digest.update(Path(token[2]).read_bytes())
+            digest.update(b"\0")
+        for name in _BUILD_CODE:
+            code = paths.PACKAGE_DIR / name
+            if code.is_file():
+                digest.update(code.read_bytes())
+        if paths.BUNDLED_ALIASES.is_file():
+            digest.update(paths.BUNDLED_ALIASES.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:32]
+
+
+def _report_from(data: dict[str, Any]) -> Report:
+    report = Report(
+        source=data.get("source", ""),
+        rows_in=int(data.get("rows_in", 0)),
+        rows_loaded=int(data.get("rows_loaded", 0)),
+        rows_rejected=int(data.get("rows_rejected", 0)),
+    )
+    for severity in (ERROR, WARNING):
+        for item in data.get(f"{severity}s", []):
+            report.add(
+                Problem(
+                    item.get("row"),
+                    item.get("column"),
+                    item.get("value"),
+                    item.get("message", ""),
+                    severity,
+                )
+            )
+    return report
+
+
+def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Parquet stores datetimes in ms; give back the units the pipeline produced."""
+    for column, dtype in dtypes.items():
+        if column in frame and dtype.startswith("datetime64") and str(frame[column].dtype) != dtype:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def _read_disk_cache(key: str) -> _Built | None:
+    folder = cache_dir() / key
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        return _Built(
+            events=_restore_dtypes(
+                gpd.read_parquet(folder / "events.parquet"), meta["events_dtypes"]
+            ),
+            areas=_restore_dtypes(gpd.read_parquet(folder / "areas.parquet"), meta["areas_dtypes"]),
+            rejected=pd.read_parquet(folder / "rejected.parquet"),
+            event_report=_report_from(meta["event_report"]),
+            area_report=_report_from(meta["area_report"]),
+            summary=meta["summary"],
+        )
+    except Exception:  # noqa: BLE001 - a missing, partial or stale copy is rebuilt
+        return None
+
+
+def _write_disk_cache(key: str, built: _Built) -> None:
+    folder = cache_dir() / key
+    tmp = cache_dir() / f".{key}.{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        built.events.to_parquet(tmp / "events.parquet", index=False)
+        built.areas.to_parquet(tmp / "areas.parquet", index=False)
+        rejected = built.rejected.copy()
+        for column in rejected.columns:  # raw text of set-aside rows: keep it as text
+            if rejected[column].dtype == object:
+                rejected[column] = rejected[column].map(lambda v: None if v is None else str(v))
+        rejected.to_parquet(tmp / "rejected.parquet", index=False)
+        meta = {
+            "events_dtypes": {c: str(t) for c, t in built.events.dtypes.items()},
+            "areas_dtypes": {c: str(t) for c, t in built.areas.dtypes.items()},
+            "event_report": built.event_report.to_dict(),
+            "area_report": built.area_report.to_dict(),
+            "summary": built.summary,
+        }
+        (tmp / "meta.json").write_text(
+            json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    except Exception:  # the copy is an optimisation: never fail a page because of it
+        log.warning("could not write the build cache to %s", folder, exc_info=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]:
+    """First and last day any control area is valid (valid_to is exclusive; NaT = open)."""
+    if areas.empty:
+        return None, None
+    start = pd.to_datetime(areas[schema.VALID_FROM], errors="coerce")
+    end = pd.to_datetime(areas[schema.VALID_TO], errors="coerce")
+    first = None if start.isna().any() else start.min().date()
+    last = None if end.isna().any() else (end.max() - pd.Timedelta(days=1)).date()
+    return first, last
+
+
+def _dataset(result: _Built, *, events_name: str, areas_names: tuple[str, ...]) -> Dataset:
+    events = result.events
+    if schema.EVENT_DATE in events:
+        order = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce").argsort(kind="stable")
+        events = events.iloc[order.to_numpy()].reset_index(drop=True)
+    index = build_date_index(events[schema.EVENT_DATE])
+    first, last = data_bounds(index, result.areas)
+    actors = (
+        pd.concat(
+            [events[c] for c in (schema.ACTOR1, schema.ACTOR2) if c in events], ignore_index=True
+        )
+        if any(c in events for c in (schema.ACTOR1, schema.ACTOR2))
+        else pd.Series([], dtype=str)
+    )
+
+    def column(name: str) -> pd.Series:
+        return events[name] if name in events else pd.Series([], dtype=str)
+
+    areas_first, areas_last = _area_coverage(result.areas)
+    options = Options(
+        default_window=DEFAULT_WINDOW,
+        first=first,
+        last=last,
+        areas_first=areas_first,
+        areas_last=areas_last,
+        event_types=_sorted_text(column(schema.EVENT_TYPE)),
+        sub_event_types=_sorted_text(column(schema.SUB_EVENT_TYPE)),
+        actors=_sorted_text(actors, MAX_ACTOR_OPTIONS),
+        countries=_sorted_text(column(schema.COUNTRY)),
+        admin1=_sorted_text(column(schema.ADMIN1)),
+    )
+    day = options.default_date
+    window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
+    options = replace(options, default_window=window)
+    return Dataset(
+        events=events,
+        areas=result.areas.reset_index(drop=True),
+        rejected=result.rejected,
+        event_report=result.event_report,
+        area_report=result.area_report,
+        summary=result.summary,
+        index=index,
+        options=options,
+        events_name=events_name,
+        areas_names=areas_names,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_context(
+    countries: tuple[str, str, str], towns: tuple[str, str, str]
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """Country outlines and towns for the "no tiles" basemap (bundled geodata); None where a
+    file is missing, so the map still renders without them."""
+    outlines = None
+    places = None
+    if countries[2] and Path(countries[2]).is_file():
+        outlines = gpd.read_file(countries[2])
+    if towns[2] and Path(towns[2]).is_file():
+        places = pd.read_csv(towns[2], keep_default_na=False, na_values=list(schema.NA_VALUES))
+    return outlines, places
+
+
+def context_refs() -> tuple[FileRef, FileRef]:
+    """The bundled country outlines and towns files."""
+    return file_ref(paths.BUNDLED_COUNTRIES), file_ref(paths.BUNDLED_TOWNS)

@@ -1,0 +1,168 @@
+"""Wiring between the view and the folium layers of ``dashboard.layers``.
+
+The base map (tiles or none, country outlines and towns) is built from values fixed for the
+life of the map component (the initial centre and zoom, the basemap), so its script is the
+same on every run and streamlit-folium never remounts it. Everything that follows the date
+or the filters (control areas, events, heat map, legend) goes in ``feature_group_to_add``:
+the component swaps those layers in place. The map returns only its centre and zoom (for
+the permalink), so panning is the only thing that makes it talk back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import layers, schema
+from dashboard.app import session as K
+from dashboard.app import state as S
+from dashboard.app.loaders import Dataset, context_refs, load_context
+
+MAP_KEY = "event_map"
+MAP_HEIGHT = 620
+RETURNED = ["center", "zoom"]
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+K_MAP_BASE = "map_base"  # (basemap, context shown) the mounted base map was built with
+
+
+@st.cache_resource(show_spinner=False)
+def _assets_ready(static_dir: str) -> bool:
+    from dashboard.assets import ensure_static_assets
+
+    ensure_static_assets(Path(static_dir))
+    return True
+
+
+def ensure_assets() -> None:
+    """Copy Leaflet and its plugins into the static folder once per server process."""
+    _assets_ready(str(STATIC_DIR))
+
+
+def default_view(ds: Dataset) -> tuple[tuple[float, float], int]:
+    """Centre and zoom that frame the control areas and events."""
+    bounds = None
+    if len(ds.areas):
+        bounds = ds.areas.total_bounds
+    lat = pd.to_numeric(ds.events.get(schema.LATITUDE), errors="coerce")
+    lon = pd.to_numeric(ds.events.get(schema.LONGITUDE), errors="coerce")
+    if lat is not None and lat.notna().any():
+        ev = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+        bounds = (
+            ev
+            if bounds is None
+            else (
+                min(bounds[0], ev[0]),
+                min(bounds[1], ev[1]),
+                max(bounds[2], ev[2]),
+                max(bounds[3], ev[3]),
+            )
+        )
+    if bounds is None or not all(math.isfinite(float(b)) for b in bounds):
+        return (34.5, 40.0), 6
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    span = max(maxx - minx, (maxy - miny) * 1.6, 0.05)
+    # About 1000 px of map width: 256 px per 360 degrees at zoom 0.
+    zoom = math.floor(math.log2(1000 / 256 * 360 / span))
+    return ((miny + maxy) / 2, (minx + maxx) / 2), max(S.MIN_ZOOM, min(12, zoom))
+
+
+def _base_view(ds: Dataset, view: S.ViewState) -> tuple[tuple[float, float], int]:
+    """The centre and zoom the base map is built with: fixed while the map stays mounted."""
+    ss = st.session_state
+    base_key = (view.basemap, S.LAYER_CONTEXT in view.layers)
+    init = ss.get(K.K_MAP_INIT)
+    if ss.get(K_MAP_BASE) != base_key:
+        if ss.get(K_MAP_BASE) is not None:
+            # A basemap change remounts the map anyway: rebuild it where the user was.
+            init = (view.center, view.zoom)
+        ss[K_MAP_BASE] = base_key
+        ss[K.K_MAP_INIT] = init
+    fallback_center, fallback_zoom = default_view(ds)
+    center, zoom = init if init else (None, None)
+    return (tuple(center) if center else fallback_center), (int(zoom) if zoom else fallback_zoom)
+
+
+def _group(element: Any, name: str) -> folium.FeatureGroup:
+    if isinstance(element, folium.FeatureGroup):
+        return element
+    group = folium.FeatureGroup(name=name)
+    element.add_to(group)
+    return group
+
+
+def render_map(
+    *,
+    events: pd.DataFrame,
+    areas: pd.DataFrame,
+    view: S.ViewState,
+    dataset: Dataset,
+    colours: Mapping[str, str],
+) -> Mapping[str, Any] | None:
+    """Draw the map; returns what the map reported (centre and zoom) or None."""
+    center, zoom = _base_view(dataset, view)
+    fmap = layers.build_map(center=center, zoom=zoom, basemap=view.basemap)
+    if S.LAYER_CONTEXT in view.layers:
+        countries_ref, towns_ref = context_refs()
+        countries, towns = load_context(countries_ref.token, towns_ref.token)
+        if countries is not None or towns is not None:
+            layers.context_layer(countries, towns).add_to(fmap)
+
+    placed = events[
+        pd.to_numeric(events[schema.LATITUDE], errors="coerce").notna()
+        & pd.to_numeric(events[schema.LONGITUDE], errors="coerce").notna()
+    ]
+    type_order = list(colours)
+    groups: list[folium.FeatureGroup] = []
+    if S.LAYER_AREAS in view.layers:
+        groups.append(_group(layers.control_areas_layer(areas), "Control areas"))
+    if S.LAYER_HEATMAP in view.layers and len(placed):
+        groups.append(_group(layers.heatmap_layer(placed), "Event density"))
+    if S.LAYER_EVENTS in view.layers:
+        mode = view.points if view.points != "auto" else layers.default_point_mode(len(placed))
+        events_element: Any
+        if mode == "clusters":
+            events_element = layers.cluster_layer(placed, event_types=type_order)
+        elif mode == "points":
+            events_element = layers.events_layer(placed, event_types=type_order)
+        else:  # so many events that the default is a heat map
+            events_element = (
+                None if S.LAYER_HEATMAP in view.layers else layers.heatmap_layer(placed)
+            )
+        if events_element is not None:
+            groups.append(_group(events_element, "Events"))
+    controllers = list(
+        dict.fromkeys(
+            str(c) if pd.notna(c) else schema.UNKNOWN
+            for c in (areas[schema.CONTROLLER] if len(areas) else [])
+        )
+    )
+    controllers.sort(key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN), c))
+    shown_types = set(placed[schema.EVENT_TYPE].dropna().astype(str)) if len(placed) else set()
+    event_types = [t for t in type_order if t in shown_types]
+    event_types += sorted(shown_types - set(event_types))
+    if S.LAYER_EVENTS not in view.layers:
+        event_types = []
+    counts: dict[str, int] = {"events shown": len(placed) if S.LAYER_EVENTS in view.layers else 0}
+    if len(events) > len(placed):
+        counts["events without a map position"] = len(events) - len(placed)
+    counts["control areas"] = len(areas)
+    legend = layers.legend_element(
+        controllers, event_types, as_of=view.as_of, window_days=view.window, counts=counts
+    )
+    groups.append(_group(legend, "Legend"))
+    return st_folium(
+        fmap,
+        key=MAP_KEY,
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        feature_group_to_add=groups,
+        layer_control=folium.LayerControl(collapsed=True),
+        returned_objects=RETURNED,
+    )

@@ -1,0 +1,93 @@
+"""The page: load (cached), read the URL once, draw the sidebar, run the view fragment."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import streamlit as st
+
+from dashboard import style
+from dashboard.app import session as K
+from dashboard.app import sidebar, view
+from dashboard.app.loaders import Dataset, load_dataset
+from dashboard.app.mapview import ensure_assets
+from dashboard.app.safetext import md
+from dashboard.app.timeline import counts_for_range
+from dashboard.errors import DashboardError
+from dashboard.timewindow import combine, filter_masks, period_counts
+
+log = logging.getLogger(__name__)
+
+TITLE = "Conflict map: events and territorial control"
+#: Set to "0" to run the view without st.fragment (the benchmark's baseline).
+VIEW_FRAGMENT_ENV = "CONFLICTMAP_VIEW_FRAGMENT"
+
+
+_PAGE_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+.st-key-diagnostics p { font-size: 0.75rem; opacity: 0.6; }
+</style>
+"""
+
+
+def main() -> None:
+    """Draw the whole page (the entry script calls this on every run)."""
+    st.set_page_config(page_title="Conflict map", layout="wide", initial_sidebar_state="expanded")
+    ensure_assets()
+    # Static CSS only (no data): less empty space above the title, so the map sits higher.
+    st.html(_PAGE_CSS)
+    ss = st.session_state
+    ss[K.K_RUNS] = ss.get(K.K_RUNS, 0) + 1
+
+    sources = sidebar.current_sources()
+    try:
+        ds = load_dataset(sources.events, sources.areas, sources.payloads)
+    except DashboardError as exc:
+        st.error(f"The data could not be loaded: {md(exc, limit=600)}")
+        if sources.uploaded:
+            sidebar._reset_sources()
+            st.button("Back to the original data")
+        st.stop()
+        return
+
+    K.start(ds.options, sources.key)
+    st.markdown(f"#### {TITLE}")
+    for notice in ss.get(K.K_NOTICES) or []:
+        st.warning(md(notice, limit=300))
+
+    sidebar.render_data_section(ds, sources)
+    slots = sidebar.render_filters(ds.options)
+    sidebar.render_layers()
+
+    prepared = _prepare(ds)
+    if os.environ.get(VIEW_FRAGMENT_ENV, "1") == "0":
+        # Benchmark baseline only (benchmarks/bench_slider.py): every change reruns the page.
+        view.render(ds, prepared, slots)
+        return
+    playing = bool(ss.get(K.K_PLAYING))
+    run_every = float(ss.get(K.K_PLAY_SPEED, 1.0)) if playing else None
+    fragment = st.fragment(run_every=run_every)(view.render)
+    fragment(ds, prepared, slots)
+
+
+def _prepare(ds: Dataset) -> view.Prepared:
+    """Filter-dependent, date-independent parts: the timeline counts over all dates."""
+    state = K.current_state(ds.options)
+    masks = filter_masks(ds.events, state.filters)
+    kept = ds.events[combine(masks, len(ds.events))]
+    counts, freq = counts_for_range(kept, first=ds.options.first, last=ds.options.last)
+    daily = period_counts(kept, freq="D")
+    # The palette's order first, then the data's other types (extra colours in that order),
+    # so the chart, the points and the legend agree.
+    in_data = set(ds.options.event_types)
+    types = [t for t in style.EVENT_TYPE_COLOURS if t in in_data]
+    types += [t for t in ds.options.event_types if t not in types]
+    return view.Prepared(
+        timeline_counts=counts,
+        timeline_freq=freq,
+        daily_counts=daily,
+        type_order=tuple(types),
+        colours=style.event_type_colours(types),
+    )

@@ -1,0 +1,340 @@
+"""The sidebar: your own data (uploads and the validation report), filters, layers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import schema
+from dashboard.app import session as K
+from dashboard.app import state as S
+from dashboard.app.loaders import (
+    AREA_UPLOAD_TYPES,
+    EVENT_UPLOAD_TYPES,
+    Dataset,
+    FileRef,
+    configured_sources,
+    load_dataset,
+    upload_ref,
+)
+from dashboard.app.safetext import md
+from dashboard.errors import DashboardError
+from dashboard.tableexport import to_csv_bytes
+from dashboard.timewindow import FILTER_LABELS
+
+log = logging.getLogger(__name__)
+
+# Session keys of the data source (uploads are per session, never module globals).
+K_SRC_EVENTS = "src_events"  # FileRef of an uploaded events file, or None
+K_SRC_AREAS = "src_areas"  # tuple of FileRef of uploaded area files, or None
+K_PAYLOADS = "src_payloads"  # {fingerprint: bytes} of accepted uploads
+K_UPLOAD_ERROR = "upload_error"  # (file name, message) of the last refused upload
+K_UPLOAD_OK = "upload_ok"  # plain text of the last accepted upload
+K_UP_EVENTS = "up_events"
+K_UP_AREAS = "up_areas"
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+PRECISION_LABELS = {1: "1 · town", 2: "2 · near town", 3: "3 · region"}
+
+
+@dataclass(frozen=True)
+class Sources:
+    events: FileRef
+    areas: tuple[FileRef, ...]
+    payloads: dict[str, bytes]
+    uploaded: bool
+
+    @property
+    def key(self) -> str:
+        parts = [self.events.fingerprint, *(a.fingerprint for a in self.areas)]
+        return "|".join(parts)
+
+
+def current_sources() -> Sources:
+    """The inputs this session shows: its accepted uploads, else the configured files."""
+    ss = st.session_state
+    configured_events, configured_areas = configured_sources()
+    events = ss.get(K_SRC_EVENTS) or configured_events
+    areas = ss.get(K_SRC_AREAS) or configured_areas
+    return Sources(
+        events=events,
+        areas=tuple(areas),
+        payloads=dict(ss.get(K_PAYLOADS, {})),
+        uploaded=bool(ss.get(K_SRC_EVENTS) or ss.get(K_SRC_AREAS)),
+    )
+
+
+def _try_load(
+    events: FileRef, areas: tuple[FileRef, ...], payloads: dict[str, bytes]
+) -> str | None:
+    """Build the candidate data; None when usable, else a plain-text reason."""
+    try:
+        candidate = load_dataset(events, areas, payloads)
+    except DashboardError as exc:
+        return str(exc)
+    except Exception as exc:  # a user's file must never crash the page
+        log.exception("upload could not be built")
+        return f"the file could not be read ({type(exc).__name__}); nothing was changed"
+    if candidate.event_report.rows_loaded == 0:
+        report = candidate.event_report
+        first = report.errors[0].to_text() if report.errors else "no rows"
+        return f"no usable event rows ({report.rows_in} read, {report.rows_rejected} set aside; {first})"
+    if len(candidate.areas) == 0:
+        return "no usable control areas in the file(s)"
+    return None
+
+
+def _on_events_upload() -> None:
+    ss = st.session_state
+    upload = ss.get(K_UP_EVENTS)
+    if upload is None or not hasattr(upload, "getvalue"):  # removed, or a DeletedFile
+        return
+    data = upload.getvalue()
+    name = upload.name
+    if len(data) > MAX_UPLOAD_BYTES:
+        ss[K_UPLOAD_ERROR] = (name, f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        return
+    ref = upload_ref(name, data)
+    sources = current_sources()
+    payloads = {**sources.payloads, ref.fingerprint: data}
+    problem = _try_load(ref, sources.areas, payloads)
+    if problem:
+        ss[K_UPLOAD_ERROR] = (name, problem)
+        ss[K_UPLOAD_OK] = None
+        return
+    ss[K_PAYLOADS] = _keep_payloads(payloads, ref, sources.areas)
+    ss[K_SRC_EVENTS] = ref
+    ss[K_UPLOAD_ERROR] = None
+    ss[K_UPLOAD_OK] = f"Events now from {name}."
+
+
+def _on_areas_upload() -> None:
+    ss = st.session_state
+    uploads = [u for u in ss.get(K_UP_AREAS) or [] if hasattr(u, "getvalue")]
+    if not uploads:
+        return
+    refs: list[FileRef] = []
+    payloads = dict(current_sources().payloads)
+    for upload in uploads:
+        data = upload.getvalue()
+        if len(data) > MAX_UPLOAD_BYTES:
+            ss[K_UPLOAD_ERROR] = (
+                upload.name,
+                f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB",
+            )
+            return
+        ref = upload_ref(upload.name, data)
+        refs.append(ref)
+        payloads[ref.fingerprint] = data
+    sources = current_sources()
+    problem = _try_load(sources.events, tuple(refs), payloads)
+    names = ", ".join(u.name for u in uploads)
+    if problem:
+        ss[K_UPLOAD_ERROR] = (names, problem)
+        ss[K_UPLOAD_OK] = None
+        return
+    ss[K_PAYLOADS] = _keep_payloads(payloads, sources.events, tuple(refs))
+    ss[K_SRC_AREAS] = tuple(refs)
+    ss[K_UPLOAD_ERROR] = None
+    ss[K_UPLOAD_OK] = f"Control areas now from {names}."
+
+
+def _keep_payloads(
+    payloads: dict[str, bytes], events: FileRef, areas: tuple[FileRef, ...]
+) -> dict[str, bytes]:
+    """Only the bytes of inputs in use stay in the session."""
+    used = {events.fingerprint, *(a.fingerprint for a in areas)}
+    return {k: v for k, v in payloads.items() if k in used}
+
+
+def _reset_sources() -> None:
+    ss = st.session_state
+    for key in (K_SRC_EVENTS, K_SRC_AREAS, K_PAYLOADS, K_UPLOAD_ERROR, K_UPLOAD_OK):
+        ss.pop(key, None)
+
+
+def render_data_section(ds: Dataset, sources: Sources) -> None:
+    """Where the data comes from, uploads, and the validation report."""
+    ss = st.session_state
+    with st.sidebar.expander("Data", expanded=bool(ss.get(K_UPLOAD_ERROR))):
+        st.text(f"Events: {ds.events_name}\nControl areas: {', '.join(ds.areas_names)}")
+        st.file_uploader(
+            "Upload events (CSV: canonical, ACLED or UCDP GED)",
+            type=list(EVENT_UPLOAD_TYPES),
+            key=K_UP_EVENTS,
+            on_change=_on_events_upload,
+        )
+        st.file_uploader(
+            "Upload control areas (GeoJSON, GeoPackage, GeoParquet, KML)",
+            type=list(AREA_UPLOAD_TYPES),
+            accept_multiple_files=True,
+            key=K_UP_AREAS,
+            on_change=_on_areas_upload,
+        )
+        error = ss.get(K_UPLOAD_ERROR)
+        if error:
+            name, message = error
+            st.error(
+                f"Could not use {md(name, limit=80)}: {md(message, limit=600)}. "
+                "The data shown is unchanged."
+            )
+        elif ss.get(K_UPLOAD_OK):
+            st.success(md(ss[K_UPLOAD_OK]))
+        if sources.uploaded:
+            st.button("Back to the original data", on_click=_reset_sources)
+    render_report(ds)
+
+
+def render_report(ds: Dataset) -> None:
+    """Counts, rows set aside with their reasons, and downloads of both."""
+    rep = ds.event_report
+    with st.sidebar.expander(
+        f"Validation report: {rep.rows_loaded} loaded, {rep.rows_rejected} set aside"
+    ):
+        summary = ds.summary
+        lines = [
+            f"Events file: {ds.events_name}",
+            f"Rows in: {rep.rows_in}  loaded: {rep.rows_loaded}  set aside: {rep.rows_rejected}",
+            f"Errors: {len(rep.errors)}  warnings: {len(rep.warnings)}",
+        ]
+        geocoded = summary.get("geocoded")
+        if isinstance(geocoded, dict) and geocoded:
+            lines.append("Geocoding: " + ", ".join(f"{k} {v}" for k, v in geocoded.items()))
+        area_rep = ds.area_report
+        lines.append(
+            f"Control areas: {area_rep.rows_loaded} loaded, {area_rep.rows_rejected} set aside"
+        )
+        st.text("\n".join(lines))
+        if len(ds.rejected):
+            st.caption("Rows set aside, with the reason")
+            st.dataframe(_rejected_view(ds.rejected), height=200, hide_index=True)
+        problems = [p.to_dict() | {"severity": p.severity} for p in rep.problems[:2000]]
+        problems += [
+            p.to_dict() | {"severity": p.severity, "file": "areas"} for p in area_rep.problems[:500]
+        ]
+        if problems:
+            st.caption("Problems found")
+            frame = pd.DataFrame(problems)
+            frame["value"] = (
+                frame["value"].astype("object").map(lambda v: None if v is None else str(v))
+            )
+            st.dataframe(frame, height=200, hide_index=True)
+        col1, col2 = st.columns(2)
+        col1.download_button(
+            "Rows set aside (CSV)",
+            data=lambda: to_csv_bytes(ds.rejected),
+            file_name="rejected_rows.csv",
+            mime="text/csv",
+            on_click="ignore",
+            disabled=len(ds.rejected) == 0,
+        )
+        col2.download_button(
+            "Report (JSON)",
+            data=lambda: _report_json(ds),
+            file_name="validation_report.json",
+            mime="application/json",
+            on_click="ignore",
+        )
+
+
+def _report_json(ds: Dataset) -> bytes:
+    import json
+
+    return json.dumps(
+        {"events": ds.event_report.to_dict(), "areas": ds.area_report.to_dict()},
+        ensure_ascii=False,
+        indent=2,
+    ).encode("utf-8")
+
+
+def _rejected_view(rejected: pd.DataFrame) -> pd.DataFrame:
+    first = [c for c in (schema.SOURCE_ROW, schema.REJECT_REASON) if c in rejected]
+    rest = [c for c in rejected.columns if c not in first]
+    return rejected[first + rest]
+
+
+def render_filters(options: S.Options) -> dict[str, Any]:
+    """The filter widgets; returns one empty slot per filter for the counts of what it
+    hides (the view fills them, as the counts follow the time window)."""
+    slots: dict[str, Any] = {}
+    sb = st.sidebar
+    sb.subheader("Filters")
+    slots["summary"] = sb.empty()
+    sb.multiselect(
+        FILTER_LABELS["event_types"],
+        options.event_types,
+        key=K.K_TYPES,
+        placeholder="All event types",
+    )
+    slots["event_types"] = sb.empty()
+    sb.multiselect(
+        FILTER_LABELS["sub_event_types"],
+        options.sub_event_types,
+        key=K.K_SUBTYPES,
+        placeholder="All sub-event types",
+    )
+    slots["sub_event_types"] = sb.empty()
+    sb.multiselect(
+        FILTER_LABELS["actors"],
+        options.actors,
+        key=K.K_ACTORS,
+        placeholder="Type to search actors",
+        help="Matches actor 1 or actor 2.",
+    )
+    slots["actors"] = sb.empty()
+    sb.multiselect(
+        FILTER_LABELS["countries"],
+        options.countries,
+        key=K.K_COUNTRIES,
+        placeholder="All countries",
+    )
+    slots["countries"] = sb.empty()
+    sb.multiselect(
+        FILTER_LABELS["admin1"], options.admin1, key=K.K_ADMIN1, placeholder="All admin1 regions"
+    )
+    slots["admin1"] = sb.empty()
+    sb.number_input(
+        FILTER_LABELS["min_fatalities"],
+        min_value=0,
+        max_value=S.MAX_FATALITIES_FILTER,
+        step=1,
+        key=K.K_MIN_FAT,
+        help="Events with an unknown toll are hidden when this is above 0.",
+    )
+    slots["min_fatalities"] = sb.empty()
+    sb.pills(
+        FILTER_LABELS["precisions"],
+        [1, 2, 3],
+        selection_mode="multi",
+        key=K.K_PRECISION,
+        format_func=lambda p: PRECISION_LABELS.get(p, str(p)),
+        help="1: the named town; 2: near it; 3: only the region is known. None selected shows all.",
+    )
+    slots["precisions"] = sb.empty()
+    return slots
+
+
+def render_layers() -> None:
+    sb = st.sidebar
+    sb.subheader("Map")
+    for name, key in K.LAYER_KEYS.items():
+        sb.checkbox(S.LAYER_LABELS[name], key=key)
+    sb.radio(
+        "Event points",
+        S.POINT_MODES,
+        key=K.K_POINTS,
+        horizontal=True,
+        format_func={"auto": "Auto (by count)", "points": "Points", "clusters": "Clusters"}.get,
+    )
+    sb.radio(
+        "Basemap",
+        S.BASEMAPS,
+        key=K.K_BASEMAP,
+        format_func=S.BASEMAP_LABELS.get,
+        help="Tiles need internet; without, the map shows country outlines and towns.",
+    )

@@ -1,0 +1,464 @@
+"""The view state and its URL form: every query parameter parsed into an allowlisted value.
+
+The URL is the permalink. :func:`parse_query` turns the query string into a typed
+:class:`ViewState` plus a list of :class:`Notice` for every value it had to drop;
+:func:`to_query` writes a state back. Both are plain functions (no Streamlit) so they are
+tested directly; the app calls them once per session (parse) and on every run (write).
+
+Parameters (all optional)::
+
+    date=YYYY-MM-DD          as-of date (drives the control areas); inside the data's range
+    window=N                 days of events up to and including the date, 1..3660
+    type=, subtype=,         event type, sub-event type, actor, country, admin1: repeat the
+    actor=, country=,        parameter for several values; only values present in the data
+    admin1=
+    min_fatalities=N         0..100000
+    precision=1,2            location precision levels shown (1 precise .. 3 region)
+    layers=areas,events,...  map layers shown (see LAYERS)
+    points=auto|points|clusters
+    basemap=osm|none
+    lat=, lon=, zoom=        map centre and zoom
+    step=day|week|month      step of the step buttons and of Play
+    timeline=all|window      timeline of all dates (weekly) or around the window (daily)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from dashboard import schema
+from dashboard.timewindow import MAX_WINDOW_DAYS, STEPS, Filters, clamp_date
+
+# --- parameter names -----------------------------------------------------------------------
+DATE = "date"
+WINDOW = "window"
+TYPE = "type"
+SUBTYPE = "subtype"
+ACTOR = "actor"
+COUNTRY = "country"
+ADMIN1 = "admin1"
+MIN_FATALITIES = "min_fatalities"
+PRECISION = "precision"
+LAYERS_PARAM = "layers"
+POINTS = "points"
+BASEMAP = "basemap"
+LAT = "lat"
+LON = "lon"
+ZOOM = "zoom"
+STEP = "step"
+TIMELINE = "timeline"
+
+KNOWN_PARAMS: tuple[str, ...] = (
+    DATE,
+    WINDOW,
+    TYPE,
+    SUBTYPE,
+    ACTOR,
+    COUNTRY,
+    ADMIN1,
+    MIN_FATALITIES,
+    PRECISION,
+    LAYERS_PARAM,
+    POINTS,
+    BASEMAP,
+    LAT,
+    LON,
+    ZOOM,
+    STEP,
+    TIMELINE,
+)
+
+# --- allowlists ----------------------------------------------------------------------------
+LAYER_AREAS = "areas"
+LAYER_EVENTS = "events"
+LAYER_HEATMAP = "heatmap"
+LAYER_CONTEXT = "context"
+LAYERS: tuple[str, ...] = (LAYER_AREAS, LAYER_EVENTS, LAYER_HEATMAP, LAYER_CONTEXT)
+LAYER_LABELS: dict[str, str] = {
+    LAYER_AREAS: "Control areas",
+    LAYER_EVENTS: "Events",
+    LAYER_HEATMAP: "Event density (heat map)",
+    LAYER_CONTEXT: "Country outlines and towns",
+}
+DEFAULT_LAYERS: tuple[str, ...] = (LAYER_AREAS, LAYER_EVENTS, LAYER_CONTEXT)
+
+POINT_MODES: tuple[str, ...] = ("auto", "points", "clusters")
+TIMELINE_MODES: tuple[str, ...] = ("all", "window")
+BASEMAPS: tuple[str, ...] = ("osm", "none")
+BASEMAP_LABELS: dict[str, str] = {"osm": "OpenStreetMap tiles", "none": "No tiles (offline)"}
+
+DEFAULT_WINDOW = 30
+MAX_FATALITIES_FILTER = 100_000
+MIN_ZOOM, MAX_ZOOM = 2, 18
+MAX_LIST_VALUES = 200  # more values than this in one parameter is not a real view
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INT_RE = re.compile(r"\d{1,7}")
+_FLOAT_RE = re.compile(r"-?\d{1,3}(\.\d{1,10})?")
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """Everything a permalink reproduces."""
+
+    as_of: dt.date
+    window: int = DEFAULT_WINDOW
+    filters: Filters = field(default_factory=Filters)
+    layers: tuple[str, ...] = DEFAULT_LAYERS
+    points: str = "auto"
+    basemap: str = "osm"
+    center: tuple[float, float] | None = None
+    zoom: int | None = None
+    step: str = "week"
+    timeline: str = "all"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the loaded data allows: the date range and the values each filter can take."""
+
+    first: dt.date
+    last: dt.date
+    event_types: tuple[str, ...] = ()
+    sub_event_types: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    admin1: tuple[str, ...] = ()
+    #: First and last day the control areas cover (None: open-ended on that side).
+    areas_first: dt.date | None = None
+    areas_last: dt.date | None = None
+    #: Window (days) of a URL without one: chosen for the data by ``default_window``.
+    default_window: int = 30
+
+    @property
+    def default_date(self) -> dt.date:
+        """The latest date with events that the control areas also cover.
+
+        The last event date, unless the area files stop earlier: an opening view with no
+        control areas at all would read as "nobody held anything".
+        """
+        day = self.last
+        if self.areas_last is not None and self.areas_last < day:
+            day = max(self.first, self.areas_last)
+        return day
+
+    def areas_cover(self, day: dt.date) -> bool:
+        """Whether ``day`` lies inside the period the control-area files describe."""
+        if self.areas_first is not None and day < self.areas_first:
+            return False
+        return not (self.areas_last is not None and day > self.areas_last)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One query parameter that could not be used, and what was used instead."""
+
+    param: str
+    value: str
+    message: str
+
+    def text(self) -> str:
+        shown = self.value if len(self.value) <= 60 else self.value[:59] + "…"
+        return f"URL parameter {self.param}={shown!r} ignored: {self.message}"
+
+
+def default_state(options: Options) -> ViewState:
+    """The view a URL without parameters shows: the latest date the areas cover, and a
+    window long enough to show something (``Options.default_window``)."""
+    return ViewState(as_of=options.default_date, window=options.default_window)
+
+
+#: The default window is the shortest preset holding at least this many events.
+DEFAULT_WINDOW_MIN_EVENTS = 10
+
+
+def pick_default_window(count_in: Callable[[int], int], presets: Sequence[int]) -> int:
+    """The shortest preset window holding ``DEFAULT_WINDOW_MIN_EVENTS`` events, else the one
+    holding the most (the shortest of those); ``count_in(days)`` counts a window's events."""
+    counts = [(count_in(days), days) for days in sorted(presets)]
+    for n, days in counts:
+        if n >= DEFAULT_WINDOW_MIN_EVENTS:
+            return days
+    best = max(n for n, _ in counts)
+    return min(days for n, days in counts if n == best)
+
+
+def _last(values: Sequence[str]) -> str:
+    return values[-1] if values else ""
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    """Repeated parameters and comma-separated lists both work for small allowlists."""
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip() for part in value.split(","))
+    return [v for v in out if v]
+
+
+def parse_query(
+    params: Mapping[str, Sequence[str]], options: Options
+) -> tuple[ViewState, list[Notice]]:
+    """Parse query parameters into a :class:`ViewState`.
+
+    Parameters
+    ----------
+    params
+        Every parameter with all its values (``st.query_params.get_all`` for each key).
+    options
+        The loaded data's date range and filter values (the allowlists).
+
+    Returns
+    -------
+    (ViewState, list of Notice)
+        Every value that is missing, malformed, out of range or not in the data falls back
+        to the default; each such value produces one notice.
+    """
+    notices: list[Notice] = []
+    state = default_state(options)
+
+    def bad(param: str, value: str, message: str) -> None:
+        notices.append(Notice(param, value, message))
+
+    for key in params:
+        if key not in KNOWN_PARAMS:
+            bad(key, _last(params[key]), "unknown parameter")
+
+    # date
+    raw = params.get(DATE)
+    if raw:
+        value = _last(raw)
+        parsed = _parse_date(value)
+        if parsed is None:
+            bad(DATE, value, f"expected a date YYYY-MM-DD; showing {state.as_of.isoformat()}")
+        elif not options.first <= parsed <= options.last:
+            bad(
+                DATE,
+                value,
+                f"outside the data ({options.first.isoformat()} to {options.last.isoformat()}); "
+                f"showing {state.as_of.isoformat()}",
+            )
+        else:
+            state = replace(state, as_of=parsed)
+
+    # window
+    raw = params.get(WINDOW)
+    if raw:
+        value = _last(raw)
+        number = _parse_int(value)
+        if number is None or not 1 <= number <= MAX_WINDOW_DAYS:
+            bad(
+                WINDOW,
+                value,
+                f"expected whole days from 1 to {MAX_WINDOW_DAYS}; showing {state.window}",
+            )
+        else:
+            state = replace(state, window=number)
+
+    # list filters: only values present in the data
+    chosen: dict[str, tuple[str, ...]] = {}
+    for param, allowed in (
+        (TYPE, options.event_types),
+        (SUBTYPE, options.sub_event_types),
+        (ACTOR, options.actors),
+        (COUNTRY, options.countries),
+        (ADMIN1, options.admin1),
+    ):
+        values = [v for v in params.get(param, ()) if v != ""]
+        if len(values) > MAX_LIST_VALUES:
+            bad(param, f"{len(values)} values", f"more than {MAX_LIST_VALUES} values")
+            values = []
+        allowed_set = set(allowed)
+        kept: list[str] = []
+        for value in values:
+            if value in allowed_set:
+                if value not in kept:
+                    kept.append(value)
+            else:
+                bad(param, value, "not in the loaded data")
+        chosen[param] = tuple(kept)
+
+    min_fatalities = 0
+    raw = params.get(MIN_FATALITIES)
+    if raw:
+        value = _last(raw)
+        number = _parse_int(value)
+        if number is None or not 0 <= number <= MAX_FATALITIES_FILTER:
+            bad(MIN_FATALITIES, value, f"expected a whole number 0 to {MAX_FATALITIES_FILTER}")
+        else:
+            min_fatalities = number
+
+    precisions: tuple[int, ...] = ()
+    raw = params.get(PRECISION)
+    if raw:
+        levels: list[int] = []
+        for value in _split(raw):
+            number = _parse_int(value)
+            if number in schema.GEO_PRECISIONS:
+                if number not in levels:
+                    levels.append(number)
+            else:
+                bad(PRECISION, value, "expected 1, 2 or 3")
+        precisions = tuple(sorted(levels))
+
+    state = replace(
+        state,
+        filters=Filters(
+            event_types=chosen[TYPE],
+            sub_event_types=chosen[SUBTYPE],
+            actors=chosen[ACTOR],
+            countries=chosen[COUNTRY],
+            admin1=chosen[ADMIN1],
+            min_fatalities=min_fatalities,
+            precisions=precisions,
+        ),
+    )
+
+    # layers
+    raw = params.get(LAYERS_PARAM)
+    if raw is not None:
+        layers: list[str] = []
+        for value in _split(raw):
+            if value in LAYERS:
+                if value not in layers:
+                    layers.append(value)
+            elif value != "none":
+                bad(LAYERS_PARAM, value, f"expected some of {', '.join(LAYERS)} (or none)")
+        state = replace(state, layers=tuple(v for v in LAYERS if v in layers))
+
+    choices: dict[str, str] = {}
+    for param, allowed in (
+        (POINTS, POINT_MODES),
+        (BASEMAP, BASEMAPS),
+        (STEP, STEPS),
+        (TIMELINE, TIMELINE_MODES),
+    ):
+        raw = params.get(param)
+        if raw:
+            value = _last(raw)
+            if value in allowed:
+                choices[param] = value
+            else:
+                bad(param, value, f"expected one of {', '.join(allowed)}")
+    state = replace(
+        state,
+        points=choices.get(POINTS, state.points),
+        basemap=choices.get(BASEMAP, state.basemap),
+        step=choices.get(STEP, state.step),
+        timeline=choices.get(TIMELINE, state.timeline),
+    )
+
+    # map view: lat and lon come as a pair
+    lat_raw, lon_raw = params.get(LAT), params.get(LON)
+    if lat_raw or lon_raw:
+        lat = _parse_float(_last(lat_raw or []), -85.0, 85.0)
+        lon = _parse_float(_last(lon_raw or []), -180.0, 180.0)
+        if lat is None or lon is None:
+            shown = f"lat={_last(lat_raw or [])} lon={_last(lon_raw or [])}"
+            bad("lat/lon", shown, "expected latitude -85..85 and longitude -180..180")
+        else:
+            state = replace(state, center=(lat, lon))
+    raw = params.get(ZOOM)
+    if raw:
+        value = _last(raw)
+        number = _parse_int(value)
+        if number is None or not MIN_ZOOM <= number <= MAX_ZOOM:
+            bad(ZOOM, value, f"expected a whole number {MIN_ZOOM} to {MAX_ZOOM}")
+        else:
+            state = replace(state, zoom=number)
+    return state, notices
+
+
+def _parse_date(value: str) -> dt.date | None:
+    if not _DATE_RE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _parse_int(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if _INT_RE.fullmatch(value) else None
+
+
+def _parse_float(value: str, low: float, high: float) -> float | None:
+    value = value.strip()
+    if not _FLOAT_RE.fullmatch(value):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        return None
+    return number
+
+
+def to_query(state: ViewState) -> dict[str, list[str]]:
+    """The query parameters of a state, in a stable order (the permalink).
+
+    Date, window, layers, basemap and points are always written, so a link keeps meaning
+    the same view when the data later grows; empty filters are left out.
+    """
+    f = state.filters
+    query: dict[str, list[str]] = {
+        DATE: [state.as_of.isoformat()],
+        WINDOW: [str(state.window)],
+    }
+    for param, values in (
+        (TYPE, f.event_types),
+        (SUBTYPE, f.sub_event_types),
+        (ACTOR, f.actors),
+        (COUNTRY, f.countries),
+        (ADMIN1, f.admin1),
+    ):
+        if values:
+            query[param] = list(values)
+    if f.min_fatalities:
+        query[MIN_FATALITIES] = [str(f.min_fatalities)]
+    if f.precisions and set(f.precisions) != set(schema.GEO_PRECISIONS):
+        query[PRECISION] = [",".join(str(p) for p in sorted(f.precisions))]
+    query[LAYERS_PARAM] = [",".join(state.layers) if state.layers else "none"]
+    query[POINTS] = [state.points]
+    query[BASEMAP] = [state.basemap]
+    query[STEP] = [state.step]
+    query[TIMELINE] = [state.timeline]
+    if state.center is not None:
+        query[LAT] = [f"{state.center[0]:.4f}"]
+        query[LON] = [f"{state.center[1]:.4f}"]
+    if state.zoom is not None:
+        query[ZOOM] = [str(state.zoom)]
+    return query
+
+
+def restrict_to(state: ViewState, options: Options) -> tuple[ViewState, list[str]]:
+    """``state`` made valid for other data (after an upload): the date clamped into the new
+    range, filter values the new data lacks dropped. Returns what changed, for a notice."""
+    changes: list[str] = []
+    as_of = clamp_date(state.as_of, options.first, options.last)
+    if as_of != state.as_of:
+        changes.append(f"date moved to {as_of.isoformat()}")
+    f = state.filters
+    kept: dict[str, tuple[str, ...]] = {}
+    for name, values, allowed in (
+        ("event_types", f.event_types, options.event_types),
+        ("sub_event_types", f.sub_event_types, options.sub_event_types),
+        ("actors", f.actors, options.actors),
+        ("countries", f.countries, options.countries),
+        ("admin1", f.admin1, options.admin1),
+    ):
+        allowed_set = set(allowed)
+        kept[name] = tuple(v for v in values if v in allowed_set)
+        dropped = len(values) - len(kept[name])
+        if dropped:
+            changes.append(f"{dropped} {name.replace('_', ' ')} filter value(s) not in the data")
+    filters = replace(
+        f,
+        event_types=kept["event_types"],
+        sub_event_types=kept["sub_event_types"],
+        actors=kept["actors"],
+        countries=kept["countries"],
+        admin1=kept["admin1"],
+    )
+    return replace(state, as_of=as_of, filters=filters), changes

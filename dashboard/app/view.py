@@ -1,0 +1,401 @@
+"""The main panel, run as one ``st.fragment``: date controls, map, timeline, tables.
+
+Moving the slider, stepping or playing reruns only this fragment: the data is not reloaded,
+the sidebar is not redrawn, and the map is not remounted (its layers are replaced in place,
+see ``mapview.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import schema
+from dashboard.app import mapview
+from dashboard.app import session as K
+from dashboard.app import state as S
+from dashboard.app.loaders import Dataset
+from dashboard.app.timeline import timeline_chart
+from dashboard.areas import areas_at
+from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
+from dashboard.timewindow import (
+    FILTER_LABELS,
+    MAX_WINDOW_DAYS,
+    STEPS,
+    WINDOW_PRESETS,
+    Selection,
+    clamp_date,
+    controller_summary,
+    select,
+    step_date,
+    window_bounds,
+)
+
+K_NEED_APP_RERUN = "need_app_rerun"
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    schema.EVENT_DATE,
+    schema.EVENT_TYPE,
+    schema.SUB_EVENT_TYPE,
+    schema.ACTOR1,
+    schema.ACTOR2,
+    schema.LOCATION,
+    schema.ADMIN1,
+    schema.COUNTRY,
+    schema.FATALITIES,
+    schema.CONTROLLER,
+    schema.CONTROLLER_CONFIDENCE,
+    schema.GEO_PRECISION,
+    schema.SOURCE,
+    schema.NOTES,
+    schema.EVENT_ID,
+    schema.LATITUDE,
+    schema.LONGITUDE,
+    schema.GEOCODE_METHOD,
+)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the full run computes once for the fragment: filter-dependent, date-independent."""
+
+    timeline_counts: pd.DataFrame
+    timeline_freq: str
+    daily_counts: pd.DataFrame
+    type_order: tuple[str, ...]
+    colours: Mapping[str, str]
+
+
+# --- callbacks (run before the fragment body) ---------------------------------------------
+
+
+def _step(direction: int, first: dt.date, last: dt.date) -> None:
+    ss = st.session_state
+    ss[K.K_DATE] = step_date(
+        ss[K.K_DATE], ss.get(K.K_STEP, "week"), direction, first=first, last=last
+    )
+
+
+def _toggle_play(first: dt.date, last: dt.date) -> None:
+    ss = st.session_state
+    playing = not ss.get(K.K_PLAYING, False)
+    if playing and ss.get(K.K_DATE) == last:
+        ss[K.K_DATE] = first  # Play at the end starts again from the beginning
+    ss[K.K_PLAYING] = playing
+    # run_every is fixed when the fragment is defined: a full run re-defines it.
+    ss[K_NEED_APP_RERUN] = True
+
+
+# --- the fragment body --------------------------------------------------------------------
+
+
+def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
+    """The fragment body (wrapped with ``st.fragment`` by ``page.py``)."""
+    ss = st.session_state
+    if ss.pop(K_NEED_APP_RERUN, False):
+        st.rerun()
+    ss[K.K_VIEW_RUNS] = ss.get(K.K_VIEW_RUNS, 0) + 1
+    options = ds.options
+    first, last = options.first, options.last
+
+    if ss.get(K.K_PLAYING):
+        _advance(first, last)
+
+    _date_controls(first, last)
+    view = K.current_state(options)
+
+    sel = select(
+        ds.events, ds.index, as_of=view.as_of, window_days=view.window, filters=view.filters
+    )
+    shown = ds.events.iloc[sel.positions]
+    _filter_counts(sel, slots, view)
+    areas_now = areas_at(ds.areas, view.as_of)
+
+    _summary_line(ds, view, sel, shown, areas_now)
+    map_state = mapview.render_map(
+        events=shown, areas=areas_now, view=view, dataset=ds, colours=prepared.colours
+    )
+    _remember_map_view(map_state)
+
+    _timeline(prepared, view, shown)
+    _event_table(shown, view)
+
+    with st.container(key="diagnostics"):
+        st.caption(
+            f"Runs this session: page {ss.get(K.K_RUNS, 0)}, view {ss.get(K.K_VIEW_RUNS, 0)}"
+        )
+    K.sync_url(K.current_state(options))
+
+
+def _advance(first: dt.date, last: dt.date) -> None:
+    """One Play tick: move the date one step; stop (with a full run) at the end."""
+    ss = st.session_state
+    current = ss.get(K.K_DATE, last)
+    if current >= last:
+        ss[K.K_PLAYING] = False
+        st.rerun()
+    ss[K.K_DATE] = step_date(current, ss.get(K.K_STEP, "week"), 1, first=first, last=last)
+
+
+def _date_controls(first: dt.date, last: dt.date) -> None:
+    ss = st.session_state
+    ss[K.K_DATE] = clamp_date(ss.get(K.K_DATE, last), first, last)
+    playing = bool(ss.get(K.K_PLAYING))
+    st.slider(
+        "As of (control areas on this date; events in the window ending on it)",
+        min_value=first,
+        max_value=max(last, first + dt.timedelta(days=1)),
+        step=dt.timedelta(days=1),
+        format="YYYY-MM-DD",
+        key=K.K_DATE,
+        disabled=playing,
+    )
+    cols = st.columns([1.3, 1.0, 1.0, 0.7, 0.7, 0.9, 1.0], vertical_alignment="bottom")
+    cols[0].selectbox(
+        "Event window",
+        [*WINDOW_PRESETS, K.CUSTOM],
+        key=K.K_WINDOW_CHOICE,
+        format_func=lambda v: "Custom…" if v == K.CUSTOM else f"Last {v} days",
+    )
+    if ss.get(K.K_WINDOW_CHOICE) == K.CUSTOM:
+        cols[1].number_input(
+            "Days", min_value=1, max_value=MAX_WINDOW_DAYS, step=1, key=K.K_WINDOW_DAYS
+        )
+    else:
+        cols[1].caption(_window_text(ss[K.K_DATE], K.window_days()))
+    cols[2].selectbox("Step", STEPS, key=K.K_STEP, format_func=lambda s: f"1 {s}")
+    cols[3].button(
+        "◀",
+        key="step_back",
+        help="Step back",
+        on_click=_step,
+        args=(-1, first, last),
+        disabled=playing,
+        width="stretch",
+    )
+    cols[4].button(
+        "▶",
+        key="step_fwd",
+        help="Step forward",
+        on_click=_step,
+        args=(1, first, last),
+        disabled=playing,
+        width="stretch",
+    )
+    cols[5].button(
+        "Pause" if playing else "Play",
+        key="play",
+        on_click=_toggle_play,
+        args=(first, last),
+        type="primary" if playing else "secondary",
+        width="stretch",
+    )
+    cols[6].selectbox(
+        "Play speed",
+        K.PLAY_SPEEDS,
+        key=K.K_PLAY_SPEED,
+        format_func=lambda s: f"{s:g} s per step",
+        disabled=playing,
+    )
+
+
+def _window_text(as_of: dt.date, days: int) -> str:
+    start, end = window_bounds(as_of, days)
+    return f"{start.isoformat()} to {end.isoformat()}"
+
+
+def _filter_counts(sel: Selection, slots: Mapping[str, Any], view: S.ViewState) -> None:
+    """Under each filter in the sidebar: how many events of the window it hides."""
+    for name in FILTER_LABELS:
+        slot = slots.get(name)
+        if slot is None:
+            continue
+        hidden = sel.hidden_by.get(name, 0)
+        only = sel.hidden_only_by.get(name, 0)
+        if hidden:
+            extra = f" ({only} by this filter alone)" if only != hidden else ""
+            slot.caption(f"Hides {hidden} of {sel.in_window} events in the window{extra}")
+        else:
+            slot.empty()
+    summary = slots.get("summary")
+    if summary is not None:
+        summary.caption(
+            f"{sel.shown} of {sel.in_window} events in the window pass the filters"
+            if sel.hidden_total
+            else f"No filter hides any of the {_n(sel.in_window, 'event')} in the window"
+        )
+
+
+def _summary_line(
+    ds: Dataset, view: S.ViewState, sel: Selection, shown: pd.DataFrame, areas_now: pd.DataFrame
+) -> None:
+    start, end = window_bounds(view.as_of, view.window)
+    lat = pd.to_numeric(shown[schema.LATITUDE], errors="coerce") if len(shown) else shown
+    unplaced = int(lat.isna().sum()) if len(shown) else 0
+    fat = pd.to_numeric(shown[schema.FATALITIES], errors="coerce") if len(shown) else None
+    known = int(fat.sum()) if fat is not None else 0
+    unknown = int(fat.isna().sum()) if fat is not None else 0
+    areas_text = _n(len(areas_now), "control area")
+    options = ds.options
+    if not options.areas_cover(view.as_of):
+        cover = " to ".join(
+            d.isoformat() if d else "open" for d in (options.areas_first, options.areas_last)
+        )
+        areas_text += f" (the control-area files cover {cover} only)"
+    parts = [
+        f"As of {view.as_of.isoformat()}: {areas_text}",
+        f"{_n(sel.shown, 'event')} {start.isoformat()} to {end.isoformat()}",
+        (
+            "fatalities unknown"
+            if unknown and unknown == len(shown)
+            else _n(known, "fatality", "fatalities")
+            + (f" (toll unknown for {_n(unknown, 'event')})" if unknown else "")
+        ),
+    ]
+    if sel.hidden_total:
+        parts.append(f"{sel.hidden_total} hidden by filters")
+    if unplaced:
+        parts.append(f"{unplaced} not on the map (place not found)")
+    with st.container(key="view-summary"):
+        st.text(" · ".join(parts))
+
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _remember_map_view(map_state: Mapping[str, Any] | None) -> None:
+    """Keep the centre and zoom the map reports (for the permalink)."""
+    if not map_state:
+        return
+    ss = st.session_state
+    center = map_state.get("center")
+    zoom = map_state.get("zoom")
+    if isinstance(center, Mapping):
+        try:
+            lat = round(float(center["lat"]), 4)
+            lon = round(float(center["lng"]), 4)
+        except (KeyError, TypeError, ValueError):
+            lat = lon = None  # type: ignore[assignment]
+        if lat is not None and lon is not None and np.isfinite(lat) and np.isfinite(lon):
+            lon = ((lon + 180.0) % 360.0) - 180.0
+            ss[K.K_CENTER] = (max(-85.0, min(85.0, lat)), round(lon, 4))
+    if isinstance(zoom, (int, float)) and np.isfinite(zoom):
+        ss[K.K_ZOOM] = int(max(S.MIN_ZOOM, min(S.MAX_ZOOM, round(zoom))))
+
+
+def _timeline(prepared: Prepared, view: S.ViewState, shown: pd.DataFrame) -> None:
+    left, right = st.columns([1.9, 1.4])
+    with left:
+        caption, choice = st.columns([1.5, 1.5], vertical_alignment="center")
+        choice.segmented_control(
+            "Timeline",
+            S.TIMELINE_MODES,
+            key=K.K_TIMELINE,
+            format_func=lambda m: "All dates" if m == "all" else "Around the window",
+            label_visibility="collapsed",
+        )
+        zoomed = st.session_state.get(K.K_TIMELINE) == "window"
+        if zoomed:
+            start, end = window_bounds(view.as_of, view.window)
+            pad = dt.timedelta(days=max(7, view.window // 2))
+            lo, hi = pd.Timestamp(start - pad), pd.Timestamp(end + pad)
+            daily = prepared.daily_counts
+            counts = daily[(daily["period"] >= lo) & (daily["period"] <= hi)]
+            freq, domain = "D", (lo, hi)
+            caption.caption("Events per day around the window (current filters)")
+        else:
+            counts, freq, domain = prepared.timeline_counts, prepared.timeline_freq, None
+            caption.caption("Events over time (all dates, current filters); shaded: the window")
+        if len(prepared.timeline_counts):
+            chart = timeline_chart(
+                counts,
+                as_of=view.as_of,
+                window_days=view.window,
+                colours=prepared.colours,
+                type_order=prepared.type_order,
+                freq=freq,
+                domain=domain,
+            )
+            st.altair_chart(chart, width="stretch")
+        else:
+            st.text("No events pass the filters.")
+    with right:
+        st.caption("Controllers in the window")
+        table = controller_summary(shown)
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "controller": st.column_config.TextColumn("Controller"),
+                "events": st.column_config.NumberColumn("Events"),
+                "fatalities": st.column_config.NumberColumn(
+                    "Fatalities", help="Sum of the known tolls; empty when none is known"
+                ),
+                "unknown_fatalities": st.column_config.NumberColumn(
+                    "Toll unknown", help="Events whose fatalities are unknown"
+                ),
+            },
+        )
+
+
+def _event_table(shown: pd.DataFrame, view: S.ViewState) -> None:
+    st.caption(f"Events on the map ({len(shown)}); click a column header to sort")
+    columns = [c for c in TABLE_COLUMNS if c in shown]
+    table = pd.DataFrame(shown[columns])
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(420, 38 + 35 * max(1, len(table))),
+        column_config={
+            schema.EVENT_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+            schema.EVENT_TYPE: st.column_config.TextColumn("Type"),
+            schema.SUB_EVENT_TYPE: st.column_config.TextColumn("Sub-type"),
+            schema.ACTOR1: st.column_config.TextColumn("Actor 1"),
+            schema.ACTOR2: st.column_config.TextColumn("Actor 2"),
+            schema.LOCATION: st.column_config.TextColumn("Place"),
+            schema.ADMIN1: st.column_config.TextColumn("Admin1"),
+            schema.COUNTRY: st.column_config.TextColumn("Country"),
+            schema.FATALITIES: st.column_config.NumberColumn(
+                "Fatalities", format="%d", help="Empty: unknown (not zero)"
+            ),
+            schema.CONTROLLER: st.column_config.TextColumn("Controlled by"),
+            schema.CONTROLLER_CONFIDENCE: st.column_config.TextColumn("Confidence"),
+            schema.GEO_PRECISION: st.column_config.NumberColumn(
+                "Precision", help="1 the named town, 2 near it, 3 only the region"
+            ),
+            schema.SOURCE: st.column_config.TextColumn("Source"),
+            schema.NOTES: st.column_config.TextColumn("Notes", width="large"),
+            schema.EVENT_ID: st.column_config.TextColumn("Event id"),
+            schema.LATITUDE: st.column_config.NumberColumn("Lat", format="%.4f"),
+            schema.LONGITUDE: st.column_config.NumberColumn("Lon", format="%.4f"),
+            schema.GEOCODE_METHOD: st.column_config.TextColumn("Geocoded by"),
+        },
+    )
+    stem = f"events_{view.as_of.isoformat()}_{view.window}d"
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button(
+        "Download CSV",
+        data=lambda: to_csv_bytes(table if len(table.columns) else shown),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_csv",
+    )
+    full = shown.drop(columns=["geometry"], errors="ignore")
+    right.download_button(
+        "Download GeoJSON",
+        data=lambda: to_geojson_bytes(full),
+        file_name=f"{stem}.geojson",
+        mime="application/geo+json",
+        on_click="ignore",
+        key="dl_geojson",
+    )

@@ -1,0 +1,209 @@
+"""The map in a real browser, on hand-made inputs whose answers are known (app_fixtures).
+
+Mosul (36.34 N, 43.13 E) is held by the Islamic State until 2017-07-10, then by the Iraqi
+government. The default view is the last date, 2017-11-15, with a 30-day window: five
+events (IRQ3, IRQ4, IRQ5, SYR2, IRQ6), two control areas (Mosul, Raqqa).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_helpers import (
+    controllers_at,
+    map_frame,
+    map_state,
+    open_app,
+    parse_runs,
+    runs_text,
+    wait_for_map,
+    wait_idle,
+)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+MOSUL = (36.34, 43.13)
+BAGHDAD_EVENT = (33.31, 44.36)  # IRQ6, alone on the map, source "Reuters"
+
+
+def _slider(page):
+    return page.locator('[data-testid="stSlider"] input[type="range"]').first
+
+
+def _summary(page):
+    return page.locator(".st-key-view-summary")
+
+
+def test_map_shows_the_expected_points_and_polygons(page, tiny_server):
+    frame, state = open_app(
+        page, tiny_server, predicate_js="s => s.points === 5 && s.polygons === 2"
+    )
+    assert state["points"] == 5 and state["pointLayers"] == 1
+    assert sorted(state["controllers"]) == ["Iraqi government", "Islamic State"]
+    assert "Control of territory on 2017-11-15" in state["title"]
+    expect(_summary(page)).to_contain_text("As of 2017-11-15: 2 control areas")
+    assert controllers_at(frame, *MOSUL) == ["Iraqi government"]
+    assert page.page_errors == []
+
+
+def test_moving_the_slider_changes_areas_and_points_in_place(page, tiny_server):
+    frame, _ = open_app(page, tiny_server, "date=2017-11-15&window=30")
+    frame.evaluate("() => { window.__mountMark = 'still-here'; }")
+    wait_idle(page)
+    _slider(page).focus()
+    page.keyboard.press("Home")  # the first date: 2015-06-01
+    frame.wait_for_function(
+        "() => document.querySelector('.cm-title') && "
+        "document.querySelector('.cm-title').innerText.includes('2015-06-01')"
+    )
+    state = map_state(frame)
+    # 2015-05-03..2015-06-01: SYR1 only; Mosul and Raqqa both held by the Islamic State.
+    assert state["points"] == 1
+    assert controllers_at(frame, *MOSUL) == ["Islamic State"]
+    expect(page).to_have_url(re.compile(r"date=2015-06-01"))
+    # Same iframe, same map: the layers were swapped, the map was not remounted.
+    assert frame.evaluate("() => window.__mountMark") == "still-here"
+    page.keyboard.press("End")
+    frame.wait_for_function(
+        "() => document.querySelector('.cm-title').innerText.includes('2017-11-15')"
+    )
+    assert controllers_at(frame, *MOSUL) == ["Iraqi government"]
+    assert map_state(frame)["points"] == 5
+    assert frame.evaluate("() => window.__mountMark") == "still-here"
+
+
+def test_step_buttons_rerun_only_the_view(page, tiny_server):
+    frame, _ = open_app(page, tiny_server, "date=2017-11-15&window=30&step=week")
+    expect(page).to_have_url(re.compile(r"lat=.*lon=.*zoom="))  # the map's one report
+    wait_idle(page)
+    before = parse_runs(runs_text(page))
+    page.get_by_role("button", name="◀").click()
+    frame.wait_for_function(
+        "() => document.querySelector('.cm-title').innerText.includes('2017-11-08')"
+    )
+    expect(page.locator(".st-key-diagnostics")).not_to_have_text(re.compile(rf"view {before[1]}\b"))
+    wait_idle(page)
+    after = parse_runs(runs_text(page))
+    assert after[0] == before[0], "a step must not rerun the whole page"
+    assert after[1] == before[1] + 1
+
+
+def test_idle_page_does_not_rerun(page, tiny_server):
+    open_app(page, tiny_server)
+    # The map reports its centre once after mounting (one view rerun); wait for that.
+    expect(page).to_have_url(re.compile(r"lat=.*lon=.*zoom="))
+    wait_idle(page)
+    text = runs_text(page)
+    page_runs, view_runs = parse_runs(text)
+    assert page_runs == 1 and view_runs <= 2, text
+    # The condition "the run counter changed" must not come true while nobody touches it.
+    with pytest.raises(PlaywrightTimeout):
+        page.wait_for_function(
+            "t => document.querySelector('.st-key-diagnostics').innerText !== t",
+            arg=text,
+            timeout=6000,
+        )
+    assert runs_text(page) == text
+
+
+def test_popup_shows_date_type_and_source(page, tiny_server):
+    frame, _ = open_app(page, tiny_server, "date=2017-11-15&window=30&basemap=none")
+    point = frame.evaluate(
+        "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
+        " return {x: p.x, y: p.y}; }",
+        list(BAGHDAD_EVENT),
+    )
+    frame.locator("#map_div").click(position=point)
+    popup = frame.locator(".cm-popup")
+    expect(popup).to_be_visible()
+    expect(popup).to_contain_text("Source")
+    expect(popup).to_contain_text("Reuters")
+    expect(popup).to_contain_text("2017-11-15")
+    expect(popup).to_contain_text("Battles")
+    expect(popup).to_contain_text("Outside every area")
+
+
+def test_permalink_reproduces_the_view(page, browser, tiny_server):
+    open_app(
+        page,
+        tiny_server,
+        "date=2015-06-15&window=90&basemap=none&min_fatalities=1"
+        "&type=Battles&layers=areas,events&lat=35.5&lon=41.0&zoom=7",
+    )
+    expect(page).to_have_url(re.compile(r"lat=35\.5"))
+    wait_idle(page)
+    url = page.url
+    frame = map_frame(page)
+    first = map_state(frame)
+    summary = _summary(page).inner_text()
+    view = frame.evaluate(
+        "() => [window.map.getCenter().lat, window.map.getCenter().lng, window.map.getZoom()]"
+    )
+    assert first["points"] == 2  # IRQ1 (5 killed), SYR1 (12): battles with >= 1 killed
+
+    other = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    try:
+        other.goto(url)
+        frame2, second = wait_for_map(other, "s => s.points === 2 && s.polygons === 2")
+        assert second["title"] == first["title"]
+        assert sorted(second["controllers"]) == sorted(first["controllers"])
+        expect(_summary(other)).to_have_text(summary)
+        view2 = frame2.evaluate(
+            "() => [window.map.getCenter().lat, window.map.getCenter().lng, window.map.getZoom()]"
+        )
+        assert view2[2] == view[2] == 7
+        assert abs(view2[0] - view[0]) < 1e-3 and abs(view2[1] - view[1]) < 1e-3
+        # The widgets show the same state.
+        expect(other.locator('[data-testid="stSlider"]').first).to_contain_text("2015-06-15")
+        expect(other.get_by_role("combobox", name="Event window")).to_have_value("Last 90 days")
+        expect(other.get_by_role("radio", name="No tiles (offline)")).to_be_checked()
+        assert other.url == url
+    finally:
+        other.context.close()
+
+
+def test_bad_url_values_show_a_notice_and_no_link(page, tiny_server):
+    open_app(page, tiny_server, "date=2099-13-45&window=-3&basemap=%5Bx%5D(http://evil.example)")
+    alerts = page.locator('[data-testid="stAlert"]')
+    expect(alerts.first).to_be_visible()
+    assert alerts.count() == 3
+    assert page.locator('[data-testid="stAlert"] a').count() == 0
+    assert page.locator('[data-testid="stAlert"] img').count() == 0
+    expect(alerts.nth(2)).to_contain_text("[x](http://evil.example)")
+    expect(page).to_have_url(re.compile(r"basemap=osm"))
+
+
+def test_play_animates_and_pause_stops(page, tiny_server):
+    frame, _ = open_app(page, tiny_server, "date=2017-10-01&window=30&step=day")
+    wait_idle(page)
+    page.get_by_role("button", name="Play").click()
+    # Two steps later the map shows 2017-10-03 (Play moves one step per tick).
+    frame.wait_for_function(
+        "() => /on 2017-10-0[3-9]/.test(document.querySelector('.cm-title').innerText)"
+    )
+    expect(page).to_have_url(re.compile(r"date=2017-10-0[3-9]"))
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    wait_idle(page)
+    title = frame.locator(".cm-title").inner_text()
+    # Paused: the date no longer moves.
+    with pytest.raises(PlaywrightTimeout):
+        frame.wait_for_function(
+            "t => document.querySelector('.cm-title').innerText !== t", arg=title, timeout=3000
+        )
+
+
+def test_filter_counts_follow_the_slider(page, tiny_server):
+    open_app(page, tiny_server, "date=2017-11-15&window=30&type=Battles")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    # Window 2017-10-17..2017-11-15 holds 5 events; 3 are not battles.
+    expect(sidebar).to_contain_text("Hides 3 of 5 events in the window")
+    expect(sidebar).to_contain_text("2 of 5 events in the window pass the filters")
+    wait_idle(page)
+    _slider(page).focus()
+    page.keyboard.press("Home")  # 2015-06-01: only SYR1, a battle
+    expect(sidebar).to_contain_text("No filter hides any of the 1 event in the window")
+    expect(sidebar).not_to_contain_text("Hides 3 of 5")

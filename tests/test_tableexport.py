@@ -1,0 +1,98 @@
+"""CSV and GeoJSON downloads: formula cells neutralised, numbers kept, rows all there."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import schema
+from dashboard.tableexport import export_frame, neutralise, to_csv_bytes, to_geojson_bytes
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+2", "'+1+2"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-12.5", "-12.5"),
+        ("+3", "+3"),
+        ("Mosul", "Mosul"),
+        ("", ""),
+        (-12.5, -12.5),
+        (None, None),
+    ],
+)
+def test_neutralise(value, expected):
+    assert neutralise(value) == expected
+
+
+def _events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            schema.EVENT_ID: ["IRQ1", "IRQ2", "IRQ3"],
+            schema.EVENT_DATE: pd.to_datetime(["2017-07-09", "2017-07-10", "2015-06-15"]),
+            schema.LOCATION: ["=1+1", "الموصل", "C:\\users"],
+            schema.NOTES: ["@evil", None, "-2+3"],
+            schema.LATITUDE: [36.34, np.nan, 33.3],
+            schema.LONGITUDE: [43.13, np.nan, 44.4],
+            schema.FATALITIES: [-0.0 + 3, np.nan, 0.0],
+            "delta": [-12.5, 1.25, 0.0],
+        }
+    )
+
+
+def test_export_frame_does_not_touch_the_callers_frame():
+    events = _events()
+    before = events.copy()
+    export_frame(events)
+    pd.testing.assert_frame_equal(events, before)
+
+
+def test_csv_neutralises_text_and_keeps_numbers():
+    data = to_csv_bytes(_events())
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(rows) == 3
+    assert rows[0][schema.LOCATION] == "'=1+1"
+    assert rows[0][schema.NOTES] == "'@evil"
+    assert rows[2][schema.NOTES] == "'-2+3"
+    assert rows[1][schema.LOCATION] == "الموصل"
+    assert rows[2][schema.LOCATION] == "C:\\users"
+    assert rows[0]["delta"] == "-12.5"  # a number stays a number
+    assert rows[0][schema.FATALITIES] == "3" and rows[1][schema.FATALITIES] == ""
+    assert rows[0][schema.EVENT_DATE] == "2017-07-09"
+
+
+def test_geojson_has_every_row_and_null_geometry_without_coordinates():
+    doc = json.loads(to_geojson_bytes(_events()).decode("utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    feats = doc["features"]
+    assert len(feats) == 3
+    assert feats[0]["geometry"] == {"type": "Point", "coordinates": [43.13, 36.34]}
+    assert feats[1]["geometry"] is None
+    assert feats[0]["properties"][schema.LOCATION] == "'=1+1"
+    assert feats[1]["properties"][schema.FATALITIES] is None
+    assert feats[0]["properties"]["delta"] == -12.5
+    assert feats[2]["properties"][schema.EVENT_DATE] == "2015-06-15"
+
+
+def test_geojson_of_a_geodataframe_drops_the_geometry_column_from_properties():
+    gpd = pytest.importorskip("geopandas")
+    events = _events()
+    gdf = gpd.GeoDataFrame(
+        events,
+        geometry=gpd.points_from_xy(events[schema.LONGITUDE], events[schema.LATITUDE]),
+        crs="EPSG:4326",
+    )
+    doc = json.loads(to_geojson_bytes(gdf))
+    assert "geometry" not in doc["features"][0]["properties"]
+    assert b"geometry" not in to_csv_bytes(gdf).split(b"\n")[0]
