@@ -375,7 +375,9 @@ def serve(events_file: str | None, area_paths: tuple[str, ...], port: int, addre
         "--server.headless", "true",
         "--server.enableStaticServing", "true",
         "--server.enableXsrfProtection", "true",
+        "--server.maxUploadSize", "200",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
     ]
     click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)")
     try:

@@ -813,3 +813,20 @@ def test_inlined_assets_need_no_server(page: _Page) -> None:
     assert page.page.evaluate("L.ConflictMap.layers[0].stats.drawn") == 6
     assert page.left == [] and page.errors == []
     print(f"\nself-contained page: {len(html) / 1024:.0f} KiB")
+
+
+@pytest.mark.browser
+def test_popup_says_no_area_instead_of_unknown_controller(page: _Page, site: Any) -> None:
+    pg = _open(page, site, _full_map(assets=site[2]), "unknown-controller")
+    _points_drawn(pg)
+    rows = pg.evaluate(
+        """() => {
+        const labels = L.ConflictMap.layers[0]._data.labels;
+        const d = {rec: {ctrl: [0, 1], conf: [0, 0]}, dict: {ctrl: ['Unknown', 'SDF'],
+                   conf: ['high']}, labels: labels, fat: [0, 0], prec: [1, 1], type: [0, 0],
+                   types: ['Battles']};
+        return [0, 1].map((i) => Object.fromEntries(L.ConflictMap.record(d, i).rows));
+        }"""
+    )
+    assert rows[0]["Controlled by"] == "no control area mapped here on that date"
+    assert rows[1]["Controlled by"] == "SDF (high confidence)"

@@ -43,6 +43,8 @@ POPUP_LABELS: Mapping[str, Any] = {
     "notes": "Notes",
     "eventId": "Event id",
     "unknown": schema.UNKNOWN,
+    "unknownController": schema.UNKNOWN,
+    "outsideAreas": "no control area mapped here on that date",
     "geoPrecision": ["unknown precision", "exact place", "near the place", "regional centroid"],
     "timePrecision": ["", "", "date within a week", "date within a month or more"],
 }

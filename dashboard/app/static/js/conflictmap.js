@@ -119,13 +119,20 @@
         [labels.place, pick('place', 'place')],
         [labels.precision, labels.geoPrecision[d.prec[i]] || ''],
         [labels.fatalities, fat < 0 ? labels.unknownFatalities : String(fat)],
-        [labels.controller, ctrl ? (conf ? ctrl + ' (' + conf + ' confidence)' : ctrl) : ''],
+        [labels.controller, controllerText(ctrl, conf, labels)],
         [labels.source, pick('src', 'src')],
         [labels.notes, (rec.notes && rec.notes[i]) || ''],
         [labels.eventId, (rec.id && rec.id[i]) || '']
       ]
     };
   };
+
+  // "Unknown" is not a controller: say that no area was mapped there, without a confidence.
+  function controllerText(ctrl, conf, labels) {
+    if (!ctrl) { return ''; }
+    if (ctrl === labels.unknownController) { return labels.outsideAreas; }
+    return conf ? ctrl + ' (' + conf + ' confidence)' : ctrl;
+  }
 
   // The popup of point i as DOM nodes: text only, never parsed as HTML.
   CM.popupContent = function (d, i) {
