@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -435,6 +436,29 @@ def test_unreadable_file_names_the_file(tmp_path):
         read_control_areas(path)
     with pytest.raises(InputFileError, match="missing.geojson: file not found"):
         read_control_areas(tmp_path / "missing.geojson")
+
+
+def test_a_table_without_geometry_is_refused_naming_the_file(tmp_path):
+    # an events CSV given where control areas are expected: GDAL reads it as a plain table
+    events = tmp_path / "events.csv"
+    events.write_text("event_id,event_date,latitude,longitude\na,2017-01-01,36,43\n")
+    with pytest.raises(InputFileError, match=r"events.csv: has no geometry .*not a control-area"):
+        read_control_areas(events)
+
+
+def test_pipes_empty_files_and_dangling_links_are_refused(tmp_path):
+    fifo = tmp_path / "areas.geojson"
+    os.mkfifo(fifo)  # GDAL would wait forever for a writer
+    with pytest.raises(InputFileError, match="areas.geojson: not a regular file .a named pipe."):
+        read_control_areas(fifo)
+    empty = tmp_path / "empty.geojson"
+    empty.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty.geojson: the file is empty"):
+        read_control_areas(empty)
+    link = tmp_path / "link.gpkg"
+    link.symlink_to(tmp_path / "gone.gpkg")
+    with pytest.raises(InputFileError, match="link.gpkg: file not found .a link to"):
+        read_control_areas(link)
 
 
 def test_non_polygon_geometries_are_set_aside(tmp_path):

@@ -23,8 +23,6 @@ import pytest
 from dashboard import assets
 from dashboard.errors import InputFileError
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def _sha(path: Path) -> str:
@@ -220,58 +218,57 @@ def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_streamlit_serves_the_map_assets_and_layers_swap_in(streamlit_app: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_streamlit_serves_the_map_assets_and_layers_swap_in(
+    streamlit_app: str, chromium_browser: Any
+) -> None:
     left: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page = chromium_browser.new_page(viewport={"width": 1100, "height": 900})
 
-        def route(r: Any) -> None:
-            if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
-                r.continue_()
-            else:
-                left.append(r.request.url)
-                r.abort()
+    def route(r: Any) -> None:
+        if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            left.append(r.request.url)
+            r.abort()
 
-        page.context.route("**/*", route)
-        try:
-            page.goto(streamlit_app)
-            iframe = page.locator('iframe[title*="st_folium"]')
-            iframe.wait_for(timeout=90_000)
-            frame = next(f for f in page.frames if "streamlit_folium.st_folium" in f.url)
-            frame.wait_for_function(
-                "window.L && L.ConflictMap && L.ConflictMap.layers.length > 0"
-                " && L.ConflictMap.layers[0].stats.draws > 0",
-                timeout=60_000,
-            )
-            assert frame.evaluate("L.ConflictMap.layers[0].stats.drawn") == 3
-            assert frame.locator("path.cm-contested").count() == 0
-            assert "<img src=x" in frame.locator(".cm-legend").text_content()
+    page.context.route("**/*", route)
+    try:
+        page.goto(streamlit_app)
+        iframe = page.locator('iframe[title*="st_folium"]')
+        iframe.wait_for(timeout=90_000)
+        frame = next(f for f in page.frames if "streamlit_folium.st_folium" in f.url)
+        frame.wait_for_function(
+            "window.L && L.ConflictMap && L.ConflictMap.layers.length > 0"
+            " && L.ConflictMap.layers[0].stats.draws > 0",
+            timeout=60_000,
+        )
+        assert frame.evaluate("L.ConflictMap.layers[0].stats.drawn") == 3
+        assert frame.locator("path.cm-contested").count() == 0
+        assert "<img src=x" in frame.locator(".cm-legend").text_content()
 
-            # Click an event: its popup text travels back to Python.
-            x, y = frame.evaluate(
-                "(() => { const p = window.map.latLngToContainerPoint([35.95, 39.01]);"
-                " return [p.x, p.y]; })()"
-            )
-            box = iframe.bounding_box()
-            page.mouse.click(box["x"] + x, box["y"] + y)
-            frame.wait_for_selector(".cm-popup")
-            page.get_by_text("Clashes near the dam.", exact=False).last.wait_for(timeout=30_000)
+        # Click an event: its popup text travels back to Python.
+        x, y = frame.evaluate(
+            "(() => { const p = window.map.latLngToContainerPoint([35.95, 39.01]);"
+            " return [p.x, p.y]; })()"
+        )
+        box = iframe.bounding_box()
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        frame.wait_for_selector(".cm-popup")
+        page.get_by_text("Clashes near the dam.", exact=False).last.wait_for(timeout=30_000)
 
-            # Swapping layers does not remount the map, so plugins must already be loaded.
-            page.get_by_text("clusters", exact=True).click()
-            frame.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=30_000)
-            page.get_by_text("heatmap", exact=True).click()
-            frame.wait_for_function(
-                "(() => { const c = document.querySelector('canvas.leaflet-heatmap-layer');"
-                " if (!c) return false; const d = c.getContext('2d').getImageData("
-                "0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4)"
-                " { if (d[i] > 0) return true; } return false; })()",
-                timeout=30_000,
-            )
-            assert frame.evaluate("window.__xss") is None
-            assert page.evaluate("window.__xss") is None
-        finally:
-            browser.close()
+        # Swapping layers does not remount the map, so plugins must already be loaded.
+        page.get_by_text("clusters", exact=True).click()
+        frame.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=30_000)
+        page.get_by_text("heatmap", exact=True).click()
+        frame.wait_for_function(
+            "(() => { const c = document.querySelector('canvas.leaflet-heatmap-layer');"
+            " if (!c) return false; const d = c.getContext('2d').getImageData("
+            "0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4)"
+            " { if (d[i] > 0) return true; } return false; })()",
+            timeout=30_000,
+        )
+        assert frame.evaluate("window.__xss") is None
+        assert page.evaluate("window.__xss") is None
+    finally:
+        page.close()
     assert left == []

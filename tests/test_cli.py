@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -23,7 +24,9 @@ BAD = GOOD + "a3,2017-11-31,Battles,Syria,Abu Kamal,34.45,40.92,,x\n" + (
 )
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
     env.pop("CONFLICTMAP_DEBUG", None)
     return subprocess.run(
@@ -32,7 +35,8 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         text=True,
         cwd=cwd,
         env=env,
-        timeout=600,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -142,3 +146,116 @@ def test_build_with_bad_rows_writes_rejected(bad_csv, tmp_path):
     rejected = pd.read_csv(out_path.with_suffix(".rejected.csv"))
     assert len(rejected) == 2
     assert rejected["reject_reason"].str.len().gt(0).all()
+
+
+# --- hostile files: exit 2 with a message naming the file, never a traceback ------------------
+
+
+def _hostile(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / {
+        "empty": "empty.csv",
+        "directory": "folder",
+        "fifo": "pipe.csv",
+        "broken link": "link.csv",
+        "empty gzip": "events.csv.gz",
+        "xlsx": "events.xlsx",
+        "geojson": "control_areas.geojson",
+    }[kind]
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "broken link":
+        path.symlink_to(tmp_path / "nowhere.csv")
+    elif kind == "empty gzip":
+        path.write_bytes(gzip.compress(b""))
+    elif kind == "xlsx":
+        path.write_bytes(b"PK\x03\x04" + bytes(200))  # what a workbook starts with
+    else:
+        path.write_bytes(paths.BUNDLED_AREAS.read_bytes())
+    return path
+
+
+HOSTILE = ["empty", "directory", "fifo", "broken link", "empty gzip", "xlsx", "geojson"]
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_validate_hostile_file_exits_2_naming_it(tmp_path, kind):
+    path = _hostile(tmp_path, kind)
+    out = run("validate", str(path), timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert path.name in out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert len(out.stderr) < 1000  # one clear message, not a dump of the file
+
+
+def test_validate_header_only_file_exits_0_with_a_warning(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("event_id,event_date,latitude,longitude\n", encoding="utf-8")
+    out = run("validate", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "0 rows in, 0 loaded, 0 set aside" in out.stdout
+    assert "header but no data rows" in out.stdout
+
+
+def test_validate_geojson_as_events_says_where_it_belongs(tmp_path):
+    out = run("validate", str(_hostile(tmp_path, "geojson")))
+    assert "JSON (GeoJSON?), not CSV text" in out.stderr and "--areas" in out.stderr
+
+
+@pytest.mark.parametrize("kind", ["events csv", "fifo", "empty"])
+def test_build_with_a_hostile_areas_file_exits_2_naming_it(good_csv, tmp_path, kind):
+    if kind == "events csv":
+        areas, expected = good_csv, "has no geometry"
+    else:
+        areas = _hostile(tmp_path, kind)
+        expected = "named pipe" if kind == "fifo" else "the file is empty"
+    out_path = tmp_path / "o.parquet"
+    out = run("build", str(good_csv), "--areas", str(areas), "-o", str(out_path), timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert areas.name in out.stderr and expected in out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_build_country_option_restricts_the_gazetteer(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("event_id,event_date,location\na,2015-06-15,Mosul\n", encoding="utf-8")
+    out = run("build", str(path), "--country", "Iraq", "-o", str(tmp_path / "o.parquet"), "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["geocoded"]["exact"] == 1 and summary["notes"] == []
+    assert summary["controllers"] == {"Islamic State": 1}
+    bad = run("build", str(path), "--country", "Narnia", "-o", str(tmp_path / "x.parquet"))
+    assert bad.returncode == 2 and "'Narnia' is not a recognised country" in bad.stderr
+
+
+def test_build_text_summary_shows_the_world_gazetteer_warning():
+    from dashboard.cli import _summary_text
+
+    summary = {
+        "rows_in": 1, "rows_loaded": 1, "rows_rejected": 0, "input_format": "canonical",
+        "geocoded": {"exact": 1}, "controllers": {"Unknown": 1}, "areas_loaded": 1,
+        "areas_rejected": 0, "output": "o.parquet", "rejected_output": "o.rejected.csv",
+        "notes": ["none of the 1 rows to geocode names a recognised country: ..."],
+    }  # fmt: skip
+    text = _summary_text(summary)
+    assert "warning: none of the 1 rows to geocode names a recognised country" in text
+
+
+def test_geocode_writes_set_aside_rows_beside_the_output(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "event_date,country,location\n2017-11-09,Syria,Raqqa\n2017-11-31,Syria,Raqqa\n",
+        encoding="utf-8",
+    )
+    out_csv = tmp_path / "geo.csv"
+    out = run("geocode", str(path), "-o", str(out_csv))
+    assert out.returncode == 0, out.stderr
+    assert len(pd.read_csv(out_csv)) == 1
+    rejected = pd.read_csv(tmp_path / "geo.rejected.csv")
+    assert rejected["source_row"].tolist() == [2]
+    assert "not a real date" in rejected["reject_reason"].iloc[0]
+    assert "2 rows in, 1 written" in out.stdout and "1 set aside" in out.stdout

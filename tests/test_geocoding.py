@@ -22,7 +22,7 @@ from dashboard.geocoding import (
     haversine_km,
     load_gazetteer,
 )
-from dashboard.textnorm import normalise_name
+from dashboard.textnorm import name_keys
 
 NEAR_KM = 5.0
 
@@ -101,6 +101,42 @@ def test_arabic_with_harakat_tatweel_and_bidi_marks_matches(gaz):
     assert list(out[schema.GEOCODE_METHOD]) == ["exact"] * 3
     assert list(out[schema.GEOCODE_MATCH]) == ["Ar Raqqah", "Deir ez-Zor", "Ālbū Kamāl"]
     assert list(out[schema.LOCATION]) == spelled  # the original text is kept for display
+
+
+def test_aleppo_keeps_its_al_and_resolves_to_aleppo(gaz):
+    for spelling in ["Aleppo", "Halab", "حلب"]:
+        match = gaz.lookup(spelling, country="Syria")
+        assert match.method == "exact" and match.name == "Aleppo", spelling
+
+
+# --- joined articles: both keys indexed, the name as written tried first ---------------------
+
+
+def test_joined_article_meets_the_spaced_spelling_both_ways():
+    bukamal = _place("Bukamal", lat=34.45, lon=40.92)
+    assert _tiny(bukamal).lookup("Albukamal").place == bukamal
+    assert _tiny(bukamal).lookup("Arraqqa") is None
+    joined = _place("Arraqqa", lat=35.95, lon=39.01)
+    assert _tiny(joined).lookup("Ar-Raqqah").place == joined
+    assert _tiny(joined).lookup("Raqqa").method == "exact"
+
+
+def test_a_name_beginning_with_al_is_not_taken_for_another_place():
+    # The old key dropped a joined "al": Aleppo became "epo", the same key as Eppo, so
+    # either name was ambiguous between two towns 200 km apart.
+    aleppo, eppo = _place("Aleppo", lat=36.2, lon=37.15), _place("Eppo", lat=34.4, lon=38.0)
+    essen, sen = _place("Essen", "DE", 51.46, 7.01), _place("Sen", "DE", 50.0, 9.0)
+    tiny = _tiny(aleppo, eppo, essen, sen)
+    assert tiny.lookup("Aleppo").place == aleppo
+    assert tiny.lookup("Eppo").place == eppo
+    assert tiny.lookup("Essen").place == essen
+    assert tiny.lookup("Sen").place == sen
+
+
+def test_fuzzy_does_not_match_a_short_remainder_of_a_name():
+    # "Alexandria" used to key as "exandria"; a row "Exandra" scored 93 against it
+    tiny = _tiny(_place("Alexandria", "EG", 31.2, 29.9))
+    assert tiny.lookup("Exandra", country="EG") is None
 
 
 # --- unmatched, ambiguous, countries, admin1 -------------------------------------------------
@@ -311,6 +347,61 @@ def test_rows_to_geocode_need_a_location_column():
 def test_default_gazetteer_follows_the_countries_of_the_data():
     result = geocode_events(_events(["Mosul", "Raqqa"], ["Iraq", "Syria"]))
     assert result.events[schema.GEOCODE_METHOD].tolist() == ["exact", "exact"]
+    assert result.notes == []
+
+
+def test_geocoding_never_touches_the_network(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the geocoder opened a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    geocoding._cached_gazetteer.cache_clear()  # build it again, offline
+    result = geocode_events(_events(["Raqqa", "Mosul"], ["Syria", "Iraq"]))
+    assert result.counts["exact"] == 2
+
+
+class _Loads:
+    """Stands in for load_gazetteer (the whole world takes 20 s): records what was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[object] = []
+
+    def __call__(self, *, countries=None, **kwargs) -> Gazetteer:
+        self.asked.append(None if countries is None else sorted(countries))
+        return _tiny(_place("Raqqa", "SY", 35.95, 39.01), _place("Mosul", "IQ", 36.34, 43.13))
+
+
+def test_gazetteer_is_not_loaded_when_every_row_has_coordinates(monkeypatch):
+    loads = _Loads()
+    monkeypatch.setattr(geocoding, "load_gazetteer", loads)
+    given = pd.DataFrame({schema.LATITUDE: [36.0], schema.LONGITUDE: [43.0]})
+    result = geocode_events(given)
+    assert loads.asked == [] and result.notes == []
+
+
+def test_no_recognised_country_loads_the_world_with_a_note(monkeypatch):
+    loads = _Loads()
+    monkeypatch.setattr(geocoding, "load_gazetteer", loads)
+    result = geocode_events(_events(["Raqqa", "Mosul"], ["", "Mesopotamia"]))
+    assert loads.asked == [None]
+    (note,) = result.notes
+    assert note.severity == "warning" and note.row is None
+    assert "whole-world gazetteer" in note.message and "'Mesopotamia'" in note.message
+    assert result.problems()[0] == note
+    assert result.counts["exact"] == 2
+
+
+def test_countries_option_restricts_the_gazetteer(monkeypatch):
+    loads = _Loads()
+    monkeypatch.setattr(geocoding, "load_gazetteer", loads)
+    result = geocode_events(_events(["Raqqa"], [None]), countries=["Syria", "IQ"])
+    assert loads.asked == [["IQ", "Syria"]] and result.notes == []
+    with pytest.raises(SchemaError, match="'Narnia' is not a recognised country"):
+        geocode_events(_events(["Raqqa"], [None]), countries=["Syria", "Narnia"])
 
 
 # --- countries and loading -------------------------------------------------------------------
@@ -408,8 +499,9 @@ def test_admin1_spellings_map_to_one_code():
         seen: dict[str, str] = {}
         for code, names in codes.items():
             for name in names:
-                key = normalise_name(name).replace(" ", "")
-                assert seen.setdefault(key, code) == code, (cc, name)
+                for key in name_keys(name):
+                    key = key.replace(" ", "")
+                    assert seen.setdefault(key, code) == code, (cc, name)
 
 
 # --- real data: OCHA sub-districts and OpenSyria spellings -----------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard import paths, schema
-from dashboard.pipeline import AreaOptions, BuildSettings, build, write_outputs
+from dashboard import geocoding, paths, schema
+from dashboard.geocoding import Gazetteer, Place
+from dashboard.pipeline import AreaOptions, BuildSettings, build, read_and_geocode, write_outputs
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,7 @@ def test_outputs_written(demo, tmp_path):
     back = gpd.read_parquet(out)
     assert len(back) == len(demo.events)
     assert back.crs.to_epsg() == 4326
+    assert set(schema.EVENT_COLUMNS) <= set(back.columns)
     assert schema.CONTROLLER in back and schema.EVENT_ID in back
     assert rejected.exists()
 
@@ -113,3 +115,129 @@ def test_ocha_snapshots_as_areas(shared_data, tmp_path):
     )
     result = build(probe, files, settings=settings)
     assert list(result.events[schema.CONTROLLER]) == ["ISIS-affiliated groups", "Kurdish Forces"]
+
+
+# --- tiny hand-made files through the whole pipeline ------------------------------------------
+
+
+def _ucdp_file(path, rows):
+    """A UCDP GED CSV (49 columns) with the given (id, where_prec) rows, all at Mosul in 2015."""
+    lines = [",".join(schema.UCDP_GED_COLUMNS)]
+    for event_id, where_prec in rows:
+        values = {
+            "id": event_id,
+            "type_of_violence": "1",
+            "side_a": "Government of Iraq",
+            "side_b": "IS",
+            "where_prec": where_prec,
+            "where_coordinates": "Mosul",
+            "latitude": "36.34",
+            "longitude": "43.13",
+            "geom_wkt": "POINT (43.13 36.34)",
+            "country": "Iraq",
+            "date_prec": "1",
+            "date_start": "2015-06-15",
+            "date_end": "2015-06-15",
+            "best": "2",
+        }
+        lines.append(",".join(values.get(c, "") for c in schema.UCDP_GED_COLUMNS))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_ucdp_where_prec_3_and_above_gives_low_confidence(tmp_path):
+    # where_prec 1-2 name the place (ACLED geo 1-2); 3-7 an admin unit or wider (geo 3)
+    rows = [(str(k), str(k)) for k in range(1, 8)]
+    result = build(_ucdp_file(tmp_path / "ged.csv", rows))
+    events = result.events.set_index(schema.EVENT_ID)
+    assert set(events[schema.CONTROLLER]) == {schema.ISLAMIC_STATE}
+    assert events[schema.GEO_PRECISION].tolist() == [1, 2, 3, 3, 3, 3, 3]
+    assert events[schema.UCDP_WHERE_PREC].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert events[schema.CONTROLLER_CONFIDENCE].tolist() == ["high"] * 2 + ["low"] * 5
+
+
+ACLED_HEADER = ",".join(schema.ACLED_COLUMNS)
+
+
+def _acled_line(event_id, date, timestamp, *, lat="36.34"):
+    values = {
+        "event_id_cnty": event_id,
+        "event_date": date,
+        "country": "Iraq",
+        "location": "Mosul",
+        "latitude": lat,
+        "longitude": "43.13",
+        "fatalities": "0",
+        "timestamp": timestamp,
+    }
+    return ",".join(values.get(c, "") for c in schema.ACLED_COLUMNS)
+
+
+def test_every_set_aside_row_reaches_the_rejected_csv_with_its_reason(tmp_path):
+    # 5 rows: an older ACLED version (reader), an impossible date (validation), a ragged row
+    # (reader), a latitude out of range (validation) and one good row.
+    path = tmp_path / "acled.csv"
+    lines = [
+        ACLED_HEADER,
+        _acled_line("IRQ1", "15 June 2015", "1000"),
+        _acled_line("IRQ1", "15 June 2015", "2000"),
+        _acled_line("IRQ2", "31 June 2015", "1000"),
+        "IRQ3,ragged,row",
+        _acled_line("IRQ4", "16 June 2015", "1000", lat="95"),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = build(path)
+    out, rejected_path = write_outputs(result, tmp_path / "out.parquet")
+    import geopandas as gpd
+
+    written, rejected = gpd.read_parquet(out), pd.read_csv(rejected_path, dtype=str)
+    assert result.event_report.rows_in == 5
+    assert len(written) + len(rejected) == 5
+    assert written[schema.EVENT_ID].tolist() == ["IRQ1"]
+    reasons = dict(zip(rejected[schema.SOURCE_ROW].astype(int), rejected[schema.REJECT_REASON]))
+    assert sorted(reasons) == [1, 3, 4, 5]
+    assert reasons[1].startswith("superseded by a newer version (timestamp 2000, row 2)")
+    assert "not a real date" in reasons[3]
+    assert reasons[4].startswith("ragged row")
+    assert reasons[5].startswith("latitude 95 is outside")
+
+
+def _tiny_gazetteer() -> Gazetteer:
+    place = Place("Mosul", 36.34, 43.13, "IQ", "15", 1_000_000, 1, "test")
+    return Gazetteer([(place, ("Mosul",))])
+
+
+def test_summary_warns_when_no_country_is_recognised(tmp_path, monkeypatch):
+    asked: list[object] = []
+
+    def fake_load(*, countries=None, **kwargs):  # the whole world takes 20 s and 1.2 GB
+        asked.append(countries)
+        return _tiny_gazetteer()
+
+    monkeypatch.setattr(geocoding, "load_gazetteer", fake_load)
+    path = tmp_path / "names.csv"
+    path.write_text("event_id,event_date,location\na,2015-06-15,Mosul\n", encoding="utf-8")
+    result = build(path)
+    assert asked == [None]
+    (note,) = result.summary()["notes"]
+    assert "whole-world gazetteer" in note and "--country" in note
+    assert result.events[schema.CONTROLLER].tolist() == [schema.ISLAMIC_STATE]
+
+    asked.clear()
+    checked, geocoded = read_and_geocode(path, settings=BuildSettings(countries=("Iraq",)))
+    assert asked == [["Iraq"]] and geocoded.notes == []
+    assert checked.format == "canonical" and geocoded.counts["exact"] == 1
+
+
+def test_no_gazetteer_is_loaded_when_every_row_has_coordinates(tmp_path, monkeypatch):
+    def fail(**kwargs):
+        raise AssertionError("gazetteer loaded for rows that all have coordinates")
+
+    monkeypatch.setattr(geocoding, "load_gazetteer", fail)
+    path = tmp_path / "coords.csv"
+    path.write_text(
+        "event_id,event_date,latitude,longitude\na,2015-06-15,36.34,43.13\n", encoding="utf-8"
+    )
+    result = build(path)
+    assert result.summary()["notes"] == []
+    assert result.events[schema.CONTROLLER].tolist() == [schema.ISLAMIC_STATE]

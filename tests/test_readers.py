@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -224,6 +225,21 @@ def test_acled_pre2023_layout(tmp_path):
     assert result.frame["iso3"].tolist() == ["SYR"]
 
 
+def test_acled_interaction_codes_as_text_are_kept(tmp_path):
+    # ACLED exports since 2023 spell inter1/inter2/interaction out instead of numbering them
+    row = {
+        **ACLED_ROW,
+        "inter1": "State forces",
+        "inter2": "Rebel group",
+        "interaction": "State forces-Rebel group",
+    }
+    result = read(write(tmp_path, to_csv(schema.ACLED_COLUMNS, [row])))
+    got = result.frame.iloc[0]
+    assert (got["inter1"], got["inter2"]) == ("State forces", "Rebel group")
+    assert got["interaction"] == "State forces-Rebel group"
+    assert not [p for p in result.problems if p.severity == ERROR]
+
+
 @pytest.mark.parametrize("date", ["2017-11-09", "09 November 2017", "09-11-2017"])
 def test_acled_date_forms_are_read_as_text(tmp_path, date):
     path = write(tmp_path, to_csv(schema.ACLED_COLUMNS, [{**ACLED_ROW, "event_date": date}]))
@@ -421,6 +437,23 @@ def test_mapping_onto_an_existing_column_is_refused(tmp_path):
 def test_bad_format_options(tmp_path, kwargs, match):
     with pytest.raises(SchemaError, match=match):
         read_events(write(tmp_path, MAPPED_CSV), **kwargs)
+
+
+def test_format_option_overrides_detection(tmp_path):
+    # Forced canonical: an ACLED file is read as it is, duplicates not resolved
+    rows = [ACLED_ROW, {**ACLED_ROW, "timestamp": "1700000000"}]
+    path = write(tmp_path, to_csv(schema.ACLED_COLUMNS, rows))
+    forced = read(path, format="canonical")
+    assert forced.format == "canonical"
+    assert schema.ACLED_ID in forced.frame.columns and len(forced.frame) == 2
+    assert read(path).format == "acled"
+    # Forced UCDP: a headerless 49-field row without a POINT field is data, not a header
+    row = {**UCDP_ROW, "geom_wkt": ""}
+    headerless = to_csv(schema.UCDP_GED_COLUMNS, [row]).split("\n", 1)[1]
+    ucdp = write(tmp_path, headerless, name="ucdp.csv")
+    assert read(ucdp).format == "canonical"
+    forced = read(ucdp, format="ucdp")
+    assert forced.format == "ucdp" and forced.frame[schema.EVENT_ID].tolist() == ["100"]
 
 
 # --- encodings -----------------------------------------------------------------------------
@@ -632,3 +665,43 @@ def test_missing_empty_or_blank_file(tmp_path, content, match):
         path.write_text(content)
     with pytest.raises(InputFileError, match=match):
         read_events(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("areas.geojson", b'{"type": "FeatureCollection", "features": []}', "JSON .GeoJSON"),
+        ("bom.geojson", b'\xef\xbb\xbf {"type": "FeatureCollection"}', "JSON .GeoJSON"),
+        ("areas.gpkg", b"SQLite format 3\x00" + bytes(100), "SQLite database .a GeoPackage"),
+        ("areas.parquet", b"PAR1" + bytes(100) + b"PAR1", "a Parquet file"),
+        ("book.xlsx", b"PK\x03\x04" + bytes(100), "Excel .xlsx workbook"),
+        ("empty.csv.gz", gzip.compress(b""), "gzip-compressed"),
+    ],
+)
+def test_other_formats_are_refused_naming_the_file(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=match) as info:
+        read_events(path)
+    assert str(path) in str(info.value)
+    if "Geo" in match or "Parquet" in match:
+        assert "--areas" in str(info.value)
+
+
+def test_a_header_starting_with_a_brace_would_be_json_but_brackets_are_csv(tmp_path):
+    # SQL Server exports quote names in brackets: that is still CSV
+    path = write(tmp_path, "[event_id],[event_date]\na1,2017-11-09\n")
+    assert read(path).frame.columns[0] == "[event_id]"
+
+
+def test_paths_that_are_not_regular_files_are_refused(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # reading it would block forever
+    with pytest.raises(InputFileError, match="pipe.csv: not a regular file .a named pipe."):
+        read_events(fifo)
+    with pytest.raises(InputFileError, match="not a regular file .a directory."):
+        read_events(tmp_path)
+    link = tmp_path / "gone.csv"
+    link.symlink_to(tmp_path / "nowhere.csv")
+    with pytest.raises(InputFileError, match="gone.csv: file not found .a link to"):
+        read_events(link)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dashboard.textnorm import normalise_name
+from dashboard.textnorm import name_keys, normalise_name
 
 SAME_KEY = {
     "Deir ez-Zor": ["Deir ez-Zor", "Deir Ezzor", "Deir-ez-Zor", "DEIR EZ ZOR", "Dair ez-Zor",
@@ -33,8 +33,51 @@ SAME_KEY = {
 
 @pytest.mark.parametrize("group", sorted(SAME_KEY))
 def test_spellings_of_one_place_share_a_key(group):
-    keys = {normalise_name(s) for s in SAME_KEY[group]}
-    assert len(keys) == 1, keys
+    # A joined article ("Albukamal", "Arraqqa", "Ezzor") meets the spaced spelling through
+    # the second key of name_keys; every other spelling through normalise_name itself.
+    keys = [set(name_keys(s)) for s in SAME_KEY[group]]
+    assert set.intersection(*keys), keys
+    spaced = {normalise_name(s) for s in SAME_KEY[group] if len(name_keys(s)) == 1}
+    assert len(spaced) == 1, spaced
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Aleppo", "alepo"),
+        ("Alexandria", "alexandria"),
+        ("Addis Ababa", "adis ababa"),
+        ("Essen", "esen"),
+        ("Annaba", "anaba"),
+    ],
+)
+def test_joined_article_letters_stay_in_the_key(name, key):
+    # "al", "ad", "es", "an" begin these names; they are not Arabic articles
+    assert normalise_name(name) == key
+
+
+@pytest.mark.parametrize(
+    ("joined", "spaced"),
+    [
+        ("Albukamal", "Al-Bukamal"),
+        ("Arraqqa", "Ar-Raqqa"),
+        ("Ezzor", "ez-Zor"),
+        ("Addawr", "ad-Dawr"),
+        ("Ashshaddadi", "ash-Shaddadi"),
+        ("Assukhnah", "as-Sukhnah"),
+        ("Alraqqa", "Raqqa"),
+    ],
+)
+def test_joined_article_gives_a_second_key_equal_to_the_spaced_spelling(joined, spaced):
+    keys = name_keys(joined)
+    assert keys[0] == normalise_name(joined)
+    assert len(keys) == 2 and keys[1] == normalise_name(spaced)
+
+
+def test_name_without_a_joined_article_has_one_key():
+    assert name_keys("Deir ez-Zor") == ("dayr zor",)
+    assert name_keys("الرقة") == (normalise_name("رقة"),)
+    assert name_keys(None) == ("",)
 
 
 @pytest.mark.parametrize(

@@ -447,6 +447,24 @@ def test_no_date_column_at_all(tmp_path):
         load(tmp_path, rows("a1,36.2,37.1", header="event_id,latitude,longitude"))
 
 
+def test_the_column_list_of_a_non_csv_first_line_is_cut_short(tmp_path):
+    prose = ", ".join(f"a long sentence of prose number {i} and nothing more" for i in range(60))
+    with pytest.raises(SchemaError) as info:
+        load(tmp_path, prose + "\n")
+    message = str(info.value)
+    assert "... (60 columns)" in message
+    assert len(message) < 2500, len(message)
+
+
+def test_aliases_are_matched_whatever_the_case_spacing_or_hyphens(tmp_path):
+    header = "event_id,Event Date,LAT,Lon"
+    with pytest.raises(SchemaError) as info:
+        load(tmp_path, rows("a1,2017-11-09,36.2,37.1", header=header))
+    message = str(info.value)
+    for expected in ("(found: Event Date)", "(found: LAT)", "(found: Lon)"):
+        assert expected in message
+
+
 def test_an_optional_column_under_another_name_is_flagged(tmp_path):
     result = load(
         tmp_path,
@@ -509,6 +527,25 @@ def test_report_to_dict_shape(tmp_path):
             "message": "fatalities 'unknown' read as unknown (empty), not 0",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (np.float64(2.5), 2.5),
+        (np.int64(3), 3),
+        (np.nan, None),
+        (pd.NA, None),
+        (pd.NaT, None),
+        (np.datetime64("NaT"), None),
+        ("NA", "NA"),
+    ],
+)
+def test_problem_values_are_plain_python_and_missing_is_none(value, shown):
+    problem = Problem(1, "x", value, "m")
+    assert problem.value == shown and type(problem.value) is type(shown)
+    assert problem.to_dict()["value"] == shown
+    assert "np." not in problem.to_text()
 
 
 def test_load_events_is_read_plus_validate(tmp_path):

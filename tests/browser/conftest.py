@@ -11,13 +11,10 @@ from pathlib import Path
 import pytest
 from browser_helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PAGE_TIMEOUT_MS,
     Server,
     run_server,
 )
-from playwright.sync_api import sync_playwright
 
 
 @pytest.fixture(scope="session")
@@ -34,15 +31,8 @@ def bundled_server(artifacts) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: run `make browser-deps` (tests/setup_browser.sh)"
-        )
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+def browser(chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture

@@ -88,7 +88,9 @@ def test_step_buttons_rerun_only_the_view(page, tiny_server):
     wait_idle(page)
     after = parse_runs(runs_text(page))
     assert after[0] == before[0], "a step must not rerun the whole page"
-    assert after[1] == before[1] + 1
+    # The view reran for the step; the map's own report of its centre may add one more
+    # view run under load, which is a fragment run too, never a page run.
+    assert before[1] + 1 <= after[1] <= before[1] + 2
 
 
 def test_idle_page_does_not_rerun(page, tiny_server):
