@@ -53,6 +53,7 @@ import shapely
 from pyproj import CRS
 
 from dashboard.errors import CRSError, GeometryError, InputFileError, SchemaError
+from dashboard.paths import check_input_file
 from dashboard.report import WARNING, Problem, Report
 from dashboard.schema import (
     AREA_FEATURE,
@@ -66,6 +67,7 @@ from dashboard.schema import (
     VALID_FROM,
     VALID_TO,
 )
+from dashboard.spatial import day_numbers
 
 __all__ = [
     "DATE_DTYPE",
@@ -339,8 +341,18 @@ def _read_one(
 
 def _read_frame(path: Path) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
     """Read a file; return the frame and {0-based feature: reason} for unreadable geometries."""
-    if not path.exists():
-        raise InputFileError(f"{path.name}: file not found ({str(path)!r})")
+    if not path.is_dir():  # a directory can be a dataset (shapefiles); a pipe would hang GDAL
+        check_input_file(path)
+    frame, unreadable = _read_any(path)
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
+        raise InputFileError(
+            f"{path.name}: has no geometry (fields: {', '.join(map(str, frame.columns[:12]))}): "
+            "not a control-area file; an events table goes in as the events file"
+        )
+    return frame, unreadable
+
+
+def _read_any(path: Path) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         try:
             return gpd.read_parquet(path), {}
@@ -516,18 +528,12 @@ def _check_geometries(
     for i in unreadable:
         pending[i] = False
 
-    missing = shapely.is_missing(geoms) & pending
-    for i in np.flatnonzero(missing).tolist():
-        _feature_error(
-            report,
-            errors,
-            name,
-            int(i),
-            "geometry",
-            None,
-            "geometry is null (the feature has no geometry)",
-        )
-    pending &= ~missing
+    def reject(i: int, value: Any, reason: str) -> None:
+        _feature_error(report, errors, name, i, "geometry", value, reason)
+        pending[i] = False
+
+    for i in np.flatnonzero(shapely.is_missing(geoms) & pending).tolist():
+        reject(i, None, "geometry is null (the feature has no geometry)")
 
     empty = np.zeros(n, dtype=bool)
     empty[pending] = shapely.is_empty(geoms[pending])
@@ -539,28 +545,19 @@ def _check_geometries(
     for i in np.flatnonzero(empty).tolist():
         # GDAL run with OGR_GEOMETRY_ACCEPT_UNCLOSED_RING=NO hands back an unclosed ring as
         # an empty polygon: say what really happened.
-        reason = ring_problems.get(int(i))
-        reason = (
-            f"geometry cannot be read: {reason}"
-            if reason
-            else "geometry is empty (a geometry with no coordinates)"
+        ring = ring_problems.get(i)
+        reject(
+            i,
+            None,
+            f"geometry cannot be read: {ring}"
+            if ring
+            else "geometry is empty (a geometry with no coordinates)",
         )
-        _feature_error(report, errors, name, int(i), "geometry", None, reason)
-    pending &= ~empty
 
     for i in np.flatnonzero(pending).tolist():
         kind = geoms[i].geom_type
         if kind not in _POLYGONAL:
-            _feature_error(
-                report,
-                errors,
-                name,
-                int(i),
-                "geometry",
-                kind,
-                f"not a polygon: geometry type {kind} does not describe an area",
-            )
-            pending[i] = False
+            reject(i, kind, f"not a polygon: geometry type {kind} does not describe an area")
 
     _check_ranges(geoms, pending, name, declared_crs, errors, report)
     _split_antimeridian(geoms, pending, name, report)
@@ -569,35 +566,22 @@ def _check_geometries(
     valid[pending] = shapely.is_valid(geoms[pending])
     for i in np.flatnonzero(~valid).tolist():
         reason = shapely.is_valid_reason(geoms[i])
-        if repair:
-            fixed = _polygonal_part(shapely.make_valid(geoms[i]))
-            if fixed is None:
-                _feature_error(
-                    report,
-                    errors,
-                    name,
-                    int(i),
-                    "geometry",
-                    reason,
-                    f"invalid geometry ({reason}); make_valid left no area",
-                )
-                continue
+        fixed = _polygonal_part(shapely.make_valid(geoms[i])) if repair else None
+        if fixed is not None:
             geoms[i] = fixed
             _feature_warning(
                 report,
                 name,
-                int(i),
+                i,
                 "geometry",
                 reason,
                 f"invalid geometry ({reason}) repaired with make_valid",
             )
+        elif repair:
+            reject(i, reason, f"invalid geometry ({reason}); make_valid left no area")
         else:
-            _feature_error(
-                report,
-                errors,
-                name,
-                int(i),
-                "geometry",
+            reject(
+                i,
                 reason,
                 f"invalid geometry: {reason} (pass repair=True to fix it with make_valid)",
             )
@@ -933,8 +917,8 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
     controller = areas[CONTROLLER].to_numpy(dtype=object)
     keep = controller[left] != controller[right]
     left, right = left[keep], right[keep]
-    start = _days(areas[VALID_FROM], missing=np.iinfo(np.int64).min)
-    end = _days(areas[VALID_TO], missing=np.iinfo(np.int64).max)
+    start = day_numbers(areas[VALID_FROM], missing=np.iinfo(np.int64).min)
+    end = day_numbers(areas[VALID_TO], missing=np.iinfo(np.int64).max)
     keep = (start[left] < end[right]) & (start[right] < end[left])
     left, right = left[keep], right[keep]
     if not len(left):
@@ -971,11 +955,3 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
                 WARNING,
             )
         )
-
-
-def _days(values: pd.Series, *, missing: int) -> np.ndarray:
-    """Dates as int64 day numbers since 1970-01-01, NaT replaced by ``missing``."""
-    arr = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
-    out = arr.astype(np.int64)
-    out[np.isnat(arr)] = missing
-    return out

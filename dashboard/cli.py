@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -25,11 +26,9 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 class _Fail(click.ClickException):
-    """A clean one-line error with a chosen exit code (never a traceback)."""
+    """A clean one-line error, exit status 2 (unusable input; never a traceback)."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_UNUSABLE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = EXIT_UNUSABLE
 
 
 def _mapping_from(options: Sequence[str], mapping_file: str | None) -> dict[str, str] | None:
@@ -120,9 +119,9 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -141,8 +140,12 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
 
 
 def _check_exists(path: str) -> None:
-    if not Path(path).exists():
-        raise _Fail(f"{path}: file not found")
+    from dashboard.paths import check_input_file
+
+    try:
+        check_input_file(Path(path))
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -211,10 +214,22 @@ def validate(
     sys.exit(EXIT_ERRORS if report.errors else EXIT_OK)
 
 
+def _country_option(func: Callable) -> Callable:
+    return click.option(
+        "--country",
+        "countries",
+        multiple=True,
+        metavar="NAME",
+        help="Restrict the gazetteer to this country (repeatable; name or ISO code). "
+        "Default: the countries the rows name; the whole world (slow) when none is.",
+    )(func)
+
+
 @cli.command()
 @click.argument("events_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV out.")
 @_input_options
+@_country_option
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 100),
@@ -227,40 +242,44 @@ def geocode(
     input_format: str | None,
     map_items: tuple[str, ...],
     mapping_file: str | None,
+    countries: tuple[str, ...],
     threshold: float | None,
 ) -> None:
-    """Give coordinates to rows that only name a place (offline, no web service)."""
-    from dashboard.geocoding import geocode_events, load_gazetteer
-    from dashboard.readers import read_events
-    from dashboard.validation import validate_events
+    """Give coordinates to rows that only name a place (offline, no web service).
+
+    Rows set aside by validation go to OUT.rejected.csv beside the output, with reasons.
+    """
+    from dashboard.pipeline import BuildSettings, read_and_geocode, write_rejected
 
     _check_exists(events_file)
     try:
-        mapping = _mapping_from(map_items, mapping_file)
-        checked = validate_events(read_events(events_file, format=input_format, mapping=mapping))
-        events = checked.events
-        countries = sorted(events[schema.COUNTRY].dropna().astype(str).unique())
-        gazetteer = load_gazetteer(countries=countries or None)
-        kwargs: dict[str, object] = {"gazetteer": gazetteer}
+        settings = BuildSettings(
+            format=input_format, mapping=_mapping_from(map_items, mapping_file), countries=countries
+        )
         if threshold is not None:
-            kwargs["threshold"] = threshold
+            settings = replace(settings, fuzzy_threshold=threshold)
         with _progress_bar() as progress:
-            if progress is not None:
-                kwargs["progress"] = lambda done: progress("geocode", done, len(events))
-            result = geocode_events(events, **kwargs)
+            checked, result = read_and_geocode(events_file, settings=settings, progress=progress)
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     result.events.to_csv(output, index=False)
-    click.echo(f"{len(result.events)} rows written to {output}")
+    report = checked.report
+    click.echo(
+        f"{report.rows_in} rows in, {len(result.events)} written to {output}, "
+        f"{report.rows_rejected} set aside"
+    )
     click.echo("geocoded: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    for note in result.notes:
+        click.echo(f"warning: {note.message}")
     if len(result.unmatched):
         click.echo(f"{len(result.unmatched)} rows without a place (kept, coordinates empty):")
         click.echo(result.unmatched.head(20).to_string(index=False))
-    if checked.report.rows_rejected:
+    if report.rows_rejected:
+        rejected = write_rejected(checked.rejected, output)
         click.echo(
-            f"{checked.report.rows_rejected} rows set aside by validation "
-            f"(see `conflictmap validate {events_file}`)"
+            f"set-aside rows with reasons: {rejected} "
+            f"(details: `conflictmap validate {events_file}`)"
         )
 
 
@@ -277,6 +296,7 @@ def geocode(
     help="GeoParquet out; set-aside rows go to OUT.rejected.csv beside it.",
 )
 @_input_options
+@_country_option
 @_area_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def build(
@@ -285,6 +305,7 @@ def build(
     input_format: str | None,
     map_items: tuple[str, ...],
     mapping_file: str | None,
+    countries: tuple[str, ...],
     area_paths: tuple[str, ...],
     controller_field: str,
     from_field: str,
@@ -299,7 +320,8 @@ def build(
     Without EVENTS_FILE the bundled demo events are used; without --areas the bundled
     control areas.
     """
-    from dashboard.pipeline import AreaOptions, BuildSettings, build as run_build, write_outputs
+    from dashboard.pipeline import AreaOptions, BuildSettings, write_outputs
+    from dashboard.pipeline import build as run_build
 
     _check_exists(events_file)
     for area_path in area_paths:
@@ -308,6 +330,7 @@ def build(
         settings = BuildSettings(
             format=input_format,
             mapping=_mapping_from(map_items, mapping_file),
+            countries=countries,
             areas=AreaOptions(
                 controller_field=controller_field,
                 from_field=from_field,
@@ -318,8 +341,9 @@ def build(
             ),
         )
         with _progress_bar() as progress:
-            result = run_build(events_file, list(area_paths) or None, settings=settings,
-                               progress=progress)
+            result = run_build(
+                events_file, list(area_paths) or None, settings=settings, progress=progress
+            )
         out, rejected = write_outputs(result, output)
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
@@ -334,11 +358,14 @@ def build(
 
 def _summary_text(summary: dict) -> str:
     lines = [
-        f"events: {summary['rows_in']} rows in ({summary['input_format']}), "
-        f"{summary['rows_loaded']} loaded, {summary['rows_rejected']} set aside",
+        (
+            f"events: {summary['rows_in']} rows in ({summary['input_format']}), "
+            f"{summary['rows_loaded']} loaded, {summary['rows_rejected']} set aside"
+        ),
         "geocoded: " + ", ".join(f"{k} {v}" for k, v in summary["geocoded"].items()),
-        "controller at the event's place and date:",
     ]
+    lines += [f"warning: {note}" for note in summary["notes"]]
+    lines.append("controller at the event's place and date:")
     lines += [f"  {name:<32} {count:>7}" for name, count in summary["controllers"].items()]
     lines.append(
         f"control areas: {summary['areas_loaded']} loaded, {summary['areas_rejected']} set aside"
@@ -384,6 +411,32 @@ def serve(events_file: str | None, area_paths: tuple[str, ...], port: int, addre
         sys.exit(subprocess.call(command, env=env))
     except KeyboardInterrupt:
         sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.option("--events", "n_events", default=100_000, show_default=True,
+              type=click.IntRange(min=1), help="Number of event rows.")
+@click.option("--areas", "n_areas", default=4_000, show_default=True,
+              type=click.IntRange(min=1), help="Control-area polygon versions (about).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Directory for events.csv and control_areas.parquet (created if missing).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Random seed: the same options write the same files.")
+@click.option("--layout", type=click.Choice(["acled", "canonical"]), default="acled",
+              show_default=True, help="events.csv as an ACLED export or in canonical columns.")
+def synth(n_events: int, n_areas: int, output: str, seed: int, layout: str) -> None:
+    """Write a synthetic dataset: events around real towns, control areas over time.
+
+    Nothing in it is real but the towns. Read it back with
+    `conflictmap build DIR/events.csv --areas DIR/control_areas.parquet`.
+    """
+    from dashboard.synth import write_synthetic
+
+    with _progress_bar() as progress:
+        result = write_synthetic(
+            output, events=n_events, areas=n_areas, seed=seed, layout=layout, progress=progress
+        )
+    click.echo(result.summary())
 
 
 if __name__ == "__main__":

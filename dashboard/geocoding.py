@@ -9,15 +9,18 @@ A name is looked up in three tiers, the first that answers wins:
 
 ``exact``
     the normalised key (:func:`dashboard.textnorm.normalise_name`, spaces removed) equals the
-    key of a GeoNames name or alternate name.
+    key of a GeoNames name or alternate name. Only when that finds nothing, the keys with a
+    joined article dropped (:func:`dashboard.textnorm.name_keys`: "Albukamal" -> "bukamal",
+    "Arraqqa" -> "raqqa") are compared too, on both sides; trying the name as written
+    first keeps "Essen" from meeting "Sen" and "Aleppo" from meeting "Eppo".
 ``alias``
-    the key equals an alias of the authored table.
+    the same two steps against the aliases of the authored table.
 ``fuzzy``
-    the best ``rapidfuzz`` ``token_sort_ratio`` (0-100) between the key and every key of the
-    row's country (every loaded country when the row has none and at most
-    :data:`FUZZY_WITHOUT_COUNTRY_MAX` are loaded) is at least ``threshold``
-    (default :data:`DEFAULT_THRESHOLD`). Places scoring within :data:`FUZZY_TIE_MARGIN` of
-    the best are treated as tied.
+    the best ``rapidfuzz`` ``token_sort_ratio`` (0-100) between the name's keys and every
+    own (not joined-article) key of the row's country (every loaded country when the row
+    has none and at most :data:`FUZZY_WITHOUT_COUNTRY_MAX` are loaded) is at least
+    ``threshold`` (default :data:`DEFAULT_THRESHOLD`). Places scoring within
+    :data:`FUZZY_TIE_MARGIN` of the best are treated as tied.
 
 When the row's ``admin1`` is a known governorate of Syria or Iraq (:data:`ADMIN1_NAMES`
 maps its spellings to GeoNames admin1 codes), every tier only considers places in that
@@ -52,7 +55,7 @@ from rapidfuzz import fuzz, process
 from dashboard import paths, schema
 from dashboard.errors import InputFileError, SchemaError
 from dashboard.report import WARNING, Problem
-from dashboard.textnorm import normalise_name
+from dashboard.textnorm import name_keys, normalise_name
 
 DEFAULT_THRESHOLD = 90.0
 """Minimum fuzzy score (0-100). Chosen on Syrian GeoNames data: asking for each of the 308
@@ -99,8 +102,13 @@ ADMIN1_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
         "05": ("As-Suwayda", "Suwayda", "Sweida", "Suweida", "As-Sweida", "السويداء"),
         "06": ("Daraa", "Dar'a", "Deraa", "Dara'a", "درعا"),
         "07": ("Deir ez-Zor", "Dayr az Zawr", "Deir al-Zour", "Deir Ezzor", "دير الزور"),
-        "08": ("Rif Dimashq", "Rural Damascus", "Damascus Countryside", "Reef Damascus",
-               "ريف دمشق"),
+        "08": (
+            "Rif Dimashq",
+            "Rural Damascus",
+            "Damascus Countryside",
+            "Reef Damascus",
+            "ريف دمشق",
+        ),
         "09": ("Aleppo", "Halab", "حلب"),
         "10": ("Hama", "Hamah", "حماة"),
         "11": ("Homs", "Hims", "حمص"),
@@ -126,8 +134,14 @@ ADMIN1_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
         "15": ("Ninewa", "Nineveh", "Ninawa", "Ninevah", "نينوى"),
         "16": ("Wasit", "واسط"),
         "17": ("Najaf", "An-Najaf", "النجف"),
-        "18": ("Salah al-Din", "Salah ad-Din", "Salahuddin", "Saladin", "Salah Al-Deen",
-               "صلاح الدين"),
+        "18": (
+            "Salah al-Din",
+            "Salah ad-Din",
+            "Salahuddin",
+            "Saladin",
+            "Salah Al-Deen",
+            "صلاح الدين",
+        ),
         "19": ("Halabja", "حلبجة"),
     },
 }
@@ -213,15 +227,18 @@ class GeocodeResult:
     unmatched
         The ``unmatched`` and ``ambiguous`` rows (input index kept): ``source_row`` when the
         input has it, location, country, admin1, method, reason and candidates.
+    notes
+        Warnings about the run as a whole (the whole-world gazetteer had to be loaded).
     """
 
     events: pd.DataFrame
     counts: dict[str, int]
     unmatched: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[Problem] = field(default_factory=list)
 
     def problems(self) -> list[Problem]:
-        """The unmatched and ambiguous rows as report warnings (row = ``source_row``)."""
-        out: list[Problem] = []
+        """The notes, then the unmatched and ambiguous rows as warnings (row = ``source_row``)."""
+        out: list[Problem] = list(self.notes)
         has_row = schema.SOURCE_ROW in self.unmatched.columns
         for idx, rec in self.unmatched.iterrows():
             row = rec[schema.SOURCE_ROW] if has_row else idx
@@ -305,16 +322,21 @@ class Gazetteer:
             p for p, _ in aliases
         )
         # Normalise every name once (1.4M names for the whole world): it is the slow part.
+        # (place, country, key, whether it is the name's own key or its joined-article one)
         keyed = [
-            (i, place.country_code, key)
+            (i, place.country_code, key, own)
             for i, (place, names) in enumerate([*geonames, *aliases])
-            for key in dict.fromkeys(normalise_name(n) for n in names)
+            for key, own in dict.fromkeys(
+                (key, j == 0) for n in names for j, key in enumerate(name_keys(n))
+            )
             if key
         ]
         n_geonames = len(geonames)
-        self._exact = _key_index((i, k) for i, _, k in keyed if i < n_geonames)
-        self._alias = _key_index((i, k) for i, _, k in keyed if i >= n_geonames)
-        self._fuzzy = _fuzzy_choices(keyed)
+        self._exact = _key_indexes((i, k, own) for i, _, k, own in keyed if i < n_geonames)
+        self._alias = _key_indexes((i, k, own) for i, _, k, own in keyed if i >= n_geonames)
+        # fuzzy scores only the names' own keys: a joined-article key is a shortened name
+        # ("Alexandria" -> "exandria") that a different name would score high against
+        self._fuzzy = _fuzzy_choices((i, cc, k) for i, cc, k, own in keyed if own)
         self._admin1 = _admin1_index()
         self.countries: frozenset[str] = frozenset(p.country_code for p in self._places)
 
@@ -354,17 +376,24 @@ class Gazetteer:
             ``None`` when nothing matches; a ``Match`` whose ``method`` is ``ambiguous``
             (no place, candidates listed) when a tie cannot be broken.
         """
-        key = normalise_name(name)
-        if not key:
+        keys = name_keys(name)
+        if not keys[0]:
             return None
         cc = country_code(country)
         admin1_codes = self._admin1_codes(admin1, cc)
-        compact = _compact(key)
-        for method, index in ((EXACT, self._exact), (ALIAS, self._alias)):
-            found = self._in_scope(index.get(compact, ()), cc, admin1_codes)
-            if found:
-                return self._decide(found, method, 100.0)
-        return self._fuzzy_lookup(key, cc, admin1_codes, threshold)
+        compact = [_compact(k) for k in keys]
+        for method, (own, joined) in ((EXACT, self._exact), (ALIAS, self._alias)):
+            # the name as written against the names as written first; the joined-article
+            # keys only when that finds nothing
+            tries = (
+                own.get(compact[0], ()),
+                [i for k in compact for index in (own, joined) for i in index.get(k, ())],
+            )
+            for idx in tries:
+                found = self._in_scope(idx, cc, admin1_codes)
+                if found:
+                    return self._decide(found, method, 100.0)
+        return self._fuzzy_lookup(keys, cc, admin1_codes, threshold)
 
     # -- private steps --
 
@@ -380,8 +409,8 @@ class Gazetteer:
         return places
 
     def _admin1_codes(self, admin1: str | None, cc: str | None) -> frozenset[tuple[str, str]]:
-        key = _compact(normalise_name(admin1)) if isinstance(admin1, str) else ""
-        codes = self._admin1.get(key, frozenset())
+        keys = name_keys(admin1) if isinstance(admin1, str) else ()
+        codes = frozenset().union(*(self._admin1.get(_compact(k), frozenset()) for k in keys))
         return codes if cc is None else frozenset(c for c in codes if c[0] == cc)
 
     def _decide(self, places: list[Place], method: str, score: float) -> Match:
@@ -393,7 +422,7 @@ class Gazetteer:
 
     def _fuzzy_lookup(
         self,
-        key: str,
+        keys: Sequence[str],
         cc: str | None,
         admin1_codes: frozenset[tuple[str, str]],
         threshold: float,
@@ -404,11 +433,13 @@ class Gazetteer:
         if not choices:
             return None
         # ratio on words sorted once at build time == token_sort_ratio, at half the cost
-        hits = process.extract(
-            _sorted_words(key), choices, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
-        )
-        if not hits:
-            return None
+        hits = [
+            hit
+            for key in keys
+            for hit in process.extract(
+                _sorted_words(key), choices, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
+            )
+        ]
         best: dict[Place, float] = {}
         for _, score, pos in hits:
             for place in self._in_scope(owners[pos], None, admin1_codes):
@@ -423,12 +454,22 @@ class Gazetteer:
         return match
 
 
-def _key_index(entries: Iterable[tuple[int, str]]) -> dict[str, tuple[int, ...]]:
-    """Compact key -> indices of the places having a name with that (spaced) key."""
-    index: dict[str, set[int]] = {}
-    for i, key in entries:
-        index.setdefault(_compact(key), set()).add(i)
-    return {k: tuple(sorted(v)) for k, v in index.items()}
+_KeyIndex = dict[str, tuple[int, ...]]
+
+
+def _key_indexes(entries: Iterable[tuple[int, str, bool]]) -> tuple[_KeyIndex, _KeyIndex]:
+    """Compact key -> indices of the places having a name with that (spaced) key.
+
+    Two indexes: the names' own keys, and their joined-article keys (``name_keys``).
+    """
+    own: dict[str, set[int]] = {}
+    joined: dict[str, set[int]] = {}
+    for i, key, is_own in entries:
+        (own if is_own else joined).setdefault(_compact(key), set()).add(i)
+    return (
+        {k: tuple(sorted(v)) for k, v in own.items()},
+        {k: tuple(sorted(v)) for k, v in joined.items()},
+    )
 
 
 def _fuzzy_choices(
@@ -453,7 +494,8 @@ def _admin1_index() -> dict[str, frozenset[tuple[str, str]]]:
     for cc, codes in ADMIN1_NAMES.items():
         for code, names in codes.items():
             for name in names:
-                index.setdefault(_compact(normalise_name(name)), set()).add((cc, code))
+                for key in name_keys(name):
+                    index.setdefault(_compact(key), set()).add((cc, code))
     return {k: frozenset(v) for k, v in index.items()}
 
 
@@ -681,6 +723,7 @@ def geocode_events(
     events: pd.DataFrame,
     *,
     gazetteer: Gazetteer | None = None,
+    countries: Iterable[str] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int], None] | None = None,
 ) -> GeocodeResult:
@@ -695,8 +738,13 @@ def geocode_events(
         Canonical events; ``location`` is needed when some row lacks coordinates,
         ``country`` and ``admin1`` are used when present. Not modified.
     gazetteer
-        Defaults to :func:`load_gazetteer` for the countries named in the rows to geocode
-        (the whole world when none is recognised).
+        Defaults to :func:`load_gazetteer` for ``countries``, else for the countries named
+        in the rows to geocode; loaded only when some row needs it. When no country is
+        recognised the whole world is loaded (~20 s, ~1.2 GB) and ``notes`` says so.
+    countries
+        Country names or ISO codes to restrict the default gazetteer to (``["Syria",
+        "IQ"]``); rows of other countries stay unmatched. ``None`` or empty: the rows'
+        countries. Ignored when ``gazetteer`` is given.
     threshold
         Minimum fuzzy score, 0-100 (:data:`DEFAULT_THRESHOLD`).
     progress
@@ -711,7 +759,8 @@ def geocode_events(
     Raises
     ------
     SchemaError
-        Some rows lack coordinates and there is no ``location`` column.
+        Some rows lack coordinates and there is no ``location`` column, or a name in
+        ``countries`` is not a recognised country.
     """
     out = events.copy()
     n = len(out)
@@ -733,11 +782,12 @@ def geocode_events(
         progress(int((~todo).sum()))
 
     rows = np.flatnonzero(todo)
+    notes: list[Problem] = []
     if rows.size:
         keys = _key_frame(out, rows)
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
         if gazetteer is None:
-            gazetteer = load_gazetteer(countries=pd.unique(keys[schema.COUNTRY]))
+            gazetteer, notes = _default_gazetteer(countries, keys[schema.COUNTRY], rows.size)
         answers = _resolve_distinct(
             gazetteer, uniques, codes, threshold, progress, done=n - rows.size
         )
@@ -764,7 +814,39 @@ def geocode_events(
         events=out,
         counts=counts,
         unmatched=_unmatched_frame(out, method, reason, candidates),
+        notes=notes,
     )
+
+
+def _default_gazetteer(
+    countries: Iterable[str] | None, row_countries: pd.Series, n_rows: int
+) -> tuple[Gazetteer, list[Problem]]:
+    """The gazetteer of the asked countries, else of the rows' countries, and a note if world."""
+    asked = [c for c in countries or () if isinstance(c, str) and c.strip()]
+    if asked:
+        unknown = [c for c in asked if country_code(c) is None]
+        if unknown:
+            raise SchemaError(
+                f"country {unknown[0]!r} is not a recognised country name or ISO code "
+                "(e.g. 'Syria', 'SY', 'SYR')"
+            )
+        return load_gazetteer(countries=asked), []
+    named = pd.unique(row_countries)
+    if _country_codes(named) is not None:
+        return load_gazetteer(countries=named), []
+    shown = ", ".join(repr(c) for c in named[:5] if c) or "none"
+    note = Problem(
+        None,
+        schema.COUNTRY,
+        None,
+        f"none of the {n_rows} rows to geocode names a recognised country (found: {shown}): "
+        "the whole-world gazetteer was loaded (about 20 s and 1.2 GB), names match exactly "
+        "only (no fuzzy matching across the world) and a name found in several countries "
+        "is ambiguous; add a country column or restrict the gazetteer to the data's "
+        "countries (countries=..., or --country on the command line)",
+        WARNING,
+    )
+    return load_gazetteer(countries=None), [note]
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -891,7 +973,7 @@ def _unmatched_frame(
 
 
 def _is_int_like(value: object) -> bool:
-    try:
-        return float(value) == int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
+    """Whether a row label is a whole number (an int, or a float such as 3.0)."""
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and float(value).is_integer()

@@ -1,8 +1,13 @@
-"""Where the bundled data lives: found relative to the package, never the current directory."""
+"""Where the bundled data lives (found relative to the package, never the current
+directory), and the one check that an input path is a file that can be read."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
+
+from dashboard.errors import InputFileError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -12,3 +17,40 @@ BUNDLED_AREAS = GEODATA_DIR / "control_areas.geojson"
 BUNDLED_ALIASES = GEODATA_DIR / "gazetteer_aliases.csv"
 BUNDLED_COUNTRIES = GEODATA_DIR / "countries.geojson"
 BUNDLED_TOWNS = GEODATA_DIR / "towns.csv"
+
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"))
+
+
+def check_input_file(path: Path) -> int:
+    """Refuse a path that is not a non-empty regular file we may read; return its size.
+
+    A named pipe or a device would block or never end, so only regular files pass.
+
+    Raises
+    ------
+    InputFileError
+        Missing (or a link to nothing), not a regular file, unreadable, or empty; the
+        message starts with the path.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise InputFileError(
+                f"{path}: file not found (a link to {os.readlink(path)!r}, which does not exist)"
+            ) from None
+        raise InputFileError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(mode)), "a device or socket")
+        raise InputFileError(f"{path}: not a regular file ({kind})")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    size = path.stat().st_size
+    if size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    return size

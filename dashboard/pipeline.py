@@ -11,11 +11,11 @@ import pandas as pd
 
 from dashboard import paths, schema
 from dashboard.areas import AreasResult, read_control_areas
-from dashboard.geocoding import geocode_events, load_gazetteer
+from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
-from dashboard.report import Report
+from dashboard.report import Problem, Report
 from dashboard.spatial import join_events_to_areas
-from dashboard.validation import validate_events
+from dashboard.validation import ValidationResult, validate_events
 
 Progress = Callable[[str, int, int], None]
 
@@ -40,7 +40,10 @@ class BuildSettings:
     format: str | None = None
     mapping: Mapping[str, str] | None = None
     dayfirst: bool = True
-    fuzzy_threshold: float | None = None
+    fuzzy_threshold: float = DEFAULT_THRESHOLD
+    countries: tuple[str, ...] = ()
+    """Countries (names or ISO codes) the gazetteer is restricted to; empty: those named in
+    the rows to geocode (the whole world, with a note, when none is recognised)."""
     areas: AreaOptions = field(default_factory=AreaOptions)
 
 
@@ -56,9 +59,10 @@ class BuildResult:
     geocode_counts: dict[str, int]
     unmatched: pd.DataFrame
     input_format: str
+    notes: list[Problem] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
-        """Counts a person reads first: rows, geocoding, controllers, rejects."""
+        """Counts a person reads first: rows, geocoding, controllers, rejects, and notes."""
         controllers = self.events[schema.CONTROLLER].value_counts().to_dict()
         return {
             "rows_in": self.event_report.rows_in,
@@ -71,6 +75,7 @@ class BuildResult:
             "areas_rejected": self.area_report.rows_rejected,
             "errors": len(self.event_report.errors),
             "warnings": len(self.event_report.warnings),
+            "notes": [p.message for p in self.notes],
         }
 
 
@@ -123,27 +128,15 @@ def build(
         and ``rows_in == rows_loaded + rows_rejected``.
     """
     settings = settings or BuildSettings()
-    read = read_events(events_path, format=settings.format, mapping=settings.mapping)
-    checked = validate_events(read, dayfirst=settings.dayfirst)
-    events = checked.events
-    total = len(events)
-
-    countries = _countries_of(events)
-    gazetteer = load_gazetteer(countries=countries or None)
-    geo_kwargs: dict[str, object] = {"gazetteer": gazetteer}
-    if settings.fuzzy_threshold is not None:
-        geo_kwargs["threshold"] = settings.fuzzy_threshold
-    if progress is not None:
-        geo_kwargs["progress"] = lambda done: progress("geocode", done, total)
-    geocoded = geocode_events(events, **geo_kwargs)
-
+    checked, geocoded = read_and_geocode(events_path, settings=settings, progress=progress)
     if areas is None:
         areas = load_areas(area_paths, options=settings.areas)
-    join_kwargs: dict[str, object] = {}
-    if progress is not None:
-        join_kwargs["progress"] = lambda done: progress("join", done, total)
-    joined = join_events_to_areas(geocoded.events, areas.areas, **join_kwargs)
-
+    total = len(geocoded.events)
+    joined = join_events_to_areas(
+        geocoded.events,
+        areas.areas,
+        progress=None if progress is None else lambda done: progress("join", done, total),
+    )
     return BuildResult(
         events=joined,
         areas=areas.areas,
@@ -152,14 +145,39 @@ def build(
         area_report=areas.report,
         geocode_counts=dict(geocoded.counts),
         unmatched=geocoded.unmatched,
-        input_format=read.format,
+        input_format=checked.format,
+        notes=list(geocoded.notes),
     )
 
 
-def _countries_of(events: pd.DataFrame) -> list[str]:
-    if schema.COUNTRY not in events:
-        return []
-    return sorted(str(c) for c in events[schema.COUNTRY].dropna().unique())
+def read_and_geocode(
+    events_path: str | Path,
+    *,
+    settings: BuildSettings | None = None,
+    progress: Progress | None = None,
+) -> tuple[ValidationResult, GeocodeResult]:
+    """Read, validate and geocode one events file (the first three steps of :func:`build`).
+
+    The gazetteer is loaded only when some row needs coordinates, for
+    ``settings.countries`` or else the countries the rows name.
+
+    Returns
+    -------
+    (ValidationResult, GeocodeResult)
+        The validated file (``rejected`` and ``report`` account for every row) and its
+        loaded rows geocoded.
+    """
+    settings = settings or BuildSettings()
+    read = read_events(events_path, format=settings.format, mapping=settings.mapping)
+    checked = validate_events(read, dayfirst=settings.dayfirst)
+    total = len(checked.events)
+    geocoded = geocode_events(
+        checked.events,
+        countries=settings.countries,
+        threshold=settings.fuzzy_threshold,
+        progress=None if progress is None else lambda done: progress("geocode", done, total),
+    )
+    return checked, geocoded
 
 
 def write_outputs(result: BuildResult, out_path: str | Path) -> tuple[Path, Path]:
@@ -170,6 +188,12 @@ def write_outputs(result: BuildResult, out_path: str | Path) -> tuple[Path, Path
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.events.to_parquet(out, index=False)
-    rejected_path = out.with_suffix(".rejected.csv")
-    result.rejected.to_csv(rejected_path, index=False)
-    return out, rejected_path
+    return out, write_rejected(result.rejected, out)
+
+
+def write_rejected(rejected: pd.DataFrame, out_path: str | Path) -> Path:
+    """Write the rows set aside (with ``reject_reason``) beside an output: OUT.rejected.csv."""
+    path = Path(out_path).with_suffix(".rejected.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rejected.to_csv(path, index=False)
+    return path

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 ERROR = "error"
 WARNING = "warning"
@@ -15,7 +19,9 @@ class Problem:
     """One problem with one row (or feature) of an input file.
 
     ``row`` is the 1-based data row (header excluded) or feature number; ``None`` for a
-    problem with the whole file (a missing column, say).
+    problem with the whole file (a missing column, say). ``value`` is stored as a plain
+    Python value: a missing one (NaN, NA, NaT) as ``None``, a numpy number as ``int`` or
+    ``float``, so the text and JSON forms read the same whoever built the problem.
     """
 
     row: int | None
@@ -24,12 +30,13 @@ class Problem:
     message: str
     severity: str = ERROR
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", plain_value(self.value))
+
     def to_dict(self) -> dict[str, Any]:
         value = self.value
         if value is not None and not isinstance(value, (int, float, str, bool)):
             value = str(value)
-        if isinstance(value, float) and value != value:  # NaN is not JSON
-            value = None
         return {"row": self.row, "column": self.column, "value": value, "message": self.message}
 
     def to_text(self) -> str:
@@ -37,6 +44,17 @@ class Problem:
         col = f", column {self.column}" if self.column else ""
         val = "" if self.value is None else f", value {self.value!r}"
         return f"{self.severity}: {where}{col}{val}: {self.message}"
+
+
+def plain_value(value: Any) -> Any:
+    """``None`` for a missing value (None, NaN, NA, NaT); numpy scalars as Python ones."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 @dataclass
@@ -82,9 +100,11 @@ class Report:
 
     def to_text(self, *, limit: int | None = 50) -> str:
         lines = [
-            f"{self.source or 'input'}: {self.rows_in} rows in, {self.rows_loaded} loaded, "
-            f"{self.rows_rejected} set aside; {len(self.errors)} errors, "
-            f"{len(self.warnings)} warnings"
+            (
+                f"{self.source or 'input'}: {self.rows_in} rows in, {self.rows_loaded} loaded, "
+                f"{self.rows_rejected} set aside; {len(self.errors)} errors, "
+                f"{len(self.warnings)} warnings"
+            )
         ]
         shown = self.problems if limit is None else self.problems[:limit]
         lines.extend("  " + p.to_text() for p in shown)

@@ -97,7 +97,7 @@ from dashboard.schema import (
     VALID_TO,
 )
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "join_events_to_areas"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "day_numbers", "join_events_to_areas"]
 
 #: Events per chunk: bounds the memory of the candidate pairs (~a few hundred MB at most).
 DEFAULT_CHUNK_SIZE = 200_000
@@ -221,13 +221,11 @@ def _check_inputs(events: pd.DataFrame, areas: gpd.GeoDataFrame, date_column: st
     missing = [c for c in (AREA_ID, CONTROLLER, VALID_FROM, VALID_TO) if c not in areas.columns]
     if missing:
         raise SchemaError(f"areas lack the columns {missing!r}")
-    if areas.crs is None:
-        raise CRSError("areas: CRS missing (expected EPSG:4326)")
-    if not CRS.from_user_input(areas.crs).equals(_WGS84, ignore_axis_order=True):
-        raise CRSError(
-            f"areas are in {areas.crs.to_string()!r}, expected EPSG:4326: read them with "
-            "read_control_areas() or reproject with areas.to_crs('EPSG:4326')"
-        )
+    _require_wgs84(
+        areas.crs,
+        "areas",
+        "read them with read_control_areas() or reproject with areas.to_crs('EPSG:4326')",
+    )
     if date_column not in events.columns:
         raise SchemaError(f"events lack the date column {date_column!r}")
 
@@ -248,9 +246,9 @@ def _check_inputs(events: pd.DataFrame, areas: gpd.GeoDataFrame, date_column: st
     x, y = distinct.real.copy(), distinct.imag.copy()
     points = shapely.points(x, y)
 
-    when = _days(events[date_column])
-    first = _days(events[DATE_START]) if DATE_START in events.columns else when.copy()
-    last = _days(events[DATE_END]) if DATE_END in events.columns else when.copy()
+    when = day_numbers(events[date_column])
+    first = day_numbers(events[DATE_START]) if DATE_START in events.columns else when.copy()
+    last = day_numbers(events[DATE_END]) if DATE_END in events.columns else when.copy()
     when = np.where(when == _NEVER_BEFORE, np.where(first == _NEVER_BEFORE, last, first), when)
     dated = when != _NEVER_BEFORE
     first = np.where(first == _NEVER_BEFORE, when, first)
@@ -269,13 +267,9 @@ def _event_coordinates(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude as float arrays (NaN where missing)."""
     geometry = _active_geometry(events)
     if geometry is not None:
-        if geometry.crs is None:
-            raise CRSError("events: CRS missing on the events' geometry (expected EPSG:4326)")
-        if not CRS.from_user_input(geometry.crs).equals(_WGS84, ignore_axis_order=True):
-            raise CRSError(
-                f"events are in {geometry.crs.to_string()!r} but the areas are in EPSG:4326: "
-                "reproject explicitly with events.to_crs('EPSG:4326') first"
-            )
+        _require_wgs84(
+            geometry.crs, "events", "reproject explicitly with events.to_crs('EPSG:4326') first"
+        )
     if LATITUDE in events.columns and LONGITUDE in events.columns:
         lon = pd.to_numeric(events[LONGITUDE], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(events[LATITUDE], errors="coerce").to_numpy(dtype=float)
@@ -292,6 +286,15 @@ def _event_coordinates(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return lon.astype(float), lat.astype(float)
 
 
+def _require_wgs84(crs: object, what: str, fix: str) -> None:
+    """Raise CRSError unless ``crs`` is EPSG:4326 (never a silent zero-match join)."""
+    if crs is None:
+        raise CRSError(f"{what}: CRS missing (expected EPSG:4326)")
+    found = CRS.from_user_input(crs)
+    if not found.equals(_WGS84, ignore_axis_order=True):
+        raise CRSError(f"{what} are in {found.to_string()!r}, expected EPSG:4326: {fix}")
+
+
 def _active_geometry(frame: pd.DataFrame) -> gpd.GeoSeries | None:
     if not isinstance(frame, gpd.GeoDataFrame):
         return None
@@ -301,8 +304,11 @@ def _active_geometry(frame: pd.DataFrame) -> gpd.GeoSeries | None:
         return None
 
 
-def _days(values: pd.Series, *, missing: int = _NEVER_BEFORE) -> np.ndarray:
-    """Dates as int64 day numbers since 1970-01-01; NaT (or unparseable) -> ``missing``."""
+def day_numbers(values: pd.Series, *, missing: int = _NEVER_BEFORE) -> np.ndarray:
+    """Dates as int64 day numbers since 1970-01-01; NaT (or unparseable) -> ``missing``.
+
+    Time of day is dropped; a time zone is converted to UTC first.
+    """
     parsed = pd.to_datetime(values, errors="coerce")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -338,8 +344,8 @@ def _build_index(areas: gpd.GeoDataFrame) -> _AreaIndex:
     values = np.asarray(areas.geometry.array, dtype=object)
     version_geom, geoms = _distinct_geometries(values)
 
-    start = _days(areas[VALID_FROM], missing=_NEVER_BEFORE)
-    end = _days(areas[VALID_TO], missing=_NEVER_AFTER)
+    start = day_numbers(areas[VALID_FROM], missing=_NEVER_BEFORE)
+    end = day_numbers(areas[VALID_TO], missing=_NEVER_AFTER)
     order = np.lexsort((np.arange(len(values)), start, version_geom))
     order = order[version_geom[order] >= 0]
     group = version_geom[order]

@@ -16,13 +16,18 @@ The rules, in the order they are applied:
 3. Apostrophe-like signs (' ’ ‘ ` ´ ʿ ʾ ʼ ʻ) are deleted (Qa'im -> qaim, Tal ‘Afar -> tal
    afar); every other non-alphanumeric character (hyphens, dots, commas) becomes a space.
 4. Articles: a separate token al, el, il, ul, ad, ed, ar, er, as, es, az, ez, ash, esh, at,
-   et, ath, adh, an, en, l is dropped when a word follows it; a joined "al" is dropped
-   from a word of 5+ letters (alraqqa -> raqqa); a joined assimilated article with a doubled
-   sun letter is dropped (arraqqa -> raqqa, ezzor -> zor, ashshaddadi -> shaddadi); the
-   Arabic ال is dropped from a word of 4+ letters (الرقة -> رقه). "albu" (the tribal
-   prefix آل بو, as in Albu Kamal) becomes "bu". "abu" (father of) is kept: Abu Kamal and
-   Albu Kamal are the same town only because the gazetteer lists both spellings, not
-   because the normaliser merges two different words.
+   et, ath, adh, an, en, l is dropped when a word follows it; the Arabic ال is dropped from a
+   word of 4+ letters (الرقة -> رقه). "albu" (the tribal prefix آل بو, as in Albu Kamal)
+   becomes "bu". "abu" (father of) is kept: Abu Kamal and Albu Kamal are the same town only
+   because the gazetteer lists both spellings, not because the normaliser merges two
+   different words.
+   An article written *joined* to a Latin word ("Albukamal", assimilated "Arraqqa",
+   "Ezzor", "Ashshaddadi") is NOT dropped from the key: the same letters begin Aleppo,
+   Alexandria, Addis Ababa and Essen, and dropping them would make "epo", "exandria",
+   "dis ababa" and "sen" (false exact and fuzzy matches). :func:`name_keys` gives the key
+   with such articles dropped as a second key (a joined "al" before 3+ letters, or a/e +
+   a doubled sun letter); the gazetteer indexes both keys of every name and tries the
+   name's own key first.
 5. Transliteration variants, on Latin words only: ch -> sh, dj -> j, ou/oo -> u, ee -> i,
    dh -> z, q -> k, ei/ai/ey -> ay (Deir, Dair, Dayr -> dayr), doubled letters -> one
    (Raqqa -> raka), a final -ah/-eh -> -a; and a few generic words: tel/tell/tall -> tal,
@@ -31,6 +36,9 @@ The rules, in the order they are applied:
 q -> k is safe here because both sides are normalised alike (Qaim / Kaim); g is NOT folded
 into q or k (Iraqi Gayyara is also written Qayyarah, but Egyptian g is jim: folding it
 would merge unrelated names).
+
+Keys are for matching only; rule 4's second key exists so that a joined article still
+matches its spaced spelling ("Albukamal" / "Al-Bukamal" / "Bukamal").
 """
 
 from __future__ import annotations
@@ -94,8 +102,10 @@ _NON_WORD = re.compile(r"[\W_]+")
 # --- step 4: articles -----------------------------------------------------------------------
 
 _ARTICLES = frozenset(
-    "al el il ul ad ed ar er as es az ez ash esh at et ath adh an en l".split()
+    ["al", "el", "il", "ul", "ad", "ed", "ar", "er", "as", "es", "az", "ez", "ash", "esh"]
+    + ["at", "et", "ath", "adh", "an", "en", "l"]
 )
+_JOINED_AL = re.compile(r"^al(?=[a-z]{3})")
 _JOINED_SUN_ARTICLE = re.compile(r"^[ae](sh|th|dh|t|d|r|z|s|n)\1(?=[a-z]{2})")
 _ARABIC_ARTICLE = "\u0627\u0644"  # ال
 
@@ -154,44 +164,73 @@ def normalise_name(text: str) -> str:
     >>> normalise_name("\u200fالرَّقَّة") == normalise_name("الرقه")
     True
     """
+    return name_keys(text)[0]
+
+
+def name_keys(text: str) -> tuple[str, ...]:
+    """Every key a place name is matched under: its own key first, then the joined-article one.
+
+    Parameters
+    ----------
+    text
+        A place name, as for :func:`normalise_name`.
+
+    Returns
+    -------
+    tuple of str
+        ``(normalise_name(text),)``, plus a second key when a Latin word begins with an
+        article written joined to it (``Albukamal`` -> ``bukamal``, ``Arraqqa`` -> ``raka``,
+        ``Deir Ezzor`` -> ``dayr zor``). The second key is also what "Aleppo" gives
+        (``epo``): use it only when the first finds nothing.
+
+    Examples
+    --------
+    >>> name_keys("Deir Ezzor")
+    ('dayr ezor', 'dayr zor')
+    >>> name_keys("Aleppo")
+    ('alepo', 'epo')
+    >>> name_keys("Deir ez-Zor")
+    ('dayr zor',)
+    """
     if not isinstance(text, str):
-        return ""
+        return ("",)
     if not text.isascii():  # plain ASCII has nothing to decompose: skip the slow part
         text = unicodedata.normalize("NFKC", text).translate(_SCRIPT_TABLE)
         text = "".join(
             c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
         )
     text = text.casefold().translate(_LATIN_TABLE)
-    words = _NON_WORD.sub(" ", text).split()
-    words = _drop_articles(words)
-    return " ".join(_fold_word(w) for w in words)
+    words = _drop_articles(_NON_WORD.sub(" ", text).split())
+    key = " ".join(_fold_word(w) for w in words)
+    joined = [_strip_joined_article(w) for w in words]
+    if joined == words:
+        return (key,)
+    return (key, " ".join(_fold_word(w) for w in joined))
 
 
 def _drop_articles(words: list[str]) -> list[str]:
-    """Drop article tokens that precede a word, and articles joined to a word."""
+    """Drop article tokens that precede a word; ``albu`` -> ``bu``; ``الرقه`` -> ``رقه``."""
     out: list[str] = []
     last = len(words) - 1
     for i, word in enumerate(words):
         if word in _ARTICLES and i < last:
             continue
-        out.append(_strip_joined_article(word))
+        if word == "albu":
+            word = "bu"
+        elif word.startswith(_ARABIC_ARTICLE) and len(word) >= 4:
+            word = word[2:]
+        out.append(word)
     return out
 
 
 def _strip_joined_article(word: str) -> str:
-    """``albu`` -> ``bu``; ``alraqqa``, ``arraqqa`` -> ``raqqa``; ``الرقه`` -> ``رقه``."""
-    if word == "albu":
-        return "bu"
-    if word.startswith(_ARABIC_ARTICLE) and len(word) >= 4:
-        return word[2:]
+    """``alraqqa`` -> ``raqqa``, ``arraqqa`` -> ``raqqa``, ``ezzor`` -> ``zor``; else unchanged."""
     if not word.isascii():
         return word
-    if word.startswith("al") and len(word) >= 5:
+    if _JOINED_AL.match(word):
         return word[2:]
     m = _JOINED_SUN_ARTICLE.match(word)
-    if m:
-        return word[1 + len(m.group(1)) :]
-    return word
+    return word[1 + len(m.group(1)) :] if m else word
 
 
 def _fold_word(word: str) -> str:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import calendar
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ import pandas as pd
 from dashboard import schema
 from dashboard.errors import SchemaError
 from dashboard.readers import ReadResult, read_events
+from dashboard.readers.mapping import alias_of, column_key
 from dashboard.readers.textio import DEFAULT_MAX_BYTES
 from dashboard.report import ERROR, WARNING, Problem, Report
 
@@ -89,6 +89,7 @@ _COUNTRY_NAMES = {
     "turkiye": "turkey",
 }
 _MAX_SWAP_SHARE = 0.5
+_MAX_COLUMNS_SHOWN = 40  # a non-CSV file's first line can be one huge "column"
 
 
 @dataclass
@@ -105,11 +106,14 @@ class ValidationResult:
         ``schema.SOURCE_ROW`` and ``schema.REJECT_REASON`` (reasons joined by ``"; "``).
     report
         ``rows_in == rows_loaded + rows_rejected``, and every problem found.
+    format
+        The input format the reader used (``schema.EVENT_FORMATS``).
     """
 
     events: pd.DataFrame
     rejected: pd.DataFrame
     report: Report
+    format: str = ""
 
 
 def load_events(
@@ -197,28 +201,20 @@ class _Findings:
     reasons: dict[int, list[str]] = field(default_factory=dict)
 
     def error(self, label: int, column: str | None, value: object, message: str) -> None:
-        self.problems.append(Problem(self._row(label), column, _shown(value), message, ERROR))
+        self.problems.append(Problem(self._row(label), column, value, message, ERROR))
         self.reasons.setdefault(label, []).append(message)
 
     def warn(self, label: int, column: str | None, value: object, message: str) -> None:
-        self.problems.append(Problem(self._row(label), column, _shown(value), message, WARNING))
+        self.problems.append(Problem(self._row(label), column, value, message, WARNING))
 
     def file_warning(self, column: str | None, value: object, message: str) -> None:
-        self.problems.append(Problem(None, column, _shown(value), message, WARNING))
+        self.problems.append(Problem(None, column, value, message, WARNING))
 
     def rejected_mask(self, index: pd.Index) -> pd.Series:
         return pd.Series(index.isin(list(self.reasons)), index=index)
 
     def _row(self, label: int) -> int:
         return int(self.source_rows.at[label])
-
-
-def _shown(value: object) -> object:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return value
 
 
 def _labels(mask: pd.Series) -> list[int]:
@@ -268,20 +264,18 @@ def _missing_message(missing: list[str], columns: list[str], *, path: str) -> st
     if {schema.LATITUDE, schema.LONGITUDE} & set(missing):
         needs.append("latitude and longitude, or location")
     hint = f"; rename the columns or map them, e.g. {example}" if example else ""
-    shown = ", ".join(c for c in columns if c != schema.SOURCE_ROW)
+    names = [c if len(c) <= 40 else c[:37] + "..." for c in columns if c != schema.SOURCE_ROW]
+    shown = ", ".join(names[:_MAX_COLUMNS_SHOWN])
+    if len(names) > _MAX_COLUMNS_SHOWN:
+        shown += f", ... ({len(names)} columns)"
     return (
         f"{path}: {'; '.join(parts)}. Events need {' and '.join(needs)}{hint}. "
         f"Columns in the file: {shown}"
     )
 
 
-def _normal(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
-
-
 def _alias_matches(column: str, columns: list[str]) -> list[str]:
-    aliases = {_normal(a) for a in schema.COLUMN_ALIASES.get(column, ())}
-    return [c for c in columns if _normal(c) in aliases or _normal(c) == column]
+    return [c for c in columns if alias_of(c) == column or column_key(c) == column]
 
 
 def _suggest(column: str, columns: list[str]) -> list[str]:
@@ -290,7 +284,7 @@ def _suggest(column: str, columns: list[str]) -> list[str]:
     # A column already under a canonical name is not the missing one (latitude ~ longitude).
     taken = set(schema.MAPPING_TARGETS) | {schema.SOURCE_ROW}
     others = [c for c in columns if c not in candidates and c not in taken]
-    by_normal = {_normal(c): c for c in others}
+    by_normal = {column_key(c): c for c in others}
     close = difflib.get_close_matches(column, list(by_normal), n=2, cutoff=0.7)
     return candidates + [by_normal[c] for c in close]
 
@@ -786,7 +780,7 @@ def _result(read: ReadResult, typed: pd.DataFrame, found: _Findings) -> Validati
         rows_rejected=len(rejected),
         problems=problems,
     )
-    return ValidationResult(events=events, rejected=rejected, report=report)
+    return ValidationResult(events=events, rejected=rejected, report=report, format=read.format)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

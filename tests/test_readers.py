@@ -705,3 +705,17 @@ def test_paths_that_are_not_regular_files_are_refused(tmp_path):
     link.symlink_to(tmp_path / "nowhere.csv")
     with pytest.raises(InputFileError, match="gone.csv: file not found .a link to"):
         read_events(link)
+
+
+def test_an_unreadable_file_is_refused_naming_it(tmp_path, monkeypatch):
+    path = write(tmp_path, SIMPLE)
+    real_open = Path.open
+
+    def denied(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)  # tests run as root: chmod would not stop us
+    with pytest.raises(InputFileError, match="events.csv: cannot be read .Permission denied."):
+        read_events(path)

@@ -25,7 +25,7 @@ import pandas as pd
 from dashboard import schema
 from dashboard.errors import InputFileError, SchemaError
 from dashboard.readers import textio
-from dashboard.readers.mapping import renames_for
+from dashboard.readers.mapping import column_key, renames_for
 from dashboard.report import WARNING, Problem
 
 _UCDP_KEYS = frozenset(
@@ -110,7 +110,7 @@ def detect_format(columns: Sequence[str]) -> str:
     SchemaError
         The header is empty.
     """
-    names = {_normalise(c) for c in columns}
+    names = {column_key(c) for c in columns}
     names.discard("")
     if not names:
         raise SchemaError("the file has no column names in its first row")
@@ -203,10 +203,6 @@ def _check_options(format: str | None, mapping: Mapping[str, str] | None) -> Non
         raise SchemaError(f"a column mapping cannot be combined with format {format!r}")
 
 
-def _normalise(name: str) -> str:
-    return str(name).strip().lstrip("\ufeff").strip().lower()
-
-
 def _layout(
     first: list[str], *, format: str | None, mapping: Mapping[str, str] | None
 ) -> tuple[str, list[str], bool, list[Problem]]:
@@ -231,7 +227,7 @@ def _headerless_ucdp(record: Sequence[str], *, forced: bool) -> bool:
     """Is this record a UCDP GED data row (49 fields, integer id, a POINT(...) field)?"""
     if len(record) != len(schema.UCDP_GED_COLUMNS):
         return False
-    names = {_normalise(f) for f in record}
+    names = {column_key(f) for f in record}
     if names & _UCDP_KEYS:
         return False
     has_point = any(f.strip().upper().startswith("POINT") for f in record)

@@ -23,6 +23,7 @@ geo_precision, time_precision and event_type text.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,27 @@ from dashboard.errors import InputFileError, SchemaError
 
 _TOML = (".toml",)
 _YAML = (".yaml", ".yml")
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def column_key(name: object) -> str:
+    """A column name compared loosely: case, a stray BOM, spaces and hyphens ignored."""
+    return _SEPARATORS.sub("_", str(name).strip().lstrip("\ufeff").strip().lower())
+
+
+_ALIAS_OF: dict[str, str] = {
+    column_key(alias): canonical
+    for canonical, aliases in schema.COLUMN_ALIASES.items()
+    for alias in aliases
+}
+
+
+def alias_of(name: object) -> str | None:
+    """The canonical column a file column usually means (``lon`` -> ``longitude``), or None.
+
+    From ``schema.COLUMN_ALIASES``; used to suggest mappings and name misnamed columns.
+    """
+    return _ALIAS_OF.get(column_key(name))
 
 
 def parse_map_options(items: Sequence[str]) -> dict[str, str]:
@@ -142,11 +164,10 @@ def _build(pairs: Sequence[tuple[str, str, str]]) -> dict[str, str]:
 
 
 def _did_you_mean(name: str) -> str:
-    lowered = name.lower()
-    for canonical, aliases in schema.COLUMN_ALIASES.items():
-        if lowered in aliases:
-            return f" (did you mean {canonical!r}?)"
-    close = difflib.get_close_matches(lowered, schema.MAPPING_TARGETS, n=1, cutoff=0.6)
+    canonical = alias_of(name)
+    if canonical is not None:
+        return f" (did you mean {canonical!r}?)"
+    close = difflib.get_close_matches(name.lower(), schema.MAPPING_TARGETS, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from dashboard import schema
 from dashboard.errors import EncodingDetectionError, InputFileError
+from dashboard.paths import check_input_file
 from dashboard.report import ERROR, WARNING, Problem
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -46,13 +47,17 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_COMPRESSED: tuple[tuple[bytes, str], ...] = (
+_NOT_CSV: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip-compressed"),
     (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
     (b"BZh", "bzip2-compressed"),
     (b"\xfd7zXZ\x00", "xz-compressed"),
     (b"\xd0\xcf\x11\xe0", "an old Excel/Office binary file"),
+    (b"SQLite format 3\x00", "an SQLite database (a GeoPackage?)"),
+    (b"PAR1", "a Parquet file"),
+    (b"{", "JSON (GeoJSON?)"),
 )
+_GEODATA_HINT = "control-area files go to --areas, not in place of the events"
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+")
 _NA = frozenset(schema.NA_VALUES)
 _HIGH_BYTES = bytes(range(128, 256))
@@ -88,26 +93,23 @@ def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     Raises
     ------
     InputFileError
-        Missing, a directory, empty, larger than ``max_bytes``, or compressed.
+        Missing, not a regular file (a directory, a named pipe), unreadable, empty, larger
+        than ``max_bytes``, compressed, or another format (a workbook, GeoJSON, GeoPackage,
+        Parquet).
     """
-    if not path.exists():
-        raise InputFileError(f"{path}: file not found")
-    if not path.is_file():
-        raise InputFileError(f"{path}: not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputFileError(f"{path}: the file is empty")
+    size = check_input_file(path)
     if size > max_bytes:
         raise InputFileError(
             f"{path}: the file is {_human(size)}, more than the limit of {_human(max_bytes)}; "
             "split it, or raise the limit (max_bytes)"
         )
     with path.open("rb") as fh:
-        head = fh.read(8)
-    for magic, what in _COMPRESSED:
+        head = fh.read(16).removeprefix(codecs.BOM_UTF8).lstrip()
+    for magic, what in _NOT_CSV:
         if head.startswith(magic):
+            hint = f" ({_GEODATA_HINT})" if "Geo" in what or "Parquet" in what else ""
             raise InputFileError(
-                f"{path}: the file is {what}, not CSV text; extract or export it as CSV first"
+                f"{path}: the file is {what}, not CSV text; extract or export it as CSV first{hint}"
             )
     return size
 
