@@ -250,6 +250,7 @@ def geocode(
     Rows set aside by validation go to OUT.rejected.csv beside the output, with reasons.
     """
     from dashboard.pipeline import BuildSettings, read_and_geocode, write_rejected
+    from dashboard.tableexport import export_frame
 
     _check_exists(events_file)
     try:
@@ -263,7 +264,7 @@ def geocode(
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    result.events.to_csv(output, index=False)
+    export_frame(result.events).to_csv(output, index=False)
     report = checked.report
     click.echo(
         f"{report.rows_in} rows in, {len(result.events)} written to {output}, "

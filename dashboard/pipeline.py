@@ -15,6 +15,7 @@ from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
 from dashboard.report import Problem, Report
 from dashboard.spatial import join_events_to_areas
+from dashboard.tableexport import export_frame
 from dashboard.validation import ValidationResult, validate_events
 
 Progress = Callable[[str, int, int], None]
@@ -195,5 +196,6 @@ def write_rejected(rejected: pd.DataFrame, out_path: str | Path) -> Path:
     """Write the rows set aside (with ``reject_reason``) beside an output: OUT.rejected.csv."""
     path = Path(out_path).with_suffix(".rejected.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
-    rejected.to_csv(path, index=False)
+    # Set-aside rows hold whatever the file held: neutralise formulas for spreadsheets.
+    export_frame(rejected).to_csv(path, index=False)
     return path

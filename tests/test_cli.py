@@ -259,3 +259,24 @@ def test_geocode_writes_set_aside_rows_beside_the_output(tmp_path):
     assert rejected["source_row"].tolist() == [2]
     assert "not a real date" in rejected["reject_reason"].iloc[0]
     assert "2 rows in, 1 written" in out.stdout and "1 set aside" in out.stdout
+
+
+def test_written_csvs_neutralise_spreadsheet_formulas(tmp_path):
+    # Text that a spreadsheet would run gets a leading quote; numbers stay numbers.
+    path = tmp_path / "formula.csv"
+    path.write_text(
+        "event_id,event_date,country,location,latitude,longitude,fatalities,notes\n"
+        "f1,2017-11-09,Syria,Abu Kamal,34.45,40.92,-3,\"=HYPERLINK(\"\"http://x\"\")\"\n"
+        "f2,2017-11-09,Syria,Abu Kamal,34.45,40.92,2,@SUM(A1)\n",
+        encoding="utf-8",
+    )
+    out = run("build", str(path), "-o", str(tmp_path / "f.parquet"))
+    assert out.returncode == 0, out.stderr
+    rejected = pd.read_csv(tmp_path / "f.rejected.csv", dtype=str)
+    assert rejected.loc[0, "notes"].startswith("'=HYPERLINK")
+    geocoded = tmp_path / "g.csv"
+    out = run("geocode", str(path), "-o", str(geocoded))
+    assert out.returncode == 0, out.stderr
+    written = pd.read_csv(geocoded)
+    assert written.loc[0, "notes"] == "'@SUM(A1)"
+    assert written.loc[0, "latitude"] == 34.45
