@@ -164,6 +164,12 @@ def test_areas_are_valid_polygons_over_time(written):
     ).all()
     assert areas[schema.VALID_TO].isna().any()  # open-ended last versions
     assert set(areas[schema.CONTROLLER]) <= set(schema.CONTROLLERS)
+    # each side of the Syria-Iraq border has its own parties
+    centre = shapely.centroid(geoms)
+    x, y = shapely.get_x(centre), shapely.get_y(centre)
+    west = x < np.interp(y, synth._BORDER_LAT, synth._BORDER_LON)
+    assert schema.IRAQI_GOVERNMENT not in set(areas.loc[west, schema.CONTROLLER])
+    assert schema.SYRIAN_GOVERNMENT not in set(areas.loc[~west, schema.CONTROLLER])
     assert areas[schema.AREA_ID].is_unique
 
 
