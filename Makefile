@@ -27,6 +27,7 @@ test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) browser-deps
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

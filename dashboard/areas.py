@@ -100,6 +100,9 @@ _WGS84 = CRS.from_epsg(4326)
 _OVERLAP_LIST_FRACTION = 1e-3
 # Below this the intersection is floating-point noise of touching polygons.
 _OVERLAP_MIN_FRACTION = 1e-9
+# Significant overlaps listed one warning each; beyond this they are counted per controller
+# pair in one warning (a synthetic 40k-version history has ~150k, unreadable as a list).
+_OVERLAP_LIST_MAX = 200
 _ID_FIELD = AREA_ID
 
 
@@ -906,20 +909,32 @@ def _check_known_controllers(
 
 
 def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
-    """Warn about overlapping polygons of different controllers valid at the same time."""
+    """Warn about overlapping polygons of different controllers valid at the same time.
+
+    Cheap filters first: bounding boxes (the tree, no predicate), then different controllers
+    and overlapping validity intervals (numpy on day numbers); only the surviving pairs get
+    the exact ``intersects`` and the intersection area. The first
+    :data:`_OVERLAP_LIST_MAX` significant overlaps are listed one warning each; beyond that
+    one warning counts them per controller pair. Border slivers are counted in one warning.
+    """
     if len(areas) < 2:
         return
     geoms = np.asarray(areas.geometry.array, dtype=object)
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
+    left, right = shapely.STRtree(geoms).query(geoms)  # bounding boxes only
     keep = left < right
     left, right = left[keep], right[keep]
-    controller = areas[CONTROLLER].to_numpy(dtype=object)
-    keep = controller[left] != controller[right]
+    codes, _names = pd.factorize(areas[CONTROLLER], use_na_sentinel=False)
+    keep = codes[left] != codes[right]
     left, right = left[keep], right[keep]
     start = day_numbers(areas[VALID_FROM], missing=np.iinfo(np.int64).min)
     end = day_numbers(areas[VALID_TO], missing=np.iinfo(np.int64).max)
     keep = (start[left] < end[right]) & (start[right] < end[left])
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return
+    order = np.lexsort((right, left))  # report in feature order
+    left, right = left[order], right[order]
+    keep = shapely.intersects(geoms[left], geoms[right])
     left, right = left[keep], right[keep]
     if not len(left):
         return
@@ -928,18 +943,43 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
     keep = (shared > 0) & (shared > _OVERLAP_MIN_FRACTION * smaller)
     slivers = keep & (shared <= _OVERLAP_LIST_FRACTION * smaller)
     keep &= ~slivers
+    controller = areas[CONTROLLER].to_numpy(dtype=object)
     source = areas[AREA_SOURCE].to_numpy(dtype=object)
     feature = areas[AREA_FEATURE].to_numpy()
     ids = areas[AREA_ID].to_numpy(dtype=object)
-    for a, b, fraction in zip(left[keep], right[keep], (shared / smaller)[keep], strict=True):
+    significant = np.flatnonzero(keep)
+    fraction = shared / np.where(smaller > 0, smaller, 1.0)
+    for k in significant[:_OVERLAP_LIST_MAX].tolist():
+        a, b = left[k], right[k]
         report.add(
             Problem(
                 int(feature[a]),
                 "geometry",
                 f"{ids[a]} / {ids[b]}",
                 f"{source[a]} feature {feature[a]} ({controller[a]}) overlaps {source[b]} feature "
-                f"{feature[b]} ({controller[b]}) while both are valid: {fraction:.1%} of the "
+                f"{feature[b]} ({controller[b]}) while both are valid: {fraction[k]:.1%} of the "
                 "smaller polygon",
+                WARNING,
+            )
+        )
+    if len(significant) > _OVERLAP_LIST_MAX:
+        pairs = pd.Series(
+            [
+                " / ".join(sorted((str(controller[a]), str(controller[b]))))
+                for a, b in zip(left[significant], right[significant], strict=True)
+            ]
+        ).value_counts()
+        per_pair = "; ".join(f"{pair}: {int(n)}" for pair, n in pairs.items())
+        report.add(
+            Problem(
+                None,
+                "geometry",
+                int(len(significant)),
+                f"{len(significant)} overlaps between polygons of different controllers valid "
+                f"at the same time, each over {_OVERLAP_LIST_FRACTION:.1%} of the smaller "
+                f"polygon; the first {_OVERLAP_LIST_MAX} are listed above, "
+                f"{len(significant) - _OVERLAP_LIST_MAX} more are not. By controller pair: "
+                f"{per_pair}",
                 WARNING,
             )
         )

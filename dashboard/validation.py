@@ -393,7 +393,15 @@ def _parse_date_column(
 ) -> pd.Series:
     """Parse one date column; record unparseable, impossible and ambiguous dates."""
     text = values.str.strip()
-    parts, ambiguous, settled = _date_parts(text, day_first_fixed=fmt == "acled", dayfirst=dayfirst)
+    # Dates repeat (a few thousand distinct days in a million rows): parse each distinct
+    # value once, then map the results back to the rows through the factorize codes.
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques)
+    parts_u, ambiguous_u, settled = _date_parts(
+        distinct, day_first_fixed=fmt == "acled", dayfirst=dayfirst
+    )
+    parts = _per_row(parts_u, codes, text.index)
+    ambiguous = _per_row_mask(ambiguous_u, codes, text.index)
     y, m, d = parts["y"], parts["m"], parts["d"]
     matched = y.notna() & m.notna() & d.notna()
     for label in _labels(text.notna() & ~matched):
@@ -413,7 +421,11 @@ def _parse_date_column(
             f"{column} {text.at[label]!r}: year outside {_YEAR_MIN}-{_YEAR_MAX}",
         )
     usable = matched & ~out_of_range
-    dates = _from_parts(y.where(usable), m.where(usable), d.where(usable))
+    usable_u = parts_u.notna().all(axis=1) & parts_u["y"].between(_YEAR_MIN, _YEAR_MAX)
+    dates_u = _from_parts(
+        parts_u["y"].where(usable_u), parts_u["m"].where(usable_u), parts_u["d"].where(usable_u)
+    )
+    dates = _per_row(dates_u, codes, text.index).astype(DATE_DTYPE)
     for label in _labels(usable & dates.isna()):
         found.error(
             label,
@@ -491,6 +503,21 @@ def _date_parts(
     return parts, ambiguous, settled
 
 
+def _per_row(
+    per_value: pd.Series | pd.DataFrame, codes: np.ndarray, index: pd.Index
+) -> pd.Series | pd.DataFrame:
+    """Results computed once per distinct value, spread back to the rows (code -1 = NA)."""
+    out = per_value.reindex(codes)  # -1 is not a label: NaN/NaT there, as for an NA row
+    out.index = index
+    return out
+
+
+def _per_row_mask(per_value: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """A per-distinct-value mask spread back to the rows; False for NA rows (code -1)."""
+    flags = np.append(per_value.to_numpy(dtype=bool, na_value=False), False)
+    return pd.Series(flags[codes], index=index)  # code -1 picks the appended False
+
+
 def _from_parts(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
     """Dates from year/month/day numbers; NaT where any is missing or the day is impossible."""
     dates = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": d}), errors="coerce")
@@ -514,16 +541,21 @@ def _spell(date: pd.Timestamp) -> str:
 def _to_float(
     values: pd.Series, *, decimal_comma: bool = False
 ) -> tuple[pd.Series, pd.Series, int]:
-    """Numbers from text: (floats, mask of non-numeric text, decimal commas converted)."""
-    text = values.str.strip()
+    """Numbers from text: (floats, mask of non-numeric text, decimal commas converted).
+
+    Each distinct value is converted once (codes, places, fatalities repeat a lot).
+    """
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques).str.strip()
     commas = 0
     if decimal_comma:
         is_comma = text.str.fullmatch(_DECIMAL_COMMA_RE).fillna(False).astype(bool)
-        commas = int(is_comma.sum())
+        commas = int(_per_row_mask(is_comma, codes, values.index).sum())
         text = text.where(~is_comma, text.str.replace(",", ".", regex=False))
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     numbers = numbers.where(np.isfinite(numbers))
-    return numbers, text.notna() & numbers.isna(), commas
+    bad = _per_row_mask(text.notna() & numbers.isna(), codes, values.index)
+    return _per_row(numbers, codes, values.index), bad, commas
 
 
 def _coordinates(
@@ -587,13 +619,15 @@ def _check_ranges(frame: pd.DataFrame, lat: pd.Series, lon: pd.Series, found: _F
 
 def _country_bounds(countries: pd.Series) -> pd.DataFrame:
     """South/north/west/east of each row's country; NaN where the country is not known."""
-    key = countries.str.strip().str.lower().replace(_COUNTRY_NAMES)
-    return pd.DataFrame(
+    codes, uniques = pd.factorize(countries)  # a handful of countries in many rows
+    key = pd.Series(uniques, dtype=object).str.strip().str.lower().replace(_COUNTRY_NAMES)
+    per_country = pd.DataFrame(
         {
             side: key.map({name: box[i] for name, box in _COUNTRY_BOXES.items()})
             for i, side in enumerate(("south", "north", "west", "east"))
         }
     ).astype("float64")
+    return _per_row(per_country, codes, countries.index)
 
 
 def _inside(bounds: pd.DataFrame, lat: pd.Series, lon: pd.Series) -> pd.Series:

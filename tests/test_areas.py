@@ -509,6 +509,39 @@ def test_overlap_of_different_controllers_at_the_same_time_is_a_warning(tmp_path
     assert warning.value == "o-1 / o-2"
 
 
+def test_overlap_needs_shared_area_not_just_overlapping_boxes(tmp_path):
+    # two triangles whose bounding boxes overlap but whose shapes do not touch
+    lower = {"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [0, 4], [0, 0]]]}
+    upper = {"type": "Polygon", "coordinates": [[[1, 4], [4, 1], [4, 4], [1, 4]]]}
+    path = write_geojson(
+        tmp_path / "t.geojson",
+        [feature(iv("A", "2015-01-01"), lower), feature(iv("B", "2015-01-01"), upper)],
+    )
+    result = read_control_areas(path)
+    assert len(result.areas) == 2
+    assert result.report.warnings == []
+
+
+def test_many_overlaps_are_listed_up_to_a_cap_then_counted_per_controller_pair(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("dashboard.areas._OVERLAP_LIST_MAX", 2)
+    features = []
+    for k in range(3):  # three A/B pairs, each overlapping by half
+        features.append(feature(iv("A", "2015-01-01"), box(10 * k, 0, 10 * k + 2, 2)))
+        features.append(feature(iv("B", "2015-01-01"), box(10 * k + 1, 0, 10 * k + 3, 2)))
+    features.append(feature(iv("C", "2015-01-01"), box(0, 1, 2, 3)))  # overlaps A-1 and B-2
+    path = write_geojson(tmp_path / "m.geojson", features)
+    warnings = read_control_areas(path).report.warnings
+    listed = [w for w in warnings if w.row is not None]
+    assert [w.value for w in listed] == ["m-1 / m-2", "m-1 / m-7"]
+    (summary,) = [w for w in warnings if w.row is None]
+    assert summary.value == 5
+    assert "5 overlaps" in summary.message and "the first 2 are listed" in summary.message
+    assert "A / B: 3" in summary.message
+    assert "A / C: 1" in summary.message and "B / C: 1" in summary.message
+
+
 # --------------------------------------------------------------------------------------------
 # formats
 
