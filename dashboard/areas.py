@@ -974,7 +974,7 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
             Problem(
                 None,
                 "geometry",
-                int(len(significant)),
+                len(significant),
                 f"{len(significant)} overlaps between polygons of different controllers valid "
                 f"at the same time, each over {_OVERLAP_LIST_FRACTION:.1%} of the smaller "
                 f"polygon; the first {_OVERLAP_LIST_MAX} are listed above, "

@@ -120,7 +120,9 @@ def build(
     areas
         Already-read control areas (the app reuses them between uploads).
     progress
-        Called as ``progress(stage, done, total)`` so a caller can draw a progress bar.
+        Called as ``progress(stage, done, total)`` so a caller can draw a progress bar:
+        ``"read"`` (read and validate) and ``"areas"`` (load the control areas, when not
+        given) coarsely as ``0`` then ``1`` of ``1``; ``"geocode"`` and ``"join"`` by rows.
 
     Returns
     -------
@@ -131,7 +133,9 @@ def build(
     settings = settings or BuildSettings()
     checked, geocoded = read_and_geocode(events_path, settings=settings, progress=progress)
     if areas is None:
+        _report(progress, "areas", 0)
         areas = load_areas(area_paths, options=settings.areas)
+        _report(progress, "areas", 1)
     total = len(geocoded.events)
     joined = join_events_to_areas(
         geocoded.events,
@@ -169,8 +173,10 @@ def read_and_geocode(
         loaded rows geocoded.
     """
     settings = settings or BuildSettings()
+    _report(progress, "read", 0)
     read = read_events(events_path, format=settings.format, mapping=settings.mapping)
     checked = validate_events(read, dayfirst=settings.dayfirst)
+    _report(progress, "read", 1)
     total = len(checked.events)
     geocoded = geocode_events(
         checked.events,
@@ -179,6 +185,12 @@ def read_and_geocode(
         progress=None if progress is None else lambda done: progress("geocode", done, total),
     )
     return checked, geocoded
+
+
+def _report(progress: Progress | None, stage: str, done: int) -> None:
+    """A coarse stage (no row counts inside it): 0 of 1 at its start, 1 of 1 at its end."""
+    if progress is not None:
+        progress(stage, done, 1)
 
 
 def write_outputs(result: BuildResult, out_path: str | Path) -> tuple[Path, Path]:

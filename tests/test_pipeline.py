@@ -7,7 +7,14 @@ import pytest
 
 from dashboard import geocoding, paths, schema
 from dashboard.geocoding import Gazetteer, Place
-from dashboard.pipeline import AreaOptions, BuildSettings, build, read_and_geocode, write_outputs
+from dashboard.pipeline import (
+    AreaOptions,
+    BuildSettings,
+    build,
+    load_areas,
+    read_and_geocode,
+    write_outputs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +249,20 @@ def test_no_gazetteer_is_loaded_when_every_row_has_coordinates(tmp_path, monkeyp
     result = build(path)
     assert result.summary()["notes"] == []
     assert result.events[schema.CONTROLLER].tolist() == [schema.ISLAMIC_STATE]
+
+
+def test_progress_covers_every_stage_in_order():
+    calls: list[tuple[str, int, int]] = []
+    build(progress=lambda stage, done, total: calls.append((stage, done, total)))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["read", "geocode", "areas", "join"]
+    for stage in ("read", "areas"):  # coarse stages: start and end
+        assert [(d, t) for s, d, t in calls if s == stage] == [(0, 1), (1, 1)]
+    join = [(d, t) for s, d, t in calls if s == "join"]
+    assert join and join[-1][0] == join[-1][1]
+
+
+def test_given_areas_are_not_reported_as_loading():
+    calls: list[str] = []
+    build(areas=load_areas(), progress=lambda stage, done, total: calls.append(stage))
+    assert "areas" not in calls and "read" in calls
