@@ -300,14 +300,33 @@ def events_layer(
         One folium layer (``L.ConflictMap.Points``, a subclass of Leaflet's canvas
         renderer); ``.n_points`` and ``.skipped`` tell what it holds.
     """
+    return _encoded_layer(
+        JsonLayer, "points", "events", events, name=name, event_types=event_types,
+        records=records, notes_max_chars=notes_max_chars, show=show,
+    )
+
+
+def _encoded_layer(
+    cls: type[JsonLayer],
+    kind: str,
+    seed: str,
+    events: pd.DataFrame,
+    *,
+    name: str,
+    event_types: Iterable[str] | None,
+    records: bool,
+    notes_max_chars: int | None,
+    show: bool,
+) -> JsonLayer:
+    """The events encoded once and handed to a layer class that draws them as ``kind``."""
     encoded = encode_events(
         events, event_types=event_types, records=records, notes_max_chars=notes_max_chars
     )
     payload = script_json(encoded.payload)
-    layer = JsonLayer("points", payload, name=escape_text(name), show=show)
+    layer = cls(kind, payload, name=escape_text(name), show=show)
     layer.n_points = encoded.payload["n"]
     layer.skipped = encoded.skipped
-    stabilise_ids(layer, content_seed("events", name, payload))
+    stabilise_ids(layer, content_seed(seed, name, payload))
     return layer
 
 
@@ -330,15 +349,10 @@ def cluster_layer(
     Same data, symbols and popups as :func:`events_layer`; the cluster plugin is served
     from the app (``xstatic-leaflet-markercluster``).
     """
-    encoded = encode_events(
-        events, event_types=event_types, records=records, notes_max_chars=notes_max_chars
+    return _encoded_layer(
+        _ClusterLayer, "cluster", "cluster", events, name=name, event_types=event_types,
+        records=records, notes_max_chars=notes_max_chars, show=show,
     )
-    payload = script_json(encoded.payload)
-    layer = _ClusterLayer("cluster", payload, name=escape_text(name), show=show)
-    layer.n_points = encoded.payload["n"]
-    layer.skipped = encoded.skipped
-    stabilise_ids(layer, content_seed("cluster", name, payload))
-    return layer
 
 
 class _HeatLayer(JsonLayer):
