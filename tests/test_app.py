@@ -315,6 +315,19 @@ def test_each_bad_value_falls_back_with_one_notice(params, param):
     assert parsed.basemap == default.basemap
 
 
+@pytest.mark.parametrize("raw", ["", "bogus", "bogus,other"])
+def test_layers_without_a_valid_value_keep_the_default_layers(raw):
+    parsed, notices = S.parse_query({"layers": [raw]}, OPTIONS)
+    assert parsed.layers == S.default_state(OPTIONS).layers
+    assert parsed.layers  # the default shows something
+    assert notices and all(n.param == "layers" for n in notices)
+
+
+def test_layers_none_turns_every_layer_off():
+    parsed, notices = S.parse_query({"layers": ["none"]}, OPTIONS)
+    assert parsed.layers == () and notices == []
+
+
 def test_list_filters_keep_the_known_values_only():
     parsed, notices = S.parse_query({"type": ["Battles", "Riots", "Battles"]}, OPTIONS)
     assert parsed.filters.event_types == ("Battles",)

@@ -319,14 +319,20 @@ def parse_query(
     # layers
     raw = params.get(LAYERS_PARAM)
     if raw is not None:
+        expected = f"expected some of {', '.join(LAYERS)} (or none)"
+        values = _split(raw)
         layers: list[str] = []
-        for value in _split(raw):
+        for value in values:
             if value in LAYERS:
                 if value not in layers:
                     layers.append(value)
             elif value != "none":
-                bad(LAYERS_PARAM, value, f"expected some of {', '.join(LAYERS)} (or none)")
-        state = replace(state, layers=tuple(v for v in LAYERS if v in layers))
+                bad(LAYERS_PARAM, value, expected)
+        if not values:
+            bad(LAYERS_PARAM, "", expected)
+        # Only an explicit "none" turns every layer off; nothing valid keeps the default.
+        if layers or "none" in values:
+            state = replace(state, layers=tuple(v for v in LAYERS if v in layers))
 
     choices: dict[str, str] = {}
     for param, allowed in (

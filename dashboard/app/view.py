@@ -347,7 +347,9 @@ def _timeline(prepared: Prepared, view: S.ViewState, shown: pd.DataFrame) -> Non
 
 
 def _event_table(shown: pd.DataFrame, view: S.ViewState) -> None:
-    st.caption(f"Events on the map ({len(shown)}); click a column header to sort")
+    unplaced = int(shown[schema.LATITUDE].isna().sum()) if schema.LATITUDE in shown else 0
+    where = f", {unplaced} of them not on the map (place not found)" if unplaced else ""
+    st.caption(f"Events in the window ({len(shown)}{where}); click a column header to sort")
     columns = [c for c in TABLE_COLUMNS if c in shown]
     table = pd.DataFrame(shown[columns])
     st.dataframe(

@@ -111,7 +111,7 @@ def test_payloads_stay_inert_and_every_row_renders(page, xss_server, artifacts):
         result = where.evaluate(INJECTED_JS)
         assert result == {"xss": None, "hits": []}, result
     # The event table holds every row (st.dataframe draws on a canvas: no HTML at all).
-    expect(page.get_by_text(f"Events on the map ({len(PAYLOADS)})")).to_be_visible()
+    expect(page.get_by_text(f"Events in the window ({len(PAYLOADS)})")).to_be_visible()
     assert page.page_errors == []
 
 
