@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboard" / "app" / "main.py"
+from dashboard.cli import streamlit_command  # noqa: E402  (the one serve command line)
 CHROMIUM = os.environ.get("CONFLICTMAP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -94,27 +94,7 @@ def _server(events: str | None, areas: list[str], *, fragments: bool = True) -> 
         env["CONFLICTMAP_EVENTS"] = str(Path(events).resolve())
     if areas:
         env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(a).resolve()) for a in areas)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.enableStaticServing",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.enableXsrfProtection",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = streamlit_command(port=port, address="127.0.0.1")
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -377,6 +377,27 @@ def _summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def streamlit_command(*, port: int, address: str) -> list[str]:
+    """The ``streamlit run`` command line of the dashboard (also used by tests and benchmarks).
+
+    The options live here rather than in ``.streamlit/config.toml`` because Streamlit reads
+    that file from the current directory only.
+    """
+    script = paths.PACKAGE_DIR / "app" / "main.py"
+    return [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true",
+        "--server.enableStaticServing", "true",
+        "--server.enableXsrfProtection", "true",
+        "--server.maxUploadSize", "200",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]
+
+
 @cli.command()
 @click.option("--events", "events_file", type=click.Path(dir_okay=False), default=None,
               help="Events file to show (default: the bundled demo).")
@@ -395,18 +416,7 @@ def serve(events_file: str | None, area_paths: tuple[str, ...], port: int, addre
         env["CONFLICTMAP_EVENTS"] = str(Path(events_file).resolve())
     if area_paths:
         env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(p).resolve()) for p in area_paths)
-    script = paths.PACKAGE_DIR / "app" / "main.py"
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port),
-        "--server.address", address,
-        "--server.headless", "true",
-        "--server.enableStaticServing", "true",
-        "--server.enableXsrfProtection", "true",
-        "--server.maxUploadSize", "200",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-    ]
+    command = streamlit_command(port=port, address=address)
     click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)")
     try:
         sys.exit(subprocess.call(command, env=env))

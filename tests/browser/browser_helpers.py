@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard import paths
+from dashboard.cli import streamlit_command
 
 REPO = paths.PROJECT_DIR
-APP = paths.PACKAGE_DIR / "app" / "main.py"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("CONFLICTMAP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -64,27 +64,7 @@ def run_server(env_extra: dict[str, str], log_path: Path) -> Iterator[Server]:
     # Builds kept on disk go beside the log, not into the user's cache.
     env["CONFLICTMAP_CACHE_DIR"] = str(log_path.parent / "build-cache")
     env.update(env_extra)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.enableStaticServing",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.enableXsrfProtection",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = streamlit_command(port=port, address="127.0.0.1")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
