@@ -242,6 +242,29 @@ def test_a_good_upload_replaces_the_events(tiny):
     assert _event_ids(at) == ["IRQ3", "IRQ4", "IRQ5", "IRQ6", "SYR2"]
 
 
+def test_an_upload_with_no_events_in_the_window_moves_to_its_default_view(tiny):
+    """The kept window (30 days to 2017-11-15) holds none of the new events: rather than a
+    silent "0 events", the view opens the new data's default, with a notice saying so."""
+    at = _app()
+    assert at.session_state[K.K_DATE] == dt.date(2017, 11, 15)
+    header = (
+        b"event_id,event_date,event_type,sub_event_type,actor1,actor2,country,admin1,admin2,"
+        b"location,latitude,longitude,geo_precision,time_precision,fatalities,source,notes\n"
+    )
+    row = b"%s,%s,Battles,Armed clash,A,B,Iraq,Ninewa,Mosul,Mosul,36.34,43.13,1,1,1,X,n\n"
+    csv = header + row % (b"OLD1", b"2016-01-10") + row % (b"NEW1", b"2019-03-01")
+    at.file_uploader(key="up_events").set_value(("spread.csv", csv, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    # 2017-11-15 is inside the new range (2016-01-10 .. 2019-03-01), so clamping alone
+    # would keep it, with an empty window.
+    assert at.session_state[K.K_DATE] == dt.date(2019, 3, 1)
+    assert _event_ids(at) == ["NEW1"]
+    assert not _summary(at).startswith("As of 2017")
+    notices = [_unescape(w.value) for w in at.warning]
+    assert any("no events in the window" in n and "default" in n for n in notices), notices
+
+
 # --- the URL <-> state functions, without Streamlit ----------------------------------------
 
 
@@ -421,3 +444,15 @@ def test_the_timeline_zooms_to_the_window(tiny):
     assert not at.exception
     assert at.query_params["timeline"] == "window"
     assert any("per day around the window" in c.value for c in at.caption)
+
+
+def test_options_tell_whether_a_window_holds_events():
+    from dashboard.timewindow import to_day
+
+    days = tuple(to_day(d) for d in (dt.date(2016, 1, 10), dt.date(2019, 3, 1)))
+    options = S.Options(first=dt.date(2016, 1, 10), last=dt.date(2019, 3, 1), event_days=days)
+    assert options.window_has_events(dt.date(2017, 11, 15), 30) is False
+    assert options.window_has_events(dt.date(2019, 3, 1), 1) is True
+    assert options.window_has_events(dt.date(2016, 2, 8), 30) is True  # first day inclusive
+    assert options.window_has_events(dt.date(2016, 2, 9), 30) is False
+    assert OPTIONS.window_has_events(dt.date(2017, 1, 1), 30) is None  # unknown

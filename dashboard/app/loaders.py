@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -405,7 +406,8 @@ def _dataset(result: _Built, *, events_name: str, areas_names: tuple[str, ...]) 
     )
     day = options.default_date
     window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
-    options = replace(options, default_window=window)
+    event_days = tuple(int(d) for d in np.unique(index.days))
+    options = replace(options, default_window=window, event_days=event_days)
     return Dataset(
         events=events,
         areas=result.areas.reset_index(drop=True),

@@ -29,6 +29,9 @@ MAP_KEY = "event_map"
 MAP_HEIGHT = 620
 RETURNED = ["center", "zoom"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Share of the map's width the legend covers (``.cm-legend`` max-width 240 px plus padding
+#: and margin, on a map about 1000 px wide): kept free of data in the default framing.
+LEGEND_SHARE = 0.27
 K_MAP_BASE = "map_base"  # (basemap, context shown) the mounted base map was built with
 
 
@@ -67,6 +70,10 @@ def default_view(ds: Dataset) -> tuple[tuple[float, float], int]:
     if bounds is None or not all(math.isfinite(float(b)) for b in bounds):
         return (34.5, 40.0), 6
     minx, miny, maxx, maxy = (float(b) for b in bounds)
+    # The legend sits in the bottom-right corner: frame the data in the part of the map
+    # left of it (widen the extent on the east by the legend's share of the map width), so
+    # the default view, and a screenshot of it, hides nothing under the legend.
+    maxx += max(maxx - minx, 0.05) * LEGEND_SHARE / (1 - LEGEND_SHARE)
     span = max(maxx - minx, (maxy - miny) * 1.6, 0.05)
     # About 1000 px of map width: 256 px per 360 degrees at zoom 0.
     zoom = math.floor(math.log2(1000 / 256 * 360 / span))

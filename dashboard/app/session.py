@@ -7,6 +7,7 @@ in module globals: one server process serves many sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import MutableMapping
 from typing import Any
@@ -143,8 +144,21 @@ def start(options: S.Options, data_key: str) -> None:
     elif ss[K_DATA_KEY] != data_key:
         # New data (an upload): keep the view, drop what the new data cannot show.
         view, changes = S.restrict_to(current_state(options), options)
+        notices = [f"View adjusted to the new data: {c}." for c in changes]
+        if options.window_has_events(view.as_of, view.window) is False:
+            # The kept window would show "0 events" with no reason given: open the new
+            # data where it has events instead, and say so.
+            default = S.default_state(options)
+            notices = [n for n, c in zip(notices, changes) if not c.startswith("date moved")]
+            notices.insert(
+                0,
+                "The new data has no events in the window of "
+                f"{view.window} days to {view.as_of.isoformat()}: the view moved to the new "
+                f"data's default, {default.window} days to {default.as_of.isoformat()}.",
+            )
+            view = dataclasses.replace(view, as_of=default.as_of, window=default.window)
         apply_state(view)
-        ss[K_NOTICES] = [f"View adjusted to the new data: {c}." for c in changes]
+        ss[K_NOTICES] = notices
         ss[K_DATA_KEY] = data_key
 
 

@@ -24,6 +24,7 @@ Parameters (all optional)::
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import re
@@ -31,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from dashboard import schema
-from dashboard.timewindow import MAX_WINDOW_DAYS, STEPS, Filters, clamp_date
+from dashboard.timewindow import MAX_WINDOW_DAYS, STEPS, Filters, clamp_date, to_day
 
 # --- parameter names -----------------------------------------------------------------------
 DATE = "date"
@@ -132,6 +133,17 @@ class Options:
     areas_last: dt.date | None = None
     #: Window (days) of a URL without one: chosen for the data by ``default_window``.
     default_window: int = 30
+    #: Distinct event days (day numbers since 1970-01-01, sorted), to tell whether a window
+    #: holds any event; empty when unknown.
+    event_days: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def window_has_events(self, as_of: dt.date, days: int) -> bool | None:
+        """Whether the ``days``-day window ending on ``as_of`` holds an event (None: unknown)."""
+        if not self.event_days:
+            return None
+        end = to_day(as_of)
+        i = bisect.bisect_left(self.event_days, end - max(1, days) + 1)
+        return i < len(self.event_days) and self.event_days[i] <= end
 
     @property
     def default_date(self) -> dt.date:
