@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -417,11 +416,10 @@ def serve(events_file: str | None, area_paths: tuple[str, ...], port: int, addre
     if area_paths:
         env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(p).resolve()) for p in area_paths)
     command = streamlit_command(port=port, address=address)
-    click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)")
-    try:
-        sys.exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        sys.exit(EXIT_OK)
+    click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)", nl=True)
+    sys.stdout.flush()
+    # Become the server, so a signal sent to this process (Ctrl+C, kill) reaches it.
+    os.execve(command[0], command, env)
 
 
 @cli.command()
