@@ -94,3 +94,27 @@ def write_inputs(
     areas = folder / "areas.geojson"
     areas.write_text(json.dumps(areas_doc(area_names)), encoding="utf-8")
     return events, areas
+
+
+# --- pytest fixtures shared by the AppTest modules (imported there by name) ---------------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def private_build_cache(tmp_path, monkeypatch):
+    """Builds kept on disk go to a temporary folder, not the user's cache."""
+    from dashboard.app.loaders import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "build-cache"))
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """The hand-made events and areas, and the app pointed at them."""
+    from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
+
+    events, areas = write_inputs(tmp_path / "data")
+    monkeypatch.setenv(EVENTS_ENV, str(events))
+    monkeypatch.setenv(AREAS_ENV, str(areas))
+    return events, areas

@@ -11,13 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
-from app_fixtures import write_inputs
+from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
 from dashboard.app import session as K
 from dashboard.app import state as S
-from dashboard.app.loaders import AREAS_ENV, CACHE_ENV, EVENTS_ENV
+from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.app.safetext import md
 from dashboard.timewindow import Filters
 
@@ -25,18 +25,6 @@ APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120
 
 
-@pytest.fixture(autouse=True)
-def _private_build_cache(tmp_path, monkeypatch):
-    """Builds kept on disk go to a temporary folder, not the user's cache."""
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "build-cache"))
-
-
-@pytest.fixture
-def tiny(tmp_path, monkeypatch) -> tuple[Path, Path]:
-    events, areas = write_inputs(tmp_path / "data")
-    monkeypatch.setenv(EVENTS_ENV, str(events))
-    monkeypatch.setenv(AREAS_ENV, str(areas))
-    return events, areas
 
 
 def _app(params: dict | None = None) -> AppTest:

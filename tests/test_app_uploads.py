@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import EVENT_ROWS, EVENTS_HEADER, areas_doc, write_inputs
+from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
-from dashboard.app.loaders import AREAS_ENV, CACHE_ENV, EVENTS_ENV
+from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120
@@ -48,17 +49,6 @@ EXTRA_ROWS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _private_build_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "build-cache"))
-
-
-@pytest.fixture
-def tiny(tmp_path, monkeypatch) -> tuple[Path, Path]:
-    events, areas = write_inputs(tmp_path / "data")
-    monkeypatch.setenv(EVENTS_ENV, str(events))
-    monkeypatch.setenv(AREAS_ENV, str(areas))
-    return events, areas
 
 
 @pytest.fixture
