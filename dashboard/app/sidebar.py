@@ -265,39 +265,20 @@ def render_filters(options: S.Options) -> dict[str, Any]:
     sb = st.sidebar
     sb.subheader("Filters")
     slots["summary"] = sb.empty()
-    sb.multiselect(
-        FILTER_LABELS["event_types"],
-        options.event_types,
-        key=K.K_TYPES,
-        placeholder="All event types",
+    # (filter, its values in the data, widget key, placeholder, help)
+    lists: tuple[tuple[str, tuple[str, ...], str, str, str | None], ...] = (
+        ("event_types", options.event_types, K.K_TYPES, "All event types", None),
+        ("sub_event_types", options.sub_event_types, K.K_SUBTYPES, "All sub-event types", None),
+        ("actors", options.actors, K.K_ACTORS, "Type to search actors",
+         "Matches actor 1 or actor 2."),
+        ("countries", options.countries, K.K_COUNTRIES, "All countries", None),
+        ("admin1", options.admin1, K.K_ADMIN1, "All admin1 regions", None),
     )
-    slots["event_types"] = sb.empty()
-    sb.multiselect(
-        FILTER_LABELS["sub_event_types"],
-        options.sub_event_types,
-        key=K.K_SUBTYPES,
-        placeholder="All sub-event types",
-    )
-    slots["sub_event_types"] = sb.empty()
-    sb.multiselect(
-        FILTER_LABELS["actors"],
-        options.actors,
-        key=K.K_ACTORS,
-        placeholder="Type to search actors",
-        help="Matches actor 1 or actor 2.",
-    )
-    slots["actors"] = sb.empty()
-    sb.multiselect(
-        FILTER_LABELS["countries"],
-        options.countries,
-        key=K.K_COUNTRIES,
-        placeholder="All countries",
-    )
-    slots["countries"] = sb.empty()
-    sb.multiselect(
-        FILTER_LABELS["admin1"], options.admin1, key=K.K_ADMIN1, placeholder="All admin1 regions"
-    )
-    slots["admin1"] = sb.empty()
+    for name, values, key, placeholder, help_text in lists:
+        sb.multiselect(
+            FILTER_LABELS[name], values, key=key, placeholder=placeholder, help=help_text
+        )
+        slots[name] = sb.empty()
     sb.number_input(
         FILTER_LABELS["min_fatalities"],
         min_value=0,
