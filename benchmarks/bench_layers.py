@@ -167,10 +167,14 @@ def circle_markers(events: pd.DataFrame, total: int) -> dict[str, Any]:
             popup=folium.Popup(f"{row.event_type}<br>{row.notes}", max_width=300),
         ).add_to(fmap)
     html = fmap.get_root().render()
-    seconds = time.perf_counter() - start
-    scale = total / len(events)
+    return _scaled(time.perf_counter() - start, html, len(events), total)
+
+
+def _scaled(seconds: float, html: str, sample: int, total: int) -> dict[str, Any]:
+    """A baseline timed on ``sample`` events, extrapolated linearly to ``total``."""
+    scale = total / sample
     return {
-        "sample": len(events),
+        "sample": sample,
         "total_s_sample": seconds,
         "total_s_extrapolated": seconds * scale,
         "html_bytes_extrapolated": len(html.encode("utf-8")) * scale,
@@ -190,14 +194,7 @@ def explore(events: pd.DataFrame, total: int) -> dict[str, Any]:
     start = time.perf_counter()
     fmap = gdf.explore(tiles=None)
     html = fmap.get_root().render()
-    seconds = time.perf_counter() - start
-    scale = total / len(events)
-    return {
-        "sample": len(events),
-        "total_s_sample": seconds,
-        "total_s_extrapolated": seconds * scale,
-        "html_bytes_extrapolated": len(html.encode("utf-8")) * scale,
-    }
+    return _scaled(time.perf_counter() - start, html, len(events), total)
 
 
 @contextlib.contextmanager
