@@ -390,6 +390,7 @@ def test_a_build_is_kept_on_disk_and_survives_a_cleared_cache(tiny, tmp_path):
     stored = list((tmp_path / "build-cache").iterdir())
     assert len(stored) == 1 and (stored[0] / "events.parquet").is_file()
     st.cache_data.clear()  # what any client can ask for over the websocket
+    loaders._build_cached.clear()  # what a restart of the server does
     again = loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
     assert again.summary == first.summary and again.options == first.options
     assert again.events.dtypes.equals(first.events.dtypes)
@@ -402,6 +403,41 @@ def test_a_build_is_kept_on_disk_and_survives_a_cleared_cache(tiny, tmp_path):
         {loaders.upload_ref("mine.csv", data).fingerprint: data},
     )
     assert len(list((tmp_path / "build-cache").iterdir())) == 1
+
+
+def test_the_disk_copy_sits_next_to_the_source_and_follows_its_changes(
+    tiny, tmp_path, monkeypatch
+):
+    from dashboard.app import loaders
+
+    monkeypatch.delenv(loaders.CACHE_ENV)
+    events, areas = tiny
+    beside = events.parent / loaders.CACHE_FOLDER
+    first = loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
+    copies = [p for p in beside.iterdir() if not p.name.startswith(".")]
+    assert len(copies) == 1 and (copies[0] / "events.parquet").is_file()
+    assert first.events.index.is_monotonic_increasing
+    assert first.events["event_date"].is_monotonic_increasing  # stored date-sorted
+    assert "geometry" not in first.events.columns
+    # The source changes: a new build replaces the stale copy instead of piling up.
+    text = events.read_text(encoding="utf-8").splitlines()
+    events.write_text("\n".join(text[:-1]) + "\n", encoding="utf-8")
+    loaders._build_cached.clear()
+    second = loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
+    assert len(second.events) == len(first.events) - 1
+    after = [p for p in beside.iterdir() if not p.name.startswith(".")]
+    assert len(after) == 1 and after[0].name != copies[0].name
+
+
+def test_the_bundled_data_is_cached_in_the_user_cache_not_in_the_package(tmp_path, monkeypatch):
+    from dashboard import paths
+    from dashboard.app import loaders
+
+    monkeypatch.delenv(loaders.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert loaders.cache_dir(paths.BUNDLED_EVENTS) == tmp_path / "xdg" / "conflictmap"
+    monkeypatch.setenv(loaders.CACHE_ENV, str(tmp_path / "chosen"))
+    assert loaders.cache_dir(tmp_path / "data" / "events.csv") == tmp_path / "chosen"
 
 
 def test_default_window_is_the_shortest_preset_showing_enough_events():

@@ -4,10 +4,14 @@ Which files: ``CONFLICTMAP_EVENTS`` (a path) and ``CONFLICTMAP_AREAS`` (paths jo
 ``os.pathsep``), set by ``conflictmap serve``; absent, the bundled data. Uploads come as
 bytes and are built the same way from a private temporary directory.
 
-The cache (``st.cache_data``) is keyed on each file's content fingerprint: size and
-modification time for files on disk, SHA-256 of the bytes for uploads. Nothing here keeps
-state in module globals: the cache is Streamlit's, per-session choices live in
-``st.session_state`` (see ``sidebar.py``).
+The built dataset is kept once per server process (``st.cache_resource``: every session
+shares the same read-only object; ``st.cache_data`` would hand each run a pickled copy,
+seconds and a gigabyte at a million events), keyed on each file's fingerprint: size and
+modification time for files on disk, SHA-256 of the bytes for uploads. The events are kept
+in the compact, date-sorted form of ``dashboard.columnar``. Builds of files on disk are
+also written as Parquet next to the source (see "the on-disk copy" below), so a restart
+reads them back in seconds instead of building again. Nothing here keeps state in module
+globals: the caches are Streamlit's, per-session choices live in ``st.session_state``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import paths, schema
+from dashboard.columnar import compact_events, date_order
 from dashboard.app.state import DEFAULT_WINDOW, Options, pick_default_window
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
@@ -73,7 +78,7 @@ class Dataset:
     """A built dataset, ready for the page: events sorted by date, their index, the areas,
     what was set aside, and the allowlists the URL parser and the filters use."""
 
-    events: gpd.GeoDataFrame
+    events: pd.DataFrame
     areas: gpd.GeoDataFrame
     rejected: pd.DataFrame
     event_report: Report
@@ -83,6 +88,8 @@ class Dataset:
     options: Options
     events_name: str
     areas_names: tuple[str, ...]
+    #: Identifies the inputs (names and fingerprints): a cache key for what derives from it.
+    key: str = ""
 
 
 def file_ref(path: str | Path) -> FileRef:
@@ -152,7 +159,11 @@ def load_dataset(
     )
 
 
-@st.cache_data(show_spinner="Reading, validating, geocoding and joining the events…", max_entries=8)
+@st.cache_resource(
+    show_spinner="Reading, validating, geocoding and joining the events…",
+    max_entries=4,
+    ttl=dt.timedelta(hours=12),
+)
 def _build_cached(
     events: tuple[str, str, str],
     areas: tuple[tuple[str, str, str], ...],
@@ -162,12 +173,14 @@ def _build_cached(
     from dashboard.pipeline import build
 
     names = (events[0], tuple(a[0] for a in areas))
+    key = hashlib.sha256(repr((events, areas)).encode()).hexdigest()[:24]
     on_disk = all(token[2] for token in (events, *areas))
     disk_key = _disk_key(events, areas) if on_disk else None
-    if disk_key is not None:
-        cached = _read_disk_cache(disk_key)
+    folder = cache_dir(Path(events[2])) if on_disk else None
+    if disk_key is not None and folder is not None:
+        cached = _read_disk_cache(folder / disk_key)
         if cached is not None:
-            return _dataset(cached, events_name=names[0], areas_names=names[1])
+            return _dataset(cached, events_name=names[0], areas_names=names[1], key=key)
     with tempfile.TemporaryDirectory(prefix="conflictmap-upload-") as tmp:
         events_path = _materialise(events, _payloads, Path(tmp), EVENT_UPLOAD_TYPES, "events")
         area_paths = [
@@ -183,9 +196,9 @@ def _build_cached(
                 raise
             raise type(exc)(message) from None
     built = _Built.of(result)
-    if disk_key is not None:
-        _write_disk_cache(disk_key, built)
-    return _dataset(built, events_name=names[0], areas_names=names[1])
+    if disk_key is not None and folder is not None:
+        _write_disk_cache(folder, disk_key, built, source=events[2])
+    return _dataset(built, events_name=names[0], areas_names=names[1], key=key)
 
 
 def _materialise(
@@ -206,20 +219,49 @@ def _materialise(
     return target
 
 
-def _sorted_text(values: pd.Series, limit: int | None = None) -> tuple[str, ...]:
-    counts = values.dropna().astype(str).str.strip()
-    counts = counts[counts != ""].value_counts()
+def _text_counts(values: pd.Series) -> pd.Series:
+    """How often each non-blank text value occurs (stripped), most frequent first."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Count the codes, then strip the (few) distinct values: a million rows in ms.
+        counts = values.value_counts(dropna=True)
+        counts = counts[counts > 0]
+        counts.index = pd.Index([str(v).strip() for v in counts.index])
+    else:
+        text = values.dropna().astype(str).str.strip()
+        counts = text.value_counts()
+    counts = counts[counts.index != ""]
+    return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+
+
+def _sorted_text(
+    values: pd.Series | Sequence[pd.Series], limit: int | None = None
+) -> tuple[str, ...]:
+    parts = [values] if isinstance(values, pd.Series) else list(values)
+    counts = (
+        pd.concat([_text_counts(v) for v in parts])
+        if parts
+        else pd.Series([], dtype="int64")
+    )
+    counts = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
     if limit is not None and len(counts) > limit:
         counts = counts.iloc[:limit]  # the most frequent ones
-    return tuple(sorted(counts.index, key=str.casefold))
+    return tuple(sorted((str(v) for v in counts.index), key=str.casefold))
 
 
 # --- the on-disk copy of a build ------------------------------------------------------------
-# st.cache_data lives in memory and any client can clear it; a cold build geocodes every
-# row again. Builds of files on disk (never uploads: those stay in the session) are also kept
-# as GeoParquet + JSON under CONFLICTMAP_CACHE_DIR (default ~/.cache/conflictmap), keyed on
-# the inputs' bytes and on the source of the code that builds them.
+# The process cache lives in memory and dies with the server; a cold build of a million rows
+# takes the better part of a minute. Builds of files on disk (never uploads: those stay in
+# the process) are also kept as Parquet: events in the compact form of dashboard.columnar,
+# areas as GeoParquet, reports as JSON. Where: CONFLICTMAP_CACHE_DIR when set; else a
+# ".conflictmap-cache" folder next to the events file when that folder can be written
+# (so everyone who opens a shared data folder shares its cache); else the user's cache
+# folder. The key covers the inputs (their bytes when small, else size and modification
+# time: hashing 400 MB would cost a second of every start) and the source of the code that
+# builds them; writing a new copy for an events file removes the older copies of it.
 CACHE_ENV = "CONFLICTMAP_CACHE_DIR"
+CACHE_FOLDER = ".conflictmap-cache"
+#: Inputs up to this size are keyed on their bytes; larger ones on size and mtime.
+HASH_MAX_BYTES = 32 * 1024 * 1024
 _BUILD_CODE = (
     "pipeline.py",
     "areas.py",
@@ -229,19 +271,20 @@ _BUILD_CODE = (
     "textnorm.py",
     "schema.py",
     "report.py",
+    "columnar.py",
     "readers/__init__.py",
     "readers/events.py",
     "readers/mapping.py",
     "readers/textio.py",
 )
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 
 
 @dataclass
 class _Built:
     """What the page needs of a BuildResult (the part that is stored on disk)."""
 
-    events: gpd.GeoDataFrame
+    events: pd.DataFrame
     areas: gpd.GeoDataFrame
     rejected: pd.DataFrame
     event_report: Report
@@ -251,7 +294,7 @@ class _Built:
     @classmethod
     def of(cls, result: Any) -> _Built:
         return cls(
-            events=result.events,
+            events=compact_events(result.events),
             areas=result.areas,
             rejected=result.rejected,
             event_report=result.event_report,
@@ -260,20 +303,46 @@ class _Built:
         )
 
 
-def cache_dir() -> Path:
+def _user_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "conflictmap"
+
+
+def cache_dir(events_path: Path | None = None) -> Path:
+    """Where the on-disk copies of builds of ``events_path`` go (see the comment above)."""
     configured = os.environ.get(CACHE_ENV, "").strip()
     if configured:
         return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "conflictmap"
+    if events_path is not None:
+        source = events_path.resolve()
+        bundled = source.parent in (paths.BUNDLED_EVENTS.resolve().parent, paths.PACKAGE_DIR)
+        beside = source.parent / CACHE_FOLDER
+        if not bundled and _writable(beside):
+            return beside
+    return _user_cache_dir()
+
+
+def _writable(folder: Path) -> bool:
+    if folder.is_dir():
+        return os.access(folder, os.W_OK | os.X_OK)
+    return folder.parent.is_dir() and os.access(folder.parent, os.W_OK | os.X_OK)
+
+
+def _input_digest(digest: Any, path: Path) -> None:
+    stat = path.stat()
+    digest.update(path.name.encode())
+    if stat.st_size <= HASH_MAX_BYTES:
+        digest.update(path.read_bytes())
+    else:
+        digest.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(b"\0")
 
 
 def _disk_key(events: tuple[str, str, str], areas: tuple[tuple[str, str, str], ...]) -> str | None:
     digest = hashlib.sha256(_CACHE_VERSION.encode())
     try:
         for token in (events, *areas):
-            digest.update(Path(token[2]).read_bytes())
-            digest.update(b"\0")
+            _input_digest(digest, Path(token[2]))
         for name in _BUILD_CODE:
             code = paths.PACKAGE_DIR / name
             if code.is_file():
@@ -314,13 +383,12 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
     return frame
 
 
-def _read_disk_cache(key: str) -> _Built | None:
-    folder = cache_dir() / key
+def _read_disk_cache(folder: Path) -> _Built | None:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         return _Built(
             events=_restore_dtypes(
-                gpd.read_parquet(folder / "events.parquet"), meta["events_dtypes"]
+                pd.read_parquet(folder / "events.parquet"), meta["events_dtypes"]
             ),
             areas=_restore_dtypes(gpd.read_parquet(folder / "areas.parquet"), meta["areas_dtypes"]),
             rejected=pd.read_parquet(folder / "rejected.parquet"),
@@ -332,9 +400,9 @@ def _read_disk_cache(key: str) -> _Built | None:
         return None
 
 
-def _write_disk_cache(key: str, built: _Built) -> None:
-    folder = cache_dir() / key
-    tmp = cache_dir() / f".{key}.{os.getpid()}.tmp"
+def _write_disk_cache(root: Path, key: str, built: _Built, *, source: str) -> None:
+    folder = root / key
+    tmp = root / f".{key}.{os.getpid()}.tmp"
     try:
         tmp.mkdir(parents=True, exist_ok=True)
         built.events.to_parquet(tmp / "events.parquet", index=False)
@@ -345,6 +413,7 @@ def _write_disk_cache(key: str, built: _Built) -> None:
                 rejected[column] = rejected[column].map(lambda v: None if v is None else str(v))
         rejected.to_parquet(tmp / "rejected.parquet", index=False)
         meta = {
+            "source": source,
             "events_dtypes": {c: str(t) for c, t in built.events.dtypes.items()},
             "areas_dtypes": {c: str(t) for c, t in built.areas.dtypes.items()},
             "event_report": built.event_report.to_dict(),
@@ -360,6 +429,21 @@ def _write_disk_cache(key: str, built: _Built) -> None:
     except Exception:  # the copy is an optimisation: never fail a page because of it
         log.warning("could not write the build cache to %s", folder, exc_info=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        return
+    _remove_older_copies(root, keep=key, source=source)
+
+
+def _remove_older_copies(root: Path, *, keep: str, source: str) -> None:
+    """Delete the other copies built from the same events file (they are stale now)."""
+    for other in root.iterdir():
+        if other.name == keep or other.name.startswith(".") or not other.is_dir():
+            continue
+        try:
+            meta = json.loads((other / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if meta.get("source") == source:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]:
@@ -373,20 +457,17 @@ def _area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]
     return first, last
 
 
-def _dataset(result: _Built, *, events_name: str, areas_names: tuple[str, ...]) -> Dataset:
+def _dataset(
+    result: _Built, *, events_name: str, areas_names: tuple[str, ...], key: str = ""
+) -> Dataset:
     events = result.events
     if schema.EVENT_DATE in events:
-        order = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce").argsort(kind="stable")
-        events = events.iloc[order.to_numpy()].reset_index(drop=True)
+        order = date_order(events[schema.EVENT_DATE])  # None: stored sorted (the usual case)
+        if order is not None:
+            events = events.iloc[order].reset_index(drop=True)
     index = build_date_index(events[schema.EVENT_DATE])
     first, last = data_bounds(index, result.areas)
-    actors = (
-        pd.concat(
-            [events[c] for c in (schema.ACTOR1, schema.ACTOR2) if c in events], ignore_index=True
-        )
-        if any(c in events for c in (schema.ACTOR1, schema.ACTOR2))
-        else pd.Series([], dtype=str)
-    )
+    actors = [events[c] for c in (schema.ACTOR1, schema.ACTOR2) if c in events]
 
     def column(name: str) -> pd.Series:
         return events[name] if name in events else pd.Series([], dtype=str)
@@ -419,6 +500,7 @@ def _dataset(result: _Built, *, events_name: str, areas_names: tuple[str, ...]) 
         options=options,
         events_name=events_name,
         areas_names=areas_names,
+        key=key,
     )
 
 

@@ -7,7 +7,7 @@ import os
 
 import streamlit as st
 
-from dashboard import style
+from dashboard import schema, style
 from dashboard.app import session as K
 from dashboard.app import sidebar, view
 from dashboard.app.loaders import Dataset, load_dataset
@@ -15,7 +15,7 @@ from dashboard.app.mapview import ensure_assets
 from dashboard.app.safetext import md
 from dashboard.app.timeline import counts_for_range
 from dashboard.errors import DashboardError
-from dashboard.timewindow import combine, filter_masks, period_counts
+from dashboard.timewindow import Filters, combine, filter_masks, period_counts
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,17 @@ def main() -> None:
 def _prepare(ds: Dataset) -> view.Prepared:
     """Filter-dependent, date-independent parts: the timeline counts over all dates."""
     state = K.current_state(ds.options)
-    masks = filter_masks(ds.events, state.filters)
-    kept = ds.events[combine(masks, len(ds.events))]
+    return _prepared(ds.key, state.filters, ds)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _prepared(dataset_key: str, filters: Filters, _ds: Dataset) -> view.Prepared:
+    # Keyed on the dataset's identity and the filters: a million rows are counted once per
+    # filter choice, not on every run of the page.
+    ds = _ds
+    masks = filter_masks(ds.events, filters)
+    columns = [c for c in (schema.EVENT_DATE, schema.EVENT_TYPE) if c in ds.events]
+    kept = ds.events.loc[combine(masks, len(ds.events)), columns]
     counts, freq = counts_for_range(kept, first=ds.options.first, last=ds.options.last)
     daily = period_counts(kept, freq="D")
     # The palette's order first, then the data's other types (extra colours in that order),

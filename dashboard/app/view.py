@@ -38,6 +38,9 @@ from dashboard.timewindow import (
 )
 
 K_NEED_APP_RERUN = "need_app_rerun"
+#: The events table shows at most this many rows (the most recent of the window): every
+#: row is sent to the browser on every step; the downloads always hold all of them.
+TABLE_MAX_ROWS = 1000
 
 TABLE_COLUMNS: tuple[str, ...] = (
     schema.EVENT_DATE,
@@ -349,14 +352,22 @@ def _timeline(prepared: Prepared, view: S.ViewState, shown: pd.DataFrame) -> Non
 def _event_table(shown: pd.DataFrame, view: S.ViewState) -> None:
     unplaced = int(shown[schema.LATITUDE].isna().sum()) if schema.LATITUDE in shown else 0
     where = f", {unplaced} of them not on the map (place not found)" if unplaced else ""
-    st.caption(f"Events in the window ({len(shown)}{where}); click a column header to sort")
     columns = [c for c in TABLE_COLUMNS if c in shown]
     table = pd.DataFrame(shown[columns])
+    listed = table
+    if len(table) > TABLE_MAX_ROWS:
+        listed = table.iloc[len(table) - TABLE_MAX_ROWS :].iloc[::-1]
+        st.caption(
+            f"Events in the window ({len(shown):,}{where}): the {TABLE_MAX_ROWS:,} most recent "
+            "are listed; the downloads below hold all of them"
+        )
+    else:
+        st.caption(f"Events in the window ({len(shown)}{where}); click a column header to sort")
     st.dataframe(
-        table,
+        listed,
         hide_index=True,
         width="stretch",
-        height=min(420, 38 + 35 * max(1, len(table))),
+        height=min(420, 38 + 35 * max(1, len(listed))),
         column_config={
             schema.EVENT_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
             schema.EVENT_TYPE: st.column_config.TextColumn("Type"),

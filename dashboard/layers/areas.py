@@ -20,8 +20,30 @@ from dashboard.layers.safety import escape_text, script_json
 
 #: Simplification of area outlines for display, in degrees (0.001 = about 100 m).
 SIMPLIFY_DEGREES = 0.001
-#: Decimal places kept in displayed coordinates (5 = about 1 m).
+#: Decimal places kept in displayed coordinates at most (5 = about 1 m).
 COORD_DECIMALS = 5
+#: At a given zoom, outlines are simplified to this share of a screen pixel.
+PIXEL_SHARE = 0.5
+
+
+def display_tolerance(zoom: float) -> float:
+    """The simplification (degrees) that cannot be seen at ``zoom``: half a screen pixel
+    (never below 0.0001 deg, about 10 m).
+
+    A Web Mercator pixel spans 360 / (256 * 2**zoom) degrees of longitude (less in
+    latitude away from the equator, which only makes the tolerance safer there).
+
+    >>> round(display_tolerance(6), 4)
+    0.011
+    """
+    return max(SIMPLIFY_DEGREES / 10, PIXEL_SHARE * 360.0 / (256.0 * 2.0**zoom))
+
+
+def _decimals(tolerance: float) -> int:
+    """Decimal places that keep coordinates ten times finer than the simplification."""
+    if tolerance <= 0:
+        return COORD_DECIMALS
+    return int(min(COORD_DECIMALS, max(3, np.ceil(-np.log10(tolerance)) + 1)))
 
 TOOLTIP_FIELDS: tuple[tuple[str, str], ...] = (
     ("controller", "Controlled by"),
@@ -99,7 +121,7 @@ def _display_geometries(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray
         shown = out[ok]
         if tolerance > 0:
             shown = shapely.simplify(shown, tolerance, preserve_topology=True)
-        scale = 10.0**COORD_DECIMALS
+        scale = 10.0 ** _decimals(tolerance)
         shown = shapely.transform(shown, lambda xy: np.round(xy * scale) / scale)
         out[ok] = shown
         ok &= ~shapely.is_empty(out)
