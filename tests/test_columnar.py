@@ -85,3 +85,21 @@ def test_the_built_demo_survives_a_parquet_round_trip(tmp_path):
 def test_numbers_stay_numbers(column):
     out = compact_events(_frame())
     assert pd.api.types.is_float_dtype(out[column])
+
+
+def test_the_events_table_sends_plain_values_not_the_whole_datasets_categories():
+    import pyarrow as pa
+
+    from dashboard.app.view import _plain_text
+
+    out = compact_events(_frame(5000))
+    rows = out.iloc[:10]
+    plain = _plain_text(rows)
+    assert not any(isinstance(t, pd.CategoricalDtype) for t in plain.dtypes)
+    assert list(plain[schema.EVENT_TYPE]) == list(rows[schema.EVENT_TYPE].astype(str))
+    # What Arrow would carry: the categorical column drags along all 5,000 notes.
+    notes = rows[[schema.NOTES]].astype({schema.NOTES: "category"})
+    notes[schema.NOTES] = notes[schema.NOTES].cat.set_categories(out[schema.NOTES].unique())
+    big = pa.Table.from_pandas(notes).nbytes
+    small = pa.Table.from_pandas(_plain_text(notes)).nbytes
+    assert small * 20 < big
