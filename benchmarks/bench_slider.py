@@ -85,9 +85,16 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def _server(events: str | None, areas: list[str], *, fragments: bool = True) -> Iterator[str]:
+def _server(
+    events: str | None,
+    areas: list[str],
+    *,
+    fragments: bool = True,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFLICTMAP_")}
+    env.update(extra_env or {})  # e.g. a private CONFLICTMAP_CACHE_DIR (bench_app)
     if not fragments:
         env["CONFLICTMAP_VIEW_FRAGMENT"] = "0"
     if events:

@@ -13,7 +13,9 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_join", "bench_geocode", "bench_build", "bench_layers", "bench_slider"]
+BENCHES = [
+    "bench_join", "bench_geocode", "bench_build", "bench_layers", "bench_slider", "bench_app",
+]
 PACKAGES = ["pandas", "numpy", "geopandas", "shapely", "pyogrio", "rapidfuzz", "folium",
             "streamlit", "streamlit-folium"]
 
