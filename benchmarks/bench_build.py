@@ -21,7 +21,10 @@ Ours, twice:
    ``read_events``, ``validate_events``, ``geocode_events`` (loading the gazetteer),
    ``load_areas`` (reads and checks the area file), ``join_events_to_areas``; the
    gazetteer cache is cleared first so the geocode stage includes its load, as in a fresh
-   process. Skip with ``--no-stages``.
+   process. Skip with ``--no-stages``. The read stage is timed twice: as ``build`` reads
+   (the pyarrow fast path of ``dashboard.readers.fastcsv`` when the file allows it) and,
+   as ``read_csv``, with ``read_events(..., fast=False)`` (the csv module only); skip the
+   second with ``--no-slow-read``.
 
 Baseline: the per-row path one writes first, on the first ``--baseline-sample`` rows (20k),
 extrapolated linearly to all rows (the output says so): ``pandas.read_csv``;
@@ -147,8 +150,13 @@ def run_build(events_path: Path, areas_path: Path) -> dict[str, Any]:
     }
 
 
-def run_stages(events_path: Path, areas_path: Path) -> dict[str, dict[str, float]]:
-    """The steps of build() one by one: wall and CPU seconds of each."""
+def run_stages(
+    events_path: Path, areas_path: Path, *, slow_read: bool = True
+) -> dict[str, dict[str, float]]:
+    """The steps of build() one by one: wall and CPU seconds of each.
+
+    With ``slow_read``, the read stage again without the fast path (``read_csv``).
+    """
     stages: dict[str, dict[str, float]] = {}
 
     def timed(name: str, func: Callable[..., Any], *args: Any) -> Any:
@@ -164,6 +172,14 @@ def run_stages(events_path: Path, areas_path: Path) -> dict[str, dict[str, float
     geocoding._cached_gazetteer.cache_clear()  # a cold gazetteer load, as in a fresh build
     geocoding._geonames_places.cache_clear()
     read = timed("read", read_events, events_path)
+    how = "the pyarrow fast path" if read.parser == "pyarrow" else f"csv ({read.fallback})"
+    print(f"             read with {how}", flush=True)
+    if slow_read:
+        slow = timed("read_csv", lambda path: read_events(path, fast=False), events_path)
+        del slow
+        gc.collect()
+        ratio = stages["read_csv"]["seconds"] / max(stages["read"]["seconds"], 0.01)
+        print(f"             read: {ratio:.1f} x faster than the csv-module path", flush=True)
     checked = timed("validate", validate_events, read)
     del read
 
@@ -265,6 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--baseline-sample", type=int, default=20_000)
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage run")
+    parser.add_argument("--no-slow-read", action="store_true",
+                        help="in the per-stage run, skip the read without the fast path")  # fmt: skip
     parser.add_argument("--profile", type=int, default=0, metavar="ROWS",
                         help="also cProfile read/validate on ROWS rows and the area load")  # fmt: skip
     args = parser.parse_args([] if argv is None else argv)
@@ -294,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     stages: dict[str, dict[str, float]] = {}
     if not args.no_stages:
         print("stages, called one by one as build() does:", flush=True)
-        stages = run_stages(events_path, areas_path)
+        stages = run_stages(events_path, areas_path, slow_read=not args.no_slow_read)
         gc.collect()
 
     k = min(args.baseline_sample, made["events"])

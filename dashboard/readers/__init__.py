@@ -1,7 +1,9 @@
 """Event readers: CSV bytes to a text frame with canonical column names.
 
 ``read_events`` detects the format (canonical, ACLED, UCDP GED) from the header or uses an
-explicit column mapping; ``dashboard.validation`` then types and checks the values.
+explicit column mapping; ``dashboard.validation`` then types and checks the values. Files are
+parsed with pyarrow (``readers.fastcsv``) when that provably gives what the csv module
+gives, else with the csv module (``readers.textio``).
 """
 
 from __future__ import annotations
