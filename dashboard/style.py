@@ -146,3 +146,96 @@ def point_radius(fatalities: float | None) -> float:
 HEAT_GRADIENT: Mapping[str, str] = MappingProxyType(
     {"0.2": "#440154", "0.4": "#3B528B", "0.6": "#21918C", "0.8": "#5EC962", "1.0": "#FDE725"}
 )
+
+
+# --- hexagons (events aggregated on the server) ---------------------------------------------
+# Paul Tol's sequential "YlOrBr" (https://personal.sron.nl/~pault/#sec:sequential): colour-
+# blind safe, light = few, dark = many, and no hue shared with the controller fills. Its
+# palest step (#FFFFE5) is left out: a hexagon of one event must still show on light land.
+HEX_RAMP: tuple[str, ...] = (
+    "#FFF7BC",
+    "#FEE391",
+    "#FEC44F",
+    "#FB9A29",
+    "#EC7014",
+    "#CC4C02",
+    "#993404",
+    "#662506",
+)
+#: Count label colour on each ramp step: dark on the light steps, white on the dark ones
+#: (contrast ratio at least 4.5 on every step).
+HEX_RAMP_TEXT: tuple[str, ...] = ("#222222",) * 5 + ("#FFFFFF",) * 3
+HEX_FILL_OPACITY = 0.88
+#: Hexagon edge: dark enough to show the palest hexagon on land, thin enough to read as a grid.
+HEX_OUTLINE = "#5B3A1A"
+HEX_OUTLINE_WIDTH = 0.8
+#: Count classes step 1-2-5 per decade; coarser (1-3, then 1) when that gives more classes
+#: than the ramp has colours. Equal steps of log(count).
+HEX_CLASS_STEPS: tuple[tuple[int, ...], ...] = ((1, 2, 5), (1, 3), (1,))
+
+
+def _class_bounds(max_count: int, mantissas: tuple[int, ...], decade: int) -> list[int]:
+    bounds: list[int] = []
+    power = 1
+    while True:
+        for m in mantissas:
+            if m * power > max_count:
+                return bounds
+            bounds.append(m * power)
+        power *= decade
+
+
+def count_classes(max_count: int) -> list[tuple[int, int, str, str]]:
+    """Classes of the hexagon fill: ``(low, high, fill, label colour)`` for counts ``low..high``.
+
+    Lower bounds step 1, 2, 5, 10, 20, 50... (a log scale with round numbers), coarser when
+    ``max_count`` needs more classes than :data:`HEX_RAMP` has colours; the last class ends
+    at ``max_count``. Colours are spread over the whole ramp, so the largest class is always
+    the darkest.
+
+    Parameters
+    ----------
+    max_count
+        The largest count on the map (at least 1).
+
+    Returns
+    -------
+    list of (int, int, str, str)
+        At most ``len(HEX_RAMP)`` classes, in increasing order.
+
+    Examples
+    --------
+    >>> [(low, high) for low, high, _, _ in count_classes(7)]
+    [(1, 1), (2, 4), (5, 7)]
+    """
+    max_count = max(1, int(max_count))
+    k = len(HEX_RAMP)
+    fitting = (
+        bounds
+        for bounds in (_class_bounds(max_count, steps, 10) for steps in HEX_CLASS_STEPS)
+        if len(bounds) <= k
+    )
+    bounds = next(fitting, None)
+    decade = 100
+    while bounds is None:  # beyond 10**k events in one hexagon: 1, 100, 10000...
+        candidate = _class_bounds(max_count, (1,), decade)
+        bounds = candidate if len(candidate) <= k else None
+        decade *= 10
+    highs = [b - 1 for b in bounds[1:]] + [max_count]
+    n = len(bounds)
+    steps = [0] if n == 1 else [round(i * (k - 1) / (n - 1)) for i in range(n)]
+    return [
+        (low, high, HEX_RAMP[s], HEX_RAMP_TEXT[s])
+        for low, high, s in zip(bounds, highs, steps, strict=True)
+    ]
+
+
+# --- compare two dates (dashboard/layers/change.py) -----------------------------------------
+# Paul Tol's "vibrant" blue and orange: a colour-blind safe pair for one controller's ground
+# gained and lost, strong enough to read over the muted controller fills.
+CHANGE_GAINED = "#0077BB"
+CHANGE_LOST = "#EE7733"
+#: Fill opacity of changed ground; its outline (weight, dash) shows the previous controller.
+CHANGE_FILL_OPACITY = 0.55
+CHANGE_OUTLINE_WEIGHT = 2.5
+CHANGE_OUTLINE_DASH = "4 3"

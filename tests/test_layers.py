@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from test_layers_events_encoding import decode_columns, decode_events
 
 from dashboard import assets, layers, schema, style
 from dashboard.errors import CRSError
@@ -307,20 +308,24 @@ def test_events_layer_is_one_element_with_compact_arrays() -> None:
     html = _html(layer)
     data = _payload(html, "points")
     assert data["n"] == 6 and layer.skipped == 0
-    assert data["lat"][0] == 359500 and data["lon"][0] == 390100  # 1e-4 degrees
+    assert data["format"] == 2 and data["scale"] == 10_000
+    cols = decode_columns(data)
+    assert cols["lat"][0] == 359500 and cols["lon"][0] == 390100  # 1e-4 degrees
     assert data["types"] == ["Battles", "Protests", "Riots", schema.UNKNOWN]
-    assert data["type"] == [0, 1, 0, 2, 3, 0]
+    assert cols["type"].tolist() == [0, 1, 0, 2, 3, 0]
     assert data["colours"][0] == style.EVENT_TYPE_COLOURS["Battles"]
-    assert data["fat"] == [3, 0, -1, 100, 1, 7]  # unknown is -1, not 0
-    assert data["prec"] == [1, 1, 2, 3, 0, 1]  # missing precision is 0 (drawn hollow)
+    assert cols["fat"].tolist() == [3, 0, -1, 100, 1, 7]  # unknown is -1, not 0
+    assert cols["prec"].tolist() == [1, 1, 2, 3, 0, 1]  # missing precision is 0 (hollow)
+    # Numbers travel as base64 of little-endian ints, not as JSON lists of numbers.
+    assert all(set(c) <= {"o", "w", "b", "d"} for c in data["cols"].values())
     assert "L.circleMarker" not in html and "L.marker" not in html
 
 
 def test_events_layer_records_for_popups() -> None:
     data = _payload(_html(events_layer(_events())), "points")
-    rec, table = data["rec"], data["dict"]
-    assert rec["id"][:2] == ["E1", "E2"]
-    assert dt.date(1970, 1, 1) + dt.timedelta(days=rec["day"][0]) == dt.date(2017, 1, 2)
+    rec, table = decode_columns(data), data["dict"]
+    assert table["idp"] == [["E", 0]] and rec["idn"][:2].tolist() == [1, 2]  # "E1", "E2"
+    assert dt.date(1970, 1, 1) + dt.timedelta(days=int(rec["day"][0])) == dt.date(2017, 1, 2)
     assert table["actor"][rec["actor1"][0]] == "Group A"
     assert table["actor"][rec["actor2"][5]] == "Group A"  # one table for both actors
     assert rec["actor2"][1] == -1
@@ -328,18 +333,17 @@ def test_events_layer_records_for_popups() -> None:
     assert table["place"][rec["place"][4]] == "Ar-Raqqa, Syria"
     assert table["ctrl"][rec["ctrl"][0]] == "Islamic State"
     assert table["conf"][rec["conf"][1]] == "low"
-    assert rec["notes"][1] is None and rec["notes"][2] is None
-    assert len(rec["notes"][5]) == layers.events.NOTES_MAX_CHARS
-    assert rec["notes"][5].endswith("\u2026")
+    assert rec["note"][1] == -1 and rec["note"][2] == -1  # "" and None: no notes
+    assert table["notes"][rec["note"][5]] == "x" * 400  # whole by default
 
 
-def test_events_layer_can_leave_notes_or_records_out() -> None:
-    assert (
-        "notes" not in _payload(_html(events_layer(_events(), notes_max_chars=0)), "points")["rec"]
-    )
-    assert "rec" not in _payload(_html(events_layer(_events(), records=False)), "points")
-    whole = _payload(_html(events_layer(_events(), notes_max_chars=None)), "points")
-    assert whole["rec"]["notes"][5] == "x" * 400
+def test_events_layer_can_cut_or_leave_notes_or_records_out() -> None:
+    off = _payload(_html(events_layer(_events(), notes_max_chars=0)), "points")
+    assert "note" not in off["cols"] and "notes" not in off["dict"]
+    assert "dict" not in _payload(_html(events_layer(_events(), records=False)), "points")
+    cut = _payload(_html(events_layer(_events(), notes_max_chars=280)), "points")
+    note = cut["dict"]["notes"][decode_columns(cut)["note"][5]]
+    assert len(note) == layers.events.NOTES_MAX_CHARS == 280 and note.endswith("\u2026")
 
 
 def test_events_layer_sets_aside_rows_without_usable_coordinates() -> None:
@@ -350,13 +354,13 @@ def test_events_layer_sets_aside_rows_without_usable_coordinates() -> None:
     events.loc[2, schema.LATITUDE] = "north"
     layer = events_layer(events)
     assert (layer.n_points, layer.skipped) == (3, 3)
-    assert _payload(_html(layer), "points")["rec"]["id"] == ["E4", "E5", "E6"]
+    assert decode_events(_payload(_html(layer), "points"))["id"].tolist() == ["E4", "E5", "E6"]
 
 
 def test_events_layer_minimal_columns_and_empty() -> None:
     only = pd.DataFrame({schema.LATITUDE: [35.0], schema.LONGITUDE: [39.0]})
     data = _payload(_html(events_layer(only)), "points")
-    assert data["types"] == [schema.UNKNOWN] and data["fat"] == [-1]
+    assert data["types"] == [schema.UNKNOWN] and decode_columns(data)["fat"].tolist() == [-1]
     empty = events_layer(_events().iloc[0:0])
     assert empty.n_points == 0
     assert _payload(_html(empty), "points")["n"] == 0
@@ -374,7 +378,7 @@ def test_point_size_follows_style() -> None:
     assert style.point_radius(float("nan")) == style.RADIUS_UNKNOWN
 
 
-def test_100k_points_cost_under_40_bytes_each_without_popups() -> None:
+def test_100k_points_cost_under_12_bytes_each_without_popups() -> None:
     n = 100_000
     rng = np.random.default_rng(1)
     events = pd.DataFrame(
@@ -390,7 +394,7 @@ def test_100k_points_cost_under_40_bytes_each_without_popups() -> None:
     html = _html(events_layer(events, records=False))
     per_point = (len(html) - base) / n
     print(f"\n100k points: {per_point:.1f} bytes/point without popup records")
-    assert per_point < 40
+    assert per_point < 12  # 5 bytes of coordinates, a shared code for type/size/precision
 
 
 def test_cluster_layer_uses_served_markercluster() -> None:
@@ -416,9 +420,9 @@ def test_heatmap_layer() -> None:
 def test_default_point_mode() -> None:
     assert default_point_mode(0) == "points"
     assert default_point_mode(layers.events.POINTS_MAX) == "points"
-    assert default_point_mode(layers.events.POINTS_MAX + 1) == "clusters"
-    assert default_point_mode(layers.events.CLUSTERS_MAX + 1) == "heatmap"
-    assert set(layers.POINT_MODES) == {"points", "clusters", "heatmap"}
+    assert default_point_mode(layers.events.POINTS_MAX + 1) == "hexagons"
+    assert default_point_mode(10 * layers.events.POINTS_MAX) == "hexagons"
+    assert set(layers.POINT_MODES) == {"points", "clusters", "heatmap", "hexagons"}
 
 
 # --- context, legend, map ------------------------------------------------------------------
@@ -525,7 +529,9 @@ def test_layers_work_inside_streamlit_folium_feature_groups() -> None:
     assert "L.ConflictMap.setup(map_div" in base
     script = "".join(_get_feature_group_string(g, fmap, idx=i) for i, g in enumerate(groups))
     data = _payload(script, "points")
-    assert data["rec"]["notes"] == [*PAYLOADS[:4], BACKSLASH, JINJA]
+    decoded = decode_events(data)
+    assert decoded["notes"].tolist() == [*PAYLOADS[:4], BACKSLASH, JINJA]
+    assert decoded["id"].tolist() == list(PAYLOADS)
     assert "L.ConflictMap.legend(" in script
     assert ".addTo(feature_group_feature_group_0)" in script
 

@@ -5,7 +5,8 @@ life of the map component (the initial centre and zoom, the basemap), so its scr
 same on every run and streamlit-folium never remounts it. Everything that follows the date
 or the filters (control areas, events, heat map, legend) goes in ``feature_group_to_add``:
 the component swaps those layers in place. The map returns only its centre and zoom (for
-the permalink), so panning is the only thing that makes it talk back.
+the permalink, and the size of the hexagons), so panning and zooming are the only things
+that make it talk back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dashboard import layers, schema
 from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.layers.areas import display_tolerance
 
 MAP_KEY = "event_map"
 MAP_HEIGHT = 620
@@ -96,6 +98,24 @@ def _base_view(ds: Dataset, view: S.ViewState) -> tuple[tuple[float, float], int
     return (tuple(center) if center else fallback_center), (int(zoom) if zoom else fallback_zoom)
 
 
+def auto_point_mode(n: int) -> str:
+    """How "auto" shows ``n`` events (``layers.default_point_mode``: points, else hexagons)."""
+    return layers.default_point_mode(n)
+
+
+def map_zoom(view: S.ViewState, fallback: int) -> int:
+    """The zoom the map shows now: what it reported on this run (the component's value is
+    in the session before the script runs), else the view's, else ``fallback``.
+
+    Hexagons are sized for this zoom, so zooming in (one rerun) refines them.
+    """
+    reported = st.session_state.get(MAP_KEY)
+    zoom = reported.get("zoom") if isinstance(reported, Mapping) else None
+    if not (isinstance(zoom, (int, float)) and math.isfinite(zoom)):
+        zoom = view.zoom if view.zoom is not None else fallback
+    return int(max(S.MIN_ZOOM, min(S.MAX_ZOOM, round(zoom))))
+
+
 def _group(element: Any, name: str) -> folium.FeatureGroup:
     if isinstance(element, folium.FeatureGroup):
         return element
@@ -127,23 +147,29 @@ def render_map(
     ]
     type_order = list(colours)
     groups: list[folium.FeatureGroup] = []
+    hexagons: layers.HexagonLayer | None = None
     if S.LAYER_AREAS in view.layers:
-        groups.append(_group(layers.control_areas_layer(areas), "Control areas"))
+        # Outlines simplified to half a pixel at the zoom shown: at a country-wide zoom a
+        # megabyte of vertices per step becomes a fifth of that, with nothing visible lost.
+        tolerance = display_tolerance(map_zoom(view, zoom))
+        groups.append(
+            _group(layers.control_areas_layer(areas, simplify=tolerance), "Control areas")
+        )
     if S.LAYER_HEATMAP in view.layers and len(placed):
         groups.append(_group(layers.heatmap_layer(placed), "Event density"))
     if S.LAYER_EVENTS in view.layers:
-        mode = view.points if view.points != "auto" else layers.default_point_mode(len(placed))
+        mode = view.points if view.points != "auto" else auto_point_mode(len(placed))
         events_element: Any
         if mode == "clusters":
             events_element = layers.cluster_layer(placed, event_types=type_order)
-        elif mode == "points":
-            events_element = layers.events_layer(placed, event_types=type_order)
-        else:  # so many events that the default is a heat map
-            events_element = (
-                None if S.LAYER_HEATMAP in view.layers else layers.heatmap_layer(placed)
+        elif mode == "hexagons":
+            hexagons = layers.hexagon_layer(
+                placed, zoom=map_zoom(view, zoom), event_types=type_order
             )
-        if events_element is not None:
-            groups.append(_group(events_element, "Events"))
+            events_element = hexagons
+        else:
+            events_element = layers.events_layer(placed, event_types=type_order)
+        groups.append(_group(events_element, "Events"))
     controllers = list(
         dict.fromkeys(
             str(c) if pd.notna(c) else schema.UNKNOWN
@@ -154,14 +180,21 @@ def render_map(
     shown_types = set(placed[schema.EVENT_TYPE].dropna().astype(str)) if len(placed) else set()
     event_types = [t for t in type_order if t in shown_types]
     event_types += sorted(shown_types - set(event_types))
-    if S.LAYER_EVENTS not in view.layers:
-        event_types = []
-    counts: dict[str, int] = {"events shown": len(placed) if S.LAYER_EVENTS in view.layers else 0}
+    if S.LAYER_EVENTS not in view.layers or hexagons is not None:
+        event_types = []  # no point symbols on the map to explain
+    counts: dict[str, int] = {}
+    if hexagons is None:  # with hexagons, their sentence says how many events are shown
+        counts["events shown"] = len(placed) if S.LAYER_EVENTS in view.layers else 0
     if len(events) > len(placed):
         counts["events without a map position"] = len(events) - len(placed)
     counts["control areas"] = len(areas)
     legend = layers.legend_element(
-        controllers, event_types, as_of=view.as_of, window_days=view.window, counts=counts
+        controllers,
+        event_types,
+        as_of=view.as_of,
+        window_days=view.window,
+        counts=counts,
+        hexagons=hexagons.key if hexagons is not None else None,
     )
     groups.append(_group(legend, "Legend"))
     return st_folium(

@@ -23,6 +23,7 @@ from dashboard.app.loaders import (
 )
 from dashboard.app.safetext import md
 from dashboard.errors import DashboardError
+from dashboard.layers.events import POINTS_MAX
 from dashboard.tableexport import to_csv_bytes
 from dashboard.timewindow import FILTER_LABELS
 
@@ -309,8 +310,9 @@ def render_layers() -> None:
         "Event points",
         S.POINT_MODES,
         key=K.K_POINTS,
-        horizontal=True,
-        format_func={"auto": "Auto (by count)", "points": "Points", "clusters": "Clusters"}.get,
+        format_func=S.POINT_MODE_LABELS.get,
+        help=f"Auto draws every event up to {POINTS_MAX:,} in the window and aggregates "
+        "them into hexagons above that; hexagons get finer as you zoom in.",
     )
     sb.radio(
         "Basemap",

@@ -15,11 +15,14 @@ Parameters (all optional)::
     min_fatalities=N         0..100000
     precision=1,2            location precision levels shown (1 precise .. 3 region)
     layers=areas,events,...  map layers shown (see LAYERS)
-    points=auto|points|clusters
+    points=auto|points|clusters|hexagons
+                             auto: every event up to POINTS_MAX (20,000), hexagons above
     basemap=osm|none
     lat=, lon=, zoom=        map centre and zoom
     step=day|week|month      step of the step buttons and of Play
     timeline=all|window      timeline of all dates (weekly) or around the window (daily)
+    mode=compare, from=, to=, focus=, compare_map=, tolerance=
+                             the compare mode (``dashboard.app.compare``)
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ LON = "lon"
 ZOOM = "zoom"
 STEP = "step"
 TIMELINE = "timeline"
+#: The compare mode's parameters, parsed by ``dashboard.app.compare.parse_compare_query``.
+COMPARE_PARAMS: tuple[str, ...] = ("mode", "from", "to", "focus", "compare_map", "tolerance")
 
 KNOWN_PARAMS: tuple[str, ...] = (
     DATE,
@@ -71,6 +76,7 @@ KNOWN_PARAMS: tuple[str, ...] = (
     ZOOM,
     STEP,
     TIMELINE,
+    *COMPARE_PARAMS,
 )
 
 # --- allowlists ----------------------------------------------------------------------------
@@ -87,7 +93,15 @@ LAYER_LABELS: dict[str, str] = {
 }
 DEFAULT_LAYERS: tuple[str, ...] = (LAYER_AREAS, LAYER_EVENTS, LAYER_CONTEXT)
 
-POINT_MODES: tuple[str, ...] = ("auto", "points", "clusters")
+#: How events are drawn. "hexagons" aggregates them on the server (dashboard.aggregate);
+#: "auto" picks points or hexagons by the number of events (``mapview.auto_point_mode``).
+POINT_MODES: tuple[str, ...] = ("auto", "points", "clusters", "hexagons")
+POINT_MODE_LABELS: dict[str, str] = {
+    "auto": "Auto (by count)",
+    "points": "Points",
+    "clusters": "Clusters",
+    "hexagons": "Hexagons (aggregated on the server)",
+}
 TIMELINE_MODES: tuple[str, ...] = ("all", "window")
 BASEMAPS: tuple[str, ...] = ("osm", "none")
 BASEMAP_LABELS: dict[str, str] = {"osm": "OpenStreetMap tiles", "none": "No tiles (offline)"}

@@ -1,33 +1,70 @@
 """Event layers: canvas points, clusters and a heat map, all from compact arrays.
 
-One folium object per layer, never one per event: the events travel as columns of small
-integers (coordinates x 10^4, codes into lookup tables), decoded and drawn by
-``conflictmap.js``.
+One folium object per layer, never one per event. The points and clusters get one JSON
+value (format 2) that ``conflictmap.js`` decodes into typed arrays::
+
+    {"format": 2, "n": <events>, "scale": 10000,
+     "cols":   {name: column, ...},              one value per event
+     "groups": [{"k": <rows>, "code": column,    values shared by many events: event i's
+                 "cols": {name: column, ...}}],  value of name is cols[name][code[i]]
+     "dict":   {table: [text, ...], ...},        texts the integer codes point into
+     "types", "colours", "style", "labels"}
+
+    column = {"o": offset, "w": bytes (0-4), "b": base64, "d": first value if deltas}
+
+A column is ``w``-byte little-endian unsigned integers (base64), each plus ``o``; with
+``"d"`` they are differences from the previous value (the first from ``d``), so a running
+sum gives the values: dates and event-id numbers of sorted events cost a byte or nothing. Each column takes the fewest bytes its
+range needs, and columns whose combinations repeat (type, precision, source, ...: a few
+thousand combinations among 100k events) travel once per combination in a group.
+
+The integer columns: ``lat``/``lon`` (degrees x ``scale``), ``type`` (into ``types``),
+``fat`` (fatalities, -1 unknown), ``prec`` (geo precision, 0 unknown); with popup records
+also ``day`` (days since 1970-01-01; ``dayKnown`` 0 where the date is missing, present only
+then), ``tp`` (time precision), ``sub``/``src``/``ctrl``/``conf``/``place`` and
+``actor1``/``actor2`` (codes into ``dict``, -1 missing), ``idp``/``idn`` (event id: a
+``[prefix, pad]`` entry of ``dict.idp`` plus a number zero-padded to ``pad`` digits; pad -1:
+the prefix is the whole id), and ``note`` (into ``dict.notes``) when the notes travel, or
+``hasNote`` (0/1) when they were left out for size (:data:`NOTES_BUDGET_BYTES`); then
+``labels.notesNotSent`` says so in the popup of each event that has notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import base64
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import schema, style
 from dashboard.layers._base import JsonLayer, content_seed, stabilise_ids
 from dashboard.layers.safety import escape_text, script_json
 
+#: Version of the points/cluster payload (see the module docstring).
+PAYLOAD_FORMAT = 2
 #: Coordinates travel as integers: degrees x COORD_SCALE (1e4 = about 11 m).
 COORD_SCALE = 10_000
 #: Heat maps are blurry anyway: 1e3 (about 110 m) keeps them smaller.
 HEAT_COORD_SCALE = 1_000
-#: Notes longer than this are cut (with an ellipsis) in popups; None keeps them whole.
+#: A cut for callers that want short notes (``notes_max_chars=NOTES_MAX_CHARS``); by
+#: default notes travel whole.
 NOTES_MAX_CHARS = 280
-#: Above this many points, ``default_point_mode`` clusters them; above the second, heat.
+#: Notes travel only while the layer's data, notes included, stays within this many bytes,
+#: so that a map of 100k events stays under 3 MB (without notes they take 1.4-2.4 MB). With
+#: ACLED-like notes (60-400 characters) whole notes fit for about 5-8k events; with short,
+#: repetitive ones for 20k or more. Above it every popup of an event with notes says they
+#: were not sent, and where to read them.
+NOTES_BUDGET_BYTES = 2_500_000
+#: Where the popup sends readers for notes that were not sent (the app's events table).
+NOTES_ELSEWHERE = "the events table under the map, or its CSV / GeoJSON download"
+#: Above this many points, ``default_point_mode`` aggregates them into hexagons.
 POINTS_MAX = 20_000
-CLUSTERS_MAX = 150_000
-POINT_MODES: tuple[str, ...] = ("points", "clusters", "heatmap")
+POINT_MODES: tuple[str, ...] = ("points", "clusters", "heatmap", "hexagons")
 
 #: Popup wording (English; data values are never translated).
 POPUP_LABELS: Mapping[str, Any] = {
@@ -48,6 +85,32 @@ POPUP_LABELS: Mapping[str, Any] = {
     "geoPrecision": ["unknown precision", "exact place", "near the place", "regional centroid"],
     "timePrecision": ["", "", "date within a week", "date within a month or more"],
 }
+#: The popup's notes row when the notes were left out for size ({n}: events, {where}).
+NOTES_NOT_SENT = (
+    "Not sent with this map: the notes of {n:,} events would make the page too large. "
+    "Read them in {where} (look up the event id below)."
+)
+
+#: Columns that may share one group (few distinct combinations), and those that may share
+#: another (events geocoded to the same place repeat its coordinates).
+_ATTRIBUTE_COLUMNS = (
+    "type",
+    "prec",
+    "fat",
+    "tp",
+    "sub",
+    "src",
+    "ctrl",
+    "conf",
+    "idp",
+    "dayKnown",
+    "hasNote",
+    "actor1",
+    "actor2",
+)
+_PLACE_COLUMNS = ("lat", "lon", "place")
+#: Columns that travel as differences when that is smaller (sorted dates and ids).
+_DELTA_COLUMNS = ("day", "idn")
 
 
 @dataclass(frozen=True)
@@ -57,31 +120,33 @@ class EncodedEvents:
     Attributes
     ----------
     payload
-        The JSON value (a dict) ``conflictmap.js`` reads.
+        The JSON value (a dict) ``conflictmap.js`` reads (format in the module docstring).
     kept
         Positions (``iloc``) of the rows that were drawn, in payload order.
     skipped
         Rows set aside because a coordinate is missing or out of range.
+    notes_withheld
+        True when the events have notes but they were left out to keep the page within
+        ``notes_budget_bytes`` (each popup then says so).
     """
 
     payload: dict[str, Any]
     kept: np.ndarray
     skipped: int
+    notes_withheld: bool = False
 
 
 def default_point_mode(n: int) -> str:
-    """How to show ``n`` events by default: ``"points"``, ``"clusters"`` or ``"heatmap"``.
+    """How to show ``n`` events by default: ``"points"`` up to :data:`POINTS_MAX`, else
+    ``"hexagons"``.
 
-    Up to :data:`POINTS_MAX` every event is drawn (each one readable and clickable); up to
-    :data:`CLUSTERS_MAX` they are clustered (overplotting hides more than it shows); beyond
-    that a heat map. The canvas layer itself draws 100k points without trouble; the limits
-    are about legibility, and clusters cost the browser more than points.
+    Up to that many every event stays readable and clickable as a point. Above it points
+    hide each other and the page grows by megabytes (the canvas layer itself draws 100k
+    without trouble: the limit is about legibility and page size), so they are aggregated
+    on the server into hexagons (``hexagon_layer``, at most ``aggregate.MAX_CELLS`` of them
+    whatever the window). Clusters and the heat map stay explicit choices.
     """
-    if n <= POINTS_MAX:
-        return "points"
-    if n <= CLUSTERS_MAX:
-        return "clusters"
-    return "heatmap"
+    return "points" if n <= POINTS_MAX else "hexagons"
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
@@ -112,40 +177,202 @@ def _clean(values: pd.Series | None, n: int) -> pd.Series:
     return out.mask(out.str.strip() == "")
 
 
-def _as_list(values: pd.Series) -> list[str | None]:
-    """A cleaned text Series as a list with None for missing (JSON null)."""
-    return values.astype("object").where(values.notna(), None).tolist()
-
-
-def _factorize(values: pd.Series) -> tuple[list[int], list[str]]:
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Codes into a lookup table of the distinct values; -1 for missing."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes.tolist(), [str(u) for u in uniques]
+    return codes.astype(np.int64), uniques.tolist()  # text already (_clean)
 
 
-def _place(frame: pd.DataFrame, n: int) -> tuple[list[int], list[str]]:
+def _place(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, list[str]]:
     """Codes of "location, admin1, country" (repeated parts once) and their table."""
-    parts = [_clean(_column(frame, c), n) for c in (schema.LOCATION, schema.ADMIN1, schema.COUNTRY)]
-    key = parts[0].fillna("") + "\x1f" + parts[1].fillna("") + "\x1f" + parts[2].fillna("")
-    codes, keys = pd.factorize(key)
-    table = [", ".join(dict.fromkeys(p for p in k.split("\x1f") if p)) for k in keys]
-    empty = [i for i, text in enumerate(table) if not text]
-    out = codes.copy()
-    for i in empty:  # all three parts missing
-        out[codes == i] = -1
-    return out.tolist(), table
+    key = np.zeros(n, dtype=np.int64)
+    parts = []
+    for column in (schema.LOCATION, schema.ADMIN1, schema.COUNTRY):
+        codes, texts = _factorize(_clean(_column(frame, column), n))
+        parts.append((codes, texts))
+        key = pd.factorize(key * (len(texts) + 1) + codes + 1)[0].astype(np.int64)
+    rows = int(key.max()) + 1 if n else 0
+    first = np.empty(rows, dtype=np.int64)
+    first[key[::-1]] = np.arange(n)[::-1]  # the first event of each combination
+    table = []
+    for i in first.tolist():
+        found = [texts[codes[i]] for codes, texts in parts if codes[i] >= 0]
+        table.append(", ".join(dict.fromkeys(found)))
+    missing = [k for k, text in enumerate(table) if not text]  # all three parts missing
+    if missing:
+        out = np.where(key == missing[0], -1, key - (key > missing[0]))
+        del table[missing[0]]
+        return out, table
+    return key, table
 
 
-def _days(frame: pd.DataFrame, n: int) -> list[int | None]:
+def _days(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 and whether each is known (missing: the previous known day)."""
     col = _column(frame, schema.EVENT_DATE)
     if col is None:
-        return [None] * n
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
     values = pd.to_datetime(col, errors="coerce")
     ok = values.notna().to_numpy()
     days = np.zeros(n, dtype=np.int64)
     if ok.any():
         days[ok] = values[ok].to_numpy().astype("datetime64[D]").astype(np.int64)
-    return [int(d) if k else None for d, k in zip(days.tolist(), ok.tolist(), strict=True)]
+        if not ok.all():  # a missing day repeats its neighbour: a zero difference
+            days = pd.Series(np.where(ok, days, np.nan)).ffill().bfill().to_numpy(np.int64)
+    return days, ok
+
+
+def _event_ids(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray, list[list[Any]]]:
+    """Event ids as (code of [prefix, pad], number): "SYR000123" is ["SYR", 6] and 123.
+
+    Ids end in up to nine digits more often than not (ACLED "SYR12345", UCDP 12345): the
+    prefixes repeat and the numbers pack into a few bytes, or none when they count up.
+    The id is ``prefix + str(number).zfill(pad)``, exactly; pad -1 marks an id kept whole.
+    """
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
+    ids = _clean(_column(frame, schema.EVENT_ID), n)
+    arr = pa.array(ids.to_numpy(dtype=object, na_value=None), type=pa.string())
+    parts = pc.extract_regex(arr, r"(?s)^(?P<p>.*?)(?P<d>[0-9]{1,9})$")
+    digits = pc.struct_field(parts, "d")  # null where the id is missing or has no number
+    matched = pc.is_valid(digits).to_numpy(zero_copy_only=False)
+    prefix = pc.if_else(matched, pc.struct_field(parts, "p"), arr)
+    width = pc.fill_null(pc.utf8_length(digits), 0).to_numpy(zero_copy_only=False)
+    zero = pc.fill_null(pc.starts_with(digits, "0"), False).to_numpy(zero_copy_only=False)
+    pad = np.where(~matched, -1, np.where(zero & (width > 1), width, 0)).astype(np.int64)
+    number = pc.fill_null(pc.cast(digits, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    # Ids without a number repeat the previous number: a zero difference.
+    number = pd.Series(np.where(matched, number, np.nan)).ffill().fillna(0).to_numpy(np.int64)
+    encoded = pc.dictionary_encode(prefix)
+    prefix_codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    present = prefix_codes >= 0
+    codes = np.full(n, -1, dtype=np.int64)
+    codes[present], keys = pd.factorize(
+        prefix_codes[present].astype(np.int64) * 11 + pad[present] + 1
+    )
+    prefixes = encoded.dictionary.to_pylist()
+    table = [[prefixes[int(k) // 11], int(k) % 11 - 1] for k in keys]
+    return codes, number, table
+
+
+# --- packing -------------------------------------------------------------------------------
+
+
+def _width(span: int) -> int:
+    """Bytes an unsigned integer up to ``span`` needs (0 for span 0)."""
+    return (int(span).bit_length() + 7) // 8
+
+
+def _deltas(values: np.ndarray) -> tuple[int, np.ndarray]:
+    """A start and the differences from it, then from each value to the next.
+
+    The start is one step before the first value: a constant step (ids counting up) is
+    then one difference repeated, which takes no bytes at all.
+    """
+    if len(values) < 2:
+        start = int(values[0]) if len(values) else 0
+    else:
+        start = int(2 * values[0] - values[1])
+    return start, np.diff(values, prepend=np.int64(start))
+
+
+def _spans(values: np.ndarray) -> tuple[int, int]:
+    """The range of the values and of their differences."""
+    if not len(values):
+        return 0, 0
+    deltas = _deltas(values)[1]
+    return int(values.max() - values.min()), int(deltas.max() - deltas.min())
+
+
+def _pack(values: np.ndarray, *, delta: bool = False) -> dict[str, Any]:
+    """One column: little-endian unsigned ints of the fewest bytes, plus an offset.
+
+    With ``delta`` the ints are differences from the previous value, the first from
+    ``"d"`` (see :func:`_deltas`).
+    """
+    v = np.asarray(values, dtype=np.int64)
+    start = 0
+    if delta:
+        start, v = _deltas(v)
+    low = int(v.min()) if len(v) else 0
+    u = v - low
+    span = int(u.max()) if len(u) else 0
+    if span >= 2**32:
+        raise ValueError(f"a column spans {span!r}, more than 4 bytes")
+    w = _width(span)
+    raw = np.ascontiguousarray(u.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :w])
+    spec: dict[str, Any] = {"o": low, "w": w, "b": base64.b64encode(raw.tobytes()).decode()}
+    if delta:
+        spec["d"] = start
+    return spec
+
+
+def _pack_column(name: str, values: np.ndarray) -> dict[str, Any]:
+    """A per-event column, as differences when that takes fewer bytes."""
+    plain, delta = _spans(values)
+    return _pack(values, delta=name in _DELTA_COLUMNS and _width(delta) < _width(plain))
+
+
+def _group(
+    columns: Mapping[str, np.ndarray], names: Sequence[str], n: int
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """One dictionary for the combinations of some of ``names``, if that is smaller.
+
+    The columns are taken from the one with the fewest distinct values; of the groups so
+    made (the first one, the first two, ...) the cheapest wins, counting a code per event,
+    a row per combination and the columns left apart. Looking at every such prefix, not
+    stopping at the first column that costs more, matters: the code grows a byte at 256
+    combinations and only the next few columns pay that back. Returns the group (None if
+    it saves nothing) and the names left apart.
+    """
+    present = [c for c in names if c in columns]
+    info: dict[str, tuple[np.ndarray, int, int]] = {}
+    for c in present:
+        codes, uniques = pd.factorize(columns[c])
+        width = _width(np.ptp(columns[c])) if n else 0
+        if width:  # a constant column costs nothing apart
+            info[c] = (codes.astype(np.int64), len(uniques), width)
+    order = sorted(info, key=lambda c: info[c][1])
+    apart = [n * info[c][2] for c in order]
+    best_cost, best_size, best_key, best_rows = sum(apart), 0, np.zeros(0, np.int64), 0
+    key = np.zeros(n, dtype=np.int64)
+    row_bytes = 0
+    for size, c in enumerate(order, start=1):
+        codes, card, w = info[c]
+        trial, uniques = pd.factorize(key * card + codes)
+        key, rows, row_bytes = trial.astype(np.int64), len(uniques), row_bytes + w
+        if rows > n // 2:  # as many combinations as events: no saving from here on
+            break
+        cost = n * _width(rows - 1) + rows * row_bytes + sum(apart[size:])
+        if size >= 2 and cost < best_cost:
+            best_cost, best_size, best_key, best_rows = cost, size, key, rows
+    if not best_size:
+        return None, present
+    members = order[:best_size]
+    first = np.empty(best_rows, dtype=np.int64)
+    first[best_key[::-1]] = np.arange(n)[::-1]  # the first event of each combination
+    group = {
+        "k": best_rows,
+        "code": _pack(best_key),
+        "cols": {c: _pack(columns[c][first]) for c in members},
+    }
+    return group, [c for c in present if c not in members]
+
+
+def _pack_all(columns: Mapping[str, np.ndarray], n: int) -> dict[str, Any]:
+    """``cols`` and ``groups`` of the payload."""
+    groups = []
+    apart: list[str] = []
+    grouped = set(_ATTRIBUTE_COLUMNS) | set(_PLACE_COLUMNS)
+    for names in (_ATTRIBUTE_COLUMNS, _PLACE_COLUMNS):
+        group, left = _group(columns, names, n)
+        if group is not None:
+            groups.append(group)
+        apart += left
+    apart += [c for c in columns if c not in grouped]
+    return {"cols": {c: _pack_column(c, columns[c]) for c in apart}, "groups": groups}
+
+
+# --- encoding ------------------------------------------------------------------------------
 
 
 def encode_events(
@@ -153,9 +380,11 @@ def encode_events(
     *,
     event_types: Iterable[str] | None = None,
     records: bool = True,
-    notes_max_chars: int | None = NOTES_MAX_CHARS,
+    notes_max_chars: int | None = None,
+    notes_budget_bytes: int | None = NOTES_BUDGET_BYTES,
+    notes_elsewhere: str = NOTES_ELSEWHERE,
 ) -> EncodedEvents:
-    """Compact arrays for the point and cluster layers.
+    """Compact columns for the point and cluster layers (format: module docstring).
 
     Parameters
     ----------
@@ -166,11 +395,16 @@ def encode_events(
         Event types in legend order; types not listed follow, sorted; a missing type is
         :data:`schema.UNKNOWN`.
     records
-        Include the per-point popup records (date, actors, place, notes, ...).
+        Include the per-point popup records (date, actors, place, id, notes, ...).
     notes_max_chars
-        Cut notes to this length in popups (None: keep whole; 0: leave notes out). Notes
-        are most of the page: about 230 of the 275 bytes an event costs with ACLED-like
-        notes of 60-400 characters.
+        None (default): notes travel whole; a number cuts longer notes there (with an
+        ellipsis); 0 leaves notes out of the popups without a word.
+    notes_budget_bytes
+        Notes travel only if the whole payload, notes included, stays within this many
+        bytes; otherwise they are left out and the popup of every event with notes says
+        so and where to read them. None: no limit.
+    notes_elsewhere
+        Where the popup sends the reader for notes left out ("... Read them in ...").
 
     Returns
     -------
@@ -188,22 +422,27 @@ def encode_events(
         types.append(schema.UNKNOWN)
     type_table = {t: i for i, t in enumerate(types)}
     remap = np.array([type_table[str(u)] for u in uniques] + [type_table.get(schema.UNKNOWN, 0)])
-    type_codes = remap[codes].tolist()  # code -1 (missing) picks the last entry: Unknown
     colours = style.event_type_colours(types)
 
     fat = _numeric(rows, schema.FATALITIES)
     fat_codes = np.where(np.isfinite(fat) & (fat >= 0), np.rint(np.nan_to_num(fat)), -1)
     prec = _numeric(rows, schema.GEO_PRECISION)
     prec_codes = np.where(np.isin(prec, schema.GEO_PRECISIONS), np.nan_to_num(prec), 0)
+    columns: dict[str, np.ndarray] = {
+        "lat": np.rint(lat * COORD_SCALE).astype(np.int64),
+        "lon": np.rint(lon * COORD_SCALE).astype(np.int64),
+        "type": remap[codes].astype(np.int64),  # code -1 (missing) picks the last: Unknown
+        "fat": np.clip(fat_codes, -1, 2**31 - 1).astype(np.int64),
+        "prec": prec_codes.astype(np.int64),
+    }
+    tables: dict[str, list[Any]] = {}
+    if records:
+        _records(rows, n, columns, tables)
 
     payload: dict[str, Any] = {
+        "format": PAYLOAD_FORMAT,
         "n": n,
         "scale": COORD_SCALE,
-        "lat": np.rint(lat * COORD_SCALE).astype(np.int64).tolist(),
-        "lon": np.rint(lon * COORD_SCALE).astype(np.int64).tolist(),
-        "type": type_codes,
-        "fat": fat_codes.astype(np.int64).tolist(),
-        "prec": prec_codes.astype(np.int64).tolist(),
         "types": types,
         "colours": [colours[t] for t in types],
         "style": {
@@ -217,23 +456,39 @@ def encode_events(
         },
         "labels": dict(POPUP_LABELS),
     }
-    if records:
-        payload["rec"], payload["dict"] = _records(rows, n, notes_max_chars)
-    return EncodedEvents(payload=payload, kept=kept, skipped=len(events) - n)
+    if tables:
+        payload["dict"] = tables
+    payload.update(_pack_all(columns, n))
+    withheld = False
+    if records and notes_max_chars != 0:
+        note_codes, note_texts = _notes(rows, n, notes_max_chars)
+        with_notes = _with_notes(payload, note_codes, note_texts, notes_budget_bytes)
+        if with_notes is not None:
+            payload = with_notes
+        elif len(note_texts):
+            withheld = True
+            has_note = (note_codes >= 0).astype(np.int64)
+            if has_note.min() == has_note.max():  # every event: a constant, no bytes
+                payload["cols"]["hasNote"] = _pack(has_note)
+            else:  # may share the attributes' group
+                columns["hasNote"] = has_note
+                payload.update(_pack_all(columns, n))
+            payload["labels"]["notesNotSent"] = NOTES_NOT_SENT.format(n=n, where=notes_elsewhere)
+    return EncodedEvents(
+        payload=payload, kept=kept, skipped=len(events) - n, notes_withheld=withheld
+    )
 
 
 def _records(
-    rows: pd.DataFrame, n: int, notes_max_chars: int | None
-) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
-    rec: dict[str, list[Any]] = {}
-    tables: dict[str, list[str]] = {}
-    rec["id"] = _as_list(_clean(_column(rows, schema.EVENT_ID), n))
-    rec["day"] = _days(rows, n)
+    rows: pd.DataFrame, n: int, columns: dict[str, np.ndarray], tables: dict[str, list[Any]]
+) -> None:
+    """Add the popup columns (everything but notes) and their text tables."""
+    columns["day"], known = _days(rows, n)
+    if not known.all():
+        columns["dayKnown"] = known.astype(np.int64)
     tp = _numeric(rows, schema.TIME_PRECISION)
-    rec["tp"] = (
-        np.where(np.isin(tp, schema.TIME_PRECISIONS), np.nan_to_num(tp), 0)
-        .astype(np.int64)
-        .tolist()
+    columns["tp"] = np.where(np.isin(tp, schema.TIME_PRECISIONS), np.nan_to_num(tp), 0).astype(
+        np.int64
     )
     for key, column in (
         ("sub", schema.SUB_EVENT_TYPE),
@@ -241,25 +496,54 @@ def _records(
         ("ctrl", schema.CONTROLLER),
         ("conf", schema.CONTROLLER_CONFIDENCE),
     ):
-        rec[key], tables[key] = _factorize(_clean(_column(rows, column), n))
+        columns[key], tables[key] = _factorize(_clean(_column(rows, column), n))
     # One table for both actors: the same group is often actor1 here and actor2 there.
     both = pd.concat(
         [_clean(_column(rows, schema.ACTOR1), n), _clean(_column(rows, schema.ACTOR2), n)],
         ignore_index=True,
     )
     actor_codes, tables["actor"] = _factorize(both)
-    rec["actor1"], rec["actor2"] = actor_codes[:n], actor_codes[n:]
-    rec["place"], tables["place"] = _place(rows, n)
-    if notes_max_chars == 0:
-        return rec, tables
+    columns["actor1"], columns["actor2"] = actor_codes[:n], actor_codes[n:]
+    columns["place"], tables["place"] = _place(rows, n)
+    columns["idp"], columns["idn"], tables["idp"] = _event_ids(rows, n)
+
+
+def _notes(rows: pd.DataFrame, n: int, max_chars: int | None) -> tuple[np.ndarray, pd.Series]:
+    """Codes into the distinct notes (-1: none), cut to ``max_chars`` if given."""
     notes = _clean(_column(rows, schema.NOTES), n)
-    if notes_max_chars is not None:
-        long = notes.str.len() > notes_max_chars
+    if max_chars is not None:
+        long = notes.str.len() > max_chars
         if long.any():
-            cut = notes[long].str.slice(0, notes_max_chars - 1).str.rstrip() + "\u2026"
+            cut = notes[long].str.slice(0, max_chars - 1).str.rstrip() + "\u2026"
             notes = notes.mask(long, cut)
-    rec["notes"] = _as_list(notes)
-    return rec, tables
+    codes, uniques = pd.factorize(notes, use_na_sentinel=True)
+    return codes.astype(np.int64), pd.Series(uniques, dtype="string")
+
+
+def _with_notes(
+    payload: dict[str, Any], codes: np.ndarray, texts: pd.Series, budget: int | None
+) -> dict[str, Any] | None:
+    """The payload with the notes, or None if that is more than ``budget`` bytes."""
+    # The notes' JSON is never shorter than their text plus quotes and commas: most of
+    # the time that settles it without making 100k strings and megabytes of JSON.
+    if budget is not None:
+        lower = len(script_json(payload)) + int(texts.str.len().sum()) + 3 * len(texts)
+        if lower > budget:
+            return None
+    out = {
+        **payload,
+        "cols": {**payload["cols"], "note": _pack(codes)},
+        "dict": {**payload.get("dict", {}), "notes": texts.tolist()},
+    }
+    if budget is not None and len(script_json(out)) > budget:
+        return None
+    return out
+
+
+class _EventsLayer(JsonLayer):
+    """Points or clusters of events; ``notes_withheld`` as in :class:`EncodedEvents`."""
+
+    notes_withheld: bool = False
 
 
 def events_layer(
@@ -268,7 +552,9 @@ def events_layer(
     name: str = "Events",
     event_types: Iterable[str] | None = None,
     records: bool = True,
-    notes_max_chars: int | None = NOTES_MAX_CHARS,
+    notes_max_chars: int | None = None,
+    notes_budget_bytes: int | None = NOTES_BUDGET_BYTES,
+    notes_elsewhere: str = NOTES_ELSEWHERE,
     show: bool = True,
 ) -> JsonLayer:
     """Every event as a circle on one canvas, with a popup per event.
@@ -288,9 +574,11 @@ def events_layer(
         Name in the layer control.
     event_types
         Legend order of the event types (the colours follow it).
-    records, notes_max_chars
-        See :func:`encode_events`; ``records=False`` drops popups (about 20 bytes a point
-        left).
+    records, notes_max_chars, notes_budget_bytes, notes_elsewhere
+        See :func:`encode_events`. ``records=False`` drops popups (about 8 bytes a point
+        left). 100k events with popups but not notes take 14-25 bytes each; notes travel
+        whole while the layer stays within ``notes_budget_bytes``
+        (``layer.notes_withheld`` says when they did not).
     show
         Whether the layer is on when the map opens.
 
@@ -298,16 +586,25 @@ def events_layer(
     -------
     JsonLayer
         One folium layer (``L.ConflictMap.Points``, a subclass of Leaflet's canvas
-        renderer); ``.n_points`` and ``.skipped`` tell what it holds.
+        renderer); ``.n_points``, ``.skipped`` and ``.notes_withheld`` tell what it holds.
     """
     return _encoded_layer(
-        JsonLayer, "points", "events", events, name=name, event_types=event_types,
-        records=records, notes_max_chars=notes_max_chars, show=show,
+        _EventsLayer,
+        "points",
+        "events",
+        events,
+        name=name,
+        event_types=event_types,
+        records=records,
+        notes_max_chars=notes_max_chars,
+        notes_budget_bytes=notes_budget_bytes,
+        notes_elsewhere=notes_elsewhere,
+        show=show,
     )
 
 
 def _encoded_layer(
-    cls: type[JsonLayer],
+    cls: type[_EventsLayer],
     kind: str,
     seed: str,
     events: pd.DataFrame,
@@ -316,21 +613,29 @@ def _encoded_layer(
     event_types: Iterable[str] | None,
     records: bool,
     notes_max_chars: int | None,
+    notes_budget_bytes: int | None,
+    notes_elsewhere: str,
     show: bool,
 ) -> JsonLayer:
     """The events encoded once and handed to a layer class that draws them as ``kind``."""
     encoded = encode_events(
-        events, event_types=event_types, records=records, notes_max_chars=notes_max_chars
+        events,
+        event_types=event_types,
+        records=records,
+        notes_max_chars=notes_max_chars,
+        notes_budget_bytes=notes_budget_bytes,
+        notes_elsewhere=notes_elsewhere,
     )
     payload = script_json(encoded.payload)
     layer = cls(kind, payload, name=escape_text(name), show=show)
     layer.n_points = encoded.payload["n"]
     layer.skipped = encoded.skipped
+    layer.notes_withheld = encoded.notes_withheld
     stabilise_ids(layer, content_seed(seed, name, payload))
     return layer
 
 
-class _ClusterLayer(JsonLayer):
+class _ClusterLayer(_EventsLayer):
     _asset_js = ("leaflet", "markerclusterjs", "conflictmap_js")
     _asset_css = ("leaflet_css", "markerclustercss", "markerclusterdefaultcss", "conflictmap_css")
 
@@ -341,7 +646,9 @@ def cluster_layer(
     name: str = "Events",
     event_types: Iterable[str] | None = None,
     records: bool = True,
-    notes_max_chars: int | None = NOTES_MAX_CHARS,
+    notes_max_chars: int | None = None,
+    notes_budget_bytes: int | None = NOTES_BUDGET_BYTES,
+    notes_elsewhere: str = NOTES_ELSEWHERE,
     show: bool = True,
 ) -> JsonLayer:
     """Events grouped into Leaflet.markercluster clusters that split as you zoom in.
@@ -350,8 +657,17 @@ def cluster_layer(
     from the app (``xstatic-leaflet-markercluster``).
     """
     return _encoded_layer(
-        _ClusterLayer, "cluster", "cluster", events, name=name, event_types=event_types,
-        records=records, notes_max_chars=notes_max_chars, show=show,
+        _ClusterLayer,
+        "cluster",
+        "cluster",
+        events,
+        name=name,
+        event_types=event_types,
+        records=records,
+        notes_max_chars=notes_max_chars,
+        notes_budget_bytes=notes_budget_bytes,
+        notes_elsewhere=notes_elsewhere,
+        show=show,
     )
 
 

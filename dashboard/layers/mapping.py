@@ -23,6 +23,7 @@ from dashboard.layers._base import (
     stable_id,
 )
 from dashboard.layers.events import POPUP_LABELS
+from dashboard.layers.hexes import HexagonKey
 from dashboard.layers.safety import escape_text, script_json
 
 BASEMAPS: tuple[str, ...] = ("osm", "none")
@@ -180,6 +181,7 @@ def legend_element(
     title: str = DEFAULT_TITLE,
     name: str = "Legend",
     position: str = "bottomright",
+    hexagons: HexagonKey | None = None,
 ) -> JsonLayer:
     """The legend and a title/date box, drawn on the map so a screenshot explains itself.
 
@@ -203,6 +205,10 @@ def legend_element(
         Name in the layer control (the legend can be switched off).
     position
         Leaflet control corner of the legend.
+    hexagons
+        The key of a hexagon layer (``hexagon_layer(...).key``): its colour ramp, with the
+        sentence "N events shown as M hexagons (each about X km across)", drawn above the
+        counts. Left out (the default), the legend is as without hexagons.
 
     Returns
     -------
@@ -242,6 +248,8 @@ def legend_element(
             "hollow": "approximate location (hollow)",
         },
     }
+    if hexagons is not None:
+        spec["hexagons"] = hexagons.spec()
     payload = script_json(spec)
     layer = JsonLayer("legend", payload, name=escape_text(name))
     stabilise_ids(layer, content_seed("legend", name, payload))

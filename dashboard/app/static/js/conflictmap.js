@@ -12,6 +12,7 @@
  *   L.ConflictMap.Legend   legend control + title/date box (a layer, so it can live in a
  *                          FeatureGroup and be switched off in the layer control)
  *   L.ConflictMap.setup    map-wide setup: panes, hatch pattern, no-tiles background
+ *   L.ConflictMap.Hexagons events aggregated on the server, as hexagons (own section at the end)
  *
  * The file may be evaluated more than once (streamlit-folium re-evaluates layer scripts);
  * the first definition wins.
@@ -32,7 +33,7 @@
   }
 
   function isoDay(day) {
-    if (day === null || day === undefined || day < -1e7) { return ''; }
+    if (day === null || day === undefined || isNaN(day) || day < -1e7) { return ''; }
     return new Date(day * DAY_MS).toISOString().slice(0, 10);
   }
 
@@ -95,7 +96,73 @@
   };
 
 
-  // The popup record of point i: [label, text] rows, all plain strings.
+  // ---------------------------------------------------------------------------------------
+  // Events payload, format 2 (see dashboard/layers/events.py): integer columns travel as
+  // base64 of little-endian unsigned ints, w bytes each, plus an offset o (with d: running
+  // differences from d); groups hold the values many events share. CM.decode turns it
+  // into typed arrays of the plain shape (d.lat, d.type, d.rec.day, ...) that the drawing
+  // and the popups read; a value already in that shape is returned as it is.
+  function unpack(spec, n) {
+    var out = new Int32Array(n), w = spec.w, o = spec.o, bin = w ? atob(spec.b) : '';
+    var i, k, v, p;
+    for (i = 0, p = 0; i < n; i++, p += w) {
+      for (v = 0, k = w - 1; k >= 0; k--) { v = v * 256 + bin.charCodeAt(p + k); }
+      out[i] = o + v;
+    }
+    if (spec.d !== undefined) {
+      for (i = 0, v = spec.d; i < n; i++) { v += out[i]; out[i] = v; }
+    }
+    return out;
+  }
+
+  CM.decode = function (data) {
+    if (!data.cols) { return data; }
+    var n = data.n, cols = {}, names, g, code, table, out, i, j, k;
+    names = Object.keys(data.cols);
+    for (j = 0; j < names.length; j++) { cols[names[j]] = unpack(data.cols[names[j]], n); }
+    for (k = 0; k < data.groups.length; k++) {
+      g = data.groups[k];
+      code = unpack(g.code, n);
+      names = Object.keys(g.cols);
+      for (j = 0; j < names.length; j++) {
+        table = unpack(g.cols[names[j]], g.k);
+        out = new Int32Array(n);
+        for (i = 0; i < n; i++) { out[i] = table[code[i]]; }
+        cols[names[j]] = out;
+      }
+    }
+    var d = {
+      format: data.format, n: n, scale: data.scale, lat: cols.lat, lon: cols.lon,
+      type: cols.type, fat: cols.fat, prec: cols.prec, types: data.types,
+      colours: data.colours, style: data.style, labels: data.labels, dict: data.dict || {}
+    };
+    if (cols.day) {  // popup records: days as numbers, NaN where the date is unknown
+      var day = new Float64Array(n);
+      for (i = 0; i < n; i++) { day[i] = cols.dayKnown && !cols.dayKnown[i] ? NaN : cols.day[i]; }
+      d.rec = {
+        day: day, tp: cols.tp, sub: cols.sub, src: cols.src, ctrl: cols.ctrl, conf: cols.conf,
+        actor1: cols.actor1, actor2: cols.actor2, place: cols.place, idp: cols.idp,
+        idn: cols.idn, note: cols.note, hasNote: cols.hasNote
+      };
+    }
+    return d;
+  };
+
+  // The event id of point i: "SYR000123" travels as the entry ["SYR", 6] of dict.idp
+  // plus the number 123, zero-padded to 6 digits (pad -1: the entry is the whole id).
+  CM.eventId = function (d, i) {
+    var rec = d.rec || {};
+    if (rec.id) { return rec.id[i] || ''; }
+    var entry = rec.idp && rec.idp[i] >= 0 && d.dict.idp ? d.dict.idp[rec.idp[i]] : null;
+    if (!entry) { return ''; }
+    if (entry[1] < 0) { return entry[0]; }
+    var digits = String(rec.idn[i]);
+    while (digits.length < entry[1]) { digits = '0' + digits; }
+    return entry[0] + digits;
+  };
+
+  // The popup record of point i: [label, text] rows, all plain strings (a third element
+  // marks text that is ours, not the data's: the notice that notes were not sent).
   CM.record = function (d, i) {
     var rec = d.rec || {}, dict = d.dict || {}, labels = d.labels;
     function pick(column, table) {
@@ -110,6 +177,8 @@
     var tp = rec.tp ? rec.tp[i] : 0;
     var date = rec.day ? isoDay(rec.day[i]) : '';
     if (date && tp > 1) { date += ' (' + (labels.timePrecision[tp] || '') + ')'; }
+    var notes = rec.notes ? (rec.notes[i] || '') : pick('note', 'notes');
+    var notSent = !notes && !!(rec.hasNote && rec.hasNote[i] && labels.notesNotSent);
     return {
       title: d.types[d.type[i]] || labels.unknown,
       rows: [
@@ -121,8 +190,8 @@
         [labels.fatalities, fat < 0 ? labels.unknownFatalities : String(fat)],
         [labels.controller, controllerText(ctrl, conf, labels)],
         [labels.source, pick('src', 'src')],
-        [labels.notes, (rec.notes && rec.notes[i]) || ''],
-        [labels.eventId, (rec.id && rec.id[i]) || '']
+        notSent ? [labels.notes, labels.notesNotSent, true] : [labels.notes, notes],
+        [labels.eventId, CM.eventId(d, i)]
       ]
     };
   };
@@ -144,7 +213,8 @@
       if (!r.rows[k][1]) { continue; }
       var tr = el('tr');
       tr.appendChild(el('th', null, r.rows[k][0]));
-      var td = el('td', null, r.rows[k][1]);
+      var td = el('td', r.rows[k][2] ? 'cm-popup-ours' : null, r.rows[k][1]);
+      if (r.rows[k][2]) { td.style.fontStyle = 'italic'; }
       td.setAttribute('dir', 'auto');
       tr.appendChild(td);
       table.appendChild(tr);
@@ -168,7 +238,8 @@
 
     initialize: function (data, options) {
       L.Canvas.prototype.initialize.call(this, options);
-      this._data = data;
+      var t0 = Date.now();
+      this._data = data = CM.decode(data);
       var n = data.n, scale = data.scale, i;
       this._n = n;
       this._lat = new Float64Array(n);
@@ -179,10 +250,35 @@
         this._lon[i] = data.lon[i] / scale;
         this._radius[i] = radiusOf(data.style, data.fat[i]);
       }
+      // The symbol of each point (type, hollow, dashed, radius: a function of the type,
+      // the precision and the fatalities), drawn once and stamped (see _draw).
+      var nTypes = data.colours.length, ids = new Map(), key, id, t, hollow, unknown;
+      this._symbol = new Int32Array(n);
+      this._symbols = [];
+      for (i = 0; i < n; i++) {
+        t = data.type[i] < 0 ? nTypes - 1 : data.type[i];
+        hollow = data.prec[i] !== 1;
+        unknown = data.fat[i] < 0;
+        key = (t * 4 + (hollow ? 2 : 0) + (unknown ? 1 : 0)) * 4294967296 + data.fat[i] + 1;
+        id = ids.get(key);
+        if (id === undefined) {
+          id = this._symbols.length;
+          ids.set(key, id);
+          this._symbols.push({
+            colour: data.colours[t], hollow: hollow, unknown: unknown, r: this._radius[i]
+          });
+        }
+        this._symbol[i] = id;
+      }
+      this._sprites = [];
+      this._spriteRatio = null;
       this._projZoom = null;
       this._x = new Float64Array(n);
       this._y = new Float64Array(n);
-      this.stats = { n: n, drawn: 0, draws: 0, lastDrawMs: 0 };
+      // firstDrawAt: performance.now() when the first draw ended (benchmarks read it).
+      this.stats = {
+        n: n, drawn: 0, draws: 0, lastDrawMs: 0, decodeMs: Date.now() - t0, firstDrawAt: null
+      };
     },
 
     getEvents: function () {
@@ -235,10 +331,10 @@
       if (!this._map || !this._ctx) { return; }
       var t0 = Date.now();
       this._project();
-      var d = this._data, s = d.style, ctx = this._ctx, b = this._bounds;
+      var d = this._data, ctx = this._ctx, b = this._bounds;
       var origin = this._map.getPixelOrigin();
-      var nTypes = d.colours.length, groups = [], g, i, x, y, r, hollow, unknown, key;
-      // Batch by (type, hollow, unknown): one path, one fill and one stroke per batch.
+      var nTypes = d.colours.length, groups = [], i, x, y, r, hollow, unknown, key;
+      // Batch by (type, hollow, unknown): the drawing order.
       for (i = 0; i < nTypes * 4; i++) { groups.push([]); }
       var drawn = 0;
       for (i = 0; i < this._n; i++) {
@@ -252,40 +348,31 @@
         groups[key].push(i);
         drawn++;
       }
+      // Each point is a stamp (drawImage) of its symbol, drawn once on a small canvas:
+      // Chromium rasterises 100k anti-aliased, partly dashed circles drawn as paths on
+      // the CPU in seconds (after the script, so stats.lastDrawMs hid it); stamps take a
+      // few hundred ms, all inside this function.
+      var ratio = L.Browser.retina ? 2 : 1;
+      if (this._spriteRatio !== ratio) { this._sprites = []; this._spriteRatio = ratio; }
+      // The same symbol again on the same pixel would only add opacity (drawn as one path
+      // per batch, such circles were filled once): it is stamped once.
+      var seen = new Set(), px, py, spot;
       ctx.save();
       // Hollow (approximate location) first, so precise points stay on top.
-      var pass, t, kind, list, k, xs = this._x, ys = this._y, rs = this._radius;
+      var pass, t, kind, list, k, sp, xs = this._x, ys = this._y, sym = this._symbol;
       for (pass = 0; pass < 2; pass++) {
         for (t = 0; t < nTypes; t++) {
           for (kind = 0; kind < 2; kind++) {
             list = groups[t * 4 + pass * 2 + kind];
-            if (!list.length) { continue; }
-            ctx.beginPath();
             for (k = 0; k < list.length; k++) {
               i = list[k];
-              x = xs[i] - origin.x;
-              y = ys[i] - origin.y;
-              ctx.moveTo(x + rs[i], y);
-              ctx.arc(x, y, rs[i], 0, 2 * Math.PI);
-            }
-            var colour = d.colours[t];
-            ctx.setLineDash(kind === 1 ? [2, 2] : []);
-            if (pass === 0) {  // hollow: faint fill, thick ring in the type's colour
-              ctx.globalAlpha = s.hollowOpacity;
-              ctx.fillStyle = colour;
-              ctx.fill();
-              ctx.globalAlpha = 0.95;
-              ctx.lineWidth = 2;
-              ctx.strokeStyle = colour;
-              ctx.stroke();
-            } else {  // precise: solid fill, thin dark outline (dashed = fatalities unknown)
-              ctx.globalAlpha = s.fillOpacity;
-              ctx.fillStyle = colour;
-              ctx.fill();
-              ctx.globalAlpha = 1;
-              ctx.lineWidth = kind === 1 ? 1.2 : 0.7;
-              ctx.strokeStyle = s.outline;
-              ctx.stroke();
+              sp = this._sprites[sym[i]] || this._sprite(sym[i], ratio);
+              px = Math.round(xs[i] - origin.x - sp.half);
+              py = Math.round(ys[i] - origin.y - sp.half);
+              spot = (sym[i] * 65536 + (py & 65535)) * 65536 + (px & 65535);
+              if (seen.has(spot)) { continue; }
+              seen.add(spot);
+              ctx.drawImage(sp.canvas, px, py, sp.size, sp.size);
             }
           }
         }
@@ -294,7 +381,32 @@
       this.stats.drawn = drawn;
       this.stats.draws += 1;
       this.stats.lastDrawMs = Date.now() - t0;
+      if (this.stats.firstDrawAt === null) { this.stats.firstDrawAt = performance.now(); }
       this.fire('cm:drawn', { drawn: drawn });
+    },
+
+    // Symbol `id` on a canvas of its own, at the device pixel ratio of the layer's canvas:
+    // hollow (approximate location): faint fill, thick ring in the type's colour; precise:
+    // solid fill, thin dark outline; dashed outline: fatalities unknown.
+    _sprite: function (id, ratio) {
+      var sym = this._symbols[id], s = this._data.style, r = sym.r;
+      var size = Math.ceil(2 * r + 4), canvas = document.createElement('canvas');
+      canvas.width = canvas.height = Math.ceil(size * ratio);
+      var ctx = canvas.getContext('2d');
+      ctx.scale(ratio, ratio);
+      ctx.beginPath();
+      ctx.arc(size / 2, size / 2, r, 0, 2 * Math.PI);
+      ctx.setLineDash(sym.unknown ? [2, 2] : []);
+      ctx.fillStyle = sym.colour;
+      ctx.globalAlpha = sym.hollow ? s.hollowOpacity : s.fillOpacity;
+      ctx.fill();
+      ctx.globalAlpha = sym.hollow ? 0.95 : 1;
+      ctx.lineWidth = sym.hollow ? 2 : (sym.unknown ? 1.2 : 0.7);
+      ctx.strokeStyle = sym.hollow ? sym.colour : s.outline;
+      ctx.stroke();
+      var sprite = { canvas: canvas, size: size, half: size / 2 };
+      this._sprites[id] = sprite;
+      return sprite;
     },
 
     // Index of the point under a layer point, or -1: the nearest centre within its radius
@@ -319,14 +431,15 @@
       var i = this._hit(this._map.mouseEventToLayerPoint(e.originalEvent));
       if (i < 0) { return; }
       var latlng = L.latLng(this._lat[i], this._lon[i]);
-      var popup = L.popup({ minWidth: 240, maxWidth: 340, className: 'cm-popup-wrap' })
+      var popup = L.popup({
+        minWidth: 240, maxWidth: 340, maxHeight: 360, className: 'cm-popup-wrap'
+      })
         .setLatLng(latlng)
         .setContent(this.popupContent(i));
       this._popup = popup;  // streamlit-folium reads the clicked layer's popup text
       popup.openOn(this._map);
-      var rec = this._data.rec;
       this.fire('click', {
-        latlng: latlng, index: i, eventId: rec && rec.id ? rec.id[i] : null,
+        latlng: latlng, index: i, eventId: CM.eventId(this._data, i) || null,
         originalEvent: e.originalEvent
       });
     },
@@ -353,6 +466,7 @@
   // ---------------------------------------------------------------------------------------
   // Clusters: the same data in a Leaflet.markercluster group of circle markers.
   CM.cluster = function (data) {
+    data = CM.decode(data);
     var group = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
     var s = data.style, markers = new Array(data.n), i, hollow, unknown, colour, m;
     for (i = 0; i < data.n; i++) {
@@ -374,7 +488,7 @@
     group.on('click', function (e) {
       var idx = e.layer && e.layer._cmIndex;
       if (idx === undefined || !group._map) { return; }
-      L.popup({ minWidth: 240, maxWidth: 340, className: 'cm-popup-wrap' })
+      L.popup({ minWidth: 240, maxWidth: 340, maxHeight: 360, className: 'cm-popup-wrap' })
         .setLatLng(e.layer.getLatLng())
         .setContent(CM.popupContent(data, idx))
         .openOn(group._map);
@@ -540,4 +654,393 @@
   });
 
   CM.legend = function (spec) { return new CM.Legend(spec); };
+}(window.L));
+
+
+/* =========================================================================================
+ * Hexagons: events aggregated on the server (dashboard/aggregate.py, layers/hexes.py).
+ *
+ *   L.ConflictMap.Hexagons  a canvas layer (subclass of L.Canvas) drawing one regular
+ *                           hexagon per cell of a Web Mercator hexagonal grid, filled by
+ *                           count, labelled with the count when there is room; click ->
+ *                           popup with the count, fatalities, counts per type, dates
+ *   L.ConflictMap.Legend    gains a hexagon section when its spec has `hexagons`
+ *
+ * Kept in its own function, after the rest of the file, so it can change without touching
+ * the layers above; it reads only L.ConflictMap.setup and L.ConflictMap.Legend from them.
+ * Data strings (event types) are inserted with textContent only.
+ * ========================================================================================= */
+(function (L) {
+  'use strict';
+  var CM = L && L.ConflictMap;
+  if (!CM || CM.Hexagons) { return; }
+
+  var EARTH_RADIUS = 6378137;  // the Web Mercator sphere, as dashboard/aggregate.py
+  var WORLD_M = 2 * Math.PI * EARTH_RADIUS;
+  var SQRT3 = Math.sqrt(3);
+  var DAY_MS = 86400000;
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+
+  CM.hexagonLayers = [];
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function isoDay(day) { return new Date(day * DAY_MS).toISOString().slice(0, 10); }
+
+  function fmt(n) { return Number(n).toLocaleString('en-US'); }
+
+  // Labels on the map: short, and never more than the true count (1,999 -> 1.9k).
+  function shortCount(n) {
+    if (n < 1000) { return String(n); }
+    if (n < 10000) { return (Math.floor(n / 100) / 10) + 'k'; }
+    if (n < 1e6) { return Math.floor(n / 1000) + 'k'; }
+    return (Math.floor(n / 1e5) / 10) + 'M';
+  }
+
+  // As format_distance in dashboard/aggregate.py: "850 m", "2.4 km", "12 km".
+  function formatDistance(m) {
+    if (!(m > 0)) { return '0 m'; }
+    var rounded = Number(m.toPrecision(2));
+    if (rounded < 1000) { return fmt(rounded) + ' m'; }
+    if (rounded < 10000) { return (rounded / 1000).toFixed(1) + ' km'; }
+    return fmt(Math.round(m / 1000)) + ' km';
+  }
+  CM.formatDistance = formatDistance;
+
+  // Grid geometry, the same formulas as dashboard/aggregate.py (hex_centre, hex_axial).
+  function hexCentre(q, r, size, flat) {
+    var s = size / SQRT3;
+    return flat ? [s * 1.5 * q, s * (SQRT3 / 2 * q + SQRT3 * r)]
+                : [s * (SQRT3 * q + SQRT3 / 2 * r), s * 1.5 * r];
+  }
+
+  function hexAxial(x, y, size, flat) {
+    var s = size / SQRT3, fq, fr;
+    if (flat) { fq = (2 / 3 * x) / s; fr = (-x / 3 + SQRT3 / 3 * y) / s; }
+    else { fq = (SQRT3 / 3 * x - y / 3) / s; fr = (2 / 3 * y) / s; }
+    var fs = -fq - fr;
+    var rq = Math.floor(fq + 0.5), rr = Math.floor(fr + 0.5), rs = Math.floor(fs + 0.5);
+    var dq = Math.abs(rq - fq), dr = Math.abs(rr - fr), ds = Math.abs(rs - fs);
+    if (dq > dr && dq > ds) { rq = -rr - rs; }
+    else if (dr > ds) { rr = -rq - rs; }
+    return [rq, rr];
+  }
+  CM.hexAxial = hexAxial;
+
+  function ensureHexPane(map) {
+    if (!map.getPane('cmHexagons')) {
+      var pane = map.createPane('cmHexagons');
+      pane.style.zIndex = '445';  // above the SVG areas and the heat map, below points
+      pane.style.pointerEvents = 'none';
+    }
+  }
+
+  // The popup record of hexagon i: title, [label, text] rows, [type, colour, count] rows.
+  CM.hexagonRecord = function (d, i, lat) {
+    var lb = d.labels, n = d.count[i], unk = d.unk[i], k, rows = [], types = [];
+    var noun = function (c) { return c === 1 ? lb.event : lb.events; };
+    var fat = fmt(d.fat[i]) + ' ' + lb.known;
+    if (unk > 0) { fat += '; ' + lb.unknownFor + ' ' + fmt(unk) + ' ' + noun(unk); }
+    rows.push([lb.fatalities, fat]);
+    var first = d.first[i], last = d.last[i], dates = lb.undated;
+    if (first >= 0) {
+      dates = isoDay(d.day0 + first);
+      if (last !== first) { dates += ' ' + lb.to + ' ' + isoDay(d.day0 + last); }
+    }
+    rows.push([lb.dates, dates]);
+    var ground = d.size * Math.cos(lat * Math.PI / 180);
+    rows.push([lb.hexagon, lb.about + ' ' + formatDistance(ground) + ' ' + lb.across]);
+    for (k = 0; k < d.types.length; k++) {
+      if (d.tc[k][i] > 0) { types.push([d.types[k], d.colours[k], d.tc[k][i]]); }
+    }
+    types.sort(function (a, b) { return b[2] - a[2]; });  // stable: legend order on ties
+    return { title: fmt(n) + ' ' + noun(n) + ' ' + lb.inHexagon, rows: rows, types: types, n: n };
+  };
+
+  CM.hexagonPopup = function (d, i, lat) {
+    var rec = CM.hexagonRecord(d, i, lat), k, tr, row, dot, share;
+    var root = el('div', 'cm-popup cm-hex-popup');
+    root.appendChild(el('div', 'cm-popup-title', rec.title));
+    var table = el('table');
+    for (k = 0; k < rec.rows.length; k++) {
+      tr = el('tr');
+      tr.appendChild(el('th', null, rec.rows[k][0]));
+      tr.appendChild(el('td', null, rec.rows[k][1]));
+      table.appendChild(tr);
+    }
+    root.appendChild(table);
+    if (rec.types.length) {
+      var heading = el('div', 'cm-hex-popup-heading', d.labels.byType);
+      heading.style.cssText = 'font-weight:600;margin:6px 0 2px;';
+      root.appendChild(heading);
+      for (k = 0; k < rec.types.length; k++) {
+        row = el('div', 'cm-hex-popup-type');
+        row.style.cssText = 'display:flex;align-items:center;gap:6px;';
+        dot = el('span', 'cm-dot');
+        dot.style.backgroundColor = rec.types[k][1];
+        row.appendChild(dot);
+        var name = el('span', null, rec.types[k][0]);
+        name.setAttribute('dir', 'auto');
+        name.style.flex = '1';
+        row.appendChild(name);
+        share = Math.round(100 * rec.types[k][2] / rec.n);
+        var count = el('span', null, fmt(rec.types[k][2]) + ' (' + share + ' %)');
+        count.style.cssText = 'font-variant-numeric:tabular-nums;white-space:nowrap;';
+        row.appendChild(count);
+        root.appendChild(row);
+      }
+    }
+    return root;
+  };
+
+  CM.Hexagons = L.Canvas.extend({
+    options: { padding: 0.1, pane: 'cmHexagons', labelMinRadius: 11 },
+
+    initialize: function (data, options) {
+      L.Canvas.prototype.initialize.call(this, options);
+      this._data = data;
+      var n = data.n, flat = data.orientation === 'flat', i, c, k;
+      this._n = n;
+      this._flat = flat;
+      this._mx = new Float64Array(n);
+      this._my = new Float64Array(n);
+      this._cls = new Uint8Array(n);
+      this._lookup = {};
+      for (i = 0; i < n; i++) {
+        c = hexCentre(data.q[i], data.r[i], data.size, flat);
+        this._mx[i] = c[0];
+        this._my[i] = c[1];
+        this._lookup[data.q[i] + ',' + data.r[i]] = i;
+        for (k = data.classes.length - 1; k > 0 && data.count[i] < data.classes[k][0]; k--) { /* find */ }
+        this._cls[i] = k;
+      }
+      this._px = new Float64Array(n);
+      this._py = new Float64Array(n);
+      this._projZoom = null;
+      this._radiusPx = 0;
+      this.stats = { n: n, events: data.events, drawn: 0, labels: 0, draws: 0, radiusPx: 0 };
+    },
+
+    getEvents: function () {
+      var events = L.Canvas.prototype.getEvents.call(this);
+      events.click = this._onMapClick;
+      events.mousemove = this._onMapMouseMove;
+      return events;
+    },
+
+    onAdd: function (map) {
+      CM.setup(map);
+      ensureHexPane(map);
+      L.Canvas.prototype.onAdd.call(this, map);
+      CM.hexagonLayers.push(this);
+    },
+
+    onRemove: function (map) {
+      var k = CM.hexagonLayers.indexOf(this);
+      if (k >= 0) { CM.hexagonLayers.splice(k, 1); }
+      if (this._popup) { map.closePopup(this._popup); }
+      L.DomUtil.removeClass(map.getContainer(), 'cm-pointer');
+      L.Canvas.prototype.onRemove.call(this, map);
+    },
+
+    _initContainer: function () {
+      var container = this._container = document.createElement('canvas');
+      container.style.pointerEvents = 'none';
+      container.className = 'cm-hexagons-canvas';
+      this._ctx = container.getContext('2d');
+    },
+
+    _updatePaths: function () {
+      if (this._postponeUpdatePaths) { return; }
+      this._redrawBounds = null;
+      this._redraw();
+    },
+
+    // World pixels of the centres, and the hexagon radius in pixels, at the current zoom:
+    // a Web Mercator hexagon of radius R metres is R * 2^zoom / 156543.034 pixels.
+    _project: function () {
+      var map = this._map, zoom = map.getZoom(), i;
+      if (this._projZoom === zoom) { return; }
+      var scale = map.options.crs.scale(zoom);
+      for (i = 0; i < this._n; i++) {
+        this._px[i] = scale * (0.5 + this._mx[i] / WORLD_M);
+        this._py[i] = scale * (0.5 - this._my[i] / WORLD_M);
+      }
+      this._radiusPx = this._data.size / SQRT3 * scale / WORLD_M;
+      this._projZoom = zoom;
+    },
+
+    _draw: function () {
+      if (!this._map || !this._ctx) { return; }
+      this._project();
+      var d = this._data, s = d.style, ctx = this._ctx, b = this._bounds;
+      var origin = this._map.getPixelOrigin(), r = this._radiusPx;
+      var nCls = d.classes.length, groups = [], i, k, j, x, y, list, drawn = 0;
+      var start = this._flat ? 0 : Math.PI / 6, dx = [], dy = [];
+      for (k = 0; k < 6; k++) {
+        dx.push(r * Math.cos(start + k * Math.PI / 3));
+        dy.push(r * Math.sin(start + k * Math.PI / 3));
+      }
+      for (k = 0; k < nCls; k++) { groups.push([]); }
+      for (i = 0; i < this._n; i++) {
+        x = this._px[i] - origin.x;
+        y = this._py[i] - origin.y;
+        if (x + r < b.min.x || x - r > b.max.x || y + r < b.min.y || y - r > b.max.y) { continue; }
+        groups[this._cls[i]].push(i);
+        drawn++;
+      }
+      ctx.save();
+      ctx.lineJoin = 'round';
+      for (k = 0; k < nCls; k++) {
+        list = groups[k];
+        if (!list.length) { continue; }
+        ctx.beginPath();
+        for (j = 0; j < list.length; j++) {
+          x = this._px[list[j]] - origin.x;
+          y = this._py[list[j]] - origin.y;
+          ctx.moveTo(x + dx[0], y + dy[0]);
+          ctx.lineTo(x + dx[1], y + dy[1]);
+          ctx.lineTo(x + dx[2], y + dy[2]);
+          ctx.lineTo(x + dx[3], y + dy[3]);
+          ctx.lineTo(x + dx[4], y + dy[4]);
+          ctx.lineTo(x + dx[5], y + dy[5]);
+          ctx.closePath();
+        }
+        ctx.globalAlpha = s.fillOpacity;
+        ctx.fillStyle = d.classes[k][1];
+        ctx.fill();
+        if (r >= 2) {  // below that the edges would be all there is to see
+          ctx.globalAlpha = 0.75;
+          ctx.lineWidth = s.outlineWidth;
+          ctx.strokeStyle = s.outline;
+          ctx.stroke();
+        }
+      }
+      var labels = 0;
+      if (r >= this.options.labelMinRadius) {
+        var size = Math.max(10, Math.min(14, Math.round(r * 0.45)));
+        ctx.globalAlpha = 1;
+        ctx.font = '600 ' + size + 'px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+        ctx.textAlign = 'center';
+        ctx.textBaseline = 'middle';
+        for (k = 0; k < nCls; k++) {
+          ctx.fillStyle = d.classes[k][2];
+          list = groups[k];
+          for (j = 0; j < list.length; j++) {
+            var text = shortCount(d.count[list[j]]);
+            if (ctx.measureText(text).width > 1.5 * r) { continue; }  // inner width is 1.73 r
+            ctx.fillText(text, this._px[list[j]] - origin.x, this._py[list[j]] - origin.y);
+            labels++;
+          }
+        }
+      }
+      ctx.restore();
+      this.stats.drawn = drawn;
+      this.stats.labels = labels;
+      this.stats.radiusPx = r;
+      this.stats.draws += 1;
+      this.fire('cm:drawn', { drawn: drawn });
+    },
+
+    // Index of the hexagon under a layer point, or -1: the grid cell of that point, looked
+    // up directly (no scan), so a click anywhere inside a hexagon finds it.
+    _hit: function (layerPoint) {
+      if (this._projZoom === null) { return -1; }
+      var origin = this._map.getPixelOrigin(), scale = this._map.options.crs.scale(this._projZoom);
+      var mx = ((layerPoint.x + origin.x) / scale - 0.5) * WORLD_M;
+      var my = (0.5 - (layerPoint.y + origin.y) / scale) * WORLD_M;
+      var a = hexAxial(mx, my, this._data.size, this._flat);
+      var i = this._lookup[a[0] + ',' + a[1]];
+      return i === undefined ? -1 : i;
+    },
+
+    centreLatLng: function (i) {
+      return L.Projection.SphericalMercator.unproject(L.point(this._mx[i], this._my[i]));
+    },
+
+    _onMapClick: function (e) {
+      if (!this._map || !e.originalEvent) { return; }
+      var i = this._hit(this._map.mouseEventToLayerPoint(e.originalEvent));
+      if (i < 0) { return; }
+      var latlng = this.centreLatLng(i);
+      var popup = L.popup({ minWidth: 220, maxWidth: 320, className: 'cm-popup-wrap' })
+        .setLatLng(latlng)
+        .setContent(this.popupContent(i));
+      this._popup = popup;
+      popup.openOn(this._map);
+      this.fire('click', { latlng: latlng, index: i, originalEvent: e.originalEvent });
+    },
+
+    _onMapMouseMove: function (e) {
+      if (this._moveThrottled || !this._map || !e.originalEvent) { return; }
+      this._moveThrottled = true;
+      var self = this;
+      setTimeout(function () { self._moveThrottled = false; }, 40);
+      var hit = this._hit(this._map.mouseEventToLayerPoint(e.originalEvent)) >= 0;
+      var container = this._map.getContainer();
+      if (hit) { L.DomUtil.addClass(container, 'cm-pointer'); }
+      else { L.DomUtil.removeClass(container, 'cm-pointer'); }
+    },
+
+    record: function (i) { return CM.hexagonRecord(this._data, i, this.centreLatLng(i).lat); },
+
+    popupContent: function (i) {
+      return CM.hexagonPopup(this._data, i, this.centreLatLng(i).lat);
+    }
+  });
+
+  CM.hexagons = function (data, options) { return new CM.Hexagons(data, options); };
+
+  // ---------------------------------------------------------------------------------------
+  // Legend: spec.hexagons = {heading, classes: [[label, fill]], sentence, hint, outline,
+  // fillOpacity} adds the ramp and "N events shown as M hexagons (...)" above the counts.
+  function hexSwatch(fill, outline, opacity) {
+    var svg = document.createElementNS(SVG_NS, 'svg'), k, pts = [];
+    svg.setAttribute('width', '16');
+    svg.setAttribute('height', '16');
+    svg.setAttribute('viewBox', '-8 -8 16 16');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.style.flex = 'none';
+    for (k = 0; k < 6; k++) {
+      var a = Math.PI / 6 + k * Math.PI / 3;
+      pts.push((7 * Math.cos(a)).toFixed(2) + ',' + (7 * Math.sin(a)).toFixed(2));
+    }
+    var hex = document.createElementNS(SVG_NS, 'polygon');
+    hex.setAttribute('points', pts.join(' '));
+    hex.setAttribute('fill', fill);
+    hex.setAttribute('fill-opacity', String(opacity));
+    hex.setAttribute('stroke', outline);
+    hex.setAttribute('stroke-width', '0.8');
+    svg.appendChild(hex);
+    return svg;
+  }
+
+  var baseLegendBox = CM.Legend.prototype._legendBox;
+  CM.Legend.include({
+    _legendBox: function () {
+      var box = baseLegendBox.call(this), hx = this._spec.hexagons, k, row;
+      if (!hx) { return box; }
+      var part = document.createDocumentFragment();
+      part.appendChild(el('div', 'cm-legend-heading', hx.heading));
+      for (k = 0; k < hx.classes.length; k++) {
+        row = el('div', 'cm-legend-row');
+        row.appendChild(hexSwatch(hx.classes[k][1], hx.outline, hx.fillOpacity));
+        row.appendChild(el('span', 'cm-legend-label', hx.classes[k][0]));
+        part.appendChild(row);
+      }
+      var sentence = el('div', 'cm-legend-hexagons', hx.sentence);
+      sentence.style.cssText = 'margin-top:4px;font-weight:600;';
+      part.appendChild(sentence);
+      var hint = el('div', 'cm-legend-hint', hx.hint);
+      hint.style.color = '#555';
+      part.appendChild(hint);
+      box.insertBefore(part, box.querySelector('.cm-legend-count'));
+      return box;
+    }
+  });
 }(window.L));
