@@ -405,17 +405,54 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--address", default="localhost", show_default=True,
               help="Interface to listen on.")
-def serve(events_file: str | None, area_paths: tuple[str, ...], port: int, address: str) -> None:
-    """Start the dashboard in a browser-ready Streamlit server."""
+@click.option("--insecure-public", is_flag=True,
+              help="Allow a non-loopback --address without a login or password: anyone "
+              "who can reach the server sees the data.")
+def serve(
+    events_file: str | None,
+    area_paths: tuple[str, ...],
+    port: int,
+    address: str,
+    insecure_public: bool,
+) -> None:
+    """Start the dashboard in a browser-ready Streamlit server.
+
+    On an address other than localhost it needs access control: a login ([auth] in
+    .streamlit/secrets.toml) or a shared password ([access] password there, or
+    DASHBOARD_PASSWORD); see the README, Deployment.
+    """
+    from dashboard.app import auth
+
     for path in [events_file, *area_paths]:
         if path:
             _check_exists(path)
+    try:
+        policy = auth.policy_from(
+            auth.read_secret_files(auth.default_secret_files()), os.environ
+        )
+    except auth.AccessConfigError as exc:
+        raise _Fail(str(exc)) from exc
+    public = auth.is_public_address(address)
+    if public and policy.mode == auth.LOCAL and not insecure_public:
+        raise _Fail(
+            f"refusing to serve on {address!r} without access control: anyone who can reach "
+            "it would see the data. Configure a login ([auth] in .streamlit/secrets.toml) or "
+            "a password ([access] password there, or DASHBOARD_PASSWORD), or pass "
+            "--insecure-public to serve it to everyone."
+        )
     env = dict(os.environ)
+    # Only this flag opens a public server without access control, never an inherited value.
+    env.pop(auth.INSECURE_ENV, None)
+    if insecure_public:
+        env[auth.INSECURE_ENV] = "1"
     if events_file:
         env["CONFLICTMAP_EVENTS"] = str(Path(events_file).resolve())
     if area_paths:
         env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(p).resolve()) for p in area_paths)
     command = streamlit_command(port=port, address=address)
+    if public or policy.mode != auth.LOCAL:
+        # Served to others: tracebacks stay in the server log.
+        command += ["--client.showErrorDetails", "none"]
     click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)", nl=True)
     sys.stdout.flush()
     # Become the server, so a signal sent to this process (Ctrl+C, kill) reaches it.
@@ -447,6 +484,15 @@ def synth(n_events: int, n_areas: int, output: str, seed: int, layout: str) -> N
         )
     click.echo(result.summary())
 
+
+# Commands kept in their own modules (they do not import this one).
+from dashboard.cli_compare import check, compare
+
+cli.add_command(compare)
+cli.add_command(check)
+from dashboard.cli_export import export
+
+cli.add_command(export)
 
 if __name__ == "__main__":
     main()

@@ -8,8 +8,8 @@ import pytest
 
 from dashboard import schema
 from dashboard.columnar import CATEGORY_MIN_ROWS, compact_events, date_order
-from dashboard.pipeline import build
 from dashboard.paths import BUNDLED_AREAS, BUNDLED_EVENTS
+from dashboard.pipeline import build
 
 
 def _frame(n: int = 200) -> pd.DataFrame:

@@ -35,8 +35,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import paths, schema
-from dashboard.columnar import compact_events, date_order
 from dashboard.app.state import DEFAULT_WINDOW, Options, pick_default_window
+from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
 from dashboard.timewindow import (

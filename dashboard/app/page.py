@@ -8,8 +8,9 @@ import os
 import streamlit as st
 
 from dashboard import schema, style
+from dashboard.app import auth, sidebar, view
+from dashboard.app import compare as compare_mode
 from dashboard.app import session as K
-from dashboard.app import sidebar, view
 from dashboard.app.loaders import Dataset, load_dataset
 from dashboard.app.mapview import ensure_assets
 from dashboard.app.safetext import md
@@ -35,6 +36,7 @@ _PAGE_CSS = """
 def main() -> None:
     """Draw the whole page (the entry script calls this on every run)."""
     st.set_page_config(page_title="Conflict map", layout="wide", initial_sidebar_state="expanded")
+    access = auth.require_access()  # stops here, before any data, unless access is granted
     ensure_assets()
     # Static CSS only (no data): less empty space above the title, so the map sits higher.
     st.html(_PAGE_CSS)
@@ -53,13 +55,18 @@ def main() -> None:
         return
 
     K.start(ds.options, sources.key)
+    mode = compare_mode.start(ds, sources.key)  # the sidebar's mode switch; URL read once
     st.markdown(f"#### {TITLE}")
+    auth.show_attribution(access, ds, sources)
     for notice in ss.get(K.K_NOTICES) or []:
         st.warning(md(notice, limit=300))
 
     sidebar.render_data_section(ds, sources)
     slots = sidebar.render_filters(ds.options)
     sidebar.render_layers()
+    if mode == compare_mode.MODE_COMPARE:
+        compare_mode.render(ds)
+        return
 
     prepared = _prepare(ds)
     if os.environ.get(VIEW_FRAGMENT_ENV, "1") == "0":

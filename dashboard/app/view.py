@@ -20,6 +20,7 @@ from dashboard import schema
 from dashboard.app import mapview
 from dashboard.app import session as K
 from dashboard.app import state as S
+from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
 from dashboard.app.timeline import timeline_chart
 from dashboard.areas import areas_at
@@ -128,6 +129,7 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
 
     _timeline(prepared, view, shown)
     _event_table(shown, view)
+    export_buttons(ds, view)
 
     with st.container(key="diagnostics"):
         st.caption(

@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -60,7 +59,12 @@ def _healthy(url: str) -> bool:
 def run_server(env_extra: dict[str, str], log_path: Path) -> Iterator[Server]:
     """Start ``streamlit run`` as ``conflictmap serve`` does; stop it (by pid) afterwards."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFLICTMAP_")}
+    # A developer's password or secrets must not switch these servers into a guarded mode.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CONFLICTMAP_") and k != "DASHBOARD_PASSWORD"
+    }
     # Builds kept on disk go beside the log, not into the user's cache.
     env["CONFLICTMAP_CACHE_DIR"] = str(log_path.parent / "build-cache")
     env.update(env_extra)

@@ -1,0 +1,669 @@
+"""The compare mode: two dates side by side or as a change map, km² per controller, towns and
+events in ground that changed hands, and the territorial-change check.
+
+The page (``page.py``) calls :func:`start` once per run (it draws the mode switch in the
+sidebar and returns the mode) and, in compare mode, :func:`render` instead of the
+single-date view. The mode is part of the permalink::
+
+    mode=compare             (absent: the single-date view, the default)
+    from=YYYY-MM-DD          date A, inside the period the control areas cover
+    to=YYYY-MM-DD            date B (A after B: the two are swapped, with a notice)
+    focus=NAME|all           draw one controller's gains and losses only
+    compare_map=changes|side the change map, or the two dates side by side
+    tolerance=N              days after an event at which the check reads the layer (0..365)
+
+:func:`parse_compare_query` and :func:`compare_query` are plain functions (no Streamlit),
+like ``state.parse_query``/``to_query``; the other parameters (layers, basemap, filters)
+keep their single-date meaning and are written by ``state.to_query``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import compare as cmp
+from dashboard import layers, paths, schema
+from dashboard.app import mapview
+from dashboard.app import session as K
+from dashboard.app import state as S
+from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.app.safetext import md
+from dashboard.areas import areas_at
+from dashboard.changecheck import (
+    AGREES,
+    CHECK_DATE,
+    CLAIMED,
+    LAYER_BEFORE,
+    LAYER_CONTROLLER,
+    NOTE,
+    VERDICT,
+    CheckResult,
+    CheckSettings,
+    check_territorial_changes,
+)
+from dashboard.errors import DashboardError
+from dashboard.tableexport import to_csv_bytes
+from dashboard.timewindow import Filters, combine, filter_masks
+
+MODE_SINGLE = "single"
+MODE_COMPARE = "compare"
+MODES: tuple[str, ...] = (MODE_SINGLE, MODE_COMPARE)
+MODE_LABELS = {MODE_SINGLE: "One date", MODE_COMPARE: "Compare two dates"}
+MAP_CHANGES = "changes"
+MAP_SIDE = "side"
+MAPS: tuple[str, ...] = (MAP_CHANGES, MAP_SIDE)
+MAP_LABELS = {MAP_CHANGES: "What changed hands", MAP_SIDE: "Side by side"}
+FOCUS_ALL = "all"
+#: Date A of a URL without one: this many days before date B.
+DEFAULT_SPAN_DAYS = 182
+MAX_TOLERANCE_DAYS = 365
+MAP_HEIGHT = 560
+SIDE_MAP_HEIGHT = 480
+
+# URL parameters (listed in state.COMPARE_PARAMS, so parse_query leaves them alone).
+P_MODE, P_FROM, P_TO, P_FOCUS, P_MAP, P_TOLERANCE = S.COMPARE_PARAMS
+
+# Widget keys.
+K_MODE = "w_mode"
+K_A = "w_cmp_a"
+K_B = "w_cmp_b"
+K_FOCUS = "w_cmp_focus"
+K_MAP = "w_cmp_map"
+K_TOLERANCE = "w_cmp_tolerance"
+K_CHECK_PERIOD = "w_cmp_check_period"
+K_CHECK_ALL = "w_cmp_check_all"
+K_INIT = "cmp_data_key"  # the dataset the compare widgets were set up for
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """What a compare permalink reproduces."""
+
+    mode: str
+    day_a: dt.date
+    day_b: dt.date
+    focus: str = FOCUS_ALL
+    map: str = MAP_CHANGES
+    tolerance: int = 7
+
+
+# --- URL <-> view (plain functions) ---------------------------------------------------------
+
+
+def _last(values: Sequence[str] | None) -> str:
+    return values[-1] if values else ""
+
+
+def _parse_date(value: str) -> dt.date | None:
+    if not _DATE_RE.fullmatch(value.strip()):
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def default_compare(first: dt.date, last: dt.date, default_b: dt.date) -> CompareView:
+    """The compare view of a URL without compare parameters: half a year up to ``default_b``."""
+    day_b = min(max(default_b, first), last)
+    day_a = max(first, day_b - dt.timedelta(days=DEFAULT_SPAN_DAYS))
+    return CompareView(mode=MODE_SINGLE, day_a=day_a, day_b=day_b)
+
+
+def parse_compare_query(
+    params: Mapping[str, Sequence[str]],
+    *,
+    first: dt.date,
+    last: dt.date,
+    default_b: dt.date,
+    controllers: Sequence[str],
+) -> tuple[CompareView, list[S.Notice]]:
+    """Parse the compare parameters; every unusable value falls back with a notice.
+
+    Parameters
+    ----------
+    params
+        Every query parameter with all its values.
+    first, last
+        The period the control areas cover (the dates allowed).
+    default_b
+        Date B when the URL has none (the single-date view's date).
+    controllers
+        The controllers ``focus`` may name.
+    """
+    notices: list[S.Notice] = []
+    view = default_compare(first, last, default_b)
+
+    raw = params.get(P_MODE)
+    if raw:
+        value = _last(raw)
+        if value in MODES:
+            view = replace(view, mode=value)
+        else:
+            notices.append(S.Notice(P_MODE, value, f"expected one of {', '.join(MODES)}"))
+
+    days: dict[str, dt.date] = {}
+    for param in (P_FROM, P_TO):
+        raw = params.get(param)
+        if not raw:
+            continue
+        value = _last(raw)
+        parsed = _parse_date(value)
+        if parsed is None:
+            notices.append(S.Notice(param, value, "expected a date YYYY-MM-DD"))
+        elif not first <= parsed <= last:
+            notices.append(
+                S.Notice(
+                    param,
+                    value,
+                    f"outside the control areas ({first.isoformat()} to {last.isoformat()})",
+                )
+            )
+        else:
+            days[param] = parsed
+    day_b = days.get(P_TO, view.day_b)
+    day_a = days.get(
+        P_FROM,
+        view.day_a
+        if P_TO not in days
+        else max(first, day_b - dt.timedelta(days=DEFAULT_SPAN_DAYS)),
+    )
+    if day_a > day_b:
+        notices.append(
+            S.Notice(
+                P_FROM,
+                day_a.isoformat(),
+                f"after {P_TO}={day_b.isoformat()}; the two dates were swapped",
+            )
+        )
+        day_a, day_b = day_b, day_a
+    view = replace(view, day_a=day_a, day_b=day_b)
+
+    raw = params.get(P_FOCUS)
+    if raw:
+        value = _last(raw)
+        if value == FOCUS_ALL or value in controllers:
+            view = replace(view, focus=value)
+        else:
+            notices.append(S.Notice(P_FOCUS, value, "not a controller of the loaded areas"))
+    raw = params.get(P_MAP)
+    if raw:
+        value = _last(raw)
+        if value in MAPS:
+            view = replace(view, map=value)
+        else:
+            notices.append(S.Notice(P_MAP, value, f"expected one of {', '.join(MAPS)}"))
+    raw = params.get(P_TOLERANCE)
+    if raw:
+        value = _last(raw).strip()
+        if value.isdigit() and len(value) <= 3 and int(value) <= MAX_TOLERANCE_DAYS:
+            view = replace(view, tolerance=int(value))
+        else:
+            notices.append(
+                S.Notice(P_TOLERANCE, value, f"expected whole days 0 to {MAX_TOLERANCE_DAYS}")
+            )
+    return view, notices
+
+
+def compare_query(view: CompareView) -> dict[str, list[str]]:
+    """The compare parameters of a view (none in single-date mode, the default)."""
+    if view.mode != MODE_COMPARE:
+        return {}
+    return {
+        P_MODE: [MODE_COMPARE],
+        P_FROM: [view.day_a.isoformat()],
+        P_TO: [view.day_b.isoformat()],
+        P_FOCUS: [view.focus],
+        P_MAP: [view.map],
+        P_TOLERANCE: [str(view.tolerance)],
+    }
+
+
+# --- session --------------------------------------------------------------------------------
+
+
+def date_range(ds: Dataset) -> tuple[dt.date, dt.date]:
+    """The dates the compare mode offers: the period the control areas cover (an open side
+    falls back to the events' first or last date)."""
+    try:
+        first, last = cmp.layer_coverage(ds.areas)
+    except DashboardError:
+        first = last = None
+    lo = first or ds.options.first
+    hi = last or ds.options.last
+    return lo, max(lo, hi)
+
+
+def _controllers(ds: Dataset) -> list[str]:
+    names = ds.areas[schema.CONTROLLER].dropna().astype(str) if len(ds.areas) else []
+    return cmp.controller_order(names)
+
+
+def start(ds: Dataset, data_key: str) -> str:
+    """Set the compare widgets from the URL once per session (and again for new data), draw
+    the mode switch in the sidebar, and return the mode."""
+    ss = st.session_state
+    lo, hi = date_range(ds)
+    if ss.get(K_INIT) != data_key:
+        first_time = ss.get(K_INIT) is None
+        view, notices = parse_compare_query(
+            K.read_query_params() if first_time else {},
+            first=lo,
+            last=hi,
+            default_b=ss.get(K.K_DATE, ds.options.default_date),
+            controllers=_controllers(ds),
+        )
+        if not first_time:
+            view = replace(view, mode=ss.get(K_MODE, view.mode))
+        ss[K_MODE] = view.mode
+        ss[K_A], ss[K_B] = view.day_a, view.day_b
+        ss[K_FOCUS] = view.focus
+        ss[K_MAP] = view.map
+        ss[K_TOLERANCE] = view.tolerance
+        ss.setdefault(K_CHECK_PERIOD, True)
+        ss.setdefault(K_CHECK_ALL, False)
+        ss[K_INIT] = data_key
+        if notices:
+            ss[K.K_NOTICES] = [*(ss.get(K.K_NOTICES) or []), *(n.text() for n in notices)]
+    st.sidebar.radio(
+        "View",
+        MODES,
+        key=K_MODE,
+        horizontal=True,
+        format_func=lambda v: MODE_LABELS.get(v, str(v)),
+        help="Compare two dates: ground gained and lost per controller, towns and events "
+        "in it, and the territorial-change check.",
+    )
+    return str(ss.get(K_MODE, MODE_SINGLE))
+
+
+def current_view() -> CompareView:
+    ss = st.session_state
+    day_a, day_b = ss[K_A], ss[K_B]
+    if day_a > day_b:
+        day_a, day_b = day_b, day_a
+    return CompareView(
+        mode=str(ss.get(K_MODE, MODE_SINGLE)),
+        day_a=day_a,
+        day_b=day_b,
+        focus=str(ss.get(K_FOCUS) or FOCUS_ALL),
+        map=str(ss.get(K_MAP) or MAP_CHANGES),
+        tolerance=int(ss.get(K_TOLERANCE, 7)),
+    )
+
+
+def _sync_url(ds: Dataset, view: CompareView) -> None:
+    wanted = {**S.to_query(K.current_state(ds.options)), **compare_query(view)}
+    if K.read_query_params() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+# --- cached computations --------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Comparing the two dates…", max_entries=32)
+def _comparison(dataset_key: str, day_a: dt.date, day_b: dt.date, _ds: Dataset) -> cmp.Comparison:
+    towns = cmp.read_towns(paths.BUNDLED_TOWNS) if paths.BUNDLED_TOWNS.is_file() else None
+    return cmp.compare(_ds.areas, day_a, day_b, towns=towns)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _changed_events(
+    dataset_key: str, day_a: dt.date, day_b: dt.date, filters: Filters, _ds: Dataset,
+    _pieces: Any,
+) -> pd.DataFrame:  # fmt: skip
+    events = _ds.events
+    keep = combine(filter_masks(events, filters), len(events))
+    return cmp.events_in_changes(events[keep], _pieces, start=day_a, end=day_b)
+
+
+@st.cache_data(show_spinner="Checking events against the control areas…", max_entries=16)
+def _check(dataset_key: str, tolerance: int, _ds: Dataset) -> CheckResult:
+    return check_territorial_changes(
+        _ds.events, _ds.areas, settings=CheckSettings(tolerance_days=tolerance)
+    )
+
+
+# --- the page section -----------------------------------------------------------------------
+
+
+def render(ds: Dataset) -> None:
+    """The compare mode's main panel."""
+    lo, hi = date_range(ds)
+    ss = st.session_state
+    for key in (K_A, K_B):
+        value = ss.get(key)
+        ss[key] = min(max(value, lo), hi) if isinstance(value, dt.date) else hi
+    controllers = _controllers(ds)
+    if ss.get(K_FOCUS) not in (FOCUS_ALL, *controllers):
+        ss[K_FOCUS] = FOCUS_ALL
+
+    cols = st.columns([1, 1, 1.3, 1.5], vertical_alignment="bottom")
+    cols[0].date_input("First date (A)", min_value=lo, max_value=hi, key=K_A, format="YYYY-MM-DD")
+    cols[1].date_input("Second date (B)", min_value=lo, max_value=hi, key=K_B, format="YYYY-MM-DD")
+    cols[2].segmented_control(
+        "Map", MAPS, key=K_MAP, format_func=lambda v: MAP_LABELS.get(v, str(v))
+    )
+    cols[3].selectbox(
+        "Show gains and losses of",
+        [FOCUS_ALL, *controllers],
+        key=K_FOCUS,
+        format_func=lambda v: "every controller" if v == FOCUS_ALL else v,
+    )
+    if ss[K_A] > ss[K_B]:
+        st.info("The first date is after the second: the two are compared the other way round.")
+    view = current_view()
+    state = K.current_state(ds.options)
+
+    try:
+        result = _comparison(ds.key, view.day_a, view.day_b, ds)
+    except DashboardError as exc:
+        st.error(f"The two dates cannot be compared: {md(exc, limit=400)}")
+        _sync_url(ds, view)
+        return
+    events = _changed_events(ds.key, view.day_a, view.day_b, state.filters, ds, result.pieces)
+
+    _summary(result, events, view)
+    if view.map == MAP_SIDE:
+        _side_by_side(ds, state, view)
+    else:
+        _change_map(ds, state, view, result, events)
+    _area_table(result)
+    _towns_table(result)
+    _events_table(events, view)
+    _check_section(ds, view)
+    _sync_url(ds, view)
+
+
+def _summary(result: cmp.Comparison, events: pd.DataFrame, view: CompareView) -> None:
+    a, b = view.day_a.isoformat(), view.day_b.isoformat()
+    parts = [
+        f"{a} to {b}: {result.changed_km2:,.0f} km² changed hands",
+        f"{len(result.towns)} of the gazetteer's towns changed hands",
+        f"{len(events)} events inside changed ground",
+    ]
+    if view.focus != FOCUS_ALL:
+        km2_a, km2_b = result.area_of(view.focus)
+        parts.insert(
+            0, f"{view.focus}: {km2_a:,.0f} km² → {km2_b:,.0f} km² ({km2_b - km2_a:+,.0f})"
+        )
+    overlap = [f"{d}: {v:,.0f} km²" for d, v in zip((a, b), result.overlap_km2, strict=True) if v]
+    if overlap:
+        parts.append("overlapping areas counted as Contested (" + ", ".join(overlap) + ")")
+    with st.container(key="compare-summary"):
+        st.text(" · ".join(parts))
+
+
+def _base_map(ds: Dataset, state: S.ViewState, *, zoom_out: int = 0) -> Any:
+    """The map without data: the data's default framing (``zoom_out`` steps further out
+    for a map half as wide), tiles or none, country outlines and towns."""
+    center, zoom = mapview.default_view(ds)
+    zoom = max(S.MIN_ZOOM, zoom - zoom_out)
+    fmap = layers.build_map(center=center, zoom=zoom, basemap=state.basemap)
+    if S.LAYER_CONTEXT in state.layers:
+        countries_ref, towns_ref = context_refs()
+        countries, towns = load_context(countries_ref.token, towns_ref.token)
+        if countries is not None or towns is not None:
+            layers.context_layer(countries, towns).add_to(fmap)
+    return fmap
+
+
+def _change_map(
+    ds: Dataset,
+    state: S.ViewState,
+    view: CompareView,
+    result: cmp.Comparison,
+    events: pd.DataFrame,
+) -> None:
+    fmap = _base_map(ds, state)
+    focus = None if view.focus == FOCUS_ALL else view.focus
+    layers.change_layer(result.pieces, focus=focus).add_to(fmap)
+    types: list[str] = []
+    if S.LAYER_EVENTS in state.layers and len(events):
+        placed = events[events[schema.LATITUDE].notna() & events[schema.LONGITUDE].notna()]
+        types = list(dict.fromkeys(placed[schema.EVENT_TYPE].dropna().astype(str)))
+        layers.events_layer(placed, event_types=types).add_to(fmap)
+    counts = {"changed hands": f"{result.changed_km2:,.0f} km²"}
+    layers.change_legend(
+        result.pieces,
+        day_a=view.day_a,
+        day_b=view.day_b,
+        focus=focus,
+        event_types=types,
+        counts=counts,
+    ).add_to(fmap)
+    st_folium(
+        fmap,
+        key="compare_map",
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        returned_objects=[],
+    )
+
+
+def _side_by_side(ds: Dataset, state: S.ViewState, view: CompareView) -> None:
+    columns = st.columns(2)
+    for column, label, day in zip(columns, ("A", "B"), (view.day_a, view.day_b), strict=True):
+        fmap = _base_map(ds, state, zoom_out=1)
+        now = areas_at(ds.areas, day)
+        layers.control_areas_layer(now).add_to(fmap)
+        controllers = cmp.controller_order(now[schema.CONTROLLER].dropna().astype(str))
+        layers.legend_element(
+            controllers, [], as_of=day, window_days=None, title=f"Date {label}"
+        ).add_to(fmap)
+        with column:
+            st_folium(
+                fmap,
+                key=f"compare_map_{label.lower()}",
+                height=SIDE_MAP_HEIGHT,
+                use_container_width=True,
+                returned_objects=[],
+            )
+
+
+def _whole(values: pd.Series) -> pd.Series:
+    return values.round(0).astype("int64")
+
+
+def _area_table(result: cmp.Comparison) -> None:
+    a, b = result.day_a.isoformat(), result.day_b.isoformat()
+    table = result.table.copy()
+    for column in (cmp.KM2_A, cmp.KM2_B, cmp.DIFF_KM2, cmp.GAINED_KM2, cmp.LOST_KM2):
+        table[column] = _whole(table[column])
+    st.caption(
+        f"Area per controller, km² (measured in the equal-area projection {cmp.EQUAL_AREA_CRS})"
+    )
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="compare-areas",
+        column_config={
+            schema.CONTROLLER: st.column_config.TextColumn("Controller"),
+            cmp.KM2_A: number(f"km² on {a}", format="localized"),
+            cmp.KM2_B: number(f"km² on {b}", format="localized"),
+            cmp.DIFF_KM2: number("Difference", format="localized"),
+            cmp.GAINED_KM2: number("Gained", format="localized"),
+            cmp.LOST_KM2: number("Lost", format="localized"),
+        },
+    )
+    stem = f"compare_{a}_{b}"
+    st.download_button(
+        "Download the table (CSV)",
+        data=lambda: to_csv_bytes(result.table.round(1)),
+        file_name=f"{stem}_areas.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_compare_areas",
+    )
+
+
+def _towns_table(result: cmp.Comparison) -> None:
+    towns = result.towns
+    st.caption(f"Towns of the gazetteer that changed hands ({len(towns)})")
+    if not len(towns):
+        return
+    st.dataframe(
+        towns[[c for c in (cmp.TOWN, cmp.TOWN_AR, schema.COUNTRY, cmp.FROM, cmp.TO) if c in towns]],
+        hide_index=True,
+        width="stretch",
+        key="compare-towns",
+        column_config={
+            cmp.TOWN: st.column_config.TextColumn("Town"),
+            cmp.TOWN_AR: st.column_config.TextColumn("Arabic"),
+            schema.COUNTRY: st.column_config.TextColumn("Country"),
+            cmp.FROM: st.column_config.TextColumn(f"Held on {result.day_a.isoformat()} by"),
+            cmp.TO: st.column_config.TextColumn(f"Held on {result.day_b.isoformat()} by"),
+        },
+    )
+
+
+def _events_table(events: pd.DataFrame, view: CompareView) -> None:
+    st.caption(
+        f"Events from {view.day_a.isoformat()} to {view.day_b.isoformat()} inside ground that "
+        f"changed hands ({len(events)}; the sidebar's filters apply)"
+    )
+    if not len(events):
+        return
+    columns = [
+        c
+        for c in (
+            schema.EVENT_DATE,
+            schema.EVENT_ID,
+            schema.EVENT_TYPE,
+            schema.SUB_EVENT_TYPE,
+            schema.ACTOR1,
+            schema.LOCATION,
+            schema.COUNTRY,
+            cmp.FROM,
+            cmp.TO,
+        )
+        if c in events
+    ]
+    table = pd.DataFrame(events[columns])
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="compare-events",
+        height=min(420, 38 + 35 * len(table)),
+        column_config={
+            schema.EVENT_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+            schema.EVENT_ID: st.column_config.TextColumn("Event id"),
+            schema.EVENT_TYPE: st.column_config.TextColumn("Type"),
+            schema.SUB_EVENT_TYPE: st.column_config.TextColumn("Sub-type"),
+            schema.ACTOR1: st.column_config.TextColumn("Actor 1"),
+            schema.LOCATION: st.column_config.TextColumn("Place"),
+            schema.COUNTRY: st.column_config.TextColumn("Country"),
+            cmp.FROM: st.column_config.TextColumn("Held on the first date by"),
+            cmp.TO: st.column_config.TextColumn("Held on the second date by"),
+        },
+    )
+
+
+def _check_section(ds: Dataset, view: CompareView) -> None:
+    st.markdown("##### Territorial-change check")
+    cols = st.columns([1, 1.4, 1.4], vertical_alignment="bottom")
+    cols[0].number_input(
+        "Days after the event",
+        min_value=0,
+        max_value=MAX_TOLERANCE_DAYS,
+        step=1,
+        key=K_TOLERANCE,
+        help="The layer should show the event's actor there this many days after the event.",
+    )
+    cols[1].checkbox("Only events between the two dates", key=K_CHECK_PERIOD)
+    cols[2].checkbox("List the events that agree too", key=K_CHECK_ALL)
+    tolerance = int(st.session_state.get(K_TOLERANCE, 7))
+    try:
+        result = _check(ds.key, tolerance, ds)
+    except DashboardError as exc:
+        st.error(f"The check could not run: {md(exc, limit=400)}")
+        return
+    rows = result.rows
+    if st.session_state.get(K_CHECK_PERIOD, True):
+        dates = pd.to_datetime(rows[schema.EVENT_DATE])
+        inside = (dates >= pd.Timestamp(view.day_a)) & (dates <= pd.Timestamp(view.day_b))
+        rows = rows[inside.to_numpy()]
+    counts = {v: int((rows[VERDICT] == v).sum()) for v in result.counts}
+    st.caption(
+        "Events whose sub-event type records a change of control (actor 1 took the place), "
+        f"against the controller the layer shows {tolerance} days later"
+    )
+    st.text(", ".join(f"{verdict}: {n}" for verdict, n in counts.items()))
+    listed = rows if st.session_state.get(K_CHECK_ALL) else rows[rows[VERDICT] != AGREES]
+    if len(listed):
+        shown = listed[
+            [
+                schema.EVENT_ID,
+                schema.EVENT_DATE,
+                schema.LOCATION,
+                schema.ACTOR1,
+                CLAIMED,
+                CHECK_DATE,
+                LAYER_CONTROLLER,
+                LAYER_BEFORE,
+                VERDICT,
+                NOTE,
+            ]
+        ]
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            key="compare-check",
+            column_config={
+                schema.EVENT_ID: st.column_config.TextColumn("Event id"),
+                schema.EVENT_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+                schema.LOCATION: st.column_config.TextColumn("Place"),
+                schema.ACTOR1: st.column_config.TextColumn("Actor 1"),
+                CLAIMED: st.column_config.TextColumn("Claimed controller"),
+                CHECK_DATE: st.column_config.DateColumn("Layer read on", format="YYYY-MM-DD"),
+                LAYER_CONTROLLER: st.column_config.TextColumn("Layer shows"),
+                LAYER_BEFORE: st.column_config.TextColumn("Layer the day before"),
+                VERDICT: st.column_config.TextColumn("Verdict"),
+                NOTE: st.column_config.TextColumn("Note"),
+            },
+        )
+    else:
+        st.text("No event to list.")
+    unmapped = result.unmapped_actors
+    if len(unmapped):
+        st.caption("Actors the mapping table does not name (not guessed)")
+        st.dataframe(unmapped, hide_index=True, key="compare-unmapped")
+    for note in result.notes:
+        st.caption(md(note, limit=300))
+    st.download_button(
+        "Download the check (CSV)",
+        data=lambda: to_csv_bytes(rows),
+        file_name=f"territorial_check_{tolerance}d.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_compare_check",
+    )
+
+
+__all__ = [
+    "MODES",
+    "MODE_COMPARE",
+    "MODE_SINGLE",
+    "CompareView",
+    "compare_query",
+    "current_view",
+    "date_range",
+    "default_compare",
+    "parse_compare_query",
+    "render",
+    "start",
+]

@@ -1,0 +1,560 @@
+"""``conflictmap compare`` and ``conflictmap check``: two dates compared, and the
+territorial-change check (registered on the ``conflictmap`` group in ``dashboard/cli.py``).
+
+This module does not import ``dashboard.cli`` (which imports this one to register the
+commands), so either may be imported first; it has its own one-line error type with the
+same exit status.
+
+Exit status: 0 done (``check``: no disagreement), 1 (``check`` only) the layer disagrees
+with at least one event, 2 unusable input (a file, a date outside the layer, ``--from``
+after ``--to``, a bad actor mapping), always as one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dashboard import paths, schema
+from dashboard.errors import DashboardError
+
+if TYPE_CHECKING:  # pandas is imported when a command runs: `conflictmap --help` stays quick
+    import pandas as pd
+
+EXIT_OK = 0
+EXIT_DISAGREEMENTS = 1
+EXIT_UNUSABLE = 2
+OUTPUT_FORMATS = ("text", "json", "csv")
+COMPARE_TABLES = ("areas", "changed", "towns", "events")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class _Fail(click.ClickException):
+    """A clean one-line error, exit status 2 (unusable input; never a traceback)."""
+
+    exit_code = EXIT_UNUSABLE
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if not _DATE_RE.fullmatch(text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise _Fail(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _check_file(path: str) -> None:
+    from dashboard.errors import InputFileError
+
+    try:
+        paths.check_input_file(Path(path))
+    except InputFileError as exc:
+        raise _Fail(str(exc)) from exc
+
+
+def _renames(items: Sequence[str], ocha: bool) -> dict[str, str] | None:
+    from dashboard.areas import OCHA_AOI_2015_NAMES
+
+    out: dict[str, str] = dict(OCHA_AOI_2015_NAMES) if ocha else {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise _Fail(f"--rename-controller {item!r}: expected OLD=NEW")
+        out[old.strip()] = new.strip()
+    return out or None
+
+
+def _data_options(func: Callable) -> Callable:
+    """--events and the control-area options, as ``serve`` and ``build`` spell them."""
+    options = [
+        click.option(
+            "--events",
+            "events_file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Events file (default: the bundled demo events).",
+        ),
+        click.option(
+            "--areas",
+            "area_paths",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            help="Control-area file (repeatable; default: the bundled areas).",
+        ),
+        click.option(
+            "--controller-field",
+            default=schema.CONTROLLER,
+            show_default=True,
+            help="Area field naming who controls it.",
+        ),
+        click.option(
+            "--from-field",
+            default=schema.VALID_FROM,
+            show_default=True,
+            help="Area validity start field.",
+        ),
+        click.option(
+            "--to-field",
+            default=schema.VALID_TO,
+            show_default=True,
+            help="Area validity end field.",
+        ),
+        click.option(
+            "--date-field",
+            default=None,
+            help="Area field holding a snapshot date (snapshots become intervals).",
+        ),
+        click.option(
+            "--rename-controller",
+            "renames",
+            multiple=True,
+            metavar="OLD=NEW",
+            help="Rename a controller of the area files (repeatable).",
+        ),
+        click.option(
+            "--ocha-names",
+            is_flag=True,
+            help="Rename the OCHA 2015 'Areas of Influence' actor types to the bundled names "
+            "(Government (SAA), ISIS-affiliated groups, Contested Areas).",
+        ),
+        click.option(
+            "--repair", is_flag=True, help="Repair invalid polygons with make_valid (reported)."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _format_option(func: Callable) -> Callable:
+    return click.option(
+        "--format",
+        "-f",
+        "output_format",
+        type=click.Choice(OUTPUT_FORMATS),
+        default="text",
+        show_default=True,
+        help="Readable text, JSON, or CSV (one table).",
+    )(func)
+
+
+def _load(
+    events_file: str | None,
+    area_paths: Sequence[str],
+    *,
+    need_events: bool,
+    area_options: dict[str, Any],
+) -> tuple[Any, pd.DataFrame | None]:
+    """(AreasResult, joined events or None)."""
+    from dashboard.pipeline import AreaOptions, BuildSettings, build, load_areas
+
+    for path in [*([events_file] if events_file else []), *area_paths]:
+        _check_file(path)
+    options = AreaOptions(**area_options)
+    try:
+        areas = load_areas(list(area_paths) or None, options=options)
+        if not len(areas.areas):
+            raise _Fail(
+                "no usable control areas in " + ", ".join(area_paths or ["the bundled file"])
+            )
+        if not need_events:
+            return areas, None
+        result = build(
+            events_file or paths.BUNDLED_EVENTS,
+            settings=BuildSettings(areas=options),
+            areas=areas,
+        )
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+    return areas, result.events
+
+
+def _area_options(
+    controller_field: str,
+    from_field: str,
+    to_field: str,
+    date_field: str | None,
+    renames: Sequence[str],
+    ocha_names: bool,
+    repair: bool,
+) -> dict[str, Any]:
+    return {
+        "controller_field": controller_field,
+        "from_field": from_field,
+        "to_field": to_field,
+        "date_field": date_field,
+        "controller_names": _renames(renames, ocha_names),
+        "repair": repair,
+    }
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    from dashboard.tableexport import export_frame
+
+    buffer = io.StringIO()
+    export_frame(frame).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def _km2(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"
+
+
+# --------------------------------------------------------------------------------------------
+# compare
+
+
+@click.command("compare")
+@click.option("--from", "date_a", required=True, metavar="YYYY-MM-DD", help="The first date (A).")
+@click.option("--to", "date_b", required=True, metavar="YYYY-MM-DD", help="The second date (B).")
+@_data_options
+@click.option(
+    "--towns",
+    "towns_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Gazetteer CSV (name,name_ar,country,latitude,longitude); default geodata/towns.csv.",
+)
+@click.option("--no-events", is_flag=True, help="Skip the events (no geocoding, faster).")
+@_format_option
+@click.option(
+    "--table",
+    type=click.Choice(COMPARE_TABLES),
+    default="areas",
+    show_default=True,
+    help="The table written by --format csv.",
+)
+def compare(
+    date_a: str,
+    date_b: str,
+    events_file: str | None,
+    area_paths: tuple[str, ...],
+    controller_field: str,
+    from_field: str,
+    to_field: str,
+    date_field: str | None,
+    renames: tuple[str, ...],
+    ocha_names: bool,
+    repair: bool,
+    towns_file: str | None,
+    no_events: bool,
+    output_format: str,
+    table: str,
+) -> None:
+    """Compare the control areas of two dates: km² per controller (equal-area EPSG:6933),
+    ground that changed hands, towns that changed hands, events inside changed ground.
+
+    Example: conflictmap compare --from 2017-06-01 --to 2017-12-31
+    """
+    import pandas as pd
+
+    from dashboard.compare import CompareError, read_towns
+    from dashboard.compare import compare as run_compare
+
+    day_a = _date(date_a, "--from")
+    day_b = _date(date_b, "--to")
+    assert day_a is not None and day_b is not None
+    if day_a > day_b:
+        raise _Fail(f"--from {day_a.isoformat()} is after --to {day_b.isoformat()}")
+    if towns_file:
+        _check_file(towns_file)
+    areas, events = _load(
+        events_file,
+        area_paths,
+        need_events=not no_events,
+        area_options=_area_options(
+            controller_field, from_field, to_field, date_field, renames, ocha_names, repair
+        ),
+    )
+    try:
+        towns = read_towns(towns_file or paths.BUNDLED_TOWNS)
+        result = run_compare(areas.areas, day_a, day_b, towns=towns, events=events)
+    except CompareError as exc:
+        message = str(exc).replace("date A", "--from").replace("date B", "--to")
+        raise _Fail(message) from exc
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        frames = {
+            "areas": result.table.round(1),
+            "changed": pd.DataFrame(result.pieces.drop(columns="geometry")).round(1),
+            "towns": result.towns,
+            "events": _event_table(result.events),
+        }
+        click.echo(_csv(frames[table]), nl=False)
+    else:
+        click.echo(_compare_text(result, events_given=events is not None))
+
+
+def _event_table(events: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    from dashboard.compare import FROM, TO
+
+    cols = [
+        c
+        for c in (
+            schema.EVENT_ID,
+            schema.EVENT_DATE,
+            schema.EVENT_TYPE,
+            schema.SUB_EVENT_TYPE,
+            schema.ACTOR1,
+            schema.LOCATION,
+            schema.COUNTRY,
+            schema.LATITUDE,
+            schema.LONGITUDE,
+            FROM,
+            TO,
+        )
+        if c in events
+    ]
+    out = events[cols].copy()
+    if schema.EVENT_DATE in out:
+        out[schema.EVENT_DATE] = pd.to_datetime(out[schema.EVENT_DATE]).dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _compare_text(result: Any, *, events_given: bool) -> str:
+    import pandas as pd
+
+    from dashboard.compare import EQUAL_AREA_CRS, FROM, TO
+
+    a, b = result.day_a.isoformat(), result.day_b.isoformat()
+    lines = [f"Control of territory, {a} -> {b} (km², equal-area {EQUAL_AREA_CRS})", ""]
+    head = f"  {'controller':<32}{a:>12}{b:>12}{'difference':>12}{'gained':>10}{'lost':>10}"
+    lines.append(head)
+    for row in result.table.itertuples(index=False):
+        lines.append(
+            f"  {row.controller:<32}{_km2(row.km2_a):>12}{_km2(row.km2_b):>12}"
+            f"{row.difference_km2:>+12,.0f}{_km2(row.gained_km2):>10}{_km2(row.lost_km2):>10}"
+        )
+    lines.append(
+        f"  {'total':<32}{_km2(result.table.km2_a.sum()):>12}{_km2(result.table.km2_b.sum()):>12}"
+    )
+    for day, km2 in zip((a, b), result.overlap_km2, strict=True):
+        if km2 > 0:
+            lines.append(
+                f"  note: on {day} areas of different controllers overlap on {_km2(km2)} km², "
+                "counted as Contested"
+            )
+    lines += ["", f"Changed hands: {_km2(result.changed_km2)} km² (Unknown: no area that day)"]
+    for row in result.pieces.itertuples(index=False):
+        lines.append(f"  {row.controller_a} -> {row.controller_b}: {_km2(row.area_km2)} km²")
+    towns = result.towns
+    lines += ["", f"Towns that changed hands: {len(towns)}"]
+    for _, town in towns.iterrows():
+        arabic = f" ({town['town_ar']})" if pd.notna(town.get("town_ar")) else ""
+        lines.append(f"  {town['town']}{arabic}, {town.get(schema.COUNTRY, '')}: "
+                     f"{town[FROM]} -> {town[TO]}")  # fmt: skip
+    if events_given:
+        events = result.events
+        lines += ["", f"Events inside changed ground, {a} to {b}: {len(events)}"]
+        for _, ev in events.iterrows():
+            day = pd.Timestamp(ev[schema.EVENT_DATE]).date().isoformat()
+            lines.append(
+                f"  {day} {ev.get(schema.EVENT_ID, '')} {ev.get(schema.LOCATION, '')} "
+                f"({ev.get(schema.SUB_EVENT_TYPE, '') or ev.get(schema.EVENT_TYPE, '')}): "
+                f"{ev[FROM]} -> {ev[TO]}"
+            )
+    return "\n".join(_one_line(line) for line in lines)
+
+
+def _one_line(text: str) -> str:
+    """Data text printed on a terminal: no newline or control character inside a line."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+# --------------------------------------------------------------------------------------------
+# check
+
+
+@click.command("check")
+@_data_options
+@click.option(
+    "--tolerance",
+    default=7,
+    show_default=True,
+    type=click.IntRange(0, 365),
+    help="Days after the event at which the layer must show the new controller.",
+)
+@click.option(
+    "--actor-map",
+    "actor_map",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV (actor,controller) adding to or overriding the actor table; an empty "
+    "controller removes an actor.",
+)
+@click.option(
+    "--actor",
+    "actor_items",
+    multiple=True,
+    metavar="NAME=CONTROLLER",
+    help="Map one actor onto a controller (repeatable; after --actor-map).",
+)
+@click.option("--from", "date_from", default=None, metavar="YYYY-MM-DD",
+              help="Only events on or after this date.")  # fmt: skip
+@click.option("--to", "date_to", default=None, metavar="YYYY-MM-DD",
+              help="Only events on or before this date.")  # fmt: skip
+@_format_option
+@click.option("--all", "show_all", is_flag=True, help="List every event checked, not only "
+              "those that do not agree.")  # fmt: skip
+def check(
+    events_file: str | None,
+    area_paths: tuple[str, ...],
+    controller_field: str,
+    from_field: str,
+    to_field: str,
+    date_field: str | None,
+    renames: tuple[str, ...],
+    ocha_names: bool,
+    repair: bool,
+    tolerance: int,
+    actor_map: str | None,
+    actor_items: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    output_format: str,
+    show_all: bool,
+) -> None:
+    """Check events that record a change of control against the control layer.
+
+    Events whose sub-event type is "Government regains territory", "Non-state actor
+    overtakes territory" or "Non-violent transfer of territory" say that actor 1 took the
+    place; the layer should show that actor's controller there TOLERANCE days later.
+
+    Exit status: 0 no disagreement, 1 disagreements listed, 2 unusable input.
+    """
+    import pandas as pd
+
+    from dashboard.changecheck import (
+        CheckSettings,
+        check_territorial_changes,
+        load_actor_map,
+        parse_actor_items,
+    )
+
+    first = _date(date_from, "--from")
+    last = _date(date_to, "--to")
+    if first and last and first > last:
+        raise _Fail(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    overrides: dict[str, str] = {}
+    try:
+        if actor_map:
+            _check_file(actor_map)
+            overrides.update(load_actor_map(actor_map))
+        overrides.update(parse_actor_items(actor_items))
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+    areas, events = _load(
+        events_file,
+        area_paths,
+        need_events=True,
+        area_options=_area_options(
+            controller_field, from_field, to_field, date_field, renames, ocha_names, repair
+        ),
+    )
+    assert events is not None
+    dates = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce")
+    keep = pd.Series(True, index=events.index)
+    if first is not None:
+        keep &= dates >= pd.Timestamp(first)
+    if last is not None:
+        keep &= dates <= pd.Timestamp(last)
+    events = events[keep.to_numpy()]
+    settings = CheckSettings(tolerance_days=tolerance).with_overrides(overrides)
+    try:
+        result = check_territorial_changes(events, areas.areas, settings=settings)
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        rows = result.rows if show_all else _not_agreeing(result.rows)
+        click.echo(_csv(_dated(rows)), nl=False)
+    else:
+        click.echo(_check_text(result, show_all=show_all))
+    sys.exit(EXIT_DISAGREEMENTS if result.counts.get("disagrees") else EXIT_OK)
+
+
+def _not_agreeing(rows: pd.DataFrame) -> pd.DataFrame:
+    from dashboard.changecheck import AGREES, VERDICT
+
+    return rows[rows[VERDICT] != AGREES]
+
+
+def _dated(rows: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    from dashboard.changecheck import CHECK_DATE
+
+    out = rows.copy()
+    for column in (schema.EVENT_DATE, CHECK_DATE):
+        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+    return out
+
+
+_CHECK_HEADER = (
+    f"{'event id':<10} {'date':<10}  {'place':<25} {'claimed by':<31} "
+    f"{'layer on':<11} {'layer shows':<30} verdict"
+)
+
+
+def _check_text(result: Any, *, show_all: bool) -> str:
+    import pandas as pd
+
+    from dashboard.changecheck import (
+        CHECK_DATE,
+        CLAIMED,
+        LAYER_CONTROLLER,
+        NOTE,
+        VERDICT,
+    )
+
+    s = result.settings
+    total = len(result.rows)
+    lines = [
+        (
+            f"Territorial-change check: {total} events whose sub-event type records a change "
+            f"of control, the layer read {s.tolerance_days} days after each"
+        ),
+        "  " + ", ".join(f"{verdict}: {n}" for verdict, n in result.counts.items()),
+    ]
+    lines += [f"note: {note}" for note in result.notes]
+    rows = _dated(result.rows if show_all else _not_agreeing(result.rows))
+    if len(rows):
+        lines += ["", _CHECK_HEADER]
+    for _, r in rows.iterrows():
+        layer = r[LAYER_CONTROLLER] if pd.notna(r[LAYER_CONTROLLER]) else "-"
+        claimed = r[CLAIMED] if pd.notna(r[CLAIMED]) else f"? ({r[schema.ACTOR1]})"
+        place = r[schema.LOCATION] if pd.notna(r[schema.LOCATION]) else ""
+        line = (
+            f"{r[schema.EVENT_ID]!s:<10} {r[schema.EVENT_DATE]}  {str(place)[:25]:<25} "
+            f"{str(claimed)[:31]:<31} {r[CHECK_DATE]}: {str(layer)[:30]:<30} {r[VERDICT]}"
+        )
+        if r[NOTE]:
+            line += f" ({r[NOTE]})"
+        lines.append(line)
+    if len(result.unmapped_actors):
+        lines += ["", "Actors not in the mapping table (not guessed; map them with --actor):"]
+        for actor, n in zip(
+            result.unmapped_actors["actor"], result.unmapped_actors["events"], strict=True
+        ):
+            lines.append(f"  {actor}: {n} event(s)")
+    return "\n".join(_one_line(line) for line in lines)

@@ -1,0 +1,438 @@
+"""``conflictmap export``: a view of the dashboard as PNG, PDF, HTML, GIF or MP4."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from dashboard.errors import DashboardError
+
+FORMATS: tuple[str, ...] = ("png", "pdf", "html", "gif", "mp4")
+ANIMATED: tuple[str, ...] = ("gif", "mp4")
+_SUFFIXES = {
+    ".png": "png",
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+    ".gif": "gif",
+    ".mp4": "mp4",
+}
+
+
+class _Fail(click.ClickException):
+    """One clear line, exit status 2 (unusable input); never a traceback."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
+        click.echo(f"conflictmap export: {self.format_message()}", err=True)
+
+
+class _OneLineCommand(click.Command):
+    """Usage errors (a bad --scale, an unknown --format) as one line too, not a usage page."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _Fail(exc.format_message()) from None
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        if len(value.strip()) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise _Fail(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _choose(values: Sequence[str], allowed: Sequence[str], option: str) -> tuple[str, ...]:
+    """Filter values checked against the data, as the app's URL parser does."""
+    known = set(allowed)
+    out: list[str] = []
+    for value in values:
+        if value not in known:
+            close = difflib.get_close_matches(value, list(allowed), n=3)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise _Fail(f"{option} {value!r} is not in the loaded data{hint}")
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def _precisions(values: Sequence[str]) -> tuple[int, ...]:
+    levels: set[int] = set()
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if part not in ("1", "2", "3"):
+                raise _Fail(f"--precision {part!r}: expected 1, 2 or 3")
+            levels.add(int(part))
+    return tuple(sorted(levels))
+
+
+def _format_of(fmt: str | None, output: str) -> str:
+    suffix = Path(output).suffix.lower()
+    if fmt:
+        return fmt
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    raise _Fail(f"cannot tell the format from {output!r}: add --format {'|'.join(FORMATS)}")
+
+
+@contextmanager
+def _frame_progress(total_hint: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar of frames on a terminal; nothing when stderr is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(total_hint, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write atomically: a reader never sees half a file, a failure leaves no debris."""
+    if path.is_dir():
+        raise _Fail(f"{path}: is a directory; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)  # mkstemp makes the file private: give it the usual mode
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:,.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.1f} MB"
+
+
+@click.command(
+    "export",
+    cls=_OneLineCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="File to write (the format follows its suffix unless --format is given).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="png (1600x1000 x --scale), pdf (landscape page), html (interactive, "
+    "offline), gif or mp4 (animated from --from to --to).",
+)
+@click.option(
+    "--date",
+    "date_text",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="As-of date: control areas on it, events in the window ending on it. "
+    "Default: the app's default (the latest date the areas cover).",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="Days of events up to and including the date (default: the app's).",
+)
+@click.option(
+    "--view-url",
+    default=None,
+    metavar="URL",
+    help="A dashboard permalink (http://host/?date=...&window=...): export that "
+    "view. Options given as well override its values.",
+)
+@click.option(
+    "--bbox",
+    default=None,
+    metavar="MINX,MINY,MAXX,MAXY",
+    help="Extent in degrees (lon/lat). Default: the permalink's map view, else all the data.",
+)
+@click.option(
+    "--title",
+    default=None,
+    help="Title of the map (default: 'Conflict events and territorial control').",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(1, 4),
+    default=1.0,
+    show_default=True,
+    help="Pixel multiplier for png/gif/mp4: 2 gives 3200x2000.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="PDF page, landscape.",
+)
+@click.option(
+    "--from",
+    "start_text",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="gif/mp4: first date of the animation.",
+)
+@click.option(
+    "--to",
+    "end_text",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="gif/mp4: last date of the animation (always the last frame).",
+)
+@click.option(
+    "--step",
+    type=click.Choice(["day", "week", "month"]),
+    default="week",
+    show_default=True,
+    help="gif/mp4: step between frames.",
+)
+@click.option(
+    "--frame-ms",
+    type=click.IntRange(50, 60_000),
+    default=800,
+    show_default=True,
+    help="gif/mp4: how long each frame shows, in milliseconds (the last one at least 2.4 s).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    help="Event type to show (repeatable); default: all.",
+)
+@click.option(
+    "--subtype",
+    "subtypes",
+    multiple=True,
+    metavar="SUBTYPE",
+    help="Sub-event type to show (repeatable).",
+)
+@click.option(
+    "--actor",
+    "actors",
+    multiple=True,
+    metavar="ACTOR",
+    help="Actor (either side) to show (repeatable).",
+)
+@click.option(
+    "--country", "countries", multiple=True, metavar="COUNTRY", help="Country to show (repeatable)."
+)
+@click.option(
+    "--admin1",
+    "admin1",
+    multiple=True,
+    metavar="ADMIN1",
+    help="Admin1 region to show (repeatable).",
+)
+@click.option(
+    "--min-fatalities",
+    type=click.IntRange(0, 100_000),
+    default=None,
+    help="Show only events with at least this many fatalities (unknown never passes).",
+)
+@click.option(
+    "--precision",
+    "precisions",
+    multiple=True,
+    metavar="1,2,3",
+    help="Location precision levels to show: 1 the town, 2 near it, 3 the region.",
+)
+@click.option(
+    "--events",
+    "events_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Events file (default: the bundled demo events).",
+)
+@click.option(
+    "--areas",
+    "area_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Control-area file (repeatable; default: the bundled areas).",
+)
+@click.option(
+    "--tiles",
+    is_flag=True,
+    help="Draw OpenStreetMap tiles under the map when they can be fetched (network).",
+)
+def export(
+    output: str,
+    fmt: str | None,
+    date_text: str | None,
+    window: int | None,
+    view_url: str | None,
+    bbox: str | None,
+    title: str | None,
+    scale: float,
+    paper: str,
+    start_text: str | None,
+    end_text: str | None,
+    step: str,
+    frame_ms: int,
+    types: tuple[str, ...],
+    subtypes: tuple[str, ...],
+    actors: tuple[str, ...],
+    countries: tuple[str, ...],
+    admin1: tuple[str, ...],
+    min_fatalities: int | None,
+    precisions: tuple[str, ...],
+    events_file: str | None,
+    area_paths: tuple[str, ...],
+    tiles: bool,
+) -> None:
+    """Export a view of the map for a briefing: PNG, PDF, standalone HTML, GIF or MP4.
+
+    The same view as the dashboard: control areas on --date, the events of the --window
+    days ending on it that pass the filters, the same colours; with the title, the date,
+    a legend, a scale bar, a north arrow and the sources in a footer.
+
+    \b
+    Examples:
+      conflictmap export --date 2017-11-09 --window 30 -o abu-kamal.png
+      conflictmap export --view-url 'http://localhost:8501/?date=2015-06-15&window=90' -o v.pdf
+      conflictmap export --format gif --from 2017-10-01 --to 2017-12-31 --step week -o q4.gif
+    """
+    fmt = _format_of(fmt, output)
+    start, end = _date(start_text, "--from"), _date(end_text, "--to")
+    animated = fmt in ANIMATED
+    if animated and (start is None or end is None):
+        raise _Fail(f"{fmt} needs --from and --to (the dates of the first and last frame)")
+    if not animated and (start_text or end_text):
+        raise _Fail(f"--from and --to make an animation: use --format gif or mp4, not {fmt}")
+    as_of = _date(date_text, "--date")
+    try:
+        box = None
+        if bbox is not None:
+            from dashboard.export.view import parse_bbox
+
+            box = parse_bbox(bbox)
+    except ValueError as exc:
+        raise _Fail(str(exc)) from None
+    if fmt == "mp4":
+        from dashboard.export.render import mp4_available
+
+        if not mp4_available():
+            raise _Fail("mp4 needs PyAV (pip install 'conflictmap[video]'); gif needs nothing")
+
+    from dashboard.app.state import default_state
+    from dashboard.export import (
+        ExportError,
+        ExportSettings,
+        load_export_data,
+        render_animation,
+        render_html,
+        render_pdf,
+        render_png,
+        view_from_url,
+    )
+    from dashboard.timewindow import Filters
+
+    try:
+        data = load_export_data(events_file, area_paths)
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from None
+    options = data.options
+
+    if view_url is not None:
+        view, notices = view_from_url(view_url, options)
+        for notice in notices:
+            click.echo(f"warning: {notice.text()}", err=True)
+    else:
+        view = default_state(options)
+    if as_of is not None:
+        if not options.first <= as_of <= options.last:
+            raise _Fail(
+                f"--date {as_of.isoformat()} is outside the data ({options.first.isoformat()} "
+                f"to {options.last.isoformat()})"
+            )
+        view = replace(view, as_of=as_of)
+    if window is not None:
+        view = replace(view, window=window)
+    for option, day in (("--from", start), ("--to", end)):
+        if day is not None and not options.first <= day <= options.last:
+            raise _Fail(
+                f"{option} {day.isoformat()} is outside the data ({options.first.isoformat()} "
+                f"to {options.last.isoformat()})"
+            )
+    f = view.filters
+    view = replace(
+        view,
+        filters=Filters(
+            event_types=_choose(types, options.event_types, "--type") or f.event_types,
+            sub_event_types=_choose(subtypes, options.sub_event_types, "--subtype")
+            or f.sub_event_types,
+            actors=_choose(actors, options.actors, "--actor") or f.actors,
+            countries=_choose(countries, options.countries, "--country") or f.countries,
+            admin1=_choose(admin1, options.admin1, "--admin1") or f.admin1,
+            min_fatalities=f.min_fatalities if min_fatalities is None else min_fatalities,
+            precisions=_precisions(precisions) or f.precisions,
+        ),
+    )
+    settings = ExportSettings(
+        title=title, bbox=box, scale=scale, paper=paper, tiles=tiles, frame_ms=frame_ms
+    )
+    path = Path(output)
+    try:
+        if fmt == "png":
+            blob = render_png(data, view, settings)
+        elif fmt == "pdf":
+            blob = render_pdf(data, view, settings)
+        elif fmt == "html":
+            blob = render_html(data, view, settings).encode("utf-8")
+        else:
+            assert start is not None and end is not None
+            with _frame_progress(f"{fmt} frames") as progress:
+                blob = render_animation(
+                    data,
+                    view,
+                    start=start,
+                    end=end,
+                    step=step,
+                    fmt=fmt,
+                    settings=settings,
+                    progress=progress,
+                )
+    except (ExportError, DashboardError, ValueError) as exc:
+        raise _Fail(str(exc)) from None
+    _write(path, blob)
+    click.echo(f"wrote {path} ({fmt}, {_size(len(blob))})")

@@ -1,0 +1,212 @@
+"""What an export draws from: the built events, the control areas and the context layers.
+
+The app already holds a built dataset (``dashboard.app.loaders.Dataset``); the command line
+builds one with :func:`dashboard.pipeline.build`. Both end up as an :class:`ExportData`
+holding the events in the app's compact, date-sorted form and the same :class:`DateIndex`,
+so ``timewindow.select`` picks exactly the events the app shows for the same view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from dashboard import paths, schema, style
+from dashboard.app.state import DEFAULT_WINDOW, Options, pick_default_window
+from dashboard.columnar import compact_events
+from dashboard.errors import InputFileError
+from dashboard.timewindow import (
+    WINDOW_PRESETS,
+    DateIndex,
+    build_date_index,
+    data_bounds,
+    window_positions,
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Country outlines and towns drawn under the data (either may be None)."""
+
+    countries: gpd.GeoDataFrame | None
+    towns: pd.DataFrame | None
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """A built dataset, as the exports need it.
+
+    Attributes
+    ----------
+    events
+        Events sorted by date (``columnar.compact_events``), as the app keeps them.
+    index
+        The date index of ``events`` (``timewindow.build_date_index``).
+    areas
+        Control-area versions (EPSG:4326).
+    options
+        Date range and filter values (the allowlists of ``app.state.parse_query``).
+    context
+        Country outlines and towns.
+    events_name, areas_names
+        File names of the inputs, for the footer.
+    bundled_events, bundled_areas
+        Whether the inputs are the bundled demo files (their provenance is known).
+    """
+
+    events: pd.DataFrame
+    index: DateIndex
+    areas: gpd.GeoDataFrame
+    options: Options
+    context: Context = field(default_factory=lambda: Context(None, None))
+    events_name: str = ""
+    areas_names: tuple[str, ...] = ()
+    bundled_events: bool = False
+    bundled_areas: bool = False
+
+    @property
+    def type_order(self) -> tuple[str, ...]:
+        """Event types in the app's colour order: the palette's first, then the data's."""
+        in_data = set(self.options.event_types)
+        types = [t for t in style.EVENT_TYPE_COLOURS if t in in_data]
+        types += [t for t in self.options.event_types if t not in types]
+        return tuple(types)
+
+    @property
+    def type_colours(self) -> dict[str, str]:
+        """``{event type: colour}`` exactly as the app's map, legend and timeline use them."""
+        return style.event_type_colours(self.type_order)
+
+    @property
+    def source_formats(self) -> tuple[str, ...]:
+        """Input layouts of the events (``canonical``, ``acled``, ``ucdp``, ``mapped``)."""
+        if schema.SOURCE_FORMAT not in self.events or not len(self.events):
+            return ()
+        values = self.events[schema.SOURCE_FORMAT].dropna().astype(str).unique()
+        return tuple(sorted(values))
+
+
+def load_context() -> Context:
+    """The bundled country outlines and towns (``geodata/``); None where a file is missing."""
+    countries = towns = None
+    if paths.BUNDLED_COUNTRIES.is_file():
+        countries = gpd.read_file(paths.BUNDLED_COUNTRIES)
+    if paths.BUNDLED_TOWNS.is_file():
+        towns = pd.read_csv(
+            paths.BUNDLED_TOWNS, keep_default_na=False, na_values=list(schema.NA_VALUES)
+        )
+    return Context(countries, towns)
+
+
+def _sorted_values(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
+    values: set[str] = set()
+    for column in columns:
+        if column in frame:
+            text = frame[column].dropna().astype(str).str.strip()
+            values.update(v for v in text.unique() if v)
+    return tuple(sorted(values, key=str.casefold))
+
+
+def _area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]:
+    """First and last day any area is valid (valid_to is exclusive; NaT = open-ended)."""
+    if areas.empty:
+        return None, None
+    start = pd.to_datetime(areas[schema.VALID_FROM], errors="coerce")
+    end = pd.to_datetime(areas[schema.VALID_TO], errors="coerce")
+    first = None if start.isna().any() else start.min().date()
+    last = None if end.isna().any() else (end.max() - pd.Timedelta(days=1)).date()
+    return first, last
+
+
+def options_for(events: pd.DataFrame, index: DateIndex, areas: pd.DataFrame) -> Options:
+    """The :class:`~dashboard.app.state.Options` of a dataset, as the app computes them."""
+    first, last = data_bounds(index, areas)
+    areas_first, areas_last = _area_coverage(areas)
+    options = Options(
+        first=first,
+        last=last,
+        default_window=DEFAULT_WINDOW,
+        areas_first=areas_first,
+        areas_last=areas_last,
+        event_types=_sorted_values(events, [schema.EVENT_TYPE]),
+        sub_event_types=_sorted_values(events, [schema.SUB_EVENT_TYPE]),
+        actors=_sorted_values(events, [schema.ACTOR1, schema.ACTOR2]),
+        countries=_sorted_values(events, [schema.COUNTRY]),
+        admin1=_sorted_values(events, [schema.ADMIN1]),
+    )
+    day = options.default_date
+    window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
+    days = tuple(int(d) for d in np.unique(index.days))
+    return replace(options, default_window=window, event_days=days)
+
+
+def export_data(
+    events: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    index: DateIndex | None = None,
+    options: Options | None = None,
+    context: Context | None = None,
+    events_name: str = "",
+    areas_names: Sequence[str] = (),
+) -> ExportData:
+    """An :class:`ExportData` from events and areas already built (the app's dataset).
+
+    ``events`` must already be date-sorted when ``index`` is given (the app's are).
+    """
+    if index is None:
+        events = compact_events(events)
+        index = build_date_index(events[schema.EVENT_DATE])
+    if options is None:
+        options = options_for(events, index, areas)
+    # By name here (the app's dataset keeps names only); load_export_data checks the paths.
+    bundled_events = events_name == paths.BUNDLED_EVENTS.name
+    bundled_areas = tuple(areas_names) == (paths.BUNDLED_AREAS.name,)
+    return ExportData(
+        events=events,
+        index=index,
+        areas=areas,
+        options=options,
+        context=context if context is not None else load_context(),
+        events_name=events_name,
+        areas_names=tuple(areas_names),
+        bundled_events=bundled_events,
+        bundled_areas=bundled_areas,
+    )
+
+
+def load_export_data(
+    events_path: str | Path | None = None,
+    area_paths: Sequence[str | Path] = (),
+) -> ExportData:
+    """Build an events file (the bundled demo by default) with its control areas.
+
+    Raises
+    ------
+    dashboard.errors.DashboardError
+        An input cannot be read; the message names the file.
+    """
+    from dashboard.pipeline import build
+
+    events_file = Path(events_path) if events_path else paths.BUNDLED_EVENTS
+    area_files = [Path(p) for p in area_paths] or [paths.BUNDLED_AREAS]
+    for path in (events_file, *area_files):
+        paths.check_input_file(path)
+    result = build(events_file, area_files)
+    if not len(result.events):
+        raise InputFileError(f"{events_file}: no event could be loaded")
+    data = export_data(
+        result.events,
+        result.areas,
+        events_name=events_file.name,
+        areas_names=tuple(p.name for p in area_files),
+    )
+    same_events = events_file.resolve() == paths.BUNDLED_EVENTS.resolve()
+    same_areas = [p.resolve() for p in area_files] == [paths.BUNDLED_AREAS.resolve()]
+    return replace(data, bundled_events=same_events, bundled_areas=same_areas)

@@ -1,0 +1,1055 @@
+"""The static map of one view: a matplotlib figure laid out for a slide or a printed page.
+
+Layout (sizes in inches, so a PNG and an A4 PDF read alike)::
+
+    +---------------------------------------------------------------+
+    | Title                                              AS OF      |
+    | control on ..., events ... (N days), filters       9 Nov 2017 |
+    +----------------------------------------------+----------------+
+    |                                           N  | Controlled by  |
+    |                    map                       | Event type     |
+    | [scale bar]                                  | Symbols        |
+    |                                              | counts         |
+    +----------------------------------------------+----------------+
+    | Sources and attribution; exported at ...; view permalink      |
+    +---------------------------------------------------------------+
+
+Styling comes from ``dashboard.style`` (the app's palettes, opacities and symbol sizes).
+No pyplot: every figure is its own object, so one Streamlit process can render several
+at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import colors as mcolors
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, PathPatch, Rectangle
+from matplotlib.transforms import Bbox, ScaledTranslation
+
+from dashboard import schema, style
+from dashboard.app.state import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, ViewState
+from dashboard.export.cartography import mercator_geometries, north_arrow, polygon_path, scale_bar
+from dashboard.export.data import ExportData
+from dashboard.export.footer import attribution_lines, exported_line
+from dashboard.export.view import Frame, fit_extent, permalink_query, placed_rows, to_mercator
+from dashboard.timewindow import FILTER_LABELS, window_bounds
+
+DEFAULT_TITLE = "Conflict events and territorial control"
+#: A tile background: an RGB image and the Web Mercator extent it covers.
+Background = tuple[np.ndarray, tuple[float, float, float, float]]
+#: Gives the background of an extent at a pixel size, or None when tiles cannot be had.
+TileSource = Callable[[tuple[float, float, float, float], tuple[int, int]], Background | None]
+FONT_FAMILY = ["DejaVu Sans"]
+#: One CSS pixel (the unit of ``style``'s symbol sizes) in points.
+PX = 0.75
+#: Event symbols are drawn this much larger than on screen: a slide or a printed page is
+#: seen from further away than a monitor.
+SYMBOL_SCALE = 1.25
+#: Fatality counts drawn in the legend's size key (as the app's legend).
+LEGEND_SIZES: tuple[int, ...] = (0, 10, 100)
+INK = "#222222"
+MUTED = "#555555"
+RULE = "#BBBBBB"
+
+# Font sizes in points.
+TITLE_PT = 16.0
+SUBTITLE_PT = 9.5
+DATE_PT = 16.0
+LEGEND_PT = 8.0
+HEADING_PT = 8.6
+FOOTER_PT = 6.2
+TOWN_PT = 6.8
+COUNTRY_PT = 9.0
+FURNITURE_PT = 7.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the parts of the page go, in inches from the bottom-left corner."""
+
+    width: float
+    height: float
+    margin: float = 0.25
+    title_height: float = 0.72
+    legend_width: float = 2.25
+    gap: float = 0.14
+    footer_line: float = 0.118
+
+    def footer_height(self, lines: int) -> float:
+        return 0.06 + lines * self.footer_line
+
+    def map_box(self, footer_lines: int) -> tuple[float, float, float, float]:
+        """(left, bottom, width, height) of the map, in inches."""
+        bottom = self.margin + self.footer_height(footer_lines) + self.gap
+        top = self.height - self.margin - self.title_height - self.gap
+        left = self.margin
+        right = self.width - self.margin - self.legend_width - self.gap
+        return left, bottom, right - left, top - bottom
+
+    def legend_box(self, footer_lines: int) -> tuple[float, float, float, float]:
+        _, bottom, _, height = self.map_box(footer_lines)
+        return self.width - self.margin - self.legend_width, bottom, self.legend_width, height
+
+
+@cache
+def arabic_supported() -> bool:
+    """Whether text in Arabic script renders joined and right to left.
+
+    Matplotlib shapes text with libraqm from 3.11 on; DejaVu Sans (shipped with matplotlib)
+    has the Arabic glyphs and the OpenType rules. Without both, town labels stay Latin
+    (unjoined Arabic letters in the wrong order would be worse than none).
+    """
+    from matplotlib import font_manager, ft2font
+
+    if not getattr(ft2font, "__libraqm_version__", None):
+        return False
+    try:
+        font = ft2font.FT2Font(font_manager.findfont(FONT_FAMILY[0], fallback_to_default=False))
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return all(font.get_char_index(ord(ch)) for ch in "دير الزور")
+
+
+@dataclass(frozen=True)
+class LegendSpec:
+    """What the legend lists: controllers and event types (an animation passes the union
+    over its frames, so the legend stays still)."""
+
+    controllers: tuple[str, ...]
+    event_types: tuple[str, ...]
+
+
+def _sorted_controllers(values: Sequence[Any]) -> list[str]:
+    names = list(dict.fromkeys(schema.UNKNOWN if style.is_missing(v) else str(v) for v in values))
+    names.sort(key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN), c))
+    return names
+
+
+def legend_spec(frames: Sequence[Frame], type_order: Sequence[str]) -> LegendSpec:
+    """The controllers and event types any of ``frames`` shows, in the app's legend order."""
+    controllers: list[Any] = []
+    shown_types: set[str] = set()
+    for frame in frames:
+        if LAYER_AREAS in frame.view.layers and len(frame.areas):
+            controllers.extend(frame.areas[schema.CONTROLLER].tolist())
+        if LAYER_EVENTS in frame.view.layers and len(frame.placed):
+            shown_types.update(frame.placed[schema.EVENT_TYPE].dropna().astype(str))
+    types = [t for t in type_order if t in shown_types]
+    types += sorted(shown_types - set(types))
+    return LegendSpec(tuple(_sorted_controllers(controllers)), tuple(types))
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def _short_span(start: dt.date, end: dt.date) -> str:
+    if start == end:
+        return _long_date(end)
+    if start.year == end.year:
+        head = f"{start.day} {start.strftime('%B')}" if start.month != end.month else f"{start.day}"
+        return f"{head} – {_long_date(end)}"
+    return f"{_long_date(start)} – {_long_date(end)}"
+
+
+def filters_text(view: ViewState) -> str:
+    """The active filters in words, '' when none."""
+    f = view.filters
+    parts: list[str] = []
+    for name, values in (
+        ("event_types", f.event_types),
+        ("sub_event_types", f.sub_event_types),
+        ("actors", f.actors),
+        ("countries", f.countries),
+        ("admin1", f.admin1),
+    ):
+        if values:
+            shown = ", ".join(values[:3]) + (
+                f" and {len(values) - 3} more" if len(values) > 3 else ""
+            )
+            parts.append(f"{FILTER_LABELS[name].lower()} {shown}")
+    if f.min_fatalities:
+        parts.append(f"at least {f.min_fatalities} fatalities")
+    if f.precisions and set(f.precisions) != set(schema.GEO_PRECISIONS):
+        parts.append("location precision " + ", ".join(str(p) for p in f.precisions))
+    return "; ".join(parts)
+
+
+def subtitle_text(view: ViewState) -> str:
+    """``Control of territory on ... · Events ... (N days)`` and the filters, if any."""
+    start, end = window_bounds(view.as_of, view.window)
+    days = "1 day" if view.window == 1 else f"{view.window} days"
+    parts = []
+    if LAYER_AREAS in view.layers:
+        parts.append(f"Control of territory on {_long_date(view.as_of)}")
+    if LAYER_EVENTS in view.layers:
+        parts.append(f"Events {_short_span(start, end)} ({days})")
+    active = filters_text(view)
+    if active:
+        parts.append(f"Filtered: {active}")
+    return "  ·  ".join(parts)
+
+
+def _rgba(colour: str, alpha: float) -> tuple[float, float, float, float]:
+    return mcolors.to_rgba(colour, alpha)
+
+
+def _blend(colour: str, alpha: float, under: str) -> str:
+    """``colour`` at ``alpha`` over ``under``, as an opaque colour (for legend swatches)."""
+    top = np.array(mcolors.to_rgb(colour))
+    base = np.array(mcolors.to_rgb(under))
+    mixed = alpha * top + (1 - alpha) * base
+    return mcolors.to_hex((float(mixed[0]), float(mixed[1]), float(mixed[2])))
+
+
+def _halo(width: float = 2.2) -> list[patheffects.AbstractPathEffect]:
+    return [patheffects.withStroke(linewidth=width, foreground="white", alpha=0.9)]
+
+
+class MapFigure:
+    """One figure; :meth:`draw` puts a frame on it (call again for the next frame).
+
+    The background, country outlines, scale bar, north arrow and footer are drawn once;
+    each :meth:`draw` replaces the control areas, events, town labels, legend and title.
+    """
+
+    def __init__(
+        self,
+        data: ExportData,
+        *,
+        width_in: float,
+        height_in: float,
+        dpi: float,
+        extent: Sequence[float],
+        view: ViewState,
+        title: str | None = None,
+        exported_at: dt.datetime | None = None,
+        tiles: TileSource | None = None,
+        view_note: str = "",
+    ) -> None:
+        self.data = data
+        self.layout = Layout(width_in, height_in)
+        self.title = title or DEFAULT_TITLE
+        self.fig = Figure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig.set_layout_engine(None)
+        self._dynamic: list[Any] = []
+        self.layers = view.layers
+        self.arabic = arabic_supported()
+        when = exported_at or dt.datetime.now(dt.UTC)
+        self._footer_head = [exported_line(when, permalink_query(view)) + view_note]
+        background = None
+        if tiles is not None:
+            # Fetch for the extent the map will show (grown a little: the footer may lose
+            # its tiles line when the fetch fails, which makes the map taller).
+            _, _, w, h = self.layout.map_box(len(self._footer(tiles=True)))
+            wanted = fit_extent(fit_extent(extent, w / h), w / h * 0.9)
+            background = tiles(wanted, (round(w * dpi), round(h * dpi)))
+        self.tiles = background is not None
+        footer = self._footer(tiles=self.tiles)
+        self.footer_lines = footer
+        left, bottom, w, h = self.layout.map_box(len(footer))
+        self.ax = self.fig.add_axes(
+            (left / width_in, bottom / height_in, w / width_in, h / height_in)
+        )
+        self.extent = fit_extent(extent, w / h)
+        self._setup_map(background)
+        self._draw_footer(footer)
+        lx, ly, lw, lh = self.layout.legend_box(len(footer))
+        self.legend_ax = self.fig.add_axes(
+            (lx / width_in, ly / height_in, lw / width_in, lh / height_in)
+        )
+        self.legend_size = (lw * 72, lh * 72)  # points
+        self._setup_legend_axes()
+        self._map_px_per_unit = (w * dpi) / (self.extent[2] - self.extent[0])
+
+    def _footer(self, *, tiles: bool) -> list[str]:
+        return self._wrap_footer(attribution_lines(self.data, tiles=tiles) + self._footer_head)
+
+    # --- static parts -------------------------------------------------------------------
+
+    def _wrap_footer(self, lines: list[str]) -> list[str]:
+        # DejaVu Sans averages about 0.55 em per character.
+        usable = (self.layout.width - 2 * self.layout.margin) * 72
+        chars = max(40, int(usable / (FOOTER_PT * 0.56)))
+        out: list[str] = []
+        for line in lines:
+            out.extend(textwrap.wrap(line, chars, subsequent_indent="   ") or [""])
+        return out
+
+    def _setup_map(self, tiles: Background | None) -> None:
+        ax = self.ax
+        minx, miny, maxx, maxy = self.extent
+        ax.set_xlim(minx, maxx)
+        ax.set_ylim(miny, maxy)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_facecolor(style.NO_TILES_BACKGROUND)
+        for spine in ax.spines.values():
+            spine.set_edgecolor("#666666")
+            spine.set_linewidth(0.8)
+        if tiles is not None:
+            image, (tminx, tminy, tmaxx, tmaxy) = tiles
+            ax.imshow(
+                image,
+                extent=(tminx, tmaxx, tminy, tmaxy),
+                interpolation="bilinear",
+                zorder=0,
+                origin="upper",
+            )
+            ax.set_xlim(minx, maxx)
+            ax.set_ylim(miny, maxy)
+        self._countries = self._country_shapes()
+        self._towns = self._town_table()
+        if LAYER_CONTEXT in self.layers:
+            for path in self._countries["paths"]:
+                ax.add_patch(
+                    PathPatch(
+                        path,
+                        facecolor="none" if tiles is not None else style.LAND_FILL,
+                        edgecolor="none",
+                        zorder=1,
+                    )
+                )
+                ax.add_patch(
+                    PathPatch(
+                        path,
+                        facecolor="none",
+                        edgecolor=style.COUNTRY_OUTLINE,
+                        linewidth=0.8,
+                        zorder=4,
+                    )
+                )
+        self._furniture_boxes: list[Bbox] = []
+        bar = scale_bar(ax, self.extent, fontsize=FURNITURE_PT)
+        arrow = north_arrow(ax, self.extent, fontsize=FURNITURE_PT + 1)
+        self._furniture = bar + arrow
+
+    def _country_shapes(self) -> dict[str, Any]:
+        countries = self.data.context.countries
+        out: dict[str, Any] = {"paths": [], "labels": []}
+        if countries is None or not len(countries):
+            return out
+        if countries.crs is not None and countries.crs.to_epsg() != 4326:
+            countries = countries.to_crs(4326)
+        geoms = mercator_geometries(countries.geometry.array)
+        names = countries["name"].tolist() if "name" in countries else [""] * len(geoms)
+        frame = shapely.box(*self.extent)
+        for geom, name in zip(geoms, names, strict=True):
+            if geom is None or shapely.is_empty(geom) or not shapely.is_valid(geom):
+                continue
+            path = polygon_path(geom)
+            if path is not None:
+                out["paths"].append(path)
+            visible = shapely.intersection(geom, frame)
+            if style.is_missing(name) or not str(name).strip() or visible.is_empty:
+                continue
+            if visible.area < 0.002 * frame.area:
+                continue
+            largest = max(shapely.get_parts(visible), key=lambda g: g.area)
+            point = shapely.ops.polylabel(largest, tolerance=max(frame.area**0.5 / 500, 1.0))
+            width = float(shapely.bounds(largest)[2] - shapely.bounds(largest)[0])
+            out["labels"].append((str(name).strip(), point.x, point.y, visible.area, width))
+        return out
+
+    def _draw_footer(self, lines: list[str]) -> None:
+        layout = self.layout
+        x = layout.margin / layout.width
+        rule_y = (layout.margin + layout.footer_height(len(lines))) / layout.height
+        self.fig.add_artist(
+            _hline(self.fig, rule_y, x, 1 - layout.margin / layout.width, RULE, 0.6)
+        )
+        for i, line in enumerate(lines):
+            y = (
+                layout.margin
+                + layout.footer_height(len(lines))
+                - 0.06
+                - (i + 0.8) * layout.footer_line
+            )
+            self.fig.text(
+                x,
+                y / layout.height,
+                line,
+                fontsize=FOOTER_PT,
+                color=MUTED,
+                ha="left",
+                va="baseline",
+                family=FONT_FAMILY,
+            )
+
+    def _setup_legend_axes(self) -> None:
+        ax = self.legend_ax
+        w, h = self.legend_size
+        ax.set_xlim(0, w)
+        ax.set_ylim(h, 0)  # points from the top-left corner
+        ax.axis("off")
+
+    # --- per frame -----------------------------------------------------------------------
+
+    def draw(self, frame: Frame, legend: LegendSpec | None = None) -> None:
+        """Draw one frame's areas, events, labels, legend and title (replacing the last)."""
+        for artist in self._dynamic:
+            artist.remove()
+        self._dynamic = []
+        legend = legend or legend_spec([frame], self.data.type_order)
+        view = frame.view
+        if LAYER_AREAS in view.layers:
+            self._draw_areas(frame)
+        markers: list[tuple[float, float, float]] = []
+        if LAYER_EVENTS in view.layers:
+            markers = self._draw_events(frame)
+        if LAYER_CONTEXT in view.layers:
+            self._draw_labels(frame, markers)
+        self._draw_title(view)
+        self._draw_legend(frame, legend)
+
+    def _add(self, artist: Any) -> Any:
+        self._dynamic.append(artist)
+        return artist
+
+    def _draw_areas(self, frame: Frame) -> None:
+        areas = frame.areas
+        if not len(areas):
+            return
+        geoms = mercator_geometries(areas.geometry.array)
+        # Half a pixel of the output: finer detail cannot be seen.
+        tolerance = 0.5 / self._map_px_per_unit
+        frame_box = shapely.box(*self.extent).buffer((self.extent[2] - self.extent[0]) * 0.05)
+        colours = style.controller_colours(_sorted_controllers(areas[schema.CONTROLLER].tolist()))
+        for geom, controller in zip(geoms, areas[schema.CONTROLLER].tolist(), strict=True):
+            if geom is None or shapely.is_empty(geom):
+                continue
+            shown = shapely.simplify(shapely.intersection(geom, frame_box), tolerance)
+            path = polygon_path(shown)
+            if path is None:
+                continue
+            name = schema.UNKNOWN if style.is_missing(controller) else str(controller)
+            colour = colours.get(name, style.CONTROLLER_COLOURS[schema.UNKNOWN])
+            if name == schema.CONTESTED:
+                patch = PathPatch(
+                    path,
+                    facecolor=_rgba(colour, 0.15),
+                    edgecolor=_rgba(colour, 0.95),
+                    linewidth=2.0 * PX,
+                    linestyle=(0, (6, 4)),
+                    hatch="////",
+                    zorder=3,
+                )
+                patch.set_hatchcolor(_rgba(colour, 0.65))
+                patch.set_hatch_linewidth(1.6)
+            else:
+                patch = PathPatch(
+                    path,
+                    facecolor=_rgba(colour, style.AREA_FILL_OPACITY),
+                    edgecolor=_rgba(colour, 0.9),
+                    linewidth=style.AREA_OUTLINE_WEIGHT * PX,
+                    zorder=2,
+                )
+            self._add(self.ax.add_patch(patch))
+
+    def _draw_events(self, frame: Frame) -> list[tuple[float, float, float]]:
+        placed = frame.placed
+        if not len(placed):
+            return []
+        colours = self.data.type_colours
+        lon = pd.to_numeric(placed[schema.LONGITUDE]).to_numpy(dtype=float)
+        lat = pd.to_numeric(placed[schema.LATITUDE]).to_numpy(dtype=float)
+        x, y = to_mercator(lon, lat)
+        fat = pd.to_numeric(placed[schema.FATALITIES], errors="coerce").to_numpy(dtype=float)
+        radius = np.array([style.point_radius(None if np.isnan(f) else f) for f in fat])
+        prec = (
+            pd.to_numeric(placed[schema.GEO_PRECISION], errors="coerce").to_numpy(dtype=float)
+            if schema.GEO_PRECISION in placed
+            else np.full(len(placed), np.nan)
+        )
+        hollow = prec != 1
+        unknown = np.isnan(fat)
+        types = (
+            placed[schema.EVENT_TYPE].astype("object").where(placed[schema.EVENT_TYPE].notna())
+            if schema.EVENT_TYPE in placed
+            else pd.Series([None] * len(placed))
+        )
+        type_names = [schema.UNKNOWN if style.is_missing(t) else str(t) for t in types]
+        fill = np.array(
+            [colours.get(t) or style.event_type_colours([t])[t] for t in type_names], dtype=object
+        )
+        # Hollow (approximate location) first so precise points stay on top; within each,
+        # big circles first so a small one is never hidden under a big one.
+        order = np.lexsort((-radius, ~hollow))
+        size = (2 * radius * PX * SYMBOL_SCALE) ** 2
+        rasterize = len(placed) > 5000
+        for is_hollow in (True, False):
+            for is_unknown in (False, True):
+                pick = order[(hollow[order] == is_hollow) & (unknown[order] == is_unknown)]
+                if not len(pick):
+                    continue
+                if is_hollow:
+                    face = [_rgba(c, style.HOLLOW_FILL_OPACITY) for c in fill[pick]]
+                    edge = [_rgba(c, 0.95) for c in fill[pick]]
+                    width = 2.0 * PX
+                else:
+                    face = [_rgba(c, style.POINT_FILL_OPACITY) for c in fill[pick]]
+                    edge = [_rgba(style.POINT_OUTLINE, 1.0)] * len(pick)
+                    width = (1.2 if is_unknown else 0.7) * PX
+                self._add(
+                    self.ax.scatter(
+                        x[pick],
+                        y[pick],
+                        s=size[pick],
+                        c=face,
+                        edgecolors=edge,
+                        linewidths=width,
+                        linestyles=(0, (2, 2)) if is_unknown else "solid",
+                        zorder=6,
+                        rasterized=rasterize,
+                    )
+                )
+        return list(zip(x.tolist(), y.tolist(), (radius * PX * SYMBOL_SCALE).tolist(), strict=True))
+
+    def _draw_labels(self, frame: Frame, markers: list[tuple[float, float, float]]) -> None:
+        renderer = self.canvas.get_renderer()
+        to_px = self.ax.transData
+        dpi_scale = self.fig.dpi / 72
+        taken: list[Bbox] = [
+            a.get_window_extent(renderer)
+            for a in self._furniture
+            if hasattr(a, "get_window_extent")
+        ]
+        markers_px = [(*to_px.transform((mx, my)), r) for mx, my, r in markers]
+        # The box inscribed in each circle: a label may graze a circle, not cover it.
+        marker_boxes = [
+            Bbox.from_extents(mx - 0.7 * rr, my - 0.7 * rr, mx + 0.7 * rr, my + 0.7 * rr)
+            for mx, my, rr in ((mx, my, r * dpi_scale) for mx, my, r in markers_px)
+        ]
+        axes_box = self.ax.get_window_extent(renderer)
+
+        def fits(box: Bbox) -> bool:
+            return (
+                box.x0 >= axes_box.x0 + 2
+                and box.x1 <= axes_box.x1 - 2
+                and box.y0 >= axes_box.y0 + 2
+                and box.y1 <= axes_box.y1 - 2
+                and not any(box.overlaps(t) for t in taken)
+            )
+
+        # Country names first (large, pale, fixed in place), then the towns by priority.
+        for name, cx, cy, _area, width in sorted(self._countries["labels"], key=lambda t: -t[3]):
+            text = self._add(
+                self.ax.text(
+                    cx,
+                    cy,
+                    _spaced(name.upper()),
+                    ha="center",
+                    va="center",
+                    fontsize=COUNTRY_PT,
+                    color="#8A8A8A",
+                    fontweight="bold",
+                    zorder=5,
+                    family=FONT_FAMILY,
+                    path_effects=_halo(2.0),
+                )
+            )
+            box = text.get_window_extent(renderer).padded(2)
+            # A name much wider than its country would read as the neighbour's.
+            narrow = box.width <= 1.2 * width * self._map_px_per_unit
+            if fits(box) and narrow:
+                taken.append(box)
+            else:
+                text.remove()
+                self._dynamic.remove(text)
+
+        for rank, label, tx, ty, kind in self._town_candidates(frame):
+            px, py = to_px.transform((tx, ty))
+            if not (axes_box.x0 < px < axes_box.x1 and axes_box.y0 < py < axes_box.y1):
+                continue
+            # An event drawn on the town itself pushes the label out past its circle.
+            local = [r for mx, my, r in markers_px if math.hypot(mx - px, my - py) < r * dpi_scale]
+            push = max(0.0, max(local, default=0.0) + 1.5 - _CANDIDATES[0][0])
+            text = self.ax.text(
+                tx,
+                ty,
+                label,
+                fontsize=TOWN_PT + TOWN_PT_EXTRA.get(kind, 0.0),
+                color=INK,
+                fontweight="bold" if kind == "capital" else "normal",
+                zorder=8,
+                family=FONT_FAMILY,
+                path_effects=_halo(),
+            )
+            # Less important towns keep more room around them: fewer, clearer labels.
+            box = self._place(text, tx, ty, push, LABEL_PAD[rank] * dpi_scale, fits, marker_boxes)
+            if box is None:
+                text.remove()
+                continue
+            taken.append(box)
+            self._add(text)
+            dot = 2.4 * dpi_scale
+            taken.append(Bbox.from_extents(px - dot, py - dot, px + dot, py + dot))
+            self._add(
+                self.ax.scatter(
+                    [tx],
+                    [ty],
+                    s=(3.6 if kind == "capital" else 2.6) ** 2,
+                    marker="s" if kind == "capital" else "o",
+                    c=[style.TOWN_COLOUR],
+                    edgecolors="white",
+                    linewidths=0.7,
+                    zorder=7,
+                )
+            )
+
+    def _place(
+        self,
+        text: Any,
+        tx: float,
+        ty: float,
+        push: float,
+        pad: float,
+        fits: Any,
+        avoid: list[Bbox],
+    ) -> Bbox | None:
+        """Put ``text`` at the first candidate position that fits and covers no event, else
+        at the first that fits; None when none fits. Returns the box it takes."""
+        renderer = self.canvas.get_renderer()
+        fallback: tuple[float, float, str, str, Bbox] | None = None
+        for dx, dy, ha, va in _CANDIDATES:
+            dx += math.copysign(push, dx) if dx else 0.0
+            dy += math.copysign(push, dy) if dy else 0.0
+            text.set_ha(ha)
+            text.set_va(va)
+            text.set_transform(_offset(self.ax, dx, dy))
+            box = text.get_window_extent(renderer).padded(pad)
+            if not fits(box):
+                continue
+            if not any(box.overlaps(m) for m in avoid):
+                return box
+            if fallback is None:
+                fallback = (dx, dy, ha, va, box)
+        if fallback is None:
+            return None
+        dx, dy, ha, va, box = fallback
+        text.set_ha(ha)
+        text.set_va(va)
+        text.set_transform(_offset(self.ax, dx, dy))
+        return box
+
+    def _town_table(self) -> pd.DataFrame:
+        """Towns with their Mercator position, label, kind and how many events of the whole
+        dataset lie near them (the story's places rank before the others)."""
+        columns = ["x", "y", "name", "label", "kind", "weight"]
+        towns = self.data.context.towns
+        if towns is None or not len(towns) or "name" not in towns:
+            return pd.DataFrame(columns=columns)
+        lat = pd.to_numeric(towns.get("latitude"), errors="coerce").to_numpy(dtype=float)
+        lon = pd.to_numeric(towns.get("longitude"), errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        names = towns["name"].where(towns["name"].notna(), "").astype(str).str.strip()
+        ok &= (names != "").to_numpy()
+        towns, lat, lon, names = towns.loc[ok], lat[ok], lon[ok], names[ok]
+        x, y = to_mercator(lon, lat)
+        arabic = (
+            towns["name_ar"].where(towns["name_ar"].notna(), "").astype(str).str.strip()
+            if "name_ar" in towns and self.arabic
+            else pd.Series("", index=towns.index)
+        )
+        roles = (
+            towns["role"].where(towns["role"].notna(), "").astype(str).str.strip().str.lower()
+            if "role" in towns
+            else pd.Series("", index=towns.index)
+        )
+        kinds = [
+            "capital" if "capital" in r else ("city" if r == "city" else "town") for r in roles
+        ]
+        events = placed_rows(self.data.events)
+        ex, ey = to_mercator(
+            pd.to_numeric(events[schema.LONGITUDE]).to_numpy(dtype=float),
+            pd.to_numeric(events[schema.LATITUDE]).to_numpy(dtype=float),
+        )
+        near = _near_metres(lat)
+        weight = [
+            int((np.hypot(ex - tx, ey - ty) < near).sum()) for tx, ty in zip(x, y, strict=True)
+        ]
+        labels = [f"{n}  {a}" if a else n for n, a in zip(names, arabic, strict=True)]
+        return pd.DataFrame(
+            {
+                "x": x,
+                "y": y,
+                "name": names.to_numpy(),
+                "label": labels,
+                "kind": kinds,
+                "weight": weight,
+            }
+        )
+
+    def _town_candidates(self, frame: Frame) -> list[tuple[int, str, float, float, str]]:
+        """Towns to label, most important first, with their rank (see LABEL_PAD): capitals,
+        towns near the window's events, cities, then the rest by events nearby."""
+        towns = self._towns
+        if not len(towns):
+            return []
+        x, y = towns["x"].to_numpy(), towns["y"].to_numpy()
+        active = np.zeros(len(towns), dtype=bool)
+        if LAYER_EVENTS in frame.view.layers and len(frame.placed):
+            lat = pd.to_numeric(frame.placed[schema.LATITUDE]).to_numpy(dtype=float)
+            ex, ey = to_mercator(
+                pd.to_numeric(frame.placed[schema.LONGITUDE]).to_numpy(dtype=float), lat
+            )
+            near = _near_metres(lat)
+            for i in range(len(towns)):
+                active[i] = bool((np.hypot(ex - x[i], ey - y[i]) < near).any())
+        kinds = towns["kind"].tolist()
+        rank = [
+            0 if k == "capital" else (1 if a else (2 if k == "city" else 3))
+            for k, a in zip(kinds, active, strict=True)
+        ]
+        order = sorted(
+            range(len(towns)),
+            key=lambda i: (rank[i], -int(towns["weight"].iat[i]), towns["name"].iat[i]),
+        )
+        return [(rank[i], towns["label"].iat[i], float(x[i]), float(y[i]), kinds[i]) for i in order]
+
+    def _draw_title(self, view: ViewState) -> None:
+        layout = self.layout
+        left = layout.margin / layout.width
+        right = 1 - layout.margin / layout.width
+        top = 1 - layout.margin / layout.height
+        fig = self.fig
+        self._add(
+            fig.text(
+                left,
+                top,
+                self.title,
+                fontsize=TITLE_PT,
+                fontweight="bold",
+                color=INK,
+                ha="left",
+                va="top",
+                family=FONT_FAMILY,
+            )
+        )
+        self._add(
+            fig.text(
+                left,
+                top - 0.36 / layout.height,
+                subtitle_text(view),
+                fontsize=SUBTITLE_PT,
+                color="#333333",
+                ha="left",
+                va="top",
+                family=FONT_FAMILY,
+            )
+        )
+        self._add(
+            fig.text(
+                right,
+                top + 0.005,
+                "AS OF",
+                fontsize=7.5,
+                color=MUTED,
+                ha="right",
+                va="top",
+                family=FONT_FAMILY,
+                fontweight="bold",
+            )
+        )
+        self._add(
+            fig.text(
+                right,
+                top - 0.15 / layout.height,
+                _long_date(view.as_of),
+                fontsize=DATE_PT,
+                fontweight="bold",
+                color=INK,
+                ha="right",
+                va="top",
+                family=FONT_FAMILY,
+            )
+        )
+        rule_y = 1 - (layout.margin + layout.title_height) / layout.height
+        self._add(fig.add_artist(_hline(fig, rule_y, left, right, RULE, 0.6)))
+
+    def _draw_legend(self, frame: Frame, legend: LegendSpec) -> None:
+        """The legend, shrunk as a whole when it would not fit beside the map."""
+        first = len(self._dynamic)
+        needed = self._legend_at(frame, legend, 1.0)
+        height = self.legend_size[1]
+        if needed > height:
+            for artist in self._dynamic[first:]:
+                artist.remove()
+            del self._dynamic[first:]
+            self._legend_at(frame, legend, 0.98 * height / needed)
+
+    def _legend_at(self, frame: Frame, legend: LegendSpec, k: float) -> float:
+        """Draw the legend with every size times ``k``; returns its height (points / k)."""
+        ax = self.legend_ax
+        width = self.legend_size[0] / k
+        ax.set_xlim(0, width)
+        ax.set_ylim(self.legend_size[1] / k, 0)
+        y = 4.0
+        line = LEGEND_PT * 1.55
+        sw = 16.0  # swatch width, points
+        text_x = sw + 7
+
+        def heading(text: str) -> None:
+            nonlocal y
+            self._add(
+                ax.text(
+                    0,
+                    y,
+                    text,
+                    fontsize=HEADING_PT * k,
+                    fontweight="bold",
+                    color=INK,
+                    va="top",
+                    ha="left",
+                    family=FONT_FAMILY,
+                )
+            )
+            y += HEADING_PT * 1.75
+
+        def label(text: str, x: float = text_x, colour: str = INK) -> None:
+            self._add(
+                ax.text(
+                    x,
+                    y + line * 0.42,
+                    text,
+                    fontsize=LEGEND_PT * k,
+                    color=colour,
+                    va="center",
+                    ha="left",
+                    family=FONT_FAMILY,
+                )
+            )
+
+        view = frame.view
+        ctrl_colours = style.controller_colours(legend.controllers)
+        if LAYER_AREAS in view.layers and legend.controllers:
+            heading("Controlled by")
+            for name in legend.controllers:
+                colour = ctrl_colours[name]
+                contested = name == schema.CONTESTED
+                base = style.LAND_FILL
+                rect = Rectangle(
+                    (0, y + 1),
+                    sw,
+                    line - 3.5,
+                    facecolor=_blend(colour, 0.15 if contested else style.AREA_FILL_OPACITY, base),
+                    edgecolor=colour,
+                    linewidth=(2.0 if contested else 1.0) * PX,
+                    linestyle=(0, (3, 2)) if contested else "solid",
+                    hatch="////" if contested else None,
+                )
+                if contested:
+                    rect.set_hatchcolor(_rgba(colour, 0.65))
+                    rect.set_hatch_linewidth(1.2)
+                self._add(ax.add_patch(rect))
+                label(name)
+                y += line
+            y += line * 0.6
+        if LAYER_EVENTS in view.layers and legend.event_types:
+            heading("Event type")
+            colours = self.data.type_colours
+            for name in legend.event_types:
+                colour = colours.get(name) or style.event_type_colours([name])[name]
+                self._add(
+                    ax.add_patch(
+                        Circle(
+                            (sw / 2, y + line * 0.42),
+                            4.2,
+                            facecolor=_rgba(colour, style.POINT_FILL_OPACITY),
+                            edgecolor=style.POINT_OUTLINE,
+                            linewidth=0.7 * PX,
+                        )
+                    )
+                )
+                label(name)
+                y += line
+            y += line * 0.6
+            heading("Symbols")
+            y = self._size_key(y, line, sw, k)
+            for text, hollow, dashed in (
+                ("fatalities unknown (dashed)", False, True),
+                ("approximate location (hollow)", True, False),
+            ):
+                grey = "#777777"
+                self._add(
+                    ax.add_patch(
+                        Circle(
+                            (sw / 2, y + line * 0.42),
+                            4.2,
+                            facecolor=_rgba(
+                                grey,
+                                style.HOLLOW_FILL_OPACITY if hollow else style.POINT_FILL_OPACITY,
+                            ),
+                            edgecolor=grey if hollow else style.POINT_OUTLINE,
+                            linewidth=(2.0 if hollow else 1.2) * PX,
+                            linestyle=(0, (2, 2)) if dashed else "solid",
+                        )
+                    )
+                )
+                label(text)
+                y += line
+            y += line * 0.6
+        # Counts
+        counts = self._counts(frame)
+        self._add(ax.add_line(_legend_rule(0, width, y)))
+        y += 5
+        for text in counts:
+            for part in textwrap.wrap(text, max(24, int(width / (LEGEND_PT * 0.55)))):
+                label(part, x=0, colour="#333333")
+                y += line * 0.92
+        return y * k
+
+    def _size_key(self, y: float, line: float, sw: float, k: float) -> float:
+        ax = self.legend_ax
+        radii = [style.point_radius(n) * PX for n in LEGEND_SIZES]
+        row = 2 * max(radii) + 4
+        x = 0.0
+        labels = []
+        for n, r in zip(LEGEND_SIZES, radii, strict=True):
+            cx = x + max(r, sw / 2)
+            self._add(
+                ax.add_patch(
+                    Circle(
+                        (cx, y + row / 2),
+                        r,
+                        facecolor=_rgba("#777777", style.POINT_FILL_OPACITY),
+                        edgecolor=style.POINT_OUTLINE,
+                        linewidth=0.7 * PX,
+                    )
+                )
+            )
+            labels.append((cx, f"{n:,}"))
+            x = cx + r + 10
+        for cx, text in labels:
+            self._add(
+                ax.text(
+                    cx,
+                    y + row + 2,
+                    text,
+                    fontsize=(LEGEND_PT - 0.5) * k,
+                    color=INK,
+                    ha="center",
+                    va="top",
+                    family=FONT_FAMILY,
+                )
+            )
+        self._add(
+            ax.text(
+                x + 2,
+                y + row / 2,
+                "fatalities\n(circle area)",
+                fontsize=(LEGEND_PT - 0.5) * k,
+                color=MUTED,
+                ha="left",
+                va="center",
+                family=FONT_FAMILY,
+            )
+        )
+        return y + row + LEGEND_PT * 1.9
+
+    def _counts(self, frame: Frame) -> list[str]:
+        view = frame.view
+        out: list[str] = []
+        if LAYER_EVENTS in view.layers:
+            out.append(_n(len(frame.placed), "event") + " on the map")
+            if frame.unplaced:
+                out.append(_n(frame.unplaced, "event") + " without a known place (not drawn)")
+            fat = (
+                pd.to_numeric(frame.events.get(schema.FATALITIES), errors="coerce")
+                if len(frame.events)
+                else pd.Series(dtype=float)
+            )
+            known = int(fat.sum()) if len(fat) else 0
+            unknown = int(fat.isna().sum()) if len(fat) else 0
+            if len(frame.events) and unknown == len(frame.events):
+                out.append("Fatalities unknown for every event")
+            elif len(frame.events):
+                text = _n(known, "fatality", "fatalities") + " reported"
+                if unknown:
+                    text += f" (unknown for {_n(unknown, 'event')})"
+                out.append(text)
+            if frame.selection.hidden_total:
+                out.append(
+                    f"{frame.selection.hidden_total} of {frame.selection.in_window} "
+                    "events in the window hidden by filters"
+                )
+        if LAYER_AREAS in view.layers:
+            options = self.data.options
+            if options.areas_cover(view.as_of):
+                out.append(_n(len(frame.areas), "control area"))
+            else:
+                cover = " to ".join(
+                    d.isoformat() if d else "open"
+                    for d in (options.areas_first, options.areas_last)
+                )
+                out.append(f"No control areas on this date (the area files cover {cover})")
+        return out
+
+
+#: Town labels of capitals and cities are a little larger (points).
+TOWN_PT_EXTRA: dict[str, float] = {"capital": 1.0, "city": 0.4}
+#: Room kept free around a town label, in points, by rank: capitals, towns near the
+#: window's events, cities, other towns.
+LABEL_PAD: tuple[float, ...] = (1.0, 1.0, 3.0, 6.0)
+
+# Label positions around a town's dot, in points: right, left, above, below, diagonals.
+_CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
+    (4.5, 0.0, "left", "center"),
+    (-4.5, 0.0, "right", "center"),
+    (0.0, 4.0, "center", "bottom"),
+    (0.0, -4.0, "center", "top"),
+    (3.5, 3.0, "left", "bottom"),
+    (3.5, -3.0, "left", "top"),
+    (-3.5, 3.0, "right", "bottom"),
+    (-3.5, -3.0, "right", "top"),
+)
+
+
+def _offset(ax: Any, dx_pt: float, dy_pt: float) -> Any:
+    """Data coordinates shifted by a distance in points (right for PNG and PDF alike)."""
+    return ax.transData + ScaledTranslation(dx_pt / 72, dy_pt / 72, ax.figure.dpi_scale_trans)
+
+
+#: A town "has" the events within this ground distance of it.
+NEAR_KM = 25.0
+
+
+def _near_metres(latitudes: np.ndarray) -> float:
+    """:data:`NEAR_KM` in Web Mercator metres at the median of ``latitudes``."""
+    middle = float(np.nanmedian(latitudes)) if len(latitudes) else 0.0
+    return NEAR_KM * 1000 / max(math.cos(math.radians(middle)), 0.05)
+
+
+def _spaced(text: str) -> str:
+    return "\u2009".join(text)
+
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _hline(fig: Figure, y: float, x0: float, x1: float, colour: str, width: float) -> Any:
+    from matplotlib.lines import Line2D
+
+    return Line2D([x0, x1], [y, y], transform=fig.transFigure, color=colour, linewidth=width)
+
+
+def _legend_rule(x0: float, x1: float, y: float) -> Any:
+    from matplotlib.lines import Line2D
+
+    return Line2D([x0, x1], [y, y], color=RULE, linewidth=0.6)
