@@ -195,7 +195,7 @@ def render_report(ds: Dataset) -> None:
     """Counts, rows set aside with their reasons, and downloads of both."""
     rep = ds.event_report
     with st.sidebar.expander(
-        f"Validation report: {rep.rows_loaded} loaded, {rep.rows_rejected} set aside"
+        f"Validation report: {rep.rows_loaded:,} loaded, {rep.rows_rejected:,} set aside"
     ):
         summary = ds.summary
         lines = [
@@ -208,7 +208,7 @@ def render_report(ds: Dataset) -> None:
             lines.append("Geocoding: " + ", ".join(f"{k} {v}" for k, v in geocoded.items()))
         area_rep = ds.area_report
         lines.append(
-            f"Control areas: {area_rep.rows_loaded} loaded, {area_rep.rows_rejected} set aside"
+            f"Control areas: {area_rep.rows_loaded:,} loaded, {area_rep.rows_rejected:,} set aside"
         )
         st.text("\n".join(lines))
         if len(ds.rejected):

@@ -224,14 +224,14 @@ def _filter_counts(sel: Selection, slots: Mapping[str, Any], view: S.ViewState) 
         hidden = sel.hidden_by.get(name, 0)
         only = sel.hidden_only_by.get(name, 0)
         if hidden:
-            extra = f" ({only} by this filter alone)" if only != hidden else ""
-            slot.caption(f"Hides {hidden} of {sel.in_window} events in the window{extra}")
+            extra = f" ({only:,} by this filter alone)" if only != hidden else ""
+            slot.caption(f"Hides {hidden:,} of {sel.in_window:,} events in the window{extra}")
         else:
             slot.empty()
     summary = slots.get("summary")
     if summary is not None:
         summary.caption(
-            f"{sel.shown} of {sel.in_window} events in the window pass the filters"
+            f"{sel.shown:,} of {sel.in_window:,} events in the window pass the filters"
             if sel.hidden_total
             else f"No filter hides any of the {_n(sel.in_window, 'event')} in the window"
         )
@@ -264,15 +264,15 @@ def _summary_line(
         ),
     ]
     if sel.hidden_total:
-        parts.append(f"{sel.hidden_total} hidden by filters")
+        parts.append(f"{sel.hidden_total:,} hidden by filters")
     if unplaced:
-        parts.append(f"{unplaced} not on the map (place not found)")
+        parts.append(f"{unplaced:,} not on the map (place not found)")
     with st.container(key="view-summary"):
         st.text(" · ".join(parts))
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
 
 
 def _remember_map_view(map_state: Mapping[str, Any] | None) -> None:
