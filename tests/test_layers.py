@@ -7,15 +7,11 @@ request that leaves it, and wait on conditions in the page (never on time).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import http.server
 import json
 import re
 import subprocess
 import sys
-import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from static_site import serve_static
 from test_layers_events_encoding import decode_columns, decode_events
 
 from dashboard import assets, layers, schema, style
@@ -541,31 +538,11 @@ def test_layers_work_inside_streamlit_folium_feature_groups() -> None:
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _serve(root: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, dict[str, str]]]:
     root = tmp_path_factory.mktemp("site")
     urls = assets.ensure_static_assets(root / "static", base_url="static/")
-    with _serve(root) as base:
+    with serve_static(root) as base:
         yield root, base, urls
 
 

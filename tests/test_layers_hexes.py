@@ -7,15 +7,11 @@ window, and checks the page stays bounded.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import http.server
 import itertools
 import json
 import math
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from app_fixtures import EVENT_ROWS, EVENTS_HEADER, private_build_cache, write_inputs  # noqa: F401
+from static_site import serve_static
 
 from dashboard import aggregate, assets, schema, style
 from dashboard.app import state as S
@@ -224,31 +221,11 @@ def test_javascript_hexagon_section_never_writes_html() -> None:
 # --- in a browser --------------------------------------------------------------------------
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _serve(root: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, dict[str, str]]]:
     root = tmp_path_factory.mktemp("hexsite")
     urls = assets.ensure_static_assets(root / "static", base_url="static/")
-    with _serve(root) as base:
+    with serve_static(root) as base:
         yield root, base, urls
 
 

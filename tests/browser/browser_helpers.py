@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +56,22 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def run_server(env_extra: dict[str, str], log_path: Path) -> Iterator[Server]:
-    """Start ``streamlit run`` as ``conflictmap serve`` does; stop it (by pid) afterwards."""
-    port = free_port()
+def run_server(
+    env_extra: dict[str, str],
+    log_path: Path,
+    *,
+    address: str = "127.0.0.1",
+    extra_args: Sequence[str] = (),
+    url_path: str = "",
+    port: int | None = None,
+) -> Iterator[Server]:
+    """Start ``streamlit run`` as ``conflictmap serve`` does; stop it (by pid) afterwards.
+
+    ``address`` is where the server listens (the browser always talks to 127.0.0.1);
+    ``extra_args`` are more ``streamlit run`` options; ``url_path`` is the base path the
+    server is reached under (it ends up in ``Server.url``, without a trailing slash).
+    """
+    port = port or free_port()
     # A developer's password or secrets must not switch these servers into a guarded mode.
     env = {
         k: v
@@ -68,13 +81,14 @@ def run_server(env_extra: dict[str, str], log_path: Path) -> Iterator[Server]:
     # Builds kept on disk go beside the log, not into the user's cache.
     env["CONFLICTMAP_CACHE_DIR"] = str(log_path.parent / "build-cache")
     env.update(env_extra)
-    command = streamlit_command(port=port, address="127.0.0.1")
+    command = [*streamlit_command(port=port, address=address), *extra_args]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
     )
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    url = f"http://127.0.0.1:{port}" + (f"/{url_path.strip('/')}" if url_path else "")
+    server = Server(url=url, process=process, log_path=log_path)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         # Poll the health endpoint until it answers (the condition), or the server dies.

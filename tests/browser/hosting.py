@@ -20,9 +20,7 @@ import contextlib
 import hashlib
 import html
 import json
-import os
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -31,9 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from browser_helpers import REPO, STARTUP_TIMEOUT_S, Server, _healthy, free_port
-
-from dashboard.cli import streamlit_command
+from browser_helpers import Server, run_server
 
 #: Option names of ``streamlit run`` this module adds to the dashboard's command line.
 SECRETS_OPTION = "--secrets.files"
@@ -55,44 +51,15 @@ def run_app(
     ``Server.url`` includes the base path (no trailing slash); the browser always talks
     to 127.0.0.1, whatever ``address`` the server listens on.
     """
-    port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFLICTMAP_")}
-    env.pop("DASHBOARD_PASSWORD", None)
-    env["CONFLICTMAP_CACHE_DIR"] = str(log_path.parent / "build-cache")
     # Authlib's calls to the fake provider go straight to 127.0.0.1, never via a proxy.
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env.update(env_extra)
-    command = streamlit_command(port=port, address=address)
-    command += [SECRETS_OPTION, str(secrets_file)]
+    env = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **env_extra}
+    extra = [SECRETS_OPTION, str(secrets_file)]
     if base_path:
-        command += [BASE_PATH_OPTION, base_path]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = log_path.open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}" + (f"/{base_path.strip('/')}" if base_path else "")
-    server = Server(url=url, process=process, log_path=log_path)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not _healthy(server.url):
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {process.returncode}:\n{server.log()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"streamlit not healthy after {STARTUP_TIMEOUT_S}s:\n{server.log()}"
-                )
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=0.2)  # returns early only if the server exits
+        extra += [BASE_PATH_OPTION, base_path]
+    with run_server(
+        env, log_path, address=address, extra_args=extra, url_path=base_path, port=port
+    ) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-        log_file.close()
 
 
 def write_secrets(path: Path, text: str = "") -> Path:

@@ -8,11 +8,6 @@ leaves 127.0.0.1 is aborted. Waits are on conditions in the page only.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,6 +15,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 import pytest
+from static_site import serve_static
 
 from dashboard import assets, schema
 from dashboard.layers import build_map, events_layer
@@ -41,27 +37,6 @@ LONE = {
 CENTER, ZOOM = (33.3, 42.0), 6  # the whole of Syria and Iraq on a 1200 x 800 map
 VIEWPORT = {"width": 1200, "height": 800}
 WAIT_MS = 40_000
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _serve(root: Path) -> Iterator[str]:
-    """A static file server on 127.0.0.1 (a free port) for ``root``; stopped afterwards."""
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _events() -> pd.DataFrame:
@@ -106,7 +81,7 @@ def test_100k_points_are_drawn_and_one_opens_its_popup(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.route("**/*", route)
     try:
-        with _serve(tmp_path) as base:
+        with serve_static(tmp_path) as base:
             page.goto(f"{base}/scale.html")
             page.wait_for_function(
                 "(n) => window.L && L.ConflictMap && L.ConflictMap.layers.length === 1"
