@@ -25,26 +25,22 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import paths, schema
-from dashboard.app.state import DEFAULT_WINDOW, Options, pick_default_window
+from dashboard.app.state import Options, dataset_options
 from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
 from dashboard.timewindow import (
-    WINDOW_PRESETS,
     DateIndex,
     build_date_index,
-    data_bounds,
-    window_positions,
 )
 
 EVENTS_ENV = "CONFLICTMAP_EVENTS"
@@ -52,7 +48,6 @@ AREAS_ENV = "CONFLICTMAP_AREAS"
 
 EVENT_UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
 AREA_UPLOAD_TYPES: tuple[str, ...] = ("geojson", "json", "gpkg", "parquet", "geoparquet", "kml")
-MAX_ACTOR_OPTIONS = 5000
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +85,59 @@ class Dataset:
     areas_names: tuple[str, ...]
     #: Identifies the inputs (names and fingerprints): a cache key for what derives from it.
     key: str = ""
+    #: The PostGIS store the map's events come from (``serve --db``); None: all in memory.
+    store: Any = None
+
+
+# --- PostGIS (conflictmap serve --db, or DASHBOARD_DB) ---------------------------------------
+# The light columns of every event (no notes or sources) and the control areas are read once
+# per server process, and again every few minutes so that new loads show; the map's events,
+# with every column, are queried per view (dbstore.DbStore.select: window, filters and the
+# map's bounding box).
+DB_ENV = "DASHBOARD_DB"
+
+
+def configured_db(environ: Mapping[str, str] | None = None) -> str | None:
+    """The database URL the app reads from (``DASHBOARD_DB``), or None for the files."""
+    env = os.environ if environ is None else environ
+    return env.get(DB_ENV, "").strip() or None
+
+
+@st.cache_resource(
+    show_spinner="Reading the events from the database…",
+    max_entries=2,
+    ttl=dt.timedelta(minutes=5),
+)
+def load_db_dataset(url: str) -> Dataset:
+    """The dataset of a PostGIS store (see the comment above); DatabaseError when unreachable."""
+    from dashboard.dbstore import DbStore, safe_url
+
+    store = DbStore(url)
+    events = compact_events(store.events_frame())
+    areas = store.areas_at(None)
+    versions = store.versions()
+    name = safe_url(url)
+    version = int(versions.version.iloc[0]) if len(versions) else 0
+    controllers = events[schema.CONTROLLER].value_counts() if len(events) else pd.Series()
+    built = _Built(
+        events=events,
+        areas=areas,
+        rejected=pd.DataFrame(),
+        event_report=Report(source=name, rows_in=len(events), rows_loaded=len(events)),
+        area_report=Report(source=name, rows_in=len(areas), rows_loaded=len(areas)),
+        summary={
+            "rows_in": len(events),
+            "rows_loaded": len(events),
+            "rows_rejected": 0,
+            "input_format": "postgis",
+            "data_version": version,
+            "controllers": {str(k): int(v) for k, v in controllers.items()},
+        },
+    )
+    key = hashlib.sha256(f"db:{name}:{version}".encode()).hexdigest()[:24]
+    ds = _dataset(built, events_name=f"{name} (version {version})", areas_names=(name,), key=key)
+    ds.store = store
+    return ds
 
 
 def file_ref(path: str | Path) -> FileRef:
@@ -217,35 +265,6 @@ def _materialise(
     target = folder / safe_file_name(name, allowed=allowed)
     target.write_bytes(data)
     return target
-
-
-def _text_counts(values: pd.Series) -> pd.Series:
-    """How often each non-blank text value occurs (stripped), most frequent first."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        # Count the codes, then strip the (few) distinct values: a million rows in ms.
-        counts = values.value_counts(dropna=True)
-        counts = counts[counts > 0]
-        counts.index = pd.Index([str(v).strip() for v in counts.index])
-    else:
-        text = values.dropna().astype(str).str.strip()
-        counts = text.value_counts()
-    counts = counts[counts.index != ""]
-    return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
-
-
-def _sorted_text(
-    values: pd.Series | Sequence[pd.Series], limit: int | None = None
-) -> tuple[str, ...]:
-    parts = [values] if isinstance(values, pd.Series) else list(values)
-    counts = (
-        pd.concat([_text_counts(v) for v in parts])
-        if parts
-        else pd.Series([], dtype="int64")
-    )
-    counts = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
-    if limit is not None and len(counts) > limit:
-        counts = counts.iloc[:limit]  # the most frequent ones
-    return tuple(sorted((str(v) for v in counts.index), key=str.casefold))
 
 
 # --- the on-disk copy of a build ------------------------------------------------------------
@@ -446,17 +465,6 @@ def _remove_older_copies(root: Path, *, keep: str, source: str) -> None:
             shutil.rmtree(other, ignore_errors=True)
 
 
-def _area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]:
-    """First and last day any control area is valid (valid_to is exclusive; NaT = open)."""
-    if areas.empty:
-        return None, None
-    start = pd.to_datetime(areas[schema.VALID_FROM], errors="coerce")
-    end = pd.to_datetime(areas[schema.VALID_TO], errors="coerce")
-    first = None if start.isna().any() else start.min().date()
-    last = None if end.isna().any() else (end.max() - pd.Timedelta(days=1)).date()
-    return first, last
-
-
 def _dataset(
     result: _Built, *, events_name: str, areas_names: tuple[str, ...], key: str = ""
 ) -> Dataset:
@@ -466,29 +474,7 @@ def _dataset(
         if order is not None:
             events = events.iloc[order].reset_index(drop=True)
     index = build_date_index(events[schema.EVENT_DATE])
-    first, last = data_bounds(index, result.areas)
-    actors = [events[c] for c in (schema.ACTOR1, schema.ACTOR2) if c in events]
-
-    def column(name: str) -> pd.Series:
-        return events[name] if name in events else pd.Series([], dtype=str)
-
-    areas_first, areas_last = _area_coverage(result.areas)
-    options = Options(
-        default_window=DEFAULT_WINDOW,
-        first=first,
-        last=last,
-        areas_first=areas_first,
-        areas_last=areas_last,
-        event_types=_sorted_text(column(schema.EVENT_TYPE)),
-        sub_event_types=_sorted_text(column(schema.SUB_EVENT_TYPE)),
-        actors=_sorted_text(actors, MAX_ACTOR_OPTIONS),
-        countries=_sorted_text(column(schema.COUNTRY)),
-        admin1=_sorted_text(column(schema.ADMIN1)),
-    )
-    day = options.default_date
-    window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
-    event_days = tuple(int(d) for d in np.unique(index.days))
-    options = replace(options, default_window=window, event_days=event_days)
+    options = dataset_options(events, index, result.areas)
     return Dataset(
         events=events,
         areas=result.areas.reset_index(drop=True),

@@ -34,8 +34,21 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+import pandas as pd
+
 from dashboard import schema
-from dashboard.timewindow import MAX_WINDOW_DAYS, STEPS, Filters, clamp_date, to_day
+from dashboard.timewindow import (
+    MAX_WINDOW_DAYS,
+    STEPS,
+    WINDOW_PRESETS,
+    DateIndex,
+    Filters,
+    clamp_date,
+    data_bounds,
+    to_day,
+    window_positions,
+)
 
 # --- parameter names -----------------------------------------------------------------------
 DATE = "date"
@@ -494,3 +507,81 @@ def restrict_to(state: ViewState, options: Options) -> tuple[ViewState, list[str
         admin1=kept["admin1"],
     )
     return replace(state, as_of=as_of, filters=filters), changes
+
+
+# --- what a dataset offers (the filters' choices, its dates, the default window) ----------
+
+#: The actor filter offers at most this many names (the most frequent): the URL parser
+#: checks actors against this list, and a list of 100,000 names helps nobody.
+MAX_ACTOR_OPTIONS = 5000
+
+
+def _text_counts(values: pd.Series) -> pd.Series:
+    """How often each non-blank text value occurs (stripped), most frequent first."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Count the codes, then strip the (few) distinct values: a million rows in ms.
+        counts = values.value_counts(dropna=True)
+        counts = counts[counts > 0]
+        counts.index = pd.Index([str(v).strip() for v in counts.index])
+    else:
+        text = values.dropna().astype(str).str.strip()
+        counts = text.value_counts()
+    counts = counts[counts.index != ""]
+    return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+
+
+def sorted_text(
+    values: pd.Series | Sequence[pd.Series], limit: int | None = None
+) -> tuple[str, ...]:
+    parts = [values] if isinstance(values, pd.Series) else list(values)
+    counts = (
+        pd.concat([_text_counts(v) for v in parts])
+        if parts
+        else pd.Series([], dtype="int64")
+    )
+    counts = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+    if limit is not None and len(counts) > limit:
+        counts = counts.iloc[:limit]  # the most frequent ones
+    return tuple(sorted((str(v) for v in counts.index), key=str.casefold))
+
+
+def area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]:
+    """First and last day any control area is valid (valid_to is exclusive; NaT = open)."""
+    if areas.empty:
+        return None, None
+    start = pd.to_datetime(areas[schema.VALID_FROM], errors="coerce")
+    end = pd.to_datetime(areas[schema.VALID_TO], errors="coerce")
+    first = None if start.isna().any() else start.min().date()
+    last = None if end.isna().any() else (end.max() - pd.Timedelta(days=1)).date()
+    return first, last
+
+
+def dataset_options(events: pd.DataFrame, index: DateIndex, areas: pd.DataFrame) -> Options:
+    """The :class:`Options` of a dataset: its dates, the filters' choices, the default window.
+
+    ``events`` are date-sorted (``index`` built on them); the app and the exports both
+    call this, so an exported view offers what the page offers.
+    """
+    first, last = data_bounds(index, areas)
+    actors = [events[c] for c in (schema.ACTOR1, schema.ACTOR2) if c in events]
+
+    def column(name: str) -> pd.Series:
+        return events[name] if name in events else pd.Series([], dtype=str)
+
+    areas_first, areas_last = area_coverage(areas)
+    options = Options(
+        default_window=DEFAULT_WINDOW,
+        first=first,
+        last=last,
+        areas_first=areas_first,
+        areas_last=areas_last,
+        event_types=sorted_text(column(schema.EVENT_TYPE)),
+        sub_event_types=sorted_text(column(schema.SUB_EVENT_TYPE)),
+        actors=sorted_text(actors, MAX_ACTOR_OPTIONS),
+        countries=sorted_text(column(schema.COUNTRY)),
+        admin1=sorted_text(column(schema.ADMIN1)),
+    )
+    day = options.default_date
+    window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
+    event_days = tuple(int(d) for d in np.unique(index.days))
+    return replace(options, default_window=window, event_days=event_days)

@@ -8,25 +8,20 @@ so ``timewindow.select`` picks exactly the events the app shows for the same vie
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from dashboard import paths, schema, style
-from dashboard.app.state import DEFAULT_WINDOW, Options, pick_default_window
+from dashboard.app.state import Options, dataset_options
 from dashboard.columnar import compact_events
 from dashboard.errors import InputFileError
 from dashboard.timewindow import (
-    WINDOW_PRESETS,
     DateIndex,
     build_date_index,
-    data_bounds,
-    window_positions,
 )
 
 
@@ -104,48 +99,6 @@ def load_context() -> Context:
     return Context(countries, towns)
 
 
-def _sorted_values(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[str, ...]:
-    values: set[str] = set()
-    for column in columns:
-        if column in frame:
-            text = frame[column].dropna().astype(str).str.strip()
-            values.update(v for v in text.unique() if v)
-    return tuple(sorted(values, key=str.casefold))
-
-
-def _area_coverage(areas: pd.DataFrame) -> tuple[dt.date | None, dt.date | None]:
-    """First and last day any area is valid (valid_to is exclusive; NaT = open-ended)."""
-    if areas.empty:
-        return None, None
-    start = pd.to_datetime(areas[schema.VALID_FROM], errors="coerce")
-    end = pd.to_datetime(areas[schema.VALID_TO], errors="coerce")
-    first = None if start.isna().any() else start.min().date()
-    last = None if end.isna().any() else (end.max() - pd.Timedelta(days=1)).date()
-    return first, last
-
-
-def options_for(events: pd.DataFrame, index: DateIndex, areas: pd.DataFrame) -> Options:
-    """The :class:`~dashboard.app.state.Options` of a dataset, as the app computes them."""
-    first, last = data_bounds(index, areas)
-    areas_first, areas_last = _area_coverage(areas)
-    options = Options(
-        first=first,
-        last=last,
-        default_window=DEFAULT_WINDOW,
-        areas_first=areas_first,
-        areas_last=areas_last,
-        event_types=_sorted_values(events, [schema.EVENT_TYPE]),
-        sub_event_types=_sorted_values(events, [schema.SUB_EVENT_TYPE]),
-        actors=_sorted_values(events, [schema.ACTOR1, schema.ACTOR2]),
-        countries=_sorted_values(events, [schema.COUNTRY]),
-        admin1=_sorted_values(events, [schema.ADMIN1]),
-    )
-    day = options.default_date
-    window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
-    days = tuple(int(d) for d in np.unique(index.days))
-    return replace(options, default_window=window, event_days=days)
-
-
 def export_data(
     events: pd.DataFrame,
     areas: gpd.GeoDataFrame,
@@ -164,7 +117,7 @@ def export_data(
         events = compact_events(events)
         index = build_date_index(events[schema.EVENT_DATE])
     if options is None:
-        options = options_for(events, index, areas)
+        options = dataset_options(events, index, areas)
     # By name here (the app's dataset keeps names only); load_export_data checks the paths.
     bundled_events = events_name == paths.BUNDLED_EVENTS.name
     bundled_areas = tuple(areas_names) == (paths.BUNDLED_AREAS.name,)
