@@ -212,7 +212,7 @@ def test_legend_shows_the_ramp_and_the_sentence() -> None:
 def test_javascript_hexagon_section_never_writes_html() -> None:
     source = JS.read_text(encoding="utf-8")
     section = source[source.index("Hexagons: events aggregated on the server") :]
-    assert "CM.Hexagons = L.Canvas.extend" in section
+    assert "CM.Hexagons = CM.DataCanvas.extend" in section
     assert "CM.hexagons = function" in section
     assert "innerHTML" not in section and "insertAdjacentHTML" not in section
     assert "textContent" in section

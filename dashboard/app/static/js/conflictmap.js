@@ -233,7 +233,53 @@
   // Points: a Leaflet canvas renderer that draws the compact arrays itself.
   // The canvas has pointer-events: none, so areas underneath keep their hover tooltips;
   // clicks are hit-tested from the map's own click event.
-  CM.Points = L.Canvas.extend({
+  // What the points and hexagon layers share: a canvas of our own data that takes no
+  // pointer events itself (clicks and hovers come from the map, so the layers under it stay
+  // reachable), redrawn whole on every update, and listed while on a map in
+  // CM[this._registry] (tests and benchmarks read those lists).
+  CM.DataCanvas = L.Canvas.extend({
+    _registry: 'layers',
+    _canvasClass: 'cm-data-canvas',
+
+    getEvents: function () {
+      var events = L.Canvas.prototype.getEvents.call(this);
+      events.click = this._onMapClick;
+      events.mousemove = this._onMapMouseMove;
+      return events;
+    },
+
+    onAdd: function (map) {
+      CM.setup(map);
+      this._beforeAdd(map);
+      L.Canvas.prototype.onAdd.call(this, map);
+      CM[this._registry].push(this);
+    },
+
+    _beforeAdd: function () {},
+
+    onRemove: function (map) {
+      var list = CM[this._registry], k = list.indexOf(this);
+      if (k >= 0) { list.splice(k, 1); }
+      if (this._popup) { map.closePopup(this._popup); }
+      L.DomUtil.removeClass(map.getContainer(), 'cm-pointer');
+      L.Canvas.prototype.onRemove.call(this, map);
+    },
+
+    _initContainer: function () {
+      var container = this._container = document.createElement('canvas');
+      container.style.pointerEvents = 'none';
+      container.className = this._canvasClass;
+      this._ctx = container.getContext('2d');
+    },
+
+    _updatePaths: function () {
+      if (this._postponeUpdatePaths) { return; }
+      this._redrawBounds = null;
+      this._redraw();
+    }
+  });
+
+  CM.Points = CM.DataCanvas.extend({
     options: { padding: 0.1, pane: 'cmPoints', tolerance: 3 },
 
     initialize: function (data, options) {
@@ -281,39 +327,8 @@
       };
     },
 
-    getEvents: function () {
-      var events = L.Canvas.prototype.getEvents.call(this);
-      events.click = this._onMapClick;
-      events.mousemove = this._onMapMouseMove;
-      return events;
-    },
-
-    onAdd: function (map) {
-      CM.setup(map);
-      L.Canvas.prototype.onAdd.call(this, map);
-      CM.layers.push(this);
-    },
-
-    onRemove: function (map) {
-      var k = CM.layers.indexOf(this);
-      if (k >= 0) { CM.layers.splice(k, 1); }
-      if (this._popup) { map.closePopup(this._popup); }
-      L.DomUtil.removeClass(map.getContainer(), 'cm-pointer');
-      L.Canvas.prototype.onRemove.call(this, map);
-    },
-
-    _initContainer: function () {
-      var container = this._container = document.createElement('canvas');
-      container.style.pointerEvents = 'none';
-      container.className = 'cm-points-canvas';
-      this._ctx = container.getContext('2d');
-    },
-
-    _updatePaths: function () {
-      if (this._postponeUpdatePaths) { return; }
-      this._redrawBounds = null;
-      this._redraw();
-    },
+    _registry: 'layers',
+    _canvasClass: 'cm-points-canvas',
 
     // World pixel coordinates at the current zoom, recomputed only when the zoom changes.
     _project: function () {
@@ -798,7 +813,7 @@
     return root;
   };
 
-  CM.Hexagons = L.Canvas.extend({
+  CM.Hexagons = CM.DataCanvas.extend({
     options: { padding: 0.1, pane: 'cmHexagons', labelMinRadius: 11 },
 
     initialize: function (data, options) {
@@ -826,40 +841,10 @@
       this.stats = { n: n, events: data.events, drawn: 0, labels: 0, draws: 0, radiusPx: 0 };
     },
 
-    getEvents: function () {
-      var events = L.Canvas.prototype.getEvents.call(this);
-      events.click = this._onMapClick;
-      events.mousemove = this._onMapMouseMove;
-      return events;
-    },
+    _registry: 'hexagonLayers',
+    _canvasClass: 'cm-hexagons-canvas',
 
-    onAdd: function (map) {
-      CM.setup(map);
-      ensureHexPane(map);
-      L.Canvas.prototype.onAdd.call(this, map);
-      CM.hexagonLayers.push(this);
-    },
-
-    onRemove: function (map) {
-      var k = CM.hexagonLayers.indexOf(this);
-      if (k >= 0) { CM.hexagonLayers.splice(k, 1); }
-      if (this._popup) { map.closePopup(this._popup); }
-      L.DomUtil.removeClass(map.getContainer(), 'cm-pointer');
-      L.Canvas.prototype.onRemove.call(this, map);
-    },
-
-    _initContainer: function () {
-      var container = this._container = document.createElement('canvas');
-      container.style.pointerEvents = 'none';
-      container.className = 'cm-hexagons-canvas';
-      this._ctx = container.getContext('2d');
-    },
-
-    _updatePaths: function () {
-      if (this._postponeUpdatePaths) { return; }
-      this._redrawBounds = null;
-      this._redraw();
-    },
+    _beforeAdd: function (map) { ensureHexPane(map); },
 
     // World pixels of the centres, and the hexagon radius in pixels, at the current zoom:
     // a Web Mercator hexagon of radius R metres is R * 2^zoom / 156543.034 pixels.
