@@ -22,6 +22,7 @@ run: $(STAMP)
 # Browser tests need Chromium; Playwright's own browser download is not used.
 browser-deps:
 	@bash tests/setup_browser.sh
+	@bash tests/setup_db.sh
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest

@@ -292,13 +292,22 @@ def geocode(
     "--output",
     default="out/events.parquet",
     show_default=True,
-    type=click.Path(dir_okay=False),
-    help="GeoParquet out; set-aside rows go to OUT.rejected.csv beside it.",
+    type=click.Path(),
+    help="GeoParquet out (with --dask: a directory of parts); set-aside rows go to "
+    "OUT.rejected.csv beside it.",
 )
 @_input_options
 @_country_option
 @_area_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--dask",
+    "dask_address",
+    default=None,
+    metavar="local|tcp://HOST:PORT",
+    help="Geocode and join partitioned on a Dask cluster: 'local' starts worker processes "
+    "on this machine (127.0.0.1 only); else a scheduler's address. Needs the 'dask' extra.",
+)
 def build(
     events_file: str,
     output: str,
@@ -314,6 +323,7 @@ def build(
     as_of: str | None,
     repair: bool,
     as_json: bool,
+    dask_address: str | None,
 ) -> None:
     """Read, validate, geocode and join EVENTS_FILE with control areas; write GeoParquet.
 
@@ -340,14 +350,32 @@ def build(
                 repair=repair,
             ),
         )
-        with _progress_bar() as progress:
-            result = run_build(
-                events_file, list(area_paths) or None, settings=settings, progress=progress
-            )
-        out, rejected = write_outputs(result, output)
+        if dask_address is not None:
+            from dashboard import distributed
+
+            if not distributed.dask_installed():
+                raise _Fail(distributed.DASK_MISSING)
+            with distributed.connect(dask_address) as client:
+                on_dask = distributed.build_distributed(
+                    events_file,
+                    list(area_paths) or None,
+                    client=client,
+                    output=output,
+                    settings=settings,
+                )
+            out, rejected = on_dask.output, distributed.rejected_path(on_dask.output)
+            summary = on_dask.summary()
+        else:
+            if Path(output).is_dir():
+                raise _Fail(f"{output!r} is a directory; give a .parquet file (or use --dask)")
+            with _progress_bar() as progress:
+                result = run_build(
+                    events_file, list(area_paths) or None, settings=settings, progress=progress
+                )
+            out, rejected = write_outputs(result, output)
+            summary = result.summary()
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
-    summary = result.summary()
     summary["output"] = str(out)
     summary["rejected_output"] = str(rejected)
     if as_json:
@@ -408,12 +436,16 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
 @click.option("--insecure-public", is_flag=True,
               help="Allow a non-loopback --address without a login or password: anyone "
               "who can reach the server sees the data.")
+@click.option("--db", "db_url", default=None,
+              help="Read the events from this PostgreSQL/PostGIS URL (loaded with "
+              "`conflictmap db load`; default: $DASHBOARD_DB, else the files).")
 def serve(
     events_file: str | None,
     area_paths: tuple[str, ...],
     port: int,
     address: str,
     insecure_public: bool,
+    db_url: str | None,
 ) -> None:
     """Start the dashboard in a browser-ready Streamlit server.
 
@@ -445,6 +477,15 @@ def serve(
     env.pop(auth.INSECURE_ENV, None)
     if insecure_public:
         env[auth.INSECURE_ENV] = "1"
+    db_url = db_url or os.environ.get("DASHBOARD_DB", "").strip() or None
+    if db_url:  # unreachable at start: one line, exit 2, before the server starts
+        from dashboard import dbstore
+
+        try:
+            dbstore.DbStore(db_url).engine.dispose()
+        except DashboardError as exc:
+            raise _Fail(str(exc)) from None
+        env["DASHBOARD_DB"] = db_url
     if events_file:
         env["CONFLICTMAP_EVENTS"] = str(Path(events_file).resolve())
     if area_paths:
@@ -493,6 +534,9 @@ cli.add_command(check)
 from dashboard.cli_export import export
 
 cli.add_command(export)
+from dashboard.cli_db import db
+
+cli.add_command(db)
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from dashboard import schema, style
 from dashboard.app import auth, sidebar, view
 from dashboard.app import compare as compare_mode
 from dashboard.app import session as K
-from dashboard.app.loaders import Dataset, load_dataset
+from dashboard.app.loaders import Dataset, configured_db, load_dataset, load_db_dataset
 from dashboard.app.mapview import ensure_assets
 from dashboard.app.safetext import md
 from dashboard.app.timeline import counts_for_range
@@ -45,7 +45,11 @@ def main() -> None:
 
     sources = sidebar.current_sources()
     try:
-        ds = load_dataset(sources.events, sources.areas, sources.payloads)
+        db_url = None if sources.uploaded else configured_db()  # an upload is shown as such
+        if db_url:
+            ds = load_db_dataset(db_url)
+        else:
+            ds = load_dataset(sources.events, sources.areas, sources.payloads)
     except DashboardError as exc:
         st.error(f"The data could not be loaded: {md(exc, limit=600)}")
         if sources.uploaded:

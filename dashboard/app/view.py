@@ -118,6 +118,11 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
         ds.events, ds.index, as_of=view.as_of, window_days=view.window, filters=view.filters
     )
     shown = ds.events.iloc[sel.positions]
+    if ds.store is not None:  # PostGIS: the view's events, every column, only inside the map
+        from dashboard.dbstore import bbox_from_view
+
+        bbox = bbox_from_view(view.center, view.zoom)
+        shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
     _filter_counts(sel, slots, view)
     areas_now = areas_at(ds.areas, view.as_of)
 

@@ -1,0 +1,166 @@
+"""``conflictmap db``: PostGIS as the team's shared store (init, load, join).
+
+Kept in its own module (it does not import ``dashboard.cli``); needs the ``db`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from dashboard.errors import DashboardError
+
+DB_HELP = "PostgreSQL URL, e.g. postgresql://user@host/db (default: $DASHBOARD_DB)."
+
+
+class _Fail(click.ClickException):
+    """One line, exit status 2 (unusable input or unreachable database)."""
+
+    exit_code = 2
+
+
+def _db_option(func):  # type: ignore[no-untyped-def]
+    return click.option("--db", "db_url", envvar="DASHBOARD_DB", required=True, help=DB_HELP)(func)
+
+
+def _engine(db_url: str):  # type: ignore[no-untyped-def]
+    from dashboard import dbstore
+
+    try:
+        return dbstore.connect(db_url)
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from None
+
+
+@click.group()
+def db() -> None:
+    """Keep the built events in PostgreSQL/PostGIS, shared by a team."""
+
+
+@db.command("init")
+@_db_option
+def init(db_url: str) -> None:
+    """Create the tables (events, control areas, data versions) and their indexes."""
+    from dashboard import dbstore
+
+    engine = _engine(db_url)
+    try:
+        dbstore.init_schema(engine)
+    except Exception as exc:  # noqa: BLE001 - a refused statement: one line
+        raise _Fail(f"could not create the schema: {_first_line(exc)}") from None
+    click.echo(f"schema {dbstore.SCHEMA!r} ready in {dbstore.safe_url(db_url)}")
+
+
+@db.command("load")
+@click.argument("events_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--areas",
+    "area_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Control-area file (repeatable; default: the bundled areas).",
+)
+@click.option(
+    "--format",
+    "input_format",
+    default=None,
+    type=click.Choice(["canonical", "acled", "ucdp"]),
+    help="Events layout (default: detected).",
+)
+@click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    help="Restrict the gazetteer to these countries (repeatable).",
+)
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print what the load did as JSON.")
+@_db_option
+def load(
+    events_file: str,
+    area_paths: tuple[str, ...],
+    input_format: str | None,
+    countries: tuple[str, ...],
+    batch_size: int,
+    as_json: bool,
+    db_url: str,
+) -> None:
+    """Build EVENTS_FILE (read, validate, geocode, join) and merge it into the database.
+
+    Events are matched by event_id: new ones inserted, changed ones updated. Events in the
+    database but not in the file are kept and reported. One transaction: a load that fails
+    leaves the previous version as it was.
+    """
+    from dashboard import dbstore
+    from dashboard.paths import check_input_file
+    from dashboard.pipeline import BuildSettings, build
+
+    for path in (events_file, *area_paths):
+        try:
+            check_input_file(Path(path))
+        except DashboardError as exc:
+            raise _Fail(str(exc)) from None
+    engine = _engine(db_url)
+    started = time.perf_counter()
+    try:
+        result = build(
+            events_file,
+            list(area_paths) or None,
+            settings=BuildSettings(format=input_format, countries=countries),
+        )
+        built = time.perf_counter()
+        loaded = dbstore.load_build(
+            engine,
+            result,
+            source=str(Path(events_file).resolve()),
+            area_sources=[str(Path(p).resolve()) for p in area_paths],
+            batch_size=batch_size,
+        )
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from None
+    finished = time.perf_counter()
+    summary = loaded.summary()
+    summary["rows_rejected"] = result.event_report.rows_rejected
+    summary["seconds_build"] = round(built - started, 3)
+    summary["seconds_load"] = round(finished - built, 3)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(
+        f"version {loaded.version}: {loaded.rows_in_file} events in the file "
+        f"(inserted {loaded.inserted}, updated {loaded.updated}, unchanged {loaded.unchanged}), "
+        f"{loaded.areas} control-area versions; {result.event_report.rows_rejected} rows set "
+        f"aside; build {summary['seconds_build']} s, load {summary['seconds_load']} s"
+    )
+    if loaded.not_in_file:
+        shown = ", ".join(loaded.not_in_file_ids)
+        more = " ..." if loaded.not_in_file > len(loaded.not_in_file_ids) else ""
+        click.echo(
+            f"{loaded.not_in_file} events in the database are not in this file (kept): "
+            f"{shown}{more}"
+        )
+
+
+@db.command("join")
+@_db_option
+def join(db_url: str) -> None:
+    """Re-run the event <-> control-area join inside PostGIS (controller, area_id)."""
+    from dashboard import dbstore
+
+    engine = _engine(db_url)
+    try:
+        total, changed = dbstore.join_in_db(engine)
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from None
+    click.echo(f"{total} events joined in PostGIS, {changed} changed")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = ["db"]

@@ -1,0 +1,782 @@
+"""PostGIS as a shared store: schema, idempotent loads, the join in SQL, and map queries.
+
+The embedded default (files and the Parquet cache) needs none of this; this module is only
+imported when a database URL is given, and needs the ``db`` extra (SQLAlchemy 2, psycopg 3).
+
+Tables (all in the PostgreSQL schema :data:`SCHEMA`):
+
+* ``events``: one row per ``event_id`` with the canonical columns, the join's columns,
+  the point geometry (EPSG:4326; NULL where unlocated), other columns of the build in
+  ``extra`` (jsonb), and the data version that last wrote the row.
+* ``control_areas``: one row per area version, ``ord`` its position in the list the join
+  used (the "first-listed" of the tie-break rules), geometry and ``[valid_from, valid_to)``.
+* ``data_versions``: one row per load: the file, what it inserted, updated, left alone,
+  and how many rows of the database it did not hold.
+
+A load (:func:`load_build`) runs in one transaction: rows are copied into a temporary
+table in batches, then merged by ``event_id``. A load that fails half-way leaves the
+previous version untouched. Nothing is deleted: events in the database but not in the file
+are counted and listed, never removed.
+
+:func:`join_in_db` runs the spatial-temporal join inside PostGIS with the rules of
+:mod:`dashboard.spatial` (half-open validity; strict interiors of different controllers
+overlapping: Contested; on a border only: the first-listed area; outside: Unknown).
+:class:`DbStore` answers the map's question (a date window, the filters, the map's bounding
+box) with one parameterised query, so only what the map shows leaves the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from dashboard import schema
+from dashboard.errors import DashboardError, SchemaError
+from dashboard.timewindow import Filters, window_bounds
+
+__all__ = [
+    "DB_ENV",
+    "SCHEMA",
+    "DatabaseError",
+    "DbStore",
+    "LoadResult",
+    "connect",
+    "init_schema",
+    "join_in_db",
+    "load_build",
+]
+
+#: The environment variable the app reads the database URL from.
+DB_ENV = "DASHBOARD_DB"
+#: The PostgreSQL schema (namespace) holding the tables.
+SCHEMA = "conflictmap"
+#: Rows copied per batch during a load.
+DEFAULT_BATCH = 5_000
+
+_TEXT = (
+    schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.ACTOR1, schema.ACTOR2, schema.COUNTRY,
+    schema.ADMIN1, schema.ADMIN2, schema.LOCATION, schema.SOURCE, schema.NOTES,
+    schema.SOURCE_FORMAT, schema.GEOCODE_METHOD, schema.GEOCODE_MATCH, schema.CONTROLLER,
+    schema.AREA_ID, schema.CONTROLLER_CONFIDENCE,
+)  # fmt: skip
+_DATES = (schema.EVENT_DATE, schema.DATE_START, schema.DATE_END)
+_SMALLINT = (schema.TIME_PRECISION, schema.GEO_PRECISION)
+_FLOAT = (schema.LATITUDE, schema.LONGITUDE, schema.FATALITIES, schema.GEOCODE_SCORE)
+_BOOL = (schema.CONTROLLER_CHANGED,)
+#: Stored event columns (besides event_id, geom, extra, version), with their SQL types.
+_EVENT_TYPES: dict[str, str] = {
+    **{c: "date" for c in _DATES},
+    **{c: "text" for c in _TEXT},
+    **{c: "smallint" for c in _SMALLINT},
+    **{c: "double precision" for c in _FLOAT},
+    **{c: "boolean" for c in _BOOL},
+}
+_EVENT_COLUMNS: tuple[str, ...] = tuple(_EVENT_TYPES)
+#: Build columns not kept: they describe the file, not the event (a re-load would differ).
+_NOT_STORED = {schema.SOURCE_ROW, "geometry"}
+_EXTRA = "extra"
+
+
+class DatabaseError(DashboardError, ConnectionError):
+    """The database cannot be reached, or does not hold the expected tables."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did to the database."""
+
+    version: int
+    rows_in_file: int
+    inserted: int
+    updated: int
+    unchanged: int
+    areas: int
+    not_in_file: int
+    not_in_file_ids: tuple[str, ...] = field(default=())
+    """Up to 50 ids of events in the database that the file did not hold (kept)."""
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "rows_in_file": self.rows_in_file,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "areas": self.areas,
+            "not_in_file": self.not_in_file,
+            "not_in_file_ids": list(self.not_in_file_ids),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# connecting
+
+
+def _sqlalchemy() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError as exc:  # the embedded default needs none of this
+        raise DatabaseError(
+            "the database store needs the 'db' extra: pip install 'conflictmap[db]'"
+        ) from exc
+    return sqlalchemy
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    sa = _sqlalchemy()
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL is shown as "given"
+        return "the given URL"
+
+
+def connect(url: str, *, check: bool = True) -> Any:
+    """A SQLAlchemy engine for ``url`` (``postgresql://`` is driven by psycopg 3).
+
+    Raises
+    ------
+    DatabaseError
+        The URL is not a PostgreSQL URL, or (with ``check``) the server cannot be reached.
+    """
+    sa = _sqlalchemy()
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception as exc:
+        raise DatabaseError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseError(
+            f"only PostgreSQL (with PostGIS) is supported, got {parsed.drivername!r}"
+        )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+            raise DatabaseError(
+                f"cannot reach the database {safe_url(url)}: "
+                f"{reason[0] if reason else type(exc).__name__}"
+            ) from None
+    return engine
+
+
+# --------------------------------------------------------------------------------------------
+# schema
+
+
+def _schema_sql() -> list[str]:
+    cols = ",\n  ".join(f"{c} {t}" for c, t in _EVENT_TYPES.items())
+    s = SCHEMA
+    return [
+        "CREATE EXTENSION IF NOT EXISTS postgis",
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"""CREATE TABLE IF NOT EXISTS {s}.data_versions (
+  version serial PRIMARY KEY,
+  loaded_at timestamptz NOT NULL DEFAULT now(),
+  source text,
+  area_sources text,
+  rows_in_file integer,
+  inserted integer,
+  updated integer,
+  unchanged integer,
+  not_in_file integer,
+  areas integer,
+  complete boolean NOT NULL DEFAULT false
+)""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.events (
+  event_id text PRIMARY KEY,
+  {cols},
+  {_EXTRA} jsonb,
+  geom geometry(Point, 4326),
+  version integer REFERENCES {s}.data_versions(version)
+)""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.control_areas (
+  ord integer PRIMARY KEY,
+  area_id text,
+  controller text,
+  valid_from date,
+  valid_to date,
+  area_source text,
+  geom geometry(Geometry, 4326),
+  version integer REFERENCES {s}.data_versions(version)
+)""",
+        f"CREATE INDEX IF NOT EXISTS events_geom_gist ON {s}.events USING gist (geom)",
+        f"CREATE INDEX IF NOT EXISTS events_date_idx ON {s}.events (event_date)",
+        f"CREATE INDEX IF NOT EXISTS areas_geom_gist ON {s}.control_areas USING gist (geom)",
+        f"CREATE INDEX IF NOT EXISTS areas_valid_idx ON {s}.control_areas (valid_from, valid_to)",
+    ]
+
+
+def init_schema(engine: Any) -> None:
+    """Create the PostGIS extension (if allowed), the schema, tables and indexes; idempotent."""
+    sa = _sqlalchemy()
+    with engine.begin() as conn:
+        for statement in _schema_sql():
+            conn.execute(sa.text(statement))
+
+
+def _require_schema(conn: Any) -> None:
+    sa = _sqlalchemy()
+    found = conn.execute(
+        sa.text("SELECT to_regclass(:name)"), {"name": f"{SCHEMA}.events"}
+    ).scalar()
+    if found is None:
+        raise DatabaseError(
+            f"the database has no {SCHEMA}.events table: run `conflictmap db init --db URL`"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def _python_values(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column as Python values for COPY: None for every kind of missing."""
+    values = frame[column]
+    if column in _DATES:
+        parsed = pd.to_datetime(values, errors="coerce")
+        return [None if pd.isna(v) else v.date() for v in parsed]
+    if column in _SMALLINT:
+        numbers = pd.to_numeric(values, errors="coerce")
+        return [None if pd.isna(v) else int(v) for v in numbers]
+    if column in _FLOAT:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        return [None if not np.isfinite(v) else float(v) for v in numbers]
+    if column in _BOOL:
+        return [None if pd.isna(v) else bool(v) for v in values]
+    return [None if pd.isna(v) else str(v) for v in values.astype(object)]
+
+
+def _event_rows(events: pd.DataFrame) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Rows for the staging table: event_id, the stored columns, extra (jsonb text)."""
+    if schema.EVENT_ID not in events:
+        raise SchemaError("the database store needs an event_id column to merge loads")
+    ids = events[schema.EVENT_ID].astype(object)
+    blank = ids.isna() | (ids.astype(str).str.strip() == "")
+    if blank.any():
+        raise SchemaError(
+            f"{int(blank.sum())} events have no event_id (e.g. data row "
+            f"{_row_of(events, blank)}): the database merges loads by event_id"
+        )
+    dupes = ids[ids.duplicated(keep=False)]
+    if len(dupes):
+        raise SchemaError(
+            f"duplicate event_id values, e.g. {str(dupes.iloc[0])!r}: the database merges "
+            "loads by event_id"
+        )
+    columns = [c for c in _EVENT_COLUMNS if c in events]
+    values = [[str(v) for v in ids]] + [_python_values(events, c) for c in columns]
+    extras = [
+        c for c in events.columns
+        if c not in _EVENT_TYPES and c != schema.EVENT_ID and c not in _NOT_STORED
+        and str(events[c].dtype) != "geometry"
+    ]  # fmt: skip
+    if extras:
+        text = events[extras].to_json(orient="records", lines=True, date_format="iso")
+        values.append(text.splitlines())
+    else:
+        values.append([None] * len(events))
+    return [schema.EVENT_ID, *columns, _EXTRA], list(zip(*values, strict=True))
+
+
+def _row_of(events: pd.DataFrame, mask: pd.Series) -> object:
+    if schema.SOURCE_ROW in events:
+        return events.loc[mask, schema.SOURCE_ROW].iloc[0]
+    return int(np.flatnonzero(mask.to_numpy())[0]) + 1
+
+
+def _batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def load_build(
+    engine: Any,
+    result: Any,
+    *,
+    source: str = "",
+    area_sources: Sequence[str] = (),
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> LoadResult:
+    """Merge a :class:`dashboard.pipeline.BuildResult` into the database, in one transaction.
+
+    Events are matched by ``event_id``: new ones inserted, changed ones updated, the same
+    ones left alone. Events in the database that the build does not hold are kept and
+    counted (``not_in_file``). The control areas are replaced by the build's (the ones its
+    events were joined with). A data version row records the load.
+
+    Parameters
+    ----------
+    engine
+        From :func:`connect`; the schema must exist (:func:`init_schema`).
+    result
+        The build to load (``pipeline.build``).
+    source, area_sources
+        Recorded in the data version.
+    batch_size
+        Rows copied per batch.
+    on_batch
+        Called as ``on_batch(done, total)`` after each batch of events is copied (a
+        progress bar). An exception raised by it aborts the load and rolls everything back.
+
+    Raises
+    ------
+    SchemaError
+        An event has no ``event_id``, or two share one.
+    DatabaseError
+        The schema is missing.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size!r}")
+    sa = _sqlalchemy()
+    columns, rows = _event_rows(result.events)
+    s = SCHEMA
+    with engine.begin() as conn:
+        _require_schema(conn)
+        version = conn.execute(
+            sa.text(
+                f"INSERT INTO {s}.data_versions (source, area_sources, rows_in_file) "
+                "VALUES (:source, :areas, :rows) RETURNING version"
+            ),
+            {"source": source, "areas": "\n".join(area_sources), "rows": len(rows)},
+        ).scalar_one()
+        raw = conn.connection.driver_connection  # psycopg: COPY in the same transaction
+        with raw.cursor() as cur:
+            stage_cols = ", ".join(f"{c} {_stage_type(c)}" for c in columns)
+            cur.execute(f"CREATE TEMP TABLE cm_stage ({stage_cols}) ON COMMIT DROP")
+            done = 0
+            for batch in _batches(rows, batch_size):
+                with cur.copy(f"COPY cm_stage ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+                done += len(batch)
+                if on_batch is not None:
+                    on_batch(done, len(rows))
+            cur.execute("ANALYZE cm_stage")
+        inserted, updated = _merge(conn, columns, version)
+        missing_count, missing_ids = _not_in_file(conn)
+        n_areas = _replace_areas(conn, result.areas, version)
+        conn.execute(
+            sa.text(
+                f"UPDATE {s}.data_versions SET inserted = :i, updated = :u, unchanged = :same, "
+                "not_in_file = :missing, areas = :areas, complete = true WHERE version = :v"
+            ),
+            {
+                "i": inserted,
+                "u": updated,
+                "same": len(rows) - inserted - updated,
+                "missing": missing_count,
+                "areas": n_areas,
+                "v": version,
+            },
+        )
+    return LoadResult(
+        version=int(version),
+        rows_in_file=len(rows),
+        inserted=inserted,
+        updated=updated,
+        unchanged=len(rows) - inserted - updated,
+        areas=n_areas,
+        not_in_file=missing_count,
+        not_in_file_ids=missing_ids,
+    )
+
+
+def _stage_type(column: str) -> str:
+    if column == schema.EVENT_ID:
+        return "text"
+    return "jsonb" if column == _EXTRA else _EVENT_TYPES[column]
+
+
+def _merge(conn: Any, columns: Sequence[str], version: int) -> tuple[int, int]:
+    sa = _sqlalchemy()
+    s = SCHEMA
+    data = [c for c in columns if c != schema.EVENT_ID]
+    geom = (
+        "CASE WHEN longitude BETWEEN -180 AND 180 AND latitude BETWEEN -90 AND 90 "
+        "THEN ST_SetSRID(ST_MakePoint(longitude, latitude), 4326) END"
+        if schema.LATITUDE in columns and schema.LONGITUDE in columns
+        else "NULL::geometry"
+    )
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*data, "geom", "version"])
+    old = ", ".join(f"e.{c}" for c in data)
+    new = ", ".join(f"EXCLUDED.{c}" for c in data)
+    statement = f"""
+INSERT INTO {s}.events AS e ({", ".join(columns)}, geom, version)
+SELECT {", ".join(columns)}, {geom}, :version FROM cm_stage
+ON CONFLICT (event_id) DO UPDATE SET {updates}
+WHERE ROW({old}) IS DISTINCT FROM ROW({new})
+RETURNING (xmax = 0) AS inserted"""
+    flags = conn.execute(sa.text(statement), {"version": version}).scalars().all()
+    inserted = sum(1 for f in flags if f)
+    return inserted, len(flags) - inserted
+
+
+def _not_in_file(conn: Any, limit: int = 50) -> tuple[int, tuple[str, ...]]:
+    sa = _sqlalchemy()
+    rows = conn.execute(
+        sa.text(
+            f"SELECT e.event_id, count(*) OVER () FROM {SCHEMA}.events e "
+            "WHERE NOT EXISTS (SELECT 1 FROM cm_stage s WHERE s.event_id = e.event_id) "
+            "ORDER BY e.event_id LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
+    return (int(rows[0][1]) if rows else 0), tuple(str(r[0]) for r in rows)
+
+
+def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
+    sa = _sqlalchemy()
+    s = SCHEMA
+    conn.execute(sa.text(f"DELETE FROM {s}.control_areas"))
+    if areas is None or not len(areas):
+        return 0
+    geoms = np.asarray(areas.geometry.array, dtype=object)
+    usable = ~(shapely.is_missing(geoms))
+    wkb = np.full(len(geoms), None, dtype=object)
+    wkb[usable] = shapely.to_wkb(geoms[usable])
+    frame = pd.DataFrame(areas.drop(columns=areas.geometry.name))
+    params = [
+        {
+            "ord": i,
+            "area_id": a,
+            "controller": c,
+            "valid_from": f,
+            "valid_to": t,
+            "area_source": src,
+            "wkb": w,
+            "version": version,
+        }
+        for i, (a, c, f, t, src, w) in enumerate(
+            zip(
+                _python_values(frame, schema.AREA_ID),
+                _python_values(frame, schema.CONTROLLER),
+                _dates(frame[schema.VALID_FROM]),
+                _dates(frame[schema.VALID_TO]),
+                _python_values(frame, schema.AREA_SOURCE)
+                if schema.AREA_SOURCE in frame
+                else [None] * len(frame),
+                wkb,
+                strict=True,
+            )
+        )
+    ]
+    conn.execute(
+        sa.text(
+            f"INSERT INTO {s}.control_areas "
+            "(ord, area_id, controller, valid_from, valid_to, area_source, geom, version) "
+            "VALUES (:ord, :area_id, :controller, :valid_from, :valid_to, :area_source, "
+            "ST_SetSRID(ST_GeomFromWKB(:wkb), 4326), :version)"
+        ),
+        params,
+    )
+    return len(params)
+
+
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    parsed = pd.to_datetime(values, errors="coerce")
+    return [None if pd.isna(v) else v.date() for v in parsed]
+
+
+# --------------------------------------------------------------------------------------------
+# the join in PostGIS
+
+# The candidates of each event: versions valid on its date (half-open, NULL = open) whose
+# polygon intersects its point. The first interior candidate wins, else the first-listed
+# border candidate; interiors of two or more controllers make it Contested; none: Unknown.
+# A missing controller counts as Unknown, as in dashboard.spatial.
+_JOIN_SQL = f"""
+WITH ev AS (
+  SELECT event_id, geom, coalesce(event_date, date_start, date_end) AS day
+  FROM {SCHEMA}.events
+),
+cand AS (
+  SELECT ev.event_id, a.ord, a.area_id, coalesce(a.controller, '{schema.UNKNOWN}') AS controller,
+         ST_Contains(a.geom, ev.geom) AS interior
+  FROM ev JOIN {SCHEMA}.control_areas a
+    ON ev.geom IS NOT NULL AND ev.day IS NOT NULL
+   AND ST_Intersects(a.geom, ev.geom)
+   AND (a.valid_from IS NULL OR a.valid_from <= ev.day)
+   AND (a.valid_to IS NULL OR ev.day < a.valid_to)
+),
+picked AS (
+  SELECT event_id,
+         (array_agg(area_id ORDER BY NOT interior, ord))[1] AS area_id,
+         (array_agg(controller ORDER BY NOT interior, ord))[1] AS controller,
+         count(DISTINCT controller) FILTER (WHERE interior) AS interior_controllers
+  FROM cand GROUP BY event_id
+)
+SELECT ev.event_id,
+       CASE WHEN p.event_id IS NULL THEN '{schema.UNKNOWN}'
+            WHEN p.interior_controllers > 1 THEN '{schema.CONTESTED}'
+            ELSE p.controller END AS controller,
+       p.area_id
+FROM ev LEFT JOIN picked p ON p.event_id = ev.event_id
+"""
+
+
+def joined_in_db(engine: Any) -> pd.DataFrame:
+    """The join computed inside PostGIS for every event in the database, without writing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event_id``, ``controller``, ``area_id`` (None where no area), sorted by event_id.
+    """
+    sa = _sqlalchemy()
+    with engine.connect() as conn:
+        _require_schema(conn)
+        rows = conn.execute(sa.text(_JOIN_SQL + " ORDER BY 1")).all()
+    return pd.DataFrame(rows, columns=[schema.EVENT_ID, schema.CONTROLLER, schema.AREA_ID]).astype(
+        object
+    )
+
+
+def join_in_db(engine: Any) -> tuple[int, int]:
+    """Re-run the join inside PostGIS and write ``controller`` and ``area_id``.
+
+    ``controller_changed_in_window`` and ``controller_confidence`` are left as the load
+    wrote them (the in-process join's).
+
+    Returns
+    -------
+    (events, changed)
+        How many events were joined, and how many of them got a different answer.
+    """
+    sa = _sqlalchemy()
+    s = SCHEMA
+    with engine.begin() as conn:
+        _require_schema(conn)
+        total = conn.execute(sa.text(f"SELECT count(*) FROM {s}.events")).scalar_one()
+        changed = conn.execute(
+            sa.text(
+                f"UPDATE {s}.events e SET controller = j.controller, area_id = j.area_id "
+                f"FROM ({_JOIN_SQL}) j WHERE j.event_id = e.event_id "
+                "AND (e.controller, e.area_id) IS DISTINCT FROM (j.controller, j.area_id)"
+            )
+        ).rowcount
+    return int(total), int(changed)
+
+
+# --------------------------------------------------------------------------------------------
+# what the map shows
+
+#: Columns the app's map, table and exports read.
+SELECT_COLUMNS: tuple[str, ...] = (schema.EVENT_ID, *_EVENT_COLUMNS)
+
+BBox = tuple[float, float, float, float]
+#: Columns the app keeps in memory for every event (no free text such as notes, source).
+LIGHT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in SELECT_COLUMNS if c not in (schema.NOTES, schema.SOURCE, schema.GEOCODE_MATCH)
+)
+
+
+def bbox_from_view(
+    center: tuple[float, float] | None,
+    zoom: int | None,
+    *,
+    width_px: int = 1600,
+    height_px: int = 1000,
+) -> BBox | None:
+    """A bounding box (degrees) that holds a web map of about this size at ``center``/``zoom``.
+
+    Generous on purpose (the map's real size is not known on the server): a little more than
+    the view crosses the wire, never less. None when there is no view yet.
+    """
+    if center is None or zoom is None:
+        return None
+    lat, lon = float(center[0]), float(center[1])
+    degrees_per_px = 360.0 / (256.0 * 2.0 ** max(0, int(zoom)))
+    half_w = width_px / 2 * degrees_per_px
+    # web mercator: a pixel spans fewer degrees of latitude away from the equator
+    half_h = height_px / 2 * degrees_per_px * max(math.cos(math.radians(min(abs(lat), 85.0))), 0.05)
+    if half_w >= 180:
+        return (-180.0, max(-90.0, lat - half_h), 180.0, min(90.0, lat + half_h))
+    return (
+        max(-180.0, lon - half_w),
+        max(-90.0, lat - half_h),
+        min(180.0, lon + half_w),
+        min(90.0, lat + half_h),
+    )
+
+
+@dataclass(frozen=True)
+class DbSelection:
+    """The events of one view and the counts the page shows."""
+
+    events: pd.DataFrame
+    in_window: int
+    """Events dated in the window (before the filters and the bounding box)."""
+
+
+class DbStore:
+    """The events and control areas of a PostGIS database, queried per view.
+
+    One instance holds one connection pool; it keeps no other state, so one store can serve
+    every session of the app.
+    """
+
+    def __init__(self, url: str, *, engine: Any | None = None) -> None:
+        self.url = url
+        self.engine = engine if engine is not None else connect(url)
+        with self.engine.connect() as conn:
+            _require_schema(conn)
+
+    def select(
+        self,
+        as_of: dt.date,
+        window_days: int,
+        filters: Filters | None = None,
+        bbox: BBox | None = None,
+        *,
+        limit: int | None = None,
+    ) -> DbSelection:
+        """The events dated in the ``window_days`` days ending ``as_of`` that pass ``filters``
+        and lie inside ``bbox`` (minx, miny, maxx, maxy in degrees), in date order.
+
+        The same rules as :func:`dashboard.timewindow.filter_masks`: unknown fatalities are
+        never "at least n"; a missing precision counts as the least precise level. With a
+        bounding box, unlocated events are not returned (they are not on the map). Every
+        value travels as a bound parameter.
+        """
+        sa = _sqlalchemy()
+        where, params = _where(as_of, window_days, filters or Filters(), bbox)
+        s = SCHEMA
+        columns = ", ".join(SELECT_COLUMNS)
+        query = f"SELECT {columns} FROM {s}.events WHERE {' AND '.join(where)} ORDER BY event_date, event_id"
+        if limit is not None:
+            query += " LIMIT :limit"
+            params["limit"] = int(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text(query), params).all()
+            in_window = conn.execute(
+                sa.text(
+                    f"SELECT count(*) FROM {s}.events WHERE event_date BETWEEN :start AND :end"
+                ),
+                {"start": params["start"], "end": params["end"]},
+            ).scalar_one()
+        return DbSelection(events=_frame(rows), in_window=int(in_window))
+
+    def events_frame(self, columns: Sequence[str] = LIGHT_COLUMNS) -> pd.DataFrame:
+        """Every event with only ``columns`` (known column names), in date order.
+
+        The app reads the light columns once per server process (the timeline, the filter
+        lists and the counts); the map's events come from :meth:`select`.
+        """
+        sa = _sqlalchemy()
+        unknown = [c for c in columns if c not in SELECT_COLUMNS]
+        if unknown:
+            raise SchemaError(f"not an events column of the database: {unknown[0]!r}")
+        names = ", ".join(columns)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(f"SELECT {names} FROM {SCHEMA}.events ORDER BY event_date, event_id")
+            ).all()
+        return _frame(rows, columns)
+
+    def areas_at(self, as_of: dt.date | None, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+        """The control-area versions valid on ``as_of`` (every version when None) touching
+        ``bbox``, in list order (the order the join's "first listed" refers to)."""
+        sa = _sqlalchemy()
+        params: dict[str, Any] = {}
+        where = ["true"]
+        if as_of is not None:
+            params["day"] = as_of
+            where += [
+                "(valid_from IS NULL OR valid_from <= :day)",
+                "(valid_to IS NULL OR :day < valid_to)",
+            ]
+        if bbox is not None:
+            where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+            params.update(_bbox_params(bbox))
+        query = (
+            "SELECT area_id, controller, valid_from, valid_to, area_source, "
+            f"ST_AsBinary(geom) AS wkb FROM {SCHEMA}.control_areas "
+            f"WHERE {' AND '.join(where)} ORDER BY ord"
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text(query), params).all()
+        frame = pd.DataFrame(
+            [r[:5] for r in rows],
+            columns=[schema.AREA_ID, schema.CONTROLLER, schema.VALID_FROM, schema.VALID_TO,
+                     schema.AREA_SOURCE],
+        )  # fmt: skip
+        for c in (schema.VALID_FROM, schema.VALID_TO):
+            frame[c] = pd.to_datetime(frame[c])
+        geometry = shapely.from_wkb([None if r[5] is None else bytes(r[5]) for r in rows])
+        return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+
+    def versions(self) -> pd.DataFrame:
+        """The loads, newest first."""
+        sa = _sqlalchemy()
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                sa.text(f"SELECT * FROM {SCHEMA}.data_versions ORDER BY version DESC")
+            )
+            return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _bbox_params(bbox: BBox) -> dict[str, float]:
+    minx, miny, maxx, maxy = (float(v) for v in bbox)
+    if not all(np.isfinite([minx, miny, maxx, maxy])) or minx > maxx or miny > maxy:
+        raise ValueError(f"not a bounding box (minx, miny, maxx, maxy): {bbox!r}")
+    return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+
+
+def _where(
+    as_of: dt.date, window_days: int, filters: Filters, bbox: BBox | None
+) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions from fixed fragments; every value is a bound parameter."""
+    start, end = window_bounds(as_of, window_days)
+    where = ["event_date BETWEEN :start AND :end"]
+    params: dict[str, Any] = {"start": start, "end": end}
+    for name, column, values in (
+        ("event_types", schema.EVENT_TYPE, filters.event_types),
+        ("sub_event_types", schema.SUB_EVENT_TYPE, filters.sub_event_types),
+        ("countries", schema.COUNTRY, filters.countries),
+        ("admin1", schema.ADMIN1, filters.admin1),
+    ):
+        if values:
+            where.append(f"{column} = ANY(:{name})")
+            params[name] = [str(v) for v in values]
+    if filters.actors:
+        where.append(f"({schema.ACTOR1} = ANY(:actors) OR {schema.ACTOR2} = ANY(:actors))")
+        params["actors"] = [str(v) for v in filters.actors]
+    if filters.min_fatalities > 0:
+        where.append(f"{schema.FATALITIES} >= :min_fatalities")
+        params["min_fatalities"] = int(filters.min_fatalities)
+    chosen = {int(p) for p in filters.precisions}
+    if chosen and chosen != set(schema.GEO_PRECISIONS):
+        where.append(f"coalesce({schema.GEO_PRECISION}, {schema.IMPRECISE_GEO}) = ANY(:precisions)")
+        params["precisions"] = sorted(chosen)
+    if bbox is not None:
+        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+        params.update(_bbox_params(bbox))
+    return where, params
+
+
+def _frame(rows: Sequence[Any], columns: Sequence[str] = SELECT_COLUMNS) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+    for c in frame.columns:
+        if c in _DATES:
+            frame[c] = pd.to_datetime(frame[c])
+        elif c in _SMALLINT:
+            frame[c] = pd.array(frame[c], dtype="Int8")
+        elif c in _FLOAT:
+            frame[c] = pd.to_numeric(frame[c]).astype(float)
+        elif c in _BOOL:
+            frame[c] = frame[c].fillna(False).astype(bool)
+    return frame

@@ -1,0 +1,319 @@
+"""PostGIS as the shared store: schema, idempotent loads, the join in SQL, map queries, CLI.
+
+Run against a real PostgreSQL with PostGIS (``tests/db_fixtures.py``: ``CONFLICTMAP_TEST_DB``
+or a throw-away cluster).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from db_fixtures import empty_db, pg_url  # noqa: F401 (pytest fixtures)
+from shapely.geometry import box
+
+from dashboard import dbstore, paths, schema
+from dashboard.cli import cli
+from dashboard.pipeline import build
+from dashboard.spatial import join_events_to_areas
+from dashboard.timewindow import Filters, build_date_index, select
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return build()
+
+
+def _all_events(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(f"SELECT * FROM {dbstore.SCHEMA}.events ORDER BY event_id")
+        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    return frame.drop(columns=["geom"]).astype(object)
+
+
+def _count(engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {dbstore.SCHEMA}.{table}").scalar()
+
+
+def test_init_creates_tables_with_spatial_and_date_indexes(empty_db):
+    engine = dbstore.connect(empty_db)
+    dbstore.init_schema(engine)  # twice: idempotent
+    with engine.connect() as conn:
+        indexes = dict(
+            conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %(s)s",
+                {"s": dbstore.SCHEMA},
+            ).all()
+        )
+    assert "USING gist (geom)" in indexes["events_geom_gist"]
+    assert "USING gist (geom)" in indexes["areas_geom_gist"]
+    assert "(event_date)" in indexes["events_date_idx"]
+    assert "(valid_from, valid_to)" in indexes["areas_valid_idx"]
+
+
+def test_load_is_idempotent_and_reports_what_the_file_lacks(empty_db, bundled, tmp_path):
+    engine = dbstore.connect(empty_db)
+    first = dbstore.load_build(engine, bundled, source="events.csv")
+    assert (first.inserted, first.updated, first.unchanged) == (90, 0, 0)
+    assert first.areas == len(bundled.areas) and _count(engine, "control_areas") == first.areas
+    before = _all_events(engine)
+
+    again = dbstore.load_build(engine, bundled, source="events.csv")
+    assert (again.inserted, again.updated, again.unchanged, again.not_in_file) == (0, 0, 90, 0)
+    assert again.version == first.version + 1
+    pd.testing.assert_frame_equal(
+        _all_events(engine).drop(columns=["version"]), before.drop(columns=["version"])
+    )
+
+    # One event changed, one gone from the file: the change is applied, the other is kept.
+    frame = pd.read_csv(paths.BUNDLED_EVENTS, dtype=str, keep_default_na=False)
+    frame.loc[frame.event_id == "CM001", "fatalities"] = "7"
+    frame = frame[frame.event_id != "CM002"]
+    edited = tmp_path / "events.csv"
+    frame.to_csv(edited, index=False)
+    third = dbstore.load_build(engine, build(edited), source=str(edited))
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 88)
+    assert third.not_in_file == 1 and third.not_in_file_ids == ("CM002",)
+    after = _all_events(engine).set_index("event_id")
+    assert (
+        after.loc["CM001", "fatalities"] == 7.0 and after.loc["CM001", "version"] == third.version
+    )
+    assert "CM002" in after.index  # never deleted silently
+    versions = dbstore.DbStore(empty_db, engine=engine).versions()
+    assert list(versions.version) == [third.version, again.version, first.version]
+    assert versions.complete.all() and versions.iloc[0].not_in_file == 1
+
+
+def test_a_load_failing_half_way_leaves_the_previous_version(empty_db, bundled, tmp_path):
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, bundled, source="events.csv")
+    before = _all_events(engine)
+    frame = pd.read_csv(paths.BUNDLED_EVENTS, dtype=str, keep_default_na=False)
+    frame["fatalities"] = "99"
+    frame.loc[len(frame)] = frame.iloc[0].copy()
+    frame.loc[len(frame) - 1, "event_id"] = "NEW1"
+    edited = tmp_path / "events.csv"
+    frame.to_csv(edited, index=False)
+    changed = build(edited)
+
+    batches: list[int] = []
+
+    def fail_after_first_batch(done: int, total: int) -> None:
+        batches.append(done)
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        dbstore.load_build(engine, changed, batch_size=10, on_batch=fail_after_first_batch)
+    assert batches == [10]
+    pd.testing.assert_frame_equal(_all_events(engine), before)
+    assert _count(engine, "data_versions") == 1
+    assert _count(engine, "control_areas") == len(bundled.areas)
+
+
+def _compare_join(engine, joined: pd.DataFrame) -> None:
+    in_db = dbstore.joined_in_db(engine).set_index(schema.EVENT_ID)
+    expected = joined.set_index(schema.EVENT_ID)[[schema.CONTROLLER, schema.AREA_ID]].astype(object)
+    expected = expected.where(expected.notna(), None)
+    assert list(in_db.index) == sorted(expected.index)
+    diff = in_db.join(expected.add_suffix("_py"))
+    wrong = diff[
+        (diff.controller != diff.controller_py)
+        | (diff.area_id.fillna("") != diff.area_id_py.fillna(""))
+    ]
+    assert wrong.empty, wrong.head(20).to_string()
+
+
+def test_join_in_postgis_matches_the_in_process_join_on_the_bundled_data(empty_db, bundled):
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, bundled)
+    _compare_join(engine, bundled.events)
+    assert {schema.CONTESTED, schema.UNKNOWN} <= set(bundled.events[schema.CONTROLLER])
+    assert dbstore.join_in_db(engine) == (90, 0)
+
+
+def test_join_in_postgis_follows_the_tie_break_rules(empty_db):
+    # A = [0,2]x[0,2] (first listed), B = [2,4]x[0,2] shares A's right edge, C overlaps A's
+    # top-right corner with another controller; A is valid [2020-01-01, 2020-02-01).
+    areas = gpd.GeoDataFrame(
+        {
+            schema.AREA_ID: ["A", "B", "C", "D"],
+            schema.CONTROLLER: ["X", "Y", "Z", schema.CONTESTED],
+            schema.VALID_FROM: pd.to_datetime(["2020-01-01", None, None, None]),
+            schema.VALID_TO: pd.to_datetime(["2020-02-01", None, None, None]),
+        },
+        geometry=[box(0, 0, 2, 2), box(2, 0, 4, 2), box(1, 1, 3, 3), box(10, 10, 11, 11)],
+        crs="EPSG:4326",
+    )
+    events = pd.DataFrame(
+        {
+            schema.EVENT_ID: ["border", "overlap", "inside", "outside", "ended", "before",
+                              "undated", "contested", "unlocated"],
+            schema.EVENT_DATE: pd.to_datetime(
+                ["2020-01-10", "2020-01-10", "2020-01-10", "2020-01-10", "2020-02-01",
+                 "2019-12-31", None, "2020-01-10", "2020-01-10"]
+            ),
+            schema.LONGITUDE: [2.0, 1.5, 0.5, 20.0, 0.5, 0.5, 0.5, 10.5, None],
+            schema.LATITUDE: [0.5, 1.5, 0.5, 20.0, 0.5, 0.5, 0.5, 10.5, None],
+        }
+    )  # fmt: skip
+    joined = join_events_to_areas(events, areas)
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, SimpleNamespace(events=joined, areas=areas))
+    _compare_join(engine, joined)
+    got = dbstore.joined_in_db(engine).set_index(schema.EVENT_ID)[schema.CONTROLLER].to_dict()
+    assert got == {
+        "border": "X",  # on A's and B's shared edge: first listed
+        "overlap": schema.CONTESTED,
+        "inside": "X",
+        "outside": schema.UNKNOWN,
+        "ended": schema.UNKNOWN,  # valid_to is exclusive
+        "before": schema.UNKNOWN,
+        "undated": schema.UNKNOWN,
+        "contested": schema.CONTESTED,
+        "unlocated": schema.UNKNOWN,
+    }
+
+
+def test_join_in_postgis_matches_on_a_synthetic_dataset(empty_db, tmp_path):
+    from dashboard.synth import write_synthetic
+
+    write_synthetic(tmp_path, events=3000, areas=400, seed=3)
+    result = build(tmp_path / "events.csv", [tmp_path / "control_areas.parquet"])
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, result)
+    _compare_join(engine, result.events)
+    assert result.events[schema.CONTROLLER].nunique() > 3
+
+
+def test_select_gives_the_in_process_selection_clipped_to_the_map(empty_db, bundled):
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, bundled)
+    store = dbstore.DbStore(empty_db, engine=engine)
+    events = bundled.events.sort_values(schema.EVENT_DATE, kind="stable").reset_index(drop=True)
+    index = build_date_index(events[schema.EVENT_DATE])
+    as_of = dt.date(2017, 11, 15)
+    for filters in (
+        Filters(),
+        Filters(event_types=("Battles",)),
+        Filters(min_fatalities=1),
+        Filters(actors=("Islamic State",), precisions=(1, 2)),
+    ):
+        sel = select(events, index, as_of=as_of, window_days=3660, filters=filters)
+        expected = set(events.iloc[sel.positions][schema.EVENT_ID])
+        got = store.select(as_of, 3660, filters)
+        assert set(got.events[schema.EVENT_ID]) == expected and expected
+        assert got.in_window == sel.in_window
+
+    bbox = (38.0, 34.0, 42.0, 37.0)  # north-east Syria
+    got = store.select(as_of, 3660, Filters(), bbox)
+    sel = select(events, index, as_of=as_of, window_days=3660, filters=Filters())
+    shown = events.iloc[sel.positions]
+    inside = shown[
+        shown.longitude.between(bbox[0], bbox[2]) & shown.latitude.between(bbox[1], bbox[3])
+    ]
+    assert set(got.events[schema.EVENT_ID]) == set(inside[schema.EVENT_ID])
+    assert 0 < len(got.events) < len(shown)
+    assert got.events[schema.EVENT_DATE].is_monotonic_increasing
+
+    areas = store.areas_at(as_of, bbox)
+    assert len(areas) and areas.crs.to_epsg() == 4326
+    assert (
+        areas[schema.VALID_FROM].isna() | (areas[schema.VALID_FROM] <= pd.Timestamp(as_of))
+    ).all()
+
+
+def test_select_sends_values_as_parameters(empty_db, bundled):
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, bundled)
+    store = dbstore.DbStore(empty_db, engine=engine)
+    hostile = "x' OR '1'='1'; DROP TABLE conflictmap.events; --"
+    got = store.select(dt.date(2017, 11, 15), 3660, Filters(event_types=(hostile,)))
+    assert got.events.empty
+    assert _count(engine, "events") == 90
+
+
+def test_cli_init_load_join(empty_db, tmp_path):
+    runner = CliRunner()
+    done = runner.invoke(cli, ["db", "init", "--db", empty_db])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(cli, ["db", "load", str(paths.BUNDLED_EVENTS), "--db", empty_db])
+    assert done.exit_code == 0, done.output
+    assert "inserted 90" in done.output
+    done = runner.invoke(cli, ["db", "load", str(paths.BUNDLED_EVENTS), "--db", empty_db])
+    assert done.exit_code == 0 and "inserted 0, updated 0, unchanged 90" in done.output
+    done = runner.invoke(cli, ["db", "join", "--db", empty_db])
+    assert done.exit_code == 0 and "90 events joined in PostGIS, 0 changed" in done.output
+
+
+def test_cli_unreachable_database_is_one_line_and_exit_2(pg_url):
+    port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
+    url = f"postgresql://nobody:secret@127.0.0.1:{port + 1 if port < 65535 else 1}/none"
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "db", "init", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the database" in lines[0]
+    assert "secret" not in done.stderr
+
+
+def test_bbox_from_view_holds_the_visible_map():
+    assert dbstore.bbox_from_view(None, 6) is None
+    minx, miny, maxx, maxy = dbstore.bbox_from_view((35.0, 40.0), 6)
+    assert minx < 40.0 < maxx and miny < 35.0 < maxy
+    assert 20 < maxx - minx < 60  # about 1600 px at 0.022 degrees per px
+    assert dbstore.bbox_from_view((0.0, 0.0), 0) == (-180.0, -90.0, 180.0, 90.0)
+
+
+def test_app_reads_the_map_events_from_the_database(empty_db, bundled, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.app.loaders import DB_ENV, load_db_dataset
+
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, bundled)
+    # Mark the database's copy: the page must show it, not the bundled file.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE {dbstore.SCHEMA}.events SET notes = 'from-postgis' WHERE event_id = 'CM090'"
+        )
+    load_db_dataset.clear()
+    monkeypatch.setenv(DB_ENV, empty_db)
+    at = AppTest.from_file(str(paths.PACKAGE_DIR / "app" / "main.py"), default_timeout=120)
+    at.query_params["date"] = "2019-10-27"
+    at.query_params["window"] = "3660"
+    at = at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    tables = [d.value for d in at.dataframe if "event_id" in d.value.columns]
+    assert tables and "CM090" in set(tables[0]["event_id"].astype(str))
+    notes = tables[0].set_index("event_id").loc["CM090", "notes"]
+    assert notes == "from-postgis"
+    load_db_dataset.clear()
+
+
+def test_serve_refuses_an_unreachable_database(pg_url):
+    port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "serve", "--db",
+         f"postgresql://nobody@127.0.0.1:{port + 1 if port < 65535 else 1}/none"],
+        capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "cannot reach the database" in done.stderr
