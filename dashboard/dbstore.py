@@ -660,14 +660,21 @@ class DbStore:
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(query), params).all()
-            in_window = conn.execute(
-                sa.text(
-                    f"SELECT count(*) FROM {s}.events WHERE event_date BETWEEN :start AND :end"
-                ),
-                {"start": params["start"], "end": params["end"]},
-            ).scalar_one()
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.text(query), params).all()
+                in_window = conn.execute(
+                    sa.text(
+                        f"SELECT count(*) FROM {s}.events WHERE event_date BETWEEN :start AND :end"
+                    ),
+                    {"start": params["start"], "end": params["end"]},
+                ).scalar_one()
+        except sa.exc.OperationalError as exc:  # the server went away (or the network did)
+            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+            raise DatabaseError(
+                f"lost the database {safe_url(self.url)}: "
+                f"{reason[0] if reason else type(exc).__name__}"
+            ) from None
         return DbSelection(events=_frame(rows), in_window=int(in_window))
 
     def events_frame(self, columns: Sequence[str] = LIGHT_COLUMNS) -> pd.DataFrame:

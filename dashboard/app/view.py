@@ -22,6 +22,7 @@ from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
+from dashboard.app.safetext import md
 from dashboard.app.timeline import timeline_chart
 from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
@@ -119,10 +120,18 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     )
     shown = ds.events.iloc[sel.positions]
     if ds.store is not None:  # PostGIS: the view's events, every column, only inside the map
-        from dashboard.dbstore import bbox_from_view
+        from dashboard.dbstore import DatabaseError, bbox_from_view
 
         bbox = bbox_from_view(view.center, view.zoom)
-        shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
+        try:
+            shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
+        except DatabaseError as exc:
+            # Keep the page useful: the copy in memory has every event without its notes
+            # and sources; the next step asks the database again.
+            st.warning(
+                f"{md(exc, limit=300)}. Showing the copy loaded at start (without notes and "
+                "sources); the next change of the view tries the database again."
+            )
     _filter_counts(sel, slots, view)
     areas_now = areas_at(ds.areas, view.as_of)
 
