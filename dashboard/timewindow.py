@@ -322,23 +322,36 @@ def period_counts(
     """Events per period (``W`` weeks starting Monday, or ``D`` days) and per ``by`` value.
 
     Returns a long frame with columns ``period`` (the period's first day), ``by`` and
-    ``events``, sorted by period; missing ``by`` values are labelled ``"Unknown"``.
+    ``events``, sorted by period then label; missing ``by`` values are labelled
+    ``"Unknown"``. Counted on integer codes (a million rows in tens of milliseconds), not
+    by grouping a million strings.
     """
     if freq not in ("W", "D"):
         raise ValueError(f"freq must be 'W' or 'D', got {freq!r}")
-    dates = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce")
-    ok = dates.notna()
-    dates = dates[ok].dt.normalize()
+    parsed = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce")
+    unit = parsed.dtype
+    dates = parsed.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    ok = ~np.isnat(dates)
+    days = dates[ok].astype(np.int64)
     if freq == "W":
-        dates = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
-    labels = (
-        events.loc[ok, by].astype("object").where(events.loc[ok, by].notna(), schema.UNKNOWN)
-        if by in events
-        else pd.Series(schema.UNKNOWN, index=dates.index, dtype="object")
-    )
-    frame = pd.DataFrame({"period": dates.to_numpy(), by: labels.astype(str).to_numpy()})
-    counts = frame.groupby(["period", by], sort=True).size().rename("events").reset_index()
-    return counts
+        days = days - (days + 3) % 7  # 1970-01-01 was a Thursday: back to the Monday
+    if by in events:
+        column = events[by]
+        if not isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype("category")
+        names = [str(c) for c in column.cat.categories]
+        codes = column.cat.codes.to_numpy()[ok].astype(np.int64)
+    else:
+        names, codes = [], np.full(len(days), -1, dtype=np.int64)
+    codes = np.where(codes < 0, len(names), codes)  # missing: the extra "Unknown" label
+    width = len(names) + 1
+    keys, counts = np.unique(days * width + codes, return_counts=True)
+    labels = np.array([*names, schema.UNKNOWN], dtype=object)[keys % width]
+    period = (keys // width).astype("datetime64[D]").astype("datetime64[ns]")
+    frame = pd.DataFrame({"period": period, by: labels, "events": counts.astype(np.int64)})
+    frame["period"] = frame["period"].astype(unit)
+    # A real "Unknown" category and missing values share a label: add them up.
+    return frame.groupby(["period", by], sort=True)["events"].sum().reset_index()
 
 
 def controller_summary(events: pd.DataFrame) -> pd.DataFrame:

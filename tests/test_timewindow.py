@@ -248,3 +248,38 @@ def test_data_bounds_follow_the_events_else_the_areas():
     assert data_bounds(events_index, areas) == (D(2016, 12, 25), D(2017, 1, 10))
     no_events = build_date_index(_events()[schema.EVENT_DATE].iloc[0:0])
     assert data_bounds(no_events, areas) == (D(2010, 1, 1), D(2017, 7, 10))
+
+
+@pytest.mark.parametrize("freq", ["W", "D"])
+@pytest.mark.parametrize("categorical", [False, True])
+def test_period_counts_equal_a_plain_groupby(freq, categorical):
+    """The code-based count equals grouping the strings, missing labels and dates included."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    events = pd.DataFrame(
+        {
+            schema.EVENT_DATE: pd.to_datetime("2016-01-01")
+            + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+            # None and a real "Unknown" both end up under the label "Unknown".
+            schema.EVENT_TYPE: rng.choice(["Battles", "Protests", None, "Unknown", "Riots"], n),
+        }
+    )
+    events.loc[rng.random(n) < 0.05, schema.EVENT_DATE] = pd.NaT
+    if categorical:
+        events[schema.EVENT_TYPE] = events[schema.EVENT_TYPE].astype("category")
+    dates = pd.to_datetime(events[schema.EVENT_DATE])
+    ok = dates.notna()
+    day = dates[ok].dt.normalize()
+    if freq == "W":
+        day = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    labels = events.loc[ok, schema.EVENT_TYPE].astype(object).fillna(schema.UNKNOWN).astype(str)
+    expected = (
+        pd.DataFrame({"period": day.to_numpy(), schema.EVENT_TYPE: labels.to_numpy()})
+        .groupby(["period", schema.EVENT_TYPE], sort=True)
+        .size()
+        .rename("events")
+        .reset_index()
+    )
+    got = period_counts(events, freq=freq)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert got["events"].sum() == ok.sum()
