@@ -133,7 +133,8 @@ def _parent(pid: int) -> int | None:
 def server_pid(url: str) -> int:
     """The pid of the streamlit process serving ``url``.
 
-    Every process whose command line runs streamlit with this ``--server.port``; when a
+    Every process whose command line runs streamlit (or ``dashboard.app.server``, which
+    becomes it) with this ``--server.port``; when a
     wrapper (a shell, ``conflictmap serve`` before it execs) is among them, the one none of
     the others descends from is the server itself.
     """
@@ -143,7 +144,7 @@ def server_pid(url: str) -> int:
         if not entry.name.isdigit():
             continue
         args = _cmdline(int(entry.name))
-        if any("streamlit" in a for a in args) and any(
+        if any("streamlit" in a or "dashboard.app.server" in a for a in args) and any(
             a == "--server.port" and b == port for a, b in itertools.pairwise(args)
         ):
             found.append(int(entry.name))

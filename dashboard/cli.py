@@ -412,7 +412,8 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
     """
     script = paths.PACKAGE_DIR / "app" / "main.py"
     return [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        # streamlit run, plus the data loading as the server starts (dashboard/app/server.py)
+        sys.executable, "-m", "dashboard.app.server", "run", str(script),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",

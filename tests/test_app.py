@@ -480,3 +480,23 @@ def test_options_tell_whether_a_window_holds_events():
     assert options.window_has_events(dt.date(2016, 2, 8), 30) is True  # first day inclusive
     assert options.window_has_events(dt.date(2016, 2, 9), 30) is False
     assert OPTIONS.window_has_events(dt.date(2017, 1, 1), 30) is None  # unknown
+
+
+def test_the_server_loads_the_data_before_the_first_page_asks(tiny, tmp_path, monkeypatch):
+    import shutil
+
+    from dashboard import pipeline
+    from dashboard.app import loaders, server
+
+    loaders._build_cached.clear()
+    server._warm()  # what the server's start-up thread runs
+    shutil.rmtree(tmp_path / "build-cache")  # not from the disk copy...
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the page built the data again")
+
+    monkeypatch.setattr(pipeline, "build", no_build)  # ...nor built again: from memory
+    events, areas = loaders.configured_sources()
+    ds = loaders.load_dataset(events, areas)
+    assert ds.summary["rows_loaded"] == len(ds.events) > 0
+    loaders._build_cached.clear()

@@ -1,0 +1,48 @@
+"""The dashboard's Streamlit server, with the data loading while the first browser connects.
+
+``python -m dashboard.app.server run dashboard/app/main.py --server.port ...`` is exactly
+``streamlit run ...`` plus one thing: as the process starts, a background thread loads the
+configured dataset (``CONFLICTMAP_EVENTS`` / ``CONFLICTMAP_AREAS``, from the Parquet build
+cache when it is current) into the process cache the page reads. The browser spends a few
+seconds fetching Streamlit's front end before it asks for the first page run; at a million
+events the load (about a second, imports included) is done by then, so the first page finds
+the data in memory. The page still calls ``load_dataset`` itself: Streamlit's per-key lock
+makes it wait for the thread's result instead of loading twice, and any error is the page's
+to show, so the thread only logs.
+
+Nothing is sent to any browser by this: access control (``auth.py``) still runs first on
+every page run.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+log = logging.getLogger(__name__)
+
+
+def _warm() -> None:
+    try:
+        from dashboard.app.loaders import configured_db, configured_sources, load_dataset
+
+        if configured_db():  # the database store is loaded by the page
+            return
+        events, areas = configured_sources()
+        load_dataset(events, areas)
+    except Exception:  # noqa: BLE001 - the page loads the data again and shows the error
+        log.debug("loading the data at start failed", exc_info=True)
+
+
+def main() -> None:
+    """Start the loading thread, then hand the command line to ``streamlit``."""
+    threading.Thread(target=_warm, name="conflictmap-preload", daemon=True).start()
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", *sys.argv[1:]]
+    streamlit_cli.main()
+
+
+if __name__ == "__main__":
+    main()
