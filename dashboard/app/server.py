@@ -31,7 +31,7 @@ def _warm() -> None:
             return
         events, areas = configured_sources()
         load_dataset(events, areas)
-    except Exception:  # noqa: BLE001 - the page loads the data again and shows the error
+    except Exception:  # the page loads the data again and shows the error
         log.debug("loading the data at start failed", exc_info=True)
 
 
