@@ -21,9 +21,17 @@ import sys
 import threading
 
 log = logging.getLogger(__name__)
+_THREAD = "conflictmap-preload"
 
 
 def _warm() -> None:
+    # Outside a page run Streamlit warns that this thread has no script context: expected
+    # here, and the line would only confuse whoever reads the log. A filter (Streamlit
+    # resets its loggers' levels when it reads its config) drops just that warning, just
+    # for this thread.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: record.threadName != _THREAD
+    )
     try:
         from dashboard.app.loaders import configured_db, configured_sources, load_dataset
 
@@ -37,7 +45,7 @@ def _warm() -> None:
 
 def main() -> None:
     """Start the loading thread, then hand the command line to ``streamlit``."""
-    threading.Thread(target=_warm, name="conflictmap-preload", daemon=True).start()
+    threading.Thread(target=_warm, name=_THREAD, daemon=True).start()
     from streamlit.web import cli as streamlit_cli
 
     sys.argv = ["streamlit", *sys.argv[1:]]
