@@ -8,15 +8,14 @@ the Islamic State throughout. Baghdad is outside both.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 from app_fixtures import write_inputs
+from cli_runner import run_cli as run
 from shapely.geometry import box
 
 from dashboard import schema
@@ -246,19 +245,6 @@ CLI_ROWS = [
         "35.96,39.02,1,1,,SOHR,not a territorial event"
     ),
 ]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    env.pop("CONFLICTMAP_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "dashboard", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
 
 
 @pytest.fixture()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_runner import run_cli as run
 
 from dashboard import paths
 
@@ -22,22 +21,6 @@ GOOD = (
 BAD = GOOD + "a3,2017-11-31,Battles,Syria,Abu Kamal,34.45,40.92,,x\n" + (
     "a4,2017-11-10,Battles,Syria,Nowhere,95,40.92,-4,x\n"
 )
-
-
-def run(
-    *args: str, cwd: Path | None = None, timeout: int = 600
-) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    env.pop("CONFLICTMAP_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "dashboard", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture()

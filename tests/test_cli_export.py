@@ -4,28 +4,17 @@ and exit status 2 for bad input, never a traceback."""
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from app_fixtures import write_inputs
+from cli_runner import run_cli
 from PIL import Image, ImageSequence
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    env.pop("CONFLICTMAP_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "dashboard", "export", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+    return run_cli("export", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

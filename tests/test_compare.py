@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from cli_runner import run_cli as run
 from pyproj import Geod
 from shapely.geometry import box
 
@@ -327,21 +327,6 @@ def test_change_legend_names_the_dates(squares):
 
 
 # --- the command ------------------------------------------------------------------------------
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
-    env.pop("CONFLICTMAP_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "dashboard", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
 
 
 def one_line_error(out: subprocess.CompletedProcess[str], *parts: str) -> None:
