@@ -355,14 +355,6 @@ def test_points_hexagons_round_trips_through_the_url_and_old_links_still_work() 
     assert S.POINT_MODE_LABELS["hexagons"] == "Hexagons (aggregated on the server)"
 
 
-def test_auto_mode_switches_to_hexagons_above_points_max() -> None:
-    from dashboard.app import mapview
-
-    assert mapview.auto_point_mode(0) == "points"
-    assert mapview.auto_point_mode(POINTS_MAX) == "points"
-    assert mapview.auto_point_mode(POINTS_MAX + 1) == "hexagons"
-
-
 def _many_rows(n: int) -> list[str]:
     """``n`` events on 2017-11-15 spread over the Mosul square of ``app_fixtures``."""
     rng = np.random.default_rng(6)

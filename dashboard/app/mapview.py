@@ -98,11 +98,6 @@ def _base_view(ds: Dataset, view: S.ViewState) -> tuple[tuple[float, float], int
     return (tuple(center) if center else fallback_center), (int(zoom) if zoom else fallback_zoom)
 
 
-def auto_point_mode(n: int) -> str:
-    """How "auto" shows ``n`` events (``layers.default_point_mode``: points, else hexagons)."""
-    return layers.default_point_mode(n)
-
-
 def map_zoom(view: S.ViewState, fallback: int) -> int:
     """The zoom the map shows now: what it reported on this run (the component's value is
     in the session before the script runs), else the view's, else ``fallback``.
@@ -134,6 +129,7 @@ def render_map(
 ) -> Mapping[str, Any] | None:
     """Draw the map; returns what the map reported (centre and zoom) or None."""
     center, zoom = _base_view(dataset, view)
+    shown_zoom = map_zoom(view, zoom)  # what the map shows now (areas and hexagons follow it)
     fmap = layers.build_map(center=center, zoom=zoom, basemap=view.basemap)
     if S.LAYER_CONTEXT in view.layers:
         countries_ref, towns_ref = context_refs()
@@ -151,21 +147,19 @@ def render_map(
     if S.LAYER_AREAS in view.layers:
         # Outlines simplified to half a pixel at the zoom shown: at a country-wide zoom a
         # megabyte of vertices per step becomes a fifth of that, with nothing visible lost.
-        tolerance = display_tolerance(map_zoom(view, zoom))
+        tolerance = display_tolerance(shown_zoom)
         groups.append(
             _group(layers.control_areas_layer(areas, simplify=tolerance), "Control areas")
         )
     if S.LAYER_HEATMAP in view.layers and len(placed):
         groups.append(_group(layers.heatmap_layer(placed), "Event density"))
     if S.LAYER_EVENTS in view.layers:
-        mode = view.points if view.points != "auto" else auto_point_mode(len(placed))
+        mode = view.points if view.points != "auto" else layers.default_point_mode(len(placed))
         events_element: Any
         if mode == "clusters":
             events_element = layers.cluster_layer(placed, event_types=type_order)
         elif mode == "hexagons":
-            hexagons = layers.hexagon_layer(
-                placed, zoom=map_zoom(view, zoom), event_types=type_order
-            )
+            hexagons = layers.hexagon_layer(placed, zoom=shown_zoom, event_types=type_order)
             events_element = hexagons
         else:
             events_element = layers.events_layer(placed, event_types=type_order)

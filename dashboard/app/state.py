@@ -107,7 +107,7 @@ LAYER_LABELS: dict[str, str] = {
 DEFAULT_LAYERS: tuple[str, ...] = (LAYER_AREAS, LAYER_EVENTS, LAYER_CONTEXT)
 
 #: How events are drawn. "hexagons" aggregates them on the server (dashboard.aggregate);
-#: "auto" picks points or hexagons by the number of events (``mapview.auto_point_mode``).
+#: "auto" picks points or hexagons by the number of events (``layers.default_point_mode``).
 POINT_MODES: tuple[str, ...] = ("auto", "points", "clusters", "hexagons")
 POINT_MODE_LABELS: dict[str, str] = {
     "auto": "Auto (by count)",
