@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ import shapely
 
 from dashboard import schema
 from dashboard.errors import DashboardError, SchemaError
-from dashboard.timewindow import Filters, window_bounds
+from dashboard.timewindow import FILTER_LABELS, Filters, Selection, window_bounds
 
 __all__ = [
     "DB_ENV",
@@ -578,10 +579,12 @@ def join_in_db(engine: Any) -> tuple[int, int]:
 SELECT_COLUMNS: tuple[str, ...] = (schema.EVENT_ID, *_EVENT_COLUMNS)
 
 BBox = tuple[float, float, float, float]
-#: Columns the app keeps in memory for every event (no free text such as notes, source).
+#: Columns of the events the exports and the comparison read (no free text: notes, sources).
 LIGHT_COLUMNS: tuple[str, ...] = tuple(
     c for c in SELECT_COLUMNS if c not in (schema.NOTES, schema.SOURCE, schema.GEOCODE_MATCH)
 )
+#: The actor filter's choices: at most this many names, the most frequent (as the app).
+MAX_ACTORS = 5000
 
 
 def bbox_from_view(
@@ -622,18 +625,83 @@ class DbSelection:
     """Events dated in the window (before the filters and the bounding box)."""
 
 
+@dataclass(frozen=True)
+class WindowCounts:
+    """What the page says of one view, counted inside the database over the whole window
+    (not only the part of it the map shows)."""
+
+    in_window: int
+    shown: int
+    """Events of the window that pass every filter."""
+    hidden_by: dict[str, int]
+    """Per filter (the names of :data:`dashboard.timewindow.FILTER_LABELS`): events of the
+    window it rejects."""
+    hidden_only_by: dict[str, int]
+    """Per filter: events of the window rejected by that filter and no other."""
+    hidden_total: int
+    fatalities: int
+    """The known tolls of the shown events, summed."""
+    unknown_fatalities: int
+    unplaced: int
+    """Shown events without coordinates (not on the map)."""
+    controllers: pd.DataFrame
+    """As :func:`dashboard.timewindow.controller_summary` gives it for the shown events."""
+
+    def selection(self) -> Selection:
+        """The counts as a :class:`~dashboard.timewindow.Selection` without row positions."""
+        return Selection(
+            positions=np.empty(0, dtype=np.int64),
+            in_window=self.in_window,
+            hidden_by=dict(self.hidden_by),
+            hidden_only_by=dict(self.hidden_only_by),
+            hidden_total=self.hidden_total,
+            count=self.shown,
+        )
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """What the app needs to know of the whole store before the first view: the dates with
+    events, the filters' choices with their counts, and the data version."""
+
+    version: int
+    daily: pd.Series
+    """Events per day (a date index, ascending)."""
+    values: dict[str, pd.Series]
+    """Per text column with a filter: count per value, most frequent first."""
+    actors: pd.Series
+    """Count per actor (actor 1 and actor 2 together), the :data:`MAX_ACTORS` most frequent."""
+    extent: BBox | None
+    """Bounding box of the located events (None: none is located)."""
+
+
 class DbStore:
     """The events and control areas of a PostGIS database, queried per view.
 
     One instance holds one connection pool; it keeps no other state, so one store can serve
-    every session of the app.
+    every session of the app, and any number of app processes can share one database.
+    Every method raises :class:`DatabaseError` when the server cannot be reached.
     """
 
     def __init__(self, url: str, *, engine: Any | None = None) -> None:
         self.url = url
         self.engine = engine if engine is not None else connect(url)
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             _require_schema(conn)
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """A pooled connection; a server gone away (or a network) becomes DatabaseError."""
+        sa = _sqlalchemy()
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+            raise DatabaseError(
+                f"lost the database {safe_url(self.url)}: "
+                f"{reason[0] if reason else type(exc).__name__}"
+            ) from None
 
     def select(
         self,
@@ -642,6 +710,7 @@ class DbStore:
         filters: Filters | None = None,
         bbox: BBox | None = None,
         *,
+        columns: Sequence[str] = (),
         limit: int | None = None,
     ) -> DbSelection:
         """The events dated in the ``window_days`` days ending ``as_of`` that pass ``filters``
@@ -650,49 +719,193 @@ class DbStore:
         The same rules as :func:`dashboard.timewindow.filter_masks`: unknown fatalities are
         never "at least n"; a missing precision counts as the least precise level. With a
         bounding box, unlocated events are not returned (they are not on the map). Every
-        value travels as a bound parameter.
+        value travels as a bound parameter. ``columns``: only these (default: all of
+        :data:`SELECT_COLUMNS`).
         """
         sa = _sqlalchemy()
-        where, params = _where(as_of, window_days, filters or Filters(), bbox)
-        s = SCHEMA
-        columns = ", ".join(SELECT_COLUMNS)
-        query = f"SELECT {columns} FROM {s}.events WHERE {' AND '.join(where)} ORDER BY event_date, event_id"
+        names = _known_columns(columns or SELECT_COLUMNS)
+        window, params = _window(as_of, window_days)
+        passes, filter_params = _filter_conditions(filters or Filters())
+        where = [window, *passes.values()]
+        if bbox is not None:
+            where.append(_BBOX_SQL)
+            params.update(_bbox_params(bbox))
+        query = (
+            f"SELECT {', '.join(names)} FROM {SCHEMA}.events "
+            f"WHERE {' AND '.join(where)} ORDER BY event_date, event_id"
+        )
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(sa.text(query), params).all()
-                in_window = conn.execute(
-                    sa.text(
-                        f"SELECT count(*) FROM {s}.events WHERE event_date BETWEEN :start AND :end"
-                    ),
-                    {"start": params["start"], "end": params["end"]},
-                ).scalar_one()
-        except sa.exc.OperationalError as exc:  # the server went away (or the network did)
-            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
-            raise DatabaseError(
-                f"lost the database {safe_url(self.url)}: "
-                f"{reason[0] if reason else type(exc).__name__}"
-            ) from None
-        return DbSelection(events=_frame(rows), in_window=int(in_window))
+        with self._connection() as conn:
+            rows = conn.execute(sa.text(query), {**params, **filter_params}).all()
+            in_window = conn.execute(
+                sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), params
+            ).scalar_one()
+        return DbSelection(events=_frame(rows, names), in_window=int(in_window))
 
-    def events_frame(self, columns: Sequence[str] = LIGHT_COLUMNS) -> pd.DataFrame:
-        """Every event with only ``columns`` (known column names), in date order.
-
-        The app reads the light columns once per server process (the timeline, the filter
-        lists and the counts); the map's events come from :meth:`select`.
-        """
+    def window_counts(
+        self, as_of: dt.date, window_days: int, filters: Filters | None = None
+    ) -> WindowCounts:
+        """The counts of one view (see :class:`WindowCounts`) in two aggregate queries: only
+        numbers cross the wire, whatever the size of the window."""
         sa = _sqlalchemy()
-        unknown = [c for c in columns if c not in SELECT_COLUMNS]
-        if unknown:
-            raise SchemaError(f"not an events column of the database: {unknown[0]!r}")
-        names = ", ".join(columns)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(f"SELECT {names} FROM {SCHEMA}.events ORDER BY event_date, event_id")
+        window, params = _window(as_of, window_days)
+        passes, filter_params = _filter_conditions(filters or Filters())
+        params.update(filter_params)
+        fails = {name: f"NOT coalesce({sql}, false)" for name, sql in passes.items()}
+        every = " AND ".join(passes.values()) or "true"
+        aggregates = ["count(*)", f"count(*) FILTER (WHERE NOT coalesce({every}, false))"]
+        for name in FILTER_LABELS:
+            if name in fails:
+                others = [sql for other, sql in passes.items() if other != name]
+                alone = " AND ".join([fails[name], *others])
+                aggregates += [f"count(*) FILTER (WHERE {fails[name]})",
+                               f"count(*) FILTER (WHERE {alone})"]  # fmt: skip
+        shown = f"{window} AND {every}"
+        per_controller = (
+            f"SELECT coalesce({schema.CONTROLLER}, :no_area) AS controller, count(*), "
+            f"sum({schema.FATALITIES}), count(*) - count({schema.FATALITIES}), "
+            "count(*) FILTER (WHERE geom IS NULL) "
+            f"FROM {SCHEMA}.events WHERE {shown} GROUP BY 1"
+        )
+        with self._connection() as conn:
+            totals = conn.execute(
+                sa.text(f"SELECT {', '.join(aggregates)} FROM {SCHEMA}.events WHERE {window}"),
+                params,
+            ).one()
+            groups = conn.execute(
+                sa.text(per_controller), {**params, "no_area": NO_CONTROL_AREA}
             ).all()
-        return _frame(rows, columns)
+        hidden_by = dict.fromkeys(FILTER_LABELS, 0)
+        only_by = dict.fromkeys(FILTER_LABELS, 0)
+        for i, name in enumerate(n for n in FILTER_LABELS if n in fails):
+            hidden_by[name] = int(totals[2 + 2 * i])
+            only_by[name] = int(totals[3 + 2 * i])
+        controllers = pd.DataFrame(
+            [(str(g[0]), int(g[1]), None if g[2] is None else round(float(g[2])), int(g[3]))
+             for g in groups],
+            columns=["controller", "events", "fatalities", "unknown_fatalities"],
+        )  # fmt: skip
+        controllers = controllers.astype(
+            {"events": "int64", "fatalities": "Int64", "unknown_fatalities": "int64"}
+        ).sort_values(["events", "controller"], ascending=[False, True], ignore_index=True)
+        return WindowCounts(
+            in_window=int(totals[0]),
+            shown=int(controllers["events"].sum()),
+            hidden_by=hidden_by,
+            hidden_only_by=only_by,
+            hidden_total=int(totals[1]),
+            fatalities=int(sum(float(g[2]) for g in groups if g[2] is not None)),
+            unknown_fatalities=int(controllers["unknown_fatalities"].sum()),
+            unplaced=int(sum(int(g[4]) for g in groups)),
+            controllers=controllers,
+        )
+
+    def daily_counts(self, filters: Filters | None = None) -> pd.DataFrame:
+        """Events per day and event type over all dates, passing ``filters``: the frame of
+        :func:`dashboard.timewindow.period_counts` with ``freq="D"`` (missing types
+        labelled Unknown)."""
+        sa = _sqlalchemy()
+        passes, params = _filter_conditions(filters or Filters())
+        where = " AND ".join(["event_date IS NOT NULL", *passes.values()])
+        query = (
+            f"SELECT event_date, coalesce({schema.EVENT_TYPE}, :unknown), count(*) "
+            f"FROM {SCHEMA}.events WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        with self._connection() as conn:
+            rows = conn.execute(sa.text(query), {**params, "unknown": schema.UNKNOWN}).all()
+        frame = pd.DataFrame(rows, columns=["period", schema.EVENT_TYPE, "events"])
+        frame["period"] = pd.to_datetime(frame["period"]).astype("datetime64[ns]")
+        frame["events"] = frame["events"].astype("int64")
+        frame[schema.EVENT_TYPE] = frame[schema.EVENT_TYPE].astype(object)
+        return frame
+
+    def facts(self) -> StoreFacts:
+        """The data version, events per day, the filters' choices and the extent (a handful
+        of aggregate queries; nothing per event crosses the wire)."""
+        sa = _sqlalchemy()
+        values: dict[str, pd.Series] = {}
+        with self._connection() as conn:
+            version = conn.execute(
+                sa.text(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.data_versions")
+            ).scalar_one()
+            days = conn.execute(
+                sa.text(
+                    f"SELECT event_date, count(*) FROM {SCHEMA}.events "
+                    "WHERE event_date IS NOT NULL GROUP BY 1 ORDER BY 1"
+                )
+            ).all()
+            for column in _CHOICE_COLUMNS:
+                rows = conn.execute(sa.text(_VALUE_COUNTS.format(c=column, s=SCHEMA))).all()
+                values[column] = _counts(rows)
+            actors = conn.execute(
+                sa.text(
+                    f"SELECT v, count(*) FROM (SELECT btrim({schema.ACTOR1}) AS v FROM "
+                    f"{SCHEMA}.events UNION ALL SELECT btrim({schema.ACTOR2}) FROM "
+                    f"{SCHEMA}.events) a WHERE v <> '' GROUP BY v "
+                    "ORDER BY 2 DESC, 1 LIMIT :limit"
+                ),
+                {"limit": MAX_ACTORS},
+            ).all()
+            box = conn.execute(
+                sa.text(
+                    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                    f"(SELECT ST_Extent(geom) AS e FROM {SCHEMA}.events) x"
+                )
+            ).one()
+        daily = pd.Series(
+            [int(r[1]) for r in days],
+            index=pd.DatetimeIndex([pd.Timestamp(r[0]) for r in days]),
+            dtype="int64",
+        )
+        extent = None if box[0] is None else tuple(float(v) for v in box)
+        return StoreFacts(
+            version=int(version),
+            daily=daily,
+            values=values,
+            actors=_counts(actors),
+            extent=extent,  # type: ignore[arg-type]
+        )
+
+    def version(self) -> int:
+        """The newest data version (0 before the first load): one cheap query, so that a page
+        can tell on every run whether another process loaded new data."""
+        sa = _sqlalchemy()
+        with self._connection() as conn:
+            return int(
+                conn.execute(
+                    sa.text(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.data_versions")
+                ).scalar_one()
+            )
+
+    def events_frame(
+        self,
+        columns: Sequence[str] = LIGHT_COLUMNS,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        filters: Filters | None = None,
+    ) -> pd.DataFrame:
+        """The events dated ``start`` to ``end`` (inclusive; None: open) passing
+        ``filters``, with only ``columns``, in date order (for exports and comparisons,
+        which need a span of dates rather than the map's view)."""
+        sa = _sqlalchemy()
+        names = _known_columns(columns)
+        passes, params = _filter_conditions(filters or Filters())
+        where = list(passes.values())
+        if start is not None:
+            where.append("event_date >= :start")
+            params["start"] = start
+        if end is not None:
+            where.append("event_date <= :end")
+            params["end"] = end
+        query = f"SELECT {', '.join(names)} FROM {SCHEMA}.events"
+        if where:
+            query += f" WHERE {' AND '.join(where)}"
+        with self._connection() as conn:
+            rows = conn.execute(sa.text(query + " ORDER BY event_date, event_id"), params).all()
+        return _frame(rows, names)
 
     def areas_at(self, as_of: dt.date | None, bbox: BBox | None = None) -> gpd.GeoDataFrame:
         """The control-area versions valid on ``as_of`` (every version when None) touching
@@ -714,7 +927,7 @@ class DbStore:
             f"ST_AsBinary(geom) AS wkb FROM {SCHEMA}.control_areas "
             f"WHERE {' AND '.join(where)} ORDER BY ord"
         )
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             rows = conn.execute(sa.text(query), params).all()
         frame = pd.DataFrame(
             [r[:5] for r in rows],
@@ -729,7 +942,7 @@ class DbStore:
     def versions(self) -> pd.DataFrame:
         """The loads, newest first."""
         sa = _sqlalchemy()
-        with self.engine.connect() as conn:
+        with self._connection() as conn:
             result = conn.execute(
                 sa.text(f"SELECT * FROM {SCHEMA}.data_versions ORDER BY version DESC")
             )
@@ -743,13 +956,41 @@ def _bbox_params(bbox: BBox) -> dict[str, float]:
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
-def _where(
-    as_of: dt.date, window_days: int, filters: Filters, bbox: BBox | None
-) -> tuple[list[str], dict[str, Any]]:
-    """SQL conditions from fixed fragments; every value is a bound parameter."""
+_BBOX_SQL = "geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+#: Text columns whose values the filters offer.
+_CHOICE_COLUMNS = (schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.COUNTRY, schema.ADMIN1)
+_VALUE_COUNTS = (
+    "SELECT btrim({c}), count(*) FROM {s}.events WHERE btrim({c}) <> '' "
+    "GROUP BY 1 ORDER BY 2 DESC, 1"
+)
+#: The controller label of events outside every control area (as controller_summary).
+NO_CONTROL_AREA = "No control area"
+
+
+def _known_columns(columns: Sequence[str]) -> list[str]:
+    unknown = [c for c in columns if c not in SELECT_COLUMNS]
+    if unknown:
+        raise SchemaError(f"not an events column of the database: {unknown[0]!r}")
+    return list(columns)
+
+
+def _counts(rows: Sequence[Any]) -> pd.Series:
+    return pd.Series(
+        [int(r[1]) for r in rows], index=pd.Index([str(r[0]) for r in rows]), dtype="int64"
+    )
+
+
+def _window(as_of: dt.date, window_days: int) -> tuple[str, dict[str, Any]]:
     start, end = window_bounds(as_of, window_days)
-    where = ["event_date BETWEEN :start AND :end"]
-    params: dict[str, Any] = {"start": start, "end": end}
+    return "event_date BETWEEN :start AND :end", {"start": start, "end": end}
+
+
+def _filter_conditions(filters: Filters) -> tuple[dict[str, str], dict[str, Any]]:
+    """One SQL condition per filter that restricts anything (keyed by its name in
+    :data:`~dashboard.timewindow.FILTER_LABELS`), from fixed fragments; every value is a
+    bound parameter. A condition is NULL or false for a row the filter rejects."""
+    conditions: dict[str, str] = {}
+    params: dict[str, Any] = {}
     for name, column, values in (
         ("event_types", schema.EVENT_TYPE, filters.event_types),
         ("sub_event_types", schema.SUB_EVENT_TYPE, filters.sub_event_types),
@@ -757,22 +998,28 @@ def _where(
         ("admin1", schema.ADMIN1, filters.admin1),
     ):
         if values:
-            where.append(f"{column} = ANY(:{name})")
+            conditions[name] = f"{column} = ANY(:{name})"
             params[name] = [str(v) for v in values]
     if filters.actors:
-        where.append(f"({schema.ACTOR1} = ANY(:actors) OR {schema.ACTOR2} = ANY(:actors))")
+        conditions["actors"] = (
+            f"({schema.ACTOR1} = ANY(:actors) OR {schema.ACTOR2} = ANY(:actors))"
+        )
         params["actors"] = [str(v) for v in filters.actors]
     if filters.min_fatalities > 0:
-        where.append(f"{schema.FATALITIES} >= :min_fatalities")
+        conditions["min_fatalities"] = f"{schema.FATALITIES} >= :min_fatalities"
         params["min_fatalities"] = int(filters.min_fatalities)
     chosen = {int(p) for p in filters.precisions}
     if chosen and chosen != set(schema.GEO_PRECISIONS):
-        where.append(f"coalesce({schema.GEO_PRECISION}, {schema.IMPRECISE_GEO}) = ANY(:precisions)")
+        conditions["precisions"] = (
+            f"coalesce({schema.GEO_PRECISION}, {schema.IMPRECISE_GEO}) = ANY(:precisions)"
+        )
         params["precisions"] = sorted(chosen)
-    if bbox is not None:
-        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
-        params.update(_bbox_params(bbox))
-    return where, params
+    return conditions, params
+
+
+def no_events(columns: Sequence[str] = SELECT_COLUMNS) -> pd.DataFrame:
+    """An events frame with these columns, typed as the queries type them, and no rows."""
+    return _frame([], _known_columns(columns))
 
 
 def _frame(rows: Sequence[Any], columns: Sequence[str] = SELECT_COLUMNS) -> pd.DataFrame:

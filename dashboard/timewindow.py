@@ -236,10 +236,12 @@ class Selection:
     hidden_by: dict[str, int]  # per filter: window rows that filter rejects
     hidden_only_by: dict[str, int]  # per filter: window rows rejected by that filter alone
     hidden_total: int  # window rows rejected by at least one filter
+    #: Rows shown when counted elsewhere (a database) and ``positions`` is left empty.
+    count: int | None = None
 
     @property
     def shown(self) -> int:
-        return len(self.positions)
+        return len(self.positions) if self.count is None else self.count
 
 
 def select(
@@ -352,6 +354,21 @@ def period_counts(
     frame["period"] = frame["period"].astype(unit)
     # A real "Unknown" category and missing values share a label: add them up.
     return frame.groupby(["period", by], sort=True)["events"].sum().reset_index()
+
+
+def weekly_counts(daily: pd.DataFrame, *, by: str = schema.EVENT_TYPE) -> pd.DataFrame:
+    """Daily counts (the frame of :func:`period_counts` with ``freq="D"``) summed into weeks
+    starting Monday: what ``period_counts(..., freq="W")`` gives for the same events."""
+    if daily.empty:
+        return daily.copy()
+    unit = daily["period"].dtype
+    days = daily["period"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    monday = (days - (days + 3) % 7).astype("datetime64[D]").astype("datetime64[ns]")
+    frame = pd.DataFrame({"period": monday, by: daily[by].to_numpy(), "events": daily["events"]})
+    out = frame.groupby(["period", by], sort=True)["events"].sum().reset_index()
+    out["period"] = out["period"].astype(unit)
+    out["events"] = out["events"].astype(np.int64)
+    return out
 
 
 def controller_summary(events: pd.DataFrame) -> pd.DataFrame:

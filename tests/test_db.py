@@ -280,33 +280,6 @@ def test_bbox_from_view_holds_the_visible_map():
     assert dbstore.bbox_from_view((0.0, 0.0), 0) == (-180.0, -90.0, 180.0, 90.0)
 
 
-def test_app_reads_the_map_events_from_the_database(empty_db, bundled, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
-    from dashboard.app.loaders import DB_ENV, load_db_dataset
-
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
-    # Mark the database's copy: the page must show it, not the bundled file.
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            f"UPDATE {dbstore.SCHEMA}.events SET notes = 'from-postgis' WHERE event_id = 'CM090'"
-        )
-    load_db_dataset.clear()
-    monkeypatch.setenv(DB_ENV, empty_db)
-    at = AppTest.from_file(str(paths.PACKAGE_DIR / "app" / "main.py"), default_timeout=120)
-    at.query_params["date"] = "2019-10-27"
-    at.query_params["window"] = "3660"
-    at = at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    tables = [d.value for d in at.dataframe if "event_id" in d.value.columns]
-    assert tables and "CM090" in set(tables[0]["event_id"].astype(str))
-    notes = tables[0].set_index("event_id").loc["CM090", "notes"]
-    assert notes == "from-postgis"
-    load_db_dataset.clear()
-
-
 def test_serve_refuses_an_unreachable_database(pg_url):
     port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
     done = subprocess.run(
@@ -317,49 +290,3 @@ def test_serve_refuses_an_unreachable_database(pg_url):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "cannot reach the database" in done.stderr
-
-
-def test_the_page_says_when_the_database_is_lost_and_recovers(empty_db, bundled, monkeypatch):
-    import sqlalchemy as sa
-    from streamlit.testing.v1 import AppTest
-
-    from dashboard.app.loaders import DB_ENV, load_db_dataset
-
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
-    engine.dispose()
-    load_db_dataset.clear()
-    monkeypatch.setenv(DB_ENV, empty_db)
-    at = AppTest.from_file(str(paths.PACKAGE_DIR / "app" / "main.py"), default_timeout=120)
-    at.query_params["date"] = "2017-11-15"
-    at.query_params["window"] = "365"
-    at = at.run()
-    assert not at.exception and not at.warning, [w.value for w in at.warning]
-
-    url = sa.engine.make_url(empty_db)
-    admin = sa.create_engine(url.set(database="postgres", drivername="postgresql+psycopg"))
-    name = url.database
-
-    def allow(on: bool) -> None:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(on).lower()}')
-            if not on:  # and end the app's open connections: the server is gone for it
-                conn.exec_driver_sql(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                )
-
-    try:
-        allow(False)
-        at = at.slider[0].set_value(dt.date(2017, 11, 8)).run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert any("lost the database" in w.value for w in at.warning), at.warning
-        # The page still shows the window's events from the copy loaded at start.
-        tables = [d.value for d in at.dataframe if "event_id" in d.value.columns]
-        assert tables and len(tables[0]) > 0
-    finally:
-        allow(True)
-        admin.dispose()
-    at = at.slider[0].set_value(dt.date(2017, 11, 15)).run()
-    assert not at.exception and not at.warning, [w.value for w in at.warning]
-    load_db_dataset.clear()

@@ -20,6 +20,7 @@ from dashboard.timewindow import (
     window_bounds,
     window_mask,
     window_positions,
+    weekly_counts,
 )
 
 D = dt.date
@@ -283,3 +284,6 @@ def test_period_counts_equal_a_plain_groupby(freq, categorical):
     got = period_counts(events, freq=freq)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert got["events"].sum() == ok.sum()
+    if freq == "W":  # weeks summed from days (what a database returns) are the same weeks
+        weekly = weekly_counts(period_counts(events, freq="D"))
+        pd.testing.assert_frame_equal(weekly, got)

@@ -322,6 +322,10 @@ def _changed_events(
     dataset_key: str, day_a: dt.date, day_b: dt.date, filters: Filters, _ds: Dataset,
     _pieces: Any,
 ) -> pd.DataFrame:  # fmt: skip
+    if _ds.store is not None:  # a database: only the span's events that pass the filters
+        start, end = min(day_a, day_b), max(day_a, day_b)
+        kept = _ds.store.events_frame(start=start, end=end, filters=filters)
+        return cmp.events_in_changes(kept, _pieces, start=day_a, end=day_b)
     events = _ds.events
     keep = combine(filter_masks(events, filters), len(events))
     return cmp.events_in_changes(events[keep], _pieces, start=day_a, end=day_b)
@@ -329,9 +333,13 @@ def _changed_events(
 
 @st.cache_data(show_spinner="Checking events against the control areas…", max_entries=16)
 def _check(dataset_key: str, tolerance: int, _ds: Dataset) -> CheckResult:
-    return check_territorial_changes(
-        _ds.events, _ds.areas, settings=CheckSettings(tolerance_days=tolerance)
-    )
+    settings = CheckSettings(tolerance_days=tolerance)
+    events = _ds.events
+    if _ds.store is not None:  # a database: only the events of the change-of-control types
+        wanted = {t.casefold() for t in settings.sub_event_types}
+        types = tuple(t for t in _ds.options.sub_event_types if t.casefold() in wanted)
+        events = _ds.store.events_frame(filters=Filters(sub_event_types=types or ("",)))
+    return check_territorial_changes(events, _ds.areas, settings=settings)
 
 
 # --- the page section -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Download buttons for the current view as PNG, PDF and standalone HTML.
 
 Each file is made only when its button is clicked (``st.download_button(data=callable)``),
-by ``dashboard.export`` from the dataset already loaded and the view the page shows (the
-same ``ViewState`` its permalink holds), so moving the slider costs nothing extra.
+by ``dashboard.export`` from the dataset already loaded (with a database: the view's window,
+asked then) and the view the page shows (the same ``ViewState`` its permalink holds), so
+moving the slider costs nothing extra.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from dashboard.app.state import ViewState
 from dashboard.export.data import ExportData
 
 
-def _data(ds: Dataset) -> ExportData:
+def _data(ds: Dataset, view: ViewState) -> ExportData:
     from dashboard.export.data import Context, export_data
 
     countries_ref, towns_ref = context_refs()
     countries, towns = load_context(countries_ref.token, towns_ref.token)
+    events, index = ds.events, ds.index
+    if ds.store is not None:  # a database: the view's window, every column, asked on click
+        events = ds.store.select(view.as_of, view.window, view.filters).events
+        index = None  # export_data indexes the window's events
     return export_data(
-        ds.events,
+        events,
         ds.areas,
-        index=ds.index,
+        index=index,
         options=ds.options,
         context=Context(countries, towns),
         events_name=ds.events_name,
@@ -35,19 +40,19 @@ def _data(ds: Dataset) -> ExportData:
 def _png(ds: Dataset, view: ViewState) -> bytes:
     from dashboard.export import render_png
 
-    return render_png(_data(ds), view)
+    return render_png(_data(ds, view), view)
 
 
 def _pdf(ds: Dataset, view: ViewState) -> bytes:
     from dashboard.export import render_pdf
 
-    return render_pdf(_data(ds), view)
+    return render_pdf(_data(ds, view), view)
 
 
 def _html(ds: Dataset, view: ViewState) -> bytes:
     from dashboard.export import render_html
 
-    return render_html(_data(ds), view).encode("utf-8")
+    return render_html(_data(ds, view), view).encode("utf-8")
 
 
 def _maker(

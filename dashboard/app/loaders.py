@@ -34,7 +34,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import paths, schema
-from dashboard.app.state import Options, dataset_options
+from dashboard.app.state import Options, counted_options, dataset_options
 from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
@@ -85,15 +85,22 @@ class Dataset:
     areas_names: tuple[str, ...]
     #: Identifies the inputs (names and fingerprints): a cache key for what derives from it.
     key: str = ""
-    #: The PostGIS store the map's events come from (``serve --db``); None: all in memory.
+    #: The PostGIS store the events come from (``serve --db``); None: all in memory. With a
+    #: store, ``events`` is empty: each view asks the store (see ``view.py``).
     store: Any = None
+    #: Bounding box of the located events when ``events`` does not hold them (a store).
+    extent: tuple[float, float, float, float] | None = None
+    #: The store's data version the dataset describes (0 for files).
+    version: int = 0
 
 
 # --- PostGIS (conflictmap serve --db, or DASHBOARD_DB) ---------------------------------------
-# The light columns of every event (no notes or sources) and the control areas are read once
-# per server process, and again every few minutes so that new loads show; the map's events,
-# with every column, are queried per view (dbstore.DbStore.select: window, filters and the
-# map's bounding box).
+# Nothing per event is read at start: the filters' choices, the dates with events and the
+# default window come from aggregate queries (DbStore.facts), the control areas are read
+# whole (the page draws them for every date). Each view then asks the database for its
+# counts and for the events inside the map (see view.py). The dataset is cached per data
+# version, and every run of a page asks for the newest version (one cheap query), so a load
+# through any process shows in every app process on its next run.
 DB_ENV = "DASHBOARD_DB"
 
 
@@ -103,41 +110,51 @@ def configured_db(environ: Mapping[str, str] | None = None) -> str | None:
     return env.get(DB_ENV, "").strip() or None
 
 
-@st.cache_resource(
-    show_spinner="Reading the events from the database…",
-    max_entries=2,
-    ttl=dt.timedelta(minutes=5),
-)
-def load_db_dataset(url: str) -> Dataset:
-    """The dataset of a PostGIS store (see the comment above); DatabaseError when unreachable."""
-    from dashboard.dbstore import DbStore, safe_url
+@st.cache_resource(show_spinner=False, max_entries=2)
+def db_store(url: str) -> Any:
+    """One :class:`dashboard.dbstore.DbStore` (a connection pool) per URL and process;
+    DatabaseError when unreachable (not cached: the next run tries again)."""
+    from dashboard.dbstore import DbStore
 
-    store = DbStore(url)
-    events = compact_events(store.events_frame())
+    return DbStore(url)
+
+
+@st.cache_resource(show_spinner="Reading the database's summary…", max_entries=2)
+def load_db_dataset(url: str, version: int) -> Dataset:
+    """The dataset of a PostGIS store at one data version (see the comment above); no
+    events in memory, ``store`` answers for them. DatabaseError when unreachable."""
+    from dashboard.dbstore import LIGHT_COLUMNS, no_events, safe_url
+
+    store = db_store(url)
+    facts = store.facts()
     areas = store.areas_at(None)
-    versions = store.versions()
     name = safe_url(url)
-    version = int(versions.version.iloc[0]) if len(versions) else 0
-    controllers = events[schema.CONTROLLER].value_counts() if len(events) else pd.Series()
-    built = _Built(
+    events = compact_events(no_events(LIGHT_COLUMNS))  # the columns, typed, without rows
+    total = int(facts.daily.sum())
+    summary: dict[str, object] = {
+        "rows_in": total,
+        "rows_loaded": total,
+        "rows_rejected": 0,
+        "input_format": "postgis",
+        "data_version": facts.version,
+    }
+    key = hashlib.sha256(f"db:{name}:{facts.version}".encode()).hexdigest()[:24]
+    return Dataset(
         events=events,
-        areas=areas,
+        areas=areas.reset_index(drop=True),
         rejected=pd.DataFrame(),
-        event_report=Report(source=name, rows_in=len(events), rows_loaded=len(events)),
+        event_report=Report(source=name, rows_in=total, rows_loaded=total),
         area_report=Report(source=name, rows_in=len(areas), rows_loaded=len(areas)),
-        summary={
-            "rows_in": len(events),
-            "rows_loaded": len(events),
-            "rows_rejected": 0,
-            "input_format": "postgis",
-            "data_version": version,
-            "controllers": {str(k): int(v) for k, v in controllers.items()},
-        },
+        summary=summary,
+        index=build_date_index(events[schema.EVENT_DATE]),
+        options=counted_options(facts.daily, facts.values, facts.actors, areas),
+        events_name=f"{name} (version {facts.version})",
+        areas_names=(name,),
+        key=key,
+        store=store,
+        extent=facts.extent,
+        version=facts.version,
     )
-    key = hashlib.sha256(f"db:{name}:{version}".encode()).hexdigest()[:24]
-    ds = _dataset(built, events_name=f"{name} (version {version})", areas_names=(name,), key=key)
-    ds.store = store
-    return ds
 
 
 def file_ref(path: str | Path) -> FileRef:

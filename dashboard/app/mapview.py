@@ -57,8 +57,10 @@ def default_view(ds: Dataset) -> tuple[tuple[float, float], int]:
         bounds = ds.areas.total_bounds
     lat = pd.to_numeric(ds.events.get(schema.LATITUDE), errors="coerce")
     lon = pd.to_numeric(ds.events.get(schema.LONGITUDE), errors="coerce")
+    ev = ds.extent  # a database's events are not in memory: their extent is
     if lat is not None and lat.notna().any():
         ev = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    if ev is not None:
         bounds = (
             ev
             if bounds is None

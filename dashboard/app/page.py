@@ -5,24 +5,27 @@ from __future__ import annotations
 import logging
 import os
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import schema, style
 from dashboard.app import auth, sidebar, view
 from dashboard.app import compare as compare_mode
 from dashboard.app import session as K
-from dashboard.app.loaders import Dataset, configured_db, load_dataset, load_db_dataset
+from dashboard.app.loaders import Dataset, configured_db, db_store, load_dataset, load_db_dataset
 from dashboard.app.mapview import ensure_assets
 from dashboard.app.safetext import md
-from dashboard.app.timeline import counts_for_range
+from dashboard.app.timeline import range_freq
 from dashboard.errors import DashboardError
-from dashboard.timewindow import Filters, combine, filter_masks, period_counts
+from dashboard.timewindow import Filters, combine, filter_masks, period_counts, weekly_counts
 
 log = logging.getLogger(__name__)
 
 TITLE = "Conflict map: events and territorial control"
 #: Set to "0" to run the view without st.fragment (the benchmark's baseline).
 VIEW_FRAGMENT_ENV = "CONFLICTMAP_VIEW_FRAGMENT"
+#: The database's data version this session last saw.
+K_DB_VERSION = "db_version"
 
 
 _PAGE_CSS = """
@@ -47,7 +50,7 @@ def main() -> None:
     try:
         db_url = None if sources.uploaded else configured_db()  # an upload is shown as such
         if db_url:
-            ds = load_db_dataset(db_url)
+            ds = _db_dataset(db_url)
         else:
             ds = load_dataset(sources.events, sources.areas, sources.payloads)
     except DashboardError as exc:
@@ -83,10 +86,35 @@ def main() -> None:
     fragment(ds, prepared, slots)
 
 
+def _db_dataset(url: str) -> Dataset:
+    """The database's dataset at its newest data version (asked on every run, so loads made
+    by any process show here). When the version cannot be asked, the version this session
+    saw last: the view's own queries then say that the database is gone."""
+    from dashboard.dbstore import DatabaseError
+
+    ss = st.session_state
+    try:
+        version = db_store(url).version()
+    except DatabaseError:
+        if K_DB_VERSION not in ss:
+            raise
+        version = ss[K_DB_VERSION]
+    ss[K_DB_VERSION] = version
+    return load_db_dataset(url, version)
+
+
 def _prepare(ds: Dataset) -> view.Prepared:
     """Filter-dependent, date-independent parts: the timeline counts over all dates."""
     state = K.current_state(ds.options)
-    return _prepared(ds.key, state.filters, ds)
+    if ds.store is None:
+        return _prepared(ds.key, state.filters, ds)
+    from dashboard.dbstore import DatabaseError
+
+    try:
+        return _prepared_db(ds.key, state.filters, ds)
+    except DatabaseError as exc:
+        st.warning(f"{md(exc, limit=300)}. The timeline is empty until it is back.")
+        return _prepared_from(ds, pd.DataFrame(columns=["period", schema.EVENT_TYPE, "events"]))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -97,8 +125,19 @@ def _prepared(dataset_key: str, filters: Filters, _ds: Dataset) -> view.Prepared
     masks = filter_masks(ds.events, filters)
     columns = [c for c in (schema.EVENT_DATE, schema.EVENT_TYPE) if c in ds.events]
     kept = ds.events.loc[combine(masks, len(ds.events)), columns]
-    counts, freq = counts_for_range(kept, first=ds.options.first, last=ds.options.last)
-    daily = period_counts(kept, freq="D")
+    return _prepared_from(ds, period_counts(kept, freq="D"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _prepared_db(dataset_key: str, filters: Filters, _ds: Dataset) -> view.Prepared:
+    # The database counts per day and type (one GROUP BY); cached per data version (the
+    # key) and filter choice.
+    return _prepared_from(_ds, _ds.store.daily_counts(filters))
+
+
+def _prepared_from(ds: Dataset, daily: pd.DataFrame) -> view.Prepared:
+    freq = range_freq(ds.options.first, ds.options.last)
+    counts = daily if freq == "D" else weekly_counts(daily)
     # The palette's order first, then the data's other types (extra colours in that order),
     # so the chart, the points and the legend agree.
     in_data = set(ds.options.event_types)

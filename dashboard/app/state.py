@@ -44,9 +44,12 @@ from dashboard.timewindow import (
     WINDOW_PRESETS,
     DateIndex,
     Filters,
+    build_date_index,
     clamp_date,
     data_bounds,
+    from_day,
     to_day,
+    window_bounds,
     window_positions,
 )
 
@@ -539,7 +542,13 @@ def sorted_text(
         if parts
         else pd.Series([], dtype="int64")
     )
-    counts = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
+    return choices(counts.groupby(level=0, sort=False).sum(), limit)
+
+
+def choices(counts: pd.Series, limit: int | None = None) -> tuple[str, ...]:
+    """A filter's choices from the count of each value: the ``limit`` most frequent (all
+    when None), in alphabetical order."""
+    counts = counts.sort_values(ascending=False, kind="stable")
     if limit is not None and len(counts) > limit:
         counts = counts.iloc[:limit]  # the most frequent ones
     return tuple(sorted((str(v) for v in counts.index), key=str.casefold))
@@ -585,3 +594,49 @@ def dataset_options(events: pd.DataFrame, index: DateIndex, areas: pd.DataFrame)
     window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
     event_days = tuple(int(d) for d in np.unique(index.days))
     return replace(options, default_window=window, event_days=event_days)
+
+
+def counted_options(
+    daily: pd.Series,
+    values: Mapping[str, pd.Series],
+    actors: pd.Series,
+    areas: pd.DataFrame,
+) -> Options:
+    """The :class:`Options` of a dataset known only by its counts (a database): events per
+    day (``daily``, a date index), the count of each value of the text columns with a
+    filter (``values``, by column) and of each actor. The same choices, dates and default
+    window as :func:`dataset_options` gives for the events themselves."""
+    dated = daily[daily > 0].sort_index()
+    days = np.array([to_day(d.date()) for d in dated.index], dtype=np.int64)
+    total = np.concatenate([[0], np.cumsum(dated.to_numpy(dtype=np.int64))])
+    areas_first, areas_last = area_coverage(areas)
+    if len(days):
+        first, last = from_day(int(days[0])), from_day(int(days[-1]))
+    else:
+        first, last = data_bounds(build_date_index(pd.Series([], dtype="datetime64[ns]")), areas)
+
+    def column(name: str) -> tuple[str, ...]:
+        return choices(values.get(name, pd.Series([], dtype="int64")))
+
+    options = Options(
+        default_window=DEFAULT_WINDOW,
+        first=first,
+        last=last,
+        areas_first=areas_first,
+        areas_last=areas_last,
+        event_types=column(schema.EVENT_TYPE),
+        sub_event_types=column(schema.SUB_EVENT_TYPE),
+        actors=choices(actors, MAX_ACTOR_OPTIONS),
+        countries=column(schema.COUNTRY),
+        admin1=column(schema.ADMIN1),
+    )
+    day = options.default_date
+
+    def count_in(window: int) -> int:
+        start, end = window_bounds(day, window)
+        lo = np.searchsorted(days, to_day(start), side="left")
+        hi = np.searchsorted(days, to_day(end), side="right")
+        return int(total[hi] - total[lo])
+
+    window = pick_default_window(count_in, WINDOW_PRESETS[1:])
+    return replace(options, default_window=window, event_days=tuple(int(d) for d in days))

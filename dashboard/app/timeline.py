@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 from dashboard import schema
-from dashboard.timewindow import period_counts, window_bounds
+from dashboard.timewindow import window_bounds
 
 #: Above this many days on screen the chart counts weeks, below it days.
 DAILY_MAX_DAYS = 120
@@ -88,9 +88,6 @@ def timeline_chart(
     return (window + bars + rule).properties(height=height)
 
 
-def counts_for_range(
-    events: pd.DataFrame, *, first: dt.date, last: dt.date
-) -> tuple[pd.DataFrame, str]:
-    """Counts per day when the range is short, else per week; returns (counts, freq)."""
-    freq = "D" if (last - first).days <= DAILY_MAX_DAYS else "W"
-    return period_counts(events, freq=freq), freq
+def range_freq(first: dt.date, last: dt.date) -> str:
+    """``D`` (per day) when the range is short, else ``W`` (per week)."""
+    return "D" if (last - first).days <= DAILY_MAX_DAYS else "W"

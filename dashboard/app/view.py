@@ -115,34 +115,24 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     _date_controls(first, last)
     view = K.current_state(options)
 
-    sel = select(
-        ds.events, ds.index, as_of=view.as_of, window_days=view.window, filters=view.filters
-    )
-    shown = ds.events.iloc[sel.positions]
-    if ds.store is not None:  # PostGIS: the view's events, every column, only inside the map
-        from dashboard.dbstore import DatabaseError, bbox_from_view
-
-        bbox = bbox_from_view(view.center, view.zoom)
-        try:
-            shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
-        except DatabaseError as exc:
-            # Keep the page useful: the copy in memory has every event without its notes
-            # and sources; the next step asks the database again.
-            st.warning(
-                f"{md(exc, limit=300)}. Showing the copy loaded at start (without notes and "
-                "sources); the next change of the view tries the database again."
-            )
+    if ds.store is None:
+        sel = select(
+            ds.events, ds.index, as_of=view.as_of, window_days=view.window, filters=view.filters
+        )
+        shown, counts = ds.events.iloc[sel.positions], None
+    else:
+        sel, shown, counts = _from_store(ds, view)
     _filter_counts(sel, slots, view)
     areas_now = areas_at(ds.areas, view.as_of)
 
-    _summary_line(ds, view, sel, shown, areas_now)
+    _summary_line(ds, view, sel, shown, areas_now, counts)
     map_state = mapview.render_map(
         events=shown, areas=areas_now, view=view, dataset=ds, colours=prepared.colours
     )
     _remember_map_view(map_state)
 
-    _timeline(prepared, view, shown)
-    _event_table(shown, view)
+    _timeline(prepared, view, shown, counts)
+    _event_table(shown, view, ds if counts is not None else None)
     export_buttons(ds, view)
 
     with st.container(key="diagnostics"):
@@ -150,6 +140,26 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
             f"Runs this session: page {ss.get(K.K_RUNS, 0)}, view {ss.get(K.K_VIEW_RUNS, 0)}"
         )
     K.sync_url(K.current_state(options))
+
+
+def _from_store(ds: Dataset, view: S.ViewState) -> tuple[Selection, pd.DataFrame, Any]:
+    """A view of a database: the counts over the whole window (aggregates), and the events
+    with every column inside the map's bounding box only. When the database is gone the
+    page says so and shows the control areas; the next change of the view asks again."""
+    from dashboard.dbstore import DatabaseError, bbox_from_view
+
+    bbox = bbox_from_view(view.center, view.zoom)
+    try:
+        counts = ds.store.window_counts(view.as_of, view.window, view.filters)
+        shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
+    except DatabaseError as exc:
+        st.warning(
+            f"{md(exc, limit=300)}. The map shows the control areas without events; the next "
+            "change of the view asks the database again."
+        )
+        empty = Selection(np.empty(0, dtype=np.int64), 0, {}, {}, 0)
+        return empty, ds.events.iloc[:0], None
+    return counts.selection(), shown, counts
 
 
 def _advance(first: dt.date, last: dt.date) -> None:
@@ -252,14 +262,22 @@ def _filter_counts(sel: Selection, slots: Mapping[str, Any], view: S.ViewState) 
 
 
 def _summary_line(
-    ds: Dataset, view: S.ViewState, sel: Selection, shown: pd.DataFrame, areas_now: pd.DataFrame
+    ds: Dataset,
+    view: S.ViewState,
+    sel: Selection,
+    shown: pd.DataFrame,
+    areas_now: pd.DataFrame,
+    counts: Any = None,
 ) -> None:
     start, end = window_bounds(view.as_of, view.window)
-    lat = pd.to_numeric(shown[schema.LATITUDE], errors="coerce") if len(shown) else shown
-    unplaced = int(lat.isna().sum()) if len(shown) else 0
-    fat = pd.to_numeric(shown[schema.FATALITIES], errors="coerce") if len(shown) else None
-    known = int(fat.sum()) if fat is not None else 0
-    unknown = int(fat.isna().sum()) if fat is not None else 0
+    if counts is not None:  # a database: counted there over the whole window
+        unplaced, known, unknown = counts.unplaced, counts.fatalities, counts.unknown_fatalities
+    else:
+        lat = pd.to_numeric(shown[schema.LATITUDE], errors="coerce") if len(shown) else shown
+        unplaced = int(lat.isna().sum()) if len(shown) else 0
+        fat = pd.to_numeric(shown[schema.FATALITIES], errors="coerce") if len(shown) else None
+        known = int(fat.sum()) if fat is not None else 0
+        unknown = int(fat.isna().sum()) if fat is not None else 0
     areas_text = _n(len(areas_now), "control area")
     options = ds.options
     if not options.areas_cover(view.as_of):
@@ -272,7 +290,7 @@ def _summary_line(
         f"{_n(sel.shown, 'event')} {start.isoformat()} to {end.isoformat()}",
         (
             "fatalities unknown"
-            if unknown and unknown == len(shown)
+            if unknown and unknown == sel.shown
             else _n(known, "fatality", "fatalities")
             + (f" (toll unknown for {_n(unknown, 'event')})" if unknown else "")
         ),
@@ -309,7 +327,9 @@ def _remember_map_view(map_state: Mapping[str, Any] | None) -> None:
         ss[K.K_ZOOM] = int(max(S.MIN_ZOOM, min(S.MAX_ZOOM, round(zoom))))
 
 
-def _timeline(prepared: Prepared, view: S.ViewState, shown: pd.DataFrame) -> None:
+def _timeline(
+    prepared: Prepared, view: S.ViewState, shown: pd.DataFrame, in_store: Any = None
+) -> None:
     left, right = st.columns([1.9, 1.4])
     with left:
         caption, choice = st.columns([1.5, 1.5], vertical_alignment="center")
@@ -347,7 +367,7 @@ def _timeline(prepared: Prepared, view: S.ViewState, shown: pd.DataFrame) -> Non
             st.text("No events pass the filters.")
     with right:
         st.caption("Controllers in the window")
-        table = controller_summary(shown)
+        table = controller_summary(shown) if in_store is None else in_store.controllers
         st.dataframe(
             table,
             hide_index=True,
@@ -375,20 +395,25 @@ def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _event_table(shown: pd.DataFrame, view: S.ViewState) -> None:
+def _event_table(shown: pd.DataFrame, view: S.ViewState, store_ds: Dataset | None) -> None:
+    """The events table and its downloads. With a database (``store_ds``) the table lists
+    the events inside the map, and the downloads ask the database for the whole window."""
     unplaced = int(shown[schema.LATITUDE].isna().sum()) if schema.LATITUDE in shown else 0
     where = f", {unplaced} of them not on the map (place not found)" if unplaced else ""
+    what = "Events in the window" if store_ds is None else "Events in the window inside the map"
+    whole = "all of them" if store_ds is None else "every event of the window"
     columns = [c for c in TABLE_COLUMNS if c in shown]
     table = pd.DataFrame(shown[columns])
     listed = table
     if len(table) > TABLE_MAX_ROWS:
         listed = table.iloc[len(table) - TABLE_MAX_ROWS :].iloc[::-1]
         st.caption(
-            f"Events in the window ({len(shown):,}{where}): the {TABLE_MAX_ROWS:,} most recent "
-            "are listed; the downloads below hold all of them"
+            f"{what} ({len(shown):,}{where}): the {TABLE_MAX_ROWS:,} most recent "
+            f"are listed; the downloads below hold {whole}"
         )
     else:
-        st.caption(f"Events in the window ({len(shown)}{where}); click a column header to sort")
+        extra = "" if store_ds is None else f"; the downloads hold {whole}"
+        st.caption(f"{what} ({len(shown):,}{where}); click a column header to sort{extra}")
     st.dataframe(
         _plain_text(listed),
         hide_index=True,
@@ -421,18 +446,27 @@ def _event_table(shown: pd.DataFrame, view: S.ViewState) -> None:
     )
     stem = f"events_{view.as_of.isoformat()}_{view.window}d"
     left, right, _ = st.columns([1, 1, 3])
+    if store_ds is not None:  # the whole window, asked when a button is clicked
+        def window_rows() -> pd.DataFrame:
+            return store_ds.store.select(view.as_of, view.window, view.filters).events
+
+        csv_rows = lambda: window_rows()[columns]
+        geojson_rows = window_rows
+    else:
+        csv_rows = lambda: table if len(table.columns) else shown
+        full = shown.drop(columns=["geometry"], errors="ignore")
+        geojson_rows = lambda: full
     left.download_button(
         "Download CSV",
-        data=lambda: to_csv_bytes(table if len(table.columns) else shown),
+        data=lambda: to_csv_bytes(csv_rows()),
         file_name=f"{stem}.csv",
         mime="text/csv",
         on_click="ignore",
         key="dl_csv",
     )
-    full = shown.drop(columns=["geometry"], errors="ignore")
     right.download_button(
         "Download GeoJSON",
-        data=lambda: to_geojson_bytes(full),
+        data=lambda: to_geojson_bytes(geojson_rows()),
         file_name=f"{stem}.geojson",
         mime="application/geo+json",
         on_click="ignore",

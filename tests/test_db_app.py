@@ -1,0 +1,363 @@
+"""The app on a PostGIS store: what it asks the database, and that it gives the answers the
+files give.
+
+The page holds no event in memory in database mode: the filters' choices and the dates come
+from aggregates, each view asks for its counts (aggregates) and for the events inside the
+map. These tests check the aggregates against the in-process computations on the same build,
+watch every statement the page sends, and follow a load made by another process and a
+database that goes away and comes back. Run against a real PostgreSQL with PostGIS
+(``tests/db_fixtures.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from db_fixtures import empty_db, pg_url  # noqa: F401 (pytest fixtures)
+from streamlit.testing.v1 import AppTest
+
+from dashboard import dbstore, paths, schema
+from dashboard.app.loaders import DB_ENV, db_store, load_db_dataset
+from dashboard.app.state import counted_options, dataset_options
+from dashboard.pipeline import build
+from dashboard.timewindow import (
+    Filters,
+    build_date_index,
+    controller_summary,
+    period_counts,
+    select,
+)
+
+APP = str(paths.PACKAGE_DIR / "app" / "main.py")
+
+FILTER_SETS = (
+    Filters(),
+    Filters(event_types=("Battles",)),
+    Filters(min_fatalities=1),  # unknown tolls are hidden: NULL in the database
+    Filters(actors=("Islamic State",), precisions=(1, 2)),  # NULL precision: the least precise
+    Filters(event_types=("Battles", "Explosions/Remote violence"), countries=("Iraq",)),
+    Filters(admin1=("Deir ez-Zor",), min_fatalities=5, precisions=(1,)),
+)
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    """The bundled build, with a few rows made harder: no location precision (counts as the
+    least precise), no coordinates (not on the map), and a few known tolls among the
+    unknown ones."""
+    result = build()
+    events = result.events.copy()
+    ids = events[schema.EVENT_ID].astype(str)
+    no_precision = ids.isin(["CM010", "CM057", "CM064", "CM070"])
+    events[schema.GEO_PRECISION] = events[schema.GEO_PRECISION].mask(no_precision)
+    for event_id, toll in (("CM056", 12), ("CM069", 3), ("CM073", 0), ("CM079", 7)):
+        events.loc[ids == event_id, schema.FATALITIES] = toll
+    unplaced = ids.isin(["CM015", "CM062", "CM075"])
+    for column in (schema.LATITUDE, schema.LONGITUDE):
+        events[column] = events[column].mask(unplaced)
+    if "geometry" in events:
+        events["geometry"] = events["geometry"].where(~unplaced, None)
+    return SimpleNamespace(**{**vars(result), "events": events})
+
+
+@pytest.fixture
+def loaded(empty_db, bundled):
+    """The build in a fresh database, and the page's caches emptied around the test."""
+    engine = dbstore.connect(empty_db)
+    dbstore.load_build(engine, bundled)
+    _clear_caches()
+    yield empty_db, engine
+    _clear_caches()
+    engine.dispose()
+
+
+def _clear_caches() -> None:
+    load_db_dataset.clear()
+    db_store.clear()
+
+
+def _sorted(events: pd.DataFrame) -> pd.DataFrame:
+    return events.sort_values(schema.EVENT_DATE, kind="stable").reset_index(drop=True)
+
+
+def _app(url: str, monkeypatch, params: dict[str, str]) -> AppTest:
+    monkeypatch.setenv(DB_ENV, url)
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _summary(at: AppTest) -> str:
+    return next(t.value for t in at.text if t.value.startswith("As of "))
+
+
+def _event_table(at: AppTest) -> pd.DataFrame:
+    tables = [d.value for d in at.dataframe if schema.EVENT_ID in d.value.columns]
+    assert tables, "no events table on the page"
+    return tables[0]
+
+
+@contextmanager
+def _statements() -> Iterator[list[tuple[str, int]]]:
+    """Every statement any engine of this process sends, with the rows it returned."""
+    import sqlalchemy as sa
+
+    seen: list[tuple[str, int]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+        seen.append((statement, cursor.rowcount))
+
+    sa.event.listen(sa.engine.Engine, "after_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", record)
+
+
+# --- the aggregates against the in-process answers --------------------------------------------
+
+
+@pytest.mark.parametrize("filters", FILTER_SETS, ids=lambda f: repr(f)[8:60])
+def test_window_counts_match_the_in_process_selection(loaded, bundled, filters):
+    url, engine = loaded
+    store = dbstore.DbStore(url, engine=engine)
+    events = _sorted(bundled.events)
+    index = build_date_index(events[schema.EVENT_DATE])
+    for as_of, days in ((dt.date(2017, 11, 15), 365), (dt.date(2019, 3, 23), 3660)):
+        sel = select(events, index, as_of=as_of, window_days=days, filters=filters)
+        shown = events.iloc[sel.positions]
+        got = store.window_counts(as_of, days, filters)
+        assert got.in_window == sel.in_window > 0
+        assert got.shown == sel.shown
+        assert got.hidden_total == sel.hidden_total
+        assert got.hidden_by == sel.hidden_by
+        assert got.hidden_only_by == sel.hidden_only_by
+        fat = pd.to_numeric(shown[schema.FATALITIES], errors="coerce")
+        assert got.fatalities == int(fat.sum())
+        assert got.unknown_fatalities == int(fat.isna().sum())
+        assert got.unplaced == int(shown[schema.LATITUDE].isna().sum())
+        pd.testing.assert_frame_equal(got.controllers, controller_summary(shown))
+        assert got.selection().shown == sel.shown
+
+
+def test_the_data_has_what_the_filter_tests_need(bundled):
+    """The filter sets above meet unknown tolls, missing precisions and unplaced events in
+    the windows they count (else they would prove little about NULLs)."""
+    events = bundled.events
+    window = events[events[schema.EVENT_DATE].between("2016-11-16", "2017-11-15")]
+    assert window[schema.FATALITIES].isna().any() and (window[schema.FATALITIES] >= 1).any()
+    assert window[schema.GEO_PRECISION].isna().any()
+    assert window[schema.LATITUDE].isna().any()
+
+
+@pytest.mark.parametrize("filters", FILTER_SETS[:4], ids=lambda f: repr(f)[8:60])
+def test_daily_counts_match_period_counts(loaded, bundled, filters):
+    from dashboard.timewindow import combine, filter_masks, weekly_counts
+
+    url, engine = loaded
+    store = dbstore.DbStore(url, engine=engine)
+    events = bundled.events
+    kept = events[combine(filter_masks(events, filters), len(events))]
+    expected = period_counts(kept, freq="D")
+    got = store.daily_counts(filters)
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        weekly_counts(got), period_counts(kept, freq="W"), check_dtype=False
+    )
+
+
+def test_options_from_the_aggregates_are_those_of_the_events(loaded, bundled):
+    url, engine = loaded
+    store = dbstore.DbStore(url, engine=engine)
+    facts = store.facts()
+    events = _sorted(bundled.events)
+    index = build_date_index(events[schema.EVENT_DATE])
+    expected = dataset_options(events, index, bundled.areas)
+    got = counted_options(facts.daily, facts.values, facts.actors, store.areas_at(None))
+    assert got == expected  # dates, choices, coverage, default window
+    assert got.event_days == expected.event_days
+    assert facts.version == 1 and int(facts.daily.sum()) == len(events)
+    lon, lat = events[schema.LONGITUDE], events[schema.LATITUDE]
+    assert facts.extent == pytest.approx((lon.min(), lat.min(), lon.max(), lat.max()))
+
+
+def test_actor_choices_are_capped_to_the_most_frequent(loaded):
+    url, engine = loaded
+    store = dbstore.DbStore(url, engine=engine)
+    facts = store.facts()
+    assert len(facts.actors) <= dbstore.MAX_ACTORS
+    assert facts.actors.is_monotonic_decreasing
+    assert "" not in facts.actors.index
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+def test_the_page_reads_no_event_rows_beyond_the_view(loaded, bundled, monkeypatch):
+    """Start, then a view zoomed on Mosul: the only statements returning event rows are the
+    view's bounding-box query, and they return the events inside the map and no more."""
+    url, _ = loaded
+    with _statements() as seen:
+        at = _app(url, monkeypatch, {"date": "2017-07-10", "window": "365", "zoom": "10",
+                                     "lat": "36.34", "lon": "43.13"})  # fmt: skip
+        _clean(at)
+    per_event = [(s, n) for s, n in seen if "SELECT event_id" in s]
+    assert len(per_event) == 1, [s for s, _ in per_event]
+    bbox = dbstore.bbox_from_view((36.34, 43.13), 10)
+    store = dbstore.DbStore(url)
+    expected = store.select(dt.date(2017, 7, 10), 365, Filters(), bbox).events
+    assert per_event[0][1] == len(expected)
+    assert 0 < len(expected) < len(bundled.events) // 4
+    # Every other statement on the events aggregates them (one row per day, value or
+    # controller at most), and is not a list of events.
+    on_events = [s for s, _ in seen if f"FROM {dbstore.SCHEMA}.events" in s]
+    others = [s for s in on_events if "ST_MakeEnvelope" not in s]
+    assert len(others) >= 5
+    for statement in others:
+        assert re.search(r"\bcount\(|\bGROUP BY\b|\bST_Extent\(", statement), statement
+    # The page's counts are those of the whole window, not only of the map.
+    sel = select(
+        _sorted(bundled.events),
+        build_date_index(_sorted(bundled.events)[schema.EVENT_DATE]),
+        as_of=dt.date(2017, 7, 10),
+        window_days=365,
+        filters=Filters(),
+    )
+    assert f"{sel.shown} events" in _summary(at)
+    assert len(_event_table(at)) == len(expected) < sel.shown
+    store.engine.dispose()
+
+
+def test_app_reads_the_map_events_from_the_database(loaded, monkeypatch):
+    url, engine = loaded
+    # Mark the database's copy: the page must show it, not the bundled file.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE {dbstore.SCHEMA}.events SET notes = 'from-postgis' WHERE event_id = 'CM090'"
+        )
+    at = _app(url, monkeypatch, {"date": "2019-10-27", "window": "3660"})
+    _clean(at)
+    table = _event_table(at)
+    assert "CM090" in set(table[schema.EVENT_ID].astype(str))
+    assert table.set_index(schema.EVENT_ID).loc["CM090", schema.NOTES] == "from-postgis"
+
+
+def test_a_load_by_another_process_shows_on_the_next_run(loaded, bundled, monkeypatch):
+    """Replicas share nothing but the database: each run asks for the newest data version,
+    so a load made elsewhere (here: another engine) shows without a restart or a cleared
+    cache."""
+    url, _ = loaded
+    at = _app(url, monkeypatch, {"date": "2019-10-27", "window": "3660"})
+    _clean(at)
+    before = _summary(at)
+    assert "CM090" in set(_event_table(at)[schema.EVENT_ID].astype(str))
+
+    extra = bundled.events[bundled.events[schema.EVENT_ID] == "CM090"].copy()
+    extra[schema.EVENT_ID] = "NEW1"
+    extra[schema.EVENT_DATE] = pd.Timestamp("2019-10-26")
+    other = dbstore.connect(url)
+    result = SimpleNamespace(**{**vars(bundled), "events": pd.concat([bundled.events, extra])})
+    loaded_now = dbstore.load_build(other, result, source="events-v2.csv")
+    other.dispose()
+    assert loaded_now.version == 2
+
+    at = at.run()
+    _clean(at)
+    assert "NEW1" in set(_event_table(at)[schema.EVENT_ID].astype(str))
+    assert _summary(at) != before
+    assert "(version 2)" in "\n".join(t.value for t in at.sidebar.text)
+
+
+def test_the_page_says_when_the_database_is_lost_and_recovers(loaded, monkeypatch):
+    import sqlalchemy as sa
+
+    url, engine = loaded
+    at = _app(url, monkeypatch, {"date": "2017-11-15", "window": "365"})
+    _clean(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert len(_event_table(at)) > 0
+
+    parsed = sa.engine.make_url(url)
+    admin = sa.create_engine(parsed.set(database="postgres", drivername="postgresql+psycopg"))
+    name = parsed.database
+
+    def allow(on: bool) -> None:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(on).lower()}')
+            if not on:  # and end the app's open connections: the server is gone for it
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                )
+
+    try:
+        allow(False)
+        at = at.slider[0].set_value(dt.date(2017, 11, 8)).run()
+        _clean(at)
+        warnings = " ".join(w.value for w in at.warning)
+        assert "lost the database" in warnings and "asks the database again" in warnings
+        # The control areas are still drawn (read at start); no event is made up.
+        assert "control area" in _summary(at) and "0 events" in _summary(at)
+    finally:
+        allow(True)
+        admin.dispose()
+    at = at.slider[0].set_value(dt.date(2017, 11, 15)).run()
+    _clean(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert len(_event_table(at)) > 0
+
+
+def test_compare_mode_gives_the_same_answers_as_the_files(loaded, monkeypatch):
+    url, engine = loaded
+    dbstore.load_build(engine, build())  # the bundled build as the files give it
+    params = {"mode": "compare", "from": "2017-06-01", "to": "2017-12-31", "basemap": "none"}
+    at_db = _app(url, monkeypatch, params)
+    _clean(at_db)
+    monkeypatch.delenv(DB_ENV)
+    at_files = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at_files.query_params[key] = value
+    at_files = at_files.run()
+    _clean(at_files)
+
+    def tables(at: AppTest) -> dict[tuple[str, ...], pd.DataFrame]:
+        return {tuple(map(str, d.value.columns)): d.value for d in at.dataframe}
+
+    db_tables, file_tables = tables(at_db), tables(at_files)
+    assert set(db_tables) == set(file_tables) and len(db_tables) >= 3
+    for columns, frame in file_tables.items():
+        got = db_tables[columns]
+        assert len(got) == len(frame), columns
+        if schema.EVENT_ID in columns:  # the changed-ground events and the check's claims
+            assert sorted(got[schema.EVENT_ID].astype(str)) == sorted(
+                frame[schema.EVENT_ID].astype(str)
+            )
+
+
+def test_exports_in_database_mode_draw_the_views_events(loaded, monkeypatch):
+    from dashboard.app import exportbuttons
+    from dashboard.app.state import ViewState
+
+    url, engine = loaded
+    monkeypatch.setenv(DB_ENV, url)
+    ds = load_db_dataset(url, dbstore.DbStore(url, engine=engine).version())
+    assert ds.events.empty and ds.store is not None
+    view = ViewState(as_of=dt.date(2017, 11, 15), window=30)
+    data = exportbuttons._data(ds, view)
+    expected = ds.store.select(view.as_of, view.window, view.filters).events
+    assert len(data.events) == len(expected) > 0
+    png = exportbuttons._png(ds, view)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
