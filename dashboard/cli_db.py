@@ -142,12 +142,21 @@ def load(
             f"{loaded.not_in_file} events in the database are not in this file (kept): "
             f"{shown}{more}"
         )
+        click.echo(
+            f"  joined again with this file's control areas: {loaded.rejoined} of them "
+            "got a different answer"
+        )
 
 
 @db.command("join")
 @_db_option
 def join(db_url: str) -> None:
-    """Re-run the event <-> control-area join inside PostGIS (controller, area_id)."""
+    """Re-run the event <-> control-area join inside PostGIS.
+
+    Rewrites each event's controller, area_id, controller_changed_in_window and
+    controller_confidence by the in-process join's rules (for example after a load that
+    replaced the control areas: events of earlier loads are joined with the new ones).
+    """
     from dashboard import dbstore
 
     engine = _engine(db_url)
@@ -155,7 +164,7 @@ def join(db_url: str) -> None:
         total, changed = dbstore.join_in_db(engine)
     except DashboardError as exc:
         raise _Fail(str(exc)) from None
-    click.echo(f"{total} events joined in PostGIS, {changed} changed")
+    click.echo(f"{total} events joined in PostGIS, {changed} with a different answer")
 
 
 def _first_line(exc: BaseException) -> str:

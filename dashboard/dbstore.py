@@ -103,6 +103,9 @@ class LoadResult:
     not_in_file: int
     not_in_file_ids: tuple[str, ...] = field(default=())
     """Up to 50 ids of events in the database that the file did not hold (kept)."""
+    rejoined: int = 0
+    """Of those, how many got a different controller (or area, or confidence) from the join
+    with this load's control areas."""
 
     def summary(self) -> dict[str, object]:
         return {
@@ -114,6 +117,7 @@ class LoadResult:
             "areas": self.areas,
             "not_in_file": self.not_in_file,
             "not_in_file_ids": list(self.not_in_file_ids),
+            "rejoined": self.rejoined,
         }
 
 
@@ -317,7 +321,8 @@ def load_build(
     Events are matched by ``event_id``: new ones inserted, changed ones updated, the same
     ones left alone. Events in the database that the build does not hold are kept and
     counted (``not_in_file``). The control areas are replaced by the build's (the ones its
-    events were joined with). A data version row records the load.
+    events were joined with), and the kept events are joined again inside PostGIS with them
+    (``rejoined`` counts the answers that changed). A data version row records the load.
 
     Parameters
     ----------
@@ -370,6 +375,16 @@ def load_build(
         inserted, updated = _merge(conn, columns, version)
         missing_count, missing_ids = _not_in_file(conn)
         n_areas = _replace_areas(conn, result.areas, version)
+        # The events the file lacks were joined with the areas of an earlier load: join
+        # them with the areas just written, so that every stored answer follows one set.
+        rejoined = (
+            _write_join(
+                conn,
+                f"NOT EXISTS (SELECT 1 FROM cm_stage s WHERE s.event_id = {SCHEMA}.events.event_id)",
+            )
+            if missing_count
+            else 0
+        )
         conn.execute(
             sa.text(
                 f"UPDATE {s}.data_versions SET inserted = :i, updated = :u, unchanged = :same, "
@@ -393,6 +408,7 @@ def load_build(
         areas=n_areas,
         not_in_file=missing_count,
         not_in_file_ids=missing_ids,
+        rejoined=rejoined,
     )
 
 
@@ -495,38 +511,86 @@ def _dates(values: pd.Series) -> list[dt.date | None]:
 # --------------------------------------------------------------------------------------------
 # the join in PostGIS
 
-# The candidates of each event: versions valid on its date (half-open, NULL = open) whose
-# polygon intersects its point. The first interior candidate wins, else the first-listed
-# border candidate; interiors of two or more controllers make it Contested; none: Unknown.
-# A missing controller counts as Unknown, as in dashboard.spatial.
+# The rules of dashboard.spatial, in SQL. The day of an event is its date, else its first,
+# then its last day; its window [first, last] runs from date_start to date_end (either
+# missing: the day; reversed: read forwards). "hits" are the versions whose polygon holds
+# the point, whatever their dates. Each event is probed on its day (kind 0: its controller)
+# and, when its window spans several days and any version holds it, on the window's first
+# day and on every day inside (first, last] where one of those versions starts or ends
+# (kind 1): between those days nothing changes, so the controller changed in the window
+# exactly when the kind-1 probes disagree. On each probe day, among the versions valid then
+# (half-open, NULL = open): the first interior version wins, else the first-listed border
+# one; interiors of two or more controllers make it Contested; none: Unknown. A missing
+# controller counts as Unknown. Confidence is low for an imprecise place (precision 3), a
+# change in the window, no usable coordinates or no date.
 _JOIN_SQL = f"""
-WITH ev AS (
-  SELECT event_id, geom, coalesce(event_date, date_start, date_end) AS day
-  FROM {SCHEMA}.events
+WITH e AS (
+  SELECT event_id, geom, {schema.GEO_PRECISION} AS precision, longitude, latitude,
+         coalesce(event_date, date_start, date_end) AS day, date_start, date_end
+  FROM {SCHEMA}.events /*only*/
 ),
-cand AS (
+ev AS (
+  SELECT event_id, geom, precision, longitude, latitude, day,
+         least(coalesce(date_start, day), coalesce(date_end, day)) AS first,
+         greatest(coalesce(date_start, day), coalesce(date_end, day)) AS last
+  FROM e
+),
+hits AS (
   SELECT ev.event_id, a.ord, a.area_id, coalesce(a.controller, '{schema.UNKNOWN}') AS controller,
-         ST_Contains(a.geom, ev.geom) AS interior
+         a.valid_from, a.valid_to, ST_Contains(a.geom, ev.geom) AS interior
   FROM ev JOIN {SCHEMA}.control_areas a
-    ON ev.geom IS NOT NULL AND ev.day IS NOT NULL
-   AND ST_Intersects(a.geom, ev.geom)
-   AND (a.valid_from IS NULL OR a.valid_from <= ev.day)
-   AND (a.valid_to IS NULL OR ev.day < a.valid_to)
+    ON ev.geom IS NOT NULL AND ev.day IS NOT NULL AND ST_Intersects(a.geom, ev.geom)
+),
+probes AS (
+  SELECT event_id, day AS probe_day, 0 AS kind FROM ev WHERE day IS NOT NULL
+  UNION
+  SELECT ev.event_id, ev.first, 1 FROM ev
+   WHERE ev.first < ev.last AND EXISTS (SELECT 1 FROM hits h WHERE h.event_id = ev.event_id)
+  UNION
+  SELECT h.event_id, edge.day, 1
+    FROM hits h JOIN ev ON ev.event_id = h.event_id,
+         LATERAL (VALUES (h.valid_from), (h.valid_to)) AS edge(day)
+   WHERE ev.first < ev.last AND edge.day > ev.first AND edge.day <= ev.last
 ),
 picked AS (
-  SELECT event_id,
-         (array_agg(area_id ORDER BY NOT interior, ord))[1] AS area_id,
-         (array_agg(controller ORDER BY NOT interior, ord))[1] AS controller,
-         count(DISTINCT controller) FILTER (WHERE interior) AS interior_controllers
-  FROM cand GROUP BY event_id
+  SELECT p.event_id, p.kind, p.probe_day,
+         (array_agg(h.area_id ORDER BY NOT h.interior, h.ord))[1] AS area_id,
+         (array_agg(h.controller ORDER BY NOT h.interior, h.ord))[1] AS controller,
+         count(DISTINCT h.controller) FILTER (WHERE h.interior) AS interior_controllers
+  FROM probes p LEFT JOIN hits h
+    ON h.event_id = p.event_id
+   AND (h.valid_from IS NULL OR h.valid_from <= p.probe_day)
+   AND (h.valid_to IS NULL OR p.probe_day < h.valid_to)
+  GROUP BY p.event_id, p.kind, p.probe_day
+),
+labelled AS (
+  SELECT event_id, kind, area_id,
+         CASE WHEN controller IS NULL THEN '{schema.UNKNOWN}'
+              WHEN interior_controllers > 1 THEN '{schema.CONTESTED}'
+              ELSE controller END AS controller
+  FROM picked
+),
+changed AS (
+  SELECT event_id, count(DISTINCT controller) > 1 AS changed
+  FROM labelled WHERE kind = 1 GROUP BY event_id
 )
 SELECT ev.event_id,
-       CASE WHEN p.event_id IS NULL THEN '{schema.UNKNOWN}'
-            WHEN p.interior_controllers > 1 THEN '{schema.CONTESTED}'
-            ELSE p.controller END AS controller,
-       p.area_id
-FROM ev LEFT JOIN picked p ON p.event_id = ev.event_id
+       coalesce(l.controller, '{schema.UNKNOWN}') AS controller,
+       l.area_id,
+       coalesce(c.changed, false) AS changed,
+       CASE WHEN coalesce(ev.precision = {schema.IMPRECISE_GEO}, false)
+              OR coalesce(c.changed, false)
+              OR ev.day IS NULL
+              OR NOT coalesce(abs(ev.longitude) <= 180 AND abs(ev.latitude) <= 90, false)
+            THEN '{schema.CONFIDENCE_LOW}' ELSE '{schema.CONFIDENCE_HIGH}' END AS confidence
+FROM ev
+LEFT JOIN labelled l ON l.event_id = ev.event_id AND l.kind = 0
+LEFT JOIN changed c ON c.event_id = ev.event_id
 """
+#: What the join writes, in the order _JOIN_SQL returns it after event_id.
+_JOINED = (
+    schema.CONTROLLER, schema.AREA_ID, schema.CONTROLLER_CHANGED, schema.CONTROLLER_CONFIDENCE
+)  # fmt: skip
 
 
 def joined_in_db(engine: Any) -> pd.DataFrame:
@@ -535,22 +599,18 @@ def joined_in_db(engine: Any) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``event_id``, ``controller``, ``area_id`` (None where no area), sorted by event_id.
+        ``event_id``, ``controller``, ``area_id`` (None where no area),
+        ``controller_changed_in_window`` and ``controller_confidence``, sorted by event_id.
     """
     sa = _sqlalchemy()
     with engine.connect() as conn:
         _require_schema(conn)
         rows = conn.execute(sa.text(_JOIN_SQL + " ORDER BY 1")).all()
-    return pd.DataFrame(rows, columns=[schema.EVENT_ID, schema.CONTROLLER, schema.AREA_ID]).astype(
-        object
-    )
+    return pd.DataFrame(rows, columns=[schema.EVENT_ID, *_JOINED]).astype(object)
 
 
 def join_in_db(engine: Any) -> tuple[int, int]:
-    """Re-run the join inside PostGIS and write ``controller`` and ``area_id``.
-
-    ``controller_changed_in_window`` and ``controller_confidence`` are left as the load
-    wrote them (the in-process join's).
+    """Re-run the join inside PostGIS and write its four columns (see :data:`_JOINED`).
 
     Returns
     -------
@@ -558,18 +618,30 @@ def join_in_db(engine: Any) -> tuple[int, int]:
         How many events were joined, and how many of them got a different answer.
     """
     sa = _sqlalchemy()
-    s = SCHEMA
     with engine.begin() as conn:
         _require_schema(conn)
-        total = conn.execute(sa.text(f"SELECT count(*) FROM {s}.events")).scalar_one()
-        changed = conn.execute(
+        total = conn.execute(sa.text(f"SELECT count(*) FROM {SCHEMA}.events")).scalar_one()
+        changed = _write_join(conn, "")
+    return int(total), int(changed)
+
+
+def _write_join(conn: Any, only: str) -> int:
+    """Write the join of the events matching ``only`` (a fixed SQL condition on the events
+    table, or "" for all of them); returns how many rows got a different answer."""
+    sa = _sqlalchemy()
+    c, a, ch, cf = _JOINED
+    joined = _JOIN_SQL.replace("/*only*/", f"WHERE {only}" if only else "")
+    return int(
+        conn.execute(
             sa.text(
-                f"UPDATE {s}.events e SET controller = j.controller, area_id = j.area_id "
-                f"FROM ({_JOIN_SQL}) j WHERE j.event_id = e.event_id "
-                "AND (e.controller, e.area_id) IS DISTINCT FROM (j.controller, j.area_id)"
+                f"UPDATE {SCHEMA}.events e SET {c} = j.controller, {a} = j.area_id, "
+                f"{ch} = j.changed, {cf} = j.confidence "
+                f"FROM ({joined}) j WHERE j.event_id = e.event_id "
+                f"AND (e.{c}, e.{a}, e.{ch}, e.{cf}) IS DISTINCT FROM "
+                "(j.controller, j.area_id, j.changed, j.confidence)"
             )
         ).rowcount
-    return int(total), int(changed)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1001,9 +1073,7 @@ def _filter_conditions(filters: Filters) -> tuple[dict[str, str], dict[str, Any]
             conditions[name] = f"{column} = ANY(:{name})"
             params[name] = [str(v) for v in values]
     if filters.actors:
-        conditions["actors"] = (
-            f"({schema.ACTOR1} = ANY(:actors) OR {schema.ACTOR2} = ANY(:actors))"
-        )
+        conditions["actors"] = f"({schema.ACTOR1} = ANY(:actors) OR {schema.ACTOR2} = ANY(:actors))"
         params["actors"] = [str(v) for v in filters.actors]
     if filters.min_fatalities > 0:
         conditions["min_fatalities"] = f"{schema.FATALITIES} >= :min_fatalities"
