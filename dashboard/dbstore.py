@@ -264,8 +264,9 @@ def _python_values(frame: pd.DataFrame, column: str) -> list[Any]:
     return [None if pd.isna(v) else str(v) for v in values.astype(object)]
 
 
-def _event_rows(events: pd.DataFrame) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Rows for the staging table: event_id, the stored columns, extra (jsonb text)."""
+def _event_columns(events: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The staging columns (event_id, the stored columns, extra) and the build's columns
+    that go into ``extra``; refuses events without a unique event_id."""
     if schema.EVENT_ID not in events:
         raise SchemaError("the database store needs an event_id column to merge loads")
     ids = events[schema.EVENT_ID].astype(object)
@@ -282,29 +283,36 @@ def _event_rows(events: pd.DataFrame) -> tuple[list[str], list[tuple[Any, ...]]]
             "loads by event_id"
         )
     columns = [c for c in _EVENT_COLUMNS if c in events]
-    values = [[str(v) for v in ids]] + [_python_values(events, c) for c in columns]
     extras = [
         c for c in events.columns
         if c not in _EVENT_TYPES and c != schema.EVENT_ID and c not in _NOT_STORED
         and str(events[c].dtype) != "geometry"
     ]  # fmt: skip
-    if extras:
-        text = events[extras].to_json(orient="records", lines=True, date_format="iso")
-        values.append(text.splitlines())
-    else:
-        values.append([None] * len(events))
-    return [schema.EVENT_ID, *columns, _EXTRA], list(zip(*values, strict=True))
+    return [schema.EVENT_ID, *columns, _EXTRA], extras
+
+
+def _event_rows(
+    events: pd.DataFrame, columns: Sequence[str], extras: Sequence[str], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The staging rows, ``size`` at a time: Python values are made for one batch only
+    (a million rows as tuples at once would take gigabytes)."""
+    stored = [c for c in columns if c not in (schema.EVENT_ID, _EXTRA)]
+    for start in range(0, len(events), size):
+        part = events.iloc[start : start + size]
+        values = [[str(v) for v in part[schema.EVENT_ID].astype(object)]]
+        values += [_python_values(part, c) for c in stored]
+        if extras:
+            text = part[list(extras)].to_json(orient="records", lines=True, date_format="iso")
+            values.append(text.splitlines())
+        else:
+            values.append([None] * len(part))
+        yield list(zip(*values, strict=True))
 
 
 def _row_of(events: pd.DataFrame, mask: pd.Series) -> object:
     if schema.SOURCE_ROW in events:
         return events.loc[mask, schema.SOURCE_ROW].iloc[0]
     return int(np.flatnonzero(mask.to_numpy())[0]) + 1
-
-
-def _batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def load_build(
@@ -348,7 +356,8 @@ def load_build(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size!r}")
     sa = _sqlalchemy()
-    columns, rows = _event_rows(result.events)
+    columns, extras = _event_columns(result.events)
+    total = len(result.events)
     s = SCHEMA
     with engine.begin() as conn:
         _require_schema(conn)
@@ -357,20 +366,20 @@ def load_build(
                 f"INSERT INTO {s}.data_versions (source, area_sources, rows_in_file) "
                 "VALUES (:source, :areas, :rows) RETURNING version"
             ),
-            {"source": source, "areas": "\n".join(area_sources), "rows": len(rows)},
+            {"source": source, "areas": "\n".join(area_sources), "rows": total},
         ).scalar_one()
         raw = conn.connection.driver_connection  # psycopg: COPY in the same transaction
         with raw.cursor() as cur:
             stage_cols = ", ".join(f"{c} {_stage_type(c)}" for c in columns)
             cur.execute(f"CREATE TEMP TABLE cm_stage ({stage_cols}) ON COMMIT DROP")
             done = 0
-            for batch in _batches(rows, batch_size):
+            for batch in _event_rows(result.events, columns, extras, batch_size):
                 with cur.copy(f"COPY cm_stage ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in batch:
                         copy.write_row(row)
                 done += len(batch)
                 if on_batch is not None:
-                    on_batch(done, len(rows))
+                    on_batch(done, total)
             cur.execute("ANALYZE cm_stage")
         inserted, updated = _merge(conn, columns, version)
         missing_count, missing_ids = _not_in_file(conn)
@@ -393,7 +402,7 @@ def load_build(
             {
                 "i": inserted,
                 "u": updated,
-                "same": len(rows) - inserted - updated,
+                "same": total - inserted - updated,
                 "missing": missing_count,
                 "areas": n_areas,
                 "v": version,
@@ -401,10 +410,10 @@ def load_build(
         )
     return LoadResult(
         version=int(version),
-        rows_in_file=len(rows),
+        rows_in_file=total,
         inserted=inserted,
         updated=updated,
-        unchanged=len(rows) - inserted - updated,
+        unchanged=total - inserted - updated,
         areas=n_areas,
         not_in_file=missing_count,
         not_in_file_ids=missing_ids,
