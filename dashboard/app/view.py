@@ -150,6 +150,8 @@ def _from_store(ds: Dataset, view: S.ViewState) -> tuple[Selection, pd.DataFrame
 
     bbox = bbox_from_view(view.center, view.zoom)
     try:
+        if ds.store.version() != ds.version:  # loaded meanwhile (by any process): reload
+            st.rerun()
         counts = ds.store.window_counts(view.as_of, view.window, view.filters)
         shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
     except DatabaseError as exc:
