@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from dashboard.timewindow import (
     step_date,
     window_bounds,
 )
+
+if TYPE_CHECKING:
+    from dashboard.dbstore import WindowCounts
 
 K_NEED_APP_RERUN = "need_app_rerun"
 #: The events table shows at most this many rows (the most recent of the window): every
@@ -142,7 +145,9 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     K.sync_url(K.current_state(options))
 
 
-def _from_store(ds: Dataset, view: S.ViewState) -> tuple[Selection, pd.DataFrame, Any]:
+def _from_store(
+    ds: Dataset, view: S.ViewState
+) -> tuple[Selection, pd.DataFrame, WindowCounts | None]:
     """A view of a database: the counts over the whole window (aggregates), and the events
     with every column inside the map's bounding box only. When the database is gone the
     page says so and shows the control areas; the next change of the view asks again."""
@@ -269,7 +274,7 @@ def _summary_line(
     sel: Selection,
     shown: pd.DataFrame,
     areas_now: pd.DataFrame,
-    counts: Any = None,
+    counts: WindowCounts | None = None,
 ) -> None:
     start, end = window_bounds(view.as_of, view.window)
     if counts is not None:  # a database: counted there over the whole window
@@ -330,7 +335,10 @@ def _remember_map_view(map_state: Mapping[str, Any] | None) -> None:
 
 
 def _timeline(
-    prepared: Prepared, view: S.ViewState, shown: pd.DataFrame, in_store: Any = None
+    prepared: Prepared,
+    view: S.ViewState,
+    shown: pd.DataFrame,
+    in_store: WindowCounts | None = None,
 ) -> None:
     left, right = st.columns([1.9, 1.4])
     with left:
