@@ -408,6 +408,10 @@ def load_build(
                 "v": version,
             },
         )
+        # Fresh statistics for the planner: the views after a large load should not wait
+        # for autovacuum to learn the new dates and places.
+        conn.execute(sa.text(f"ANALYZE {s}.events"))
+        conn.execute(sa.text(f"ANALYZE {s}.control_areas"))
     return LoadResult(
         version=int(version),
         rows_in_file=total,
@@ -664,6 +668,11 @@ BBox = tuple[float, float, float, float]
 LIGHT_COLUMNS: tuple[str, ...] = tuple(
     c for c in SELECT_COLUMNS if c not in (schema.NOTES, schema.SOURCE, schema.GEOCODE_MATCH)
 )
+#: What the map needs of each event to aggregate them (hexagons, heat map): no text to read.
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    schema.EVENT_ID, schema.EVENT_DATE, schema.EVENT_TYPE, schema.LATITUDE, schema.LONGITUDE,
+    schema.FATALITIES,
+)  # fmt: skip
 #: The actor filter's choices: at most this many names, the most frequent (as the app).
 MAX_ACTORS = 5000
 
@@ -793,6 +802,8 @@ class DbStore:
         *,
         columns: Sequence[str] = (),
         limit: int | None = None,
+        newest_first: bool = False,
+        count_window: bool = True,
     ) -> DbSelection:
         """The events dated in the ``window_days`` days ending ``as_of`` that pass ``filters``
         and lie inside ``bbox`` (minx, miny, maxx, maxy in degrees), in date order.
@@ -801,7 +812,8 @@ class DbStore:
         never "at least n"; a missing precision counts as the least precise level. With a
         bounding box, unlocated events are not returned (they are not on the map). Every
         value travels as a bound parameter. ``columns``: only these (default: all of
-        :data:`SELECT_COLUMNS`).
+        :data:`SELECT_COLUMNS`); ``limit`` with ``newest_first``: the most recent ones;
+        without ``count_window``, ``in_window`` is -1 (not counted).
         """
         sa = _sqlalchemy()
         names = _known_columns(columns or SELECT_COLUMNS)
@@ -811,19 +823,41 @@ class DbStore:
         if bbox is not None:
             where.append(_BBOX_SQL)
             params.update(_bbox_params(bbox))
+        order = "event_date DESC, event_id DESC" if newest_first else "event_date, event_id"
         query = (
             f"SELECT {', '.join(names)} FROM {SCHEMA}.events "
-            f"WHERE {' AND '.join(where)} ORDER BY event_date, event_id"
+            f"WHERE {' AND '.join(where)} ORDER BY {order}"
         )
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)
+        in_window = -1
         with self._connection() as conn:
             rows = conn.execute(sa.text(query), {**params, **filter_params}).all()
-            in_window = conn.execute(
-                sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), params
-            ).scalar_one()
+            if count_window:
+                in_window = conn.execute(
+                    sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), params
+                ).scalar_one()
         return DbSelection(events=_frame(rows, names), in_window=int(in_window))
+
+    def count(
+        self,
+        as_of: dt.date,
+        window_days: int,
+        filters: Filters | None = None,
+        bbox: BBox | None = None,
+    ) -> int:
+        """How many events :meth:`select` would return (one count, no rows)."""
+        sa = _sqlalchemy()
+        window, params = _window(as_of, window_days)
+        passes, filter_params = _filter_conditions(filters or Filters())
+        where = [window, *passes.values()]
+        if bbox is not None:
+            where.append(_BBOX_SQL)
+            params.update(_bbox_params(bbox))
+        query = f"SELECT count(*) FROM {SCHEMA}.events WHERE {' AND '.join(where)}"
+        with self._connection() as conn:
+            return int(conn.execute(sa.text(query), {**params, **filter_params}).scalar_one())
 
     def window_counts(
         self, as_of: dt.date, window_days: int, filters: Filters | None = None

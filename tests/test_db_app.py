@@ -241,6 +241,26 @@ def test_the_page_reads_no_event_rows_beyond_the_view(loaded, bundled, monkeypat
     store.engine.dispose()
 
 
+def test_hexagons_get_only_the_columns_they_aggregate(loaded, monkeypatch):
+    """With hexagons the map's query asks for the aggregated columns only (no notes, no
+    sources), and the table gets the newest events with every column."""
+    url, _ = loaded
+    with _statements() as seen:
+        at = _app(url, monkeypatch, {"date": "2019-10-27", "window": "3660",
+                                     "points": "hexagons", "zoom": "5", "lat": "35.0",
+                                     "lon": "41.0"})  # fmt: skip
+        _clean(at)
+    per_event = [(s, n) for s, n in seen if "SELECT event_id" in s]
+    assert len(per_event) == 2, [s for s, _ in per_event]
+    (aggregate, n_map), (newest, n_table) = sorted(per_event, key=lambda p: "LIMIT" in p[0])
+    assert schema.NOTES not in aggregate and schema.SOURCE not in aggregate
+    assert aggregate.startswith("SELECT " + ", ".join(dbstore.AGGREGATE_COLUMNS) + " FROM")
+    assert "DESC" in newest and schema.NOTES in newest
+    assert n_map == n_table > 0  # fewer than TABLE_MAX_ROWS events here: all of them
+    table = _event_table(at)
+    assert len(table) == n_table and table[schema.EVENT_DATE].is_monotonic_decreasing
+
+
 def test_app_reads_the_map_events_from_the_database(loaded, monkeypatch):
     url, engine = loaded
     # Mark the database's copy: the page must show it, not the bundled file.

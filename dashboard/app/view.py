@@ -122,9 +122,9 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
         sel = select(
             ds.events, ds.index, as_of=view.as_of, window_days=view.window, filters=view.filters
         )
-        shown, counts = ds.events.iloc[sel.positions], None
+        shown, table, counts = ds.events.iloc[sel.positions], None, None
     else:
-        sel, shown, counts = _from_store(ds, view)
+        sel, shown, table, counts = _from_store(ds, view)
     _filter_counts(sel, slots, view)
     areas_now = areas_at(ds.areas, view.as_of)
 
@@ -135,7 +135,7 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     _remember_map_view(map_state)
 
     _timeline(prepared, view, shown, counts)
-    _event_table(shown, view, ds if counts is not None else None)
+    _event_table(shown, view, ds if counts is not None else None, table)
     export_buttons(ds, view)
 
     with st.container(key="diagnostics"):
@@ -147,26 +147,44 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
 
 def _from_store(
     ds: Dataset, view: S.ViewState
-) -> tuple[Selection, pd.DataFrame, WindowCounts | None]:
-    """A view of a database: the counts over the whole window (aggregates), and the events
-    with every column inside the map's bounding box only. When the database is gone the
-    page says so and shows the control areas; the next change of the view asks again."""
-    from dashboard.dbstore import DatabaseError, bbox_from_view
+) -> tuple[Selection, pd.DataFrame, pd.DataFrame | None, WindowCounts | None]:
+    """A view of a database: the counts over the whole window (aggregates), the events
+    inside the map's bounding box for the map, and the rows of the events table.
+
+    Where the map aggregates the events (hexagons, heat map) it gets only the columns that
+    needs, and the table the :data:`TABLE_MAX_ROWS` most recent events with every column;
+    otherwise both get the same events with every column. When the database is gone the
+    page says so and shows the control areas; the next change of the view asks again.
+    """
+    from dashboard.dbstore import AGGREGATE_COLUMNS, DatabaseError, bbox_from_view
+    from dashboard.layers import default_point_mode
 
     bbox = bbox_from_view(view.center, view.zoom)
+    store = ds.store
+    args = (view.as_of, view.window, view.filters, bbox)
     try:
-        if ds.store.version() != ds.version:  # loaded meanwhile (by any process): reload
+        if store.version() != ds.version:  # loaded meanwhile (by any process): reload
             st.rerun()
-        counts = ds.store.window_counts(view.as_of, view.window, view.filters)
-        shown = ds.store.select(view.as_of, view.window, view.filters, bbox).events
+        counts = store.window_counts(view.as_of, view.window, view.filters)
+        mode = view.points
+        if mode == "auto" and S.LAYER_EVENTS in view.layers:
+            mode = default_point_mode(store.count(*args))
+        if mode in ("hexagons", "heatmap"):
+            shown = store.select(*args, columns=AGGREGATE_COLUMNS, count_window=False).events
+            table = store.select(
+                *args, limit=TABLE_MAX_ROWS, newest_first=True, count_window=False
+            ).events
+        else:
+            shown = store.select(*args, count_window=False).events
+            table = None
     except DatabaseError as exc:
         st.warning(
             f"{md(exc, limit=300)}. The map shows the control areas without events; the next "
             "change of the view asks the database again."
         )
         empty = Selection(np.empty(0, dtype=np.int64), 0, {}, {}, 0)
-        return empty, ds.events.iloc[:0], None
-    return counts.selection(), shown, counts
+        return empty, ds.events.iloc[:0], None, None
+    return counts.selection(), shown, table, counts
 
 
 def _advance(first: dt.date, last: dt.date) -> None:
@@ -405,18 +423,27 @@ def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _event_table(shown: pd.DataFrame, view: S.ViewState, store_ds: Dataset | None) -> None:
+def _event_table(
+    shown: pd.DataFrame,
+    view: S.ViewState,
+    store_ds: Dataset | None,
+    newest: pd.DataFrame | None = None,
+) -> None:
     """The events table and its downloads. With a database (``store_ds``) the table lists
-    the events inside the map, and the downloads ask the database for the whole window."""
+    the events inside the map (``newest``: the most recent of them with every column, when
+    ``shown`` holds only the columns the map aggregates), and the downloads ask the
+    database for the whole window."""
     unplaced = int(shown[schema.LATITUDE].isna().sum()) if schema.LATITUDE in shown else 0
     where = f", {unplaced} of them not on the map (place not found)" if unplaced else ""
     what = "Events in the window" if store_ds is None else "Events in the window inside the map"
     whole = "all of them" if store_ds is None else "every event of the window"
-    columns = [c for c in TABLE_COLUMNS if c in shown]
-    table = pd.DataFrame(shown[columns])
+    rows = shown if newest is None else newest
+    columns = [c for c in TABLE_COLUMNS if c in rows]
+    table = pd.DataFrame(rows[columns])
     listed = table
-    if len(table) > TABLE_MAX_ROWS:
-        listed = table.iloc[len(table) - TABLE_MAX_ROWS :].iloc[::-1]
+    if len(shown) > TABLE_MAX_ROWS:
+        # the most recent, newest first (a database sends just those, in that order)
+        listed = (table if newest is not None else table.iloc[::-1]).iloc[:TABLE_MAX_ROWS]
         st.caption(
             f"{what} ({len(shown):,}{where}): the {TABLE_MAX_ROWS:,} most recent "
             f"are listed; the downloads below hold {whole}"
