@@ -750,6 +750,17 @@ class WindowCounts:
 
 
 @dataclass(frozen=True)
+class DbView:
+    """One view of the app (:meth:`DbStore.view`)."""
+
+    counts: WindowCounts
+    events: pd.DataFrame
+    """Inside the map's box: every column, or :data:`AGGREGATE_COLUMNS` when aggregated."""
+    newest: pd.DataFrame | None
+    """When aggregated: the most recent events with every column (the table), newest first."""
+
+
+@dataclass(frozen=True)
 class StoreFacts:
     """What the app needs to know of the whole store before the first view: the dates with
     events, the filters' choices with their counts, and the data version."""
@@ -839,6 +850,38 @@ class DbStore:
                     sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), params
                 ).scalar_one()
         return DbSelection(events=_frame(rows, names), in_window=int(in_window))
+
+    def view(
+        self,
+        as_of: dt.date,
+        window_days: int,
+        filters: Filters | None = None,
+        bbox: BBox | None = None,
+        *,
+        aggregate: bool | None = None,
+        points_max: int = 20_000,
+        table_rows: int = 1000,
+    ) -> DbView:
+        """Everything one view of the app asks: the window's counts, the events inside
+        ``bbox`` for the map, and the rows of the events table.
+
+        ``aggregate``: whether the map aggregates the events (hexagons, heat map); None:
+        when more than ``points_max`` events fall inside the box (as the app's "auto").
+        Aggregated, the map's events carry :data:`AGGREGATE_COLUMNS` only and ``newest``
+        holds the ``table_rows`` most recent events with every column; otherwise the map's
+        events carry every column and ``newest`` is None (the table lists them).
+        """
+        filters = filters or Filters()
+        args = (as_of, window_days, filters, bbox)
+        counts = self.window_counts(as_of, window_days, filters)
+        if aggregate is None:
+            aggregate = self.count(*args) > points_max
+        if not aggregate:
+            events = self.select(*args, count_window=False).events
+            return DbView(counts=counts, events=events, newest=None)
+        events = self.select(*args, columns=AGGREGATE_COLUMNS, count_window=False).events
+        newest = self.select(*args, limit=table_rows, newest_first=True, count_window=False)
+        return DbView(counts=counts, events=events, newest=newest.events)
 
     def count(
         self,

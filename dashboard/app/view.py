@@ -156,27 +156,22 @@ def _from_store(
     otherwise both get the same events with every column. When the database is gone the
     page says so and shows the control areas; the next change of the view asks again.
     """
-    from dashboard.dbstore import AGGREGATE_COLUMNS, DatabaseError, bbox_from_view
-    from dashboard.layers import default_point_mode
+    from dashboard.dbstore import DatabaseError, bbox_from_view
+    from dashboard.layers.events import POINTS_MAX
 
-    bbox = bbox_from_view(view.center, view.zoom)
-    store = ds.store
-    args = (view.as_of, view.window, view.filters, bbox)
+    auto = view.points == "auto" and S.LAYER_EVENTS in view.layers
     try:
-        if store.version() != ds.version:  # loaded meanwhile (by any process): reload
+        if ds.store.version() != ds.version:  # loaded meanwhile (by any process): reload
             st.rerun()
-        counts = store.window_counts(view.as_of, view.window, view.filters)
-        mode = view.points
-        if mode == "auto" and S.LAYER_EVENTS in view.layers:
-            mode = default_point_mode(store.count(*args))
-        if mode in ("hexagons", "heatmap"):
-            shown = store.select(*args, columns=AGGREGATE_COLUMNS, count_window=False).events
-            table = store.select(
-                *args, limit=TABLE_MAX_ROWS, newest_first=True, count_window=False
-            ).events
-        else:
-            shown = store.select(*args, count_window=False).events
-            table = None
+        got = ds.store.view(
+            view.as_of,
+            view.window,
+            view.filters,
+            bbox_from_view(view.center, view.zoom),
+            aggregate=None if auto else view.points in ("hexagons", "heatmap"),
+            points_max=POINTS_MAX,
+            table_rows=TABLE_MAX_ROWS,
+        )
     except DatabaseError as exc:
         st.warning(
             f"{md(exc, limit=300)}. The map shows the control areas without events; the next "
@@ -184,7 +179,7 @@ def _from_store(
         )
         empty = Selection(np.empty(0, dtype=np.int64), 0, {}, {}, 0)
         return empty, ds.events.iloc[:0], None, None
-    return counts.selection(), shown, table, counts
+    return got.counts.selection(), got.events, got.newest, got.counts
 
 
 def _advance(first: dt.date, last: dt.date) -> None:
