@@ -980,50 +980,60 @@ class DbStore:
         return frame
 
     def facts(self) -> StoreFacts:
-        """The data version, events per day, the filters' choices and the extent (a handful
-        of aggregate queries; nothing per event crosses the wire)."""
+        """The data version, events per day, the filters' choices and the extent: one scan
+        of the events with grouping sets (a row per day and per distinct value, never one
+        per event)."""
         sa = _sqlalchemy()
-        values: dict[str, pd.Series] = {}
+        grouped = ["event_date", *(f"btrim({c})" for c in (*_CHOICE_COLUMNS, *_ACTOR_COLUMNS))]
+        located = "FILTER (WHERE geom IS NOT NULL)"
+        query = (
+            f"SELECT GROUPING({', '.join(grouped)}), {', '.join(grouped)}, count(*), "
+            f"min(longitude) {located}, min(latitude) {located}, "
+            f"max(longitude) {located}, max(latitude) {located} "
+            f"FROM {SCHEMA}.events GROUP BY GROUPING SETS "
+            f"((), {', '.join(f'({g})' for g in grouped)})"
+        )
         with self._connection() as conn:
             version = conn.execute(
                 sa.text(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.data_versions")
             ).scalar_one()
-            days = conn.execute(
-                sa.text(
-                    f"SELECT event_date, count(*) FROM {SCHEMA}.events "
-                    "WHERE event_date IS NOT NULL GROUP BY 1 ORDER BY 1"
-                )
-            ).all()
-            for column in _CHOICE_COLUMNS:
-                rows = conn.execute(sa.text(_VALUE_COUNTS.format(c=column, s=SCHEMA))).all()
-                values[column] = _counts(rows)
-            actors = conn.execute(
-                sa.text(
-                    f"SELECT v, count(*) FROM (SELECT btrim({schema.ACTOR1}) AS v FROM "
-                    f"{SCHEMA}.events UNION ALL SELECT btrim({schema.ACTOR2}) FROM "
-                    f"{SCHEMA}.events) a WHERE v <> '' GROUP BY v "
-                    "ORDER BY 2 DESC, 1 LIMIT :limit"
-                ),
-                {"limit": MAX_ACTORS},
-            ).all()
-            box = conn.execute(
-                sa.text(
-                    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                    f"(SELECT ST_Extent(geom) AS e FROM {SCHEMA}.events) x"
-                )
-            ).one()
+            rows = conn.execute(sa.text(query)).all()
+        # GROUPING() has a 1 bit for every expression a row is not grouped by, the first
+        # expression the highest bit: a row of the set (grouped[k]) lacks bit k from the top.
+        width = len(grouped)
+        by_set: list[list[tuple[Any, int]]] = [[] for _ in grouped]
+        extent: BBox | None = None
+        for row in rows:
+            mask, count = int(row[0]), int(row[1 + width])
+            if mask == (1 << width) - 1:  # the grand total: the extent
+                box = row[2 + width : 6 + width]
+                extent = None if box[0] is None else tuple(float(v) for v in box)  # type: ignore[assignment]
+                continue
+            k = width - 1 - (~mask & ((1 << width) - 1)).bit_length() + 1
+            value = row[1 + k]
+            if value is not None and (k == 0 or str(value) != ""):
+                by_set[k].append((value, count))
+        days = sorted(by_set[0])
         daily = pd.Series(
-            [int(r[1]) for r in days],
-            index=pd.DatetimeIndex([pd.Timestamp(r[0]) for r in days]),
+            [n for _, n in days],
+            index=pd.DatetimeIndex([pd.Timestamp(d) for d, _ in days]),
             dtype="int64",
         )
-        extent = None if box[0] is None else tuple(float(v) for v in box)
+        values = {
+            column: _counts(sorted(by_set[1 + i], key=lambda vn: (-vn[1], str(vn[0]))))
+            for i, column in enumerate(_CHOICE_COLUMNS)
+        }
+        actors: dict[str, int] = {}
+        for i in range(len(_ACTOR_COLUMNS)):
+            for name, n in by_set[1 + len(_CHOICE_COLUMNS) + i]:
+                actors[str(name)] = actors.get(str(name), 0) + n
+        ranked = sorted(actors.items(), key=lambda vn: (-vn[1], vn[0]))[:MAX_ACTORS]
         return StoreFacts(
             version=int(version),
             daily=daily,
             values=values,
-            actors=_counts(actors),
-            extent=extent,  # type: ignore[arg-type]
+            actors=_counts(ranked),
+            extent=extent,
         )
 
     def version(self) -> int:
@@ -1117,10 +1127,7 @@ def _bbox_params(bbox: BBox) -> dict[str, float]:
 _BBOX_SQL = "geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
 #: Text columns whose values the filters offer.
 _CHOICE_COLUMNS = (schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.COUNTRY, schema.ADMIN1)
-_VALUE_COUNTS = (
-    "SELECT btrim({c}), count(*) FROM {s}.events WHERE btrim({c}) <> '' "
-    "GROUP BY 1 ORDER BY 2 DESC, 1"
-)
+_ACTOR_COLUMNS = (schema.ACTOR1, schema.ACTOR2)
 #: The controller label of events outside every control area (as controller_summary).
 NO_CONTROL_AREA = "No control area"
 
