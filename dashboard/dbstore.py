@@ -766,6 +766,8 @@ class StoreFacts:
     events, the filters' choices with their counts, and the data version."""
 
     version: int
+    token: str
+    """The version and its load time (:meth:`DbStore.token`)."""
     daily: pd.Series
     """Events per day (a date index, ascending)."""
     values: dict[str, pd.Series]
@@ -994,9 +996,7 @@ class DbStore:
             f"((), {', '.join(f'({g})' for g in grouped)})"
         )
         with self._connection() as conn:
-            version = conn.execute(
-                sa.text(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.data_versions")
-            ).scalar_one()
+            token = _token(conn.execute(sa.text(_NEWEST_VERSION)).first())
             rows = conn.execute(sa.text(query)).all()
         # GROUPING() has a 1 bit for every expression a row is not grouped by, the first
         # expression the highest bit: a row of the set (grouped[k]) lacks bit k from the top.
@@ -1029,7 +1029,8 @@ class DbStore:
                 actors[str(name)] = actors.get(str(name), 0) + n
         ranked = sorted(actors.items(), key=lambda vn: (-vn[1], vn[0]))[:MAX_ACTORS]
         return StoreFacts(
-            version=int(version),
+            version=int(token.split(":", 1)[0]),
+            token=token,
             daily=daily,
             values=values,
             actors=_counts(ranked),
@@ -1037,15 +1038,17 @@ class DbStore:
         )
 
     def version(self) -> int:
-        """The newest data version (0 before the first load): one cheap query, so that a page
-        can tell on every run whether another process loaded new data."""
+        """The newest data version (0 before the first load)."""
+        return int(self.token().split(":", 1)[0])
+
+    def token(self) -> str:
+        """The newest data version and the time it was loaded, as one string (``"0:"``
+        before the first load): one cheap query, so that a page can tell on every run
+        whether any process loaded new data. The time tells apart the same version number
+        in a database that was emptied and loaded again."""
         sa = _sqlalchemy()
         with self._connection() as conn:
-            return int(
-                conn.execute(
-                    sa.text(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.data_versions")
-                ).scalar_one()
-            )
+            return _token(conn.execute(sa.text(_NEWEST_VERSION)).first())
 
     def events_frame(
         self,
@@ -1130,6 +1133,15 @@ _CHOICE_COLUMNS = (schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.COUNTRY, sch
 _ACTOR_COLUMNS = (schema.ACTOR1, schema.ACTOR2)
 #: The controller label of events outside every control area (as controller_summary).
 NO_CONTROL_AREA = "No control area"
+
+
+_NEWEST_VERSION = (
+    f"SELECT version, loaded_at FROM {SCHEMA}.data_versions ORDER BY version DESC LIMIT 1"
+)
+
+
+def _token(row: Any) -> str:
+    return "0:" if row is None else f"{int(row[0])}:{row[1].isoformat()}"
 
 
 def _known_columns(columns: Sequence[str]) -> list[str]:

@@ -90,8 +90,9 @@ class Dataset:
     store: Any = None
     #: Bounding box of the located events when ``events`` does not hold them (a store).
     extent: tuple[float, float, float, float] | None = None
-    #: The store's data version the dataset describes (0 for files).
+    #: The store's data version the dataset describes (0 for files), and its token.
     version: int = 0
+    store_token: str = ""
 
 
 # --- PostGIS (conflictmap serve --db, or DASHBOARD_DB) ---------------------------------------
@@ -120,9 +121,10 @@ def db_store(url: str) -> Any:
 
 
 @st.cache_resource(show_spinner="Reading the database's summary…", max_entries=2)
-def load_db_dataset(url: str, version: int) -> Dataset:
-    """The dataset of a PostGIS store at one data version (see the comment above); no
-    events in memory, ``store`` answers for them. DatabaseError when unreachable."""
+def load_db_dataset(url: str, token: str) -> Dataset:
+    """The dataset of a PostGIS store at one data version (``token``:
+    ``DbStore.token()``, see the comment above); no events in memory, ``store`` answers for
+    them. DatabaseError when unreachable."""
     from dashboard.dbstore import LIGHT_COLUMNS, no_events, safe_url
 
     store = db_store(url)
@@ -138,7 +140,7 @@ def load_db_dataset(url: str, version: int) -> Dataset:
         "input_format": "postgis",
         "data_version": facts.version,
     }
-    key = hashlib.sha256(f"db:{name}:{facts.version}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"db:{name}:{facts.token}".encode()).hexdigest()[:24]
     return Dataset(
         events=events,
         areas=areas.reset_index(drop=True),
@@ -154,6 +156,7 @@ def load_db_dataset(url: str, version: int) -> Dataset:
         store=store,
         extent=facts.extent,
         version=facts.version,
+        store_token=facts.token,
     )
 
 

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 TITLE = "Conflict map: events and territorial control"
 #: Set to "0" to run the view without st.fragment (the benchmark's baseline).
 VIEW_FRAGMENT_ENV = "CONFLICTMAP_VIEW_FRAGMENT"
-#: The database's data version this session last saw.
-K_DB_VERSION = "db_version"
+#: The database's data version (DbStore.token) this session last saw.
+K_DB_TOKEN = "db_token"
 
 
 _PAGE_CSS = """
@@ -94,13 +94,13 @@ def _db_dataset(url: str) -> Dataset:
 
     ss = st.session_state
     try:
-        version = db_store(url).version()
+        token = db_store(url).token()
     except DatabaseError:
-        if K_DB_VERSION not in ss:
+        if K_DB_TOKEN not in ss:
             raise
-        version = ss[K_DB_VERSION]
-    ss[K_DB_VERSION] = version
-    return load_db_dataset(url, version)
+        token = ss[K_DB_TOKEN]
+    ss[K_DB_TOKEN] = token
+    return load_db_dataset(url, token)
 
 
 def _prepare(ds: Dataset) -> view.Prepared:

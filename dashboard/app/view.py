@@ -161,7 +161,7 @@ def _from_store(
 
     auto = view.points == "auto" and S.LAYER_EVENTS in view.layers
     try:
-        if ds.store.version() != ds.version:  # loaded meanwhile (by any process): reload
+        if ds.store.token() != ds.store_token:  # loaded meanwhile (by any process): reload
             st.rerun()
         got = ds.store.view(
             view.as_of,
