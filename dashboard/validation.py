@@ -35,7 +35,7 @@ from __future__ import annotations
 import calendar
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +90,7 @@ _COUNTRY_NAMES = {
 }
 _MAX_SWAP_SHARE = 0.5
 _MAX_COLUMNS_SHOWN = 40  # a non-CSV file's first line can be one huge "column"
+_MAX_ROWS_LISTED = 10
 
 
 @dataclass
@@ -167,11 +168,134 @@ def validate_events(read: ReadResult, *, dayfirst: bool = True) -> ValidationRes
         No date column at all, or neither latitude+longitude nor location; the message
         names what is missing and the closest columns found (``lon`` for ``longitude``).
     """
+    # The same steps a partitioned build runs per partition, with the file-wide decisions
+    # (date order, duplicate ids) made here from this one "partition".
+    columns = list(read.frame.columns)
+    check_columns(columns, path=read.path)
+    date_order = decide_date_order([date_proofs(read.frame, fmt=read.format)])
+    part = validate_part(read, dayfirst=dayfirst, date_order=date_order)
+    done = finish_part(part, duplicate_ids([id_keys(part)]))
+    rejected, report = combine_parts(
+        [done],
+        path=read.path,
+        columns=columns,
+        read_problems=read.problems,
+        rows_in=read.rows_in,
+        dayfirst=dayfirst,
+        date_order=date_order,
+    )
+    return ValidationResult(
+        events=done.events, rejected=rejected, report=report, format=read.format
+    )
+
+
+# --- the steps, also run per partition by dashboard.distributed ------------------------------
+#
+# A partitioned build reads the file in byte ranges on several workers. Three rules see the
+# whole file: the order of ambiguous numeric dates (``date_proofs`` per partition, then
+# ``decide_date_order``), duplicate event ids among otherwise valid rows (``id_keys`` per
+# partition, then ``duplicate_ids``) and the file-level warnings (``FileFacts`` per
+# partition, summed in ``combine_parts``). Everything else depends on the row alone.
+
+
+@dataclass
+class FileFacts:
+    """Counts behind the file-level warnings of one partition (or of the file, summed)."""
+
+    na: dict[str, int] = field(default_factory=dict)
+    """'NA' cells read as empty, per typed column."""
+    commas: tuple[int, int] = (0, 0)
+    """Decimal commas converted in latitude, longitude."""
+    swapped: tuple[int, int] = (0, 0)
+    """Rows that look swapped for their country, rows that could be checked."""
+    first_generated: str | None = None
+    """The id made for the first row (used when there is no event_id column)."""
+    missing_ids: int = 0
+    missing_rows: list[int] = field(default_factory=list)
+    """The first rows (at most 10) without an event_id."""
+    first_missing_generated: str | None = None
+
+
+def combine_facts(parts: list[FileFacts]) -> FileFacts:
+    """The facts of consecutive partitions as those of the file they make up."""
+    na: dict[str, int] = {}
+    for column in _TYPED_COLUMNS:
+        total = sum(p.na.get(column, 0) for p in parts)
+        if total:
+            na[column] = total
+    return FileFacts(
+        na=na,
+        commas=(sum(p.commas[0] for p in parts), sum(p.commas[1] for p in parts)),
+        swapped=(sum(p.swapped[0] for p in parts), sum(p.swapped[1] for p in parts)),
+        first_generated=next((p.first_generated for p in parts if p.first_generated), None),
+        missing_ids=sum(p.missing_ids for p in parts),
+        missing_rows=[r for p in parts for r in p.missing_rows][:_MAX_ROWS_LISTED],
+        first_missing_generated=next(
+            (p.first_missing_generated for p in parts if p.first_missing_generated), None
+        ),
+    )
+
+
+def date_proofs(frame: pd.DataFrame, *, fmt: str) -> dict[str, tuple[bool, bool]]:
+    """Per date column: does some numeric date prove day first, does some prove month first?
+
+    ``frame`` is the reader's (text) frame; the answers of consecutive partitions combine
+    with ``any`` (:func:`decide_date_order`).
+    """
+    if _is_year_only(frame):
+        return {}
+    out: dict[str, tuple[bool, bool]] = {}
+    for column in schema.DATE_COLUMNS:
+        if column in frame:
+            distinct = pd.Series(pd.unique(frame[column].str.strip()))
+            _, a, b, fixed = _numeric_split(distinct, day_first_fixed=fmt == "acled")
+            free = a.notna() & ~fixed
+            out[column] = (
+                bool((free & (a > 12) & (b <= 12)).any()),
+                bool((free & (b > 12) & (a <= 12)).any()),
+            )
+    return out
+
+
+def decide_date_order(parts: list[dict[str, tuple[bool, bool]]]) -> dict[str, str | None]:
+    """Per date column, the order the file's numeric dates settle, or None when they do not.
+
+    Only one kind of proof in the whole column settles it; both kinds, or none, leave each
+    ambiguous date to ``dayfirst`` (with a warning).
+    """
+    out: dict[str, str | None] = {}
+    for column in schema.DATE_COLUMNS:
+        seen = [p[column] for p in parts if column in p]
+        if not seen:
+            continue
+        day = any(d for d, _ in seen)
+        month = any(m for _, m in seen)
+        out[column] = (
+            "day first" if day and not month else "month first" if month and not day else None
+        )
+    return out
+
+
+@dataclass
+class PartValidation:
+    """One partition typed and checked, all but the duplicate-id rule (see ``finish_part``)."""
+
+    read: ReadResult
+    frame: pd.DataFrame
+    typed: dict[str, pd.Series]
+    found: _Findings
+
+
+def validate_part(
+    read: ReadResult, *, dayfirst: bool, date_order: dict[str, str | None]
+) -> PartValidation:
+    """Type and check the rows of ``read`` with the file's date order already decided."""
     found = _Findings(read.frame[schema.SOURCE_ROW])
-    _check_columns(list(read.frame.columns), path=read.path, found=found)
     frame = _na_in_typed_columns(read.frame, found)
     typed: dict[str, pd.Series] = {}
-    typed.update(_dates(frame, fmt=read.format, dayfirst=dayfirst, found=found))
+    typed.update(
+        _dates(frame, fmt=read.format, dayfirst=dayfirst, date_order=date_order, found=found)
+    )
     typed.update(_coordinates(frame, decimal_comma=read.delimiter != ",", found=found))
     typed[schema.FATALITIES] = _fatalities(frame, found)
     for column in (schema.FATALITIES_LOW, schema.FATALITIES_HIGH):
@@ -185,8 +309,126 @@ def validate_events(read: ReadResult, *, dayfirst: bool = True) -> ValidationRes
         if column in frame:
             typed[column] = _to_int8(_to_float(frame[column])[0])
     typed[schema.EVENT_ID] = _event_ids(frame, stem=Path(read.path).stem, found=found)
-    _duplicate_ids(typed[schema.EVENT_ID], found)
-    return _result(read, _assemble(frame, typed, read.format), found)
+    return PartValidation(read=read, frame=frame, typed=typed, found=found)
+
+
+def id_keys(part: PartValidation) -> pd.DataFrame:
+    """``event_id`` and source row of the partition's rows without errors, in file order."""
+    ids = part.typed[schema.EVENT_ID]
+    ok = ~part.found.rejected_mask(ids.index)
+    return pd.DataFrame(
+        {
+            schema.EVENT_ID: ids[ok].to_numpy(),
+            schema.SOURCE_ROW: part.read.frame[schema.SOURCE_ROW][ok].to_numpy(dtype="int64"),
+        }
+    )
+
+
+def duplicate_ids(keys: list[pd.DataFrame]) -> dict[int, int]:
+    """``{row: first row}`` of later repeats of an id among the file's otherwise valid rows.
+
+    ``keys`` are the :func:`id_keys` of consecutive partitions, in file order.
+    """
+    valid = keys[0] if len(keys) == 1 else pd.concat(keys, ignore_index=True)
+    repeats = valid[schema.EVENT_ID].duplicated(keep="first")
+    if not repeats.any():
+        return {}
+    firsts = valid[~repeats]
+    first_row = pd.Series(firsts[schema.SOURCE_ROW].to_numpy(), index=firsts[schema.EVENT_ID])
+    later = valid[repeats]
+    return dict(
+        zip(
+            later[schema.SOURCE_ROW].tolist(),
+            first_row[later[schema.EVENT_ID]].tolist(),
+            strict=True,
+        )
+    )
+
+
+@dataclass
+class PartOutcome:
+    """A validated partition: its events, what it set aside, its row problems and facts."""
+
+    events: pd.DataFrame
+    set_aside: pd.DataFrame
+    """Rows the reader set aside (superseded ACLED versions), with their reasons."""
+    rejected: pd.DataFrame
+    """Rows the validator set aside: original text and ``schema.REJECT_REASON``."""
+    problems: list[Problem]
+    """The validator's problems with rows of this partition (file-level ones are facts)."""
+    facts: FileFacts
+    rows_loaded: int
+
+    def without_events(self) -> PartOutcome:
+        """The same outcome with the events left out (what a worker sends the client)."""
+        return replace(self, events=self.events.iloc[0:0])
+
+
+def finish_part(part: PartValidation, duplicates: dict[int, int]) -> PartOutcome:
+    """Apply the duplicate-id decision and split the partition into events and rejects."""
+    _duplicate_ids(part.typed[schema.EVENT_ID], duplicates, part.found)
+    read, found = part.read, part.found
+    typed = _assemble(part.frame, part.typed, read.format)
+    rejected_mask = found.rejected_mask(typed.index)
+    events = typed[~rejected_mask].reset_index(drop=True)
+    rejected = read.frame[rejected_mask].copy()
+    rejected[schema.REJECT_REASON] = pd.Series(
+        {label: "; ".join(reasons) for label, reasons in found.reasons.items()}, dtype="str"
+    )
+    return PartOutcome(
+        events=events,
+        set_aside=read.set_aside,
+        rejected=rejected,
+        problems=found.problems,
+        facts=found.facts,
+        rows_loaded=len(events),
+    )
+
+
+def combine_parts(
+    parts: list[PartOutcome],
+    *,
+    path: str,
+    columns: list[str],
+    read_problems: list[Problem],
+    rows_in: int,
+    dayfirst: bool,
+    date_order: dict[str, str | None],
+) -> tuple[pd.DataFrame, Report]:
+    """The rows set aside and the report of a file validated in consecutive partitions.
+
+    Parameters
+    ----------
+    parts
+        The partitions' outcomes in file order (``events`` may be left out: empty frames).
+    path, columns
+        The file and the columns of its reader frame.
+    read_problems
+        What the reader found (header problems first, then row problems).
+    rows_in
+        Rows in the file.
+    dayfirst, date_order
+        As given to :func:`validate_part`.
+    """
+    rejected = _concat([p.set_aside for p in parts] + [p.rejected for p in parts])
+    facts = combine_facts([p.facts for p in parts])
+    # File-level warnings in the order the checks run, then every row problem: the sort
+    # below keeps that order among file-level problems and among one row's problems.
+    problems = (
+        list(read_problems)
+        + _alias_warnings(columns)
+        + _file_warnings(facts, columns=columns, dayfirst=dayfirst, date_order=date_order)
+        + [q for p in parts for q in p.problems]
+    )
+    problems = sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
+    report = Report(
+        source=path,
+        rows_in=rows_in,
+        rows_loaded=sum(p.rows_loaded for p in parts),
+        rows_rejected=len(rejected),
+        problems=problems,
+    )
+    return rejected, report
 
 
 # --- collecting problems -------------------------------------------------------------------
@@ -199,6 +441,7 @@ class _Findings:
     source_rows: pd.Series
     problems: list[Problem] = field(default_factory=list)
     reasons: dict[int, list[str]] = field(default_factory=dict)
+    facts: FileFacts = field(default_factory=lambda: FileFacts())
 
     def error(self, label: int, column: str | None, value: object, message: str) -> None:
         self.problems.append(Problem(self._row(label), column, value, message, ERROR))
@@ -206,9 +449,6 @@ class _Findings:
 
     def warn(self, label: int, column: str | None, value: object, message: str) -> None:
         self.problems.append(Problem(self._row(label), column, value, message, WARNING))
-
-    def file_warning(self, column: str | None, value: object, message: str) -> None:
-        self.problems.append(Problem(None, column, value, message, WARNING))
 
     def rejected_mask(self, index: pd.Index) -> pd.Series:
         return pd.Series(index.isin(list(self.reasons)), index=index)
@@ -224,8 +464,11 @@ def _labels(mask: pd.Series) -> list[int]:
 # --- columns -------------------------------------------------------------------------------
 
 
-def _check_columns(columns: list[str], *, path: str, found: _Findings) -> None:
-    """Raise SchemaError when the file cannot be used; warn about likely misnamed columns."""
+def check_columns(columns: list[str], *, path: str) -> None:
+    """Raise SchemaError when a file with these reader columns cannot be used.
+
+    The message names what is missing and the closest columns found.
+    """
     present = set(columns)
     missing: list[str] = []
     if not present & {schema.EVENT_DATE, schema.DATE_START, schema.YEAR}:
@@ -235,17 +478,121 @@ def _check_columns(columns: list[str], *, path: str, found: _Findings) -> None:
         missing += [c for c in (schema.LATITUDE, schema.LONGITUDE) if c not in present]
     if missing:
         raise SchemaError(_missing_message(missing, columns, path=path))
+
+
+def _alias_warnings(columns: list[str]) -> list[Problem]:
+    """A warning for each canonical column absent under its name but present as an alias."""
+    present = set(columns)
+    out: list[Problem] = []
     for column in schema.EVENT_COLUMNS:
         if column in present:
             continue
         aliases = _alias_matches(column, columns)
         if aliases:
-            found.file_warning(
-                column,
-                aliases[0],
-                f"no column {column}, but the file has {', '.join(aliases)}: if it is the "
-                f"same thing, map it with --map {aliases[0]}={column}",
+            out.append(
+                Problem(
+                    None,
+                    column,
+                    aliases[0],
+                    f"no column {column}, but the file has {', '.join(aliases)}: if it is the "
+                    f"same thing, map it with --map {aliases[0]}={column}",
+                    WARNING,
+                )
             )
+    return out
+
+
+def _file_warnings(
+    facts: FileFacts,
+    *,
+    columns: list[str],
+    dayfirst: bool,
+    date_order: dict[str, str | None],
+) -> list[Problem]:
+    """The file-level warnings of the checks after the column check, in the order they run."""
+    out: list[Problem] = []
+    for column, count in facts.na.items():
+        out.append(
+            Problem(None, column, count, f"{count} 'NA' values in {column} read as empty", WARNING)
+        )
+    if (
+        schema.EVENT_DATE not in columns
+        and schema.DATE_START not in columns
+        and schema.YEAR in columns
+    ):
+        out.append(
+            Problem(
+                None,
+                schema.YEAR,
+                None,
+                "no date column: each row's year became date_start 1 January and date_end "
+                "31 December (event_date = date_start, time_precision 3)",
+                WARNING,
+            )
+        )
+    for column, settled in date_order.items():
+        if settled is not None and settled != ("day first" if dayfirst else "month first"):
+            out.append(
+                Problem(
+                    None,
+                    column,
+                    None,
+                    f"numeric dates in {column} read {settled} (dayfirst={dayfirst} ignored): "
+                    "some rows can only be read that way",
+                    WARNING,
+                )
+            )
+    lat_commas, lon_commas = facts.commas
+    if lat_commas + lon_commas:
+        out.append(
+            Problem(
+                None,
+                None,
+                lat_commas + lon_commas,
+                f"{lat_commas + lon_commas} coordinates written with a decimal comma (e.g. 36,34) "
+                f"read as decimals (latitude {lat_commas}, longitude {lon_commas})",
+                WARNING,
+            )
+        )
+    count, total = facts.swapped
+    if count >= 3 and count > _MAX_SWAP_SHARE * total:
+        out.append(
+            Problem(
+                None,
+                schema.LATITUDE,
+                count,
+                f"{count} of {total} rows look swapped for their country: are the "
+                "latitude and longitude columns the wrong way round? (map them with --map)",
+                WARNING,
+            )
+        )
+    if schema.EVENT_ID not in columns:
+        if facts.first_generated is not None:
+            out.append(
+                Problem(
+                    None,
+                    schema.EVENT_ID,
+                    None,
+                    "no event_id column: ids made from the file name and row, "
+                    f"e.g. {facts.first_generated!r}",
+                    WARNING,
+                )
+            )
+    elif facts.missing_ids:
+        missing = facts.missing_ids
+        rows = ", ".join(str(r) for r in facts.missing_rows)
+        out.append(
+            Problem(
+                None,
+                schema.EVENT_ID,
+                missing,
+                f"{missing} rows have no event_id (rows {rows}"
+                f"{', ...' if missing > _MAX_ROWS_LISTED else ''}); ids made from the file name "
+                f"and row, e.g. {facts.first_missing_generated!r}",
+                WARNING,
+            )
+        )
+    return out
 
 
 def _missing_message(missing: list[str], columns: list[str], *, path: str) -> str:
@@ -313,11 +660,7 @@ def _na_in_typed_columns(frame: pd.DataFrame, found: _Findings) -> pd.DataFrame:
         is_na = frame[column].str.strip().eq("NA").fillna(False).astype(bool)
         if is_na.any():
             replaced[column] = frame[column].where(~is_na)
-            found.file_warning(
-                column,
-                int(is_na.sum()),
-                f"{int(is_na.sum())} 'NA' values in {column} read as empty",
-            )
+            found.facts.na[column] = int(is_na.sum())
     return frame.assign(**replaced) if replaced else frame
 
 
@@ -331,14 +674,26 @@ def _is_year_only(frame: pd.DataFrame) -> bool:
 
 
 def _dates(
-    frame: pd.DataFrame, *, fmt: str, dayfirst: bool, found: _Findings
+    frame: pd.DataFrame,
+    *,
+    fmt: str,
+    dayfirst: bool,
+    date_order: dict[str, str | None],
+    found: _Findings,
 ) -> dict[str, pd.Series]:
     """event_date, date_start and date_end, each filled from the others where empty."""
     if _is_year_only(frame):
         return _dates_from_year(frame, found)
     nat = pd.Series(pd.NaT, index=frame.index, dtype=DATE_DTYPE)
     parsed = {
-        column: _parse_date_column(frame[column], column, fmt=fmt, dayfirst=dayfirst, found=found)
+        column: _parse_date_column(
+            frame[column],
+            column,
+            fmt=fmt,
+            dayfirst=dayfirst,
+            settled=date_order.get(column),
+            found=found,
+        )
         for column in schema.DATE_COLUMNS
         if column in frame
     }
@@ -379,26 +734,29 @@ def _dates_from_year(frame: pd.DataFrame, found: _Findings) -> dict[str, pd.Seri
     year = year.where(~out_of_range)
     start = _from_parts(year, pd.Series(1, index=year.index), pd.Series(1, index=year.index))
     end = _from_parts(year, pd.Series(12, index=year.index), pd.Series(31, index=year.index))
-    found.file_warning(
-        schema.YEAR,
-        None,
-        "no date column: each row's year became date_start 1 January and date_end "
-        "31 December (event_date = date_start, time_precision 3)",
-    )
     return {schema.EVENT_DATE: start, schema.DATE_START: start, schema.DATE_END: end}
 
 
 def _parse_date_column(
-    values: pd.Series, column: str, *, fmt: str, dayfirst: bool, found: _Findings
+    values: pd.Series,
+    column: str,
+    *,
+    fmt: str,
+    dayfirst: bool,
+    settled: str | None,
+    found: _Findings,
 ) -> pd.Series:
-    """Parse one date column; record unparseable, impossible and ambiguous dates."""
+    """Parse one date column; record unparseable, impossible and ambiguous dates.
+
+    ``settled`` is the order the whole column's numeric dates settle (``decide_date_order``).
+    """
     text = values.str.strip()
     # Dates repeat (a few thousand distinct days in a million rows): parse each distinct
     # value once, then map the results back to the rows through the factorize codes.
     codes, uniques = pd.factorize(text)
     distinct = pd.Series(uniques)
-    parts_u, ambiguous_u, settled = _date_parts(
-        distinct, day_first_fixed=fmt == "acled", dayfirst=dayfirst
+    parts_u, ambiguous_u = _date_parts(
+        distinct, day_first_fixed=fmt == "acled", dayfirst=dayfirst, settled=settled
     )
     parts = _per_row(parts_u, codes, text.index)
     ambiguous = _per_row_mask(ambiguous_u, codes, text.index)
@@ -442,24 +800,17 @@ def _parse_date_column(
             f"{column} {text.at[label]!r} is ambiguous (day and month both 12 or less): "
             f"read as {_spell(dates.at[label])} ({'day first' if dayfirst else 'month first'})",
         )
-    if settled is not None and settled != ("day first" if dayfirst else "month first"):
-        found.file_warning(
-            column,
-            None,
-            f"numeric dates in {column} read {settled} (dayfirst={dayfirst} ignored): "
-            "some rows can only be read that way",
-        )
     return dates
 
 
 def _date_parts(
-    text: pd.Series, *, day_first_fixed: bool, dayfirst: bool
-) -> tuple[pd.DataFrame, pd.Series, str | None]:
+    text: pd.Series, *, day_first_fixed: bool, dayfirst: bool, settled: str | None
+) -> tuple[pd.DataFrame, pd.Series]:
     """Year, month and day numbers from every supported form.
 
-    Returns the parts (floats, NaN where the form is not recognised), a mask of ambiguous
-    numeric dates, and the order ("day first"/"month first") when the column itself
-    settles it, else None.
+    Returns the parts (floats, NaN where the form is not recognised) and a mask of
+    ambiguous numeric dates. ``settled`` is the order ("day first"/"month first") the
+    whole column settles, or None.
     """
     parts = pd.DataFrame(np.nan, index=text.index, columns=["y", "m", "d"])
 
@@ -478,21 +829,10 @@ def _date_parts(
         )
         parts = parts.fillna(named_parts.where(month.notna()))
 
-    numeric = text.str.extract(_NUMERIC_RE)
-    a, b = numeric["a"].astype("float64"), numeric["b"].astype("float64")
-    fixed = (
-        (numeric["sep"] == "-").fillna(False)
-        if day_first_fixed
-        else pd.Series(False, index=text.index)
-    )
+    numeric, a, b, fixed = _numeric_split(text, day_first_fixed=day_first_fixed)
     free = a.notna() & ~fixed
     day_proof = free & (a > 12) & (b <= 12)
     month_proof = free & (b > 12) & (a <= 12)
-    settled: str | None = None
-    if day_proof.any() and not month_proof.any():
-        settled = "day first"
-    elif month_proof.any() and not day_proof.any():
-        settled = "month first"
     first_is_day = dayfirst if settled is None else settled == "day first"
     a_is_day = fixed | day_proof | (~month_proof & first_is_day)
     numeric_parts = pd.DataFrame(
@@ -500,7 +840,22 @@ def _date_parts(
     )
     parts = parts.fillna(numeric_parts)
     ambiguous = free & (a <= 12) & (b <= 12) & (a != b) & (settled is None)
-    return parts, ambiguous, settled
+    return parts, ambiguous
+
+
+def _numeric_split(
+    text: pd.Series, *, day_first_fixed: bool
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """Numeric dates ``a-b-yyyy``: the match, ``a``, ``b``, and which are fixed day first
+    (in ACLED files ``dd-mm-yyyy`` is day first by definition)."""
+    numeric = text.str.extract(_NUMERIC_RE)
+    a, b = numeric["a"].astype("float64"), numeric["b"].astype("float64")
+    fixed = (
+        (numeric["sep"] == "-").fillna(False)
+        if day_first_fixed
+        else pd.Series(False, index=text.index)
+    )
+    return numeric, a, b, fixed
 
 
 def _per_row(
@@ -570,13 +925,7 @@ def _coordinates(
         return {schema.LATITUDE: empty, schema.LONGITUDE: empty}
     lat, lat_bad, lat_commas = _to_float(frame[schema.LATITUDE], decimal_comma=decimal_comma)
     lon, lon_bad, lon_commas = _to_float(frame[schema.LONGITUDE], decimal_comma=decimal_comma)
-    if lat_commas + lon_commas:
-        found.file_warning(
-            None,
-            lat_commas + lon_commas,
-            f"{lat_commas + lon_commas} coordinates written with a decimal comma (e.g. 36,34) "
-            f"read as decimals (latitude {lat_commas}, longitude {lon_commas})",
-        )
+    found.facts.commas = (lat_commas, lon_commas)
     for column, bad in ((schema.LATITUDE, lat_bad), (schema.LONGITUDE, lon_bad)):
         for label in _labels(bad):
             value = frame[column].at[label]
@@ -657,14 +1006,7 @@ def _check_country_swaps(
             f"latitude and longitude look swapped: the point is outside {country}, "
             f"but swapped it is inside",
         )
-    count, total = int(swapped.sum()), int(checkable.sum())
-    if count >= 3 and count > _MAX_SWAP_SHARE * total:
-        found.file_warning(
-            schema.LATITUDE,
-            count,
-            f"{count} of {total} rows look swapped for their country: are the "
-            "latitude and longitude columns the wrong way round? (map them with --map)",
-        )
+    found.facts.swapped = (int(swapped.sum()), int(checkable.sum()))
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -734,41 +1076,29 @@ def _precision(frame: pd.DataFrame, column: str, found: _Findings) -> pd.Series:
 def _event_ids(frame: pd.DataFrame, *, stem: str, found: _Findings) -> pd.Series:
     """The file's ids, stripped; missing ones made from the file stem and source row."""
     generated = stem + "-" + frame[schema.SOURCE_ROW].astype("int64").astype("str")
+    if len(frame):
+        found.facts.first_generated = str(generated.iloc[0])
     if schema.EVENT_ID not in frame:
-        if len(frame):
-            found.file_warning(
-                schema.EVENT_ID,
-                None,
-                "no event_id column: ids made from the file name and row, "
-                f"e.g. {generated.iloc[0]!r}",
-            )
         return generated.astype("str")
     ids = frame[schema.EVENT_ID].str.strip()
     missing = ids.isna()
     if missing.any():
-        rows = ", ".join(str(r) for r in frame[schema.SOURCE_ROW][missing].head(10))
-        found.file_warning(
-            schema.EVENT_ID,
-            int(missing.sum()),
-            f"{int(missing.sum())} rows have no event_id (rows {rows}"
-            f"{', ...' if missing.sum() > 10 else ''}); ids made from the file name and row, "
-            f"e.g. {generated[missing].iloc[0]!r}",
-        )
+        found.facts.missing_ids = int(missing.sum())
+        found.facts.missing_rows = [
+            int(r) for r in frame[schema.SOURCE_ROW][missing].head(_MAX_ROWS_LISTED)
+        ]
+        found.facts.first_missing_generated = str(generated[missing].iloc[0])
     return ids.where(~missing, generated).astype("str")
 
 
-def _duplicate_ids(ids: pd.Series, found: _Findings) -> None:
-    """Among rows without other errors, later repeats of an id are errors naming the first."""
-    ok = ~found.rejected_mask(ids.index)
-    valid = ids[ok]
-    repeats = valid.duplicated(keep="first")
-    if not repeats.any():
+def _duplicate_ids(ids: pd.Series, duplicates: dict[int, int], found: _Findings) -> None:
+    """Rows ``duplicates`` names (source row -> the first row with that id) are errors."""
+    if not duplicates:
         return
-    firsts = valid[~repeats]
-    first_label = pd.Series(firsts.index, index=firsts.to_numpy())
-    for label in _labels(repeats):
+    rows = found.source_rows
+    for label in _labels(rows.isin(list(duplicates))):
         event_id = ids.at[label]
-        first_row = found._row(first_label[event_id])
+        first_row = duplicates[int(rows.at[label])]
         found.error(
             label,
             schema.EVENT_ID,
@@ -796,25 +1126,6 @@ def _assemble(frame: pd.DataFrame, typed: dict[str, pd.Series], fmt: str) -> pd.
     out[schema.SOURCE_ROW] = frame[schema.SOURCE_ROW].astype("int64")
     out[schema.SOURCE_FORMAT] = pd.Series(fmt, index=frame.index, dtype="str")
     return pd.DataFrame(out, index=frame.index)
-
-
-def _result(read: ReadResult, typed: pd.DataFrame, found: _Findings) -> ValidationResult:
-    rejected_mask = found.rejected_mask(typed.index)
-    events = typed[~rejected_mask].reset_index(drop=True)
-    rejected_here = read.frame[rejected_mask].copy()
-    rejected_here[schema.REJECT_REASON] = pd.Series(
-        {label: "; ".join(reasons) for label, reasons in found.reasons.items()}, dtype="str"
-    )
-    rejected = _concat([read.set_aside, rejected_here])
-    problems = sorted(read.problems + found.problems, key=lambda p: (p.row is not None, p.row or 0))
-    report = Report(
-        source=read.path,
-        rows_in=read.rows_in,
-        rows_loaded=len(events),
-        rows_rejected=len(rejected),
-        problems=problems,
-    )
-    return ValidationResult(events=events, rejected=rejected, report=report, format=read.format)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

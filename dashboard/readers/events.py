@@ -166,17 +166,11 @@ def read_events(
     SchemaError
         Bad ``format``/``mapping`` options, or a mapping that does not fit the header.
     """
-    path = Path(path)
-    _check_options(format, mapping)
-    textio.check_file(path, max_bytes=max_bytes)
-    encoding = textio.detect_encoding(path)
-    sample = textio.read_sample(path, encoding)
-    delimiter = textio.sniff_delimiter(sample)
-    first = textio.first_record(sample, delimiter)
-    if not first:
-        raise InputFileError(f"{path}: no header row; the file holds only blank lines")
-    fmt, columns, has_header, problems = _layout(first, format=format, mapping=mapping)
-    renames = _renames(fmt, columns, mapping, path=str(path))
+    layout = sniff_layout(path, format=format, mapping=mapping, max_bytes=max_bytes)
+    path = Path(layout.path)
+    encoding, delimiter, columns = layout.encoding, layout.delimiter, layout.columns
+    has_header, first, fmt, renames = layout.has_header, layout.first, layout.format, layout.renames
+    problems = list(layout.problems)
     table, parser, fallback = _read_table(
         path,
         encoding=encoding,
@@ -210,6 +204,87 @@ def read_events(
         delimiter=delimiter,
         parser=parser,
         fallback=fallback,
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the head of an event file says: encoding, delimiter, header, format, renames.
+
+    Attributes
+    ----------
+    path, encoding, delimiter
+        The file and how its bytes are read.
+    first
+        The first record as the sniffer parsed it (the header, unless ``has_header`` is
+        False).
+    columns
+        Column names of the records, before ``renames``.
+    has_header
+        Whether the first record is a header (a headerless UCDP GED file is not).
+    format
+        ``schema.EVENT_FORMATS``.
+    renames
+        ``{file column: canonical column}`` the reader applies.
+    problems
+        Header problems (blank, reserved or repeated names; a headerless file).
+    """
+
+    path: str
+    encoding: str
+    delimiter: str
+    first: list[str]
+    columns: list[str]
+    has_header: bool
+    format: str
+    renames: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def sniff_layout(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    max_bytes: int = textio.DEFAULT_MAX_BYTES,
+    encoding: str | None = None,
+) -> Layout:
+    """Check the file and read its layout from the head, as ``read_events`` does first.
+
+    Parameters
+    ----------
+    path, format, mapping, max_bytes
+        As for :func:`read_events`.
+    encoding
+        Skip the detection (which reads the whole file) and read the head in this
+        encoding; the caller then owns checking that the rest of the file decodes.
+
+    Raises
+    ------
+    InputFileError, EncodingDetectionError, SchemaError
+        As :func:`read_events`.
+    """
+    path = Path(path)
+    _check_options(format, mapping)
+    textio.check_file(path, max_bytes=max_bytes)
+    encoding = encoding or textio.detect_encoding(path)
+    sample = textio.read_sample(path, encoding)
+    delimiter = textio.sniff_delimiter(sample)
+    first = textio.first_record(sample, delimiter)
+    if not first:
+        raise InputFileError(f"{path}: no header row; the file holds only blank lines")
+    fmt, columns, has_header, problems = _layout(first, format=format, mapping=mapping)
+    renames = _renames(fmt, columns, mapping, path=str(path))
+    return Layout(
+        path=str(path),
+        encoding=encoding,
+        delimiter=delimiter,
+        first=list(first),
+        columns=list(columns),
+        has_header=has_header,
+        format=fmt,
+        renames=renames,
+        problems=problems,
     )
 
 
@@ -355,24 +430,53 @@ def _supersede_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     """
     if schema.EVENT_ID not in frame:
         return frame, _empty_set_aside(frame), []
-    ids = frame[schema.EVENT_ID]
+    reasons, problems = superseded_rows(acled_keys(frame))
+    if not reasons:
+        return frame, _empty_set_aside(frame), []
+    kept, set_aside = apply_superseded(frame, reasons)
+    return kept, set_aside, problems
+
+
+def acled_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """What :func:`superseded_rows` needs of each row: id, source row and raw ``timestamp``."""
+    columns = [schema.EVENT_ID, schema.SOURCE_ROW]
+    if schema.ACLED_TIMESTAMP in frame:
+        columns.append(schema.ACLED_TIMESTAMP)
+    return frame[columns]
+
+
+def superseded_rows(keys: pd.DataFrame) -> tuple[dict[int, str], list[Problem]]:
+    """Which rows of an ACLED file an other version of the same event supersedes.
+
+    Parameters
+    ----------
+    keys
+        :func:`acled_keys` of every row of the file, in file order (a partitioned read
+        concatenates its partitions' keys).
+
+    Returns
+    -------
+    (dict, list)
+        ``{source row: reason}`` of the rows to set aside, and a warning for each.
+    """
+    ids = keys[schema.EVENT_ID]
     duplicated = ids.notna() & ids.duplicated(keep=False)
     if not duplicated.any():
-        return frame, _empty_set_aside(frame), []
-    stamps = _timestamps(frame.get(schema.ACLED_TIMESTAMP), frame.index)
-    group = frame.loc[duplicated, [schema.EVENT_ID, schema.SOURCE_ROW]].assign(_ts=stamps)
+        return {}, []
+    stamps = _timestamps(keys.get(schema.ACLED_TIMESTAMP), keys.index)
+    group = keys.loc[duplicated, [schema.EVENT_ID, schema.SOURCE_ROW]].assign(_ts=stamps)
     ranked = group.sort_values(
         ["_ts", schema.SOURCE_ROW], ascending=[False, True], na_position="last"
     )
     first = ~ranked.duplicated(schema.EVENT_ID, keep="first")
     winner_of = pd.Series(ranked.index[first], index=ranked.loc[first, schema.EVENT_ID])
-    raw_stamps = frame.get(schema.ACLED_TIMESTAMP)
+    raw_stamps = keys.get(schema.ACLED_TIMESTAMP)
     reasons: dict[int, str] = {}
     problems: list[Problem] = []
     for label in ranked.index[~first]:
-        event_id = frame.at[label, schema.EVENT_ID]
+        event_id = keys.at[label, schema.EVENT_ID]
         winner = winner_of[event_id]
-        winner_row = int(frame.at[winner, schema.SOURCE_ROW])
+        winner_row = int(keys.at[winner, schema.SOURCE_ROW])
         newest, mine = stamps.at[winner], stamps.at[label]
         if pd.notna(newest) and (pd.isna(mine) or mine < newest):
             shown = raw_stamps.at[winner] if raw_stamps is not None else newest
@@ -385,13 +489,26 @@ def _supersede_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
                 f"duplicate of event {event_id} (row {winner_row}) with the same or no "
                 "timestamp; the first row is kept"
             )
-        reasons[label] = reason
-        row = int(frame.at[label, schema.SOURCE_ROW])
+        row = int(keys.at[label, schema.SOURCE_ROW])
+        reasons[row] = reason
         problems.append(Problem(row, schema.EVENT_ID, event_id, reason, WARNING))
-    set_aside = frame.loc[list(reasons)].copy()
-    set_aside[schema.REJECT_REASON] = pd.Series(reasons, dtype="str")
-    kept = frame.drop(index=list(reasons)).reset_index(drop=True)
-    return kept, set_aside.sort_values(schema.SOURCE_ROW, ignore_index=True), problems
+    return reasons, problems
+
+
+def apply_superseded(
+    frame: pd.DataFrame, reasons: Mapping[int, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame`` into the rows kept and those ``reasons`` (by source row) set aside."""
+    gone = frame[schema.SOURCE_ROW].isin(list(reasons)).to_numpy()
+    set_aside = frame[gone].copy()
+    set_aside[schema.REJECT_REASON] = set_aside[schema.SOURCE_ROW].map(reasons).astype("str")
+    kept = frame[~gone].reset_index(drop=True)
+    return kept, set_aside.sort_values(schema.SOURCE_ROW, ignore_index=True)
+
+
+def derive_ucdp_codes(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """UCDP codes to canonical text (see ``_derive_ucdp_codes``); row-local, so per partition."""
+    return _derive_ucdp_codes(frame)
 
 
 def _timestamps(values: pd.Series | None, index: pd.Index) -> pd.Series:

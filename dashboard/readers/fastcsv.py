@@ -109,6 +109,94 @@ def read_table(
     return FastRead(_table(data, columns, delimiter))
 
 
+@dataclass(frozen=True)
+class RangeRead:
+    """One byte range of a file read by the fast path, or why it declined.
+
+    Attributes
+    ----------
+    table
+        The range's records as ``read_table`` would give them, ``SOURCE_ROW`` numbered
+        from 1 within the range (the caller adds the rows before it), or None.
+    lines
+        Physical lines in the range (the header included when the range holds it).
+    fallback
+        Why the range cannot be read on its own with the whole file's result (None when it
+        can).
+    """
+
+    table: textio.Table | None
+    lines: int = 0
+    fallback: str | None = None
+
+
+def read_range(
+    path: Path,
+    start: int,
+    end: int,
+    *,
+    delimiter: str,
+    columns: Sequence[str],
+    has_header: bool,
+    first: Sequence[str],
+) -> RangeRead:
+    """Read bytes ``start:end`` of a UTF-8 file (cut at line starts) as the fast path would.
+
+    Each range makes the checks :func:`read_table` makes on the whole file (UTF-8, no NUL,
+    no lone CR, the header's field count on every line, one record a line, the first line
+    the sniffed header, no field at the csv module's limit), plus one a range needs: its
+    last record must not end inside a quoted field (a quote open across the cut). When
+    every range of a file passes, their records together are the whole file's fast-path
+    records; when one declines the caller must read the whole file with ``read_events``.
+
+    Parameters
+    ----------
+    path, delimiter, columns, first
+        As for :func:`read_table` (the file's encoding must be UTF-8, with or without BOM).
+    start, end
+        The byte range; ``start`` is 0 or just after a line feed.
+    has_header
+        Whether this range begins with the header (the first range of a file with one).
+    """
+    width = len(columns)
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    if b"\x00" in data:
+        return RangeRead(None, fallback="a NUL byte in the file")
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return RangeRead(None, fallback="a carriage return that is not part of a CRLF line end")
+    try:
+        data.decode("utf-8")  # line starts are character boundaries in UTF-8
+    except UnicodeDecodeError as exc:
+        return RangeRead(None, fallback=f"not UTF-8 at byte offset {start + exc.start}")
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    arrow, failure = _parse(pa.BufferReader(data), delimiter=delimiter, width=width)
+    del data
+    if arrow is None:
+        return RangeRead(None, lines, failure)
+    if arrow.num_rows != lines:
+        return RangeRead(
+            None,
+            lines,
+            f"{arrow.num_rows} records on {lines} lines: blank lines or line breaks inside "
+            "quoted fields",
+        )
+    if has_header and [column[0].as_py() for column in arrow.columns] != list(first):
+        return RangeRead(None, lines, "the first line does not parse as the sniffed header")
+    longest = max(pc.max(pc.binary_length(column)).as_py() or 0 for column in arrow.columns)
+    if longest >= csv.field_size_limit():
+        return RangeRead(
+            None, lines, f"a field of {longest} bytes, at or over the csv module's field size limit"
+        )
+    last = [column[-1].as_py() for column in arrow.columns] if arrow.num_rows else []
+    if any("\n" in value or "\r" in value for value in last):
+        return RangeRead(None, lines, "a quoted field open at the end of a partition")
+    data_rows = arrow.slice(1) if has_header else arrow
+    del arrow
+    return RangeRead(_table(data_rows, columns, delimiter), lines)
+
+
 def _scan_bytes(path: Path) -> tuple[int, str | None]:
     """Physical lines as the csv module counts them (newlines), or why they cannot be counted.
 
@@ -132,7 +220,9 @@ def _scan_bytes(path: Path) -> tuple[int, str | None]:
     return newlines + (last != b"\n"), None
 
 
-def _parse(path: Path, *, delimiter: str, width: int) -> tuple[pa.Table | None, str | None]:
+def _parse(
+    path: Path | pa.NativeFile, *, delimiter: str, width: int
+) -> tuple[pa.Table | None, str | None]:
     """Every line as ``width`` string fields, header included; None and why on failure.
 
     Read as ``large_string``, the type pandas keeps its ``str`` columns in: no cast after.
