@@ -50,7 +50,6 @@ from dashboard.timewindow import (
     from_day,
     to_day,
     window_bounds,
-    window_positions,
 )
 
 # --- parameter names -----------------------------------------------------------------------
@@ -533,18 +532,6 @@ def _text_counts(values: pd.Series) -> pd.Series:
     return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
 
 
-def sorted_text(
-    values: pd.Series | Sequence[pd.Series], limit: int | None = None
-) -> tuple[str, ...]:
-    parts = [values] if isinstance(values, pd.Series) else list(values)
-    counts = (
-        pd.concat([_text_counts(v) for v in parts])
-        if parts
-        else pd.Series([], dtype="int64")
-    )
-    return choices(counts.groupby(level=0, sort=False).sum(), limit)
-
-
 def choices(counts: pd.Series, limit: int | None = None) -> tuple[str, ...]:
     """A filter's choices from the count of each value: the ``limit`` most frequent (all
     when None), in alphabetical order."""
@@ -569,31 +556,24 @@ def dataset_options(events: pd.DataFrame, index: DateIndex, areas: pd.DataFrame)
     """The :class:`Options` of a dataset: its dates, the filters' choices, the default window.
 
     ``events`` are date-sorted (``index`` built on them); the app and the exports both
-    call this, so an exported view offers what the page offers.
+    call this, so an exported view offers what the page offers. Counted here, then made by
+    :func:`counted_options` (which a database's counts go through too).
     """
-    first, last = data_bounds(index, areas)
-    actors = [events[c] for c in (schema.ACTOR1, schema.ACTOR2) if c in events]
-
-    def column(name: str) -> pd.Series:
-        return events[name] if name in events else pd.Series([], dtype=str)
-
-    areas_first, areas_last = area_coverage(areas)
-    options = Options(
-        default_window=DEFAULT_WINDOW,
-        first=first,
-        last=last,
-        areas_first=areas_first,
-        areas_last=areas_last,
-        event_types=sorted_text(column(schema.EVENT_TYPE)),
-        sub_event_types=sorted_text(column(schema.SUB_EVENT_TYPE)),
-        actors=sorted_text(actors, MAX_ACTOR_OPTIONS),
-        countries=sorted_text(column(schema.COUNTRY)),
-        admin1=sorted_text(column(schema.ADMIN1)),
+    days, per_day = np.unique(index.days, return_counts=True)
+    daily = pd.Series(
+        per_day.astype(np.int64),
+        index=pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]")),
     )
-    day = options.default_date
-    window = pick_default_window(lambda d: len(window_positions(index, day, d)), WINDOW_PRESETS[1:])
-    event_days = tuple(int(d) for d in np.unique(index.days))
-    return replace(options, default_window=window, event_days=event_days)
+    values = {
+        name: _text_counts(events[name])
+        for name in (schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.COUNTRY, schema.ADMIN1)
+        if name in events
+    }
+    parts = [_text_counts(events[c]) for c in (schema.ACTOR1, schema.ACTOR2) if c in events]
+    actors = (
+        pd.concat(parts).groupby(level=0, sort=False).sum() if parts else pd.Series([], "int64")
+    )
+    return counted_options(daily, values, actors, areas)
 
 
 def counted_options(
