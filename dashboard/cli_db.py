@@ -50,7 +50,7 @@ def init(db_url: str) -> None:
     try:
         dbstore.init_schema(engine)
     except Exception as exc:  # noqa: BLE001 - a refused statement: one line
-        raise _Fail(f"could not create the schema: {_first_line(exc)}") from None
+        raise _Fail(f"could not create the schema: {dbstore.first_line(exc)}") from None
     click.echo(f"schema {dbstore.SCHEMA!r} ready in {dbstore.safe_url(db_url)}")
 
 
@@ -165,11 +165,6 @@ def join(db_url: str) -> None:
     except DashboardError as exc:
         raise _Fail(str(exc)) from None
     click.echo(f"{total} events joined in PostGIS, {changed} with a different answer")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 __all__ = ["db"]

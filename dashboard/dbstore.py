@@ -144,6 +144,12 @@ def safe_url(url: str) -> str:
         return "the given URL"
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of the driver's message (the SQLAlchemy wrapper adds a page)."""
+    reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+    return reason[0] if reason else type(exc).__name__
+
+
 def connect(url: str, *, check: bool = True) -> Any:
     """A SQLAlchemy engine for ``url`` (``postgresql://`` is driven by psycopg 3).
 
@@ -169,10 +175,8 @@ def connect(url: str, *, check: bool = True) -> Any:
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
             raise DatabaseError(
-                f"cannot reach the database {safe_url(url)}: "
-                f"{reason[0] if reason else type(exc).__name__}"
+                f"cannot reach the database {safe_url(url)}: {first_line(exc)}"
             ) from None
     return engine
 
@@ -800,10 +804,8 @@ class DbStore:
             with self.engine.connect() as conn:
                 yield conn
         except sa.exc.OperationalError as exc:
-            reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
             raise DatabaseError(
-                f"lost the database {safe_url(self.url)}: "
-                f"{reason[0] if reason else type(exc).__name__}"
+                f"lost the database {safe_url(self.url)}: {first_line(exc)}"
             ) from None
 
     def select(

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -20,7 +17,8 @@ pytest.importorskip("distributed", reason="the dask extra is part of the test ex
 
 from dashboard import distributed, paths, schema, synth
 from dashboard.cli import cli
-from dashboard.pipeline import build, write_outputs
+from dashboard.pipeline import build
+from dask_compare import same_build
 
 SYNTH_EVENTS = int(os.environ.get("CONFLICTMAP_DASK_EVENTS", "200000"))
 
@@ -29,43 +27,6 @@ SYNTH_EVENTS = int(os.environ.get("CONFLICTMAP_DASK_EVENTS", "200000"))
 def client():
     with distributed.connect("local", workers=2) as c:
         yield c
-
-
-def _same_build(events_file: Path, areas: list[Path] | None, tmp: Path, client, rows: int):
-    """Build both ways; assert equal events (files), set-aside rows, counts and reports."""
-    single = build(events_file, areas)
-    single_out, _ = write_outputs(single, tmp / "single" / "events.parquet")
-    dist = distributed.build_distributed(
-        events_file,
-        areas,
-        client=client,
-        output=tmp / "dask" / "events.parquet",
-        partition_rows=rows,
-    )
-    assert len(dist.parts) > 1, "the comparison must cross partition boundaries"
-    assert dist.read_on_workers, [n.message for n in dist.notes]
-
-    expected = gpd.read_parquet(single_out).sort_values(schema.SOURCE_ROW, ignore_index=True)
-    got = distributed.read_parts(dist.output).sort_values(schema.SOURCE_ROW, ignore_index=True)
-    pd.testing.assert_frame_equal(got, expected)
-    assert got.crs == expected.crs
-    assert got[schema.EVENT_ID].is_unique
-
-    pd.testing.assert_frame_equal(dist.rejected, single.rejected)
-    assert dist.event_report.problems == single.event_report.problems
-    assert distributed.rejected_path(dist.output).read_text(encoding="utf-8") == (
-        single_out.with_suffix(".rejected.csv").read_text(encoding="utf-8")
-    )
-    pd.testing.assert_frame_equal(
-        dist.unmatched.sort_index(), single.unmatched.sort_index(), check_dtype=False
-    )
-    summary = dist.summary()
-    assert summary.pop("partitions") == len(dist.parts)
-    assert summary == single.summary()
-    report = dist.event_report
-    assert report.rows_in == report.rows_loaded + report.rows_rejected
-    assert sum(dist.partition_rows) == report.rows_loaded
-    return single, dist
 
 
 def test_bundled_with_bad_rows_same_as_single_process(tmp_path, client):
@@ -79,7 +40,7 @@ def test_bundled_with_bad_rows_same_as_single_process(tmp_path, client):
     events = tmp_path / "events.csv"
     events.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    single, dist = _same_build(events, None, tmp_path, client, rows=20)
+    single, dist = same_build(events, tmp_path, client, rows=20)
     assert single.event_report.rows_rejected >= 3
     rows = set(dist.rejected[schema.SOURCE_ROW])
     assert {5, 40, len(lines) - 1} <= rows  # data rows numbered from 1 in the original file
@@ -88,11 +49,11 @@ def test_bundled_with_bad_rows_same_as_single_process(tmp_path, client):
 def test_synthetic_same_as_single_process(tmp_path, client):
     synth.write_synthetic(tmp_path / "data", events=SYNTH_EVENTS, areas=400, seed=3)
     areas = [tmp_path / "data" / synth.AREAS_FILE]
-    single, _ = _same_build(
+    single, _ = same_build(
         tmp_path / "data" / synth.EVENTS_FILE,
-        areas,
         tmp_path,
         client,
+        areas=areas,
         rows=max(1_000, SYNTH_EVENTS // 8),
     )
     assert single.event_report.rows_loaded == SYNTH_EVENTS

@@ -11,7 +11,6 @@ import csv
 import io
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -20,58 +19,14 @@ pytest.importorskip("distributed", reason="the dask extra is part of the test ex
 
 from dashboard import distributed, paths, schema, synth
 from dashboard.cli import cli
-from dashboard.pipeline import BuildSettings, build, write_outputs
+from dashboard.pipeline import BuildSettings, build
+from dask_compare import same_build
 
 
 @pytest.fixture(scope="module")
 def client():
     with distributed.connect("local", workers=2) as c:
         yield c
-
-
-def _same_build(
-    events_file: Path,
-    tmp: Path,
-    client,
-    *,
-    rows: int = 3,
-    areas: list[Path] | None = None,
-    settings: BuildSettings | None = None,
-    on_workers: bool = True,
-):
-    """Build both ways; everything but the partition count must be equal."""
-    single = build(events_file, areas, settings=settings)
-    single_out, _ = write_outputs(single, tmp / "single" / "events.parquet")
-    dist = distributed.build_distributed(
-        events_file,
-        areas,
-        client=client,
-        output=tmp / "dask" / "events.parquet",
-        settings=settings,
-        partition_rows=rows,
-    )
-    assert dist.read_on_workers is on_workers, [n.message for n in dist.notes]
-    assert len(dist.partition_rows) > 2, "the comparison must cross partition boundaries"
-
-    expected = gpd.read_parquet(single_out)
-    got = distributed.read_parts(dist.output)
-    pd.testing.assert_frame_equal(got, expected)  # same rows in the same order
-    pd.testing.assert_frame_equal(dist.rejected, single.rejected)
-    assert dist.event_report.problems == single.event_report.problems
-    assert dist.event_report.to_dict() == single.event_report.to_dict()
-    pd.testing.assert_frame_equal(
-        dist.unmatched.sort_index(), single.unmatched.sort_index(), check_dtype=False
-    )
-    summary = dist.summary()
-    summary.pop("partitions")
-    expected_summary = single.summary()
-    if not on_workers:  # the one difference: a note saying where the file was read
-        assert "read and validated on the client" in summary["notes"][0]
-        summary["notes"] = summary["notes"][1:]
-    assert summary == expected_summary
-    report = dist.event_report
-    assert report.rows_in == report.rows_loaded + report.rows_rejected
-    return single, dist
 
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -104,7 +59,7 @@ def test_acled_version_superseded_by_a_row_in_another_partition(tmp_path, client
     rows = rows[:1] + [older] + rows[1:] + [newer, same]  # row 2's newer version is last
     events = _write(tmp_path / "acled.csv", header, rows)
 
-    single, dist = _same_build(events, tmp_path, client, rows=3)
+    single, dist = same_build(events, tmp_path, client, rows=3)
     reasons = dict(zip(dist.rejected[schema.SOURCE_ROW], dist.rejected[schema.REJECT_REASON]))
     assert "superseded by a newer version" in reasons[4]  # original row 3, now row 4
     assert "superseded by a newer version" in reasons[2]  # the older copy of row 31
@@ -120,7 +75,7 @@ def test_duplicate_ids_in_different_partitions(tmp_path, client):
     rows[85] = _set(header, rows[85], event_id="")  # a made id, with a file warning
     events = _write(tmp_path / "events.csv", header, rows)
 
-    _, dist = _same_build(events, tmp_path, client, rows=4)
+    _, dist = same_build(events, tmp_path, client, rows=4)
     reasons = dict(zip(dist.rejected[schema.SOURCE_ROW], dist.rejected[schema.REJECT_REASON]))
     assert (
         reasons[61]
@@ -140,7 +95,7 @@ def test_day_month_order_settled_by_a_row_in_another_partition(tmp_path, client,
     rows[61] = _set(header, rows[61], date_start="13/14/2015", date_end="")  # no month 14
     events = _write(tmp_path / "events.csv", header, rows)
 
-    single, _ = _same_build(
+    single, _ = same_build(
         events, tmp_path, client, rows=5, settings=BuildSettings(dayfirst=dayfirst)
     )
     messages = [p.message for p in single.event_report.problems if p.row is None]
@@ -166,7 +121,7 @@ def test_bad_rows_in_several_partitions(tmp_path, client):
             rows[i][lat], rows[i][lon] = rows[i][lon], rows[i][lat]
     events = _write(tmp_path / "events.csv", header, rows)
 
-    single, dist = _same_build(events, tmp_path, client, rows=6)
+    single, dist = same_build(events, tmp_path, client, rows=6)
     assert single.event_report.rows_rejected >= 7
     assert len(set(dist.rejected[schema.SOURCE_ROW] // 6)) >= 5  # spread over partitions
 
@@ -183,7 +138,7 @@ def test_semicolon_file_with_decimal_commas_and_na(tmp_path, client):
     events = tmp_path / "events.csv"
     events.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))  # BOM, CRLF
 
-    single, _ = _same_build(events, tmp_path, client, rows=8)
+    single, _ = same_build(events, tmp_path, client, rows=8)
     assert any("decimal comma" in p.message for p in single.event_report.problems)
 
 
@@ -193,7 +148,7 @@ def test_quoted_line_break_is_read_on_the_client_and_said(tmp_path, client):
     rows[30] = _set(header, rows[30], event_id=rows[0][0])
     events = _write(tmp_path / "events.csv", header, rows)
 
-    _, dist = _same_build(events, tmp_path, client, rows=10, on_workers=False)
+    _, dist = same_build(events, tmp_path, client, rows=10, on_workers=False)
     assert "line breaks inside quoted fields" in dist.notes[0].message
 
 
