@@ -291,6 +291,13 @@ def _size(n: int) -> str:
     help="Control-area file (repeatable; default: the bundled areas).",
 )
 @click.option(
+    "--db",
+    "db_url",
+    default=None,
+    help="Read the events and areas from this PostgreSQL/PostGIS URL (see `conflictmap db`); "
+    "default: $DASHBOARD_DB when neither --events nor --areas is given, else the files.",
+)
+@click.option(
     "--tiles",
     is_flag=True,
     help="Draw OpenStreetMap tiles under the map when they can be fetched (network).",
@@ -318,6 +325,7 @@ def export(
     precisions: tuple[str, ...],
     events_file: str | None,
     area_paths: tuple[str, ...],
+    db_url: str | None,
     tiles: bool,
 ) -> None:
     """Export a view of the map for a briefing: PNG, PDF, standalone HTML, GIF or MP4.
@@ -359,19 +367,29 @@ def export(
         ExportError,
         ExportSettings,
         load_export_data,
+        open_db_source,
         render_animation,
         render_html,
         render_pdf,
         render_png,
         view_from_url,
     )
-    from dashboard.timewindow import Filters
+    from dashboard.timewindow import Filters, window_bounds
 
+    if db_url and (events_file or area_paths):
+        raise _Fail("--db reads the events and areas from the database: drop --events/--areas")
+    if not (db_url or events_file or area_paths):
+        db_url = os.environ.get("DASHBOARD_DB", "").strip() or None
+    source = None
     try:
-        data = load_export_data(events_file, area_paths)
+        if db_url:
+            source = open_db_source(db_url)
+            options = source.options
+        else:
+            data = load_export_data(events_file, area_paths)
+            options = data.options
     except DashboardError as exc:
         raise _Fail(str(exc)) from None
-    options = data.options
 
     if view_url is not None:
         view, notices = view_from_url(view_url, options)
@@ -408,6 +426,12 @@ def export(
             precisions=_precisions(precisions) or f.precisions,
         ),
     )
+    if source is not None:  # only the dates drawn: the first frame's window to the last
+        first_day = window_bounds(start or view.as_of, view.window)[0]
+        try:
+            data = source.data(first_day, end or view.as_of, view.filters)
+        except DashboardError as exc:
+            raise _Fail(str(exc)) from None
     settings = ExportSettings(
         title=title, bbox=box, scale=scale, paper=paper, tiles=tiles, frame_ms=frame_ms
     )

@@ -397,3 +397,56 @@ def test_the_token_tells_apart_a_database_emptied_and_loaded_again(loaded, bundl
     second = store.token()
     assert store.version() == 1 and first.startswith("1:") and second.startswith("1:")
     assert second != first
+
+
+# --- exports from the command line ---------------------------------------------------------------
+
+
+def test_export_from_the_database_draws_the_views_events(loaded, bundled, tmp_path):
+    from cli_runner import run_cli
+
+    from dashboard.export import open_db_source
+
+    url, _ = loaded
+    source = open_db_source(url)
+    as_of, days = dt.date(2017, 11, 15), 30
+    data = source.data(dt.date(2017, 10, 17), as_of, Filters(event_types=("Battles",)))
+    events = _sorted(bundled.events)
+    sel = select(
+        events,
+        build_date_index(events[schema.EVENT_DATE]),
+        as_of=as_of,
+        window_days=days,
+        filters=Filters(event_types=("Battles",)),
+    )
+    assert sorted(data.events[schema.EVENT_ID]) == sorted(events.iloc[sel.positions].event_id)
+    assert data.options == dataset_options(
+        events, build_date_index(events[schema.EVENT_DATE]), bundled.areas
+    )
+
+    out = tmp_path / "view.png"
+    done = run_cli("export", "--db", url, "--date", "2017-11-15", "--window", "30",
+                   "-o", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 50_000
+    gif = tmp_path / "weeks.gif"
+    done = run_cli("export", "--db", url, "--format", "gif", "--from", "2017-10-01",
+                   "--to", "2017-10-22", "--step", "week", "-o", str(gif))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_export_refuses_a_database_and_files_together(pg_url, tmp_path):
+    from cli_runner import run_cli
+
+    done = run_cli("export", "--db", pg_url, "--events", "events.csv", "-o",
+                   str(tmp_path / "x.png"))  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "--db" in done.stderr
+    port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
+    gone = f"postgresql://nobody@127.0.0.1:{port + 1 if port < 65535 else 1}/none"
+    done = run_cli("export", "--db", gone, "-o", str(tmp_path / "y.png"))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "cannot reach the database" in done.stderr
+    assert not (tmp_path / "y.png").exists()

@@ -1,13 +1,15 @@
 """What an export draws from: the built events, the control areas and the context layers.
 
 The app already holds a built dataset (``dashboard.app.loaders.Dataset``); the command line
-builds one with :func:`dashboard.pipeline.build`. Both end up as an :class:`ExportData`
+builds one with :func:`dashboard.pipeline.build`, or asks a PostGIS store for the dates it
+draws (:func:`open_db_source`). Both end up as an :class:`ExportData`
 holding the events in the app's compact, date-sorted form and the same :class:`DateIndex`,
 so ``timewindow.select`` picks exactly the events the app shows for the same view.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from dashboard.columnar import compact_events
 from dashboard.errors import InputFileError
 from dashboard.timewindow import (
     DateIndex,
+    Filters,
     build_date_index,
 )
 
@@ -163,3 +166,49 @@ def load_export_data(
     same_events = events_file.resolve() == paths.BUNDLED_EVENTS.resolve()
     same_areas = [p.resolve() for p in area_files] == [paths.BUNDLED_AREAS.resolve()]
     return replace(data, bundled_events=same_events, bundled_areas=same_areas)
+
+
+@dataclass(frozen=True)
+class DbSource:
+    """A PostGIS store as an export's source: what it offers (the app's :class:`Options`,
+    made from aggregates) and its control areas; the events are asked per export
+    (:meth:`data`), only the dates it draws."""
+
+    store: object
+    options: Options
+    areas: gpd.GeoDataFrame
+    name: str
+
+    def data(self, start: dt.date, end: dt.date, filters: Filters) -> ExportData:
+        """The :class:`ExportData` of the events dated ``start`` to ``end`` that pass
+        ``filters`` (every column), with the store's options and areas."""
+        from dashboard.dbstore import SELECT_COLUMNS
+
+        events = self.store.events_frame(  # type: ignore[attr-defined]
+            SELECT_COLUMNS, start=start, end=end, filters=filters
+        )
+        return export_data(
+            events,
+            self.areas,
+            options=self.options,
+            events_name=f"{self.name} (version {self.store.version()})",  # type: ignore[attr-defined]
+            areas_names=(self.name,),
+        )
+
+
+def open_db_source(url: str) -> DbSource:
+    """Connect to a PostGIS store for exports.
+
+    Raises
+    ------
+    dashboard.dbstore.DatabaseError
+        The database cannot be reached or holds no tables of ours (one-line message).
+    """
+    from dashboard.app.state import counted_options
+    from dashboard.dbstore import DbStore, safe_url
+
+    store = DbStore(url)
+    facts = store.facts()
+    areas = store.areas_at(None)
+    options = counted_options(facts.daily, facts.values, facts.actors, areas)
+    return DbSource(store=store, options=options, areas=areas, name=safe_url(url))
