@@ -46,6 +46,8 @@ METRES_PER_PIXEL_Z0 = 2 * math.pi * EARTH_RADIUS / 256
 HEX_PIXELS = 32.0
 #: At most this many hexagons are sent to the page (see :func:`grow_cell_size`).
 MAX_CELLS = 20_000
+#: Above this many events, ``default_point_mode`` aggregates them into hexagons.
+POINTS_MAX = 20_000
 #: Each growth step multiplies the cell size by this (and roughly halves the cell count).
 GROWTH_STEP = math.sqrt(2.0)
 ORIENTATIONS: tuple[str, ...] = ("pointy", "flat")
@@ -145,6 +147,20 @@ class HexBins:
         cells = f"{self.n_cells:,} hexagon{'' if self.n_cells == 1 else 's'}"
         each = "" if self.n_cells == 1 else "each "
         return f"{events} shown as {cells} ({each}about {format_distance(self.width_m)} across)"
+
+
+def default_point_mode(n: int) -> str:
+    """How to show ``n`` events by default: ``"points"`` up to :data:`POINTS_MAX`, else
+    ``"hexagons"``.
+
+    Up to that many every event stays readable and clickable as a point. Above it points
+    hide each other and the page grows by megabytes (the canvas layer itself draws 100k
+    without trouble: the limit is about legibility and page size), so they are aggregated
+    on the server into hexagons (at most :data:`MAX_CELLS` of them whatever the window).
+    Clusters and the heat map stay explicit choices. The app, the HTML export and the
+    pictures (PNG, PDF, GIF, MP4) all follow this rule.
+    """
+    return "points" if n <= POINTS_MAX else "hexagons"
 
 
 def format_distance(metres: float) -> str:

@@ -172,6 +172,13 @@ HEX_OUTLINE_WIDTH = 0.8
 #: Count classes step 1-2-5 per decade; coarser (1-3, then 1) when that gives more classes
 #: than the ramp has colours. Equal steps of log(count).
 HEX_CLASS_STEPS: tuple[tuple[int, ...], ...] = ((1, 2, 5), (1, 3), (1,))
+#: Heading of the hexagon ramp in the legends (the map's and the exports').
+HEX_LEGEND_HEADING = "Events per hexagon"
+
+
+def count_class_label(low: int, high: int) -> str:
+    """A count class as the legends write it: ``"5"``, ``"20–49"``."""
+    return f"{low:,}" if low == high else f"{low:,}\u2013{high:,}"
 
 
 def _class_bounds(max_count: int, mantissas: tuple[int, ...], decade: int) -> list[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -236,6 +237,39 @@ def test_pdf_text_has_title_date_legend_and_attribution(bundled):
         "km",
     ):
         assert expected in text, expected
+
+
+def test_hexagons_when_chosen_as_in_the_app(bundled):
+    """points=hexagons: the events are aggregated as the app does (the same counts), filled
+    on the app's ramp, and the legend gives the ramp and the app's sentence."""
+    from dashboard import aggregate
+
+    view = replace(NOV_9, window=3660, points="hexagons")
+    frame = resolve_frame(bundled, view)
+    text = _pdf_text(render_pdf(bundled, view, SETTINGS))
+    assert "Events per hexagon" in text and "Event type" not in text
+    sentence = re.search(r"([\d,]+) events shown as ([\d,]+) hexagons", text)
+    assert sentence is not None, text
+    assert int(sentence.group(1).replace(",", "")) == len(frame.placed)
+    image = _image(render_png(bundled, view, SETTINGS))
+    ramp = [_fill(c, style.HEX_FILL_OPACITY) for c in style.HEX_RAMP]
+    assert sum(_pixels_of(image, rgb, tol=6) for rgb in ramp) > 2000
+    # The default ("auto") draws these 90 events as points, as the app does.
+    assert aggregate.default_point_mode(len(frame.placed)) == "points"
+    auto = _pdf_text(render_pdf(bundled, replace(view, points="auto"), SETTINGS))
+    assert "Event type" in auto and "Events per hexagon" not in auto
+
+
+def test_hexagons_by_default_above_points_max(tmp_path):
+    """More than POINTS_MAX events in the window: hexagons without being asked."""
+    from dashboard import aggregate, synth
+
+    synth.write_synthetic(tmp_path, events=aggregate.POINTS_MAX + 5000, areas=200, seed=5)
+    data = load_export_data(tmp_path / synth.EVENTS_FILE, [tmp_path / synth.AREAS_FILE])
+    view = replace(ViewState(as_of=data.options.last), window=3660)
+    assert len(resolve_frame(data, view).placed) > aggregate.POINTS_MAX
+    text = _pdf_text(render_pdf(data, view, SETTINGS))
+    assert "Events per hexagon" in text and "hexagons (each about" in text
 
 
 def test_pdf_credits_acled_when_the_data_is_acled(tmp_path):

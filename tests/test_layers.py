@@ -28,6 +28,7 @@ from static_site import serve_static
 from test_layers_events_encoding import decode_columns, decode_events
 
 from dashboard import assets, layers, schema, style
+from dashboard.aggregate import POINTS_MAX
 from dashboard.errors import CRSError
 from dashboard.layers import (
     build_map,
@@ -416,9 +417,9 @@ def test_heatmap_layer() -> None:
 
 def test_default_point_mode() -> None:
     assert default_point_mode(0) == "points"
-    assert default_point_mode(layers.events.POINTS_MAX) == "points"
-    assert default_point_mode(layers.events.POINTS_MAX + 1) == "hexagons"
-    assert default_point_mode(10 * layers.events.POINTS_MAX) == "hexagons"
+    assert default_point_mode(POINTS_MAX) == "points"
+    assert default_point_mode(POINTS_MAX + 1) == "hexagons"
+    assert default_point_mode(10 * POINTS_MAX) == "hexagons"
     assert set(layers.POINT_MODES) == {"points", "clusters", "heatmap", "hexagons"}
 
 

@@ -25,6 +25,7 @@ from app_fixtures import EVENT_ROWS, EVENTS_HEADER, private_build_cache, write_i
 from static_site import serve_static
 
 from dashboard import aggregate, assets, schema, style
+from dashboard.aggregate import POINTS_MAX
 from dashboard.app import state as S
 from dashboard.layers import (
     HexagonKey,
@@ -33,7 +34,6 @@ from dashboard.layers import (
     hexagon_layer,
     legend_element,
 )
-from dashboard.layers.events import POINTS_MAX
 
 REPO = Path(__file__).resolve().parents[1]
 JS = REPO / "dashboard" / "app" / "static" / "js" / "conflictmap.js"

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema
+from dashboard.aggregate import POINTS_MAX
 from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.loaders import (
@@ -23,7 +24,6 @@ from dashboard.app.loaders import (
 )
 from dashboard.app.safetext import md
 from dashboard.errors import DashboardError
-from dashboard.layers.events import POINTS_MAX
 from dashboard.tableexport import to_csv_bytes
 from dashboard.timewindow import FILTER_LABELS
 

@@ -156,8 +156,8 @@ def _from_store(
     otherwise both get the same events with every column. When the database is gone the
     page says so and shows the control areas; the next change of the view asks again.
     """
+    from dashboard.aggregate import POINTS_MAX
     from dashboard.dbstore import DatabaseError, bbox_from_view
-    from dashboard.layers.events import POINTS_MAX
 
     auto = view.points == "auto" and S.LAYER_EVENTS in view.layers
     try:

@@ -35,11 +35,12 @@ import shapely
 from matplotlib import colors as mcolors
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, PathPatch, Rectangle
+from matplotlib.patches import Circle, PathPatch, Rectangle, RegularPolygon
 from matplotlib.transforms import Bbox, ScaledTranslation
 
-from dashboard import schema, style
+from dashboard import aggregate, schema, style
 from dashboard.app.state import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, ViewState
 from dashboard.export.cartography import mercator_geometries, north_arrow, polygon_path, scale_bar
 from dashboard.export.data import ExportData
@@ -247,6 +248,7 @@ class MapFigure:
         self.canvas = FigureCanvasAgg(self.fig)
         self.fig.set_layout_engine(None)
         self._dynamic: list[Any] = []
+        self._hexes: aggregate.HexBins | None = None  # the last frame's, when aggregated
         self.layers = view.layers
         self.arabic = arabic_supported()
         when = exported_at or dt.datetime.now(dt.UTC)
@@ -410,8 +412,12 @@ class MapFigure:
         if LAYER_AREAS in view.layers:
             self._draw_areas(frame)
         markers: list[tuple[float, float, float]] = []
+        self._hexes = None
         if LAYER_EVENTS in view.layers:
-            markers = self._draw_events(frame)
+            if self._aggregated(frame):
+                self._hexes = self._draw_hexagons(frame)
+            else:
+                markers = self._draw_events(frame)
         if LAYER_CONTEXT in view.layers:
             self._draw_labels(frame, markers)
         self._draw_title(view)
@@ -460,6 +466,55 @@ class MapFigure:
                     zorder=2,
                 )
             self._add(self.ax.add_patch(patch))
+
+    @staticmethod
+    def _aggregated(frame: Frame) -> bool:
+        """Hexagons, as the app draws them: chosen, or "auto" above ``POINTS_MAX`` events
+        (clusters and the heat map are drawn as points in a picture)."""
+        mode = frame.view.points
+        if mode == "auto":
+            mode = aggregate.default_point_mode(len(frame.placed))
+        return mode == "hexagons"
+
+    def _draw_hexagons(self, frame: Frame) -> aggregate.HexBins | None:
+        """The events aggregated into hexagons about as wide as on screen, filled by count on
+        the app's ramp (:func:`style.count_classes`)."""
+        placed = frame.placed
+        if not len(placed):
+            return None
+        width_in = self.layout.map_box(len(self.footer_lines))[2]
+        metres_per_pt = (self.extent[2] - self.extent[0]) / (width_in * 72)
+        wanted = aggregate.HEX_PIXELS * PX * SYMBOL_SCALE * metres_per_pt
+        size = aggregate.grow_cell_size(placed, max(wanted, aggregate.MIN_CELL_SIZE))
+        bins = aggregate.hexbin(placed, cell_size=size, event_types=self.data.type_order)
+        cells = bins.cells
+        if not len(cells):
+            return bins
+        cx, cy = aggregate.hex_centre(
+            cells[aggregate.Q].to_numpy(), cells[aggregate.R].to_numpy(), size
+        )
+        corner = size / np.sqrt(3)
+        angles = np.radians(np.arange(6) * 60.0 - 30.0)  # pointy top
+        polygons = np.stack(
+            [cx[:, None] + corner * np.cos(angles), cy[:, None] + corner * np.sin(angles)],
+            axis=-1,
+        )
+        classes = style.count_classes(int(cells[aggregate.COUNT].max()))
+        lows = np.array([low for low, _, _, _ in classes])
+        which = np.searchsorted(lows, cells[aggregate.COUNT].to_numpy(), side="right") - 1
+        fills = [_rgba(classes[i][2], style.HEX_FILL_OPACITY) for i in which]
+        self._add(
+            self.ax.add_collection(
+                PolyCollection(
+                    polygons,
+                    facecolors=fills,
+                    edgecolors=_rgba(style.HEX_OUTLINE, 0.9),
+                    linewidths=style.HEX_OUTLINE_WIDTH * PX,
+                    zorder=6,
+                )
+            )
+        )
+        return bins
 
     def _draw_events(self, frame: Frame) -> list[tuple[float, float, float]]:
         placed = frame.placed
@@ -860,7 +915,27 @@ class MapFigure:
                 label(name)
                 y += line
             y += line * 0.6
-        if LAYER_EVENTS in view.layers and legend.event_types:
+        hexes = self._hexes
+        if LAYER_EVENTS in view.layers and hexes is not None and hexes.n_cells:
+            heading(style.HEX_LEGEND_HEADING)
+            top = int(hexes.cells[aggregate.COUNT].max())
+            for low, high, fill, _ in style.count_classes(top):
+                self._add(
+                    ax.add_patch(
+                        RegularPolygon(
+                            (sw / 2, y + line * 0.42),
+                            6,
+                            radius=line * 0.45,
+                            facecolor=_rgba(fill, style.HEX_FILL_OPACITY),
+                            edgecolor=_rgba(style.HEX_OUTLINE, 0.9),
+                            linewidth=style.HEX_OUTLINE_WIDTH * PX,
+                        )
+                    )
+                )
+                label(style.count_class_label(low, high))
+                y += line
+            y += line * 0.6
+        elif LAYER_EVENTS in view.layers and legend.event_types:
             heading("Event type")
             colours = self.data.type_colours
             for name in legend.event_types:
@@ -966,7 +1041,11 @@ class MapFigure:
         view = frame.view
         out: list[str] = []
         if LAYER_EVENTS in view.layers:
-            out.append(_n(len(frame.placed), "event") + " on the map")
+            hexes = self._hexes
+            if hexes is not None:
+                out.append(hexes.describe())
+            else:
+                out.append(_n(len(frame.placed), "event") + " on the map")
             if frame.unplaced:
                 out.append(_n(frame.unplaced, "event") + " without a known place (not drawn)")
             fat = (

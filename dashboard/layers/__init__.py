@@ -51,6 +51,7 @@ for export.
 
 from __future__ import annotations
 
+from dashboard.aggregate import default_point_mode
 from dashboard.layers._base import DEFAULT_ASSETS, JsonLayer, stabilise_ids
 from dashboard.layers.areas import control_areas_layer
 from dashboard.layers.change import change_layer, change_legend  # noqa: F401 (public)
@@ -58,7 +59,6 @@ from dashboard.layers.context import context_layer
 from dashboard.layers.events import (
     POINT_MODES,
     cluster_layer,
-    default_point_mode,
     encode_events,
     events_layer,
     heatmap_layer,

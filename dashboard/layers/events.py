@@ -62,8 +62,6 @@ NOTES_MAX_CHARS = 280
 NOTES_BUDGET_BYTES = 2_500_000
 #: Where the popup sends readers for notes that were not sent (the app's events table).
 NOTES_ELSEWHERE = "the events table under the map, or its CSV / GeoJSON download"
-#: Above this many points, ``default_point_mode`` aggregates them into hexagons.
-POINTS_MAX = 20_000
 POINT_MODES: tuple[str, ...] = ("points", "clusters", "heatmap", "hexagons")
 
 #: Popup wording (English; data values are never translated).
@@ -134,19 +132,6 @@ class EncodedEvents:
     kept: np.ndarray
     skipped: int
     notes_withheld: bool = False
-
-
-def default_point_mode(n: int) -> str:
-    """How to show ``n`` events by default: ``"points"`` up to :data:`POINTS_MAX`, else
-    ``"hexagons"``.
-
-    Up to that many every event stays readable and clickable as a point. Above it points
-    hide each other and the page grows by megabytes (the canvas layer itself draws 100k
-    without trouble: the limit is about legibility and page size), so they are aggregated
-    on the server into hexagons (``hexagon_layer``, at most ``aggregate.MAX_CELLS`` of them
-    whatever the window). Clusters and the heat map stay explicit choices.
-    """
-    return "points" if n <= POINTS_MAX else "hexagons"
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:

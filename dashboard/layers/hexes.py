@@ -39,7 +39,7 @@ HEX_LABELS: Mapping[str, str] = {
     "byType": "By event type",
 }
 #: Heading of the ramp in the legend.
-LEGEND_HEADING = "Events per hexagon"
+LEGEND_HEADING = style.HEX_LEGEND_HEADING
 #: Below the sentence in the legend: where the detail is.
 LEGEND_HINT = "Click a hexagon for its events by type, fatalities and dates."
 
@@ -75,15 +75,11 @@ class HexagonKey:
         }
 
 
-def _class_label(low: int, high: int) -> str:
-    return f"{low:,}" if low == high else f"{low:,}\u2013{high:,}"
-
-
 def hexagon_key(bins: HexBins) -> HexagonKey:
     """The legend entry of ``bins``: its sentence and count classes."""
     top = int(bins.cells[aggregate.COUNT].max()) if bins.n_cells else 1
     classes = tuple(
-        (_class_label(low, high), fill) for low, high, fill, _ in style.count_classes(top)
+        (style.count_class_label(low, high), fill) for low, high, fill, _ in style.count_classes(top)
     )
     return HexagonKey(sentence=bins.describe(), classes=classes)
 
