@@ -832,26 +832,21 @@ class DbStore:
         """
         sa = _sqlalchemy()
         names = _known_columns(columns or SELECT_COLUMNS)
-        window, params = _window(as_of, window_days)
-        passes, filter_params = _filter_conditions(filters or Filters())
-        where = [window, *passes.values()]
-        if bbox is not None:
-            where.append(_BBOX_SQL)
-            params.update(_bbox_params(bbox))
+        where, params = _view_where(as_of, window_days, filters, bbox)
         order = "event_date DESC, event_id DESC" if newest_first else "event_date, event_id"
         query = (
-            f"SELECT {', '.join(names)} FROM {SCHEMA}.events "
-            f"WHERE {' AND '.join(where)} ORDER BY {order}"
+            f"SELECT {', '.join(names)} FROM {SCHEMA}.events WHERE {where} ORDER BY {order}"
         )
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)
         in_window = -1
         with self._connection() as conn:
-            rows = conn.execute(sa.text(query), {**params, **filter_params}).all()
+            rows = conn.execute(sa.text(query), params).all()
             if count_window:
+                window, day_params = _window(as_of, window_days)
                 in_window = conn.execute(
-                    sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), params
+                    sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), day_params
                 ).scalar_one()
         return DbSelection(events=_frame(rows, names), in_window=int(in_window))
 
@@ -896,15 +891,10 @@ class DbStore:
     ) -> int:
         """How many events :meth:`select` would return (one count, no rows)."""
         sa = _sqlalchemy()
-        window, params = _window(as_of, window_days)
-        passes, filter_params = _filter_conditions(filters or Filters())
-        where = [window, *passes.values()]
-        if bbox is not None:
-            where.append(_BBOX_SQL)
-            params.update(_bbox_params(bbox))
-        query = f"SELECT count(*) FROM {SCHEMA}.events WHERE {' AND '.join(where)}"
+        where, params = _view_where(as_of, window_days, filters, bbox)
+        query = f"SELECT count(*) FROM {SCHEMA}.events WHERE {where}"
         with self._connection() as conn:
-            return int(conn.execute(sa.text(query), {**params, **filter_params}).scalar_one())
+            return int(conn.execute(sa.text(query), params).scalar_one())
 
     def window_counts(
         self, as_of: dt.date, window_days: int, filters: Filters | None = None
@@ -1162,6 +1152,19 @@ def _counts(rows: Sequence[Any]) -> pd.Series:
 def _window(as_of: dt.date, window_days: int) -> tuple[str, dict[str, Any]]:
     start, end = window_bounds(as_of, window_days)
     return "event_date BETWEEN :start AND :end", {"start": start, "end": end}
+
+
+def _view_where(
+    as_of: dt.date, window_days: int, filters: Filters | None, bbox: BBox | None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of one view's events (window, filters, box) and its parameters."""
+    window, params = _window(as_of, window_days)
+    passes, filter_params = _filter_conditions(filters or Filters())
+    where = [window, *passes.values()]
+    if bbox is not None:
+        where.append(_BBOX_SQL)
+        params.update(_bbox_params(bbox))
+    return " AND ".join(where), {**params, **filter_params}
 
 
 def _filter_conditions(filters: Filters) -> tuple[dict[str, str], dict[str, Any]]:
