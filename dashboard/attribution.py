@@ -67,6 +67,9 @@ def source_formats(dataset: Any) -> tuple[str, ...]:
         if found:
             return tuple(sorted(found))
     summary = getattr(dataset, "summary", None)
+    listed = summary.get("source_formats") if isinstance(summary, dict) else None
+    if listed:  # a store's dataset, without events in memory, lists them
+        return tuple(sorted({str(v) for v in listed if str(v).strip()}))
     fmt = summary.get("input_format") if isinstance(summary, dict) else None
     fmt = fmt or getattr(dataset, "input_format", None)
     return (str(fmt),) if fmt else ()
@@ -124,7 +127,7 @@ def attribution_lines(
             lines.append(
                 f"Event data: {events_name or 'a user file'}; sources as cited in its rows."
             )
-    if _uses_gazetteer(_events_of(dataset)):
+    if _uses_gazetteer(dataset):
         lines.append(GEONAMES_ATTRIBUTION)
     area_files = tuple(area_paths) if area_paths is not None else None
     if areas:
@@ -156,8 +159,11 @@ def _events_of(dataset: Any) -> pd.DataFrame | None:
     return events if isinstance(events, pd.DataFrame) else None
 
 
-def _uses_gazetteer(events: pd.DataFrame | None) -> bool:
-    if events is None or schema.GEOCODE_METHOD not in events:
-        return False
-    methods = events[schema.GEOCODE_METHOD].dropna().astype(str)
-    return bool(methods.isin(_GAZETTEER_METHODS).any())
+def _uses_gazetteer(dataset: Any) -> bool:
+    events = _events_of(dataset)
+    if events is not None and schema.GEOCODE_METHOD in events and len(events):
+        methods = events[schema.GEOCODE_METHOD].dropna().astype(str)
+        return bool(methods.isin(_GAZETTEER_METHODS).any())
+    summary = getattr(dataset, "summary", None)
+    listed = summary.get("geocode_methods") if isinstance(summary, dict) else None
+    return bool(listed) and bool(_GAZETTEER_METHODS & {str(m) for m in listed})

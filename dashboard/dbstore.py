@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -780,6 +781,12 @@ class StoreFacts:
     """Count per actor (actor 1 and actor 2 together), the :data:`MAX_ACTORS` most frequent."""
     extent: BBox | None
     """Bounding box of the located events (None: none is located)."""
+    total: int = 0
+    """Events stored (dated or not)."""
+    source_formats: tuple[str, ...] = ()
+    """The layouts the events were read from (``acled``, ``ucdp``...): whom to credit."""
+    geocode_methods: tuple[str, ...] = ()
+    """How the events were placed (``exact``, ``alias``...: some from the gazetteer)."""
 
 
 class DbStore:
@@ -793,19 +800,40 @@ class DbStore:
     def __init__(self, url: str, *, engine: Any | None = None) -> None:
         self.url = url
         self.engine = engine if engine is not None else connect(url)
+        self._local = threading.local()  # the connection a snapshot pins, per thread
         with self._connection() as conn:
             _require_schema(conn)
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        """A pooled connection; a server gone away (or a network) becomes DatabaseError."""
+    def _connection(self, *, snapshot: bool = False) -> Iterator[Any]:
+        """A pooled connection; any database error becomes DatabaseError (a server gone
+        away: "lost the database"). With ``snapshot``, one REPEATABLE READ transaction that
+        every query of this thread inside the block shares: they all see one version of
+        the data, even when a load commits meanwhile."""
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            yield pinned
+            return
         sa = _sqlalchemy()
         try:
             with self.engine.connect() as conn:
-                yield conn
+                if not snapshot:
+                    yield conn
+                    return
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    self._local.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._local.conn = None
         except sa.exc.OperationalError as exc:
             raise DatabaseError(
                 f"lost the database {safe_url(self.url)}: {first_line(exc)}"
+            ) from None
+        except sa.exc.DBAPIError as exc:  # e.g. the tables dropped while the app runs
+            raise DatabaseError(
+                f"the database {safe_url(self.url)} refused a query: {first_line(exc)}"
             ) from None
 
     def select(
@@ -818,7 +846,7 @@ class DbStore:
         columns: Sequence[str] = (),
         limit: int | None = None,
         newest_first: bool = False,
-        count_window: bool = True,
+        count_window: bool = False,
     ) -> DbSelection:
         """The events dated in the ``window_days`` days ending ``as_of`` that pass ``filters``
         and lie inside ``bbox`` (minx, miny, maxx, maxy in degrees), in date order.
@@ -828,7 +856,8 @@ class DbStore:
         bounding box, unlocated events are not returned (they are not on the map). Every
         value travels as a bound parameter. ``columns``: only these (default: all of
         :data:`SELECT_COLUMNS`); ``limit`` with ``newest_first``: the most recent ones;
-        without ``count_window``, ``in_window`` is -1 (not counted).
+        with ``count_window``, ``in_window`` counts the window's events before the filters
+        and the box (else it is -1).
         """
         sa = _sqlalchemy()
         names = _known_columns(columns or SELECT_COLUMNS)
@@ -872,14 +901,14 @@ class DbStore:
         """
         filters = filters or Filters()
         args = (as_of, window_days, filters, bbox)
-        counts = self.window_counts(as_of, window_days, filters)
-        if aggregate is None:
-            aggregate = self.count(*args) > points_max
-        if not aggregate:
-            events = self.select(*args, count_window=False).events
-            return DbView(counts=counts, events=events, newest=None)
-        events = self.select(*args, columns=AGGREGATE_COLUMNS, count_window=False).events
-        newest = self.select(*args, limit=table_rows, newest_first=True, count_window=False)
+        with self._connection(snapshot=True):  # counts and events of one data version
+            counts = self.window_counts(as_of, window_days, filters)
+            if aggregate is None:
+                aggregate = self.count(*args) > points_max
+            if not aggregate:
+                return DbView(counts=counts, events=self.select(*args).events, newest=None)
+            events = self.select(*args, columns=AGGREGATE_COLUMNS).events
+            newest = self.select(*args, limit=table_rows, newest_first=True)
         return DbView(counts=counts, events=events, newest=newest.events)
 
     def count(
@@ -978,7 +1007,8 @@ class DbStore:
         of the events with grouping sets (a row per day and per distinct value, never one
         per event)."""
         sa = _sqlalchemy()
-        grouped = ["event_date", *(f"btrim({c})" for c in (*_CHOICE_COLUMNS, *_ACTOR_COLUMNS))]
+        texts = (*_CHOICE_COLUMNS, *_ACTOR_COLUMNS, *_SOURCE_COLUMNS)
+        grouped = ["event_date", *(f"btrim({c})" for c in texts)]
         located = "FILTER (WHERE geom IS NOT NULL)"
         query = (
             f"SELECT GROUPING({', '.join(grouped)}), {', '.join(grouped)}, count(*), "
@@ -995,9 +1025,11 @@ class DbStore:
         width = len(grouped)
         by_set: list[list[tuple[Any, int]]] = [[] for _ in grouped]
         extent: BBox | None = None
+        total = 0
         for row in rows:
             mask, count = int(row[0]), int(row[1 + width])
-            if mask == (1 << width) - 1:  # the grand total: the extent
+            if mask == (1 << width) - 1:  # the grand total: the count and the extent
+                total = count
                 box = row[2 + width : 6 + width]
                 extent = None if box[0] is None else tuple(float(v) for v in box)  # type: ignore[assignment]
                 continue
@@ -1020,6 +1052,11 @@ class DbStore:
             for name, n in by_set[1 + len(_CHOICE_COLUMNS) + i]:
                 actors[str(name)] = actors.get(str(name), 0) + n
         ranked = sorted(actors.items(), key=lambda vn: (-vn[1], vn[0]))[:MAX_ACTORS]
+        first_source = 1 + len(_CHOICE_COLUMNS) + len(_ACTOR_COLUMNS)
+        sources = {
+            column: tuple(sorted(str(v) for v, _ in by_set[first_source + i]))
+            for i, column in enumerate(_SOURCE_COLUMNS)
+        }
         return StoreFacts(
             version=int(token.split(":", 1)[0]),
             token=token,
@@ -1027,6 +1064,9 @@ class DbStore:
             values=values,
             actors=_counts(ranked),
             extent=extent,
+            total=total,
+            source_formats=sources[schema.SOURCE_FORMAT],
+            geocode_methods=sources[schema.GEOCODE_METHOD],
         )
 
     def version(self) -> int:
@@ -1123,6 +1163,8 @@ _BBOX_SQL = "geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
 #: Text columns whose values the filters offer.
 _CHOICE_COLUMNS = (schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.COUNTRY, schema.ADMIN1)
 _ACTOR_COLUMNS = (schema.ACTOR1, schema.ACTOR2)
+#: Text columns whose values tell whom the page must credit.
+_SOURCE_COLUMNS = (schema.SOURCE_FORMAT, schema.GEOCODE_METHOD)
 #: The controller label of events outside every control area (as controller_summary).
 NO_CONTROL_AREA = "No control area"
 

@@ -205,7 +205,7 @@ def join_events_to_areas(
         at_date = probes.kind == 0
         code[a + probes.event[at_date]] = p_code[at_date]
         version[a + probes.event[at_date]] = p_version[at_date]
-        changed[sl] = _changed(probes, p_code, b - a)
+        changed[sl] = _changed(probes, _unknown_as_none(index, p_code), b - a)
         if progress is not None:
             progress(b)
     return _assemble(events, ev, index, code, version, changed)
@@ -670,6 +670,15 @@ def _resolve_ties(
     highest = np.maximum.reduceat(np.where(row_interior, row_code, -1), head)
     code[probe[(first_inside != big) & (lowest != highest)]] = index.contested
     return code, version
+
+
+def _unknown_as_none(index: _AreaIndex, code: np.ndarray) -> np.ndarray:
+    """Codes where an area whose controller is UNKNOWN (or missing) counts as no area: the
+    controller is UNKNOWN either way, and going from one to the other is no change."""
+    unknown = np.flatnonzero(index.names == UNKNOWN)
+    if not len(unknown):
+        return code
+    return np.where(code == int(unknown[0]), _NO_CODE, code)
 
 
 def _changed(probes: _Probes, code: np.ndarray, n: int) -> np.ndarray:

@@ -196,33 +196,35 @@ def test_join_in_postgis_sees_changes_inside_the_event_window(empty_db):
     out of range."""
     areas = gpd.GeoDataFrame(
         {
-            schema.AREA_ID: ["X1", "Y1", "X2"],
-            schema.CONTROLLER: ["X", "Y", "X"],
-            schema.VALID_FROM: pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
-            schema.VALID_TO: pd.to_datetime(["2020-02-01", "2020-03-01", "2020-03-10"]),
+            schema.AREA_ID: ["X1", "Y1", "X2", "U1"],
+            schema.CONTROLLER: ["X", "Y", "X", schema.UNKNOWN],
+            schema.VALID_FROM: pd.to_datetime(
+                ["2020-01-01", "2020-02-01", "2020-03-01", "2020-01-15"]
+            ),
+            schema.VALID_TO: pd.to_datetime(["2020-02-01", "2020-03-01", "2020-03-10", None]),
         },
-        geometry=[box(0, 0, 2, 2), box(0, 0, 2, 2), box(0, 0, 2, 2)],
+        geometry=[box(0, 0, 2, 2), box(0, 0, 2, 2), box(0, 0, 2, 2), box(5, 5, 6, 6)],
         crs="EPSG:4326",
     )
     events = pd.DataFrame(
         {
             schema.EVENT_ID: ["handover", "steady", "reversed", "edge", "leaves", "vague",
-                              "far", "twice"],
+                              "far", "twice", "into-unknown"],
             schema.EVENT_DATE: pd.to_datetime(
                 ["2020-01-30", "2020-01-10", "2020-02-05", "2020-01-20", "2020-03-05",
-                 "2020-01-10", "2020-01-10", "2020-01-15"]
+                 "2020-01-10", "2020-01-10", "2020-01-15", "2020-01-20"]
             ),
             schema.DATE_START: pd.to_datetime(
                 ["2020-01-25", "2020-01-05", "2020-02-10", "2020-01-20", "2020-03-05",
-                 None, None, "2020-01-15"]
+                 None, None, "2020-01-15", "2020-01-10"]
             ),
             schema.DATE_END: pd.to_datetime(
                 ["2020-02-03", "2020-01-20", "2020-01-28", "2020-02-01", "2020-03-15",
-                 None, None, "2020-03-05"]
+                 None, None, "2020-03-05", "2020-01-20"]
             ),
-            schema.LONGITUDE: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 200.0, 1.0],
-            schema.LATITUDE: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-            schema.GEO_PRECISION: pd.array([1, 1, 1, 1, 1, 3, 1, 1], dtype="Int8"),
+            schema.LONGITUDE: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 200.0, 1.0, 5.5],
+            schema.LATITUDE: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.5],
+            schema.GEO_PRECISION: pd.array([1, 1, 1, 1, 1, 3, 1, 1, 1], dtype="Int8"),
         }
     )  # fmt: skip
     joined = join_events_to_areas(events, areas)
@@ -239,10 +241,11 @@ def test_join_in_postgis_sees_changes_inside_the_event_window(empty_db):
     assert got[schema.CONTROLLER_CHANGED].to_dict() == {
         "handover": True, "steady": False, "reversed": True, "edge": True, "leaves": True,
         "vague": False, "far": False, "twice": True,
+        "into-unknown": False,  # no area, then an area labelled Unknown: Unknown throughout
     }  # fmt: skip
     assert got[schema.CONTROLLER_CONFIDENCE].to_dict() == {
         "handover": "low", "steady": "high", "reversed": "low", "edge": "low", "leaves": "low",
-        "vague": "low", "far": "low", "twice": "low",
+        "vague": "low", "far": "low", "twice": "low", "into-unknown": "high",
     }  # fmt: skip
     assert got.loc["far", schema.CONTROLLER] == schema.UNKNOWN
 
@@ -294,7 +297,7 @@ def test_select_gives_the_in_process_selection_clipped_to_the_map(empty_db, bund
     ):
         sel = select(events, index, as_of=as_of, window_days=3660, filters=filters)
         expected = set(events.iloc[sel.positions][schema.EVENT_ID])
-        got = store.select(as_of, 3660, filters)
+        got = store.select(as_of, 3660, filters, count_window=True)
         assert set(got.events[schema.EVENT_ID]) == expected and expected
         assert got.in_window == sel.in_window
 

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import dbstore, paths, schema
 from dashboard.app.loaders import DB_ENV, db_store, load_db_dataset
-from dashboard.app.state import counted_options, dataset_options
+from dashboard.app.state import counted_options, dataset_options, default_state
 from dashboard.pipeline import build
 from dashboard.timewindow import (
     Filters,
@@ -450,3 +450,61 @@ def test_export_refuses_a_database_and_files_together(pg_url, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
     assert "cannot reach the database" in done.stderr
     assert not (tmp_path / "y.png").exists()
+
+
+def test_a_store_dataset_credits_its_sources_and_counts_every_event(loaded, bundled):
+    """No event is in memory: whom to credit and how many events there are come from the
+    database's aggregates, as they would from the events."""
+    from dashboard.attribution import GEONAMES_ATTRIBUTION, attribution_lines, source_formats
+
+    url, engine = loaded
+    ds = load_db_dataset(url, dbstore.DbStore(url, engine=engine).token())
+    assert ds.events.empty
+    assert ds.event_report.rows_in == ds.event_report.rows_loaded == len(bundled.events)
+    assert source_formats(ds) == source_formats(bundled)
+    uses_gazetteer = bundled.events[schema.GEOCODE_METHOD].isin(["exact", "alias", "fuzzy"])
+    assert uses_gazetteer.any()
+    assert GEONAMES_ATTRIBUTION in attribution_lines(ds)
+
+
+def test_exports_from_the_store_frame_what_files_frame(loaded, bundled):
+    """Without a box or a view link, an export frames all the data: from a database, whose
+    export holds only the dates drawn, as from the files."""
+    from dashboard.export import open_db_source
+    from dashboard.export.data import export_data
+    from dashboard.export.view import view_extent
+
+    url, _ = loaded
+    source = open_db_source(url)
+    view = default_state(source.options)
+    assert view.center is None  # the default view has no map position of its own
+    start = view.as_of - dt.timedelta(days=view.window - 1)
+    from_db = source.data(start, view.as_of, view.filters)
+    assert 0 < len(from_db.events) < len(bundled.events)
+    from_files = export_data(bundled.events, bundled.areas)
+    assert view_extent(from_db, view) == pytest.approx(view_extent(from_files, view))
+
+
+def test_the_map_box_is_what_the_map_reported_on_this_run(monkeypatch):
+    """The database is asked for the part of the world the map shows now: the bounds the
+    map reported on this run (a tenth wider), else a box for its centre and zoom; nothing
+    before the map has reported and without a view position."""
+    from dashboard.app import mapview
+    from dashboard.app.state import ViewState
+
+    state: dict = {}
+    monkeypatch.setattr(mapview, "st", SimpleNamespace(session_state=state))
+    view = ViewState(as_of=dt.date(2017, 11, 15))
+    assert mapview.map_bbox(view) is None
+    state[mapview.MAP_KEY] = {
+        "center": {"lat": 35.0, "lng": 40.0},
+        "zoom": 7,
+        "bounds": {"_southWest": {"lat": 33.0, "lng": 36.0},
+                   "_northEast": {"lat": 37.0, "lng": 44.0}},
+    }  # fmt: skip
+    assert mapview.map_bbox(view) == pytest.approx((35.2, 32.6, 44.8, 37.4))
+    del state[mapview.MAP_KEY]["bounds"]
+    assert mapview.map_bbox(view) == dbstore.bbox_from_view((35.0, 40.0), 7)
+    state[mapview.MAP_KEY]["bounds"] = {"_southWest": {"lat": -80, "lng": -400},
+                                        "_northEast": {"lat": 80, "lng": 400}}  # fmt: skip
+    assert mapview.map_bbox(view) == pytest.approx((-180.0, -90.0, 180.0, 90.0))

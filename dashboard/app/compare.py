@@ -379,7 +379,14 @@ def render(ds: Dataset) -> None:
         st.error(f"The two dates cannot be compared: {md(exc, limit=400)}")
         _sync_url(ds, view)
         return
-    events = _changed_events(ds.key, view.day_a, view.day_b, state.filters, ds, result.pieces)
+    try:
+        events = _changed_events(ds.key, view.day_a, view.day_b, state.filters, ds, result.pieces)
+    except DashboardError as exc:  # a database gone: the comparison of the areas still holds
+        st.warning(
+            f"The events in the changed ground could not be read: {md(exc, limit=300)}. "
+            "The next change of the view asks again."
+        )
+        events = cmp.events_in_changes(ds.events.iloc[:0], result.pieces)
 
     _summary(result, events, view)
     if view.map == MAP_SIDE:

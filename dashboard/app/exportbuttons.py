@@ -9,6 +9,7 @@ moving the slider costs nothing extra.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import streamlit as st
 
@@ -26,7 +27,7 @@ def _data(ds: Dataset, view: ViewState) -> ExportData:
     if ds.store is not None:  # a database: the view's window, every column, asked on click
         events = ds.store.select(view.as_of, view.window, view.filters).events
         index = None  # export_data indexes the window's events
-    return export_data(
+    data = export_data(
         events,
         ds.areas,
         index=index,
@@ -35,6 +36,7 @@ def _data(ds: Dataset, view: ViewState) -> ExportData:
         events_name=ds.events_name,
         areas_names=ds.areas_names,
     )
+    return data if ds.store is None else replace(data, events_extent=ds.extent)
 
 
 def _png(ds: Dataset, view: ViewState) -> bytes:

@@ -132,13 +132,16 @@ def load_db_dataset(url: str, token: str) -> Dataset:
     areas = store.areas_at(None)
     name = safe_url(url)
     events = compact_events(no_events(LIGHT_COLUMNS))  # the columns, typed, without rows
-    total = int(facts.daily.sum())
+    total = facts.total
     summary: dict[str, object] = {
         "rows_in": total,
         "rows_loaded": total,
         "rows_rejected": 0,
         "input_format": "postgis",
         "data_version": facts.version,
+        # whom to credit (dashboard.attribution): no event is in memory to tell
+        "source_formats": list(facts.source_formats),
+        "geocode_methods": list(facts.geocode_methods),
     }
     key = hashlib.sha256(f"db:{name}:{facts.token}".encode()).hexdigest()[:24]
     return Dataset(

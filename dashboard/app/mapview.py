@@ -29,7 +29,7 @@ from dashboard.layers.areas import display_tolerance
 
 MAP_KEY = "event_map"
 MAP_HEIGHT = 620
-RETURNED = ["center", "zoom"]
+RETURNED = ["center", "zoom", "bounds"]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Share of the map's width the legend covers (``.cm-legend`` max-width 240 px plus padding
 #: and margin, on a map about 1000 px wide): kept free of data in the default framing.
@@ -111,6 +111,37 @@ def map_zoom(view: S.ViewState, fallback: int) -> int:
     if not (isinstance(zoom, (int, float)) and math.isfinite(zoom)):
         zoom = view.zoom if view.zoom is not None else fallback
     return int(max(S.MIN_ZOOM, min(S.MAX_ZOOM, round(zoom))))
+
+
+def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
+    """The part of the world the map shows now (degrees, a tenth wider on every side): the
+    bounds it reported on this run, else a box sized for its centre and zoom
+    (``dbstore.bbox_from_view``). What a database is asked for the map's events."""
+    from dashboard.dbstore import bbox_from_view
+
+    reported = st.session_state.get(MAP_KEY)
+    bounds = reported.get("bounds") if isinstance(reported, Mapping) else None
+    try:
+        south, west = float(bounds["_southWest"]["lat"]), float(bounds["_southWest"]["lng"])
+        north, east = float(bounds["_northEast"]["lat"]), float(bounds["_northEast"]["lng"])
+    except (KeyError, TypeError, ValueError):
+        south = west = north = east = math.nan
+    if all(math.isfinite(v) for v in (south, west, north, east)) and west < east and south < north:
+        pad_x, pad_y = (east - west) / 10, (north - south) / 10
+        if east - west + 2 * pad_x >= 360:
+            west, east, pad_x = -180.0, 180.0, 0.0
+        return (
+            max(-180.0, west - pad_x),
+            max(-90.0, south - pad_y),
+            min(180.0, east + pad_x),
+            min(90.0, north + pad_y),
+        )
+    center = reported.get("center") if isinstance(reported, Mapping) else None
+    try:
+        lat_lon = (float(center["lat"]), float(center["lng"]))
+    except (KeyError, TypeError, ValueError):
+        lat_lon = view.center
+    return bbox_from_view(lat_lon, map_zoom(view, view.zoom or 6) if lat_lon else None)
 
 
 def _group(element: Any, name: str) -> folium.FeatureGroup:

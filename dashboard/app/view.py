@@ -157,9 +157,10 @@ def _from_store(
     page says so and shows the control areas; the next change of the view asks again.
     """
     from dashboard.aggregate import POINTS_MAX
-    from dashboard.dbstore import DatabaseError, bbox_from_view
+    from dashboard.dbstore import DatabaseError
 
-    auto = view.points == "auto" and S.LAYER_EVENTS in view.layers
+    events_layer = S.LAYER_EVENTS in view.layers
+    auto = view.points == "auto" and events_layer
     try:
         if ds.store.token() != ds.store_token:  # loaded meanwhile (by any process): reload
             st.rerun()
@@ -167,8 +168,9 @@ def _from_store(
             view.as_of,
             view.window,
             view.filters,
-            bbox_from_view(view.center, view.zoom),
-            aggregate=None if auto else view.points in ("hexagons", "heatmap"),
+            mapview.map_bbox(view),
+            # without the events layer only the heat map (if any) draws them: aggregated
+            aggregate=None if auto else (view.points == "hexagons" or not events_layer),
             points_max=POINTS_MAX,
             table_rows=TABLE_MAX_ROWS,
         )

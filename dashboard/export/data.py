@@ -56,6 +56,9 @@ class ExportData:
         File names of the inputs, for the footer.
     bundled_events, bundled_areas
         Whether the inputs are the bundled demo files (their provenance is known).
+    events_extent
+        Lon/lat bounds of every located event of the data, when ``events`` holds only the
+        dates an export draws (a database); None: ``events`` is the whole data.
     """
 
     events: pd.DataFrame
@@ -67,6 +70,7 @@ class ExportData:
     areas_names: tuple[str, ...] = ()
     bundled_events: bool = False
     bundled_areas: bool = False
+    events_extent: tuple[float, float, float, float] | None = None
 
     @property
     def type_order(self) -> tuple[str, ...]:
@@ -178,6 +182,7 @@ class DbSource:
     options: Options
     areas: gpd.GeoDataFrame
     name: str
+    extent: tuple[float, float, float, float] | None = None
 
     def data(self, start: dt.date, end: dt.date, filters: Filters) -> ExportData:
         """The :class:`ExportData` of the events dated ``start`` to ``end`` that pass
@@ -187,13 +192,14 @@ class DbSource:
         events = self.store.events_frame(  # type: ignore[attr-defined]
             SELECT_COLUMNS, start=start, end=end, filters=filters
         )
-        return export_data(
+        data = export_data(
             events,
             self.areas,
             options=self.options,
             events_name=f"{self.name} (version {self.store.version()})",  # type: ignore[attr-defined]
             areas_names=(self.name,),
         )
+        return replace(data, events_extent=self.extent)  # frame all the data, as from files
 
 
 def open_db_source(url: str) -> DbSource:
@@ -211,4 +217,6 @@ def open_db_source(url: str) -> DbSource:
     facts = store.facts()
     areas = store.areas_at(None)
     options = counted_options(facts.daily, facts.values, facts.actors, areas)
-    return DbSource(store=store, options=options, areas=areas, name=safe_url(url))
+    return DbSource(
+        store=store, options=options, areas=areas, name=safe_url(url), extent=facts.extent
+    )

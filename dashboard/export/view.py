@@ -145,7 +145,9 @@ def data_extent(data: ExportData) -> tuple[float, float, float, float] | None:
         if np.isfinite(b).all():
             boxes.append(tuple(float(v) for v in b))  # type: ignore[arg-type]
     placed = placed_rows(data.events)
-    if len(placed):
+    if data.events_extent is not None:  # events of some dates only: the data's own extent
+        boxes.append(data.events_extent)
+    elif len(placed):
         lon = pd.to_numeric(placed[schema.LONGITUDE]).to_numpy(dtype=float)
         lat = pd.to_numeric(placed[schema.LATITUDE]).to_numpy(dtype=float)
         boxes.append((lon.min(), lat.min(), lon.max(), lat.max()))
