@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from dashboard import paths, schema
+from dashboard.cli_options import areas_option, events_option
 from dashboard.errors import DashboardError
 
 EXIT_OK = 0
@@ -427,10 +428,8 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
 
 
 @cli.command()
-@click.option("--events", "events_file", type=click.Path(dir_okay=False), default=None,
-              help="Events file to show (default: the bundled demo).")
-@click.option("--areas", "area_paths", multiple=True, type=click.Path(dir_okay=False),
-              help="Control-area file (repeatable; default: the bundled areas).")
+@events_option
+@areas_option
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--address", default="localhost", show_default=True,
               help="Interface to listen on.")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dashboard import paths, schema
+from dashboard.cli_options import areas_option, events_option
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas is imported when a command runs: `conflictmap --help` stays quick
@@ -79,20 +80,8 @@ def _renames(items: Sequence[str], ocha: bool) -> dict[str, str] | None:
 def _data_options(func: Callable) -> Callable:
     """--events and the control-area options, as ``serve`` and ``build`` spell them."""
     options = [
-        click.option(
-            "--events",
-            "events_file",
-            type=click.Path(dir_okay=False),
-            default=None,
-            help="Events file (default: the bundled demo events).",
-        ),
-        click.option(
-            "--areas",
-            "area_paths",
-            multiple=True,
-            type=click.Path(dir_okay=False),
-            help="Control-area file (repeatable; default: the bundled areas).",
-        ),
+        events_option,
+        areas_option,
         click.option(
             "--controller-field",
             default=schema.CONTROLLER,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from dashboard.cli_options import areas_option
 from dashboard.errors import DashboardError
 
 DB_HELP = "PostgreSQL URL, e.g. postgresql://user@host/db (default: $DASHBOARD_DB)."
@@ -56,13 +57,7 @@ def init(db_url: str) -> None:
 
 @db.command("load")
 @click.argument("events_file", type=click.Path(dir_okay=False))
-@click.option(
-    "--areas",
-    "area_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Control-area file (repeatable; default: the bundled areas).",
-)
+@areas_option
 @click.option(
     "--format",
     "input_format",

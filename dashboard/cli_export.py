@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from dashboard.cli_options import areas_option, events_option
 from dashboard.errors import DashboardError
 
 FORMATS: tuple[str, ...] = ("png", "pdf", "html", "gif", "mp4")
@@ -276,20 +277,8 @@ def _size(n: int) -> str:
     metavar="1,2,3",
     help="Location precision levels to show: 1 the town, 2 near it, 3 the region.",
 )
-@click.option(
-    "--events",
-    "events_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Events file (default: the bundled demo events).",
-)
-@click.option(
-    "--areas",
-    "area_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Control-area file (repeatable; default: the bundled areas).",
-)
+@events_option
+@areas_option
 @click.option(
     "--db",
     "db_url",
