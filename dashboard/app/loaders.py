@@ -34,7 +34,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import paths, schema
-from dashboard.app.state import Options, counted_options, dataset_options
+from dashboard.app.state import Options, dataset_options
 from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
@@ -125,17 +125,15 @@ def load_db_dataset(url: str, token: str) -> Dataset:
     """The dataset of a PostGIS store at one data version (``token``:
     ``DbStore.token()``, see the comment above); no events in memory, ``store`` answers for
     them. DatabaseError when unreachable."""
-    from dashboard.dbstore import LIGHT_COLUMNS, no_events, safe_url
+    from dashboard.dbstore import LIGHT_COLUMNS, no_events
+    from dashboard.export.data import db_source
 
-    store = db_store(url)
-    facts = store.facts()
-    areas = store.areas_at(None)
-    name = safe_url(url)
+    source = db_source(db_store(url))
+    facts, areas, name = source.facts, source.areas, source.name
     events = compact_events(no_events(LIGHT_COLUMNS))  # the columns, typed, without rows
-    total = facts.total
     summary: dict[str, object] = {
-        "rows_in": total,
-        "rows_loaded": total,
+        "rows_in": facts.total,
+        "rows_loaded": facts.total,
         "rows_rejected": 0,
         "input_format": "postgis",
         "data_version": facts.version,
@@ -146,17 +144,17 @@ def load_db_dataset(url: str, token: str) -> Dataset:
     key = hashlib.sha256(f"db:{name}:{facts.token}".encode()).hexdigest()[:24]
     return Dataset(
         events=events,
-        areas=areas.reset_index(drop=True),
+        areas=areas,
         rejected=pd.DataFrame(),
-        event_report=Report(source=name, rows_in=total, rows_loaded=total),
+        event_report=Report(source=name, rows_in=facts.total, rows_loaded=facts.total),
         area_report=Report(source=name, rows_in=len(areas), rows_loaded=len(areas)),
         summary=summary,
         index=build_date_index(events[schema.EVENT_DATE]),
-        options=counted_options(facts.daily, facts.values, facts.actors, areas),
-        events_name=f"{name} (version {facts.version})",
+        options=source.options,
+        events_name=source.events_name,
         areas_names=(name,),
         key=key,
-        store=store,
+        store=source.store,
         extent=facts.extent,
         version=facts.version,
         store_token=facts.token,

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -174,49 +175,67 @@ def load_export_data(
 
 @dataclass(frozen=True)
 class DbSource:
-    """A PostGIS store as an export's source: what it offers (the app's :class:`Options`,
-    made from aggregates) and its control areas; the events are asked per export
-    (:meth:`data`), only the dates it draws."""
+    """A PostGIS store as a source of views (the app's and the exports'): what it holds at
+    one data version (``facts``: aggregates, no event), the :class:`Options` made from
+    them, and its control areas; the events are asked per view or export (:meth:`data`:
+    only the dates drawn)."""
 
-    store: object
+    store: Any
+    facts: Any
+    """``dbstore.StoreFacts`` of the version read."""
     options: Options
     areas: gpd.GeoDataFrame
     name: str
-    extent: tuple[float, float, float, float] | None = None
+    """The URL without its password."""
+
+    @property
+    def events_name(self) -> str:
+        return f"{self.name} (version {self.facts.version})"
 
     def data(self, start: dt.date, end: dt.date, filters: Filters) -> ExportData:
         """The :class:`ExportData` of the events dated ``start`` to ``end`` that pass
         ``filters`` (every column), with the store's options and areas."""
         from dashboard.dbstore import SELECT_COLUMNS
 
-        events = self.store.events_frame(  # type: ignore[attr-defined]
-            SELECT_COLUMNS, start=start, end=end, filters=filters
-        )
+        events = self.store.events_frame(SELECT_COLUMNS, start=start, end=end, filters=filters)
         data = export_data(
             events,
             self.areas,
             options=self.options,
-            events_name=f"{self.name} (version {self.store.version()})",  # type: ignore[attr-defined]
+            events_name=self.events_name,
             areas_names=(self.name,),
         )
-        return replace(data, events_extent=self.extent)  # frame all the data, as from files
+        # frame all the data, as from files
+        return replace(data, events_extent=self.facts.extent)
+
+
+def db_source(store: Any) -> DbSource:
+    """What a ``dbstore.DbStore`` holds now (a handful of aggregate queries and the areas).
+
+    Raises
+    ------
+    dashboard.dbstore.DatabaseError
+        The database cannot be reached (one-line message).
+    """
+    from dashboard.app.state import counted_options
+    from dashboard.dbstore import safe_url
+
+    facts = store.facts()
+    areas = store.areas_at(None).reset_index(drop=True)
+    options = counted_options(facts.daily, facts.values, facts.actors, areas)
+    return DbSource(
+        store=store, facts=facts, options=options, areas=areas, name=safe_url(store.url)
+    )
 
 
 def open_db_source(url: str) -> DbSource:
-    """Connect to a PostGIS store for exports.
+    """Connect to a PostGIS store for exports (see :func:`db_source`).
 
     Raises
     ------
     dashboard.dbstore.DatabaseError
         The database cannot be reached or holds no tables of ours (one-line message).
     """
-    from dashboard.app.state import counted_options
-    from dashboard.dbstore import DbStore, safe_url
+    from dashboard.dbstore import DbStore
 
-    store = DbStore(url)
-    facts = store.facts()
-    areas = store.areas_at(None)
-    options = counted_options(facts.daily, facts.values, facts.actors, areas)
-    return DbSource(
-        store=store, options=options, areas=areas, name=safe_url(url), extent=facts.extent
-    )
+    return db_source(DbStore(url))
