@@ -712,15 +712,6 @@ def bbox_from_view(
 
 
 @dataclass(frozen=True)
-class DbSelection:
-    """The events of one view and the counts the page shows."""
-
-    events: pd.DataFrame
-    in_window: int
-    """Events dated in the window (before the filters and the bounding box)."""
-
-
-@dataclass(frozen=True)
 class WindowCounts:
     """What the page says of one view, counted inside the database over the whole window
     (not only the part of it the map shows)."""
@@ -770,7 +761,6 @@ class StoreFacts:
     """What the app needs to know of the whole store before the first view: the dates with
     events, the filters' choices with their counts, and the data version."""
 
-    version: int
     token: str
     """The version and its load time (:meth:`DbStore.token`)."""
     daily: pd.Series
@@ -787,6 +777,11 @@ class StoreFacts:
     """The layouts the events were read from (``acled``, ``ucdp``...): whom to credit."""
     geocode_methods: tuple[str, ...] = ()
     """How the events were placed (``exact``, ``alias``...: some from the gazetteer)."""
+
+    @property
+    def version(self) -> int:
+        """The data version (0 before the first load)."""
+        return _version_of(self.token)
 
 
 class DbStore:
@@ -846,8 +841,7 @@ class DbStore:
         columns: Sequence[str] = (),
         limit: int | None = None,
         newest_first: bool = False,
-        count_window: bool = False,
-    ) -> DbSelection:
+    ) -> pd.DataFrame:
         """The events dated in the ``window_days`` days ending ``as_of`` that pass ``filters``
         and lie inside ``bbox`` (minx, miny, maxx, maxy in degrees), in date order.
 
@@ -855,9 +849,7 @@ class DbStore:
         never "at least n"; a missing precision counts as the least precise level. With a
         bounding box, unlocated events are not returned (they are not on the map). Every
         value travels as a bound parameter. ``columns``: only these (default: all of
-        :data:`SELECT_COLUMNS`); ``limit`` with ``newest_first``: the most recent ones;
-        with ``count_window``, ``in_window`` counts the window's events before the filters
-        and the box (else it is -1).
+        :data:`SELECT_COLUMNS`); ``limit`` with ``newest_first``: the most recent ones.
         """
         sa = _sqlalchemy()
         names = _known_columns(columns or SELECT_COLUMNS)
@@ -869,15 +861,9 @@ class DbStore:
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)
-        in_window = -1
         with self._connection() as conn:
             rows = conn.execute(sa.text(query), params).all()
-            if count_window:
-                window, day_params = _window(as_of, window_days)
-                in_window = conn.execute(
-                    sa.text(f"SELECT count(*) FROM {SCHEMA}.events WHERE {window}"), day_params
-                ).scalar_one()
-        return DbSelection(events=_frame(rows, names), in_window=int(in_window))
+        return _frame(rows, names)
 
     def view(
         self,
@@ -906,10 +892,10 @@ class DbStore:
             if aggregate is None:
                 aggregate = self.count(*args) > points_max
             if not aggregate:
-                return DbView(counts=counts, events=self.select(*args).events, newest=None)
-            events = self.select(*args, columns=AGGREGATE_COLUMNS).events
+                return DbView(counts=counts, events=self.select(*args), newest=None)
+            events = self.select(*args, columns=AGGREGATE_COLUMNS)
             newest = self.select(*args, limit=table_rows, newest_first=True)
-        return DbView(counts=counts, events=events, newest=newest.events)
+        return DbView(counts=counts, events=events, newest=newest)
 
     def count(
         self,
@@ -1033,7 +1019,7 @@ class DbStore:
                 box = row[2 + width : 6 + width]
                 extent = None if box[0] is None else tuple(float(v) for v in box)  # type: ignore[assignment]
                 continue
-            k = width - 1 - (~mask & ((1 << width) - 1)).bit_length() + 1
+            k = width - (~mask & ((1 << width) - 1)).bit_length()
             value = row[1 + k]
             if value is not None and (k == 0 or str(value) != ""):
                 by_set[k].append((value, count))
@@ -1058,7 +1044,6 @@ class DbStore:
             for i, column in enumerate(_SOURCE_COLUMNS)
         }
         return StoreFacts(
-            version=int(token.split(":", 1)[0]),
             token=token,
             daily=daily,
             values=values,
@@ -1071,7 +1056,7 @@ class DbStore:
 
     def version(self) -> int:
         """The newest data version (0 before the first load)."""
-        return int(self.token().split(":", 1)[0])
+        return _version_of(self.token())
 
     def token(self) -> str:
         """The newest data version and the time it was loaded, as one string (``"0:"``
@@ -1176,6 +1161,10 @@ _NEWEST_VERSION = (
 
 def _token(row: Any) -> str:
     return "0:" if row is None else f"{int(row[0])}:{row[1].isoformat()}"
+
+
+def _version_of(token: str) -> int:
+    return int(token.split(":", 1)[0])
 
 
 def _known_columns(columns: Sequence[str]) -> list[str]:

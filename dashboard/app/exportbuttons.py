@@ -25,7 +25,7 @@ def _data(ds: Dataset, view: ViewState) -> ExportData:
     countries, towns = load_context(countries_ref.token, towns_ref.token)
     events, index = ds.events, ds.index
     if ds.store is not None:  # a database: the view's window, every column, asked on click
-        events = ds.store.select(view.as_of, view.window, view.filters).events
+        events = ds.store.select(view.as_of, view.window, view.filters)
         index = None  # export_data indexes the window's events
     data = export_data(
         events,

@@ -482,7 +482,7 @@ def _event_table(
     left, right, _ = st.columns([1, 1, 3])
     if store_ds is not None:  # the whole window, asked when a button is clicked
         def window_rows() -> pd.DataFrame:
-            return store_ds.store.select(view.as_of, view.window, view.filters).events
+            return store_ds.store.select(view.as_of, view.window, view.filters)
 
         csv_rows = lambda: window_rows()[columns]
         geojson_rows = window_rows
