@@ -12,8 +12,16 @@ from pathlib import Path
 
 import click
 
-from dashboard import paths, schema
-from dashboard.cli_options import areas_option, events_option
+from dashboard import paths
+from dashboard.cli_options import (
+    areas_option,
+    controller_field_option,
+    date_field_option,
+    events_option,
+    from_field_option,
+    repair_option,
+    to_field_option,
+)
 from dashboard.errors import DashboardError
 
 EXIT_OK = 0
@@ -75,32 +83,12 @@ def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
 
 
 def _area_options(func: Callable) -> Callable:
-    func = click.option(
-        "--repair", is_flag=True, help="Repair invalid polygons with make_valid (reported)."
-    )(func)
+    func = repair_option(func)
     func = click.option(
         "--as-of", default=None, help="Snapshot date for area files without a date field."
     )(func)
-    func = click.option(
-        "--date-field",
-        default=None,
-        help="Area field holding a snapshot date (snapshots become intervals).",
-    )(func)
-    func = click.option(
-        "--to-field", default=schema.VALID_TO, show_default=True, help="Area validity end field."
-    )(func)
-    func = click.option(
-        "--from-field",
-        default=schema.VALID_FROM,
-        show_default=True,
-        help="Area validity start field.",
-    )(func)
-    func = click.option(
-        "--controller-field",
-        default=schema.CONTROLLER,
-        show_default=True,
-        help="Area field naming who controls it.",
-    )(func)
+    for option in (date_field_option, to_field_option, from_field_option, controller_field_option):
+        func = option(func)
     func = click.option(
         "--areas",
         "area_paths",

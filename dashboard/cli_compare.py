@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dashboard import paths, schema
-from dashboard.cli_options import areas_option, events_option
+from dashboard.cli_options import (
+    areas_option,
+    controller_field_option,
+    date_field_option,
+    events_option,
+    from_field_option,
+    repair_option,
+    to_field_option,
+)
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas is imported when a command runs: `conflictmap --help` stays quick
@@ -82,29 +90,10 @@ def _data_options(func: Callable) -> Callable:
     options = [
         events_option,
         areas_option,
-        click.option(
-            "--controller-field",
-            default=schema.CONTROLLER,
-            show_default=True,
-            help="Area field naming who controls it.",
-        ),
-        click.option(
-            "--from-field",
-            default=schema.VALID_FROM,
-            show_default=True,
-            help="Area validity start field.",
-        ),
-        click.option(
-            "--to-field",
-            default=schema.VALID_TO,
-            show_default=True,
-            help="Area validity end field.",
-        ),
-        click.option(
-            "--date-field",
-            default=None,
-            help="Area field holding a snapshot date (snapshots become intervals).",
-        ),
+        controller_field_option,
+        from_field_option,
+        to_field_option,
+        date_field_option,
         click.option(
             "--rename-controller",
             "renames",
@@ -118,9 +107,7 @@ def _data_options(func: Callable) -> Callable:
             help="Rename the OCHA 2015 'Areas of Influence' actor types to the bundled names "
             "(Government (SAA), ISIS-affiliated groups, Contested Areas).",
         ),
-        click.option(
-            "--repair", is_flag=True, help="Repair invalid polygons with make_valid (reported)."
-        ),
+        repair_option,
     ]
     for option in reversed(options):
         func = option(func)
