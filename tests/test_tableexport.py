@@ -86,7 +86,7 @@ def test_geojson_has_every_row_and_null_geometry_without_coordinates():
 
 
 def test_geojson_of_a_geodataframe_drops_the_geometry_column_from_properties():
-    gpd = pytest.importorskip("geopandas")
+    import geopandas as gpd  # a core dependency: missing is a failure, not a skip
     events = _events()
     gdf = gpd.GeoDataFrame(
         events,
