@@ -39,12 +39,18 @@ would merge unrelated names).
 
 Keys are for matching only; rule 4's second key exists so that a joined article still
 matches its spaced spelling ("Albukamal" / "Al-Bukamal" / "Bukamal").
+
+:func:`strip_place_type` is a separate, optional step: it drops parenthetical notes and
+place-type words ("Sloviansk town", "Kiev (Kyiv)", "مدينة الرقة") so that a name the
+gazetteer lacks as written can be tried once more without them. It never runs inside
+:func:`normalise_name`: a real place may be called "Camp X" or "Madinat Y".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 # --- step 1: Unicode and Arabic script -------------------------------------------------------
 
@@ -243,3 +249,117 @@ def _fold_word(word: str) -> str:
     word = _DOUBLED.sub(r"\1", word)
     word = _FINAL_AH.sub("a", word)
     return _GENERIC_WORDS.get(word, word)
+
+
+# --- place-type words (strip_place_type) -----------------------------------------------------
+
+SETTLEMENT_TYPE_WORDS: tuple[str, ...] = (
+    *("town", "city", "village", "hamlet", "settlement", "camp", "misto", "selo", "qaryat"),
+    *("madinat", "\u0645\u062f\u064a\u0646\u0629", "\u0642\u0631\u064a\u0629"),
+    *("\u0628\u0644\u062f\u0629", "\u0645\u062e\u064a\u0645"),  # بلدة مخيم
+)
+"""Words saying a name is a settlement (English, a few transliterations, Arabic مدينة قرية
+بلدة مخيم): dropping one leaves the settlement's own name."""
+AREA_TYPE_WORDS: tuple[str, ...] = (
+    *("district", "sub-district", "subdistrict", "governorate", "province", "oblast"),
+    *("raion", "rayon", "area", "region", "county", "municipality", "state", "prefecture"),
+    *("nahiya", "nahia", "nahiyah", "qada", "qadaa", "kaza", "muhafazat", "mohafazat"),
+    *("wilaya", "wilayah", "vilayet", "sheng", "mayorality"),
+    *("\u0645\u0646\u0637\u0642\u0629", "\u0646\u0627\u062d\u064a\u0629"),  # منطقة ناحية
+    *("\u0645\u062d\u0627\u0641\u0638\u0629", "\u0642\u0636\u0627\u0621"),  # محافظة قضاء
+)
+"""Words naming an administrative area (district, governorate, oblast, and the Arabic
+منطقة ناحية محافظة قضاء): what is left is the name of the area, not of a town."""
+
+_PARENTHETICAL = re.compile(r"[(\[][^()\[\]]*[)\]]")
+_CONNECTOR = "of"  # "City of Aleppo", "Governorate of Raqqa"
+
+
+class StrippedName(NamedTuple):
+    """What :func:`strip_place_type` returns."""
+
+    name: str
+    """The name without notes and type words (the input, trimmed, when nothing was dropped)."""
+    dropped: tuple[str, ...]
+    """The keys of the type words dropped, in the order found; ``()`` when none."""
+    had_note: bool
+    """Whether a parenthetical note was dropped."""
+
+    @property
+    def area(self) -> bool:
+        """Whether an administrative-area word (:data:`AREA_TYPE_WORDS`) was dropped."""
+        return any(word in _AREA_KEYS for word in self.dropped)
+
+
+def strip_place_type(text: str) -> StrippedName:
+    """Drop parenthetical notes and leading or trailing place-type words from a name.
+
+    Parameters
+    ----------
+    text
+        A place or admin-unit name as written in the data ("Sloviansk town", "Kiev (Kyiv)",
+        "Raqqa (outskirts)", "مدينة الرقة", "Donetsk oblast", "Camp Speicher").
+
+    Returns
+    -------
+    StrippedName
+        ``name`` keeps the original spelling of the words that remain (so the result can be
+        normalised like any name). At least one word always remains: a name made only of
+        type words ("Camp", "The City") or only of a note is returned as it was.
+
+    Notes
+    -----
+    Words are compared by their keys (:func:`normalise_name`), so case, diacritics, Arabic
+    harakat and ة/ه do not matter. "of" after a leading type word goes with it ("City of
+    Aleppo"). Type words inside a name ("Tal Abyad Camp Road") are kept: only the ends are
+    trimmed, one word at a time, the longest type phrase first.
+
+    Examples
+    --------
+    >>> strip_place_type("Sloviansk town").name
+    'Sloviansk'
+    >>> strip_place_type("Kiev (Kyiv)").name
+    'Kiev'
+    >>> strip_place_type("Salah ad Din Governorate").area
+    True
+    """
+    if not isinstance(text, str):
+        return StrippedName("", (), had_note=False)
+    without_note = " ".join(_PARENTHETICAL.sub(" ", text).split())
+    had_note = bool(without_note) and without_note != " ".join(text.split())
+    words = (without_note or text).split()
+    dropped: list[str] = []
+    while len(words) > 1:
+        cut = _type_phrase_at_end(words) or _type_phrase_at_start(words)
+        if cut is None:
+            break
+        key, words = cut
+        dropped.append(key)
+    return StrippedName(" ".join(words), tuple(dropped), had_note=had_note)
+
+
+def _type_phrase_at_end(words: list[str]) -> tuple[str, list[str]] | None:
+    """(key, remaining words) when the name ends with a type phrase and keeps a word."""
+    for size in (2, 1):
+        if len(words) > size:
+            key = normalise_name(" ".join(words[-size:]))
+            if key in _TYPE_KEYS:
+                return key, words[:-size]
+    return None
+
+
+def _type_phrase_at_start(words: list[str]) -> tuple[str, list[str]] | None:
+    """(key, remaining words) when the name begins with a type phrase (and maybe "of")."""
+    for size in (2, 1):
+        if len(words) > size:
+            key = normalise_name(" ".join(words[:size]))
+            if key in _TYPE_KEYS:
+                rest = words[size:]
+                if len(rest) > 1 and rest[0].casefold() == _CONNECTOR:
+                    rest = rest[1:]
+                return key, rest
+    return None
+
+
+_AREA_KEYS = frozenset(normalise_name(w) for w in AREA_TYPE_WORDS)
+_TYPE_KEYS = _AREA_KEYS | frozenset(normalise_name(w) for w in SETTLEMENT_TYPE_WORDS)
