@@ -33,7 +33,10 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 import difflib
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,13 +66,6 @@ _MONTHS: dict[str, int] = {
 }
 _MONTH_NAMES: dict[int, str] = {i: name.capitalize() for i, name in enumerate(_MONTHS_EN, start=1)}
 
-_ISO_RE = (
-    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
-    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
-)
-_NUMERIC_RE = r"^(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})$"
-_DAY_MONTH_RE = r"^(?P<d>\d{1,2})[ -](?P<mon>[A-Za-z]{3,9})\.?[ -](?P<y>\d{4})$"
-_MONTH_DAY_RE = r"^(?P<mon>[A-Za-z]{3,9})\.? (?P<d>\d{1,2}),? (?P<y>\d{4})$"
 _YEAR_RE = r"^\d{4}(?:\.0+)?$"
 _DECIMAL_COMMA_RE = r"^[+-]?\d+,\d+$"
 
@@ -124,14 +120,16 @@ def load_events(
     mapping: Mapping[str, str] | None = None,
     dayfirst: bool = True,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    encoding: str | None = None,
+    date_format: str | None = None,
 ) -> ValidationResult:
     """Read and validate an event file in one call.
 
     Parameters
     ----------
-    path, format, mapping, max_bytes
+    path, format, mapping, max_bytes, encoding
         As for ``dashboard.readers.read_events``.
-    dayfirst
+    dayfirst, date_format
         As for ``validate_events``.
 
     Raises
@@ -142,11 +140,13 @@ def load_events(
     SchemaError
         Unusable columns or a bad mapping.
     """
-    read = read_events(path, format=format, mapping=mapping, max_bytes=max_bytes)
-    return validate_events(read, dayfirst=dayfirst)
+    read = read_events(path, format=format, mapping=mapping, max_bytes=max_bytes, encoding=encoding)
+    return validate_events(read, dayfirst=dayfirst, date_format=date_format)
 
 
-def validate_events(read: ReadResult, *, dayfirst: bool = True) -> ValidationResult:
+def validate_events(
+    read: ReadResult, *, dayfirst: bool = True, date_format: str | None = None
+) -> ValidationResult:
     """Type every canonical column and check every row; never stop at the first problem.
 
     Parameters
@@ -157,6 +157,9 @@ def validate_events(read: ReadResult, *, dayfirst: bool = True) -> ValidationRes
         How to read a numeric date such as ``09/11/2017`` when nothing in the file settles
         the order (those rows get a warning). ACLED ``dd-mm-yyyy`` dates are always day
         first.
+    date_format
+        A strftime format (``%d/%m/%Y %H:%M:%S``) every date must match, instead of the
+        forms inferred from the values (the command line's ``--date-format``).
 
     Returns
     -------
@@ -167,12 +170,17 @@ def validate_events(read: ReadResult, *, dayfirst: bool = True) -> ValidationRes
     SchemaError
         No date column at all, or neither latitude+longitude nor location; the message
         names what is missing and the closest columns found (``lon`` for ``longitude``).
+        A ``date_format`` without a day, month and year.
     """
     # The same steps a partitioned build runs per partition, with the file-wide decisions
     # (date order, duplicate ids) made here from this one "partition".
     columns = list(read.frame.columns)
     check_columns(columns, path=read.path)
-    date_order = decide_date_order([date_proofs(read.frame, fmt=read.format)])
+    if date_format is not None:
+        check_date_format(date_format)
+    date_order = decide_date_order(
+        [date_proofs(read.frame, fmt=read.format)], date_format=date_format
+    )
     part = validate_part(read, dayfirst=dayfirst, date_order=date_order)
     done = finish_part(part, duplicate_ids([id_keys(part)]))
     rejected, report = combine_parts(
@@ -214,6 +222,13 @@ class FileFacts:
     missing_rows: list[int] = field(default_factory=list)
     """The first rows (at most 10) without an event_id."""
     first_missing_generated: str | None = None
+    dates: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    """Per date column: rows with a value, rows read as a date, rows that had a time of day."""
+    rows: int = 0
+    """Rows validated."""
+    date_failed: int = 0
+    """Rows the date checks set aside."""
+    first_date_failure: Problem | None = None
 
 
 def combine_facts(parts: list[FileFacts]) -> FileFacts:
@@ -233,47 +248,19 @@ def combine_facts(parts: list[FileFacts]) -> FileFacts:
         first_missing_generated=next(
             (p.first_missing_generated for p in parts if p.first_missing_generated), None
         ),
-    )
-
-
-def date_proofs(frame: pd.DataFrame, *, fmt: str) -> dict[str, tuple[bool, bool]]:
-    """Per date column: does some numeric date prove day first, does some prove month first?
-
-    ``frame`` is the reader's (text) frame; the answers of consecutive partitions combine
-    with ``any`` (:func:`decide_date_order`).
-    """
-    if _is_year_only(frame):
-        return {}
-    out: dict[str, tuple[bool, bool]] = {}
-    for column in schema.DATE_COLUMNS:
-        if column in frame:
-            distinct = pd.Series(pd.unique(frame[column].str.strip()))
-            _, a, b, fixed = _numeric_split(distinct, day_first_fixed=fmt == "acled")
-            free = a.notna() & ~fixed
-            out[column] = (
-                bool((free & (a > 12) & (b <= 12)).any()),
-                bool((free & (b > 12) & (a <= 12)).any()),
+        dates={
+            column: tuple(  # type: ignore[misc]
+                sum(p.dates[column][i] for p in parts if column in p.dates) for i in range(3)
             )
-    return out
-
-
-def decide_date_order(parts: list[dict[str, tuple[bool, bool]]]) -> dict[str, str | None]:
-    """Per date column, the order the file's numeric dates settle, or None when they do not.
-
-    Only one kind of proof in the whole column settles it; both kinds, or none, leave each
-    ambiguous date to ``dayfirst`` (with a warning).
-    """
-    out: dict[str, str | None] = {}
-    for column in schema.DATE_COLUMNS:
-        seen = [p[column] for p in parts if column in p]
-        if not seen:
-            continue
-        day = any(d for d, _ in seen)
-        month = any(m for _, m in seen)
-        out[column] = (
-            "day first" if day and not month else "month first" if month and not day else None
-        )
-    return out
+            for column in schema.DATE_COLUMNS
+            if any(column in p.dates for p in parts)
+        },
+        rows=sum(p.rows for p in parts),
+        date_failed=sum(p.date_failed for p in parts),
+        first_date_failure=next(
+            (p.first_date_failure for p in parts if p.first_date_failure), None
+        ),
+    )
 
 
 @dataclass
@@ -287,7 +274,7 @@ class PartValidation:
 
 
 def validate_part(
-    read: ReadResult, *, dayfirst: bool, date_order: dict[str, str | None]
+    read: ReadResult, *, dayfirst: bool, date_order: dict[str, DateRule]
 ) -> PartValidation:
     """Type and check the rows of ``read`` with the file's date order already decided."""
     found = _Findings(read.frame[schema.SOURCE_ROW])
@@ -393,7 +380,7 @@ def combine_parts(
     read_problems: list[Problem],
     rows_in: int,
     dayfirst: bool,
-    date_order: dict[str, str | None],
+    date_order: dict[str, DateRule],
 ) -> tuple[pd.DataFrame, Report]:
     """The rows set aside and the report of a file validated in consecutive partitions.
 
@@ -414,11 +401,20 @@ def combine_parts(
     facts = combine_facts([p.facts for p in parts])
     # File-level warnings in the order the checks run, then every row problem: the sort
     # below keeps that order among file-level problems and among one row's problems.
+    row_problems = [q for p in parts for q in p.problems]
+    all_failed = _all_dates_failed(facts)
+    if all_failed is not None:
+        # One message in front instead of a screenful of the same one; each row's reason
+        # stays in ``rejected``.
+        row_problems = [
+            q for q in row_problems if not (q.severity == ERROR and q.column in schema.DATE_COLUMNS)
+        ]
     problems = (
-        list(read_problems)
+        ([all_failed] if all_failed is not None else [])
+        + list(read_problems)
         + _alias_warnings(columns)
         + _file_warnings(facts, columns=columns, dayfirst=dayfirst, date_order=date_order)
-        + [q for p in parts for q in p.problems]
+        + row_problems
     )
     problems = sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
     report = Report(
@@ -507,7 +503,7 @@ def _file_warnings(
     *,
     columns: list[str],
     dayfirst: bool,
-    date_order: dict[str, str | None],
+    date_order: dict[str, DateRule],
 ) -> list[Problem]:
     """The file-level warnings of the checks after the column check, in the order they run."""
     out: list[Problem] = []
@@ -530,18 +526,7 @@ def _file_warnings(
                 WARNING,
             )
         )
-    for column, settled in date_order.items():
-        if settled is not None and settled != ("day first" if dayfirst else "month first"):
-            out.append(
-                Problem(
-                    None,
-                    column,
-                    None,
-                    f"numeric dates in {column} read {settled} (dayfirst={dayfirst} ignored): "
-                    "some rows can only be read that way",
-                    WARNING,
-                )
-            )
+    out += _date_notes(facts, dayfirst=dayfirst, date_order=date_order)
     lat_commas, lon_commas = facts.commas
     if lat_commas + lon_commas:
         out.append(
@@ -665,6 +650,209 @@ def _na_in_typed_columns(frame: pd.DataFrame, found: _Findings) -> pd.DataFrame:
 
 
 # --- dates ---------------------------------------------------------------------------------
+#
+# Every distinct (stripped) value of a date column gets a shape once: which form it is in
+# (``_FORMS``), its numbers, its time of day. ``date_proofs`` sums the shapes of a partition
+# into small ``DateFacts``; ``decide_date_order`` turns the file's facts into one
+# ``DateRule`` per column (the day/month order, spreadsheet serials or not, the user's
+# ``--date-format``); ``_parse_date_column`` applies the rule to the rows.
+
+_TWO_DIGIT_PIVOT = 69  # as POSIX strptime's %y: 00-68 are 2000-2068, 69-99 are 1969-1999
+# The Excel 1900 date system: serial 1 is 1900-01-01 and serial 60 is a 29 February 1900
+# that never was (kept for Lotus 1-2-3 compatibility), so from serial 61 (1 March 1900) on,
+# a serial counts days from 1899-12-30: 25569 is 1970-01-01.
+_SERIAL_LEAP_BUG = 60
+_SERIAL_MAX = 73415  # 2100-12-31
+_SERIAL_AFTER_BUG = np.datetime64("1899-12-30", "D")
+_SERIAL_BEFORE_BUG = np.datetime64("1899-12-31", "D")
+
+_TIME = (
+    r"(?:(?:T|\s+)(?P<hh>\d{1,2}):(?P<mi>\d{2})(?::(?P<ss>\d{2})(?:[.,]\d+)?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*(?:Z|UTC|[+-]\d{2}:?\d{2})?)?"
+)
+_YEAR_DIGITS = r"(?P<y>\d{4}|\d{2})"
+_MONTH_WORD = r"(?P<mon>[^\W\d_]+(?: [^\W\d_]+)?)"  # two words: Levantine "كانون الثاني"
+_FORMS: tuple[tuple[str, str], ...] = (
+    ("ymd", r"^(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})" + _TIME + "$"),
+    ("numeric", r"^(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)" + _YEAR_DIGITS + _TIME + "$"),
+    (
+        "day_month",
+        r"^(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-/.]*" + _MONTH_WORD + r"\.?[\s\-/.,،]+"
+        + _YEAR_DIGITS + _TIME + "$",
+    ),
+    (
+        "month_day",
+        r"^" + _MONTH_WORD + r"\.?[\s\-/.]+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?[\s\-/.,]+"
+        r"(?P<y>\d{4})" + _TIME + "$",
+    ),
+)  # fmt: skip
+_SERIAL_RE = r"^\d{1,5}(?:\.\d+)?$"
+_SHORT_YEAR = re.compile(r"(?<!y)yy(?!y)")
+# Forms that need no note: what the readers always took, unambiguous, without a time.
+_PLAIN_FORMS = frozenset({"yyyy-mm-dd", "dd Month yyyy", "Month dd, yyyy", "dd-mm-yyyy"})
+
+# Arabic month names as Arabic-language sources write them, from Unicode CLDR
+# (common/main/ar.xml, Gregorian months, format wide: the Egyptian/transliterated names;
+# common/main/ar_SY.xml, ar_LB.xml, ar_IQ.xml, ar_JO.xml, ar_PS.xml: the Levantine names).
+# Keys are folded by ``_month_key`` (alef forms unified, so إبريل and أبريل both match).
+_MONTHS_AR_CLDR: tuple[str, ...] = (
+    "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
+    "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
+)  # fmt: skip
+_MONTHS_AR_LEVANT: tuple[str, ...] = (
+    "كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران",
+    "تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول",
+)  # fmt: skip
+_ALEF_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ـ": None})
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670]")
+
+
+def _month_key(name: str) -> str:
+    """A month name compared loosely: case, a final dot, harakat, tatweel, alef forms."""
+    folded = _ARABIC_MARKS.sub("", unicodedata.normalize("NFKC", name)).translate(_ALEF_FORMS)
+    return " ".join(folded.lower().rstrip(".").split())
+
+
+_MONTHS_ALL: dict[str, int] = {
+    **{_month_key(name): month for name, month in _MONTHS.items()},
+    **{_month_key(name): i for i, name in enumerate(_MONTHS_AR_CLDR, start=1)},
+    **{_month_key(name): i for i, name in enumerate(_MONTHS_AR_LEVANT, start=1)},
+}
+
+
+@dataclass(frozen=True)
+class DateFacts:
+    """What one partition's values of one date column look like (small: sent to the client).
+
+    Consecutive partitions combine in :func:`decide_date_order`.
+    """
+
+    rows: int = 0
+    """Rows with a value."""
+    forms: dict[str, int] = field(default_factory=dict)
+    """Rows per form (``"A/B/yyyy HH:MM:SS"``: A and B are day and month, order open)."""
+    day_proof: str | None = None
+    """A numeric value that can only be day first (``14/08/2020``), if any."""
+    month_proof: str | None = None
+    """A numeric value that can only be month first (``8/29/2014``), if any."""
+    numbers: int = 0
+    """Rows holding a number in the spreadsheet-serial range (1 to 73415)."""
+    years: int = 0
+    """Of those, rows holding a whole number 1800-2100 (years, not 1904-1905 serials)."""
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """How one date column of the whole file is read (:func:`decide_date_order`)."""
+
+    order: str | None = None
+    """``"day first"`` or ``"month first"`` when the file's numeric dates settle it."""
+    proof: str | None = None
+    """A value that settles ``order``."""
+    serial: bool = False
+    """Every value is a spreadsheet serial day number."""
+    date_format: str | None = None
+    """The user's ``--date-format``: only values matching it are dates."""
+    forms: tuple[tuple[str, int], ...] = ()
+    """The forms seen, most rows first."""
+
+
+def date_proofs(frame: pd.DataFrame, *, fmt: str) -> dict[str, DateFacts]:
+    """Per date column, the :class:`DateFacts` of this partition's values.
+
+    ``frame`` is the reader's (text) frame; ``fmt`` its format (in ACLED files a
+    ``dd-mm-yyyy`` date is day first by definition, so it proves nothing).
+    """
+    if _is_year_only(frame):
+        return {}
+    out: dict[str, DateFacts] = {}
+    for column in schema.DATE_COLUMNS:
+        if column not in frame:
+            continue
+        codes, uniques = pd.factorize(frame[column].str.strip())
+        distinct = pd.Series(uniques, dtype="str")
+        counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(distinct)))
+        shape = _shapes(distinct)
+        a, b, free = _order_free(shape, day_first_fixed=fmt == "acled")
+        day_proof = distinct[free & (a > 12) & (b <= 12)]
+        month_proof = distinct[free & (b > 12) & (a <= 12)]
+        labels = shape["form"]
+        if fmt == "acled":  # ACLED's dd-mm-yyyy is day first by definition: nothing to settle
+            labels = labels.str.replace(r"^A-B-", "dd-mm-", regex=True)
+        forms = counts[labels.notna()].groupby(labels[labels.notna()]).sum()
+        numbers = shape["number"].between(1, _SERIAL_MAX)
+        years = (
+            numbers
+            & shape["number"].between(_YEAR_MIN, _YEAR_MAX)
+            & (shape["number"] == shape["number"].round())
+        )
+        out[column] = DateFacts(
+            rows=int(counts.sum()),
+            forms={str(k): int(v) for k, v in forms.items()},
+            day_proof=None if day_proof.empty else str(day_proof.iloc[0]),
+            month_proof=None if month_proof.empty else str(month_proof.iloc[0]),
+            numbers=int(counts[numbers].sum()),
+            years=int(counts[years].sum()),
+        )
+    return out
+
+
+def decide_date_order(
+    parts: list[dict[str, DateFacts]], *, date_format: str | None = None
+) -> dict[str, DateRule]:
+    """Per date column, how the whole file's values are read, from every partition's facts.
+
+    A numeric date with a part above 12 proves the order; one kind of proof in the whole
+    column settles it, both kinds or none leave each ambiguous value to ``dayfirst`` (with a
+    warning). A column whose every value is a number in the serial range, and not all of
+    them years, is read as spreadsheet serial days. ``date_format`` overrides all of it.
+    """
+    out: dict[str, DateRule] = {}
+    for column in schema.DATE_COLUMNS:
+        seen = [p[column] for p in parts if column in p]
+        if not seen:
+            continue
+        day = next((f.day_proof for f in seen if f.day_proof), None)
+        month = next((f.month_proof for f in seen if f.month_proof), None)
+        order, proof = None, None
+        if day and not month:
+            order, proof = "day first", day
+        elif month and not day:
+            order, proof = "month first", month
+        rows, numbers = sum(f.rows for f in seen), sum(f.numbers for f in seen)
+        forms: dict[str, int] = {}
+        for f in seen:
+            for form, count in f.forms.items():
+                forms[form] = forms.get(form, 0) + count
+        out[column] = DateRule(
+            order=order,
+            proof=proof,
+            serial=rows > 0 and numbers == rows and sum(f.years for f in seen) < rows,
+            date_format=date_format,
+            forms=tuple(sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+    return out
+
+
+def check_date_format(date_format: str) -> None:
+    """Raise SchemaError unless ``date_format`` is a strftime format with a day, month and year.
+
+    Tried on one date and time (9 November 2017 13:05:07): written with the format and read
+    back, it must give the same day.
+    """
+    probe = dt.datetime(2017, 11, 9, 13, 5, 7)
+    try:
+        back = dt.datetime.strptime(probe.strftime(date_format), date_format)
+    except ValueError as exc:
+        raise SchemaError(
+            f"--date-format {date_format!r} is not a usable strftime format ({exc}); "
+            "e.g. --date-format '%d/%m/%Y %H:%M:%S'"
+        ) from exc
+    if back.date() != probe.date():
+        raise SchemaError(
+            f"--date-format {date_format!r} does not name the day, the month and the year "
+            "(e.g. %d, %m or %b, and %Y or %y): e.g. --date-format '%d/%m/%Y'"
+        )
 
 
 def _is_year_only(frame: pd.DataFrame) -> bool:
@@ -678,20 +866,21 @@ def _dates(
     *,
     fmt: str,
     dayfirst: bool,
-    date_order: dict[str, str | None],
+    date_order: dict[str, DateRule],
     found: _Findings,
 ) -> dict[str, pd.Series]:
     """event_date, date_start and date_end, each filled from the others where empty."""
     if _is_year_only(frame):
         return _dates_from_year(frame, found)
     nat = pd.Series(pd.NaT, index=frame.index, dtype=DATE_DTYPE)
+    first_failure = len(found.problems)
     parsed = {
         column: _parse_date_column(
             frame[column],
             column,
             fmt=fmt,
             dayfirst=dayfirst,
-            settled=date_order.get(column),
+            rule=date_order.get(column, DateRule()),
             found=found,
         )
         for column in schema.DATE_COLUMNS
@@ -712,7 +901,17 @@ def _dates(
             frame[schema.DATE_END].at[label] if schema.DATE_END in frame else None,
             f"date_end {end.at[label]:%Y-%m-%d} is before date_start {start.at[label]:%Y-%m-%d}",
         )
+    _count_date_failures(found, first_failure, rows=len(frame))
     return {schema.EVENT_DATE: event, schema.DATE_START: start, schema.DATE_END: end}
+
+
+def _count_date_failures(found: _Findings, since: int, *, rows: int) -> None:
+    """Record how many rows the date checks set aside (for the all-rows-failed message)."""
+    failed = [p for p in found.problems[since:] if p.severity == ERROR]
+    found.facts.rows += rows
+    found.facts.date_failed += len({p.row for p in failed})
+    if failed and found.facts.first_date_failure is None:
+        found.facts.first_date_failure = failed[0]
 
 
 def _dates_from_year(frame: pd.DataFrame, found: _Findings) -> dict[str, pd.Series]:
@@ -743,34 +942,36 @@ def _parse_date_column(
     *,
     fmt: str,
     dayfirst: bool,
-    settled: str | None,
+    rule: DateRule,
     found: _Findings,
 ) -> pd.Series:
-    """Parse one date column; record unparseable, impossible and ambiguous dates.
-
-    ``settled`` is the order the whole column's numeric dates settle (``decide_date_order``).
-    """
+    """Parse one date column by the file's ``rule``; record unreadable, impossible and
+    ambiguous dates, and count what was read (``found.facts.dates``)."""
     text = values.str.strip()
     # Dates repeat (a few thousand distinct days in a million rows): parse each distinct
     # value once, then map the results back to the rows through the factorize codes.
     codes, uniques = pd.factorize(text)
-    distinct = pd.Series(uniques)
-    parts_u, ambiguous_u = _date_parts(
-        distinct, day_first_fixed=fmt == "acled", dayfirst=dayfirst, settled=settled
-    )
-    parts = _per_row(parts_u, codes, text.index)
-    ambiguous = _per_row_mask(ambiguous_u, codes, text.index)
-    y, m, d = parts["y"], parts["m"], parts["d"]
-    matched = y.notna() & m.notna() & d.notna()
-    for label in _labels(text.notna() & ~matched):
-        found.error(
-            label,
-            column,
-            text.at[label],
-            f"{column} {text.at[label]!r} is not a date (expected e.g. 2017-11-09 or "
-            "09 November 2017)",
+    distinct = pd.Series(uniques, dtype="str")
+    if rule.date_format is not None:
+        dates_u, timed_u = _by_format(distinct, rule.date_format), _format_has_time(rule)
+        unread_u = dates_u.isna()
+        parts_u = pd.DataFrame(
+            {"y": dates_u.dt.year, "m": dates_u.dt.month, "d": dates_u.dt.day}, dtype="float64"
         )
-    out_of_range = matched & ((y < _YEAR_MIN) | (y > _YEAR_MAX))
+        ambiguous_u = pd.Series(False, index=distinct.index)
+        timed_u = pd.Series(timed_u, index=distinct.index)
+    else:
+        shape = _shapes(distinct)
+        parts_u, ambiguous_u = _date_parts(
+            shape, day_first_fixed=fmt == "acled", dayfirst=dayfirst, rule=rule
+        )
+        unread_u = parts_u.isna().any(axis=1)
+        timed_u = shape["time"].notna() & ~unread_u
+    y, m, d = (_per_row(parts_u[part], codes, text.index) for part in ("y", "m", "d"))
+    unread = text.notna() & _per_row_mask(unread_u, codes, text.index)
+    for label in _labels(unread):
+        found.error(label, column, text.at[label], _unread_message(column, text.at[label], rule))
+    out_of_range = ~unread & ((y < _YEAR_MIN) | (y > _YEAR_MAX))
     for label in _labels(out_of_range):
         found.error(
             label,
@@ -778,13 +979,13 @@ def _parse_date_column(
             text.at[label],
             f"{column} {text.at[label]!r}: year outside {_YEAR_MIN}-{_YEAR_MAX}",
         )
-    usable = matched & ~out_of_range
-    usable_u = parts_u.notna().all(axis=1) & parts_u["y"].between(_YEAR_MIN, _YEAR_MAX)
+    usable_u = ~unread_u & parts_u["y"].between(_YEAR_MIN, _YEAR_MAX)
     dates_u = _from_parts(
         parts_u["y"].where(usable_u), parts_u["m"].where(usable_u), parts_u["d"].where(usable_u)
     )
     dates = _per_row(dates_u, codes, text.index).astype(DATE_DTYPE)
-    for label in _labels(usable & dates.isna()):
+    impossible = text.notna() & ~unread & ~out_of_range & dates.isna()
+    for label in _labels(impossible):
         found.error(
             label,
             column,
@@ -792,6 +993,7 @@ def _parse_date_column(
             f"{column} {text.at[label]!r} is not a real date "
             f"({_why_impossible(y.at[label], m.at[label], d.at[label])})",
         )
+    ambiguous = _per_row_mask(ambiguous_u, codes, text.index)
     for label in _labels(ambiguous & dates.notna()):
         found.warn(
             label,
@@ -800,62 +1002,176 @@ def _parse_date_column(
             f"{column} {text.at[label]!r} is ambiguous (day and month both 12 or less): "
             f"read as {_spell(dates.at[label])} ({'day first' if dayfirst else 'month first'})",
         )
+    read = dates.notna()
+    timed = read & _per_row_mask(timed_u & dates_u.notna(), codes, text.index)
+    before = found.facts.dates.get(column, (0, 0, 0))
+    found.facts.dates[column] = (
+        before[0] + int(text.notna().sum()),
+        before[1] + int(read.sum()),
+        before[2] + int(timed.sum()),
+    )
     return dates
 
 
-def _date_parts(
-    text: pd.Series, *, day_first_fixed: bool, dayfirst: bool, settled: str | None
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Year, month and day numbers from every supported form.
-
-    Returns the parts (floats, NaN where the form is not recognised) and a mask of
-    ambiguous numeric dates. ``settled`` is the order ("day first"/"month first") the
-    whole column settles, or None.
-    """
-    parts = pd.DataFrame(np.nan, index=text.index, columns=["y", "m", "d"])
-
-    iso = text.str.extract(_ISO_RE).astype("float64")
-    parts = parts.fillna(iso[["y", "m", "d"]])
-
-    for regex in (_DAY_MONTH_RE, _MONTH_DAY_RE):
-        named = text.str.extract(regex)
-        month = named["mon"].str.lower().map(_MONTHS)
-        named_parts = pd.DataFrame(
-            {
-                "y": named["y"].astype("float64"),
-                "m": month.astype("float64"),
-                "d": named["d"].astype("float64"),
-            }
+def _unread_message(column: str, value: str, rule: DateRule) -> str:
+    if rule.date_format is not None:
+        return (
+            f"{column} {value!r} does not match --date-format {rule.date_format!r} "
+            "(or is not a real date)"
         )
-        parts = parts.fillna(named_parts.where(month.notna()))
+    return (
+        f"{column} {value!r} is not a date (expected e.g. 2017-11-09 or 09 November 2017; "
+        "give another form with --date-format)"
+    )
 
-    numeric, a, b, fixed = _numeric_split(text, day_first_fixed=day_first_fixed)
-    free = a.notna() & ~fixed
+
+def _by_format(text: pd.Series, date_format: str) -> pd.Series:
+    """Dates (day only) of the values that match a strftime format; NaT for the others."""
+    parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.dt.normalize()
+
+
+def _format_has_time(rule: DateRule) -> bool:
+    return any(code in (rule.date_format or "") for code in ("%H", "%I", "%M", "%S", "%p"))
+
+
+def _shapes(text: pd.Series) -> pd.DataFrame:
+    """Per distinct date text: its form's label, numbers and time of day.
+
+    Columns: ``kind`` (a ``_FORMS`` name, ``"serial"`` or NaN), ``y`` (the full year,
+    two-digit years by the pivot), ``m``, ``d`` (year-first and named forms), ``a`` and
+    ``b`` (the first two numbers of ``a-b-y``), ``time`` (its form, e.g. ``"HH:MM:SS"``,
+    NaN without one), ``number`` (the value as a number when it is one) and ``form``
+    (the label ``DateFacts.forms`` counts; NaN when the text is in no form).
+    """
+    columns = ["kind", "y", "m", "d", "a", "b", "time", "number", "form"]
+    out = pd.DataFrame({c: pd.Series(np.nan, index=text.index, dtype="object") for c in columns})
+    left = text.notna()
+    for kind, regex in _FORMS:
+        if not left.any():
+            break
+        got = text[left].str.extract(regex)
+        if "mon" in got:
+            got["m"] = got["mon"].map(lambda s: _MONTHS_ALL.get(_month_key(s)), na_action="ignore")
+            got = got[got["m"].notna() & got["d"].notna()]
+        else:
+            got = got[got["y"].notna()]
+        if got.empty:
+            continue
+        clock, bad_time = _time_form(got)
+        got = got[~bad_time]
+        clock = clock[~bad_time]
+        year = got["y"].astype("float64")
+        short = got["y"].str.len() == 2
+        year = year.where(~short, year + np.where(year < _TWO_DIGIT_PIVOT, 2000, 1900))
+        idx = got.index
+        out.loc[idx, "kind"] = kind
+        out.loc[idx, "y"] = year
+        for part in ("m", "d", "a", "b"):
+            if part in got:
+                out.loc[idx, part] = got[part].astype("float64")
+        out.loc[idx, "time"] = clock
+        year_form = np.where(short, "yy", "yyyy")
+        if kind == "ymd":
+            base = "yyyy" + got["sep"] + "mm" + got["sep"] + "dd"
+        elif kind == "numeric":
+            base = "A" + got["sep"] + "B" + got["sep"] + year_form
+        elif kind == "day_month":
+            base = "dd Month " + pd.Series(year_form, index=idx)
+        else:
+            base = pd.Series("Month dd, yyyy", index=idx)
+        base = base.astype("object")
+        out.loc[idx, "form"] = base.where(clock.isna(), base + " " + clock.astype("object"))
+        left[idx] = False
+    number = pd.to_numeric(text.where(left & text.str.fullmatch(_SERIAL_RE)), errors="coerce")
+    out["number"] = number
+    serial = number.between(1, _SERIAL_MAX)
+    out.loc[serial, "kind"] = "serial"
+    out.loc[serial, "form"] = "serial"
+    out.loc[serial & (number != number.round()), "time"] = "fraction of a day"
+    for part in ("y", "m", "d", "a", "b", "number"):
+        out[part] = out[part].astype("float64")
+    return out
+
+
+def _time_form(got: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The form of each matched time of day (NaN: none) and which are not a time at all."""
+    hh = got["hh"].astype("float64")
+    mi = got["mi"].astype("float64")
+    ss = got["ss"].astype("float64")
+    twelve = got["ampm"].notna()
+    bad = (mi > 59) | (ss > 59) | (twelve & ~hh.between(1, 12)) | (~twelve & (hh > 23))
+    form = pd.Series(np.where(twelve, "hh:MM", "HH:MM"), index=got.index, dtype="object")
+    form = form.where(ss.isna(), form + ":SS")
+    form = form.where(~twelve, form + " AM/PM")
+    return form.where(hh.notna()), bad.fillna(False).astype(bool)
+
+
+def _order_free(
+    shape: pd.DataFrame, *, day_first_fixed: bool
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``a``, ``b`` of the numeric forms, and which of them the file's order decides
+    (in ACLED files ``dd-mm-yyyy`` is day first by definition)."""
+    numeric = shape["kind"].eq("numeric").fillna(False).astype(bool)
+    fixed = numeric & shape["form"].str.startswith("A-").fillna(False).astype(bool)
+    free = numeric & ~fixed if day_first_fixed else numeric
+    return shape["a"], shape["b"], free
+
+
+def _date_parts(
+    shape: pd.DataFrame, *, day_first_fixed: bool, dayfirst: bool, rule: DateRule
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Year, month and day numbers of each distinct value by the column's rule.
+
+    Returns the parts (floats, NaN where the value is in no form the rule reads) and a mask
+    of ambiguous numeric dates.
+    """
+    kind = shape["kind"]
+    named = kind.isin(["ymd", "day_month", "month_day"])
+    parts = pd.DataFrame(
+        {"y": shape["y"].where(named), "m": shape["m"].where(named), "d": shape["d"].where(named)}
+    )
+    a, b, free = _order_free(shape, day_first_fixed=day_first_fixed)
+    numeric = kind.eq("numeric").fillna(False).astype(bool)
+    fixed = numeric & ~free
     day_proof = free & (a > 12) & (b <= 12)
     month_proof = free & (b > 12) & (a <= 12)
-    first_is_day = dayfirst if settled is None else settled == "day first"
+    first_is_day = dayfirst if rule.order is None else rule.order == "day first"
     a_is_day = fixed | day_proof | (~month_proof & first_is_day)
-    numeric_parts = pd.DataFrame(
-        {"y": numeric["y"].astype("float64"), "m": b.where(a_is_day, a), "d": a.where(a_is_day, b)}
+    parts = parts.fillna(
+        pd.DataFrame(
+            {
+                "y": shape["y"].where(numeric),
+                "m": b.where(a_is_day, a).where(numeric),
+                "d": a.where(a_is_day, b).where(numeric),
+            }
+        )
     )
-    parts = parts.fillna(numeric_parts)
-    ambiguous = free & (a <= 12) & (b <= 12) & (a != b) & (settled is None)
+    if rule.serial:
+        serial = _serial_dates(shape["number"].where(kind.eq("serial")))
+        parts = parts.fillna(
+            pd.DataFrame({"y": serial.dt.year, "m": serial.dt.month, "d": serial.dt.day}).astype(
+                "float64"
+            )
+        )
+    ambiguous = free & (a <= 12) & (b <= 12) & (a != b) & (rule.order is None)
     return parts, ambiguous
 
 
-def _numeric_split(
-    text: pd.Series, *, day_first_fixed: bool
-) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
-    """Numeric dates ``a-b-yyyy``: the match, ``a``, ``b``, and which are fixed day first
-    (in ACLED files ``dd-mm-yyyy`` is day first by definition)."""
-    numeric = text.str.extract(_NUMERIC_RE)
-    a, b = numeric["a"].astype("float64"), numeric["b"].astype("float64")
-    fixed = (
-        (numeric["sep"] == "-").fillna(False)
-        if day_first_fixed
-        else pd.Series(False, index=text.index)
-    )
-    return numeric, a, b, fixed
+def _serial_dates(number: pd.Series) -> pd.Series:
+    """Excel 1900-system serial day numbers as dates (the fraction, a time of day, dropped).
+
+    Serial 60, the 29 February 1900 the system invented, gives NaT (an error row).
+    """
+    days = np.floor(number)
+    origin = np.where(days > _SERIAL_LEAP_BUG, _SERIAL_AFTER_BUG, _SERIAL_BEFORE_BUG)
+    offsets = days.where(days != _SERIAL_LEAP_BUG).to_numpy(dtype="float64")
+    valid = ~np.isnan(offsets)
+    out = np.full(len(number), np.datetime64("NaT"), dtype="datetime64[D]")
+    out[valid] = origin[valid] + offsets[valid].astype("int64").astype("timedelta64[D]")
+    return pd.Series(out, index=number.index).astype(DATE_DTYPE)
 
 
 def _per_row(
@@ -888,6 +1204,138 @@ def _why_impossible(y: float, m: float, d: float) -> str:
 
 def _spell(date: pd.Timestamp) -> str:
     return f"{date.day} {_MONTH_NAMES[date.month]} {date.year}"
+
+
+# --- what the report says about dates ---------------------------------------------------------
+
+
+def _date_notes(
+    facts: FileFacts, *, dayfirst: bool, date_order: dict[str, DateRule]
+) -> list[Problem]:
+    """One note per date column read in a form worth stating, then one about times dropped."""
+    out: list[Problem] = []
+    timed: dict[str, int] = {}
+    for column, rule in date_order.items():
+        given, read, times = facts.dates.get(column, (0, 0, 0))
+        if times:
+            timed[column] = times
+        if not read or (
+            rule.date_format is None
+            and not rule.serial
+            and all(_without_time(form) in _PLAIN_FORMS for form, _ in rule.forms)
+        ):
+            continue  # a plain form: only a time of day, if any, is worth a note
+        out.append(
+            Problem(
+                None,
+                column,
+                None,
+                f"{column}: read as {_describe(rule, dayfirst=dayfirst)}, "
+                f"{read:,} of {given:,} values{_order_reason(rule, dayfirst=dayfirst)}",
+                WARNING,
+            )
+        )
+    if timed:
+        columns = ", ".join(timed)
+        out.append(
+            Problem(
+                None,
+                next(iter(timed)),
+                sum(timed.values()),
+                f"the time of day in {columns} was dropped ({_count(sum(timed.values()))}): "
+                "the events table keeps the date only",
+                WARNING,
+            )
+        )
+    return out
+
+
+def _without_time(form: str) -> str:
+    return form.split(" HH")[0].split(" hh")[0]
+
+
+def _describe(rule: DateRule, *, dayfirst: bool) -> str:
+    """The form a column was read in, in words and as a pattern, with what settled it."""
+    if rule.date_format is not None:
+        return f"--date-format {rule.date_format!r}"
+    if rule.serial:
+        return (
+            "spreadsheet serial day numbers (Excel 1900 date system: 25569 is 1970-01-01, "
+            "1 is 1900-01-01)"
+        )
+    main = rule.forms[0][0] if rule.forms else ""
+    text = _form_words(main, rule=rule, dayfirst=dayfirst)
+    others = [_pattern(form, rule=rule, dayfirst=dayfirst) for form, _ in rule.forms[1:4]]
+    if others:
+        text += f" (also {', '.join(others)}{', ...' if len(rule.forms) > 4 else ''})"
+    return text
+
+
+def _pattern(form: str, *, rule: DateRule, dayfirst: bool) -> str:
+    day_first = dayfirst if rule.order is None else rule.order == "day first"
+    first, second = ("dd", "mm") if day_first else ("mm", "dd")
+    return form.replace("A", first, 1).replace("B", second, 1)
+
+
+def _form_words(form: str, *, rule: DateRule, dayfirst: bool) -> str:
+    pattern = _pattern(form, rule=rule, dayfirst=dayfirst)
+    if pattern.startswith(("dd", "mm")) and pattern[2] in "-/.":
+        sep = pattern[2]
+        words = ("day", "month") if pattern.startswith("dd") else ("month", "day")
+        text = f"{words[0]}{sep}{words[1]}{sep}year"
+    elif form.startswith("yyyy"):
+        text = f"year{form[4]}month{form[4]}day"
+    elif form.startswith("dd Month"):
+        text = "day, month name, year"
+    else:
+        text = "month name, day, year"
+    if ":" in form:
+        text += " with a time of day"
+    if _SHORT_YEAR.search(form):
+        pivot = _TWO_DIGIT_PIVOT
+        pattern += f"; two-digit years 00-{pivot - 1} as 20xx, {pivot}-99 as 19xx"
+    return text + f" ({pattern})"
+
+
+def _order_reason(rule: DateRule, *, dayfirst: bool) -> str:
+    """What settled the day/month order of a column of numeric dates (empty for others)."""
+    if (
+        rule.date_format is not None
+        or rule.serial
+        or not any(form.startswith("A") for form, _ in rule.forms)
+    ):
+        return ""
+    if rule.order is not None and rule.proof is not None:
+        return f" ({rule.proof!r} can only be read {rule.order})"
+    return (
+        f"; nothing in the file settles the order, so {'day' if dayfirst else 'month'} first "
+        "(each ambiguous row has a warning; --date-format says otherwise)"
+    )
+
+
+def _all_dates_failed(facts: FileFacts) -> Problem | None:
+    """One error when every row was set aside for its date, naming an example and the option."""
+    first = facts.first_date_failure
+    if not facts.rows or facts.date_failed < facts.rows or first is None:
+        return None
+    hint = (
+        ""
+        if "--date-format" in first.message
+        else "; if the dates are in another form, give it with --date-format "
+        "(e.g. --date-format '%d/%m/%Y %H:%M:%S')"
+    )
+    return Problem(
+        None,
+        first.column,
+        first.value,
+        f"every row ({facts.rows:,}) was set aside for its date, e.g. row {first.row}: "
+        f"{first.message}{hint}; each row's reason is kept with the rows set aside",
+        ERROR,
+    )
+
+
+def _count(n: int) -> str:
+    return f"{n:,} value" if n == 1 else f"{n:,} values"
 
 
 # --- coordinates ---------------------------------------------------------------------------

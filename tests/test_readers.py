@@ -502,18 +502,34 @@ def test_windows_1256_arabic_is_accepted(tmp_path):
     assert result.frame[schema.NOTES].tolist() == ["اشتباكات في المدينة", "قصف"]
 
 
-def test_latin1_french_is_refused_naming_file_and_offset(tmp_path):
+def test_latin1_french_is_read_as_windows_1252_with_a_warning(tmp_path):
+    # Latin-1 and Windows-1252 agree on é (0xE9): a Western export reads as it was written.
     text = (
         "event_id,event_date,latitude,longitude,location\na1,2017-11-09,36.2,37.1,Alep (région)\n"
     )
     path = write(tmp_path, text, encoding="latin-1")
-    offset = text.index("é")  # every earlier character is one ASCII byte
+    result = read_events(path)
+    assert result.encoding == "cp1252"
+    assert result.frame[schema.LOCATION].tolist() == ["Alep (région)"]
+    (note,) = result.problems
+    assert note.severity == WARNING and note.row is None
+    assert note.message.startswith("read as Windows-1252 (not UTF-8): byte 0xe9 at row 1 is é;")
+    assert "--encoding" in note.message
+
+
+def test_unknown_encoding_is_refused_naming_file_offset_and_option(tmp_path):
+    # 0x81 is undefined in Windows-1252 and the text is no Arabic: nothing fits.
+    data = b"event_id,event_date,latitude,longitude,location\na1,2017-11-09,36.2,37.1,Alep\x81\n"
+    path = tmp_path / "events.csv"
+    path.write_bytes(data)
+    offset = data.index(b"\x81")
     with pytest.raises(EncodingDetectionError) as info:
         read_events(path)
     message = str(info.value)
     assert str(path) in message
-    assert f"byte 0xe9 at offset {offset} (line 2)" in message
-    assert "UTF-8" in message and "Windows-1256" in message
+    assert f"byte 0x81 at offset {offset} (line 2)" in message
+    assert "UTF-8" in message and "Windows-1256" in message and "Windows-1252" in message
+    assert "--encoding" in message
     assert isinstance(info.value, InputFileError)  # callers catching InputFileError see it
 
 

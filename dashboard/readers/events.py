@@ -137,14 +137,15 @@ def read_events(
     mapping: Mapping[str, str] | None = None,
     max_bytes: int = textio.DEFAULT_MAX_BYTES,
     fast: bool = True,
+    encoding: str | None = None,
 ) -> ReadResult:
     """Read an event CSV as text, in any of the four formats.
 
     Parameters
     ----------
     path
-        The CSV file (UTF-8 with or without BOM, UTF-16 with BOM, or Arabic Windows-1256;
-        comma, semicolon or tab separated).
+        The CSV file (UTF-8 with or without BOM, UTF-16 with BOM, Arabic Windows-1256 or
+        Windows-1252, see ``textio.detect_encoding``; comma, semicolon or tab separated).
     format
         Force ``"canonical"``, ``"acled"``, ``"ucdp"`` or ``"mapped"``; default: detected.
     mapping
@@ -154,6 +155,9 @@ def read_events(
     fast
         Try the pyarrow fast path first (default). It is taken only when it provably gives
         the same result as the csv module; ``False`` always uses the csv module.
+    encoding
+        The file's encoding as the user gives it (``--encoding``; any name Python knows),
+        instead of detecting it; the whole file must decode in it.
 
     Returns
     -------
@@ -166,7 +170,11 @@ def read_events(
     SchemaError
         Bad ``format``/``mapping`` options, or a mapping that does not fit the header.
     """
-    layout = sniff_layout(path, format=format, mapping=mapping, max_bytes=max_bytes)
+    given = None
+    if encoding is not None:
+        textio.check_file(Path(path), max_bytes=max_bytes)
+        given = textio.check_encoding(Path(path), encoding)
+    layout = sniff_layout(path, format=format, mapping=mapping, max_bytes=max_bytes, encoding=given)
     path = Path(layout.path)
     encoding, delimiter, columns = layout.encoding, layout.delimiter, layout.columns
     has_header, first, fmt, renames = layout.has_header, layout.first, layout.format, layout.renames
@@ -180,6 +188,9 @@ def read_events(
         first=first,
         fast=fast,
     )
+    if given is None and encoding == "cp1252":
+        # A guessed encoding is said first, with the row a reader can check.
+        problems.insert(0, textio.cp1252_note(_in_file_order(table), first))
     frame = table.frame.rename(columns=renames)
     set_aside = table.set_aside.rename(columns=renames)
     problems += table.problems
@@ -317,6 +328,14 @@ def _read_table(
         path, encoding=encoding, delimiter=delimiter, columns=columns, has_header=has_header
     )
     return table, "csv", fallback
+
+
+def _in_file_order(table: textio.Table) -> pd.DataFrame:
+    """Every record of a table, well formed or ragged, by source row."""
+    if table.set_aside.empty:
+        return table.frame
+    ragged = table.set_aside[list(table.frame.columns)]
+    return pd.concat([table.frame, ragged]).sort_values(schema.SOURCE_ROW, kind="stable")
 
 
 def _check_options(format: str | None, mapping: Mapping[str, str] | None) -> None:

@@ -58,9 +58,16 @@ _NOT_CSV: tuple[tuple[bytes, str], ...] = (
     (b"{", "JSON (GeoJSON?)"),
 )
 _GEODATA_HINT = "control-area files go to --areas, not in place of the events"
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+")
 _NA = frozenset(schema.NA_VALUES)
 _HIGH_BYTES = bytes(range(128, 256))
+# The five bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252.
+_CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
+# A UTF-8 multi-byte sequence: a file with these and also invalid UTF-8 mixes encodings,
+# and reading it all as Windows-1252 would garble the UTF-8 part.
+_UTF8_SEQUENCE = re.compile(b"[\xc2-\xf4][\x80-\xbf]+")
+ENCODING_HINT = "give the encoding with --encoding (e.g. --encoding cp1251)"
 
 
 @dataclass
@@ -123,11 +130,16 @@ def _human(n: int) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """Name the encoding of a text file: a BOM, else strict UTF-8, else Arabic Windows-1256.
+    """Name the encoding of a text file: a BOM, else strict UTF-8, else Arabic Windows-1256,
+    else Windows-1252.
 
     Windows-1256 is accepted only when the decoded text is plausibly Arabic (most non-ASCII
-    characters are Arabic letters, in words of two letters or more). There is no silent
-    latin-1 fallback.
+    characters are Arabic letters, in words of two letters or more); it is checked first.
+    Windows-1252 (``cp1252``: the typographic quotes and accented letters of a Western
+    spreadsheet export) is accepted only when no byte is one of the five it leaves undefined
+    (0x81, 0x8D, 0x8F, 0x90, 0x9D) and the file holds no valid UTF-8 multi-byte sequence (a
+    file mixing the two would be garbled either way). The caller says so in the report
+    (:func:`cp1252_note`). There is no silent latin-1 fallback.
 
     Raises
     ------
@@ -155,10 +167,94 @@ def detect_encoding(path: Path) -> str:
         )
     if _plausibly_arabic(path, "cp1256"):
         return "cp1256"
+    why_not = _not_cp1252(path)
+    if why_not is None:
+        return "cp1252"
     raise EncodingDetectionError(
-        f"{path}: not valid UTF-8 ({failure.describe()}) and not Arabic text in "
-        "Windows-1256 either; the encoding is unknown (latin-1 is not guessed because it "
-        "would silently garble the text): save the file as UTF-8 and load it again"
+        f"{path}: not valid UTF-8 ({failure.describe()}), not Arabic text in Windows-1256 and "
+        f"not Windows-1252 ({why_not}); the encoding is unknown (latin-1 is not guessed "
+        f"because it would silently garble the text): {ENCODING_HINT}, or save the file as "
+        "UTF-8 and load it again"
+    )
+
+
+def check_encoding(path: Path, encoding: str) -> str:
+    """Check that the whole file decodes in an encoding the user named; return its name.
+
+    ``utf-8`` of a file that starts with a UTF-8 byte-order mark becomes ``utf-8-sig`` (the
+    mark is not part of the first column's name).
+
+    Raises
+    ------
+    EncodingDetectionError
+        Python knows no such encoding, or some byte of the file does not decode in it.
+    """
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise EncodingDetectionError(
+            f"--encoding {encoding!r}: no such encoding (e.g. utf-8, cp1252, cp1256, latin-1)"
+        ) from exc
+    if name == "utf-8":
+        with path.open("rb") as fh:
+            if fh.read(3) == codecs.BOM_UTF8:
+                name = "utf-8-sig"
+    failure = _first_failure(path, name)
+    if failure is not None and not failure.nul:
+        raise EncodingDetectionError(
+            f"{path}: {failure.describe()} cannot be decoded as {encoding} (given with "
+            "--encoding); check the encoding the file was saved in"
+        )
+    return name
+
+
+def _not_cp1252(path: Path) -> str | None:
+    """Why the file is not Windows-1252 text (None when it can be): the first byte that
+    Windows-1252 leaves undefined, or a UTF-8 sequence beside the invalid bytes."""
+    offset = 0
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            if (bad := _CP1252_UNDEFINED.search(chunk)) is not None:
+                at = offset + bad.start()
+                return f"byte 0x{chunk[bad.start()]:02x} at offset {at} is undefined there"
+            # A few bytes of the previous chunk keep a sequence cut at the boundary whole.
+            if _UTF8_SEQUENCE.search(tail + chunk[:4]) or _UTF8_SEQUENCE.search(chunk):
+                return "part of the file is UTF-8: the file mixes two encodings"
+            tail = chunk[-3:]
+            offset += len(chunk)
+    return None
+
+
+def cp1252_note(frame: pd.DataFrame, header: Sequence[str]) -> Problem:
+    """The warning for a file read as Windows-1252: the first row with a non-ASCII character.
+
+    ``frame`` is the text table (with ``schema.SOURCE_ROW``) in file order; ``header`` the
+    header's names (a character may be there and nowhere else).
+    """
+    where, char = "", ""
+    for name in header:
+        if (found := _NON_ASCII.search(str(name))) is not None:
+            where, char = "in the header", found.group()
+            break
+    if not where:
+        columns = [c for c in frame.columns if c != schema.SOURCE_ROW]
+        hits = pd.Series(False, index=frame.index)
+        for column in columns:
+            hits |= frame[column].str.contains(_NON_ASCII, na=False)
+        if hits.any():
+            first = frame[hits].iloc[0]
+            row = int(first[schema.SOURCE_ROW])
+            text = next(str(first[c]) for c in columns if _NON_ASCII.search(str(first[c])))
+            where, char = f"at row {row}", _NON_ASCII.search(text).group()  # type: ignore[union-attr]
+    byte = f"byte 0x{char.encode('cp1252')[0]:02x} {where} is {char}" if char else "no text"
+    return Problem(
+        None,
+        None,
+        char or None,
+        f"read as Windows-1252 (not UTF-8): {byte}; if that is not the character meant, "
+        f"{ENCODING_HINT}",
+        WARNING,
     )
 
 
