@@ -16,8 +16,10 @@ number in its file (the file name is in the message, since one call may read man
 What is refused, and how:
 
 * CRS missing: :class:`~dashboard.errors.CRSError` ("CRS missing", naming the file) unless
-  the caller passes ``assume_crs=``; a CRS other than EPSG:4326 is reprojected explicitly and
-  a warning says so. A *projected* CRS whose coordinates all lie within +/-180, +/-90 is
+  the caller passes ``assume_crs=`` (``--assume-crs``); a CRS other than EPSG:4326 (a 3-D
+  one such as EPSG:4979 included) is reprojected explicitly to 2-D EPSG:4326 and a warning
+  says so; heights of 3-D coordinates are dropped, said once per file; a series whose files
+  are in different CRS gets one warning listing them. A *projected* CRS whose coordinates all lie within +/-180, +/-90 is
   lon/lat under a wrong label (the original OCHA 2015 shapefile claimed UTM 37N): refused
   with :class:`GeometryError` naming the file rather than reprojected to nonsense.
 * Coordinates impossible for lon/lat (|x| > 180 or |y| > 90): the feature is set aside; if
@@ -25,11 +27,25 @@ What is refused, and how:
   shapefile history: metres labelled as degrees) and :class:`GeometryError` names the file.
 * Null geometry, empty geometry, unreadable geometry (unclosed ring), non-polygon geometry:
   set aside, each worded differently.
-* Invalid geometry (a self-intersecting bow-tie): set aside with shapely's
-  ``is_valid_reason`` unless ``repair=True``, which applies ``make_valid`` and warns.
+* Invalid geometry (a self-intersecting bow-tie, the usual state of hand-drawn front-line
+  polygons): repaired by default with ``make_valid``, keeping the polygonal part, and
+  reported with its area before and after; ``repair=False`` (``--no-repair``) sets it aside
+  with shapely's ``is_valid_reason`` instead.
 * A polygon with an edge jumping more than 180 degrees of longitude crosses the antimeridian:
   it is split at +/-180 into a MultiPolygon and a warning says so.
-* Dates: unparseable, missing, or ``valid_from >= valid_to``: set aside.
+* Dates: unparseable, missing, or ``valid_from >= valid_to``: set aside. A snapshot date or
+  ``valid_from`` after today or before 1900 is a typo (``2202-02-02``): set aside, so the
+  series is not stretched to it. A ``valid_to`` after today reads as "still valid"
+  (open-ended), with a warning.
+* A snapshot file with no date field and no ``as_of`` takes its date from its file name
+  (``..._20240708.geojson``, ``2024-07-08``, ``2024_07_08``), said in the report; a file
+  with no controller field can be given one controller for all its features
+  (``controller=``, ``--controller``).
+
+Everything set aside or repaired is in :attr:`AreasResult.rejected` and
+:attr:`AreasResult.repaired` with its reason and ground, and summed up in
+:attr:`AreasResult.ledger` (:class:`~dashboard.arealedger.AreaLedger`), which every figure
+computed from the areas quotes.
 * Overlaps: polygons of *different* controllers that overlap (intersection area above a
   tiny fraction of the smaller polygon) while both are valid are reported as warnings
   naming both features; they are kept (the join decides, see :mod:`dashboard.spatial`).
@@ -38,9 +54,10 @@ What is refused, and how:
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +69,9 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from dashboard.arealedger import AREA_KM2, AREA_KM2_BEFORE, REASON_KIND, AreaLedger
 from dashboard.errors import CRSError, GeometryError, InputFileError, SchemaError
+from dashboard.measure import area_km2, polygonal_part
 from dashboard.paths import check_input_file
 from dashboard.report import WARNING, Problem, Report
 from dashboard.schema import (
@@ -104,6 +123,27 @@ _OVERLAP_MIN_FRACTION = 1e-9
 # pair in one warning (a synthetic 40k-version history has ~150k, unreadable as a list).
 _OVERLAP_LIST_MAX = 200
 _ID_FIELD = AREA_ID
+_EARLIEST = date(1900, 1, 1)
+# A date in a file name: 20240708, 2024-07-08 or 2024_07_08, not part of a longer number.
+_NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})([-_]?)(\d{2})\2(\d{2})(?!\d)")
+
+# Why a feature was set aside, in a few words: the summaries count features by these.
+NULL_GEOMETRY = "null geometry"
+EMPTY_GEOMETRY = "empty geometry"
+UNREADABLE_GEOMETRY = "unreadable geometry"
+NOT_POLYGON = "not a polygon"
+OUT_OF_RANGE = "coordinates out of range"
+INVALID_GEOMETRY = "self-intersecting or invalid (--no-repair)"
+NO_AREA_AFTER_REPAIR = "no area left after repair"
+NO_CONTROLLER = "controller missing"
+NO_DATE = "date missing"
+BAD_DATE = "date unreadable"
+IMPLAUSIBLE_DATE = "date after today or before 1900"
+REVERSED_DATES = "valid_from not before valid_to"
+# Set-aside features of these kinds have no polygon whose ground could be measured.
+_UNMEASURED = frozenset(
+    {NULL_GEOMETRY, EMPTY_GEOMETRY, UNREADABLE_GEOMETRY, NOT_POLYGON, OUT_OF_RANGE}
+)
 
 
 @dataclass
@@ -117,15 +157,24 @@ class AreasResult:
         open-ended), AREA_SOURCE (file name), AREA_FEATURE (1-based feature number), the
         file's other properties, and a Polygon/MultiPolygon geometry in EPSG:4326.
     rejected
-        One row per set-aside feature: AREA_SOURCE, AREA_FEATURE, CONTROLLER (as given)
-        and REJECT_REASON.
+        One row per set-aside feature: AREA_SOURCE, AREA_FEATURE, CONTROLLER (as given),
+        ``reason_kind`` (a few words: ``null geometry``), REJECT_REASON (the full reason) and
+        ``area_km2`` (the ground of its polygon, repaired if need be; NaN when it has none).
     report
         ``rows_in`` = features read, ``rows_loaded`` + ``rows_rejected``; every problem.
+    repaired
+        One row per loaded feature that was repaired: AREA_SOURCE, AREA_FEATURE,
+        CONTROLLER, REJECT_REASON (what was wrong), ``area_km2_before`` (as drawn) and
+        ``area_km2`` (after the repair).
+    ledger
+        Features in = used as read + repaired + set aside, with their ground.
     """
 
     areas: gpd.GeoDataFrame
     rejected: pd.DataFrame
     report: Report
+    repaired: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ledger: AreaLedger = field(default_factory=AreaLedger)
 
 
 @dataclass
@@ -134,7 +183,12 @@ class _FileFrame:
 
     name: str
     frame: gpd.GeoDataFrame  # all features; geometry may be None / replaced by repairs
-    errors: list[list[str]]  # per feature: reasons to set it aside
+    errors: list[list[tuple[str, str]]]  # per feature: (kind, reason) to set it aside
+    snapshot: bool = False  # dated by a snapshot date (a series), not by intervals
+    repairs: dict[int, tuple[str, shapely.Geometry]] = field(default_factory=dict)
+    """0-based feature -> (what was wrong, the geometry as drawn) of repaired features."""
+    crs: str = ""
+    """The CRS the file declared (or was assumed to be in)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,12 +202,15 @@ def read_control_areas(
     from_field: str = "valid_from",
     to_field: str = "valid_to",
     date_field: str | None = None,
-    as_of: str | date | Sequence[str | date] | None = None,
+    as_of: str | date | Sequence[str | date | None] | None = None,
+    as_of_by_file: Mapping[str, str | date] | None = None,
+    controller: str | None = None,
     controller_names: Mapping[str, str] | None = None,
-    repair: bool = False,
+    repair: bool = True,
     assume_crs: str | None = None,
     known_controllers: Collection[str] | None = None,
     id_field: str | None = _ID_FIELD,
+    today: date | None = None,
 ) -> AreasResult:
     """Read control-area versions from GeoJSON, GeoPackage, Shapefile, KML or GeoParquet.
 
@@ -168,13 +225,22 @@ def read_control_areas(
         Snapshot mode: the field holding each feature's snapshot date (OCHA: ``"valid_date"``).
     as_of
         Snapshot mode: the date of features without a date (or of files without
-        ``date_field``); one date for all files or one per file.
+        ``date_field``): one date for all files, or one per file (a sequence in file
+        order, None where a file has none). A file without a date field, an ``as_of`` or a
+        ``from_field`` whose name holds a date (``..._20240708.geojson``) is a snapshot of
+        that date.
+    as_of_by_file
+        ``{file path or name: date}``: the snapshot date of those files, over ``as_of``.
+    controller
+        The controller of every feature of a file that has no ``controller_field`` (a
+        series of one occupier's territory whose files carry no properties).
     controller_names
         Mapping from the names in the file to the names to use (e.g.
         :data:`OCHA_AOI_2015_NAMES`); names not in it are kept as given.
     repair
-        Repair invalid geometries with ``shapely.make_valid`` (recorded as a warning)
-        instead of setting them aside.
+        Repair invalid geometries with ``shapely.make_valid``, keeping the polygonal part
+        (recorded as a warning with the area before and after; the default); False sets
+        them aside.
     assume_crs
         CRS to use for files that declare none; without it such files are refused.
     known_controllers
@@ -182,6 +248,8 @@ def read_control_areas(
     id_field
         Field giving stable area ids; used when present, filled and unique. Otherwise the id
         is ``"<file stem>-<feature number>"``.
+    today
+        Dates after this one are typos (default: the date today).
 
     Returns
     -------
@@ -207,9 +275,9 @@ def read_control_areas(
     Dates are whole days; a time of day is dropped, a time zone converted to UTC first.
     """
     path_list = _as_path_list(paths)
-    snapshot_mode = date_field is not None or as_of is not None
-    as_of_list = _as_of_per_file(as_of, len(path_list))
+    as_of_list = _as_of_per_file(as_of, as_of_by_file or {}, path_list)
     report = Report(source=", ".join(p.name for p in path_list))
+    dates = _DateRules(today=today or date.today())
     files: list[_FileFrame] = []
     for path, file_as_of in zip(path_list, as_of_list, strict=True):
         files.append(
@@ -221,21 +289,30 @@ def read_control_areas(
                 to_field=to_field,
                 date_field=date_field,
                 as_of=file_as_of,
-                snapshot_mode=snapshot_mode,
+                controller=controller,
                 controller_names=controller_names,
                 repair=repair,
                 assume_crs=assume_crs,
+                dates=dates,
             )
         )
-    if snapshot_mode:
-        _snapshots_to_intervals(files)
-    areas, rejected = _assemble(files, id_field, report)
+    _check_mixed_crs(files, report)
+    _snapshots_to_intervals([f for f in files if f.snapshot])
+    areas, rejected, repaired = _assemble(files, id_field, report)
     _check_known_controllers(areas, known_controllers, report)
     _check_overlaps(areas, report)
     report.rows_in = sum(len(f.frame) for f in files)
     report.rows_loaded = len(areas)
     report.rows_rejected = len(rejected)
-    return AreasResult(areas=areas, rejected=rejected, report=report)
+    ledger = AreaLedger.of(
+        features_in=report.rows_in,
+        set_aside=rejected,
+        repaired=repaired,
+        notes=tuple(p.message for p in report.problems if p.row is None),
+    )
+    return AreasResult(
+        areas=areas, rejected=rejected, report=report, repaired=repaired, ledger=ledger
+    )
 
 
 def areas_at(
@@ -280,13 +357,77 @@ def _as_path_list(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def _as_of_per_file(as_of: Any, n_files: int) -> list[Any]:
+def _as_of_per_file(
+    as_of: Any, by_file: Mapping[str, Any], path_list: list[Path]
+) -> list[date | None]:
+    """One snapshot date (or None) per file: ``by_file``'s, else ``as_of``'s."""
+    n_files = len(path_list)
     if as_of is None or isinstance(as_of, (str, date, datetime, pd.Timestamp)):
-        return [as_of] * n_files
-    dates = list(as_of)
-    if len(dates) != n_files:
-        raise ValueError(f"as_of has {len(dates)} dates for {n_files} files: {dates!r}")
-    return dates
+        dates = [as_of] * n_files
+    else:
+        dates = list(as_of)
+        if len(dates) != n_files:
+            raise SchemaError(
+                f"--as-of gives {len(dates)} dates for {n_files} area files: give one date "
+                "for all, or FILE=DATE for each file"
+            )
+    unknown = [k for k in by_file if not any(_names_file(k, p) for p in path_list)]
+    if unknown:
+        names = ", ".join(p.name for p in path_list)
+        raise SchemaError(f"--as-of {unknown[0]}=...: no such area file among {names}")
+    for i, path in enumerate(path_list):
+        own = next((v for k, v in by_file.items() if _names_file(k, path)), None)
+        if own is not None:
+            dates[i] = own
+    return [_as_of_day(d) for d in dates]
+
+
+def _names_file(key: str, path: Path) -> bool:
+    """Does ``key`` (as the user typed it) name ``path``: same path, or same file name?"""
+    return key in (str(path), path.name) or Path(key).resolve() == path.resolve()
+
+
+def _as_of_day(value: Any) -> date | None:
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise SchemaError(f"--as-of {value!r}: expected a date YYYY-MM-DD")
+    return stamp.date()
+
+
+def date_in_name(name: str) -> date | None:
+    """The date a file name holds (``..._20240708.geojson``, ``2024-07-08``, ``2024_07_08``).
+
+    None when it holds none, or more than one different date (which one would be meant?).
+    """
+    found: set[date] = set()
+    for match in _NAME_DATE.finditer(Path(name).stem):
+        try:
+            found.add(date(int(match[1]), int(match[3]), int(match[4])))
+        except ValueError:  # 20241340: digits, not a date
+            continue
+    return found.pop() if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class _DateRules:
+    """Which dates are typos: after ``today`` or before 1900."""
+
+    today: date
+
+    def implausible(self, days: pd.Series) -> np.ndarray:
+        late = days > pd.Timestamp(self.today)
+        early = days < pd.Timestamp(_EARLIEST)
+        return (late | early).fillna(False).to_numpy(dtype=bool)
+
+    def why(self, day: pd.Timestamp) -> str:
+        if day.date() > self.today:
+            return f"is after today ({self.today.isoformat()}): a typo?"
+        return "is before 1900: a typo?"
 
 
 def _read_one(
@@ -297,11 +438,12 @@ def _read_one(
     from_field: str,
     to_field: str,
     date_field: str | None,
-    as_of: Any,
-    snapshot_mode: bool,
+    as_of: date | None,
+    controller: str | None,
     controller_names: Mapping[str, str] | None,
     repair: bool,
     assume_crs: str | None,
+    dates: _DateRules,
 ) -> _FileFrame:
     name = path.name
     first_problem = len(report.problems)
@@ -309,37 +451,122 @@ def _read_one(
     declared = frame.crs.to_string() if frame.crs is not None else f"{assume_crs} (assumed)"
     frame = _check_crs(frame, name, assume_crs, report)
     n = len(frame)
-    errors: list[list[str]] = [[] for _ in range(n)]
+    errors: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     for i, reason in unreadable.items():
-        errors[i].append(reason)
+        errors[i].append((UNREADABLE_GEOMETRY, reason))
         report.add(Problem(i + 1, "geometry", None, f"{name} feature {i + 1}: {reason}"))
-    geoms = _check_geometries(frame, name, path, declared, unreadable, repair, errors, report)
+    geoms, repairs = _check_geometries(
+        frame, name, path, declared, unreadable, repair, errors, report
+    )
     frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=_WGS84))
+    frame[CONTROLLER] = _controllers(
+        frame, name, controller_field, controller, controller_names, errors, report
+    )
 
-    if controller_field not in frame.columns:
-        raise SchemaError(
-            f"{name}: no controller field {controller_field!r}; fields are "
-            f"{_field_list(frame)} (pass controller_field=...)"
-        )
-    controller = _clean_text(frame[controller_field])
-    for i in np.flatnonzero(controller.isna().to_numpy()).tolist():
-        _feature_error(report, errors, name, int(i), controller_field, None, "controller missing")
-    if controller_names:
-        controller = controller.map(
-            lambda v: controller_names.get(v, v) if isinstance(v, str) else v
-        )
-    frame[CONTROLLER] = controller.astype("string")
-
-    if snapshot_mode:
-        frame[VALID_FROM] = _snapshot_dates(frame, name, date_field, as_of, errors, report)
+    snapshot, file_as_of = _dating(
+        frame, name, from_field=from_field, date_field=date_field, as_of=as_of, report=report
+    )
+    if snapshot:
+        frame[VALID_FROM] = _snapshot_dates(frame, name, date_field, file_as_of, errors, report)
         frame[VALID_TO] = pd.Series(pd.NaT, index=frame.index, dtype=DATE_DTYPE)
     else:
         _interval_dates(frame, name, from_field, to_field, errors, report)
+    _check_plausible_dates(frame, name, snapshot, dates, errors, report)
     # this file's problems in feature order (file-level ones first), as a reader expects
     report.problems[first_problem:] = sorted(
         report.problems[first_problem:], key=lambda p: -1 if p.row is None else p.row
     )
-    return _FileFrame(name=name, frame=frame, errors=errors)
+    return _FileFrame(
+        name=name, frame=frame, errors=errors, snapshot=snapshot, repairs=repairs, crs=declared
+    )
+
+
+def _controllers(
+    frame: gpd.GeoDataFrame,
+    name: str,
+    controller_field: str,
+    controller: str | None,
+    controller_names: Mapping[str, str] | None,
+    errors: list[list[tuple[str, str]]],
+    report: Report,
+) -> pd.Series:
+    """Each feature's controller: its field, else the one ``--controller`` gives the file."""
+    if controller_field not in frame.columns:
+        if controller is None:
+            raise SchemaError(
+                f"{name}: no controller field {controller_field!r}; fields are "
+                f"{_field_list(frame)}. Name the field with --controller-field FIELD, or give "
+                "every feature of the file one controller with --controller NAME"
+            )
+        report.add(
+            Problem(
+                None,
+                CONTROLLER,
+                controller,
+                f"{name}: no {controller_field!r} field: all {len(frame)} features given the "
+                f"controller {controller!r} (--controller)",
+                WARNING,
+            )
+        )
+        values = pd.Series(controller, index=frame.index, dtype="string")
+    else:
+        values = _clean_text(frame[controller_field])
+        for i in np.flatnonzero(values.isna().to_numpy()).tolist():
+            _feature_error(
+                report, errors, name, int(i), controller_field, None, NO_CONTROLLER,
+                f"controller missing (field {controller_field!r} empty)",
+            )  # fmt: skip
+    if controller_names:
+        values = values.map(lambda v: controller_names.get(v, v) if isinstance(v, str) else v)
+    return values.astype("string")
+
+
+def _dating(
+    frame: gpd.GeoDataFrame,
+    name: str,
+    *,
+    from_field: str,
+    date_field: str | None,
+    as_of: date | None,
+    report: Report,
+) -> tuple[bool, date | None]:
+    """Is the file a snapshot, and the date of its undated features (None: no such date)?
+
+    A date field or ``--as-of`` makes it a snapshot; else a ``from_field`` makes it an
+    interval file; else a date in its file name makes it a snapshot of that date.
+    """
+    has_date_field = date_field is not None and date_field in frame.columns
+    if as_of is not None:
+        return True, as_of
+    if has_date_field:
+        return True, None
+    if date_field is None and from_field in frame.columns:
+        return False, None
+    named = date_in_name(name)
+    if named is not None:
+        report.add(
+            Problem(
+                None,
+                VALID_FROM,
+                named.isoformat(),
+                f"{name}: no date field: read as a snapshot of {named.isoformat()}, the date "
+                "in its file name (--as-of FILE=DATE gives another)",
+                WARNING,
+            )
+        )
+        return True, named
+    if date_field is not None:
+        raise SchemaError(
+            f"{name}: no date field {date_field!r}; fields are {_field_list(frame)}. Give "
+            f"the field with --date-field FIELD, or the file's date with --as-of {name}=DATE "
+            "(or put the date in its file name, e.g. areas_20240708.geojson)"
+        )
+    raise SchemaError(
+        f"{name}: no {from_field!r} field; fields are {_field_list(frame)}. For interval "
+        "files name the fields with --from-field/--to-field; for snapshots give "
+        f"--date-field FIELD or --as-of {name}=DATE (or put the date in the file name, e.g. "
+        "areas_20240708.geojson)"
+    )
 
 
 def _read_frame(path: Path) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
@@ -446,7 +673,7 @@ def _check_crs(
         if assume_crs is None:
             raise CRSError(
                 f"{name}: CRS missing: the file does not say which coordinate system its "
-                "coordinates are in (add a .prj / CRS, or pass assume_crs='EPSG:4326')"
+                "coordinates are in (add a .prj / CRS, or give --assume-crs EPSG:4326)"
             )
         frame = frame.set_crs(assume_crs)
         report.add(
@@ -467,19 +694,65 @@ def _check_crs(
             f"{name}: the file says {crs.to_string()} (metres) but every coordinate is "
             f"within lon/lat range (x from {x0:.6g} to {x1:.6g}, y from {y0:.6g} to {y1:.6g}): "
             "they look like longitude/latitude under a wrong CRS label; fix the file's CRS "
-            "(or remove it and pass assume_crs='EPSG:4326')"
+            "(or remove it and give --assume-crs EPSG:4326)"
         )
+    three_d = len(crs.axis_info) > 2
     if not crs.equals(_WGS84, ignore_axis_order=True):
         source = frame.crs.to_string()
-        frame = frame.to_crs(_WGS84)
+        frame = _flat(frame.to_crs(_WGS84))
+        kind = " (3-D)" if three_d else ""
         report.add(
             Problem(
-                None, "geometry", source, f"{name}: reprojected from {source} to EPSG:4326", WARNING
+                None,
+                "geometry",
+                source,
+                f"{name}: reprojected from {source}{kind} to 2-D EPSG:4326 (WGS 84 longitude/"
+                "latitude)" + (", heights dropped" if three_d else ""),
+                WARNING,
             )
         )
-    else:
-        frame = frame.set_crs(_WGS84, allow_override=True)
+        return frame
+    frame = frame.set_crs(_WGS84, allow_override=True)
+    if shapely.has_z(np.asarray(frame.geometry.array, dtype=object)).any():
+        frame = _flat(frame)
+        report.add(
+            Problem(
+                None,
+                "geometry",
+                None,
+                f"{name}: 3-D coordinates: heights dropped (control areas are 2-D)",
+                WARNING,
+            )
+        )
     return frame
+
+
+def _flat(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The frame with 2-D geometries (a height means nothing for who holds the ground)."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    if not shapely.has_z(geoms[present]).any():
+        return frame
+    flat = geoms.copy()
+    flat[present] = shapely.force_2d(geoms[present])
+    return frame.set_geometry(gpd.GeoSeries(flat, index=frame.index, crs=frame.crs))
+
+
+def _check_mixed_crs(files: list[_FileFrame], report: Report) -> None:
+    """One warning when the files of one read declare different CRS (all are now 2-D 4326)."""
+    declared = {f.name: f.crs for f in files}
+    if len(set(declared.values())) > 1:
+        listed = ", ".join(f"{name}: {crs}" for name, crs in declared.items())
+        report.add(
+            Problem(
+                None,
+                "geometry",
+                None,
+                f"the area files are in different CRS ({listed}): each was reprojected to "
+                "2-D EPSG:4326 before use",
+                WARNING,
+            )
+        )
 
 
 def _looks_like_degrees(frame: gpd.GeoDataFrame) -> bool:
@@ -493,14 +766,15 @@ def _looks_like_degrees(frame: gpd.GeoDataFrame) -> bool:
 
 def _feature_error(
     report: Report,
-    errors: list[list[str]],
+    errors: list[list[tuple[str, str]]],
     name: str,
     i: int,
     column: str | None,
     value: Any,
+    kind: str,
     reason: str,
 ) -> None:
-    errors[i].append(reason)
+    errors[i].append((kind, reason))
     report.add(Problem(i + 1, column, value, f"{name} feature {i + 1}: {reason}"))
 
 
@@ -521,22 +795,23 @@ def _check_geometries(
     declared_crs: str,
     unreadable: Mapping[int, str],
     repair: bool,
-    errors: list[list[str]],
+    errors: list[list[tuple[str, str]]],
     report: Report,
-) -> np.ndarray:
-    """Check every geometry; return the geometries to keep (repaired / split where asked)."""
+) -> tuple[np.ndarray, dict[int, tuple[str, shapely.Geometry]]]:
+    """Check every geometry; return the geometries to keep (repaired / split where asked)
+    and ``{feature: (what was wrong, geometry as drawn)}`` of the repaired ones."""
     geoms = np.asarray(frame.geometry.array, dtype=object).copy()
     n = len(geoms)
     pending = np.ones(n, dtype=bool)  # still to be checked
     for i in unreadable:
         pending[i] = False
 
-    def reject(i: int, value: Any, reason: str) -> None:
-        _feature_error(report, errors, name, i, "geometry", value, reason)
+    def reject(i: int, value: Any, kind: str, reason: str) -> None:
+        _feature_error(report, errors, name, i, "geometry", value, kind, reason)
         pending[i] = False
 
     for i in np.flatnonzero(shapely.is_missing(geoms) & pending).tolist():
-        reject(i, None, "geometry is null (the feature has no geometry)")
+        reject(i, None, NULL_GEOMETRY, "geometry is null (the feature has no geometry)")
 
     empty = np.zeros(n, dtype=bool)
     empty[pending] = shapely.is_empty(geoms[pending])
@@ -549,46 +824,79 @@ def _check_geometries(
         # GDAL run with OGR_GEOMETRY_ACCEPT_UNCLOSED_RING=NO hands back an unclosed ring as
         # an empty polygon: say what really happened.
         ring = ring_problems.get(i)
-        reject(
-            i,
-            None,
-            f"geometry cannot be read: {ring}"
-            if ring
-            else "geometry is empty (a geometry with no coordinates)",
-        )
+        if ring:
+            reject(i, None, UNREADABLE_GEOMETRY, f"geometry cannot be read: {ring}")
+        else:
+            reject(i, None, EMPTY_GEOMETRY, "geometry is empty (a geometry with no coordinates)")
 
     for i in np.flatnonzero(pending).tolist():
         kind = geoms[i].geom_type
         if kind not in _POLYGONAL:
-            reject(i, kind, f"not a polygon: geometry type {kind} does not describe an area")
+            reject(
+                i,
+                kind,
+                NOT_POLYGON,
+                f"not a polygon: geometry type {kind} does not describe an area",
+            )
 
     _check_ranges(geoms, pending, name, declared_crs, errors, report)
     _split_antimeridian(geoms, pending, name, report)
 
     valid = np.ones(n, dtype=bool)
     valid[pending] = shapely.is_valid(geoms[pending])
-    for i in np.flatnonzero(~valid).tolist():
+    invalid = np.flatnonzero(~valid).tolist()
+    if not repair:
+        for i in invalid:
+            reason = shapely.is_valid_reason(geoms[i])
+            reject(
+                i,
+                reason,
+                INVALID_GEOMETRY,
+                f"invalid geometry: {reason}; set aside because of --no-repair (without it the "
+                "polygon is repaired with make_valid)",
+            )
+        return geoms, {}
+    repairs: dict[int, tuple[str, shapely.Geometry]] = {}
+    for i in invalid:
         reason = shapely.is_valid_reason(geoms[i])
-        fixed = _polygonal_part(shapely.make_valid(geoms[i])) if repair else None
-        if fixed is not None:
-            geoms[i] = fixed
+        fixed = repaired_polygon(geoms[i])
+        if fixed is None:
+            reject(i, reason, NO_AREA_AFTER_REPAIR, f"invalid geometry ({reason}): make_valid "
+                   "left no area (a polygon folded flat)")  # fmt: skip
+            continue
+        repairs[i] = (reason, geoms[i])
+        geoms[i] = fixed
+    if repairs:
+        idx = list(repairs)
+        before = area_km2([repairs[i][1] for i in idx])
+        after = area_km2(geoms[idx])
+        for i, km2_before, km2_after in zip(idx, before, after, strict=True):
             _feature_warning(
                 report,
                 name,
                 i,
                 "geometry",
-                reason,
-                f"invalid geometry ({reason}) repaired with make_valid",
+                repairs[i][0],
+                f"invalid geometry ({repairs[i][0]}) repaired with make_valid: "
+                f"{_km2(km2_before)} km² as drawn, {_km2(km2_after)} km² repaired "
+                "(--no-repair sets it aside instead)",
             )
-        elif repair:
-            reject(i, reason, f"invalid geometry ({reason}); make_valid left no area")
-        else:
-            reject(
-                i,
-                reason,
-                f"invalid geometry: {reason} (pass repair=True to fix it with make_valid)",
-            )
-    return geoms
+    return geoms, repairs
+
+
+def repaired_polygon(geom: shapely.Geometry) -> shapely.Geometry | None:
+    """An invalid polygon made valid, keeping every bit of ground its outline encloses.
+
+    ``make_valid``'s "structure" method unions the shells and subtracts the holes, as a
+    person redrawing a front line that crosses itself would; the default "linework" method
+    would read a ring looping over itself even-odd and drop the ground it covers twice.
+    Lines and points the repair leaves beside the polygons are dropped (no ground).
+    """
+    return polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+
+
+def _km2(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"
 
 
 def _check_ranges(
@@ -596,7 +904,7 @@ def _check_ranges(
     pending: np.ndarray,
     name: str,
     declared_crs: str,
-    errors: list[list[str]],
+    errors: list[list[tuple[str, str]]],
     report: Report,
 ) -> None:
     if not pending.any():
@@ -616,7 +924,7 @@ def _check_ranges(
     for k in np.flatnonzero(bad).tolist():
         i = int(idx[k])
         box = tuple(round(float(b), 6) for b in bounds[k])
-        errors[i].append("coordinates out of lon/lat range")
+        errors[i].append((OUT_OF_RANGE, "coordinates out of lon/lat range"))
         report.add(
             Problem(
                 i + 1,
@@ -646,7 +954,7 @@ def _split_antimeridian(geoms: np.ndarray, pending: np.ndarray, name: str, repor
         west = shapely.intersection(shifted, shapely.box(-180, -90, 180, 90))
         east = _translate_west(shapely.intersection(shifted, shapely.box(180, -90, 540, 90)))
         parts = [g for g in (west, east) if not g.is_empty]
-        split = _polygonal_part(shapely.union_all(parts)) if parts else None
+        split = polygonal_part(shapely.union_all(parts)) if parts else None
         if split is None:
             continue
         geoms[i] = split
@@ -660,19 +968,6 @@ def _split_antimeridian(geoms: np.ndarray, pending: np.ndarray, name: str, repor
             f"polygon crosses the antimeridian (an edge jumps more than 180 degrees of "
             f"longitude): split at +/-180 into {n_parts} part(s)",
         )
-
-
-def _polygonal_part(geom: shapely.Geometry | None) -> shapely.Geometry | None:
-    """The Polygon/MultiPolygon part of a geometry (make_valid may add lines); None if no area."""
-    if geom is None or geom.is_empty:
-        return None
-    if geom.geom_type in _POLYGONAL:
-        return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in _POLYGONAL and not p.is_empty]
-    polygons = [q for p in parts for q in shapely.get_parts(p)]
-    if not polygons:
-        return None
-    return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
 
 
 def _translate_west(geom: shapely.Geometry) -> shapely.Geometry:
@@ -711,41 +1006,31 @@ def _snapshot_dates(
     frame: gpd.GeoDataFrame,
     name: str,
     date_field: str | None,
-    as_of: Any,
-    errors: list[list[str]],
+    as_of: date | None,
+    errors: list[list[tuple[str, str]]],
     report: Report,
 ) -> pd.Series:
-    fallback = pd.NaT if as_of is None else pd.Timestamp(as_of).normalize()
+    fallback = pd.NaT if as_of is None else pd.Timestamp(as_of)
     if date_field is not None and date_field in frame.columns:
         dates, missing, bad = _parse_days(frame[date_field])
         dates = dates.mask(pd.Series(missing, index=dates.index), fallback).astype(DATE_DTYPE)
         missing = missing & pd.isna(fallback)
-        column = date_field
-    elif as_of is not None:
+        column: str | None = date_field
+    else:
         dates = pd.Series(fallback, index=frame.index).astype(DATE_DTYPE)
         missing = bad = np.zeros(len(frame), dtype=bool)
         column = None
-    else:
-        raise SchemaError(
-            f"{name}: no date field {date_field!r}; fields are {_field_list(frame)} "
-            "(pass date_field=... or as_of=...)"
-        )
-    raw = frame[date_field] if column else None
     for i in np.flatnonzero(missing).tolist():
         _feature_error(
-            report, errors, name, int(i), column, None, "snapshot date missing (pass as_of=...)"
-        )
+            report, errors, name, int(i), column, None, NO_DATE,
+            f"snapshot date missing (give the file's date with --as-of {name}=DATE)",
+        )  # fmt: skip
     for i in np.flatnonzero(bad).tolist():
-        value = raw.iloc[i] if raw is not None else None
+        value = frame[date_field].iloc[i] if column else None
         _feature_error(
-            report,
-            errors,
-            name,
-            int(i),
-            column,
-            value,
+            report, errors, name, int(i), column, value, BAD_DATE,
             f"cannot parse date {value!r} (expected YYYY-MM-DD)",
-        )
+        )  # fmt: skip
     return dates
 
 
@@ -754,14 +1039,9 @@ def _interval_dates(
     name: str,
     from_field: str,
     to_field: str,
-    errors: list[list[str]],
+    errors: list[list[tuple[str, str]]],
     report: Report,
 ) -> None:
-    if from_field not in frame.columns:
-        raise SchemaError(
-            f"{name}: no {from_field!r} field; fields are {_field_list(frame)} (pass "
-            "from_field=..., or date_field=... / as_of=... for snapshot files)"
-        )
     start, start_missing, start_bad = _parse_days(frame[from_field])
     if to_field in frame.columns:
         end, _end_missing, end_bad = _parse_days(frame[to_field])
@@ -769,33 +1049,59 @@ def _interval_dates(
         end = pd.Series(pd.NaT, index=frame.index, dtype=DATE_DTYPE)
         end_bad = np.zeros(len(frame), dtype=bool)
     for i in np.flatnonzero(start_missing).tolist():
-        _feature_error(report, errors, name, int(i), from_field, None, f"{from_field} missing")
-    for mask, field in ((start_bad, from_field), (end_bad, to_field)):
+        _feature_error(
+            report, errors, name, int(i), from_field, None, NO_DATE, f"{from_field} missing"
+        )
+    for mask, column in ((start_bad, from_field), (end_bad, to_field)):
         for i in np.flatnonzero(mask).tolist():
-            value = frame[field].iloc[i]
+            value = frame[column].iloc[i]
             _feature_error(
-                report,
-                errors,
-                name,
-                int(i),
-                field,
-                value,
-                f"cannot parse {field} {value!r} (expected YYYY-MM-DD)",
-            )
+                report, errors, name, int(i), column, value, BAD_DATE,
+                f"cannot parse {column} {value!r} (expected YYYY-MM-DD)",
+            )  # fmt: skip
     backwards = (start >= end).fillna(False).to_numpy(dtype=bool)
     for i in np.flatnonzero(backwards).tolist():
         a, b = start.iloc[i].date(), end.iloc[i].date()
         _feature_error(
-            report,
-            errors,
-            name,
-            int(i),
-            to_field,
-            str(b),
+            report, errors, name, int(i), to_field, str(b), REVERSED_DATES,
             f"{from_field} {a} is not before {to_field} {b} (validity is [from, to))",
-        )
+        )  # fmt: skip
     frame[VALID_FROM] = start
     frame[VALID_TO] = end
+
+
+def _check_plausible_dates(
+    frame: gpd.GeoDataFrame,
+    name: str,
+    snapshot: bool,
+    rules: _DateRules,
+    errors: list[list[tuple[str, str]]],
+    report: Report,
+) -> None:
+    """Set aside a start date after today or before 1900; read a late end as open-ended.
+
+    A snapshot dated ``2202-02-02`` (for 2022) would stretch the series by two centuries
+    and make the snapshot before it valid until then: it is set aside with its reason.
+    """
+    start = frame[VALID_FROM]
+    label = "snapshot date" if snapshot else VALID_FROM
+    for i in np.flatnonzero(rules.implausible(start)).tolist():
+        day = start.iloc[i]
+        _feature_error(
+            report, errors, name, int(i), VALID_FROM, day.date().isoformat(), IMPLAUSIBLE_DATE,
+            f"{label} {day.date().isoformat()} {rules.why(day)} Set aside, so the series is "
+            "not stretched to it; fix the date in the file",
+        )  # fmt: skip
+    end = frame[VALID_TO]
+    late_end = (end > pd.Timestamp(rules.today)).fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(late_end).tolist():
+        day = end.iloc[i].date().isoformat()
+        _feature_warning(
+            report, name, int(i), VALID_TO, day,
+            f"{VALID_TO} {day} is after today: read as still valid (open-ended)",
+        )  # fmt: skip
+    if late_end.any():
+        frame[VALID_TO] = end.mask(pd.Series(late_end, index=end.index)).astype(DATE_DTYPE)
 
 
 def _snapshots_to_intervals(files: list[_FileFrame]) -> None:
@@ -820,9 +1126,10 @@ def _snapshots_to_intervals(files: list[_FileFrame]) -> None:
 
 def _assemble(
     files: list[_FileFrame], id_field: str | None, report: Report
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
     kept: list[gpd.GeoDataFrame] = []
     rejected: list[pd.DataFrame] = []
+    repaired: list[pd.DataFrame] = []
     for f in files:
         frame = f.frame.copy()
         frame[AREA_SOURCE] = f.name
@@ -845,16 +1152,8 @@ def _assemble(
                         WARNING,
                     )
                 )
-        rejected.append(
-            pd.DataFrame(
-                {
-                    AREA_SOURCE: f.name,
-                    AREA_FEATURE: frame[AREA_FEATURE].to_numpy()[bad],
-                    CONTROLLER: frame[CONTROLLER].to_numpy()[bad],
-                    REJECT_REASON: ["; ".join(e) for e in f.errors if e],
-                }
-            )
-        )
+        rejected.append(_set_aside_rows(f, frame, bad))
+        repaired.append(_repaired_rows(f, frame, bad))
         kept.append(frame.loc[~bad])
     areas = pd.concat(kept, ignore_index=True) if kept else gpd.GeoDataFrame()
     areas = gpd.GeoDataFrame(
@@ -884,12 +1183,49 @@ def _assemble(
     first = [AREA_ID, CONTROLLER, VALID_FROM, VALID_TO, AREA_SOURCE, AREA_FEATURE]
     rest = [c for c in areas.columns if c not in first and c != "geometry"]
     areas = areas[first + rest + ["geometry"]]
-    rejected_frame = (
-        pd.concat(rejected, ignore_index=True)
-        if rejected
-        else pd.DataFrame(columns=[AREA_SOURCE, AREA_FEATURE, CONTROLLER, REJECT_REASON])
+    return areas, _stack(rejected), _stack(repaired)
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _set_aside_rows(f: _FileFrame, frame: gpd.GeoDataFrame, bad: np.ndarray) -> pd.DataFrame:
+    """The set-aside features of one file, each with its reasons and the ground it covers."""
+    reasons = [e for e in f.errors if e]
+    geoms = np.asarray(frame.geometry.array, dtype=object)[bad]
+    kinds = [e[0][0] for e in reasons]
+    measurable = np.array([all(k not in _UNMEASURED for k, _ in e) for e in reasons], dtype=bool)
+    km2 = np.full(len(reasons), np.nan)
+    if measurable.any():
+        valid = [g if g.is_valid else repaired_polygon(g) for g in geoms[measurable]]
+        km2[measurable] = area_km2(valid)
+    return pd.DataFrame(
+        {
+            AREA_SOURCE: pd.Series([f.name] * len(reasons), dtype=object),
+            AREA_FEATURE: frame[AREA_FEATURE].to_numpy()[bad],
+            CONTROLLER: frame[CONTROLLER].to_numpy()[bad],
+            REASON_KIND: pd.Series(kinds, dtype=object),
+            REJECT_REASON: pd.Series(["; ".join(r for _, r in e) for e in reasons], dtype=object),
+            AREA_KM2: km2,
+        }
     )
-    return areas, rejected_frame
+
+
+def _repaired_rows(f: _FileFrame, frame: gpd.GeoDataFrame, bad: np.ndarray) -> pd.DataFrame:
+    """The repaired features of one file that were loaded: what was wrong, km² before/after."""
+    idx = [i for i in f.repairs if not bad[i]]
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    return pd.DataFrame(
+        {
+            AREA_SOURCE: pd.Series([f.name] * len(idx), dtype=object),
+            AREA_FEATURE: frame[AREA_FEATURE].to_numpy()[idx],
+            CONTROLLER: frame[CONTROLLER].to_numpy()[idx],
+            REJECT_REASON: pd.Series([f.repairs[i][0] for i in idx], dtype=object),
+            AREA_KM2_BEFORE: area_km2([f.repairs[i][1] for i in idx]),
+            AREA_KM2: area_km2(geoms[idx]),
+        }
+    )
 
 
 def _check_known_controllers(

@@ -5,13 +5,16 @@ This module does not import ``dashboard.cli`` (which imports this one to registe
 commands), so either may be imported first; it has its own one-line error type with the
 same exit status.
 
-Exit status: 0 done (``check``: no disagreement), 1 (``check`` only) the layer disagrees
-with at least one event, 2 unusable input (a file, a date outside the layer, ``--from``
-after ``--to``, a bad actor mapping), always as one line.
+Exit status: 0 done with every control-area feature used (``check``: and no
+disagreement); 1 the figures leave out set-aside features (said next to them, with their
+count, reasons and ground), or (``check``) the layer disagrees with at least one event; 2
+unusable input (a file, a date outside the layer, ``--from`` after ``--to``, a bad actor
+mapping), always as one line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -24,22 +27,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dashboard import paths, schema
-from dashboard.cli_options import (
-    areas_option,
-    controller_field_option,
-    date_field_option,
-    events_option,
-    from_field_option,
-    repair_option,
-    to_field_option,
-)
+from dashboard.cli_options import area_read_options, areas_option, events_option
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas is imported when a command runs: `conflictmap --help` stays quick
     import pandas as pd
 
+    from dashboard.pipeline import AreaOptions
+
 EXIT_OK = 0
 EXIT_DISAGREEMENTS = 1
+EXIT_INCOMPLETE = 1  # the figures leave out set-aside control-area features
 EXIT_UNUSABLE = 2
 OUTPUT_FORMATS = ("text", "json", "csv")
 COMPARE_TABLES = ("areas", "changed", "towns", "events")
@@ -90,10 +88,7 @@ def _data_options(func: Callable) -> Callable:
     options = [
         events_option,
         areas_option,
-        controller_field_option,
-        from_field_option,
-        to_field_option,
-        date_field_option,
+        area_read_options,
         click.option(
             "--rename-controller",
             "renames",
@@ -107,7 +102,6 @@ def _data_options(func: Callable) -> Callable:
             help="Rename the OCHA 2015 'Areas of Influence' actor types to the bundled names "
             "(Government (SAA), ISIS-affiliated groups, Contested Areas).",
         ),
-        repair_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -131,19 +125,20 @@ def _load(
     area_paths: Sequence[str],
     *,
     need_events: bool,
-    area_options: dict[str, Any],
+    options: AreaOptions,
 ) -> tuple[Any, pd.DataFrame | None]:
     """(AreasResult, joined events or None)."""
-    from dashboard.pipeline import AreaOptions, BuildSettings, build, load_areas
+    from dashboard.pipeline import BuildSettings, build, load_areas
 
     for path in [*([events_file] if events_file else []), *area_paths]:
         _check_file(path)
-    options = AreaOptions(**area_options)
     try:
         areas = load_areas(list(area_paths) or None, options=options)
         if not len(areas.areas):
             raise _Fail(
-                "no usable control areas in " + ", ".join(area_paths or ["the bundled file"])
+                "no usable control areas in "
+                + ", ".join(area_paths or ["the bundled file"])
+                + f": {areas.ledger.sentence()}"
             )
         if not need_events:
             return areas, None
@@ -157,23 +152,8 @@ def _load(
     return areas, result.events
 
 
-def _area_options(
-    controller_field: str,
-    from_field: str,
-    to_field: str,
-    date_field: str | None,
-    renames: Sequence[str],
-    ocha_names: bool,
-    repair: bool,
-) -> dict[str, Any]:
-    return {
-        "controller_field": controller_field,
-        "from_field": from_field,
-        "to_field": to_field,
-        "date_field": date_field,
-        "controller_names": _renames(renames, ocha_names),
-        "repair": repair,
-    }
+def _with_renames(options: AreaOptions, renames: Sequence[str], ocha: bool) -> AreaOptions:
+    return dataclasses.replace(options, controller_names=_renames(renames, ocha))
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -217,13 +197,9 @@ def compare(
     date_b: str,
     events_file: str | None,
     area_paths: tuple[str, ...],
-    controller_field: str,
-    from_field: str,
-    to_field: str,
-    date_field: str | None,
+    area_options: AreaOptions,
     renames: tuple[str, ...],
     ocha_names: bool,
-    repair: bool,
     towns_file: str | None,
     no_events: bool,
     output_format: str,
@@ -250,9 +226,7 @@ def compare(
         events_file,
         area_paths,
         need_events=not no_events,
-        area_options=_area_options(
-            controller_field, from_field, to_field, date_field, renames, ocha_names, repair
-        ),
+        options=_with_renames(area_options, renames, ocha_names),
     )
     try:
         towns = read_towns(towns_file or paths.BUNDLED_TOWNS)
@@ -264,7 +238,8 @@ def compare(
         raise _Fail(str(exc)) from exc
 
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        out = result.to_dict() | _ledger_dict(areas)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         frames = {
             "areas": result.table.round(1),
@@ -273,8 +248,34 @@ def compare(
             "events": _event_table(result.events),
         }
         click.echo(_csv(frames[table]), nl=False)
+        if not areas.ledger.complete:  # the table alone on stdout; the caveat beside it
+            click.echo(f"warning: {areas.ledger.sentence()}", err=True)
     else:
-        click.echo(_compare_text(result, events_given=events is not None))
+        click.echo(_compare_text(result, events_given=events is not None, ledger=areas.ledger))
+    sys.exit(EXIT_OK if areas.ledger.complete else EXIT_INCOMPLETE)
+
+
+def _ledger_dict(areas: Any) -> dict[str, Any]:
+    """The control-area account for JSON: the ledger and every feature not used as read."""
+    from dashboard.arealedger import ledger_table
+    from dashboard.report import json_records
+
+    table = ledger_table(areas.rejected, areas.repaired)
+    return {
+        "control_areas": areas.ledger.to_dict(),
+        "features_not_used_as_read": json_records(table),
+    }
+
+
+def _ledger_lines(ledger: Any) -> list[str]:
+    """What the area figures rest on, said before them (and the notes on whole files)."""
+    lines = [f"Control areas: {ledger.sentence()}"]
+    if not ledger.complete:
+        lines.append(
+            "  warning: what follows leaves out the set-aside features; --format json "
+            "lists each with its reason"
+        )
+    return lines
 
 
 def _event_table(events: pd.DataFrame) -> pd.DataFrame:
@@ -305,13 +306,14 @@ def _event_table(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _compare_text(result: Any, *, events_given: bool) -> str:
+def _compare_text(result: Any, *, events_given: bool, ledger: Any) -> str:
     import pandas as pd
 
     from dashboard.compare import EQUAL_AREA_CRS, FROM, TO
 
     a, b = result.day_a.isoformat(), result.day_b.isoformat()
-    lines = [f"Control of territory, {a} -> {b} (km², equal-area {EQUAL_AREA_CRS})", ""]
+    lines = [f"Control of territory, {a} -> {b} (km², equal-area {EQUAL_AREA_CRS})"]
+    lines += [*_ledger_lines(ledger), ""]
     head = f"  {'controller':<32}{a:>12}{b:>12}{'difference':>12}{'gained':>10}{'lost':>10}"
     lines.append(head)
     for row in result.table.itertuples(index=False):
@@ -393,13 +395,9 @@ def _one_line(text: str) -> str:
 def check(
     events_file: str | None,
     area_paths: tuple[str, ...],
-    controller_field: str,
-    from_field: str,
-    to_field: str,
-    date_field: str | None,
+    area_options: AreaOptions,
     renames: tuple[str, ...],
     ocha_names: bool,
-    repair: bool,
     tolerance: int,
     actor_map: str | None,
     actor_items: tuple[str, ...],
@@ -414,7 +412,8 @@ def check(
     overtakes territory" or "Non-violent transfer of territory" say that actor 1 took the
     place; the layer should show that actor's controller there TOLERANCE days later.
 
-    Exit status: 0 no disagreement, 1 disagreements listed, 2 unusable input.
+    Exit status: 0 no disagreement and every control-area feature used; 1 disagreements
+    listed, or features of the layer set aside (said with their reasons); 2 unusable input.
     """
     import pandas as pd
 
@@ -441,9 +440,7 @@ def check(
         events_file,
         area_paths,
         need_events=True,
-        area_options=_area_options(
-            controller_field, from_field, to_field, date_field, renames, ocha_names, repair
-        ),
+        options=_with_renames(area_options, renames, ocha_names),
     )
     assert events is not None
     dates = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce")
@@ -460,13 +457,18 @@ def check(
         raise _Fail(str(exc)) from exc
 
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        out = result.to_dict() | _ledger_dict(areas)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         rows = result.rows if show_all else _not_agreeing(result.rows)
         click.echo(_csv(_dated(rows)), nl=False)
+        if not areas.ledger.complete:
+            click.echo(f"warning: {areas.ledger.sentence()}", err=True)
     else:
-        click.echo(_check_text(result, show_all=show_all))
-    sys.exit(EXIT_DISAGREEMENTS if result.counts.get("disagrees") else EXIT_OK)
+        click.echo(_check_text(result, show_all=show_all, ledger=areas.ledger))
+    if result.counts.get("disagrees"):
+        sys.exit(EXIT_DISAGREEMENTS)
+    sys.exit(EXIT_OK if areas.ledger.complete else EXIT_INCOMPLETE)
 
 
 def _not_agreeing(rows: pd.DataFrame) -> pd.DataFrame:
@@ -492,7 +494,7 @@ _CHECK_HEADER = (
 )
 
 
-def _check_text(result: Any, *, show_all: bool) -> str:
+def _check_text(result: Any, *, show_all: bool, ledger: Any) -> str:
     import pandas as pd
 
     from dashboard.changecheck import (
@@ -511,6 +513,7 @@ def _check_text(result: Any, *, show_all: bool) -> str:
             f"of control, the layer read {s.tolerance_days} days after each"
         ),
         "  " + ", ".join(f"{verdict}: {n}" for verdict, n in result.counts.items()),
+        *_ledger_lines(ledger),
     ]
     lines += [f"note: {note}" for note in result.notes]
     rows = _dated(result.rows if show_all else _not_agreeing(result.rows))

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import click
 
 from dashboard import schema
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 #: ``--events FILE``: an events file instead of the bundled demo.
 events_option = click.option(
@@ -22,27 +30,146 @@ areas_option = click.option(
     type=click.Path(dir_okay=False),
     help="Control-area file (repeatable; default: the bundled areas).",
 )
-#: How to read the area files' fields (``build``, ``validate``, ``compare``, ``check``).
-controller_field_option = click.option(
-    "--controller-field",
-    default=schema.CONTROLLER,
-    show_default=True,
-    help="Area field naming who controls it.",
+# How to read the area files (``build``, ``compare``, ``check``): see :func:`area_read_options`.
+_AREA_READ_OPTIONS = (
+    click.option(
+        "--controller-field",
+        default=schema.CONTROLLER,
+        show_default=True,
+        help="Area field naming who controls it.",
+    ),
+    click.option(
+        "--controller",
+        "controller",
+        default=None,
+        metavar="NAME",
+        help="The controller of every feature of an area file that has no controller "
+        "field (a series of one side's territory whose files carry no properties).",
+    ),
+    click.option(
+        "--from-field",
+        default=schema.VALID_FROM,
+        show_default=True,
+        help="Area validity start field.",
+    ),
+    click.option(
+        "--to-field", default=schema.VALID_TO, show_default=True, help="Area validity end field."
+    ),
+    click.option(
+        "--date-field",
+        default=None,
+        help="Area field holding a snapshot date (snapshots become intervals).",
+    ),
+    click.option(
+        "--as-of",
+        "as_of_items",
+        multiple=True,
+        metavar="[FILE=]DATE",
+        help="Snapshot date of area files without a date field: DATE for all, FILE=DATE for "
+        "one (repeatable). Without it, a date in the file name (areas_20240708.geojson) is "
+        "used, and said.",
+    ),
+    click.option(
+        "--repair/--no-repair",
+        default=True,
+        show_default=True,
+        help="Repair self-intersecting polygons with make_valid (each reported with its km² "
+        "before and after), or set them aside.",
+    ),
+    click.option(
+        "--assume-crs",
+        default=None,
+        metavar="CRS",
+        help="CRS of area files that declare none (e.g. EPSG:4326).",
+    ),
 )
-from_field_option = click.option(
-    "--from-field",
-    default=schema.VALID_FROM,
-    show_default=True,
-    help="Area validity start field.",
+_AREA_READ_PARAMS = (
+    "controller_field",
+    "controller",
+    "from_field",
+    "to_field",
+    "date_field",
+    "as_of_items",
+    "repair",
+    "assume_crs",
 )
-to_field_option = click.option(
-    "--to-field", default=schema.VALID_TO, show_default=True, help="Area validity end field."
-)
-date_field_option = click.option(
-    "--date-field",
-    default=None,
-    help="Area field holding a snapshot date (snapshots become intervals).",
-)
-repair_option = click.option(
-    "--repair", is_flag=True, help="Repair invalid polygons with make_valid (reported)."
-)
+
+
+def area_read_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options that say how to read control-area files.
+
+    The command receives them as one ``area_options`` keyword (a
+    :class:`dashboard.pipeline.AreaOptions`), not one parameter each.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _AREA_READ_PARAMS}
+        kwargs["area_options"] = area_options_from(**values)
+        return func(*args, **kwargs)
+
+    for option in reversed(_AREA_READ_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def area_options_from(
+    *,
+    controller_field: str = schema.CONTROLLER,
+    controller: str | None = None,
+    from_field: str = schema.VALID_FROM,
+    to_field: str = schema.VALID_TO,
+    date_field: str | None = None,
+    as_of_items: Sequence[str] = (),
+    repair: bool = True,
+    assume_crs: str | None = None,
+) -> Any:
+    """The :class:`dashboard.pipeline.AreaOptions` the command-line values describe."""
+    from dashboard.pipeline import AreaOptions
+
+    as_of, by_file = parse_as_of(as_of_items)
+    return AreaOptions(
+        controller_field=controller_field,
+        from_field=from_field,
+        to_field=to_field,
+        date_field=date_field,
+        as_of=as_of,
+        as_of_by_file=by_file or None,
+        controller=controller.strip() if controller and controller.strip() else None,
+        repair=repair,
+        assume_crs=assume_crs,
+    )
+
+
+def parse_as_of(items: Sequence[str]) -> tuple[str | None, dict[str, str]]:
+    """``--as-of`` values: (the date for all files, {file: date}).
+
+    Raises
+    ------
+    click.BadParameter
+        A value that is not ``YYYY-MM-DD`` or ``FILE=YYYY-MM-DD``, or two dates for all.
+    """
+    default: str | None = None
+    by_file: dict[str, str] = {}
+    for item in items:
+        name, sep, day = item.rpartition("=")
+        day = day.strip()
+        if not _DATE_RE.fullmatch(day) or (sep and not name.strip()):
+            raise click.BadParameter(
+                f"{item!r}: expected DATE or FILE=DATE, the date as YYYY-MM-DD",
+                param_hint="--as-of",
+            )
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: {day} is not a date", param_hint="--as-of")
+        if not sep:
+            if default is not None and default != day:
+                raise click.BadParameter(
+                    f"two dates for all files ({default}, {day}): give FILE=DATE for each file",
+                    param_hint="--as-of",
+                )
+            default = day
+        else:
+            by_file[name.strip()] = day
+    return default, by_file

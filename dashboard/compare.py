@@ -52,6 +52,8 @@ import shapely
 from dashboard import paths, schema
 from dashboard.areas import areas_at
 from dashboard.errors import DashboardError
+from dashboard.measure import DENSIFY_DEGREES, EQUAL_AREA_CRS, area_km2
+from dashboard.report import json_records
 from dashboard.spatial import join_events_to_areas
 
 __all__ = [
@@ -76,10 +78,6 @@ __all__ = [
     "towns_changed",
 ]
 
-#: The equal-area CRS every area is measured in (see the module docstring).
-EQUAL_AREA_CRS = "EPSG:6933"
-#: Edges are split to at most this many degrees before projecting (about 11 km).
-DENSIFY_DEGREES = 0.1
 #: Pieces that changed hands smaller than this (km²) are slivers, not ground.
 MIN_PIECE_KM2 = 0.01
 
@@ -160,25 +158,6 @@ def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
         return geom
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
-
-
-def area_km2(geometries: Iterable[shapely.Geometry | None] | gpd.GeoSeries) -> np.ndarray:
-    """Area in km² of lon/lat (EPSG:4326) geometries, measured in :data:`EQUAL_AREA_CRS`.
-
-    Edges are split every :data:`DENSIFY_DEGREES` degrees first, so a long edge that is
-    straight in lon/lat keeps its course when projected. Missing geometries measure 0.
-    """
-    geoms = np.asarray(
-        geometries.array if isinstance(geometries, gpd.GeoSeries) else list(geometries),
-        dtype=object,
-    )
-    if not len(geoms):
-        return np.zeros(0)
-    missing = shapely.is_missing(geoms)
-    dense = np.array(geoms, dtype=object)
-    dense[~missing] = shapely.segmentize(geoms[~missing], DENSIFY_DEGREES)
-    projected = gpd.GeoSeries(dense, crs=_WGS84).to_crs(EQUAL_AREA_CRS)
-    return np.where(missing, 0.0, projected.area.to_numpy() / 1e6)
 
 
 def _check_crs(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -567,24 +546,15 @@ class Comparison:
             "date_a": self.day_a.isoformat(),
             "date_b": self.day_b.isoformat(),
             "crs": EQUAL_AREA_CRS,
-            "areas": _records(self.table.round(1)),
+            "areas": json_records(self.table.round(1)),
             "changed_km2": round(self.changed_km2, 1),
             "overlap_km2": [round(v, 1) for v in self.overlap_km2],
-            "changed_hands": _records(
+            "changed_hands": json_records(
                 pd.DataFrame(self.pieces.drop(columns="geometry")).round({AREA_KM2: 1})
             ),
-            "towns": _records(self.towns),
-            "events": _records(events),
+            "towns": json_records(self.towns),
+            "events": json_records(events),
         }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    from dashboard.report import plain_value
-
-    return [
-        {str(k): plain_value(v) for k, v in row.items()}
-        for row in frame.astype(object).to_dict(orient="records")
-    ]
 
 
 def compare(

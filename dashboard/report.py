@@ -57,6 +57,14 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as JSON-ready dicts (missing values ``None``, numpy numbers plain)."""
+    return [
+        {str(k): plain_value(v) for k, v in row.items()}
+        for row in frame.astype(object).to_dict(orient="records")
+    ]
+
+
 @dataclass
 class Report:
     """What happened to every row of one input: loaded, or set aside with reasons."""

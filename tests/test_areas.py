@@ -201,9 +201,13 @@ def test_missing_controller_is_set_aside_and_missing_field_is_a_schema_error(tmp
         tmp_path / "z.geojson", [feature(iv(None, "2015-01-01")), feature(iv(" ", "2015-01-01"))]
     )
     result = read_control_areas(path)
-    assert result.rejected[REJECT_REASON].tolist() == ["controller missing", "controller missing"]
+    assert (
+        result.rejected[REJECT_REASON].tolist()
+        == ["controller missing (field 'controller' empty)"] * 2
+    )
     with pytest.raises(
-        SchemaError, match=r"z.geojson: no controller field 'actor_type'.*'controller'"
+        SchemaError,
+        match=r"z.geojson: no controller field 'actor_type'.*'controller'.*--controller-field",
     ):
         read_control_areas(path, controller_field="actor_type")
 
@@ -261,7 +265,7 @@ def test_as_of_dates_snapshot_files_without_a_date(tmp_path):
     assert one[VALID_FROM].tolist() == [pd.Timestamp("2016-02-03")] and one[VALID_TO].isna().all()
     both = read_control_areas([a, b], as_of=["2016-01-01", "2016-03-01"]).areas
     assert both[VALID_TO].tolist()[0] == pd.Timestamp("2016-03-01")
-    with pytest.raises(SchemaError, match="as_of"):
+    with pytest.raises(SchemaError, match="--date-field FIELD, or the file's date with --as-of"):
         read_control_areas(a, date_field="date")
 
 
@@ -296,7 +300,7 @@ def test_other_crs_is_reprojected_with_a_warning(tmp_path):
     assert result.areas.crs.to_epsg() == 4326
     np.testing.assert_allclose(result.areas.total_bounds, [36, 34, 37, 35], atol=1e-6)
     (warning,) = result.report.warnings
-    assert "reprojected from EPSG:32637 to EPSG:4326" in warning.message
+    assert "reprojected from EPSG:32637 to 2-D EPSG:4326" in warning.message
 
 
 def test_metres_labelled_as_degrees_are_refused_naming_the_file(tmp_path):
@@ -353,25 +357,25 @@ def test_polygon_across_the_antimeridian_is_split(tmp_path):
 # broken geometries
 
 
-def test_bowtie_is_reported_with_reason_and_set_aside(tmp_path):
+def test_bowtie_is_reported_with_reason_and_set_aside_with_no_repair(tmp_path):
     path = write_geojson(
         tmp_path / "bow.geojson",
         [feature(iv("A", "2015-01-01")), feature(iv("B", "2015-01-01"), polygon(BOWTIE))],
     )
-    result = read_control_areas(path)
+    result = read_control_areas(path, repair=False)
     assert result.areas[CONTROLLER].tolist() == ["A"]
     (error,) = result.report.errors
     assert error.row == 2
     assert "bow.geojson feature 2: invalid geometry: Self-intersection" in error.message
-    assert "repair=True" in error.message
+    assert "--no-repair" in error.message
     assert_balanced(result)
 
 
-def test_bowtie_is_repaired_with_make_valid_when_asked(tmp_path):
+def test_bowtie_is_repaired_with_make_valid_by_default(tmp_path):
     path = write_geojson(
         tmp_path / "bow.geojson", [feature(iv("B", "2015-01-01"), polygon(BOWTIE))]
     )
-    result = read_control_areas(path, repair=True)
+    result = read_control_areas(path)
     geom = result.areas.geometry.iloc[0]
     assert geom.is_valid and geom.area == pytest.approx(0.5)  # two triangles
     (warning,) = result.report.warnings
