@@ -125,7 +125,11 @@ def accepted_names(counter: Counter[str]) -> list[tuple[str, int]]:
     ]
 
 
-def table_rows(votes: dict[tuple[str, str], Counter[str]]) -> list[dict[str, str]]:
+def table_rows(
+    votes: dict[tuple[str, str], Counter[str]],
+    *,
+    alternates: dict[tuple[str, str], tuple[str, ...]] = ALTERNATE_SPELLINGS,
+) -> list[dict[str, str]]:
     """The CSV rows: GeoNames names, then the authored spellings tied to their codes."""
     rows = [
         {"country_code": cc, "admin1_code": code, "name": name, "towns": str(n),
@@ -136,7 +140,7 @@ def table_rows(votes: dict[tuple[str, str], Counter[str]]) -> list[dict[str, str
     codes_of: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
         codes_of[(row["country_code"], row["name"])].add(row["admin1_code"])
-    for (cc, geonames_name), spellings in ALTERNATE_SPELLINGS.items():
+    for (cc, geonames_name), spellings in alternates.items():
         codes = codes_of.get((cc, geonames_name))
         if not codes:
             raise SystemExit(f"{cc} {geonames_name!r} is not a GeoNames admin1 name here")

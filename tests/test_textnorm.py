@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dashboard.textnorm import name_keys, normalise_name
+from dashboard.textnorm import name_keys, normalise_name, strip_place_type
 
 SAME_KEY = {
     "Deir ez-Zor": ["Deir ez-Zor", "Deir Ezzor", "Deir-ez-Zor", "DEIR EZ ZOR", "Dair ez-Zor",
@@ -133,3 +133,43 @@ def test_input_is_not_changed():
     text = "Deir ez-Zor"
     normalise_name(text)
     assert text == "Deir ez-Zor"
+
+
+# --- strip_place_type -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "area_level"),
+    [
+        ("Sloviansk town", "Sloviansk", 0),
+        ("Kiev city", "Kiev", 0),
+        ("Kiev (Kyiv)", "Kiev", 0),
+        ("Raqqa (outskirts)", "Raqqa", 0),
+        ("مدينة الرقة", "الرقة", 0),
+        ("مخيم اليرموك", "اليرموك", 0),
+        ("City of Aleppo", "Aleppo", 0),
+        ("Yarmouk camp", "Yarmouk", 0),
+        ("Hajin sub-district", "Hajin", 2),
+        ("Hajin sub district", "Hajin", 2),
+        ("ناحية هجين", "هجين", 2),
+        ("Donetsk oblast", "Donetsk", 1),
+        ("محافظة الرقة", "الرقة", 1),
+        ("Salah ad Din Governorate", "Salah ad Din", 1),
+        # nothing would be left, or nothing to drop: unchanged
+        ("Camp", "Camp", 0),
+        ("(Raqqa)", "(Raqqa)", 0),
+        ("Tal Abyad", "Tal Abyad", 0),
+        ("Tal Abyad Camp Road", "Tal Abyad Camp Road", 0),
+    ],
+)
+def test_strip_place_type_drops_notes_and_type_words_at_the_ends(text, name, area_level):
+    stripped = strip_place_type(text)
+    assert stripped.name == name
+    assert stripped.area_level == area_level
+
+
+def test_strip_place_type_says_what_it_dropped():
+    assert strip_place_type("Raqqa (outskirts)").had_note
+    assert strip_place_type("Sloviansk town").dropped == ("town",)
+    assert strip_place_type("Sloviansk") == ("Sloviansk", (), False)
+    assert strip_place_type(None).name == ""
