@@ -69,8 +69,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from dashboard import geocoding, schema  # noqa: E402
-from dashboard.geocoding import (  # noqa: E402
+from dashboard import geocoding, schema
+from dashboard.geocoding import (
     DEFAULT_THRESHOLD,
     Gazetteer,
     Place,
@@ -78,7 +78,7 @@ from dashboard.geocoding import (  # noqa: E402
     haversine_km,
     load_gazetteer,
 )
-from dashboard.textnorm import normalise_name  # noqa: E402
+from dashboard.textnorm import normalise_name
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NEAR_KM = 10.0
@@ -102,7 +102,7 @@ def _script_ok(name: str) -> bool:
     for ch in name:
         if ch.isalpha():
             script = unicodedata.name(ch, "")
-            if not (script.startswith("LATIN") or script.startswith("ARABIC")):
+            if not script.startswith(("LATIN", "ARABIC")):
                 return False
     return True
 
@@ -214,7 +214,10 @@ def naive_geocode(
     for loc, country in zip(locations, countries):
         choices, owners = by_country[iso[country]]
         hit = process.extractOne(
-            loc, choices, scorer=fuzz.WRatio, processor=utils.default_process,
+            loc,
+            choices,
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
             score_cutoff=threshold,
         )
         if hit is None:
@@ -359,21 +362,37 @@ def real_rows(shared: Path = SHARED_DATA) -> pd.DataFrame:
             lat, lon = float(rec["POINT_Y"]), float(rec["POINT_X"])
             for lang in ("en", "ar"):
                 rows.append(
-                    _row(f"OCHA SY sub-districts ({lang})", rec[f"admin3Name_{lang}"],
-                         "Syria", rec[f"admin1Name_{lang}"], lat, lon,
-                         sy_areas.get(rec["admin3Pcode"]))
+                    _row(
+                        f"OCHA SY sub-districts ({lang})",
+                        rec[f"admin3Name_{lang}"],
+                        "Syria",
+                        rec[f"admin1Name_{lang}"],
+                        lat,
+                        lon,
+                        sy_areas.get(rec["admin3Pcode"]),
+                    )
                 )
     for feature in _features(shared / "iraq_ocha_cod_adm3_cso_20190603.geojson"):
         props, area = feature["properties"], shape(feature["geometry"])
         point = area.representative_point()
         for lang in ("EN", "AR"):
             rows.append(
-                _row(f"OCHA IQ sub-districts ({lang.lower()})", props[f"ADM3_{lang}"], "Iraq",
-                     props[f"ADM1_{lang}"], point.y, point.x, area)
+                _row(
+                    f"OCHA IQ sub-districts ({lang.lower()})",
+                    props[f"ADM3_{lang}"],
+                    "Iraq",
+                    props[f"ADM1_{lang}"],
+                    point.y,
+                    point.x,
+                    area,
+                )
             )
     governorates = [
         (shape(f["geometry"]), f["properties"].get("admin1Name_en") or f["properties"]["ADM1_EN"])
-        for path in ("syria_ocha_cod_adm1_20201217.geojson", "iraq_ocha_cod_adm1_cso_20190603.geojson")
+        for path in (
+            "syria_ocha_cod_adm1_20201217.geojson",
+            "iraq_ocha_cod_adm1_cso_20190603.geojson",
+        )
         for f in _features(shared / path)
     ]
     countries = {"SY": "Syria", "IQ": "Iraq"}
@@ -408,15 +427,25 @@ def homonym_rows(
         unit = geocoding.admin1_name(place.country_code, place.admin1_code or "")
         if unit is None or len(provinces[(place.country_code, normalise_name(place.name))]) < 2:
             continue
-        row = _row(f"GeoNames {place.country_code}", place.name, place.country_code, unit,
-                   place.latitude, place.longitude)
+        row = _row(
+            f"GeoNames {place.country_code}",
+            place.name,
+            place.country_code,
+            unit,
+            place.latitude,
+            place.longitude,
+        )
         chosen.append(row)
         if rng.random() < 1 / 3:
             held_out.append((place, row))
     held = {id(p) for p, _ in held_out}
     without = Gazetteer([pn for pn in places if id(pn[0]) not in held])
-    return (pd.DataFrame(chosen), Gazetteer(places), pd.DataFrame([r for _, r in held_out]),
-            without)
+    return (
+        pd.DataFrame(chosen),
+        Gazetteer(places),
+        pd.DataFrame([r for _, r in held_out]),
+        without,
+    )
 
 
 def measure_real(rows: pd.DataFrame, gazetteer: Gazetteer, *, use_admin1: bool = True) -> dict:
@@ -436,12 +465,14 @@ def measure_real(rows: pd.DataFrame, gazetteer: Gazetteer, *, use_admin1: bool =
     events[schema.LONGITUDE] = np.nan
     out = geocode_events(events, gazetteer=gazetteer).events
     areas = rows[TRUE_AREA] if TRUE_AREA in rows.columns else [None] * len(rows)
-    km = np.array([
-        _error_km(lat, lon, true_lat, true_lon, area)
-        for lat, lon, true_lat, true_lon, area in zip(
-            out[schema.LATITUDE], out[schema.LONGITUDE], rows[TRUE_LAT], rows[TRUE_LON], areas
-        )
-    ])
+    km = np.array(
+        [
+            _error_km(lat, lon, true_lat, true_lon, area)
+            for lat, lon, true_lat, true_lon, area in zip(
+                out[schema.LATITUDE], out[schema.LONGITUDE], rows[TRUE_LAT], rows[TRUE_LON], areas
+            )
+        ]
+    )
     methods = out[schema.GEOCODE_METHOD].to_numpy()
 
     def tally(mask: np.ndarray) -> dict[str, int]:
@@ -457,8 +488,13 @@ def measure_real(rows: pd.DataFrame, gazetteer: Gazetteer, *, use_admin1: bool =
     figures["methods"] = {m: tally(methods == m) for m in ("exact", "alias", "fuzzy")}
     far = np.flatnonzero(km > FAR_KM)[:20]
     figures["far"] = [
-        (rows[schema.LOCATION].iloc[i], rows[schema.ADMIN1].iloc[i],
-         out[schema.GEOCODE_MATCH].iloc[i], round(float(km[i]))) for i in far
+        (
+            rows[schema.LOCATION].iloc[i],
+            rows[schema.ADMIN1].iloc[i],
+            out[schema.GEOCODE_MATCH].iloc[i],
+            round(float(km[i])),
+        )
+        for i in far
     ]
     return figures
 
@@ -505,7 +541,9 @@ def main_real(shared: Path = SHARED_DATA, *, seed: int = 7) -> dict[str, Any]:
     if shared.is_dir():
         rows = real_rows(shared)
         gaz = load_gazetteer(countries=["Syria", "Iraq"])
-        datasets += [(name, part.reset_index(drop=True), gaz) for name, part in rows.groupby(DATASET)]
+        datasets += [
+            (name, part.reset_index(drop=True), gaz) for name, part in rows.groupby(DATASET)
+        ]
     else:
         print(f"real Syrian/Iraqi rows skipped: {shared} not found (needs ../shared/data)")
     rows, with_gaz, held, without_gaz = homonym_rows(seed=seed)

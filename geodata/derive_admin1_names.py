@@ -132,8 +132,13 @@ def table_rows(
 ) -> list[dict[str, str]]:
     """The CSV rows: GeoNames names, then the authored spellings tied to their codes."""
     rows = [
-        {"country_code": cc, "admin1_code": code, "name": name, "towns": str(n),
-         "source": GEONAMES_SOURCE}
+        {
+            "country_code": cc,
+            "admin1_code": code,
+            "name": name,
+            "towns": str(n),
+            "source": GEONAMES_SOURCE,
+        }
         for (cc, code), counter in votes.items()
         for name, n in accepted_names(counter)
     ]
@@ -145,8 +150,13 @@ def table_rows(
         if not codes:
             raise SystemExit(f"{cc} {geonames_name!r} is not a GeoNames admin1 name here")
         rows += [
-            {"country_code": cc, "admin1_code": code, "name": spelling, "towns": "",
-             "source": AUTHORED_SOURCE}
+            {
+                "country_code": cc,
+                "admin1_code": code,
+                "name": spelling,
+                "towns": "",
+                "source": AUTHORED_SOURCE,
+            }
             for code in sorted(codes)
             for spelling in spellings
         ]
