@@ -15,8 +15,9 @@ from every worker, and the output directory writable from every worker.
    workers.
 3. **The whole-file rules, decided on the client from small per-partition facts**, with the
    same functions the single build calls: superseded ACLED versions
-   (``readers.events.superseded_rows`` on the keys), the day/month order of numeric dates
-   (``validation.decide_date_order`` on which order each partition's dates prove),
+   (``readers.events.superseded_rows`` on the keys), how each date column is read
+   (``validation.decide_date_order`` on each partition's ``DateFacts``: rows per form, one
+   value proving each day/month order, spreadsheet-serial counts),
    duplicate ``event_id`` among otherwise valid rows (``validation.duplicate_ids`` on the ids
    of rows without errors), the file-level warnings (``validation.FileFacts`` summed: 'NA'
    cells, decimal commas, the share of swapped coordinates, missing ids), and the gazetteer
@@ -90,9 +91,12 @@ from dashboard.readers.textio import _BOMS, check_file
 from dashboard.report import WARNING, Problem, Report
 from dashboard.spatial import join_events_to_areas
 from dashboard.validation import (
+    DateFacts,
+    DateRule,
     PartOutcome,
     PartValidation,
     check_columns,
+    check_date_format,
     combine_parts,
     date_proofs,
     decide_date_order,
@@ -443,6 +447,9 @@ def _plan(path: Path, settings: BuildSettings, partition_rows: int) -> _Plan | s
     Raises what ``read_events`` raises for a missing or unusable file or bad options.
     """
     _check_options(settings.format, settings.mapping)  # before the file, as read_events does
+    if settings.encoding is not None:
+        # The whole-file read checks every byte decodes in it, as the single build does.
+        return f"--encoding {settings.encoding} given: the file is read whole with it"
     encoding = _head_encoding(path)
     if encoding not in fastcsv.FAST_ENCODINGS:
         # The whole-file read detects it (or refuses it) exactly as the single build does.
@@ -560,7 +567,11 @@ def _validate_on_workers(
     del reads
     columns = facts_b[0].columns
     check_columns(columns, path=layout.path)
-    date_order = decide_date_order([f.proofs for f in facts_b])
+    if settings.date_format is not None:
+        check_date_format(settings.date_format)
+    # Each partition sent back small facts about its dates (forms, counts, one proof value
+    # each way), never the column: the client decides how the whole file's dates are read.
+    date_order = decide_date_order([f.proofs for f in facts_b], date_format=settings.date_format)
     # C: validate with the date order decided; the ids of the rows without errors back.
     validating, facts_c = _step(
         client, _validate_task, [(part, settings.dayfirst, date_order) for part in prepared]
@@ -613,8 +624,10 @@ def _validate_on_client(
     client: Client, events_path: str | Path, settings: BuildSettings, partition_rows: int
 ) -> _Validated:
     """The fallback: read and validate the whole file here, scatter the validated rows."""
-    read = read_events(events_path, format=settings.format, mapping=settings.mapping)
-    checked = validate_events(read, dayfirst=settings.dayfirst)
+    read = read_events(
+        events_path, format=settings.format, mapping=settings.mapping, encoding=settings.encoding
+    )
+    checked = validate_events(read, dayfirst=settings.dayfirst, date_format=settings.date_format)
     events = checked.events
     frames = [events.iloc[a : a + partition_rows] for a in range(0, len(events), partition_rows)]
     return _Validated(
@@ -676,7 +689,7 @@ def _read_task(path: str, start: int, end: int, layout: Layout, has_header: bool
 @dataclass(frozen=True)
 class _PrepareFacts:
     columns: list[str]
-    proofs: dict[str, tuple[bool, bool]]
+    proofs: dict[str, DateFacts]
     problems: list[Problem]
     rows_in: int
     seconds: float
@@ -735,7 +748,7 @@ class _ValidateState:
 
 
 def _validate_task(
-    state: _PrepareState, dayfirst: bool, date_order: dict[str, str | None]
+    state: _PrepareState, dayfirst: bool, date_order: dict[str, DateRule]
 ) -> _ValidateState:
     t = time.perf_counter()
     part = validate_part(state.read, dayfirst=dayfirst, date_order=date_order)

@@ -46,6 +46,10 @@ class BuildSettings:
     """Countries (names or ISO codes) the gazetteer is restricted to; empty: those named in
     the rows to geocode (the whole world, with a note, when none is recognised)."""
     areas: AreaOptions = field(default_factory=AreaOptions)
+    encoding: str | None = None
+    """The events file's encoding (``--encoding``); None: detected."""
+    date_format: str | None = None
+    """A strftime format every date must match (``--date-format``); None: inferred."""
 
 
 @dataclass
@@ -174,8 +178,10 @@ def read_and_geocode(
     """
     settings = settings or BuildSettings()
     _report(progress, "read", 0)
-    read = read_events(events_path, format=settings.format, mapping=settings.mapping)
-    checked = validate_events(read, dayfirst=settings.dayfirst)
+    read = read_events(
+        events_path, format=settings.format, mapping=settings.mapping, encoding=settings.encoding
+    )
+    checked = validate_events(read, dayfirst=settings.dayfirst, date_format=settings.date_format)
     _report(progress, "read", 1)
     total = len(checked.events)
     geocoded = geocode_events(

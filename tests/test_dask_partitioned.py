@@ -99,8 +99,17 @@ def test_day_month_order_settled_by_a_row_in_another_partition(tmp_path, client,
         events, tmp_path, client, rows=5, settings=BuildSettings(dayfirst=dayfirst)
     )
     messages = [p.message for p in single.event_report.problems if p.row is None]
-    settled = [m for m in messages if m.startswith("numeric dates in")]
-    assert len(settled) == 1  # event_date month first, date_start day first: one disagrees
+    # Each column's order is stated with the value that settles it, whatever dayfirst says.
+    assert any(
+        m.startswith("event_date: read as year-month-day (yyyy-mm-dd) (also mm/dd/yyyy)")
+        and "('04/25/2015' can only be read month first)" in m
+        for m in messages
+    )
+    assert any(
+        m.startswith("date_start: read as year-month-day (yyyy-mm-dd) (also dd/mm/yyyy)")
+        and "('25/04/2015' can only be read day first)" in m
+        for m in messages
+    )
     single_event = single.events.set_index(schema.SOURCE_ROW)[schema.EVENT_DATE]
     assert single_event.at[1] == pd.Timestamp("2014-03-04")  # month first, settled by row 51
 
