@@ -140,6 +140,7 @@ NO_DATE = "date missing"
 BAD_DATE = "date unreadable"
 IMPLAUSIBLE_DATE = "date after today or before 1900"
 REVERSED_DATES = "valid_from not before valid_to"
+REPAIRED_GEOMETRY = "self-intersecting or invalid"  # repaired, and used
 # Set-aside features of these kinds have no polygon whose ground could be measured.
 _UNMEASURED = frozenset(
     {NULL_GEOMETRY, EMPTY_GEOMETRY, UNREADABLE_GEOMETRY, NOT_POLYGON, OUT_OF_RANGE}
@@ -1221,6 +1222,7 @@ def _repaired_rows(f: _FileFrame, frame: gpd.GeoDataFrame, bad: np.ndarray) -> p
             AREA_SOURCE: pd.Series([f.name] * len(idx), dtype=object),
             AREA_FEATURE: frame[AREA_FEATURE].to_numpy()[idx],
             CONTROLLER: frame[CONTROLLER].to_numpy()[idx],
+            REASON_KIND: pd.Series([REPAIRED_GEOMETRY] * len(idx), dtype=object),
             REJECT_REASON: pd.Series([f.repairs[i][0] for i in idx], dtype=object),
             AREA_KM2_BEFORE: area_km2([f.repairs[i][1] for i in idx]),
             AREA_KM2: area_km2(geoms[idx]),

@@ -74,9 +74,16 @@ import numpy as np
 import pandas as pd
 
 from dashboard import schema
+from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.errors import InputFileError
 from dashboard.geocoding import DEFAULT_THRESHOLD, Gazetteer, geocode_events
-from dashboard.pipeline import BuildSettings, load_areas, write_rejected
+from dashboard.pipeline import (
+    BuildSettings,
+    build_summary,
+    load_areas,
+    write_rejected,
+    write_rejected_areas,
+)
 from dashboard.readers import ReadResult, fastcsv, read_events
 from dashboard.readers.events import (
     Layout,
@@ -155,6 +162,7 @@ class DistributedBuildResult:
     rejected: pd.DataFrame
     event_report: Report
     area_report: Report
+    area_ledger: AreaLedger
     geocode_counts: dict[str, int]
     controllers: dict[str, int]
     unmatched: pd.DataFrame
@@ -176,20 +184,15 @@ class DistributedBuildResult:
 
     def summary(self) -> dict[str, object]:
         """The single-process build's summary, plus the partition count."""
-        return {
-            "rows_in": self.event_report.rows_in,
-            "rows_loaded": self.event_report.rows_loaded,
-            "rows_rejected": self.event_report.rows_rejected,
-            "input_format": self.input_format,
-            "geocoded": dict(self.geocode_counts),
-            "controllers": dict(self.controllers),
-            "areas_loaded": self.area_report.rows_loaded,
-            "areas_rejected": self.area_report.rows_rejected,
-            "errors": len(self.event_report.errors),
-            "warnings": len(self.event_report.warnings),
-            "notes": [p.message for p in self.notes],
-            "partitions": len(self.parts),
-        }
+        summary = build_summary(
+            event_report=self.event_report,
+            input_format=self.input_format,
+            geocoded=self.geocode_counts,
+            controllers=self.controllers,
+            area_ledger=self.area_ledger,
+            notes=self.notes,
+        )
+        return summary | {"partitions": len(self.parts)}
 
 
 def dask_installed() -> bool:
@@ -356,6 +359,7 @@ def build_distributed(
     if loaded != report.rows_loaded:  # a lost or repeated partition: never silent
         raise RuntimeError(f"partitions hold {loaded} rows, {report.rows_loaded} loaded")
     write_rejected(validated.rejected, out)  # beside the directory, as the single build does
+    write_rejected_areas(ledger_table(areas.rejected, areas.repaired), out)
     written = [p for p in parts if p.path]
     return DistributedBuildResult(
         output=out,
@@ -363,6 +367,7 @@ def build_distributed(
         rejected=validated.rejected,
         event_report=report,
         area_report=areas.report,
+        area_ledger=areas.ledger,
         geocode_counts=_sum_counts([p.counts for p in parts], schema.GEOCODE_METHODS),
         controllers=_controller_counts([p.controllers for p in parts]),
         unmatched=_concat_unmatched([p.unmatched for p in parts]),

@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard import paths, schema
+from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import AreasResult, read_control_areas
 from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
@@ -23,15 +24,26 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class AreaOptions:
-    """How control-area files are read (field names and snapshot handling)."""
+    """How control-area files are read (field names, snapshot dates, repairs).
+
+    The command line's area options, one field each (see ``dashboard.cli_options``).
+    """
 
     controller_field: str = schema.CONTROLLER
     from_field: str = schema.VALID_FROM
     to_field: str = schema.VALID_TO
     date_field: str | None = None
     as_of: str | None = None
+    """``--as-of DATE``: the snapshot date of every file without a date field."""
+    as_of_by_file: Mapping[str, str] | None = None
+    """``--as-of FILE=DATE``: the snapshot date of one file."""
+    controller: str | None = None
+    """``--controller NAME``: the controller of files without a controller field."""
     controller_names: Mapping[str, str] | None = None
-    repair: bool = False
+    repair: bool = True
+    """Repair self-intersecting polygons (the default); ``--no-repair`` sets them aside."""
+    assume_crs: str | None = None
+    """``--assume-crs``: the CRS of files that declare none."""
 
 
 @dataclass(frozen=True)
@@ -65,23 +77,50 @@ class BuildResult:
     unmatched: pd.DataFrame
     input_format: str
     notes: list[Problem] = field(default_factory=list)
+    area_ledger: AreaLedger = field(default_factory=AreaLedger)
+    """Control-area features used, repaired and set aside, with their ground."""
+    area_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per control-area feature set aside or repaired (``OUT.rejected-areas.csv``)."""
 
     def summary(self) -> dict[str, object]:
         """Counts a person reads first: rows, geocoding, controllers, rejects, and notes."""
         controllers = self.events[schema.CONTROLLER].value_counts().to_dict()
-        return {
-            "rows_in": self.event_report.rows_in,
-            "rows_loaded": self.event_report.rows_loaded,
-            "rows_rejected": self.event_report.rows_rejected,
-            "input_format": self.input_format,
-            "geocoded": dict(self.geocode_counts),
-            "controllers": {str(k): int(v) for k, v in controllers.items()},
-            "areas_loaded": self.area_report.rows_loaded,
-            "areas_rejected": self.area_report.rows_rejected,
-            "errors": len(self.event_report.errors),
-            "warnings": len(self.event_report.warnings),
-            "notes": [p.message for p in self.notes],
-        }
+        return build_summary(
+            event_report=self.event_report,
+            input_format=self.input_format,
+            geocoded=self.geocode_counts,
+            controllers={str(k): int(v) for k, v in controllers.items()},
+            area_ledger=self.area_ledger,
+            notes=self.notes,
+        )
+
+
+def build_summary(
+    *,
+    event_report: Report,
+    input_format: str,
+    geocoded: Mapping[str, int],
+    controllers: Mapping[str, int],
+    area_ledger: AreaLedger,
+    notes: Sequence[Problem],
+) -> dict[str, object]:
+    """The summary of a build, single-process or partitioned: the same keys from both."""
+    return {
+        "rows_in": event_report.rows_in,
+        "rows_loaded": event_report.rows_loaded,
+        "rows_rejected": event_report.rows_rejected,
+        "input_format": input_format,
+        "geocoded": dict(geocoded),
+        "controllers": dict(controllers),
+        "areas_in": area_ledger.features_in,
+        "areas_loaded": area_ledger.used + area_ledger.repaired,
+        "areas_repaired": area_ledger.repaired,
+        "areas_rejected": area_ledger.set_aside,
+        "control_areas": area_ledger.to_dict(),
+        "errors": len(event_report.errors),
+        "warnings": len(event_report.warnings),
+        "notes": [p.message for p in notes],
+    }
 
 
 def load_areas(
@@ -97,8 +136,11 @@ def load_areas(
         to_field=options.to_field,
         date_field=options.date_field,
         as_of=options.as_of,
+        as_of_by_file=options.as_of_by_file,
+        controller=options.controller,
         controller_names=options.controller_names,
         repair=options.repair,
+        assume_crs=options.assume_crs,
     )
 
 
@@ -156,6 +198,8 @@ def build(
         unmatched=geocoded.unmatched,
         input_format=checked.format,
         notes=list(geocoded.notes),
+        area_ledger=areas.ledger,
+        area_table=ledger_table(areas.rejected, areas.repaired),
     )
 
 
@@ -200,14 +244,32 @@ def _report(progress: Progress | None, stage: str, done: int) -> None:
 
 
 def write_outputs(result: BuildResult, out_path: str | Path) -> tuple[Path, Path]:
-    """Write the joined events as GeoParquet and the set-aside rows beside it.
+    """Write the joined events as GeoParquet and what was set aside beside it.
 
-    Returns the two paths: ``OUT.parquet`` and ``OUT.rejected.csv``.
+    Returns the two paths: ``OUT.parquet`` and ``OUT.rejected.csv``; the control-area
+    features set aside or repaired go to ``OUT.rejected-areas.csv``
+    (:func:`write_rejected_areas`). With no event loaded, no GeoParquet is written (an empty
+    one would pass for a result): only the reasons.
     """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.events.to_parquet(out, index=False)
+    if len(result.events):
+        result.events.to_parquet(out, index=False)
+    write_rejected_areas(result.area_table, out)
     return out, write_rejected(result.rejected, out)
+
+
+def rejected_areas_path(out_path: str | Path) -> Path:
+    """Where the control-area features set aside or repaired are listed."""
+    return Path(out_path).with_suffix(".rejected-areas.csv")
+
+
+def write_rejected_areas(table: pd.DataFrame, out_path: str | Path) -> Path:
+    """Write :func:`dashboard.arealedger.ledger_table` rows: OUT.rejected-areas.csv."""
+    path = rejected_areas_path(out_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export_frame(table).to_csv(path, index=False)
+    return path
 
 
 def write_rejected(rejected: pd.DataFrame, out_path: str | Path) -> Path:

@@ -18,8 +18,10 @@ GOOD = (
     "a1,2017-11-09,Battles,Syria,Abu Kamal,34.45,40.92,,Reuters 2017-11-09\n"
     "a2,2017-11-19,Battles,Syria,Abu Kamal,34.45,40.92,3,Reuters 2017-11-19\n"
 )
-BAD = GOOD + "a3,2017-11-31,Battles,Syria,Abu Kamal,34.45,40.92,,x\n" + (
-    "a4,2017-11-10,Battles,Syria,Nowhere,95,40.92,-4,x\n"
+BAD = (
+    GOOD
+    + "a3,2017-11-31,Battles,Syria,Abu Kamal,34.45,40.92,,x\n"
+    + ("a4,2017-11-10,Battles,Syria,Nowhere,95,40.92,-4,x\n")
 )
 
 
@@ -125,25 +127,86 @@ def test_build_bundled_writes_geoparquet_and_summary(tmp_path):
 def test_build_with_bad_rows_writes_rejected(bad_csv, tmp_path):
     out_path = tmp_path / "bad.parquet"
     out = run("build", str(bad_csv), "-o", str(out_path))
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # rows set aside: as validate says it
+    assert "built with 2 event rows set aside (exit 1)" in out.stdout
+    assert out_path.exists()
     rejected = pd.read_csv(out_path.with_suffix(".rejected.csv"))
     assert len(rejected) == 2
     assert rejected["reject_reason"].str.len().gt(0).all()
+
+
+def test_build_with_every_row_set_aside_exits_2_and_writes_no_geoparquet(tmp_path):
+    events = tmp_path / "dates.csv"
+    # a spreadsheet's idea of a date for every row: nothing can be loaded
+    events.write_text(
+        "event_date,latitude,longitude,event_type\r\nsoon,36.1,38.2,Battles\r\n"
+        "later,36.2,38.3,Battles\r\n",
+        encoding="utf-8",
+    )
+    out_path = tmp_path / "out.parquet"
+    out = run("build", str(events), "-o", str(out_path), "--json")
+    assert out.returncode == 2, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["rows_loaded"] == 0 and summary["exit_status"] == 2
+    assert summary["output"] is None and not out_path.exists()
+    assert len(pd.read_csv(out_path.with_suffix(".rejected.csv"))) == 2
+    text = run("build", str(events), "-o", str(out_path))
+    assert text.returncode == 2
+    assert "nothing loaded: all 2 rows were set aside, no GeoParquet written (exit 2)" in (
+        text.stdout
+    )
+
+
+def test_build_lists_control_area_features_set_aside_and_repaired(tmp_path):
+    bowtie = [[[38, 35], [39, 36], [39, 35], [38, 36], [38, 35]]]
+    square = [[[37, 34], [38, 34], [38, 35], [37, 35], [37, 34]]]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"controller": "A", "valid_from": "2015-01-01"},
+             "geometry": {"type": "Polygon", "coordinates": square}},
+            {"type": "Feature", "properties": {"controller": "B", "valid_from": "2015-01-01"},
+             "geometry": {"type": "Polygon", "coordinates": bowtie}},
+            {"type": "Feature", "properties": {"controller": "C", "valid_from": "2015-01-01"},
+             "geometry": None},
+        ],
+    }  # fmt: skip
+    areas = tmp_path / "areas.geojson"
+    areas.write_text(json.dumps(doc), encoding="utf-8")
+    out_path = tmp_path / "out.parquet"
+    out = run("build", "--areas", str(areas), "-o", str(out_path), "--json")
+    assert out.returncode == 1, out.stderr
+    summary = json.loads(out.stdout)
+    assert (summary["areas_in"], summary["areas_loaded"], summary["areas_repaired"]) == (3, 2, 1)
+    assert summary["areas_rejected"] == 1
+    assert summary["control_areas"]["by_kind"] == {"null geometry": 1}
+    listed = pd.read_csv(out_path.with_suffix(".rejected-areas.csv"))
+    assert listed[["file", "feature", "outcome", "reason_kind"]].values.tolist() == [
+        ["areas.geojson", 2, "repaired", "self-intersecting or invalid"],
+        ["areas.geojson", 3, "set aside", "null geometry"],
+    ]
+    text = run("build", "--areas", str(areas), "-o", str(out_path))
+    assert "control areas: 3 control-area features: 1 used as read, 1 repaired" in text.stdout
+    assert "1 set aside (1 null geometry)" in text.stdout
+    assert "built with 1 control-area features set aside (exit 1)" in text.stdout
 
 
 # --- hostile files: exit 2 with a message naming the file, never a traceback ------------------
 
 
 def _hostile(tmp_path: Path, kind: str) -> Path:
-    path = tmp_path / {
-        "empty": "empty.csv",
-        "directory": "folder",
-        "fifo": "pipe.csv",
-        "broken link": "link.csv",
-        "empty gzip": "events.csv.gz",
-        "xlsx": "events.xlsx",
-        "geojson": "control_areas.geojson",
-    }[kind]
+    path = (
+        tmp_path
+        / {
+            "empty": "empty.csv",
+            "directory": "folder",
+            "fifo": "pipe.csv",
+            "broken link": "link.csv",
+            "empty gzip": "events.csv.gz",
+            "xlsx": "events.xlsx",
+            "geojson": "control_areas.geojson",
+        }[kind]
+    )
     if kind == "empty":
         path.write_bytes(b"")
     elif kind == "directory":
@@ -221,11 +284,16 @@ def test_build_text_summary_shows_the_world_gazetteer_warning():
     summary = {
         "rows_in": 1, "rows_loaded": 1, "rows_rejected": 0, "input_format": "canonical",
         "geocoded": {"exact": 1}, "controllers": {"Unknown": 1}, "areas_loaded": 1,
-        "areas_rejected": 0, "output": "o.parquet", "rejected_output": "o.rejected.csv",
+        "areas_rejected": 0, "areas_repaired": 0, "output": "o.parquet",
+        "rejected_output": "o.rejected.csv", "rejected_areas_output": "o.rejected-areas.csv",
+        "control_areas": {"sentence": "all 1 control-area features used", "notes": []},
+        "exit_status": 0,
         "notes": ["none of the 1 rows to geocode names a recognised country: ..."],
     }  # fmt: skip
     text = _summary_text(summary)
     assert "warning: none of the 1 rows to geocode names a recognised country" in text
+    assert "control areas: all 1 control-area features used" in text
+    assert text.splitlines()[-1] == "built: every row and control-area feature used (exit 0)"
 
 
 def test_geocode_writes_set_aside_rows_beside_the_output(tmp_path):
@@ -249,12 +317,12 @@ def test_written_csvs_neutralise_spreadsheet_formulas(tmp_path):
     path = tmp_path / "formula.csv"
     path.write_text(
         "event_id,event_date,country,location,latitude,longitude,fatalities,notes\n"
-        "f1,2017-11-09,Syria,Abu Kamal,34.45,40.92,-3,\"=HYPERLINK(\"\"http://x\"\")\"\n"
+        'f1,2017-11-09,Syria,Abu Kamal,34.45,40.92,-3,"=HYPERLINK(""http://x"")"\n'
         "f2,2017-11-09,Syria,Abu Kamal,34.45,40.92,2,@SUM(A1)\n",
         encoding="utf-8",
     )
     out = run("build", str(path), "-o", str(tmp_path / "f.parquet"))
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # the row with -3 fatalities is set aside
     rejected = pd.read_csv(tmp_path / "f.rejected.csv", dtype=str)
     assert rejected.loc[0, "notes"].startswith("'=HYPERLINK")
     geocoded = tmp_path / "g.csv"

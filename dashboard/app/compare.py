@@ -389,6 +389,7 @@ def render(ds: Dataset) -> None:
         events = cmp.events_in_changes(ds.events.iloc[:0], result.pieces)
 
     _summary(result, events, view)
+    _area_ledger(ds)
     if view.map == MAP_SIDE:
         _side_by_side(ds, state, view)
     else:
@@ -417,6 +418,16 @@ def _summary(result: cmp.Comparison, events: pd.DataFrame, view: CompareView) ->
         parts.append("overlapping areas counted as Contested (" + ", ".join(overlap) + ")")
     with st.container(key="compare-summary"):
         st.text(" · ".join(parts))
+
+
+def _area_ledger(ds: Dataset) -> None:
+    """What the km² rest on: a warning when features were set aside, a note for repairs."""
+    ledger = ds.area_ledger
+    with st.container(key="compare-area-ledger"):
+        if ledger.set_aside:
+            st.warning(f"Control areas: {md(ledger.sentence(), limit=600)}.")
+        elif ledger.repaired:
+            st.caption(f"Control areas: {md(ledger.sentence(), limit=600)}.")
 
 
 def _base_map(ds: Dataset, state: S.ViewState, *, zoom_out: int = 0) -> Any:

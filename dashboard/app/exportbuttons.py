@@ -36,7 +36,9 @@ def _data(ds: Dataset, view: ViewState) -> ExportData:
         events_name=ds.events_name,
         areas_names=ds.areas_names,
     )
-    return data if ds.store is None else replace(data, events_extent=ds.extent)
+    if ds.store is not None:
+        return replace(data, events_extent=ds.extent)
+    return replace(data, area_ledger=ds.area_ledger)
 
 
 def _png(ds: Dataset, view: ViewState) -> bytes:

@@ -35,6 +35,7 @@ import streamlit as st
 
 from dashboard import paths, schema
 from dashboard.app.state import Options, dataset_options
+from dashboard.arealedger import AreaLedger
 from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
@@ -93,6 +94,17 @@ class Dataset:
     #: The store's data version the dataset describes (0 for files), and its token.
     version: int = 0
     store_token: str = ""
+
+    @property
+    def area_ledger(self) -> AreaLedger:
+        """Control-area features used, repaired and set aside (from the build's summary).
+
+        A store keeps only the versions it loaded: they count as used.
+        """
+        data = self.summary.get("control_areas")
+        if isinstance(data, dict):
+            return AreaLedger.from_dict(data)
+        return AreaLedger(features_in=len(self.areas), used=len(self.areas))
 
 
 # --- PostGIS (conflictmap serve --db, or DASHBOARD_DB) ---------------------------------------
@@ -305,6 +317,8 @@ HASH_MAX_BYTES = 32 * 1024 * 1024
 _BUILD_CODE = (
     "pipeline.py",
     "areas.py",
+    "arealedger.py",
+    "measure.py",
     "spatial.py",
     "geocoding.py",
     "validation.py",

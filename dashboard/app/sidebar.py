@@ -207,9 +207,7 @@ def render_report(ds: Dataset) -> None:
         if isinstance(geocoded, dict) and geocoded:
             lines.append("Geocoding: " + ", ".join(f"{k} {v}" for k, v in geocoded.items()))
         area_rep = ds.area_report
-        lines.append(
-            f"Control areas: {area_rep.rows_loaded:,} loaded, {area_rep.rows_rejected:,} set aside"
-        )
+        lines.append(f"Control areas: {ds.area_ledger.sentence()}")
         st.text("\n".join(lines))
         if len(ds.rejected):
             st.caption("Rows set aside, with the reason")

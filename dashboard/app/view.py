@@ -301,6 +301,13 @@ def _summary_line(
         known = int(fat.sum()) if fat is not None else 0
         unknown = int(fat.isna().sum()) if fat is not None else 0
     areas_text = _n(len(areas_now), "control area")
+    ledger = ds.area_ledger
+    if ledger.set_aside:
+        # who held the ground is drawn without these: never let the map pass for complete
+        areas_text += (
+            f" ({ledger.set_aside:,} control-area features of the files set aside, see the "
+            "validation report)"
+        )
     options = ds.options
     if not options.areas_cover(view.as_of):
         cover = " to ".join(

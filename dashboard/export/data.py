@@ -20,6 +20,7 @@ import pandas as pd
 
 from dashboard import paths, schema, style
 from dashboard.app.state import Options, dataset_options
+from dashboard.arealedger import AreaLedger
 from dashboard.columnar import compact_events
 from dashboard.errors import InputFileError
 from dashboard.timewindow import (
@@ -60,6 +61,9 @@ class ExportData:
     events_extent
         Lon/lat bounds of every located event of the data, when ``events`` holds only the
         dates an export draws (a database); None: ``events`` is the whole data.
+    area_ledger
+        Control-area features used, repaired and set aside: the footer says what the map
+        leaves out (None: not known, a database).
     """
 
     events: pd.DataFrame
@@ -72,6 +76,7 @@ class ExportData:
     bundled_events: bool = False
     bundled_areas: bool = False
     events_extent: tuple[float, float, float, float] | None = None
+    area_ledger: AreaLedger | None = None
 
     @property
     def type_order(self) -> tuple[str, ...]:
@@ -170,7 +175,12 @@ def load_export_data(
     )
     same_events = events_file.resolve() == paths.BUNDLED_EVENTS.resolve()
     same_areas = [p.resolve() for p in area_files] == [paths.BUNDLED_AREAS.resolve()]
-    return replace(data, bundled_events=same_events, bundled_areas=same_areas)
+    return replace(
+        data,
+        bundled_events=same_events,
+        bundled_areas=same_areas,
+        area_ledger=result.area_ledger,
+    )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ def attribution_lines(data: ExportData, *, tiles: bool = False) -> list[str]:
     )
     if data.context.countries is not None or data.context.towns is not None:
         lines.append(CONTEXT_TEXT)
+    ledger = data.area_ledger
+    if ledger is not None and (ledger.set_aside or ledger.repaired):
+        # a map for a brief must say what its control areas leave out
+        lines.append(f"Control areas: {ledger.sentence()}.")
     return lines
 
 
