@@ -50,6 +50,19 @@ def _mapping_from(options: Sequence[str], mapping_file: str | None) -> dict[str,
     return mapping or None
 
 
+def _read_options(
+    mapping_file: str | None, *, encoding: str | None, date_format: str | None
+) -> tuple[str | None, str | None]:
+    """``--encoding`` and ``--date-format``, else the mapping file's keys of the same names."""
+    if mapping_file and (encoding is None or date_format is None):
+        from dashboard.readers import read_mapping_file
+
+        given = read_mapping_file(mapping_file)
+        encoding = encoding or given.encoding
+        date_format = date_format or given.date_format
+    return encoding, date_format
+
+
 def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
     """The options every command that reads an events file shares.
 
@@ -70,6 +83,21 @@ def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
         metavar="FILE_COLUMN=CANONICAL",
         help="Map one column of the file onto a canonical column (repeatable), "
         "e.g. --map date=date_start --map lat=latitude.",
+    )(func)
+    func = click.option(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help="The file's encoding (e.g. cp1252, cp1256, latin-1); default: detected "
+        "(UTF-8, UTF-16 with BOM, Arabic Windows-1256, Windows-1252).",
+    )(func)
+    func = click.option(
+        "--date-format",
+        "date_format",
+        default=None,
+        metavar="FORMAT",
+        help="How the dates are written, as strftime codes, e.g. '%d/%m/%Y %H:%M:%S'; "
+        "values that do not match are set aside. Default: inferred from all the values.",
     )(func)
     names = ["--input-format", "--format"] if format_alias else ["--input-format"]
     func = click.option(
@@ -178,6 +206,8 @@ def validate(
     input_format: str | None,
     map_items: tuple[str, ...],
     mapping_file: str | None,
+    date_format: str | None,
+    encoding: str | None,
     output_format: str,
     show_all: bool,
 ) -> None:
@@ -191,7 +221,11 @@ def validate(
 
     try:
         mapping = _mapping_from(map_items, mapping_file)
-        result = validate_events(read_events(events_file, format=input_format, mapping=mapping))
+        encoding, date_format = _read_options(
+            mapping_file, encoding=encoding, date_format=date_format
+        )
+        read = read_events(events_file, format=input_format, mapping=mapping, encoding=encoding)
+        result = validate_events(read, date_format=date_format)
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
     report = result.report
@@ -230,6 +264,8 @@ def geocode(
     input_format: str | None,
     map_items: tuple[str, ...],
     mapping_file: str | None,
+    date_format: str | None,
+    encoding: str | None,
     countries: tuple[str, ...],
     threshold: float | None,
 ) -> None:
@@ -242,8 +278,15 @@ def geocode(
 
     _check_exists(events_file)
     try:
+        encoding, date_format = _read_options(
+            mapping_file, encoding=encoding, date_format=date_format
+        )
         settings = BuildSettings(
-            format=input_format, mapping=_mapping_from(map_items, mapping_file), countries=countries
+            format=input_format,
+            mapping=_mapping_from(map_items, mapping_file),
+            countries=countries,
+            encoding=encoding,
+            date_format=date_format,
         )
         if threshold is not None:
             settings = replace(settings, fuzzy_threshold=threshold)
@@ -303,6 +346,8 @@ def build(
     input_format: str | None,
     map_items: tuple[str, ...],
     mapping_file: str | None,
+    date_format: str | None,
+    encoding: str | None,
     countries: tuple[str, ...],
     area_paths: tuple[str, ...],
     controller_field: str,
@@ -326,9 +371,14 @@ def build(
     for area_path in area_paths:
         _check_exists(area_path)
     try:
+        encoding, date_format = _read_options(
+            mapping_file, encoding=encoding, date_format=date_format
+        )
         settings = BuildSettings(
             format=input_format,
             mapping=_mapping_from(map_items, mapping_file),
+            encoding=encoding,
+            date_format=date_format,
             countries=countries,
             areas=AreaOptions(
                 controller_field=controller_field,

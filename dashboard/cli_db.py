@@ -71,6 +71,19 @@ def init(db_url: str) -> None:
     multiple=True,
     help="Restrict the gazetteer to these countries (repeatable).",
 )
+@click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="The events file's encoding (e.g. cp1252); default: detected.",
+)
+@click.option(
+    "--date-format",
+    "date_format",
+    default=None,
+    metavar="FORMAT",
+    help="How the dates are written, as strftime codes (e.g. '%d/%m/%Y'); default: inferred.",
+)
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print what the load did as JSON.")
 @_db_option
@@ -79,6 +92,8 @@ def load(
     area_paths: tuple[str, ...],
     input_format: str | None,
     countries: tuple[str, ...],
+    encoding: str | None,
+    date_format: str | None,
     batch_size: int,
     as_json: bool,
     db_url: str,
@@ -104,7 +119,12 @@ def load(
         result = build(
             events_file,
             list(area_paths) or None,
-            settings=BuildSettings(format=input_format, countries=countries),
+            settings=BuildSettings(
+                format=input_format,
+                countries=countries,
+                encoding=encoding,
+                date_format=date_format,
+            ),
         )
         built = time.perf_counter()
         loaded = dbstore.load_build(

@@ -9,14 +9,21 @@ gives, else with the csv module (``readers.textio``).
 from __future__ import annotations
 
 from dashboard.readers.events import ReadResult, detect_format, read_events
-from dashboard.readers.mapping import load_mapping, parse_map_options
+from dashboard.readers.mapping import (
+    MappingFile,
+    load_mapping,
+    parse_map_options,
+    read_mapping_file,
+)
 from dashboard.readers.textio import DEFAULT_MAX_BYTES
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "MappingFile",
     "ReadResult",
     "detect_format",
     "load_mapping",
     "parse_map_options",
     "read_events",
+    "read_mapping_file",
 ]

@@ -13,6 +13,16 @@ or with the mapping under a top-level ``columns`` table::
       date: event_date
       lat: latitude
 
+Beside the columns, two top-level keys say how to read the file (the command line's
+``--date-format`` and ``--encoding`` win over them)::
+
+    date_format: "%d/%m/%Y %H:%M:%S"   # strftime; every date must match it
+    encoding: cp1252                   # any encoding Python knows
+    columns:
+      date: event_date
+
+(A file column literally named ``date_format`` or ``encoding`` is mapped under ``columns``.)
+
 Targets are ``schema.MAPPING_TARGETS``: the canonical event columns plus ``year`` (a
 year-only row covers 1 January to 31 December, time_precision 3),
 ``fatalities_low``/``fatalities_high`` and the UCDP codes ``ucdp_where_prec``,
@@ -26,6 +36,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +48,7 @@ from dashboard.errors import InputFileError, SchemaError
 _TOML = (".toml",)
 _YAML = (".yaml", ".yml")
 _SEPARATORS = re.compile(r"[\s\-]+")
+_READ_OPTIONS = ("date_format", "encoding")
 
 
 def column_key(name: object) -> str:
@@ -90,11 +102,21 @@ def parse_map_options(items: Sequence[str]) -> dict[str, str]:
     return _build(pairs)
 
 
+@dataclass(frozen=True)
+class MappingFile:
+    """What a mapping file says: the column mapping and how to read the file."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    encoding: str | None = None
+
+
 def load_mapping(path: str | Path) -> dict[str, str]:
     """Read a column mapping from a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file.
 
     The file holds ``FILE_COLUMN: CANONICAL_COLUMN`` pairs, at the top level or under a
-    top-level ``columns`` table (then no other top-level keys are allowed).
+    top-level ``columns`` table (then the only other top-level keys allowed are
+    ``date_format`` and ``encoding``: see :func:`read_mapping_file`).
 
     Raises
     ------
@@ -103,16 +125,37 @@ def load_mapping(path: str | Path) -> dict[str, str]:
     SchemaError
         The content is not such a table, or names an unknown canonical column.
     """
+    return read_mapping_file(path).columns
+
+
+def read_mapping_file(path: str | Path) -> MappingFile:
+    """Read a mapping file: its column mapping and its ``date_format``/``encoding`` keys.
+
+    Raises
+    ------
+    InputFileError, SchemaError
+        As :func:`load_mapping`; also a ``date_format`` or ``encoding`` that is not text.
+    """
     path = Path(path)
     data = _parse_file(path)
     if not isinstance(data, dict):
         raise SchemaError(
             f"{path}: a mapping file holds FILE_COLUMN = CANONICAL pairs, got {type(data).__name__}"
         )
+    options: dict[str, str] = {}
+    for key in _READ_OPTIONS:
+        if key in data:
+            value = data.pop(key)
+            if not isinstance(value, str) or not value.strip():
+                raise SchemaError(f"{path}: {key!r} must be text, got {value!r}")
+            options[key] = value.strip() if key == "encoding" else value
     if "columns" in data and isinstance(data["columns"], dict):
         extra = sorted(str(k) for k in data if k != "columns")
         if extra:
-            raise SchemaError(f"{path}: unexpected top-level keys {extra} beside 'columns'")
+            raise SchemaError(
+                f"{path}: unexpected top-level keys {extra} beside 'columns' "
+                f"(allowed: {', '.join(_READ_OPTIONS)})"
+            )
         data = data["columns"]
     pairs: list[tuple[str, str, str]] = []
     for key, value in data.items():
@@ -120,7 +163,11 @@ def load_mapping(path: str | Path) -> dict[str, str]:
         if not isinstance(value, str):
             raise SchemaError(f"{where}: the canonical column must be text, got {value!r}")
         pairs.append((where, str(key).strip(), value.strip()))
-    return _build(pairs)
+    return MappingFile(
+        columns=_build(pairs),
+        date_format=options.get("date_format"),
+        encoding=options.get("encoding"),
+    )
 
 
 def _parse_file(path: Path) -> Any:
