@@ -11,11 +11,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli_options import areas_option, events_option
+from dashboard.cli_options import area_read_options, areas_option, events_option
 from dashboard.errors import DashboardError
+
+if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quick
+    from dashboard.pipeline import AreaOptions
 
 FORMATS: tuple[str, ...] = ("png", "pdf", "html", "gif", "mp4")
 ANIMATED: tuple[str, ...] = ("gif", "mp4")
@@ -279,6 +283,7 @@ def _size(n: int) -> str:
 )
 @events_option
 @areas_option
+@area_read_options
 @click.option(
     "--db",
     "db_url",
@@ -314,6 +319,7 @@ def export(
     precisions: tuple[str, ...],
     events_file: str | None,
     area_paths: tuple[str, ...],
+    area_options: AreaOptions,
     db_url: str | None,
     tiles: bool,
 ) -> None:
@@ -375,8 +381,12 @@ def export(
             source = open_db_source(db_url)
             options = source.options
         else:
-            data = load_export_data(events_file, area_paths)
+            data = load_export_data(events_file, area_paths, area_options=area_options)
             options = data.options
+            ledger = data.area_ledger
+            if ledger is not None and (ledger.set_aside or ledger.repaired):
+                # the footer says it too; a script reading stderr should not miss it
+                click.echo(f"warning: control areas: {ledger.sentence()}", err=True)
     except DashboardError as exc:
         raise _Fail(str(exc)) from None
 

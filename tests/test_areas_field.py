@@ -438,3 +438,37 @@ def test_ocha_series_with_broken_features_gives_the_careful_repair_area(shared_d
     lost = careful_total - naive_total
     assert lost == pytest.approx(field.repaired[AREA_KM2].sum(), rel=0.01)
     assert lost > 1000  # km²: big front-line polygons, not slivers
+
+
+# --------------------------------------------------------------------------------------------
+# a map for a slide says what its control areas leave out
+
+
+def test_export_footer_and_stderr_state_the_ledger(field_series, tmp_path):
+    from dashboard.export import load_export_data
+    from dashboard.export.footer import attribution_lines
+    from dashboard.pipeline import AreaOptions
+
+    data = load_export_data(None, field_series, area_options=AreaOptions(date_field="date"))
+    lines = attribution_lines(data)
+    assert lines[-1].startswith("Control areas: 7 control-area features: 2 used as read")
+    assert "the figures leave out the 4 set-aside features" in lines[-1]
+
+    out = tmp_path / "map.png"
+    args = ["export", "--date", "2017-06-01", "-o", str(out), "--date-field", "date"]
+    for path in field_series:
+        args += ["--areas", str(path)]
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert "warning: control areas: 7 control-area features" in done.stderr
+    assert out.stat().st_size > 10_000
+
+
+def test_export_footer_is_quiet_when_every_feature_was_used():
+    from dashboard.export import load_export_data
+    from dashboard.export.footer import attribution_lines
+
+    data = load_export_data()
+    assert data.area_ledger is not None and data.area_ledger.complete
+    assert not any(line.startswith("Control areas: ") and "used as read" in line
+                   for line in attribution_lines(data))  # fmt: skip

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -23,6 +23,9 @@ from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
 from dashboard.columnar import compact_events
 from dashboard.errors import InputFileError
+
+if TYPE_CHECKING:
+    from dashboard.pipeline import AreaOptions
 from dashboard.timewindow import (
     DateIndex,
     Filters,
@@ -150,21 +153,25 @@ def export_data(
 def load_export_data(
     events_path: str | Path | None = None,
     area_paths: Sequence[str | Path] = (),
+    *,
+    area_options: AreaOptions | None = None,
 ) -> ExportData:
-    """Build an events file (the bundled demo by default) with its control areas.
+    """Build an events file (the bundled demo by default) with its control areas, read
+    with ``area_options`` (the command line's area options).
 
     Raises
     ------
     dashboard.errors.DashboardError
         An input cannot be read; the message names the file.
     """
-    from dashboard.pipeline import build
+    from dashboard.pipeline import BuildSettings, build
 
     events_file = Path(events_path) if events_path else paths.BUNDLED_EVENTS
     area_files = [Path(p) for p in area_paths] or [paths.BUNDLED_AREAS]
     for path in (events_file, *area_files):
         paths.check_input_file(path)
-    result = build(events_file, area_files)
+    settings = BuildSettings(areas=area_options) if area_options else BuildSettings()
+    result = build(events_file, area_files, settings=settings)
     if not len(result.events):
         raise InputFileError(f"{events_file}: no event could be loaded")
     data = export_data(
