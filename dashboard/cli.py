@@ -9,20 +9,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dashboard import paths
-from dashboard.cli_options import (
-    areas_option,
-    controller_field_option,
-    date_field_option,
-    events_option,
-    from_field_option,
-    repair_option,
-    to_field_option,
-)
+from dashboard.cli_options import area_read_options, areas_option, events_option
 from dashboard.errors import DashboardError
+
+if TYPE_CHECKING:  # pandas/geopandas load when a command runs: `--help` stays quick
+    from dashboard.pipeline import AreaOptions
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -111,12 +107,7 @@ def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
 
 
 def _area_options(func: Callable) -> Callable:
-    func = repair_option(func)
-    func = click.option(
-        "--as-of", default=None, help="Snapshot date for area files without a date field."
-    )(func)
-    for option in (date_field_option, to_field_option, from_field_option, controller_field_option):
-        func = option(func)
+    func = area_read_options(func)
     func = click.option(
         "--areas",
         "area_paths",
@@ -316,9 +307,7 @@ def geocode(
 
 
 @cli.command()
-@click.argument(
-    "events_file", type=click.Path(dir_okay=False), default=str(paths.BUNDLED_EVENTS)
-)
+@click.argument("events_file", type=click.Path(dir_okay=False), default=str(paths.BUNDLED_EVENTS))
 @click.option(
     "-o",
     "--output",
@@ -350,21 +339,20 @@ def build(
     encoding: str | None,
     countries: tuple[str, ...],
     area_paths: tuple[str, ...],
-    controller_field: str,
-    from_field: str,
-    to_field: str,
-    date_field: str | None,
-    as_of: str | None,
-    repair: bool,
+    area_options: AreaOptions,
     as_json: bool,
     dask_address: str | None,
 ) -> None:
     """Read, validate, geocode and join EVENTS_FILE with control areas; write GeoParquet.
 
     Without EVENTS_FILE the bundled demo events are used; without --areas the bundled
-    control areas.
+    control areas. Control-area features set aside or repaired are listed in
+    OUT.rejected-areas.csv.
+
+    Exit status: 0 every row and feature used, 1 rows or features set aside, 2 nothing
+    loaded (no GeoParquet written) or unusable input.
     """
-    from dashboard.pipeline import AreaOptions, BuildSettings, write_outputs
+    from dashboard.pipeline import BuildSettings, write_outputs
     from dashboard.pipeline import build as run_build
 
     _check_exists(events_file)
@@ -380,14 +368,7 @@ def build(
             encoding=encoding,
             date_format=date_format,
             countries=countries,
-            areas=AreaOptions(
-                controller_field=controller_field,
-                from_field=from_field,
-                to_field=to_field,
-                date_field=date_field,
-                as_of=as_of,
-                repair=repair,
-            ),
+            areas=area_options,
         )
         if dask_address is not None:
             from dashboard import distributed
@@ -415,12 +396,54 @@ def build(
             summary = result.summary()
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
-    summary["output"] = str(out)
+    from dashboard.pipeline import rejected_areas_path
+
+    nothing = not summary["rows_loaded"]
+    summary["output"] = None if nothing else str(out)
     summary["rejected_output"] = str(rejected)
+    summary["rejected_areas_output"] = str(rejected_areas_path(out))
+    summary["exit_status"] = build_exit_status(summary)
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         click.echo(_summary_text(summary))
+    sys.exit(summary["exit_status"])
+
+
+def build_exit_status(summary: dict) -> int:
+    """2 when no event was loaded, 1 when rows or control-area features were set aside.
+
+    As ``validate`` does: a build whose figures leave something out never exits 0.
+    """
+    if not summary["rows_loaded"]:
+        return EXIT_UNUSABLE
+    if summary["rows_rejected"] or summary["areas_rejected"]:
+        return EXIT_ERRORS
+    return EXIT_OK
+
+
+def _outcome_line(summary: dict) -> str:
+    """The build's outcome in one line, as its exit status says it."""
+    status = summary["exit_status"]
+    if status == EXIT_UNUSABLE:
+        if not summary["rows_in"]:
+            return (
+                f"nothing loaded: the file has no data rows, no GeoParquet written (exit {status})"
+            )
+        return (
+            f"nothing loaded: all {summary['rows_in']:,} rows were set aside, no GeoParquet "
+            f"written (exit {status}); the reasons are in {summary['rejected_output']}"
+        )
+    if status == EXIT_ERRORS:
+        left = []
+        if summary["rows_rejected"]:
+            left.append(f"{summary['rows_rejected']:,} event rows")
+        if summary["areas_rejected"]:
+            left.append(f"{summary['areas_rejected']:,} control-area features")
+        return (
+            f"built with {' and '.join(left)} set aside (exit {status}): the output leaves them out"
+        )
+    return "built: every row and control-area feature used (exit 0)"
 
 
 def _summary_text(summary: dict) -> str:
@@ -434,12 +457,19 @@ def _summary_text(summary: dict) -> str:
     lines += [f"warning: {note}" for note in summary["notes"]]
     lines.append("controller at the event's place and date:")
     lines += [f"  {name:<32} {count:>7}" for name, count in summary["controllers"].items()]
-    lines.append(
-        f"control areas: {summary['areas_loaded']} loaded, {summary['areas_rejected']} set aside"
-    )
-    lines.append(f"written: {summary['output']}")
+    ledger = summary["control_areas"]
+    lines.append(f"control areas: {ledger['sentence']}")
+    lines += [f"warning: {note}" for note in ledger["notes"]]
+    if summary["output"]:
+        lines.append(f"written: {summary['output']}")
     if summary["rows_rejected"]:
         lines.append(f"set-aside rows with reasons: {summary['rejected_output']}")
+    if summary["areas_rejected"] or summary["areas_repaired"]:
+        lines.append(
+            f"set-aside and repaired control-area features with reasons: "
+            f"{summary['rejected_areas_output']}"
+        )
+    lines.append(_outcome_line(summary))
     return "\n".join(lines)
 
 
@@ -452,16 +482,29 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
     script = paths.PACKAGE_DIR / "app" / "main.py"
     return [
         # streamlit run, plus the data loading as the server starts (dashboard/app/server.py)
-        sys.executable, "-m", "dashboard.app.server", "run", str(script),
-        "--server.port", str(port),
-        "--server.address", address,
-        "--server.headless", "true",
-        "--server.enableStaticServing", "true",
-        "--server.enableXsrfProtection", "true",
-        "--server.maxUploadSize", "200",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
+        sys.executable,
+        "-m",
+        "dashboard.app.server",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--server.enableStaticServing",
+        "true",
+        "--server.enableXsrfProtection",
+        "true",
+        "--server.maxUploadSize",
+        "200",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
@@ -469,14 +512,20 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
 @events_option
 @areas_option
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--address", default="localhost", show_default=True,
-              help="Interface to listen on.")
-@click.option("--insecure-public", is_flag=True,
-              help="Allow a non-loopback --address without a login or password: anyone "
-              "who can reach the server sees the data.")
-@click.option("--db", "db_url", default=None,
-              help="Read the events from this PostgreSQL/PostGIS URL (loaded with "
-              "`conflictmap db load`; default: $DASHBOARD_DB, else the files).")
+@click.option("--address", default="localhost", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--insecure-public",
+    is_flag=True,
+    help="Allow a non-loopback --address without a login or password: anyone "
+    "who can reach the server sees the data.",
+)
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    help="Read the events from this PostgreSQL/PostGIS URL (loaded with "
+    "`conflictmap db load`; default: $DASHBOARD_DB, else the files).",
+)
 def serve(
     events_file: str | None,
     area_paths: tuple[str, ...],
@@ -497,9 +546,7 @@ def serve(
         if path:
             _check_exists(path)
     try:
-        policy = auth.policy_from(
-            auth.read_secret_files(auth.default_secret_files()), os.environ
-        )
+        policy = auth.policy_from(auth.read_secret_files(auth.default_secret_files()), os.environ)
     except auth.AccessConfigError as exc:
         raise _Fail(str(exc)) from exc
     public = auth.is_public_address(address)
@@ -539,16 +586,43 @@ def serve(
 
 
 @cli.command()
-@click.option("--events", "n_events", default=100_000, show_default=True,
-              type=click.IntRange(min=1), help="Number of event rows.")
-@click.option("--areas", "n_areas", default=4_000, show_default=True,
-              type=click.IntRange(min=1), help="Control-area polygon versions (about).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
-              help="Directory for events.csv and control_areas.parquet (created if missing).")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Random seed: the same options write the same files.")
-@click.option("--layout", type=click.Choice(["acled", "canonical"]), default="acled",
-              show_default=True, help="events.csv as an ACLED export or in canonical columns.")
+@click.option(
+    "--events",
+    "n_events",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Number of event rows.",
+)
+@click.option(
+    "--areas",
+    "n_areas",
+    default=4_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Control-area polygon versions (about).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for events.csv and control_areas.parquet (created if missing).",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Random seed: the same options write the same files.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["acled", "canonical"]),
+    default="acled",
+    show_default=True,
+    help="events.csv as an ACLED export or in canonical columns.",
+)
 def synth(n_events: int, n_areas: int, output: str, seed: int, layout: str) -> None:
     """Write a synthetic dataset: events around real towns, control areas over time.
 
