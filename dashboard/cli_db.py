@@ -6,13 +6,18 @@ Kept in its own module (it does not import ``dashboard.cli``); needs the ``db`` 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli_options import areas_option
+from dashboard.cli_options import area_read_options, areas_option
 from dashboard.errors import DashboardError
+
+if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quick
+    from dashboard.pipeline import AreaOptions
 
 DB_HELP = "PostgreSQL URL, e.g. postgresql://user@host/db (default: $DASHBOARD_DB)."
 
@@ -58,6 +63,7 @@ def init(db_url: str) -> None:
 @db.command("load")
 @click.argument("events_file", type=click.Path(dir_okay=False))
 @areas_option
+@area_read_options
 @click.option(
     "--format",
     "input_format",
@@ -90,6 +96,7 @@ def init(db_url: str) -> None:
 def load(
     events_file: str,
     area_paths: tuple[str, ...],
+    area_options: AreaOptions,
     input_format: str | None,
     countries: tuple[str, ...],
     encoding: str | None,
@@ -103,6 +110,9 @@ def load(
     Events are matched by event_id: new ones inserted, changed ones updated. Events in the
     database but not in the file are kept and reported. One transaction: a load that fails
     leaves the previous version as it was.
+
+    Exit status: 0 every row and control-area feature used, 1 rows or features set aside
+    (loaded without them), 2 nothing to load (the database is not touched) or unusable input.
     """
     from dashboard import dbstore
     from dashboard.paths import check_input_file
@@ -124,8 +134,16 @@ def load(
                 countries=countries,
                 encoding=encoding,
                 date_format=date_format,
+                areas=area_options,
             ),
         )
+        if not result.event_report.rows_loaded:
+            report = result.event_report
+            raise _Fail(
+                f"{events_file}: nothing to load: all {report.rows_in:,} rows were set aside "
+                f"({report.errors[0].message if report.errors else 'no data rows'}); the "
+                "database was not changed (`conflictmap validate` lists every reason)"
+            )
         built = time.perf_counter()
         loaded = dbstore.load_build(
             engine,
@@ -139,17 +157,21 @@ def load(
     finished = time.perf_counter()
     summary = loaded.summary()
     summary["rows_rejected"] = result.event_report.rows_rejected
+    summary["control_areas"] = result.area_ledger.to_dict()
     summary["seconds_build"] = round(built - started, 3)
     summary["seconds_load"] = round(finished - built, 3)
+    status = 1 if result.event_report.rows_rejected or result.area_ledger.set_aside else 0
+    summary["exit_status"] = status
     if as_json:
         click.echo(json.dumps(summary, indent=2))
-        return
+        sys.exit(status)
     click.echo(
         f"version {loaded.version}: {loaded.rows_in_file} events in the file "
         f"(inserted {loaded.inserted}, updated {loaded.updated}, unchanged {loaded.unchanged}), "
         f"{loaded.areas} control-area versions; {result.event_report.rows_rejected} rows set "
         f"aside; build {summary['seconds_build']} s, load {summary['seconds_load']} s"
     )
+    click.echo(f"control areas: {result.area_ledger.sentence()}")
     if loaded.not_in_file:
         shown = ", ".join(loaded.not_in_file_ids)
         more = " ..." if loaded.not_in_file > len(loaded.not_in_file_ids) else ""
@@ -161,6 +183,12 @@ def load(
             f"  joined again with this file's control areas: {loaded.rejoined} of them "
             "got a different answer"
         )
+    if status:
+        click.echo(
+            "loaded with rows or control-area features set aside (exit 1): the database "
+            "leaves them out"
+        )
+    sys.exit(status)
 
 
 @db.command("join")

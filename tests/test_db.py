@@ -7,6 +7,7 @@ or a throw-away cluster).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -340,6 +341,31 @@ def test_cli_init_load_join(empty_db, tmp_path):
     assert done.exit_code == 0 and "inserted 0, updated 0, unchanged 90" in done.output
     done = runner.invoke(cli, ["db", "join", "--db", empty_db])
     assert done.exit_code == 0 and "90 events joined in PostGIS, 0 with a different answer" in done.output
+
+
+def test_cli_load_exit_status_says_what_was_left_out(empty_db, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "init", "--db", empty_db]).exit_code == 0
+    # every row set aside: exit 2, and the database is not touched
+    dates = tmp_path / "dates.csv"
+    dates.write_text("event_date,latitude,longitude\r\nsoon,36.1,38.2\r\n", encoding="utf-8")
+    done = runner.invoke(cli, ["db", "load", str(dates), "--db", empty_db])
+    assert done.exit_code == 2, done.output
+    assert "nothing to load: all 1 rows were set aside" in done.output
+    assert "database was not changed" in done.output
+    assert _count(dbstore.connect(empty_db), "events") == 0
+    # a control-area feature set aside: loaded without it, exit 1, said
+    areas = json.loads(paths.BUNDLED_AREAS.read_text(encoding="utf-8"))
+    areas["features"][0]["geometry"] = None
+    broken = tmp_path / "areas.geojson"
+    broken.write_text(json.dumps(areas), encoding="utf-8")
+    done = runner.invoke(
+        cli, ["db", "load", str(paths.BUNDLED_EVENTS), "--areas", str(broken), "--db", empty_db]
+    )
+    assert done.exit_code == 1, done.output
+    assert "1 set aside (1 null geometry)" in done.output
+    assert "loaded with rows or control-area features set aside (exit 1)" in done.output
+    assert _count(dbstore.connect(empty_db), "events") == 90
 
 
 def test_cli_unreachable_database_is_one_line_and_exit_2(pg_url):

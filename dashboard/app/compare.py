@@ -423,6 +423,8 @@ def _summary(result: cmp.Comparison, events: pd.DataFrame, view: CompareView) ->
 def _area_ledger(ds: Dataset) -> None:
     """What the km² rest on: a warning when features were set aside, a note for repairs."""
     ledger = ds.area_ledger
+    if ledger is None:  # a database: its load said what it set aside
+        return
     with st.container(key="compare-area-ledger"):
         if ledger.set_aside:
             st.warning(f"Control areas: {md(ledger.sentence(), limit=600)}.")

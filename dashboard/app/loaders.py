@@ -96,15 +96,14 @@ class Dataset:
     store_token: str = ""
 
     @property
-    def area_ledger(self) -> AreaLedger:
+    def area_ledger(self) -> AreaLedger | None:
         """Control-area features used, repaired and set aside (from the build's summary).
 
-        A store keeps only the versions it loaded: they count as used.
+        None for a store: it keeps the versions a load used, not what the load set aside
+        (``conflictmap db load`` said that when it ran).
         """
         data = self.summary.get("control_areas")
-        if isinstance(data, dict):
-            return AreaLedger.from_dict(data)
-        return AreaLedger(features_in=len(self.areas), used=len(self.areas))
+        return AreaLedger.from_dict(data) if isinstance(data, dict) else None
 
 
 # --- PostGIS (conflictmap serve --db, or DASHBOARD_DB) ---------------------------------------

@@ -207,7 +207,13 @@ def render_report(ds: Dataset) -> None:
         if isinstance(geocoded, dict) and geocoded:
             lines.append("Geocoding: " + ", ".join(f"{k} {v}" for k, v in geocoded.items()))
         area_rep = ds.area_report
-        lines.append(f"Control areas: {ds.area_ledger.sentence()}")
+        ledger = ds.area_ledger
+        lines.append(
+            f"Control areas: {ledger.sentence()}"
+            if ledger is not None
+            else f"Control areas: {len(ds.areas):,} versions in the database (what their "
+            "load set aside is in the output of `conflictmap db load`)"
+        )
         st.text("\n".join(lines))
         if len(ds.rejected):
             st.caption("Rows set aside, with the reason")

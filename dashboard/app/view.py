@@ -302,7 +302,7 @@ def _summary_line(
         unknown = int(fat.isna().sum()) if fat is not None else 0
     areas_text = _n(len(areas_now), "control area")
     ledger = ds.area_ledger
-    if ledger.set_aside:
+    if ledger is not None and ledger.set_aside:
         # who held the ground is drawn without these: never let the map pass for complete
         areas_text += (
             f" ({ledger.set_aside:,} control-area features of the files set aside, see the "
