@@ -76,7 +76,7 @@ import pandas as pd
 from dashboard import schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.errors import InputFileError
-from dashboard.geocoding import DEFAULT_THRESHOLD, Gazetteer, geocode_events
+from dashboard.geocoding import DEFAULT_THRESHOLD, Gazetteer, admin1_notes, geocode_events
 from dashboard.pipeline import (
     BuildSettings,
     build_summary,
@@ -148,6 +148,8 @@ class _PartResult:
     counts: dict[str, int]
     controllers: dict[str, int]
     unmatched: pd.DataFrame
+    admin1_given: pd.Series
+    """Rows per (country, admin1) geocoded by name (``geocoding.admin1_counts``)."""
     geocode_seconds: float
     join_seconds: float
     write_seconds: float
@@ -370,9 +372,9 @@ def build_distributed(
         area_ledger=areas.ledger,
         geocode_counts=_sum_counts([p.counts for p in parts], schema.GEOCODE_METHODS),
         controllers=_controller_counts([p.controllers for p in parts]),
-        unmatched=_concat_unmatched([p.unmatched for p in parts]),
+        unmatched=_concat_unmatched(parts),
         input_format=validated.format,
-        notes=read_notes + notes,
+        notes=read_notes + notes + _admin1_notes([p.admin1_given for p in parts]),
         read_on_workers=not read_notes,
         partition_rows=[p.rows for p in parts],
         partition_seconds=[
@@ -846,10 +848,20 @@ def _enrich_partition(
         counts=dict(geocoded.counts),
         controllers={str(k): int(v) for k, v in controllers.items()},
         unmatched=geocoded.unmatched,
+        admin1_given=geocoded.admin1_given,
         geocode_seconds=t1 - t0,
         join_seconds=t2 - t1,
         write_seconds=t3 - t2,
     )
+
+
+def _admin1_notes(counts: list[pd.Series]) -> list[Problem]:
+    """The single build's notes on unknown admin1 names, from the partitions' counts."""
+    kept = [c for c in counts if len(c)]
+    if not kept:
+        return []
+    total = pd.concat(kept).groupby(level=[0, 1], sort=False).sum()
+    return admin1_notes(total)
 
 
 def _sum_counts(counts: list[dict[str, int]], keys: Sequence[str]) -> dict[str, int]:
@@ -865,8 +877,15 @@ def _controller_counts(counts: list[dict[str, int]]) -> dict[str, int]:
     return dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _concat_unmatched(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    kept = [f for f in frames if len(f)]
+def _concat_unmatched(parts: list[_PartResult]) -> pd.DataFrame:
+    """The partitions' unmatched rows indexed as in the single build: by position among the
+    loaded events of the whole file (a partition's own index starts at 0)."""
+    offsets = np.cumsum([0] + [p.rows for p in parts[:-1]])
+    kept = [
+        p.unmatched.set_axis(p.unmatched.index + offset)
+        for p, offset in zip(parts, offsets, strict=True)
+        if len(p.unmatched)
+    ]
     if not kept:
-        return frames[0] if frames else pd.DataFrame()
+        return parts[0].unmatched if parts else pd.DataFrame()
     return pd.concat(kept)

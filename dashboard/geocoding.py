@@ -264,6 +264,8 @@ class GeocodeResult:
     counts: dict[str, int]
     unmatched: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[Problem] = field(default_factory=list)
+    admin1_given: pd.Series = field(default_factory=lambda: pd.Series([], dtype="int64"))
+    """:func:`admin1_counts` of the rows geocoded by name (behind the admin1 notes)."""
 
     def problems(self) -> list[Problem]:
         """The notes, then the unmatched and ambiguous rows as warnings (row = ``source_row``)."""
@@ -970,6 +972,7 @@ def geocode_events(
 
     rows = np.flatnonzero(todo)
     notes: list[Problem] = []
+    given = pd.Series([], dtype="int64")
     if rows.size:
         keys = _key_frame(out, rows)
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
@@ -978,7 +981,8 @@ def geocode_events(
         answers = _resolve_distinct(
             gazetteer, uniques, codes, threshold, progress, done=n - rows.size
         )
-        notes = notes + admin1_notes(keys)
+        given = admin1_counts(keys)
+        notes = notes + admin1_notes(given)
         for field_, values in (
             ("method", method),
             ("score", score),
@@ -1003,6 +1007,7 @@ def geocode_events(
         counts=counts,
         unmatched=_unmatched_frame(out, method, reason, candidates),
         notes=notes,
+        admin1_given=given,
     )
 
 
@@ -1141,13 +1146,26 @@ def _units(codes: Iterable[tuple[str, str]]) -> str:
     return "GeoNames " + ", ".join(labels)
 
 
-def admin1_notes(keys: pd.DataFrame, *, limit: int = ADMIN1_NOTES_MAX) -> list[Problem]:
+def admin1_counts(keys: pd.DataFrame) -> pd.Series:
+    """Rows per (country, admin1) among rows geocoded by name that give an admin1.
+
+    ``keys`` has ``country`` and ``admin1`` ("" if missing). The counts of several
+    partitions add up (``pd.concat(...).groupby(level=[0, 1], sort=False).sum()``), so a
+    partitioned build states the same :func:`admin1_notes` as a single one.
+    """
+    given = keys[keys[schema.ADMIN1].str.strip() != ""]
+    if given.empty:
+        return pd.Series([], dtype="int64")
+    return given.groupby([schema.COUNTRY, schema.ADMIN1], sort=False).size()
+
+
+def admin1_notes(counts: pd.Series, *, limit: int = ADMIN1_NOTES_MAX) -> list[Problem]:
     """Warnings for the rows whose admin1 names no known unit (their matches are unchecked).
 
     Parameters
     ----------
-    keys
-        One row per row geocoded by name, with ``country`` and ``admin1`` ("" if missing).
+    counts
+        :func:`admin1_counts`: rows per (country, admin1).
     limit
         At most this many names get a note each; the others are counted in one more.
 
@@ -1157,10 +1175,8 @@ def admin1_notes(keys: pd.DataFrame, *, limit: int = ADMIN1_NOTES_MAX) -> list[P
         One warning per (country, admin1) not resolved by :func:`admin1_codes`, most rows
         first, with its row count.
     """
-    given = keys[keys[schema.ADMIN1].str.strip() != ""]
-    if given.empty:
+    if counts.empty:
         return []
-    counts = given.groupby([schema.COUNTRY, schema.ADMIN1], sort=False).size()
     unknown = [
         (country, admin1, int(n))
         for (country, admin1), n in counts.sort_values(ascending=False, kind="stable").items()

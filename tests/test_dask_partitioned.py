@@ -135,6 +135,26 @@ def test_bad_rows_in_several_partitions(tmp_path, client):
     assert len(set(dist.rejected[schema.SOURCE_ROW] // 6)) >= 5  # spread over partitions
 
 
+def test_unknown_admin1_names_in_several_partitions_give_the_single_builds_notes(
+    tmp_path, client
+):
+    header, rows = _rows(paths.BUNDLED_EVENTS)
+    lat, lon = header.index("latitude"), header.index("longitude")
+    named = [i for i, r in enumerate(rows) if r[header.index("location")]][:24]
+    for k, i in enumerate(named):  # geocoded by name, half with an admin1 no one knows
+        rows[i][lat] = rows[i][lon] = ""
+        if k % 2:
+            rows[i] = _set(header, rows[i], admin1="Atlantis" if k % 4 == 1 else "Lemuria")
+    events = _write(tmp_path / "events.csv", header, rows)
+
+    single, dist = same_build(events, tmp_path, client, rows=6)
+    notes = [n for n in dist.notes if "is not a first-level unit" in n.message]
+    # one note per (country, admin1), each with its rows summed over the partitions
+    assert {n.value for n in notes} == {"Atlantis", "Lemuria"}
+    rows_named = [int(n.message.split("(")[1].split(" rows")[0]) for n in notes]
+    assert sum(rows_named) == 12
+
+
 def test_semicolon_file_with_decimal_commas_and_na(tmp_path, client):
     header, rows = _rows(paths.BUNDLED_EVENTS)
     for i in range(0, len(rows), 7):

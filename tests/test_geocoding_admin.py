@@ -258,9 +258,8 @@ def test_an_unresolvable_admin1_is_reported_with_its_rows():
 def test_many_unresolvable_admin1_names_share_one_last_note():
     gaz = _gaz(MYKOLAIVKA_DONETSK)
     names = [f"Nowhere {i}" for i in range(5)]
-    notes = geocoding.admin1_notes(
-        pd.DataFrame({schema.COUNTRY: "Ukraine", schema.ADMIN1: names}), limit=3
-    )
+    keys = pd.DataFrame({schema.COUNTRY: "Ukraine", schema.ADMIN1: names})
+    notes = geocoding.admin1_notes(geocoding.admin1_counts(keys), limit=3)
     assert len(notes) == 4
     assert notes[-1].message.startswith("2 more admin1 names (2 rows)")
     assert geocode_events(_rows(["Mykolaivka"], admin1=[""]), gazetteer=gaz).notes == []
