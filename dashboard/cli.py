@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 import click
 
 from dashboard import paths
-from dashboard.cli_options import area_read_options, areas_option, events_option
+from dashboard.cli_options import (
+    area_read_options,
+    areas_option,
+    date_format_option,
+    encoding_option,
+    events_option,
+)
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas/geopandas load when a command runs: `--help` stays quick
@@ -80,21 +86,8 @@ def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
         help="Map one column of the file onto a canonical column (repeatable), "
         "e.g. --map date=date_start --map lat=latitude.",
     )(func)
-    func = click.option(
-        "--encoding",
-        default=None,
-        metavar="NAME",
-        help="The file's encoding (e.g. cp1252, cp1256, latin-1); default: detected "
-        "(UTF-8, UTF-16 with BOM, Arabic Windows-1256, Windows-1252).",
-    )(func)
-    func = click.option(
-        "--date-format",
-        "date_format",
-        default=None,
-        metavar="FORMAT",
-        help="How the dates are written, as strftime codes, e.g. '%d/%m/%Y %H:%M:%S'; "
-        "values that do not match are set aside. Default: inferred from all the values.",
-    )(func)
+    func = encoding_option(func)
+    func = date_format_option(func)
     names = ["--input-format", "--format"] if format_alias else ["--input-format"]
     func = click.option(
         *names,

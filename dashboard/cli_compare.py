@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dashboard import paths, schema
-from dashboard.cli_options import area_read_options, areas_option, events_option
+from dashboard.cli_options import (
+    area_read_options,
+    areas_option,
+    date_format_option,
+    encoding_option,
+    events_option,
+)
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas is imported when a command runs: `conflictmap --help` stays quick
@@ -87,6 +93,8 @@ def _data_options(func: Callable) -> Callable:
     """--events and the control-area options, as ``serve`` and ``build`` spell them."""
     options = [
         events_option,
+        encoding_option,
+        date_format_option,
         areas_option,
         area_read_options,
         click.option(
@@ -126,6 +134,8 @@ def _load(
     *,
     need_events: bool,
     options: AreaOptions,
+    encoding: str | None = None,
+    date_format: str | None = None,
 ) -> tuple[Any, pd.DataFrame | None]:
     """(AreasResult, joined events or None)."""
     from dashboard.pipeline import BuildSettings, build, load_areas
@@ -144,7 +154,7 @@ def _load(
             return areas, None
         result = build(
             events_file or paths.BUNDLED_EVENTS,
-            settings=BuildSettings(areas=options),
+            settings=BuildSettings(areas=options, encoding=encoding, date_format=date_format),
             areas=areas,
         )
     except DashboardError as exc:
@@ -196,6 +206,8 @@ def compare(
     date_a: str,
     date_b: str,
     events_file: str | None,
+    encoding: str | None,
+    date_format: str | None,
     area_paths: tuple[str, ...],
     area_options: AreaOptions,
     renames: tuple[str, ...],
@@ -227,6 +239,8 @@ def compare(
         area_paths,
         need_events=not no_events,
         options=_with_renames(area_options, renames, ocha_names),
+        encoding=encoding,
+        date_format=date_format,
     )
     try:
         towns = read_towns(towns_file or paths.BUNDLED_TOWNS)
@@ -394,6 +408,8 @@ def _one_line(text: str) -> str:
               "those that do not agree.")  # fmt: skip
 def check(
     events_file: str | None,
+    encoding: str | None,
+    date_format: str | None,
     area_paths: tuple[str, ...],
     area_options: AreaOptions,
     renames: tuple[str, ...],
@@ -441,6 +457,8 @@ def check(
         area_paths,
         need_events=True,
         options=_with_renames(area_options, renames, ocha_names),
+        encoding=encoding,
+        date_format=date_format,
     )
     assert events is not None
     dates = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce")

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli_options import area_read_options, areas_option
+from dashboard.cli_options import (
+    area_read_options,
+    areas_option,
+    date_format_option,
+    encoding_option,
+)
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quick
@@ -77,19 +82,8 @@ def init(db_url: str) -> None:
     multiple=True,
     help="Restrict the gazetteer to these countries (repeatable).",
 )
-@click.option(
-    "--encoding",
-    default=None,
-    metavar="NAME",
-    help="The events file's encoding (e.g. cp1252); default: detected.",
-)
-@click.option(
-    "--date-format",
-    "date_format",
-    default=None,
-    metavar="FORMAT",
-    help="How the dates are written, as strftime codes (e.g. '%d/%m/%Y'); default: inferred.",
-)
+@encoding_option
+@date_format_option
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print what the load did as JSON.")
 @_db_option

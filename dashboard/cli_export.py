@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli_options import area_read_options, areas_option, events_option
+from dashboard.cli_options import (
+    area_read_options,
+    areas_option,
+    date_format_option,
+    encoding_option,
+    events_option,
+)
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quick
@@ -282,6 +288,8 @@ def _size(n: int) -> str:
     help="Location precision levels to show: 1 the town, 2 near it, 3 the region.",
 )
 @events_option
+@encoding_option
+@date_format_option
 @areas_option
 @area_read_options
 @click.option(
@@ -318,6 +326,8 @@ def export(
     min_fatalities: int | None,
     precisions: tuple[str, ...],
     events_file: str | None,
+    encoding: str | None,
+    date_format: str | None,
     area_paths: tuple[str, ...],
     area_options: AreaOptions,
     db_url: str | None,
@@ -369,6 +379,7 @@ def export(
         render_png,
         view_from_url,
     )
+    from dashboard.pipeline import BuildSettings
     from dashboard.timewindow import Filters, window_bounds
 
     if db_url and (events_file or area_paths):
@@ -381,7 +392,10 @@ def export(
             source = open_db_source(db_url)
             options = source.options
         else:
-            data = load_export_data(events_file, area_paths, area_options=area_options)
+            settings = BuildSettings(
+                areas=area_options, encoding=encoding, date_format=date_format
+            )
+            data = load_export_data(events_file, area_paths, settings=settings)
             options = data.options
             ledger = data.area_ledger
             if ledger is not None and (ledger.set_aside or ledger.repaired):

@@ -30,6 +30,24 @@ areas_option = click.option(
     type=click.Path(dir_okay=False),
     help="Control-area file (repeatable; default: the bundled areas).",
 )
+#: ``--encoding NAME``: how the events file's bytes are read (default: detected).
+encoding_option = click.option(
+    "--encoding",
+    default=None,
+    metavar="NAME",
+    help="The events file's encoding (e.g. cp1252, cp1256, latin-1); default: detected "
+    "(UTF-8, UTF-16 with BOM, Arabic Windows-1256, Windows-1252).",
+)
+#: ``--date-format FORMAT``: how the events file's dates are written (default: inferred).
+date_format_option = click.option(
+    "--date-format",
+    "date_format",
+    default=None,
+    metavar="FORMAT",
+    help="How the dates are written, as strftime codes, e.g. '%d/%m/%Y %H:%M:%S'; "
+    "values that do not match are set aside. Default: inferred from all the values.",
+)
+
 # How to read the area files (``build``, ``compare``, ``check``): see :func:`area_read_options`.
 _AREA_READ_OPTIONS = (
     click.option(

@@ -447,9 +447,10 @@ def test_ocha_series_with_broken_features_gives_the_careful_repair_area(shared_d
 def test_export_footer_and_stderr_state_the_ledger(field_series, tmp_path):
     from dashboard.export import load_export_data
     from dashboard.export.footer import attribution_lines
-    from dashboard.pipeline import AreaOptions
+    from dashboard.pipeline import AreaOptions, BuildSettings
 
-    data = load_export_data(None, field_series, area_options=AreaOptions(date_field="date"))
+    settings = BuildSettings(areas=AreaOptions(date_field="date"))
+    data = load_export_data(None, field_series, settings=settings)
     lines = attribution_lines(data)
     assert lines[-1].startswith("Control areas: 7 control-area features: 2 used as read")
     assert "the figures leave out the 4 set-aside features" in lines[-1]

@@ -25,7 +25,7 @@ from dashboard.columnar import compact_events
 from dashboard.errors import InputFileError
 
 if TYPE_CHECKING:
-    from dashboard.pipeline import AreaOptions
+    from dashboard.pipeline import BuildSettings
 from dashboard.timewindow import (
     DateIndex,
     Filters,
@@ -154,23 +154,22 @@ def load_export_data(
     events_path: str | Path | None = None,
     area_paths: Sequence[str | Path] = (),
     *,
-    area_options: AreaOptions | None = None,
+    settings: BuildSettings | None = None,
 ) -> ExportData:
     """Build an events file (the bundled demo by default) with its control areas, read
-    with ``area_options`` (the command line's area options).
+    with ``settings`` (the command line's reading and area options).
 
     Raises
     ------
     dashboard.errors.DashboardError
         An input cannot be read; the message names the file.
     """
-    from dashboard.pipeline import BuildSettings, build
+    from dashboard.pipeline import build
 
     events_file = Path(events_path) if events_path else paths.BUNDLED_EVENTS
     area_files = [Path(p) for p in area_paths] or [paths.BUNDLED_AREAS]
     for path in (events_file, *area_files):
         paths.check_input_file(path)
-    settings = BuildSettings(areas=area_options) if area_options else BuildSettings()
     result = build(events_file, area_files, settings=settings)
     if not len(result.events):
         raise InputFileError(f"{events_file}: no event could be loaded")
