@@ -503,7 +503,10 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
 
 @cli.command()
 @events_option
+@encoding_option
+@date_format_option
 @areas_option
+@area_read_options
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--address", default="localhost", show_default=True, help="Interface to listen on.")
 @click.option(
@@ -521,7 +524,10 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
 )
 def serve(
     events_file: str | None,
+    encoding: str | None,
+    date_format: str | None,
     area_paths: tuple[str, ...],
+    area_options: AreaOptions,
     port: int,
     address: str,
     insecure_public: bool,
@@ -568,6 +574,12 @@ def serve(
         env["CONFLICTMAP_EVENTS"] = str(Path(events_file).resolve())
     if area_paths:
         env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(p).resolve()) for p in area_paths)
+    from dashboard.pipeline import READ_SETTINGS_ENV, BuildSettings, read_settings_json
+
+    settings = BuildSettings(encoding=encoding, date_format=date_format, areas=area_options)
+    env.pop(READ_SETTINGS_ENV, None)
+    if settings != BuildSettings():
+        env[READ_SETTINGS_ENV] = read_settings_json(settings)
     command = streamlit_command(port=port, address=address)
     if public or policy.mode != auth.LOCAL:
         # Served to others: tracebacks stay in the server log.

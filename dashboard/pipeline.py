@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ import pandas as pd
 from dashboard import paths, schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import AreasResult, read_control_areas
+from dashboard.errors import SchemaError
 from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
 from dashboard.report import Problem, Report
@@ -121,6 +123,72 @@ def build_summary(
         "warnings": len(event_report.warnings),
         "notes": [p.message for p in notes],
     }
+
+
+#: The environment variable ``conflictmap serve`` passes its reading options in.
+READ_SETTINGS_ENV = "CONFLICTMAP_READ_SETTINGS"
+
+
+def read_settings_json(settings: BuildSettings) -> str:
+    """How files are read (encoding, date format, area options) as one JSON text.
+
+    ``conflictmap serve`` hands the command line's options to the app this way, and the app
+    keys its build cache on it.
+    """
+    areas = settings.areas
+    return json.dumps(
+        {
+            "encoding": settings.encoding,
+            "date_format": settings.date_format,
+            "areas": {
+                "controller_field": areas.controller_field,
+                "from_field": areas.from_field,
+                "to_field": areas.to_field,
+                "date_field": areas.date_field,
+                "as_of": areas.as_of,
+                "as_of_by_file": dict(areas.as_of_by_file or {}),
+                "controller": areas.controller,
+                "controller_names": dict(areas.controller_names or {}),
+                "repair": areas.repair,
+                "assume_crs": areas.assume_crs,
+            },
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+
+
+def read_settings_from_json(text: str | None) -> BuildSettings:
+    """The :class:`BuildSettings` :func:`read_settings_json` wrote (defaults where empty).
+
+    Raises
+    ------
+    SchemaError
+        Not JSON of that shape.
+    """
+    if not text:
+        return BuildSettings()
+    try:
+        data = json.loads(text)
+        areas = dict(data.get("areas") or {})
+        return BuildSettings(
+            encoding=data.get("encoding"),
+            date_format=data.get("date_format"),
+            areas=AreaOptions(
+                controller_field=areas.get("controller_field") or schema.CONTROLLER,
+                from_field=areas.get("from_field") or schema.VALID_FROM,
+                to_field=areas.get("to_field") or schema.VALID_TO,
+                date_field=areas.get("date_field"),
+                as_of=areas.get("as_of"),
+                as_of_by_file=areas.get("as_of_by_file") or None,
+                controller=areas.get("controller"),
+                controller_names=areas.get("controller_names") or None,
+                repair=bool(areas.get("repair", True)),
+                assume_crs=areas.get("assume_crs"),
+            ),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise SchemaError(f"reading options {text[:80]!r} are not valid: {exc}") from exc
 
 
 def load_areas(

@@ -188,6 +188,14 @@ def upload_ref(name: str, data: bytes) -> FileRef:
     return FileRef(name=name, fingerprint=hashlib.sha256(data).hexdigest())
 
 
+def configured_read(environ: Mapping[str, str] | None = None) -> str:
+    """How ``conflictmap serve`` asked the configured files to be read (JSON; "" default)."""
+    from dashboard.pipeline import READ_SETTINGS_ENV
+
+    env = os.environ if environ is None else environ
+    return env.get(READ_SETTINGS_ENV, "").strip()
+
+
 def configured_sources(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[FileRef, tuple[FileRef, ...]]:
@@ -218,6 +226,8 @@ def load_dataset(
     events: FileRef,
     areas: tuple[FileRef, ...],
     payloads: Mapping[str, bytes] | None = None,
+    *,
+    read: str = "",
 ) -> Dataset:
     """Build (or fetch from the cache) the dataset of one events file and its area files.
 
@@ -228,6 +238,9 @@ def load_dataset(
     payloads
         Bytes of uploaded inputs, by fingerprint; not part of the cache key (the
         fingerprint already is).
+    read
+        How to read them (encoding, date format, area options), as
+        ``pipeline.read_settings_json`` writes it; "" for the defaults. Part of the key.
 
     Raises
     ------
@@ -235,7 +248,7 @@ def load_dataset(
         The pipeline refused an input; the message names the file and the problem.
     """
     return _build_cached(
-        events.token, tuple(a.token for a in areas), _payloads=dict(payloads or {})
+        events.token, tuple(a.token for a in areas), read, _payloads=dict(payloads or {})
     )
 
 
@@ -247,15 +260,16 @@ def load_dataset(
 def _build_cached(
     events: tuple[str, str, str],
     areas: tuple[tuple[str, str, str], ...],
+    read: str,
     _payloads: dict[str, bytes],
 ) -> Dataset:
     # Imported here so that a page that fails to import the pipeline still shows a message.
-    from dashboard.pipeline import build
+    from dashboard.pipeline import build, read_settings_from_json
 
     names = (events[0], tuple(a[0] for a in areas))
-    key = hashlib.sha256(repr((events, areas)).encode()).hexdigest()[:24]
+    key = hashlib.sha256(repr((events, areas, read)).encode()).hexdigest()[:24]
     on_disk = all(token[2] for token in (events, *areas))
-    disk_key = _disk_key(events, areas) if on_disk else None
+    disk_key = _disk_key(events, areas, read) if on_disk else None
     folder = cache_dir(Path(events[2])) if on_disk else None
     if disk_key is not None and folder is not None:
         cached = _read_disk_cache(folder / disk_key)
@@ -268,7 +282,7 @@ def _build_cached(
             for i, a in enumerate(areas)
         ]
         try:
-            result = build(events_path, area_paths)
+            result = build(events_path, area_paths, settings=read_settings_from_json(read))
         except DashboardError as exc:
             # Messages name the file: show the upload's name, not our temporary folder.
             message = re.sub(re.escape(str(Path(tmp))) + r"/[^/]+/", "", str(exc))
@@ -391,8 +405,11 @@ def _input_digest(digest: Any, path: Path) -> None:
     digest.update(b"\0")
 
 
-def _disk_key(events: tuple[str, str, str], areas: tuple[tuple[str, str, str], ...]) -> str | None:
+def _disk_key(
+    events: tuple[str, str, str], areas: tuple[tuple[str, str, str], ...], read: str = ""
+) -> str | None:
     digest = hashlib.sha256(_CACHE_VERSION.encode())
+    digest.update(read.encode())
     try:
         for token in (events, *areas):
             _input_digest(digest, Path(token[2]))

@@ -52,7 +52,7 @@ def main() -> None:
         if db_url:
             ds = _db_dataset(db_url)
         else:
-            ds = load_dataset(sources.events, sources.areas, sources.payloads)
+            ds = load_dataset(sources.events, sources.areas, sources.payloads, read=sources.read)
     except DashboardError as exc:
         st.error(f"The data could not be loaded: {md(exc, limit=600)}")
         if sources.uploaded:

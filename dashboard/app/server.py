@@ -33,12 +33,17 @@ def _warm() -> None:
         lambda record: record.threadName != _THREAD
     )
     try:
-        from dashboard.app.loaders import configured_db, configured_sources, load_dataset
+        from dashboard.app.loaders import (
+            configured_db,
+            configured_read,
+            configured_sources,
+            load_dataset,
+        )
 
         if configured_db():  # the database store is loaded by the page
             return
         events, areas = configured_sources()
-        load_dataset(events, areas)
+        load_dataset(events, areas, read=configured_read())
     except Exception:  # the page loads the data again and shows the error
         log.debug("loading the data at start failed", exc_info=True)
 

@@ -18,6 +18,7 @@ from dashboard.app.loaders import (
     EVENT_UPLOAD_TYPES,
     Dataset,
     FileRef,
+    configured_read,
     configured_sources,
     load_dataset,
     upload_ref,
@@ -37,6 +38,13 @@ K_UPLOAD_ERROR = "upload_error"  # (file name, message) of the last refused uplo
 K_UPLOAD_OK = "upload_ok"  # plain text of the last accepted upload
 K_UP_EVENTS = "up_events"
 K_UP_AREAS = "up_areas"
+K_SRC_READ = "src_read"  # how the accepted uploads are read (pipeline.read_settings_json)
+# The reading options' inputs, set before an upload.
+K_IN_ENCODING = "in_encoding"
+K_IN_DATE_FORMAT = "in_date_format"
+K_IN_CONTROLLER_FIELD = "in_controller_field"
+K_IN_CONTROLLER = "in_controller"
+K_IN_DATE_FIELD = "in_date_field"
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -49,10 +57,12 @@ class Sources:
     areas: tuple[FileRef, ...]
     payloads: dict[str, bytes]
     uploaded: bool
+    read: str = ""
+    """How the files are read (``pipeline.read_settings_json``; "" the defaults)."""
 
     @property
     def key(self) -> str:
-        parts = [self.events.fingerprint, *(a.fingerprint for a in self.areas)]
+        parts = [self.events.fingerprint, *(a.fingerprint for a in self.areas), self.read]
         return "|".join(parts)
 
 
@@ -62,20 +72,44 @@ def current_sources() -> Sources:
     configured_events, configured_areas = configured_sources()
     events = ss.get(K_SRC_EVENTS) or configured_events
     areas = ss.get(K_SRC_AREAS) or configured_areas
+    uploaded = bool(ss.get(K_SRC_EVENTS) or ss.get(K_SRC_AREAS))
     return Sources(
         events=events,
         areas=tuple(areas),
         payloads=dict(ss.get(K_PAYLOADS, {})),
-        uploaded=bool(ss.get(K_SRC_EVENTS) or ss.get(K_SRC_AREAS)),
+        uploaded=uploaded,
+        read=ss.get(K_SRC_READ, "") if uploaded else configured_read(),
     )
 
 
+def _read_from_inputs() -> str:
+    """The reading options typed in the Data section, as the build's JSON key."""
+    from dashboard.pipeline import AreaOptions, BuildSettings, read_settings_json
+
+    ss = st.session_state
+
+    def text(key: str) -> str | None:
+        value = str(ss.get(key) or "").strip()
+        return value or None
+
+    settings = BuildSettings(
+        encoding=text(K_IN_ENCODING),
+        date_format=text(K_IN_DATE_FORMAT),
+        areas=AreaOptions(
+            controller_field=text(K_IN_CONTROLLER_FIELD) or schema.CONTROLLER,
+            controller=text(K_IN_CONTROLLER),
+            date_field=text(K_IN_DATE_FIELD),
+        ),
+    )
+    return "" if settings == BuildSettings() else read_settings_json(settings)
+
+
 def _try_load(
-    events: FileRef, areas: tuple[FileRef, ...], payloads: dict[str, bytes]
+    events: FileRef, areas: tuple[FileRef, ...], payloads: dict[str, bytes], read: str
 ) -> str | None:
     """Build the candidate data; None when usable, else a plain-text reason."""
     try:
-        candidate = load_dataset(events, areas, payloads)
+        candidate = load_dataset(events, areas, payloads, read=read)
     except DashboardError as exc:
         return str(exc)
     except Exception as exc:  # a user's file must never crash the page
@@ -103,12 +137,14 @@ def _on_events_upload() -> None:
     ref = upload_ref(name, data)
     sources = current_sources()
     payloads = {**sources.payloads, ref.fingerprint: data}
-    problem = _try_load(ref, sources.areas, payloads)
+    read = _read_from_inputs()
+    problem = _try_load(ref, sources.areas, payloads, read)
     if problem:
         ss[K_UPLOAD_ERROR] = (name, problem)
         ss[K_UPLOAD_OK] = None
         return
     ss[K_PAYLOADS] = _keep_payloads(payloads, ref, sources.areas)
+    ss[K_SRC_READ] = read
     ss[K_SRC_EVENTS] = ref
     ss[K_UPLOAD_ERROR] = None
     ss[K_UPLOAD_OK] = f"Events now from {name}."
@@ -133,13 +169,15 @@ def _on_areas_upload() -> None:
         refs.append(ref)
         payloads[ref.fingerprint] = data
     sources = current_sources()
-    problem = _try_load(sources.events, tuple(refs), payloads)
+    read = _read_from_inputs()
+    problem = _try_load(sources.events, tuple(refs), payloads, read)
     names = ", ".join(u.name for u in uploads)
     if problem:
         ss[K_UPLOAD_ERROR] = (names, problem)
         ss[K_UPLOAD_OK] = None
         return
     ss[K_PAYLOADS] = _keep_payloads(payloads, sources.events, tuple(refs))
+    ss[K_SRC_READ] = read
     ss[K_SRC_AREAS] = tuple(refs)
     ss[K_UPLOAD_ERROR] = None
     ss[K_UPLOAD_OK] = f"Control areas now from {names}."
@@ -155,8 +193,35 @@ def _keep_payloads(
 
 def _reset_sources() -> None:
     ss = st.session_state
-    for key in (K_SRC_EVENTS, K_SRC_AREAS, K_PAYLOADS, K_UPLOAD_ERROR, K_UPLOAD_OK):
+    for key in (K_SRC_EVENTS, K_SRC_AREAS, K_PAYLOADS, K_SRC_READ, K_UPLOAD_ERROR, K_UPLOAD_OK):
         ss.pop(key, None)
+
+
+def _read_inputs() -> None:
+    """How to read the next upload: empty fields mean detected or the defaults."""
+    st.caption("How to read your files (set before uploading; empty: detected)")
+    left, right = st.columns(2)
+    left.text_input("Encoding", key=K_IN_ENCODING, placeholder="e.g. cp1252")
+    right.text_input("Date format", key=K_IN_DATE_FORMAT, placeholder="e.g. %d/%m/%Y")
+    left.text_input(
+        "Areas: controller field",
+        key=K_IN_CONTROLLER_FIELD,
+        placeholder=schema.CONTROLLER,
+        help="The field of the control-area files naming who holds each polygon.",
+    )
+    right.text_input(
+        "Areas: one controller",
+        key=K_IN_CONTROLLER,
+        placeholder="e.g. Russia",
+        help="For area files with no controller field: every feature gets this controller.",
+    )
+    st.text_input(
+        "Areas: snapshot date field",
+        key=K_IN_DATE_FIELD,
+        placeholder="none: valid_from/valid_to, or a date in the file name",
+        help="The field giving each feature's snapshot date; a series of snapshots becomes "
+        "intervals, each valid until the next.",
+    )
 
 
 def render_data_section(ds: Dataset, sources: Sources) -> None:
@@ -164,6 +229,7 @@ def render_data_section(ds: Dataset, sources: Sources) -> None:
     ss = st.session_state
     with st.sidebar.expander("Data", expanded=bool(ss.get(K_UPLOAD_ERROR))):
         st.text(f"Events: {ds.events_name}\nControl areas: {', '.join(ds.areas_names)}")
+        _read_inputs()
         st.file_uploader(
             "Upload events (CSV: canonical, ACLED or UCDP GED)",
             type=list(EVENT_UPLOAD_TYPES),
