@@ -8,8 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from app_fixtures import EVENT_ROWS, EVENTS_HEADER, areas_doc, write_inputs
-from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
+from app_fixtures import (  # noqa: F401 (pytest fixtures)
+    EVENT_ROWS,
+    EVENTS_HEADER,
+    areas_doc,
+    private_build_cache,
+    tiny,
+    write_inputs,
+)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
@@ -54,7 +60,8 @@ def _spreadsheet_events() -> bytes:
     return text.encode("cp1252")
 
 
-def test_an_upload_read_with_the_date_format_typed_before_it(tiny):
+@pytest.mark.usefixtures("tiny")
+def test_an_upload_read_with_the_date_format_typed_before_it():
     at = _app()
     _clean(at)
     at.text_input(key="in_date_format").set_value("%d/%m/%Y %H:%M")
@@ -71,7 +78,8 @@ def test_an_upload_read_with_the_date_format_typed_before_it(tiny):
     assert "read as Windows-1252" in messages
 
 
-def test_a_bad_date_format_is_refused_and_the_data_kept(tiny):
+@pytest.mark.usefixtures("tiny")
+def test_a_bad_date_format_is_refused_and_the_data_kept():
     at = _app()
     at.text_input(key="in_date_format").set_value("%Y-%m")
     at.file_uploader(key="up_events").set_value(
@@ -84,7 +92,8 @@ def test_a_bad_date_format_is_refused_and_the_data_kept(tiny):
     assert "Events: events.csv" in _sidebar_text(at)
 
 
-def test_a_daily_series_upload_with_one_controller_typed(tiny):
+@pytest.mark.usefixtures("tiny")
+def test_a_daily_series_upload_with_one_controller_typed():
     doc = areas_doc()
     for feature in doc["features"]:
         feature["properties"] = {}  # no controller, no dates: only the file name dates it

@@ -260,9 +260,10 @@ def render_data_section(ds: Dataset, sources: Sources) -> None:
 def render_report(ds: Dataset) -> None:
     """Counts, rows set aside with their reasons, and downloads of both."""
     rep = ds.event_report
-    with st.sidebar.expander(
-        f"Validation report: {rep.rows_loaded:,} loaded, {rep.rows_rejected:,} set aside"
-    ):
+    label = f"Validation report: {rep.rows_loaded:,} loaded, {rep.rows_rejected:,} set aside"
+    if ds.area_ledger is not None and ds.area_ledger.set_aside:
+        label += f"; {ds.area_ledger.set_aside:,} control-area features set aside"
+    with st.sidebar.expander(label):
         summary = ds.summary
         lines = [
             f"Events file: {ds.events_name}",
