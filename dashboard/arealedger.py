@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboard.measure import format_km2
 from dashboard.schema import AREA_FEATURE, AREA_SOURCE, CONTROLLER, REJECT_REASON
 
 __all__ = [
@@ -116,8 +117,8 @@ class AreaLedger:
         if self.repaired:
             parts.append(
                 f"{self.repaired:,} repaired (self-intersecting: "
-                f"{_km2(self.repaired_km2_before)} km² as drawn, "
-                f"{_km2(self.repaired_km2_after)} km² repaired)"
+                f"{format_km2(self.repaired_km2_before)} km² as drawn, "
+                f"{format_km2(self.repaired_km2_after)} km² repaired)"
             )
         if self.set_aside:
             kinds = ", ".join(f"{n:,} {kind}" for kind, n in self.by_kind.items())
@@ -134,7 +135,7 @@ class AreaLedger:
         measured = self.set_aside - self.set_aside_unmeasured
         pieces = []
         if measured:
-            pieces.append(f"{measured:,} with {_km2(self.set_aside_km2)} km² of polygons")
+            pieces.append(f"{measured:,} with {format_km2(self.set_aside_km2)} km² of polygons")
         if self.set_aside_unmeasured:
             pieces.append(f"{self.set_aside_unmeasured:,} with no polygon to measure")
         return (
@@ -218,7 +219,3 @@ def ledger_table(set_aside: pd.DataFrame, repaired: pd.DataFrame) -> pd.DataFram
     out = out.drop(columns="_file").reset_index(drop=True)
     out = out.rename(columns=_TABLE_NAMES)
     return out.round({AREA_KM2: 1, AREA_KM2_BEFORE: 1})
-
-
-def _km2(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"

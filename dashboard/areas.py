@@ -71,7 +71,7 @@ from pyproj import CRS
 
 from dashboard.arealedger import AREA_KM2, AREA_KM2_BEFORE, REASON_KIND, AreaLedger
 from dashboard.errors import CRSError, GeometryError, InputFileError, SchemaError
-from dashboard.measure import area_km2, polygonal_part
+from dashboard.measure import area_km2, format_km2, polygonal_part
 from dashboard.paths import check_input_file
 from dashboard.report import WARNING, Problem, Report
 from dashboard.schema import (
@@ -879,7 +879,7 @@ def _check_geometries(
                 "geometry",
                 repairs[i][0],
                 f"invalid geometry ({repairs[i][0]}) repaired with make_valid: "
-                f"{_km2(km2_before)} km² as drawn, {_km2(km2_after)} km² repaired "
+                f"{format_km2(km2_before)} km² as drawn, {format_km2(km2_after)} km² repaired "
                 "(--no-repair sets it aside instead)",
             )
     return geoms, repairs
@@ -894,10 +894,6 @@ def repaired_polygon(geom: shapely.Geometry) -> shapely.Geometry | None:
     Lines and points the repair leaves beside the polygons are dropped (no ground).
     """
     return polygonal_part(shapely.make_valid(geom, method="structure", keep_collapsed=False))
-
-
-def _km2(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"
 
 
 def _check_ranges(

@@ -439,6 +439,9 @@ def _outcome_line(summary: dict) -> str:
     return "built: every row and control-area feature used (exit 0)"
 
 
+_FILE_PROBLEMS_SHOWN = 20
+
+
 def _summary_text(summary: dict) -> str:
     lines = [
         (
@@ -447,6 +450,11 @@ def _summary_text(summary: dict) -> str:
         ),
         "geocoded: " + ", ".join(f"{k} {v}" for k, v in summary["geocoded"].items()),
     ]
+    # what the events file's reading decided for the whole file: date forms, encoding...
+    lines += summary.get("file_problems", [])[:_FILE_PROBLEMS_SHOWN]
+    more = len(summary.get("file_problems", [])) - _FILE_PROBLEMS_SHOWN
+    if more > 0:
+        lines.append(f"... {more} more about the whole file (`conflictmap validate` lists all)")
     lines += [f"warning: {note}" for note in summary["notes"]]
     lines.append("controller at the event's place and date:")
     lines += [f"  {name:<32} {count:>7}" for name, count in summary["controllers"].items()]

@@ -128,6 +128,79 @@ def _format_option(func: Callable) -> Callable:
     )(func)
 
 
+@dataclasses.dataclass
+class _Inputs:
+    """What a comparison or check rests on: the areas, and the events when asked for."""
+
+    areas: Any
+    """``AreasResult``: the areas and their ledger."""
+    events: pd.DataFrame | None = None
+    event_report: Any = None
+    """``Report`` of the events file (None without events)."""
+    events_name: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Every control-area feature and every event row went into the figures."""
+        rows_out = self.event_report.rows_rejected if self.event_report is not None else 0
+        return self.areas.ledger.complete and not rows_out
+
+    def lines(self) -> list[str]:
+        """What the figures rest on, said before them: the areas' ledger and its notes, the
+        events' rows set aside."""
+        ledger = self.areas.ledger
+        lines = [f"Control areas: {ledger.sentence()}"]
+        lines += [f"  warning: {note}" for note in ledger.notes]
+        report = self.event_report
+        if report is not None:
+            lines.append(
+                f"Events: {report.rows_in:,} rows in {self.events_name}, "
+                f"{report.rows_loaded:,} loaded, {report.rows_rejected:,} set aside"
+                + (
+                    f" (`conflictmap validate {self.events_name}` lists each reason)"
+                    if report.rows_rejected
+                    else ""
+                )
+            )
+        if not self.complete:
+            lines.append(
+                "  warning: what follows leaves out what was set aside; --format json lists "
+                "each control-area feature with its reason"
+            )
+        return lines
+
+    def caveat(self) -> str | None:
+        """One line for stderr beside a CSV table, when something was left out."""
+        if self.complete:
+            return None
+        parts = []
+        if not self.areas.ledger.complete:
+            parts.append(self.areas.ledger.sentence())
+        if self.event_report is not None and self.event_report.rows_rejected:
+            parts.append(f"{self.event_report.rows_rejected:,} event rows set aside")
+        return "warning: " + "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The control-area account (and the events' counts) for JSON."""
+        from dashboard.arealedger import ledger_table
+        from dashboard.report import json_records
+
+        areas = self.areas
+        out: dict[str, Any] = {
+            "control_areas": areas.ledger.to_dict(),
+            "features_not_used_as_read": json_records(ledger_table(areas.rejected, areas.repaired)),
+        }
+        if self.event_report is not None:
+            report = self.event_report
+            out["events_read"] = {
+                "rows_in": report.rows_in,
+                "rows_loaded": report.rows_loaded,
+                "rows_rejected": report.rows_rejected,
+            }
+        out["complete"] = self.complete
+        return out
+
+
 def _load(
     events_file: str | None,
     area_paths: Sequence[str],
@@ -136,8 +209,8 @@ def _load(
     options: AreaOptions,
     encoding: str | None = None,
     date_format: str | None = None,
-) -> tuple[Any, pd.DataFrame | None]:
-    """(AreasResult, joined events or None)."""
+) -> _Inputs:
+    """The areas, and the events joined with them when ``need_events``."""
     from dashboard.pipeline import BuildSettings, build, load_areas
 
     for path in [*([events_file] if events_file else []), *area_paths]:
@@ -151,15 +224,24 @@ def _load(
                 + f": {areas.ledger.sentence()}"
             )
         if not need_events:
-            return areas, None
+            return _Inputs(areas)
+        events_path = events_file or str(paths.BUNDLED_EVENTS)
         result = build(
-            events_file or paths.BUNDLED_EVENTS,
+            events_path,
             settings=BuildSettings(areas=options, encoding=encoding, date_format=date_format),
             areas=areas,
         )
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
-    return areas, result.events
+    report = result.event_report
+    if not report.rows_loaded:
+        first = report.errors[0].message if report.errors else "the file has no data rows"
+        raise _Fail(
+            f"{events_path}: no event could be loaded ({report.rows_in:,} rows in, all set "
+            f"aside; {first}); `conflictmap validate {events_path}` lists every reason, "
+            "--no-events compares the areas alone"
+        )
+    return _Inputs(areas, result.events, report, Path(events_path).name)
 
 
 def _with_renames(options: AreaOptions, renames: Sequence[str], ocha: bool) -> AreaOptions:
@@ -172,10 +254,6 @@ def _csv(frame: pd.DataFrame) -> str:
     buffer = io.StringIO()
     export_frame(frame).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
-
-
-def _km2(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,7 +312,7 @@ def compare(
         raise _Fail(f"--from {day_a.isoformat()} is after --to {day_b.isoformat()}")
     if towns_file:
         _check_file(towns_file)
-    areas, events = _load(
+    inputs = _load(
         events_file,
         area_paths,
         need_events=not no_events,
@@ -244,7 +322,7 @@ def compare(
     )
     try:
         towns = read_towns(towns_file or paths.BUNDLED_TOWNS)
-        result = run_compare(areas.areas, day_a, day_b, towns=towns, events=events)
+        result = run_compare(inputs.areas.areas, day_a, day_b, towns=towns, events=inputs.events)
     except CompareError as exc:
         message = str(exc).replace("date A", "--from").replace("date B", "--to")
         raise _Fail(message) from exc
@@ -252,7 +330,7 @@ def compare(
         raise _Fail(str(exc)) from exc
 
     if output_format == "json":
-        out = result.to_dict() | _ledger_dict(areas)
+        out = result.to_dict() | inputs.to_dict()
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         frames = {
@@ -262,34 +340,12 @@ def compare(
             "events": _event_table(result.events),
         }
         click.echo(_csv(frames[table]), nl=False)
-        if not areas.ledger.complete:  # the table alone on stdout; the caveat beside it
-            click.echo(f"warning: {areas.ledger.sentence()}", err=True)
+        caveat = inputs.caveat()
+        if caveat:  # the table alone on stdout; the caveat beside it
+            click.echo(caveat, err=True)
     else:
-        click.echo(_compare_text(result, events_given=events is not None, ledger=areas.ledger))
-    sys.exit(EXIT_OK if areas.ledger.complete else EXIT_INCOMPLETE)
-
-
-def _ledger_dict(areas: Any) -> dict[str, Any]:
-    """The control-area account for JSON: the ledger and every feature not used as read."""
-    from dashboard.arealedger import ledger_table
-    from dashboard.report import json_records
-
-    table = ledger_table(areas.rejected, areas.repaired)
-    return {
-        "control_areas": areas.ledger.to_dict(),
-        "features_not_used_as_read": json_records(table),
-    }
-
-
-def _ledger_lines(ledger: Any) -> list[str]:
-    """What the area figures rest on, said before them (and the notes on whole files)."""
-    lines = [f"Control areas: {ledger.sentence()}"]
-    if not ledger.complete:
-        lines.append(
-            "  warning: what follows leaves out the set-aside features; --format json "
-            "lists each with its reason"
-        )
-    return lines
+        click.echo(_compare_text(result, inputs))
+    sys.exit(EXIT_OK if inputs.complete else EXIT_INCOMPLETE)
 
 
 def _event_table(events: pd.DataFrame) -> pd.DataFrame:
@@ -320,40 +376,44 @@ def _event_table(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _compare_text(result: Any, *, events_given: bool, ledger: Any) -> str:
+def _compare_text(result: Any, inputs: _Inputs) -> str:
     import pandas as pd
 
     from dashboard.compare import EQUAL_AREA_CRS, FROM, TO
+    from dashboard.measure import format_km2
 
     a, b = result.day_a.isoformat(), result.day_b.isoformat()
     lines = [f"Control of territory, {a} -> {b} (km², equal-area {EQUAL_AREA_CRS})"]
-    lines += [*_ledger_lines(ledger), ""]
+    lines += [*inputs.lines(), ""]
     head = f"  {'controller':<32}{a:>12}{b:>12}{'difference':>12}{'gained':>10}{'lost':>10}"
     lines.append(head)
     for row in result.table.itertuples(index=False):
         lines.append(
-            f"  {row.controller:<32}{_km2(row.km2_a):>12}{_km2(row.km2_b):>12}"
-            f"{row.difference_km2:>+12,.0f}{_km2(row.gained_km2):>10}{_km2(row.lost_km2):>10}"
+            f"  {row.controller:<32}{format_km2(row.km2_a):>12}{format_km2(row.km2_b):>12}"
+            f"{row.difference_km2:>+12,.0f}{format_km2(row.gained_km2):>10}{format_km2(row.lost_km2):>10}"
         )
     lines.append(
-        f"  {'total':<32}{_km2(result.table.km2_a.sum()):>12}{_km2(result.table.km2_b.sum()):>12}"
+        f"  {'total':<32}{format_km2(result.table.km2_a.sum()):>12}{format_km2(result.table.km2_b.sum()):>12}"
     )
     for day, km2 in zip((a, b), result.overlap_km2, strict=True):
         if km2 > 0:
             lines.append(
-                f"  note: on {day} areas of different controllers overlap on {_km2(km2)} km², "
+                f"  note: on {day} areas of different controllers overlap on {format_km2(km2)} km², "
                 "counted as Contested"
             )
-    lines += ["", f"Changed hands: {_km2(result.changed_km2)} km² (Unknown: no area that day)"]
+    lines += [
+        "",
+        f"Changed hands: {format_km2(result.changed_km2)} km² (Unknown: no area that day)",
+    ]
     for row in result.pieces.itertuples(index=False):
-        lines.append(f"  {row.controller_a} -> {row.controller_b}: {_km2(row.area_km2)} km²")
+        lines.append(f"  {row.controller_a} -> {row.controller_b}: {format_km2(row.area_km2)} km²")
     towns = result.towns
     lines += ["", f"Towns that changed hands: {len(towns)}"]
     for _, town in towns.iterrows():
         arabic = f" ({town['town_ar']})" if pd.notna(town.get("town_ar")) else ""
         lines.append(f"  {town['town']}{arabic}, {town.get(schema.COUNTRY, '')}: "
                      f"{town[FROM]} -> {town[TO]}")  # fmt: skip
-    if events_given:
+    if inputs.events is not None:
         events = result.events
         lines += ["", f"Events inside changed ground, {a} to {b}: {len(events)}"]
         for _, ev in events.iterrows():
@@ -452,7 +512,7 @@ def check(
         overrides.update(parse_actor_items(actor_items))
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
-    areas, events = _load(
+    inputs = _load(
         events_file,
         area_paths,
         need_events=True,
@@ -460,6 +520,7 @@ def check(
         encoding=encoding,
         date_format=date_format,
     )
+    events = inputs.events
     assert events is not None
     dates = pd.to_datetime(events[schema.EVENT_DATE], errors="coerce")
     keep = pd.Series(True, index=events.index)
@@ -470,23 +531,24 @@ def check(
     events = events[keep.to_numpy()]
     settings = CheckSettings(tolerance_days=tolerance).with_overrides(overrides)
     try:
-        result = check_territorial_changes(events, areas.areas, settings=settings)
+        result = check_territorial_changes(events, inputs.areas.areas, settings=settings)
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
 
     if output_format == "json":
-        out = result.to_dict() | _ledger_dict(areas)
+        out = result.to_dict() | inputs.to_dict()
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         rows = result.rows if show_all else _not_agreeing(result.rows)
         click.echo(_csv(_dated(rows)), nl=False)
-        if not areas.ledger.complete:
-            click.echo(f"warning: {areas.ledger.sentence()}", err=True)
+        caveat = inputs.caveat()
+        if caveat:
+            click.echo(caveat, err=True)
     else:
-        click.echo(_check_text(result, show_all=show_all, ledger=areas.ledger))
+        click.echo(_check_text(result, show_all=show_all, inputs=inputs))
     if result.counts.get("disagrees"):
         sys.exit(EXIT_DISAGREEMENTS)
-    sys.exit(EXIT_OK if areas.ledger.complete else EXIT_INCOMPLETE)
+    sys.exit(EXIT_OK if inputs.complete else EXIT_INCOMPLETE)
 
 
 def _not_agreeing(rows: pd.DataFrame) -> pd.DataFrame:
@@ -512,7 +574,7 @@ _CHECK_HEADER = (
 )
 
 
-def _check_text(result: Any, *, show_all: bool, ledger: Any) -> str:
+def _check_text(result: Any, *, show_all: bool, inputs: _Inputs) -> str:
     import pandas as pd
 
     from dashboard.changecheck import (
@@ -531,7 +593,7 @@ def _check_text(result: Any, *, show_all: bool, ledger: Any) -> str:
             f"of control, the layer read {s.tolerance_days} days after each"
         ),
         "  " + ", ".join(f"{verdict}: {n}" for verdict, n in result.counts.items()),
-        *_ledger_lines(ledger),
+        *inputs.lines(),
     ]
     lines += [f"note: {note}" for note in result.notes]
     rows = _dated(result.rows if show_all else _not_agreeing(result.rows))

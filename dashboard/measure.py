@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-__all__ = ["DENSIFY_DEGREES", "EQUAL_AREA_CRS", "area_km2", "polygonal_part"]
+__all__ = ["DENSIFY_DEGREES", "EQUAL_AREA_CRS", "area_km2", "format_km2", "polygonal_part"]
 
 #: The equal-area CRS every area is measured in.
 EQUAL_AREA_CRS = "EPSG:6933"
@@ -45,6 +45,11 @@ def area_km2(geometries: Iterable[shapely.Geometry | None] | gpd.GeoSeries) -> n
     dense[~missing] = shapely.segmentize(geoms[~missing], DENSIFY_DEGREES)
     projected = gpd.GeoSeries(dense, crs=_WGS84).to_crs(EQUAL_AREA_CRS)
     return np.where(missing, 0.0, projected.area.to_numpy() / 1e6)
+
+
+def format_km2(value: float) -> str:
+    """km² for people: whole numbers with thousands separators, one decimal below 10."""
+    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"
 
 
 def polygonal_part(geom: shapely.Geometry | None) -> shapely.Geometry | None:

@@ -121,6 +121,9 @@ def build_summary(
         "control_areas": area_ledger.to_dict(),
         "errors": len(event_report.errors),
         "warnings": len(event_report.warnings),
+        "file_problems": [
+            f"{p.severity}: {p.message}" for p in event_report.problems if p.row is None
+        ],
         "notes": [p.message for p in notes],
     }
 
@@ -323,6 +326,8 @@ def write_outputs(result: BuildResult, out_path: str | Path) -> tuple[Path, Path
     out.parent.mkdir(parents=True, exist_ok=True)
     if len(result.events):
         result.events.to_parquet(out, index=False)
+    elif out.is_file():  # an earlier build's output would pass for this one's
+        out.unlink()
     write_rejected_areas(result.area_table, out)
     return out, write_rejected(result.rejected, out)
 

@@ -993,6 +993,17 @@ def _parse_date_column(
             f"{column} {text.at[label]!r} is not a real date "
             f"({_why_impossible(y.at[label], m.at[label], d.at[label])})",
         )
+    # An event cannot have happened after today: a typo, or a two-digit year read as 20xx.
+    today = pd.Timestamp(dt.date.today())
+    for label in _labels(dates > today):
+        found.error(
+            label,
+            column,
+            text.at[label],
+            f"{column} {text.at[label]!r} is {_spell(dates.at[label])}, after today "
+            f"({today.date().isoformat()}): a typo? (two-digit years 00-68 read as 20xx; "
+            "--date-format says otherwise)",
+        )
     ambiguous = _per_row_mask(ambiguous_u, codes, text.index)
     for label in _labels(ambiguous & dates.notna()):
         found.warn(

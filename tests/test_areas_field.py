@@ -473,3 +473,40 @@ def test_export_footer_is_quiet_when_every_feature_was_used():
     assert data.area_ledger is not None and data.area_ledger.complete
     assert not any(line.startswith("Control areas: ") and "used as read" in line
                    for line in attribution_lines(data))  # fmt: skip
+
+
+def test_compare_says_the_notes_and_the_event_rows_set_aside(tmp_path):
+    files = daily_series(tmp_path)
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "event_date,latitude,longitude,event_type\r\n"
+        "2024-07-09,47.5,37.5,Battles\r\n"
+        "2024-07-31-ish,47.5,37.5,Battles\r\n",
+        encoding="utf-8",
+    )
+    args = ["compare", "--from", "2024-07-08", "--to", "2024-07-10", "--controller", "Russia",
+            "--events", str(events)]  # fmt: skip
+    for path in files:
+        args += ["--areas", str(path)]
+    done = run_cli(*args)
+    assert done.returncode == 1, done.stderr  # an event row was left out
+    out = done.stdout
+    assert "  warning: occupied_20240708.geojson: no date field: read as a snapshot" in out
+    assert "given the controller 'Russia' (--controller)" in out
+    assert "Events: 2 rows in events.csv, 1 loaded, 1 set aside" in out
+    assert "`conflictmap validate events.csv` lists each reason" in out
+    as_json = json.loads(run_cli(*args, "-f", "json").stdout)
+    assert as_json["events_read"] == {"rows_in": 2, "rows_loaded": 1, "rows_rejected": 1}
+    assert as_json["complete"] is False
+
+
+def test_compare_and_check_refuse_events_of_which_none_loads(tmp_path):
+    files = daily_series(tmp_path)
+    events = tmp_path / "events.csv"
+    events.write_text("event_date,latitude,longitude\nsoon,47.5,37.5\n", encoding="utf-8")
+    areas = [a for path in files for a in ("--areas", str(path))]
+    for command in (["compare", "--from", "2024-07-08", "--to", "2024-07-10"], ["check"]):
+        done = run_cli(*command, "--controller", "Russia", "--events", str(events), *areas)
+        assert done.returncode == 2, done.stdout
+        assert "no event could be loaded (1 rows in, all set aside" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -144,6 +144,7 @@ def test_build_with_every_row_set_aside_exits_2_and_writes_no_geoparquet(tmp_pat
         encoding="utf-8",
     )
     out_path = tmp_path / "out.parquet"
+    out_path.write_bytes(b"an earlier build's output")  # must not pass for this one's
     out = run("build", str(events), "-o", str(out_path), "--json")
     assert out.returncode == 2, out.stderr
     summary = json.loads(out.stdout)
@@ -155,6 +156,22 @@ def test_build_with_every_row_set_aside_exits_2_and_writes_no_geoparquet(tmp_pat
     assert "nothing loaded: all 2 rows were set aside, no GeoParquet written (exit 2)" in (
         text.stdout
     )
+
+
+def test_build_summary_says_what_reading_the_file_decided(tmp_path):
+    events = tmp_path / "saved.csv"
+    events.write_bytes(
+        b"event_date,latitude,longitude,event_type,notes\r\n"
+        b"1/2/03,36.1,38.2,Battles,Kobane\x92s edge\r\n3/4/03,36.2,38.3,Battles,x\r\n"
+    )
+    out = run("build", str(events), "-o", str(tmp_path / "o.parquet"))
+    assert out.returncode == 0, out.stderr
+    assert "warning: read as Windows-1252 (not UTF-8): byte 0x92 at row 1" in out.stdout
+    assert "nothing in the file settles the order, so day first" in out.stdout
+    summary = json.loads(
+        run("build", str(events), "-o", str(tmp_path / "o.parquet"), "--json").stdout
+    )
+    assert any("Windows-1252" in p for p in summary["file_problems"])
 
 
 def test_build_lists_control_area_features_set_aside_and_repaired(tmp_path):

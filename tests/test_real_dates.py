@@ -85,8 +85,12 @@ def test_spreadsheet_acled_month_names_and_two_digit_years(tmp_path):
     path = tmp_path / "acled.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
     result = balanced(load_events(path))
-    # ACLED's dd-mm is day first by definition; 00-68 are 20xx, 69-99 are 19xx.
-    assert dates(result) == ["2020-05-09", "2019-12-31", "1970-02-01", "2068-09-03"]
+    # ACLED's dd-mm is day first by definition; 00-68 are 20xx, 69-99 are 19xx, and a date
+    # after today (2068, the pivot's far end) is a typo: set aside, with the pivot named.
+    assert dates(result) == ["2020-05-09", "2019-12-31", "1970-02-01"]
+    (reason,) = result.rejected["reject_reason"]
+    assert reason.startswith("event_date '3-Sept-68' is 3 September 2068, after today")
+    assert "two-digit years 00-68 read as 20xx" in reason
     (note,) = file_notes(result)
     assert note == (
         "event_date: read as day, month name, year (dd Month yy; two-digit years 00-68 as "
