@@ -358,12 +358,21 @@ def _as_path_list(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def _as_of_per_file(
-    as_of: Any, by_file: Mapping[str, Any], path_list: list[Path]
-) -> list[date | None]:
-    """One snapshot date (or None) per file: ``by_file``'s, else ``as_of``'s."""
+@dataclass(frozen=True)
+class _AsOf:
+    """A file's snapshot date from the options: its own (FILE=DATE, or a list in file
+    order), or the one date given for every file, which only dates files that hold no
+    dates of their own."""
+
+    day: date | None = None
+    own: bool = False
+
+
+def _as_of_per_file(as_of: Any, by_file: Mapping[str, Any], path_list: list[Path]) -> list[_AsOf]:
+    """One :class:`_AsOf` per file: ``by_file``'s, else ``as_of``'s."""
     n_files = len(path_list)
-    if as_of is None or isinstance(as_of, (str, date, datetime, pd.Timestamp)):
+    own = not (as_of is None or isinstance(as_of, (str, date, datetime, pd.Timestamp)))
+    if not own:
         dates = [as_of] * n_files
     else:
         dates = list(as_of)
@@ -376,11 +385,12 @@ def _as_of_per_file(
     if unknown:
         names = ", ".join(p.name for p in path_list)
         raise SchemaError(f"--as-of {unknown[0]}=...: no such area file among {names}")
+    out = [_AsOf(_as_of_day(d), own and d is not None) for d in dates]
     for i, path in enumerate(path_list):
-        own = next((v for k, v in by_file.items() if _names_file(k, path)), None)
-        if own is not None:
-            dates[i] = own
-    return [_as_of_day(d) for d in dates]
+        given = next((v for k, v in by_file.items() if _names_file(k, path)), None)
+        if given is not None:
+            out[i] = _AsOf(_as_of_day(given), True)
+    return out
 
 
 def _names_file(key: str, path: Path) -> bool:
@@ -439,7 +449,7 @@ def _read_one(
     from_field: str,
     to_field: str,
     date_field: str | None,
-    as_of: date | None,
+    as_of: _AsOf,
     controller: str | None,
     controller_names: Mapping[str, str] | None,
     repair: bool,
@@ -448,7 +458,7 @@ def _read_one(
 ) -> _FileFrame:
     name = path.name
     first_problem = len(report.problems)
-    frame, unreadable = _read_frame(path)
+    frame, unreadable = _read_frame(path, report)
     declared = frame.crs.to_string() if frame.crs is not None else f"{assume_crs} (assumed)"
     frame = _check_crs(frame, name, assume_crs, report)
     n = len(frame)
@@ -528,21 +538,37 @@ def _dating(
     *,
     from_field: str,
     date_field: str | None,
-    as_of: date | None,
+    as_of: _AsOf,
     report: Report,
 ) -> tuple[bool, date | None]:
     """Is the file a snapshot, and the date of its undated features (None: no such date)?
 
-    A date field or ``--as-of`` makes it a snapshot; else a ``from_field`` makes it an
-    interval file; else a date in its file name makes it a snapshot of that date.
+    Its own ``--as-of FILE=DATE`` or a date field makes it a snapshot; else a
+    ``from_field`` makes it an interval file (the one ``--as-of DATE`` for all files does
+    not turn its intervals into a snapshot); else ``--as-of DATE``, else a date in its file
+    name makes it a snapshot of that date.
     """
     has_date_field = date_field is not None and date_field in frame.columns
-    if as_of is not None:
-        return True, as_of
+    has_intervals = date_field is None and from_field in frame.columns
+    if as_of.own:
+        if has_intervals:
+            report.add(
+                Problem(
+                    None,
+                    VALID_FROM,
+                    str(as_of.day),
+                    f"{name}: has {from_field!r} but --as-of {name}={as_of.day} reads it as "
+                    f"a snapshot of {as_of.day}, its intervals ignored",
+                    WARNING,
+                )
+            )
+        return True, as_of.day
     if has_date_field:
-        return True, None
-    if date_field is None and from_field in frame.columns:
+        return True, as_of.day
+    if has_intervals:
         return False, None
+    if as_of.day is not None:
+        return True, as_of.day
     named = date_in_name(name)
     if named is not None:
         report.add(
@@ -570,17 +596,73 @@ def _dating(
     )
 
 
-def _read_frame(path: Path) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
-    """Read a file; return the frame and {0-based feature: reason} for unreadable geometries."""
+def _read_frame(path: Path, report: Report) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
+    """Read a file; return the frame and {0-based feature: reason} for unreadable geometries.
+
+    A file with several layers (a GeoPackage, a KML with folders) is read whole: its layers
+    one after the other, the feature numbers running on, and a warning says which numbers
+    came from which layer. Reading the first layer alone would drop the others unsaid.
+    """
     if not path.is_dir():  # a directory can be a dataset (shapefiles); a pipe would hang GDAL
         check_input_file(path)
-    frame, unreadable = _read_any(path)
+    layers = _layers(path)
+    if len(layers) > 1:
+        frame, unreadable = _read_layers(path, layers, report)
+    else:
+        frame, unreadable = _read_any(path)
     if not isinstance(frame, gpd.GeoDataFrame) or frame.active_geometry_name is None:
         raise InputFileError(
             f"{path.name}: has no geometry (fields: {', '.join(map(str, frame.columns[:12]))}): "
             "not a control-area file; an events table goes in as the events file"
         )
     return frame, unreadable
+
+
+def _layers(path: Path) -> list[str]:
+    """The layer names of a vector file ([] for GeoParquet or when GDAL cannot list them)."""
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        return []
+    try:
+        return [str(name) for name, _kind in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, OSError, ValueError):
+        return []  # _read_any says why the file cannot be read
+
+
+def _read_layers(
+    path: Path, layers: list[str], report: Report
+) -> tuple[gpd.GeoDataFrame, dict[int, str]]:
+    frames: list[gpd.GeoDataFrame] = []
+    spans: list[str] = []
+    start = 0
+    crs = None
+    for layer in layers:
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*[Nn]on closed ring.*")
+                part = gpd.read_file(path, layer=layer, engine="pyogrio")
+        except (shapely.errors.ShapelyError, pyogrio.errors.DataLayerError, OSError) as exc:
+            raise InputFileError(f"{path.name}: layer {layer!r} cannot be read: {exc}") from exc
+        if crs is None:
+            crs = part.crs
+        elif part.crs is not None and not CRS.from_user_input(part.crs).equals(crs):
+            part = part.to_crs(crs)
+        frames.append(
+            part.rename_geometry("geometry") if part.geometry.name != "geometry" else part
+        )
+        spans.append(f"{start + 1}-{start + len(part)} from {layer!r}" if len(part) else
+                     f"none from {layer!r}")  # fmt: skip
+        start += len(part)
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+    report.add(
+        Problem(
+            None,
+            "layer",
+            len(layers),
+            f"{path.name}: {len(layers)} layers read, features {'; '.join(spans)}",
+            WARNING,
+        )
+    )
+    return frame, {}
 
 
 def _read_any(path: Path) -> tuple[gpd.GeoDataFrame, dict[int, str]]:

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
@@ -510,3 +511,41 @@ def test_compare_and_check_refuse_events_of_which_none_loads(tmp_path):
         assert done.returncode == 2, done.stdout
         assert "no event could be loaded (1 rows in, all set aside" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_one_as_of_for_all_files_does_not_turn_intervals_into_a_snapshot(tmp_path):
+    intervals = geojson(
+        tmp_path / "intervals.geojson",
+        [feature({"controller": "A", "valid_from": "2020-01-01", "valid_to": "2020-06-01"}, BIG)],
+    )
+    snapshot = geojson(tmp_path / "snapshot.geojson", [feature({"controller": "B"}, SMALL)])
+    result = read_control_areas([intervals, snapshot], as_of="2019-01-01", today=TODAY)
+    a = result.areas[result.areas[CONTROLLER] == "A"].iloc[0]
+    assert (a[VALID_FROM], a[VALID_TO]) == (pd.Timestamp("2020-01-01"), pd.Timestamp("2020-06-01"))
+    b = result.areas[result.areas[CONTROLLER] == "B"].iloc[0]
+    assert b[VALID_FROM] == pd.Timestamp("2019-01-01")
+    # a date given for that very file does read it as a snapshot, and says so
+    own = read_control_areas(
+        [intervals], as_of_by_file={"intervals.geojson": "2019-01-01"}, today=TODAY
+    )
+    assert own.areas[VALID_FROM].iloc[0] == pd.Timestamp("2019-01-01")
+    assert any("its intervals ignored" in p.message for p in own.report.warnings)
+
+
+def test_every_layer_of_a_geopackage_is_read_and_said(tmp_path):
+    path = tmp_path / "two.gpkg"
+    north = gpd.GeoDataFrame(
+        {"controller": ["A"], "valid_from": ["2015-01-01"]},
+        geometry=[shapely.box(36, 35, 37, 36)],
+        crs="EPSG:4326",
+    )
+    north.to_file(path, layer="north", engine="pyogrio")
+    south = north.assign(controller="B").set_geometry([shapely.box(36, 33, 37, 34)])
+    south.to_crs("EPSG:32637").to_file(path, layer="south", engine="pyogrio")
+    result = read_control_areas(path, today=TODAY)
+    assert sorted(result.areas[CONTROLLER]) == ["A", "B"]
+    assert result.ledger.features_in == 2 and result.ledger.complete
+    note = next(p.message for p in result.report.warnings if "layers read" in p.message)
+    assert note == "two.gpkg: 2 layers read, features 1-1 from 'north'; 2-2 from 'south'"
+    b = result.areas[result.areas[CONTROLLER] == "B"].geometry.iloc[0]
+    assert b.bounds == pytest.approx((36, 33, 37, 34), abs=1e-6)  # its own CRS undone
