@@ -58,6 +58,32 @@ def test_a_byte_windows_1252_leaves_undefined_is_refused_with_the_option(tmp_pat
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "notes",
+    ["Kobanê’s eastern edge", "Informações da região", "Mädchenschule in Qamishli"],
+    ids=["kurdish-apostrophe", "portuguese", "german"],
+)
+def test_western_text_in_windows_1252_is_read(tmp_path, notes):
+    path = write(tmp_path / "west.csv", [f"1,2014-01-03,35.1,40.2,{notes}"], "cp1252")
+    result = load_events(path)
+    assert result.events[schema.NOTES].tolist() == [notes]
+    assert result.report.problems[0].message.startswith("read as Windows-1252 (not UTF-8)")
+
+
+@pytest.mark.parametrize(
+    ("notes", "encoding"),
+    [("Συγκρούσεις στην Αθήνα", "cp1253"), ("Бої під Києвом", "cp1251")],
+    ids=["greek", "cyrillic"],
+)
+def test_another_alphabet_is_not_taken_for_windows_1252(tmp_path, notes, encoding):
+    path = write(tmp_path / "other.csv", [f"1,2014-01-03,35.1,40.2,{notes}"], encoding)
+    with pytest.raises(EncodingDetectionError, match="another alphabet") as info:
+        read_events(path)
+    assert "--encoding" in str(info.value)
+    read = read_events(path, encoding=encoding)  # said, it reads
+    assert read.frame[schema.NOTES].tolist() == [notes]
+
+
 def test_utf8_mixed_with_windows_1252_is_refused(tmp_path):
     path = tmp_path / "mixed.csv"
     text = HEADER + "1,2014-01-03,35.1,40.2,Alep (région)\r\n"

@@ -66,7 +66,17 @@ _HIGH_BYTES = bytes(range(128, 256))
 _CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
 # A UTF-8 multi-byte sequence: a file with these and also invalid UTF-8 mixes encodings,
 # and reading it all as Windows-1252 would garble the UTF-8 part.
-_UTF8_SEQUENCE = re.compile(b"[\xc2-\xf4][\x80-\xbf]+")
+# A well-formed UTF-8 sequence (a lead byte and exactly its continuation bytes): Western
+# text in Windows-1252 holds lead-like bytes too (ê is 0xEA) but rarely in this shape.
+_UTF8_SEQUENCE = re.compile(
+    b"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+# Runs of three or more non-ASCII characters: how Greek or Cyrillic text reads when decoded
+# as Windows-1252 ("Áèçíá", "Êè¿â"); Western text puts its accented letters and typographic
+# quotes inside or beside ASCII words.
+_FOREIGN_RUN = re.compile("[^\x00-\x7f\\s]{3,}")
+_NON_ASCII_CHAR = re.compile("[^\x00-\x7f\\s]")
+_MAX_FOREIGN_SHARE = 0.3
 ENCODING_HINT = "give the encoding with --encoding (e.g. --encoding cp1251)"
 
 
@@ -213,6 +223,8 @@ def _not_cp1252(path: Path) -> str | None:
     Windows-1252 leaves undefined, or a UTF-8 sequence beside the invalid bytes."""
     offset = 0
     tail = b""
+    letters = in_runs = 0
+    example = ""
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK_BYTES):
             if (bad := _CP1252_UNDEFINED.search(chunk)) is not None:
@@ -221,8 +233,18 @@ def _not_cp1252(path: Path) -> str | None:
             # A few bytes of the previous chunk keep a sequence cut at the boundary whole.
             if _UTF8_SEQUENCE.search(tail + chunk[:4]) or _UTF8_SEQUENCE.search(chunk):
                 return "part of the file is UTF-8: the file mixes two encodings"
+            text = chunk.decode("cp1252")
+            letters += len(_NON_ASCII_CHAR.findall(text))
+            for run in _FOREIGN_RUN.findall(text):
+                in_runs += len(run)
+                example = example or run
             tail = chunk[-3:]
             offset += len(chunk)
+    if letters and in_runs > _MAX_FOREIGN_SHARE * letters:
+        return (
+            f"read that way its words are accented letters only (e.g. {example[:12]!r}): "
+            "another alphabet, such as Greek (cp1253) or Cyrillic (cp1251)"
+        )
     return None
 
 
