@@ -755,6 +755,10 @@ class DateRule:
     """The user's ``--date-format``: only values matching it are dates."""
     forms: tuple[tuple[str, int], ...] = ()
     """The forms seen, most rows first."""
+    proof_column: str | None = None
+    """Another date column of the file whose values settle ``order`` (None: this one's)."""
+    conflict: bool = False
+    """Values of this column prove both orders (the file mixes them)."""
 
 
 def date_proofs(frame: pd.DataFrame, *, fmt: str) -> dict[str, DateFacts]:
@@ -830,7 +834,28 @@ def decide_date_order(
             serial=rows > 0 and numbers == rows and sum(f.years for f in seen) < rows,
             date_format=date_format,
             forms=tuple(sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))),
+            conflict=bool(day and month),
         )
+    return _shared_order(out)
+
+
+def _shared_order(rules: dict[str, DateRule]) -> dict[str, DateRule]:
+    """A column that settles nothing takes the order another date column of the file proves.
+
+    ``date_start`` and ``date_end`` of one export are written alike: a UCDP re-save whose
+    start dates include ``8/29/2014`` is month first in its end dates too, even if no end
+    date has a part above 12. Only when the other columns agree, and never over a column
+    whose own values prove both orders.
+    """
+    settled = {c: r for c, r in rules.items() if r.order is not None and not r.proof_column}
+    orders = {r.order for r in settled.values()}
+    if len(orders) != 1:
+        return rules
+    source, rule = next(iter(settled.items()))
+    out = dict(rules)
+    for column, own in rules.items():
+        if own.order is None and not own.conflict and not own.serial:
+            out[column] = replace(own, order=rule.order, proof=rule.proof, proof_column=source)
     return out
 
 
@@ -1317,7 +1342,8 @@ def _order_reason(rule: DateRule, *, dayfirst: bool) -> str:
     ):
         return ""
     if rule.order is not None and rule.proof is not None:
-        return f" ({rule.proof!r} can only be read {rule.order})"
+        where = f" in {rule.proof_column}" if rule.proof_column else ""
+        return f" ({rule.proof!r}{where} can only be read {rule.order})"
     return (
         f"; nothing in the file settles the order, so {'day' if dayfirst else 'month'} first "
         "(each ambiguous row has a warning; --date-format says otherwise)"

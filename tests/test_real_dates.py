@@ -315,3 +315,43 @@ def test_real_ucdp_resaved_in_other_spreadsheet_forms(shared_data, tmp_path, rew
     assert result.report.rows_loaded == 773
     assert dates(result) == original.tolist()
     assert not result.report.errors
+
+
+def test_start_and_end_dates_of_one_export_share_the_order_one_of_them_proves(tmp_path):
+    # A UCDP re-save: only date_start has a day above 12; date_end is written the same way.
+    path = tmp_path / "ged.csv"
+    path.write_text(
+        "id,date_start,date_end,latitude,longitude\r\n"
+        "1,8/29/2014,9/1/2014,36.1,38.2\r\n"
+        "2,12/01/2014,12/02/2014,36.1,38.2\r\n"
+        "3,1/5/2014,1/6/2014,36.1,38.2\r\n",
+        encoding="utf-8",
+    )
+    result = balanced(load_events(path))
+    assert result.report.rows_rejected == 0
+    ends = result.events[schema.DATE_END].dt.strftime("%Y-%m-%d").tolist()
+    assert ends == ["2014-09-01", "2014-12-02", "2014-01-06"]
+    starts = result.events[schema.DATE_START].dt.strftime("%Y-%m-%d").tolist()
+    assert starts == ["2014-08-29", "2014-12-01", "2014-01-05"]
+    assert not [p for p in result.report.problems if p.row is not None]  # nothing ambiguous
+    notes = file_notes(result)
+    assert any(
+        n.startswith("date_end: read as month/day/year")
+        and n.endswith("('8/29/2014' in date_start can only be read month first)")
+        for n in notes
+    ), notes
+
+
+def test_columns_proving_opposite_orders_are_not_mixed(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "id,date_start,date_end,latitude,longitude\n"
+        "1,29/08/2014,09/01/2014,36.1,38.2\n"
+        "2,01/05/2014,12/31/2014,36.1,38.2\n",
+        encoding="utf-8",
+    )
+    result = balanced(load_events(path))
+    starts = result.events[schema.DATE_START].dt.strftime("%Y-%m-%d").tolist()
+    assert starts[0] == "2014-08-29"  # day first, proven in its own column
+    ends = result.events[schema.DATE_END].dt.strftime("%Y-%m-%d").tolist()
+    assert ends[-1] == "2014-12-31"  # month first, proven in its own column
