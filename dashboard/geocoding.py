@@ -109,6 +109,7 @@ ALIAS_COLUMNS: tuple[str, ...] = (
     "alias",
     "name",
     "country_code",
+    "admin1_code",
     "latitude",
     "longitude",
     "geo_precision",
@@ -687,8 +688,12 @@ def admin1_name(country: str, code: str) -> str | None:
 
 
 def _in_admin1(place: Place, admin1_codes: frozenset[tuple[str, str]]) -> bool:
-    """Whether a place lies in one of the admin1 units (alias places, with none, always do)."""
-    return place.admin1_code is None or (place.country_code, place.admin1_code) in admin1_codes
+    """Whether a place lies in one of the admin1 units.
+
+    A place whose unit is not known (a GeoNames entry without an admin1 code) does not
+    confirm the row's admin1: it is not taken as lying in it.
+    """
+    return place.admin1_code is not None and (place.country_code, place.admin1_code) in admin1_codes
 
 
 def _break_tie(places: list[Place], *, by_population: bool = True) -> Place | None:
@@ -893,12 +898,18 @@ def _alias_place(row: dict[str, str], path: Path, line: int) -> Place:
         raise SchemaError(f"{where}: every alias row must cite the source of its coordinates")
     if not (row["alias"] or "").strip() or not (row["name"] or "").strip():
         raise SchemaError(f"{where}: alias and name must not be empty")
+    admin1 = (row["admin1_code"] or "").strip()
+    if not admin1 or admin1_name(cc, admin1) is None:
+        raise SchemaError(
+            f"{where}: admin1_code {row['admin1_code']!r} is not a GeoNames admin1 code of "
+            f"{cc} (geodata/admin1_names.csv): a row's admin1 could not be checked against it"
+        )
     return Place(
         name=row["name"].strip(),
         latitude=lat,
         longitude=lon,
         country_code=cc,
-        admin1_code=None,
+        admin1_code=admin1,
         population=0,
         geo_precision=precision,
         source=source,

@@ -300,7 +300,7 @@ def test_same_rows_same_order_same_index(gaz):
 def test_geo_precision_is_set_only_where_missing(gaz, tmp_path):
     aliases = tmp_path / "aliases.csv"
     aliases.write_text(
-        ",".join(ALIAS_COLUMNS) + "\nOld Camp,Old Camp,SY,35.1,40.1,2,test row\n",
+        ",".join(ALIAS_COLUMNS) + "\nOld Camp,Old Camp,SY,07,35.1,40.1,2,test row\n",
         encoding="utf-8",
     )
     tiny = load_gazetteer(countries=["Syria"], aliases_path=aliases)
@@ -456,13 +456,27 @@ def test_no_alias_is_shadowed_by_a_geonames_name(gaz):
         assert gaz.lookup(row["alias"], country=row["country_code"]).method == "alias"
 
 
+def test_an_alias_place_is_checked_against_the_rows_admin1(gaz):
+    # Baghuz is in Deir ez-Zor: a row that says Aleppo does not get it, as "alias" or at all
+    found = gaz.lookup("Baghuz", country="Syria", admin1="Deir ez-Zor")
+    assert found.method == "alias" and found.name == "Al-Baghuz Fawqani"
+    assert gaz.lookup("Baghuz", country="Syria", admin1="Aleppo") is None  # not placed
+    events = _events(["Baghuz"], "Syria").assign(**{schema.ADMIN1: "Aleppo"})
+    result = geocode_events(events, gazetteer=gaz)
+    assert result.events[schema.GEOCODE_METHOD].tolist() == ["unmatched"]
+    assert "Al-Baghuz Fawqani" in " ".join(result.unmatched.astype(str).to_numpy().ravel())
+
+
 def test_alias_table_without_a_source_is_refused(tmp_path):
     bad = tmp_path / "aliases.csv"
-    bad.write_text(",".join(ALIAS_COLUMNS) + "\nX,X,SY,35,40,1,\n", encoding="utf-8")
+    bad.write_text(",".join(ALIAS_COLUMNS) + "\nX,X,SY,07,35,40,1,\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="source"):
         load_gazetteer(countries=["Syria"], aliases_path=bad)
-    bad.write_text(",".join(ALIAS_COLUMNS) + "\nX,X,SY,95,40,1,s\n", encoding="utf-8")
+    bad.write_text(",".join(ALIAS_COLUMNS) + "\nX,X,SY,07,95,40,1,s\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="out of range"):
+        load_gazetteer(countries=["Syria"], aliases_path=bad)
+    bad.write_text(",".join(ALIAS_COLUMNS) + "\nX,X,SY,99,35,40,1,s\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="admin1_code '99' is not a GeoNames admin1 code"):
         load_gazetteer(countries=["Syria"], aliases_path=bad)
     with pytest.raises(InputFileError):
         load_gazetteer(countries=["Syria"], aliases_path=tmp_path / "missing.csv")
