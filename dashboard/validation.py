@@ -866,6 +866,8 @@ def check_date_format(date_format: str) -> None:
     back, it must give the same day.
     """
     probe = dt.datetime(2017, 11, 9, 13, 5, 7)
+    if "%z" in date_format or "%Z" in date_format:  # a time zone is written only if known
+        probe = probe.replace(tzinfo=dt.UTC)
     try:
         back = dt.datetime.strptime(probe.strftime(date_format), date_format)
     except ValueError as exc:
