@@ -118,7 +118,7 @@ def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     if size > max_bytes:
         raise InputFileError(
             f"{path}: the file is {_human(size)}, more than the limit of {_human(max_bytes)}; "
-            "split it, or raise the limit (max_bytes)"
+            "split it into smaller files"
         )
     with path.open("rb") as fh:
         head = fh.read(16).removeprefix(codecs.BOM_UTF8).lstrip()
