@@ -288,6 +288,7 @@ def main(
         "sample_ours_right_wrong_none": [int(ours_q.get(k, 0)) for k in _OUTCOMES],
         "sample_baseline_right_wrong_none": [int(naive_q.get(k, 0)) for k in _OUTCOMES],
     }
+    figures.update(_real_figures(seed=seed))
     print(f"gazetteer (Syria+Iraq, cold): {load_s:.2f} s, {len(gazetteer)} places")
     print(f"{rows} rows, {n_distinct} distinct locations")
     print(f"ours:     {ours_s:8.2f} s  ({rows / ours_s:,.0f} rows/s)  {result.counts}")
@@ -563,6 +564,25 @@ def main_real(shared: Path = SHARED_DATA, *, seed: int = 7) -> dict[str, Any]:
     return results
 
 
+def _real_figures(*, seed: int) -> dict[str, Any]:
+    """Part 2 in the shape of RESULTS.md: per real dataset, placed share, share of placed
+    rows within 10 km and beyond 50 km, with admin1 ignored (before) and used (after)."""
+    print()
+    out: dict[str, Any] = {"real_target_beyond_50km_share": FAR_TARGET}
+    for name, both in main_real(seed=seed).items():
+        shares = {}
+        for when, f in both.items():
+            placed = f["placed"]
+            shares[when] = [
+                f["rows"],
+                round(placed / f["rows"], 3) if f["rows"] else None,
+                round(f["within_10km"] / placed, 3) if placed else None,
+                round(f["beyond_50km"] / placed, 3) if placed else None,
+            ]
+        out[f"real: {name} [rows, placed, within 10 km, beyond 50 km]"] = shares
+    return out
+
+
 def _cli() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -571,10 +591,10 @@ def _cli() -> int:
     parser.add_argument("--baseline-sample", type=int, default=1_000)
     parser.add_argument("--real-only", action="store_true", help="only part 2 (real rows)")
     args = parser.parse_args()
-    if not args.real_only:
+    if args.real_only:
+        main_real(seed=args.seed)
+    else:
         main(args.rows, args.distinct, args.seed, args.baseline_sample)
-        print()
-    main_real(seed=args.seed)
     return 0
 
 
