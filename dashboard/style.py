@@ -36,8 +36,19 @@ CONTROLLER_COLOURS: Mapping[str, str] = MappingProxyType(
         schema.UNKNOWN: "#BBBBBB",  # grey
     }
 )
-#: Colours handed out, in order, to controllers the bundled palette does not name.
-EXTRA_CONTROLLER_COLOURS: tuple[str, ...] = ("#882255", "#6699CC", "#EE8866", "#77AADD")
+#: Colours handed out, in order, to controllers the bundled palette does not name (Tol's
+#: "muted" wine, "light" blue, orange and pink, pear, and "high-contrast" dark blue and
+#: "vibrant" magenta and ochre: none close to a named colour or to one another).
+EXTRA_CONTROLLER_COLOURS: tuple[str, ...] = (
+    "#882255",
+    "#6699CC",
+    "#EE8866",
+    "#FFAABB",
+    "#BBCC33",
+    "#004488",
+    "#EE3377",
+    "#997700",
+)
 
 # --- event types (points) -------------------------------------------------------------------
 # ACLED's six event types, UCDP's three types of violence (as the readers spell them).
@@ -111,20 +122,44 @@ def _lookup(
     return out
 
 
-def controller_colours(controllers: Iterable[object]) -> dict[str, str]:
+def controller_palette(controllers: Iterable[object]) -> dict[str, str]:
+    """The colour of every controller of a dataset, the same in each of its views.
+
+    Names the bundled palette knows keep their colour; the others get the extra colours in
+    the order of their names (not of their first appearance), so a map of one date, its
+    legend, the change map and an export of another date all colour a user's
+    "ISIS-affiliated groups" alike.
+    """
+    names = {schema.UNKNOWN if is_missing(v) else str(v) for v in controllers}
+    return _lookup(sorted(names), CONTROLLER_COLOURS, EXTRA_CONTROLLER_COLOURS)
+
+
+def controller_colours(
+    controllers: Iterable[object], *, palette: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Colour of each controller, in the order given.
 
     Parameters
     ----------
     controllers
         Controller names; ``None``/NaN mean :data:`schema.UNKNOWN`.
+    palette
+        :func:`controller_palette` of the whole dataset, so that the colours do not depend
+        on which controllers this view happens to show. Without it, the palette of
+        ``controllers`` alone.
 
     Returns
     -------
     dict
-        ``{controller: "#rrggbb"}``; names outside the palette get the extra colours in turn.
+        ``{controller: "#rrggbb"}``.
     """
-    return _lookup(controllers, CONTROLLER_COLOURS, EXTRA_CONTROLLER_COLOURS)
+    names = list(dict.fromkeys(schema.UNKNOWN if is_missing(v) else str(v) for v in controllers))
+    if palette is None:
+        own = controller_palette(names)
+        return {n: own[n] for n in names}
+    missing = [n for n in names if n not in palette]
+    extra = controller_palette([*palette, *missing]) if missing else {}
+    return {n: palette.get(n) or extra[n] for n in names}
 
 
 def event_type_colours(event_types: Iterable[object]) -> dict[str, str]:

@@ -806,3 +806,49 @@ def test_popup_says_no_area_instead_of_unknown_controller(page: _Page, site: Any
     )
     assert rows[0]["Controlled by"] == "no control area mapped here on that date"
     assert rows[1]["Controlled by"] == "SDF (high confidence)"
+
+
+OCHA_ACTORS = [
+    "ISIS-affiliated groups",
+    "Government (SAA)",
+    "Kurdish Forces",
+    "Non-state armed groups and ANF",
+    "Contested Areas",
+    "ISIS operation",
+]
+
+
+def test_a_users_controllers_get_distinct_colours_fixed_for_the_dataset() -> None:
+    palette = style.controller_palette(OCHA_ACTORS)
+    assert len(set(palette.values())) == len(OCHA_ACTORS)  # no two share a colour
+    assert not set(palette.values()) & set(style.CONTROLLER_COLOURS.values())
+    # a view showing only some of them colours each as the whole dataset does
+    for subset in (OCHA_ACTORS[3:], OCHA_ACTORS[::-1], ["Contested Areas"]):
+        got = style.controller_colours(subset, palette=palette)
+        assert got == {name: palette[name] for name in subset}
+    # and the order of appearance does not matter without a palette either
+    assert style.controller_colours(OCHA_ACTORS) == style.controller_colours(OCHA_ACTORS[::-1])
+
+
+def test_map_legend_and_polygons_agree_on_every_date() -> None:
+    square = shapely.box(36, 34, 37, 35)
+    areas = gpd.GeoDataFrame(
+        {
+            schema.AREA_ID: [f"a{i}" for i in range(len(OCHA_ACTORS))],
+            schema.CONTROLLER: OCHA_ACTORS,
+            schema.VALID_FROM: pd.to_datetime(["2015-05-24"] * 3 + ["2015-11-29"] * 3),
+            schema.VALID_TO: pd.to_datetime(["2015-11-29"] * 3 + [None] * 3),
+        },
+        geometry=[shapely.affinity.translate(square, i, 0) for i in range(len(OCHA_ACTORS))],
+        crs="EPSG:4326",
+    )
+    palette = style.controller_palette(areas[schema.CONTROLLER])
+    for day, shown in (("2015-06-01", OCHA_ACTORS[:3]), ("2016-01-01", OCHA_ACTORS[3:])):
+        html = _html(control_areas_layer(areas, as_of=day))
+        for name in shown:
+            assert f'"fillColor": "{palette[name]}"' in html, (day, name)
+        legend = _payload(
+            _html(legend_element(shown, [], as_of=day, window_days=None, palette=palette)),
+            "legend",
+        )
+        assert {c[0]: c[1] for c in legend["controllers"]} == {n: palette[n] for n in shown}

@@ -455,7 +455,7 @@ def _change_map(
 ) -> None:
     fmap = _base_map(ds, state)
     focus = None if view.focus == FOCUS_ALL else view.focus
-    layers.change_layer(result.pieces, focus=focus).add_to(fmap)
+    layers.change_layer(result.pieces, focus=focus, palette=ds.palette).add_to(fmap)
     types: list[str] = []
     if S.LAYER_EVENTS in state.layers and len(events):
         placed = events[events[schema.LATITUDE].notna() & events[schema.LONGITUDE].notna()]
@@ -469,6 +469,7 @@ def _change_map(
         focus=focus,
         event_types=types,
         counts=counts,
+        palette=ds.palette,
     ).add_to(fmap)
     st_folium(
         fmap,
@@ -484,10 +485,15 @@ def _side_by_side(ds: Dataset, state: S.ViewState, view: CompareView) -> None:
     for column, label, day in zip(columns, ("A", "B"), (view.day_a, view.day_b), strict=True):
         fmap = _base_map(ds, state, zoom_out=1)
         now = areas_at(ds.areas, day)
-        layers.control_areas_layer(now).add_to(fmap)
+        layers.control_areas_layer(now, palette=ds.palette).add_to(fmap)
         controllers = cmp.controller_order(now[schema.CONTROLLER].dropna().astype(str))
         layers.legend_element(
-            controllers, [], as_of=day, window_days=None, title=f"Date {label}"
+            controllers,
+            [],
+            as_of=day,
+            window_days=None,
+            title=f"Date {label}",
+            palette=ds.palette,
         ).add_to(fmap)
         with column:
             st_folium(

@@ -33,7 +33,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from dashboard import paths, schema
+from dashboard import paths, schema, style
 from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
 from dashboard.columnar import compact_events, date_order
@@ -94,6 +94,13 @@ class Dataset:
     #: The store's data version the dataset describes (0 for files), and its token.
     version: int = 0
     store_token: str = ""
+
+    @property
+    def palette(self) -> dict[str, str]:
+        """Each controller's colour, the same on every date and in every view."""
+        if schema.CONTROLLER not in self.areas:
+            return {}
+        return style.controller_palette(self.areas[schema.CONTROLLER])
 
     @property
     def area_ledger(self) -> AreaLedger | None:

@@ -182,7 +182,10 @@ def render_map(
         # megabyte of vertices per step becomes a fifth of that, with nothing visible lost.
         tolerance = display_tolerance(shown_zoom)
         groups.append(
-            _group(layers.control_areas_layer(areas, simplify=tolerance), "Control areas")
+            _group(
+                layers.control_areas_layer(areas, simplify=tolerance, palette=dataset.palette),
+                "Control areas",
+            )
         )
     if S.LAYER_HEATMAP in view.layers and len(placed):
         groups.append(_group(layers.heatmap_layer(placed), "Event density"))
@@ -222,6 +225,7 @@ def render_map(
         window_days=view.window,
         counts=counts,
         hexagons=hexagons.key if hexagons is not None else None,
+        palette=dataset.palette,
     )
     groups.append(_group(legend, "Legend"))
     return st_folium(

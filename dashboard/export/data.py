@@ -82,6 +82,13 @@ class ExportData:
     area_ledger: AreaLedger | None = None
 
     @property
+    def palette(self) -> dict[str, str]:
+        """Each controller's colour, the same on every date of the data (as in the app)."""
+        if schema.CONTROLLER not in self.areas:
+            return {}
+        return style.controller_palette(self.areas[schema.CONTROLLER])
+
+    @property
     def type_order(self) -> tuple[str, ...]:
         """Event types in the app's colour order: the palette's first, then the data's."""
         in_data = set(self.options.event_types)

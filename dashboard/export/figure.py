@@ -242,6 +242,7 @@ class MapFigure:
         view_note: str = "",
     ) -> None:
         self.data = data
+        self._palette = data.palette  # one colour per controller on every frame
         self.layout = Layout(width_in, height_in)
         self.title = title or DEFAULT_TITLE
         self.fig = Figure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
@@ -435,7 +436,9 @@ class MapFigure:
         # Half a pixel of the output: finer detail cannot be seen.
         tolerance = 0.5 / self._map_px_per_unit
         frame_box = shapely.box(*self.extent).buffer((self.extent[2] - self.extent[0]) * 0.05)
-        colours = style.controller_colours(_sorted_controllers(areas[schema.CONTROLLER].tolist()))
+        colours = style.controller_colours(
+            _sorted_controllers(areas[schema.CONTROLLER].tolist()), palette=self._palette
+        )
         for geom, controller in zip(geoms, areas[schema.CONTROLLER].tolist(), strict=True):
             if geom is None or shapely.is_empty(geom):
                 continue
@@ -891,7 +894,7 @@ class MapFigure:
             )
 
         view = frame.view
-        ctrl_colours = style.controller_colours(legend.controllers)
+        ctrl_colours = style.controller_colours(legend.controllers, palette=self._palette)
         if LAYER_AREAS in view.layers and legend.controllers:
             heading("Controlled by")
             for name in legend.controllers:

@@ -70,7 +70,7 @@ def render_html(data: ExportData, view: ViewState, settings: ExportSettings | No
     ):
         layers.context_layer(data.context.countries, data.context.towns).add_to(fmap)
     if LAYER_AREAS in view.layers:
-        layers.control_areas_layer(frame.areas).add_to(fmap)
+        layers.control_areas_layer(frame.areas, palette=data.palette).add_to(fmap)
     placed = frame.placed
     type_order = list(data.type_order)
     if LAYER_HEATMAP in view.layers and len(placed):
@@ -107,6 +107,7 @@ def render_html(data: ExportData, view: ViewState, settings: ExportSettings | No
         counts=counts,
         title=settings.title or DEFAULT_TITLE,
         hexagons=hexagons.key if hexagons is not None else None,
+        palette=data.palette,
     ).add_to(fmap)
     fmap.fit_bounds([[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]])
     page = fmap.get_root().render()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -180,6 +181,7 @@ def control_areas_layer(
     as_of: dt.date | str | None = None,
     simplify: float = SIMPLIFY_DEGREES,
     show: bool = True,
+    palette: Mapping[str, str] | None = None,
 ) -> AreasGroup:
     """Who controlled which area: one fill colour per controller, contested areas hatched.
 
@@ -213,6 +215,8 @@ def control_areas_layer(
     CRSError
         The frame has no CRS.
     """
+    if palette is None and schema.CONTROLLER in areas:  # the versions of every date
+        palette = style.controller_palette(areas[schema.CONTROLLER])
     if as_of is not None:
         from dashboard.areas import areas_at
 
@@ -227,7 +231,7 @@ def control_areas_layer(
         schema.UNKNOWN if style.is_missing(v) or str(v).strip() == "" else str(v)
         for v in (areas[schema.CONTROLLER] if schema.CONTROLLER in areas else [None] * len(areas))
     ]
-    colours = style.controller_colours(controllers)
+    colours = style.controller_colours(controllers, palette=palette)
 
     def column(col: str) -> list[Any]:
         return list(areas[col]) if col in areas.columns else [None] * len(areas)

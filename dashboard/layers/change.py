@@ -91,6 +91,7 @@ def change_layer(
     name: str = "Changed hands",
     simplify: float = SIMPLIFY_DEGREES,
     show: bool = True,
+    palette: Mapping[str, str] | None = None,
 ) -> ChangeGroup:
     """Ground that changed hands between two dates.
 
@@ -129,7 +130,7 @@ def change_layer(
     old = [_name(v) for v in (pieces[FROM] if FROM in pieces else [None] * len(pieces))]
     new = [_name(v) for v in (pieces[TO] if TO in pieces else [None] * len(pieces))]
     km2 = list(pieces[AREA_KM2]) if AREA_KM2 in pieces else [None] * len(pieces)
-    colours = style.controller_colours([*new, *old])
+    colours = style.controller_colours([*new, *old], palette=palette)
     geoms, ok = _display_geometries(np.asarray(pieces.geometry.array, dtype=object), simplify)
 
     features: list[dict[str, Any]] = []
@@ -191,6 +192,7 @@ def change_legend(
     counts: Mapping[str, Any] | None = None,
     title: str = "Territory that changed hands",
     name: str = "Legend",
+    palette: Mapping[str, str] | None = None,
 ) -> JsonLayer:
     """The legend and title box of the change map (the same control as ``legend_element``).
 
@@ -201,7 +203,7 @@ def change_legend(
     a, b = (pd.Timestamp(d).date().isoformat() for d in (day_a, day_b))
     if focus is None:
         gaining = list(dict.fromkeys(_name(v) for v in pieces[TO])) if len(pieces) else []
-        colours = style.controller_colours(gaining)
+        colours = style.controller_colours(gaining, palette=palette)
         rows = [[c, colours[c], False] for c in gaining]
         heading = "Held on the second date by (fill; dashed outline: held before by)"
     else:

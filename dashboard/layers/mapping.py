@@ -182,6 +182,7 @@ def legend_element(
     name: str = "Legend",
     position: str = "bottomright",
     hexagons: HexagonKey | None = None,
+    palette: Mapping[str, str] | None = None,
 ) -> JsonLayer:
     """The legend and a title/date box, drawn on the map so a screenshot explains itself.
 
@@ -218,7 +219,7 @@ def legend_element(
     """
     ctrl = list(dict.fromkeys(str(c) for c in controllers))
     types = list(dict.fromkeys(str(t) for t in event_types))
-    ctrl_colours = style.controller_colours(ctrl)
+    ctrl_colours = style.controller_colours(ctrl, palette=palette)
     type_colours = style.event_type_colours(types)
     day = _day(as_of)
     subtitle: list[str] = []
