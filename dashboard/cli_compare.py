@@ -77,18 +77,6 @@ def _check_file(path: str) -> None:
         raise _Fail(str(exc)) from exc
 
 
-def _renames(items: Sequence[str], ocha: bool) -> dict[str, str] | None:
-    from dashboard.areas import OCHA_AOI_2015_NAMES
-
-    out: dict[str, str] = dict(OCHA_AOI_2015_NAMES) if ocha else {}
-    for item in items:
-        old, sep, new = item.partition("=")
-        if not sep or not old.strip() or not new.strip():
-            raise _Fail(f"--rename-controller {item!r}: expected OLD=NEW")
-        out[old.strip()] = new.strip()
-    return out or None
-
-
 def _data_options(func: Callable) -> Callable:
     """--events and the control-area options, as ``serve`` and ``build`` spell them."""
     options = [
@@ -97,19 +85,6 @@ def _data_options(func: Callable) -> Callable:
         date_format_option,
         areas_option,
         area_read_options,
-        click.option(
-            "--rename-controller",
-            "renames",
-            multiple=True,
-            metavar="OLD=NEW",
-            help="Rename a controller of the area files (repeatable).",
-        ),
-        click.option(
-            "--ocha-names",
-            is_flag=True,
-            help="Rename the OCHA 2015 'Areas of Influence' actor types to the bundled names "
-            "(Government (SAA), ISIS-affiliated groups, Contested Areas).",
-        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -244,10 +219,6 @@ def _load(
     return _Inputs(areas, result.events, report, Path(events_path).name)
 
 
-def _with_renames(options: AreaOptions, renames: Sequence[str], ocha: bool) -> AreaOptions:
-    return dataclasses.replace(options, controller_names=_renames(renames, ocha))
-
-
 def _csv(frame: pd.DataFrame) -> str:
     from dashboard.tableexport import export_frame
 
@@ -288,8 +259,6 @@ def compare(
     date_format: str | None,
     area_paths: tuple[str, ...],
     area_options: AreaOptions,
-    renames: tuple[str, ...],
-    ocha_names: bool,
     towns_file: str | None,
     no_events: bool,
     output_format: str,
@@ -316,7 +285,7 @@ def compare(
         events_file,
         area_paths,
         need_events=not no_events,
-        options=_with_renames(area_options, renames, ocha_names),
+        options=area_options,
         encoding=encoding,
         date_format=date_format,
     )
@@ -472,8 +441,6 @@ def check(
     date_format: str | None,
     area_paths: tuple[str, ...],
     area_options: AreaOptions,
-    renames: tuple[str, ...],
-    ocha_names: bool,
     tolerance: int,
     actor_map: str | None,
     actor_items: tuple[str, ...],
@@ -516,7 +483,7 @@ def check(
         events_file,
         area_paths,
         need_events=True,
-        options=_with_renames(area_options, renames, ocha_names),
+        options=area_options,
         encoding=encoding,
         date_format=date_format,
     )

@@ -100,6 +100,19 @@ _AREA_READ_OPTIONS = (
         metavar="CRS",
         help="CRS of area files that declare none (e.g. EPSG:4326).",
     ),
+    click.option(
+        "--rename-controller",
+        "renames",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="Rename a controller of the area files (repeatable).",
+    ),
+    click.option(
+        "--ocha-names",
+        is_flag=True,
+        help="Rename the OCHA 2015 'Areas of Influence' actor types to the bundled names "
+        "(Government (SAA), ISIS-affiliated groups, Contested Areas).",
+    ),
 )
 _AREA_READ_PARAMS = (
     "controller_field",
@@ -110,6 +123,8 @@ _AREA_READ_PARAMS = (
     "as_of_items",
     "repair",
     "assume_crs",
+    "renames",
+    "ocha_names",
 )
 
 
@@ -141,11 +156,14 @@ def area_options_from(
     as_of_items: Sequence[str] = (),
     repair: bool = True,
     assume_crs: str | None = None,
+    renames: Sequence[str] = (),
+    ocha_names: bool = False,
 ) -> Any:
     """The :class:`dashboard.pipeline.AreaOptions` the command-line values describe."""
     from dashboard.pipeline import AreaOptions
 
     as_of, by_file = parse_as_of(as_of_items)
+    names = controller_names(renames, ocha=ocha_names)
     return AreaOptions(
         controller_field=controller_field,
         from_field=from_field,
@@ -156,7 +174,29 @@ def area_options_from(
         controller=controller.strip() if controller and controller.strip() else None,
         repair=repair,
         assume_crs=assume_crs,
+        controller_names=names or None,
     )
+
+
+def controller_names(items: Sequence[str], *, ocha: bool) -> dict[str, str]:
+    """``--rename-controller OLD=NEW`` values (and ``--ocha-names``) as ``{old: new}``.
+
+    Raises
+    ------
+    click.BadParameter
+        A value that is not ``OLD=NEW``.
+    """
+    from dashboard.areas import OCHA_AOI_2015_NAMES
+
+    out: dict[str, str] = dict(OCHA_AOI_2015_NAMES) if ocha else {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(
+                f"{item!r}: expected OLD=NEW", param_hint="--rename-controller"
+            )
+        out[old.strip()] = new.strip()
+    return out
 
 
 def parse_as_of(items: Sequence[str]) -> tuple[str | None, dict[str, str]]:

@@ -173,3 +173,25 @@ def test_serve_reading_options_reach_the_page(tmp_path, monkeypatch):
     at = _app()
     _clean(at)
     assert "all 3 control-area features used" in _sidebar_text(at)
+
+
+def test_an_events_upload_keeps_reading_the_servers_areas_as_the_server_does(tmp_path, monkeypatch):
+    events, _ = write_inputs(tmp_path / "data")
+    doc = areas_doc()
+    for feature in doc["features"]:
+        props = feature["properties"]
+        feature["properties"] = {"holder": props.pop("controller"), **props}
+    areas = tmp_path / "data" / "holders.geojson"
+    areas.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setenv(EVENTS_ENV, str(events))
+    monkeypatch.setenv(AREAS_ENV, str(areas))
+    settings = BuildSettings(areas=AreaOptions(controller_field="holder"))
+    monkeypatch.setenv(READ_SETTINGS_ENV, read_settings_json(settings))
+    at = _app()
+    _clean(at)
+    assert at.text_input(key="in_controller_field").value == "holder"  # shown, not hidden
+    upload = "\r\n".join([EVENTS_HEADER, *EVENT_ROWS[:3]]).encode("utf-8")
+    at.file_uploader(key="up_events").set_value([("mine.csv", upload, "text/csv")]).run()
+    _clean(at)
+    assert "Events: mine.csv" in _sidebar_text(at)
+    assert "all 3 control-area features used" in _sidebar_text(at)

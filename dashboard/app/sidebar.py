@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -83,8 +83,9 @@ def current_sources() -> Sources:
 
 
 def _read_from_inputs() -> str:
-    """The reading options typed in the Data section, as the build's JSON key."""
-    from dashboard.pipeline import AreaOptions, BuildSettings, read_settings_json
+    """The reading options typed in the Data section over the server's (``serve``'s
+    options: its renames and dates stay), as the build's JSON key."""
+    from dashboard.pipeline import BuildSettings, read_settings_from_json, read_settings_json
 
     ss = st.session_state
 
@@ -92,16 +93,36 @@ def _read_from_inputs() -> str:
         value = str(ss.get(key) or "").strip()
         return value or None
 
-    settings = BuildSettings(
+    base = read_settings_from_json(configured_read())
+    settings = replace(
+        base,
         encoding=text(K_IN_ENCODING),
         date_format=text(K_IN_DATE_FORMAT),
-        areas=AreaOptions(
+        areas=replace(
+            base.areas,
             controller_field=text(K_IN_CONTROLLER_FIELD) or schema.CONTROLLER,
             controller=text(K_IN_CONTROLLER),
             date_field=text(K_IN_DATE_FIELD),
         ),
     )
     return "" if settings == BuildSettings() else read_settings_json(settings)
+
+
+def _input_defaults() -> dict[str, str]:
+    """The reading inputs as the server reads its files (``serve``'s options), so that an
+    upload of events alone reads the server's area files as the server does."""
+    from dashboard.pipeline import read_settings_from_json
+
+    base = read_settings_from_json(configured_read())
+    return {
+        K_IN_ENCODING: base.encoding or "",
+        K_IN_DATE_FORMAT: base.date_format or "",
+        K_IN_CONTROLLER_FIELD: ""
+        if base.areas.controller_field == schema.CONTROLLER
+        else base.areas.controller_field,
+        K_IN_CONTROLLER: base.areas.controller or "",
+        K_IN_DATE_FIELD: base.areas.date_field or "",
+    }
 
 
 def _try_load(
@@ -199,6 +220,9 @@ def _reset_sources() -> None:
 
 def _read_inputs() -> None:
     """How to read the next upload: empty fields mean detected or the defaults."""
+    ss = st.session_state
+    for key, value in _input_defaults().items():
+        ss.setdefault(key, value)
     st.caption("How to read your files (set before uploading; empty: detected)")
     left, right = st.columns(2)
     left.text_input("Encoding", key=K_IN_ENCODING, placeholder="e.g. cp1252")
