@@ -93,6 +93,7 @@ __all__ = [
     "OCHA_AOI_2015_NAMES",
     "AreasResult",
     "areas_at",
+    "last_change",
     "read_control_areas",
 ]
 
@@ -314,6 +315,21 @@ def read_control_areas(
     return AreasResult(
         areas=areas, rejected=rejected, report=report, repaired=repaired, ledger=ledger
     )
+
+
+def last_change(areas: pd.DataFrame) -> date | None:
+    """The last date on which the control areas say something changed, when the newest
+    versions hold on with no end date; None when every version ends (nothing is carried
+    forward) or there are none.
+
+    After this date the map is not observed but carried forward: the last snapshot of a
+    series, or the interval left open. Figures for later dates should say so.
+    """
+    if not len(areas) or not areas[VALID_TO].isna().any():
+        return None
+    days = pd.concat([pd.to_datetime(areas[VALID_FROM]), pd.to_datetime(areas[VALID_TO])])
+    days = days.dropna()
+    return days.max().date() if len(days) else None
 
 
 def areas_at(

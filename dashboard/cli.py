@@ -391,6 +391,12 @@ def build(
         raise _Fail(str(exc)) from exc
     from dashboard.pipeline import rejected_areas_path
 
+    if not area_paths:  # real events tagged with the demo's areas must not pass unsaid
+        summary["notes"].insert(
+            0,
+            "control areas: the bundled demo control areas (authored for the demo, "
+            "approximate); give your own with --areas",
+        )
     nothing = not summary["rows_loaded"]
     summary["output"] = None if nothing else str(out)
     summary["rejected_output"] = str(rejected)

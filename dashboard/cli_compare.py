@@ -113,6 +113,10 @@ class _Inputs:
     event_report: Any = None
     """``Report`` of the events file (None without events)."""
     events_name: str = ""
+    bundled_areas: bool = False
+    """No --areas given: the bundled demo areas."""
+    bundled_events: bool = False
+    """No --events given: the bundled demo events."""
 
     @property
     def complete(self) -> bool:
@@ -120,16 +124,32 @@ class _Inputs:
         rows_out = self.event_report.rows_rejected if self.event_report is not None else 0
         return self.areas.ledger.complete and not rows_out
 
-    def lines(self) -> list[str]:
+    def lines(self, *days: dt.date) -> list[str]:
         """What the figures rest on, said before them: the areas' ledger and its notes, the
-        events' rows set aside."""
+        dates of ``days`` after the areas' last change, the events' rows set aside."""
+        from dashboard.areas import last_change
+
         ledger = self.areas.ledger
         lines = [f"Control areas: {ledger.sentence()}"]
         lines += [f"  warning: {note}" for note in ledger.notes]
+        if self.bundled_areas:
+            lines.append(
+                "  note: the bundled demo control areas (authored for the demo, approximate); "
+                "give your own with --areas"
+            )
+        last = last_change(self.areas.areas)
+        for day in days:
+            if last is not None and day > last:
+                lines.append(
+                    f"  warning: the control areas' last change is {last.isoformat()}; "
+                    f"{day.isoformat()} is {(day - last).days:,} days later: its figures "
+                    f"are the map of {last.isoformat()} carried forward"
+                )
         report = self.event_report
         if report is not None:
+            demo = " (the bundled demo events; --events gives yours)" if self.bundled_events else ""
             lines.append(
-                f"Events: {report.rows_in:,} rows in {self.events_name}, "
+                f"Events: {report.rows_in:,} rows in {self.events_name}{demo}, "
                 f"{report.rows_loaded:,} loaded, {report.rows_rejected:,} set aside"
                 + (
                     f" (`conflictmap validate {self.events_name}` lists each reason)"
@@ -199,7 +219,7 @@ def _load(
                 + f": {areas.ledger.sentence()}"
             )
         if not need_events:
-            return _Inputs(areas)
+            return _Inputs(areas, bundled_areas=not area_paths)
         events_path = events_file or str(paths.BUNDLED_EVENTS)
         result = build(
             events_path,
@@ -216,7 +236,14 @@ def _load(
             f"aside; {first}); `conflictmap validate {events_path}` lists every reason, "
             "--no-events compares the areas alone"
         )
-    return _Inputs(areas, result.events, report, Path(events_path).name)
+    return _Inputs(
+        areas,
+        result.events,
+        report,
+        Path(events_path).name,
+        bundled_areas=not area_paths,
+        bundled_events=not events_file,
+    )
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -353,7 +380,7 @@ def _compare_text(result: Any, inputs: _Inputs) -> str:
 
     a, b = result.day_a.isoformat(), result.day_b.isoformat()
     lines = [f"Control of territory, {a} -> {b} (km², equal-area {EQUAL_AREA_CRS})"]
-    lines += [*inputs.lines(), ""]
+    lines += [*inputs.lines(result.day_a, result.day_b), ""]
     head = f"  {'controller':<32}{a:>12}{b:>12}{'difference':>12}{'gained':>10}{'lost':>10}"
     lines.append(head)
     for row in result.table.itertuples(index=False):

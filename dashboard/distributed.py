@@ -60,6 +60,7 @@ Dask is an optional dependency: ``pip install 'conflictmap[dask]'``.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import time
@@ -75,11 +76,14 @@ import pandas as pd
 
 from dashboard import schema
 from dashboard.arealedger import AreaLedger, ledger_table
+from dashboard.areas import last_change
 from dashboard.errors import InputFileError
 from dashboard.geocoding import DEFAULT_THRESHOLD, Gazetteer, admin1_notes, geocode_events
 from dashboard.pipeline import (
     BuildSettings,
     build_summary,
+    carried_forward_notes,
+    events_after,
     load_areas,
     write_rejected,
     write_rejected_areas,
@@ -150,6 +154,8 @@ class _PartResult:
     unmatched: pd.DataFrame
     admin1_given: pd.Series
     """Rows per (country, admin1) geocoded by name (``geocoding.admin1_counts``)."""
+    later: tuple[int, dt.date | None]
+    """Events dated after the areas' last change, and the latest (``pipeline.events_after``)."""
     geocode_seconds: float
     join_seconds: float
     write_seconds: float
@@ -374,7 +380,10 @@ def build_distributed(
         controllers=_controller_counts([p.controllers for p in parts]),
         unmatched=_concat_unmatched(parts),
         input_format=validated.format,
-        notes=read_notes + notes + _admin1_notes([p.admin1_given for p in parts]),
+        notes=read_notes
+        + notes
+        + _admin1_notes([p.admin1_given for p in parts])
+        + carried_forward_notes(_later(parts), last_change(areas.areas)),
         read_on_workers=not read_notes,
         partition_rows=[p.rows for p in parts],
         partition_seconds=[
@@ -849,10 +858,17 @@ def _enrich_partition(
         controllers={str(k): int(v) for k, v in controllers.items()},
         unmatched=geocoded.unmatched,
         admin1_given=geocoded.admin1_given,
+        later=events_after(joined, last_change(areas)),
         geocode_seconds=t1 - t0,
         join_seconds=t2 - t1,
         write_seconds=t3 - t2,
     )
+
+
+def _later(parts: list[_PartResult]) -> tuple[int, dt.date | None]:
+    """The partitions' counts of events after the areas' last change, as one file's."""
+    latest = [p.later[1] for p in parts if p.later[1] is not None]
+    return sum(p.later[0] for p in parts), max(latest) if latest else None
 
 
 def _admin1_notes(counts: list[pd.Series]) -> list[Problem]:

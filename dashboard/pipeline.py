@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,11 +13,11 @@ import pandas as pd
 
 from dashboard import paths, schema
 from dashboard.arealedger import AreaLedger, ledger_table
-from dashboard.areas import AreasResult, read_control_areas
+from dashboard.areas import AreasResult, last_change, read_control_areas
 from dashboard.errors import SchemaError
 from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
-from dashboard.report import Problem, Report
+from dashboard.report import WARNING, Problem, Report
 from dashboard.spatial import join_events_to_areas
 from dashboard.tableexport import export_frame
 from dashboard.validation import ValidationResult, validate_events
@@ -259,6 +260,8 @@ def build(
         areas.areas,
         progress=None if progress is None else lambda done: progress("join", done, total),
     )
+    last = last_change(areas.areas)
+    notes = list(geocoded.notes) + carried_forward_notes(events_after(joined, last), last)
     return BuildResult(
         events=joined,
         areas=areas.areas,
@@ -268,10 +271,39 @@ def build(
         geocode_counts=dict(geocoded.counts),
         unmatched=geocoded.unmatched,
         input_format=checked.format,
-        notes=list(geocoded.notes),
+        notes=notes,
         area_ledger=areas.ledger,
         area_table=ledger_table(areas.rejected, areas.repaired),
     )
+
+
+def events_after(events: pd.DataFrame, last: dt.date | None) -> tuple[int, dt.date | None]:
+    """How many events are dated after ``last`` (the areas' last change), and the latest
+    of them; ``(0, None)`` when ``last`` is None. Counts of partitions add up."""
+    if last is None or not len(events) or schema.EVENT_DATE not in events:
+        return 0, None
+    dates = pd.to_datetime(events[schema.EVENT_DATE])
+    later = dates > pd.Timestamp(last)
+    count = int(later.sum())
+    return count, (dates[later].max().date() if count else None)
+
+
+def carried_forward_notes(later: tuple[int, dt.date | None], last: dt.date | None) -> list[Problem]:
+    """The note for events dated after the control areas' last change (none if no such)."""
+    count, latest = later
+    if not count or last is None or latest is None:
+        return []
+    return [
+        Problem(
+            None,
+            schema.CONTROLLER,
+            count,
+            f"{count:,} events are dated after the control areas' last change "
+            f"({last.isoformat()}), up to {(latest - last).days:,} days later: their "
+            f"controller is the map of {last.isoformat()} carried forward, not observed",
+            WARNING,
+        )
+    ]
 
 
 def read_and_geocode(

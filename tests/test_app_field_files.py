@@ -195,3 +195,20 @@ def test_an_events_upload_keeps_reading_the_servers_areas_as_the_server_does(tmp
     _clean(at)
     assert "Events: mine.csv" in _sidebar_text(at)
     assert "all 3 control-area features used" in _sidebar_text(at)
+
+
+@pytest.mark.usefixtures("tiny")
+def test_a_date_after_the_areas_last_change_is_said_beside_the_map_and_in_compare_mode():
+    at = _app({"date": "2017-11-15"})
+    _clean(at)
+    summary = next(t.value for t in at.text if t.value.startswith("As of "))
+    assert "(their last change is 2017-07-10, 128 days earlier: that map is carried forward)" in (
+        summary
+    )
+    at = _app({"mode": "compare", "from": "2015-06-15", "to": "2017-11-15"})
+    _clean(at)
+    assert any(
+        "the figures for 2017-11-15 (128 days later) are the map of that day carried forward"
+        in _unescape(w.value)
+        for w in at.warning
+    ), [w.value for w in at.warning]

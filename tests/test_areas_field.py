@@ -549,3 +549,26 @@ def test_every_layer_of_a_geopackage_is_read_and_said(tmp_path):
     assert note == "two.gpkg: 2 layers read, features 1-1 from 'north'; 2-2 from 'south'"
     b = result.areas[result.areas[CONTROLLER] == "B"].geometry.iloc[0]
     assert b.bounds == pytest.approx((36, 33, 37, 34), abs=1e-6)  # its own CRS undone
+
+
+def test_compare_says_when_a_date_is_after_the_areas_last_change(tmp_path):
+    files = daily_series(tmp_path)
+    args = ["compare", "--from", "2024-07-08", "--to", "2025-01-01", "--controller", "Russia",
+            "--no-events"]  # fmt: skip
+    for path in files:
+        args += ["--areas", str(path)]
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "warning: the control areas' last change is 2024-07-10; 2025-01-01 is 175 days later: "
+        "its figures are the map of 2024-07-10 carried forward"
+    ) in done.stdout
+
+
+def test_compare_without_areas_says_they_are_the_bundled_demo():
+    done = run_cli("compare", "--from", "2017-06-01", "--to", "2017-12-31")
+    assert done.returncode == 0, done.stderr
+    assert "note: the bundled demo control areas (authored for the demo, approximate)" in (
+        done.stdout
+    )
+    assert "(the bundled demo events; --events gives yours)" in done.stdout

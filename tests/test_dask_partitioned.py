@@ -204,3 +204,15 @@ def test_cli_against_a_scheduler_address(tmp_path):
     single = build()
     assert len(distributed.read_parts(out)) == len(single.events)
     assert f'"rows_loaded": {single.event_report.rows_loaded}' in result.output
+
+
+def test_events_after_the_areas_last_change_are_said_the_same_way(tmp_path, client):
+    from app_fixtures import write_inputs
+
+    _, areas = write_inputs(tmp_path / "tiny")  # the newest versions hold on from 2017-07-10
+    single, dist = same_build(paths.BUNDLED_EVENTS, tmp_path, client, rows=6, areas=[areas])
+    later = single.events[schema.EVENT_DATE] > pd.Timestamp("2017-07-10")
+    (note,) = [n.message for n in dist.notes if "carried forward" in n.message]
+    assert note.startswith(
+        f"{int(later.sum())} events are dated after the control areas' last change (2017-07-10)"
+    )

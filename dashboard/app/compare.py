@@ -36,7 +36,7 @@ from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.safetext import md
-from dashboard.areas import areas_at
+from dashboard.areas import areas_at, last_change
 from dashboard.changecheck import (
     AGREES,
     CHECK_DATE,
@@ -389,7 +389,7 @@ def render(ds: Dataset) -> None:
         events = cmp.events_in_changes(ds.events.iloc[:0], result.pieces)
 
     _summary(result, events, view)
-    _area_ledger(ds)
+    _area_ledger(ds, view)
     if view.map == MAP_SIDE:
         _side_by_side(ds, state, view)
     else:
@@ -420,12 +420,20 @@ def _summary(result: cmp.Comparison, events: pd.DataFrame, view: CompareView) ->
         st.text(" · ".join(parts))
 
 
-def _area_ledger(ds: Dataset) -> None:
-    """What the km² rest on: a warning when features were set aside, a note for repairs."""
+def _area_ledger(ds: Dataset, view: CompareView) -> None:
+    """What the km² rest on: a warning when features were set aside or a date is after the
+    areas' last change, a note for repairs."""
     ledger = ds.area_ledger
-    if ledger is None:  # a database: its load said what it set aside
-        return
+    last = last_change(ds.areas)
     with st.container(key="compare-area-ledger"):
+        if last is not None and view.day_b > last:
+            st.warning(
+                f"The control areas' last change is {last.isoformat()}: the figures for "
+                f"{view.day_b.isoformat()} ({(view.day_b - last).days:,} days later) are the "
+                "map of that day carried forward, not observed."
+            )
+        if ledger is None:  # a database: its load said what it set aside
+            return
         if ledger.set_aside:
             st.warning(f"Control areas: {md(ledger.sentence(), limit=600)}.")
         elif ledger.repaired:
