@@ -292,8 +292,10 @@ def test_build_country_option_restricts_the_gazetteer(tmp_path):
     assert summary["geocoded"]["exact"] == 1
     # no gazetteer note: the only note says the areas are the bundled demo's
     assert summary["notes"] == [
-        "control areas: the bundled demo control areas (authored for the demo, approximate); "
-        "give your own with --areas"
+        (
+            "control areas: the bundled demo control areas (authored for the demo, "
+            "approximate); give your own with --areas"
+        )
     ]
     assert summary["controllers"] == {"Islamic State": 1}
     bad = run("build", str(path), "--country", "Narnia", "-o", str(tmp_path / "x.parquet"))
