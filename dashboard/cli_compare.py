@@ -397,9 +397,16 @@ def _compare_text(result: Any, inputs: _Inputs) -> str:
                 f"  note: on {day} areas of different controllers overlap on {format_km2(km2)} km², "
                 "counted as Contested"
             )
+    between, newly, no_longer = result.changed_parts_km2()
     lines += [
         "",
-        f"Changed hands: {format_km2(result.changed_km2)} km² (Unknown: no area that day)",
+        f"Changed hands between controllers: {format_km2(between)} km²"
+        + (
+            f"; besides, {format_km2(newly)} km² newly mapped and {format_km2(no_longer)} km² "
+            "no longer mapped (Unknown: no area that day)"
+            if newly or no_longer
+            else ""
+        ),
     ]
     for row in result.pieces.itertuples(index=False):
         lines.append(f"  {row.controller_a} -> {row.controller_b}: {format_km2(row.area_km2)} km²")

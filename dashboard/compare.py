@@ -521,8 +521,19 @@ class Comparison:
 
     @property
     def changed_km2(self) -> float:
-        """Ground that changed hands (km²)."""
+        """Ground whose controller differs between the dates (km²), Unknown included."""
         return float(self.pieces[AREA_KM2].sum()) if len(self.pieces) else 0.0
+
+    def changed_parts_km2(self) -> tuple[float, float, float]:
+        """``changed_km2`` split: (between two controllers, newly mapped: Unknown at A, no
+        longer mapped: Unknown at B). Ground a map did not cover on one date did not
+        necessarily change hands: the first figure is the one that did."""
+        if not len(self.pieces):
+            return 0.0, 0.0, 0.0
+        km2 = self.pieces[AREA_KM2].to_numpy(dtype=float)
+        was = (self.pieces[FROM] == schema.UNKNOWN).to_numpy()
+        now = (self.pieces[TO] == schema.UNKNOWN).to_numpy()
+        return float(km2[~was & ~now].sum()), float(km2[was].sum()), float(km2[now].sum())
 
     def area_of(self, controller: str) -> tuple[float, float]:
         """``(km² at A, km² at B)`` of one controller (0 where it held nothing)."""
@@ -548,6 +559,13 @@ class Comparison:
             "crs": EQUAL_AREA_CRS,
             "areas": json_records(self.table.round(1)),
             "changed_km2": round(self.changed_km2, 1),
+            **dict(
+                zip(
+                    ("changed_between_controllers_km2", "newly_mapped_km2", "no_longer_mapped_km2"),
+                    (round(v, 1) for v in self.changed_parts_km2()),
+                    strict=True,
+                )
+            ),
             "overlap_km2": [round(v, 1) for v in self.overlap_km2],
             "changed_hands": json_records(
                 pd.DataFrame(self.pieces.drop(columns="geometry")).round({AREA_KM2: 1})

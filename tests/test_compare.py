@@ -450,3 +450,23 @@ def test_cli_compare_on_the_ocha_maps(shared_data):
     towns = {t["town"]: (t["controller_a"], t["controller_b"]) for t in doc["towns"]}
     assert towns["Tall Abyad"] == (schema.ISLAMIC_STATE, "Kurdish Forces")
     assert all(v > 0 for v in doc["overlap_km2"])
+
+
+def test_ground_not_mapped_on_one_date_is_not_counted_as_changing_hands():
+    a = gpd.GeoDataFrame(
+        {
+            schema.AREA_ID: ["x", "y", "z"],
+            schema.CONTROLLER: ["A", "B", "A"],
+            schema.VALID_FROM: pd.to_datetime(["2020-01-01", "2020-01-01", "2020-06-01"]),
+            schema.VALID_TO: pd.to_datetime(["2020-06-01", None, None]),
+        },
+        geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1), box(0, 0, 1, 2)],
+        crs="EPSG:4326",
+    )
+    # A holds [0,1]x[0,1] then [0,1]x[0,2] (newly mapped ground); B's square stays B's
+    result = cmp.compare(a, "2020-03-01", "2020-07-01")
+    between, newly, no_longer = result.changed_parts_km2()
+    assert between == 0 and no_longer == 0
+    assert newly == pytest.approx(cmp.area_km2([box(0, 1, 1, 2)])[0], rel=1e-6)
+    assert result.changed_km2 == pytest.approx(newly)
+    assert result.to_dict()["changed_between_controllers_km2"] == 0

@@ -404,7 +404,7 @@ def render(ds: Dataset) -> None:
 def _summary(result: cmp.Comparison, events: pd.DataFrame, view: CompareView) -> None:
     a, b = view.day_a.isoformat(), view.day_b.isoformat()
     parts = [
-        f"{a} to {b}: {result.changed_km2:,.0f} km² changed hands",
+        _changed_text(result, a, b),
         f"{len(result.towns)} of the gazetteer's towns changed hands",
         f"{len(events)} events inside changed ground",
     ]
@@ -418,6 +418,14 @@ def _summary(result: cmp.Comparison, events: pd.DataFrame, view: CompareView) ->
         parts.append("overlapping areas counted as Contested (" + ", ".join(overlap) + ")")
     with st.container(key="compare-summary"):
         st.text(" · ".join(parts))
+
+
+def _changed_text(result: cmp.Comparison, a: str, b: str) -> str:
+    between, newly, no_longer = result.changed_parts_km2()
+    text = f"{a} to {b}: {between:,.0f} km² changed hands between controllers"
+    if newly or no_longer:
+        text += f" ({newly:,.0f} km² newly mapped, {no_longer:,.0f} km² no longer mapped)"
+    return text
 
 
 def _area_ledger(ds: Dataset, view: CompareView) -> None:

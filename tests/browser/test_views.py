@@ -25,7 +25,8 @@ def test_compare_mode_from_a_link_shows_the_islamic_states_losses(page, bundled_
 
     result = compare(load_areas().areas, "2017-06-01", "2017-12-31", towns=read_towns())
     main = page.locator('[data-testid="stMain"]')
-    expect(main).to_contain_text(f"{result.changed_km2:,.0f} km² changed hands")
+    between = result.changed_parts_km2()[0]
+    expect(main).to_contain_text(f"{between:,.0f} km² changed hands between controllers")
     expect(main).to_contain_text(f"{len(result.towns)} of the gazetteer's towns changed hands")
     expect(main).to_contain_text("EPSG:6933")
     # The area table: the Islamic State row has a negative difference.
