@@ -197,7 +197,7 @@ def validate(
 ) -> None:
     """Check an events file and report every problem with its row.
 
-    Exit status: 0 no errors, 1 errors (rows set aside), 2 unusable input.
+    Exit status: 0 no errors, 1 errors (rows set aside), 2 unusable input (no row loads).
     """
     _check_exists(events_file)
     from dashboard.readers import read_events
@@ -217,6 +217,8 @@ def validate(
         click.echo(report.to_json())
     else:
         click.echo(report.to_text(limit=None if show_all else 50))
+    if report.rows_in and not report.rows_loaded:  # as build: nothing usable
+        sys.exit(EXIT_UNUSABLE)
     sys.exit(EXIT_ERRORS if report.errors else EXIT_OK)
 
 

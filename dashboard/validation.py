@@ -283,18 +283,20 @@ def validate_part(
     typed.update(
         _dates(frame, fmt=read.format, dayfirst=dayfirst, date_order=date_order, found=found)
     )
-    typed.update(_coordinates(frame, decimal_comma=read.delimiter != ",", found=found))
+    # A spreadsheet saving a ";" or tab file writes 1.0 as "1,0": codes read the same.
+    comma = read.delimiter != ","
+    typed.update(_coordinates(frame, decimal_comma=comma, found=found))
     typed[schema.FATALITIES] = _fatalities(frame, found)
     for column in (schema.FATALITIES_LOW, schema.FATALITIES_HIGH):
         if column in frame:
             typed[column] = _quiet_float(frame[column], found)
     for column in schema.INT_CODE_COLUMNS:
-        typed[column] = _precision(frame, column, found)
+        typed[column] = _precision(frame, column, found, decimal_comma=comma)
     if _is_year_only(frame):
         typed[schema.TIME_PRECISION] = typed[schema.TIME_PRECISION].fillna(3)
     for column in (schema.UCDP_WHERE_PREC, schema.UCDP_DATE_PREC):
         if column in frame:
-            typed[column] = _to_int8(_to_float(frame[column])[0])
+            typed[column] = _to_int8(_to_float(frame[column], decimal_comma=comma)[0])
     typed[schema.EVENT_ID] = _event_ids(frame, stem=Path(read.path).stem, found=found)
     return PartValidation(read=read, frame=frame, typed=typed, found=found)
 
@@ -1545,11 +1547,13 @@ def _to_int8(numbers: pd.Series) -> pd.Series:
     return whole.astype("Int8")
 
 
-def _precision(frame: pd.DataFrame, column: str, found: _Findings) -> pd.Series:
+def _precision(
+    frame: pd.DataFrame, column: str, found: _Findings, *, decimal_comma: bool = False
+) -> pd.Series:
     """A 1-3 precision code as nullable Int8; other values warn and become NA."""
     if column not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="Int8")
-    numbers, _, _ = _to_float(frame[column])
+    numbers, _, _ = _to_float(frame[column], decimal_comma=decimal_comma)
     valid = numbers.isin([1, 2, 3])
     for label in _labels(frame[column].notna() & ~valid):
         value = frame[column].at[label]

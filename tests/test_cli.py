@@ -151,6 +151,7 @@ def test_build_with_every_row_set_aside_exits_2_and_writes_no_geoparquet(tmp_pat
     assert summary["rows_loaded"] == 0 and summary["exit_status"] == 2
     assert summary["output"] is None and not out_path.exists()
     assert len(pd.read_csv(out_path.with_suffix(".rejected.csv"))) == 2
+    assert run("validate", str(events)).returncode == 2  # the same status as build
     text = run("build", str(events), "-o", str(out_path))
     assert text.returncode == 2
     assert "nothing loaded: all 2 rows were set aside, no GeoParquet written (exit 2)" in (

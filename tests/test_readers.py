@@ -661,7 +661,7 @@ def test_header_only_file_warns(tmp_path):
 
 def test_size_limit(tmp_path):
     path = write(tmp_path, SIMPLE)
-    with pytest.raises(InputFileError, match=r"more than the limit of 10 bytes.*max_bytes"):
+    with pytest.raises(InputFileError, match=r"more than the limit of 10 bytes; split it"):
         read_events(path, max_bytes=10)
 
 

@@ -355,3 +355,15 @@ def test_columns_proving_opposite_orders_are_not_mixed(tmp_path):
     assert starts[0] == "2014-08-29"  # day first, proven in its own column
     ends = result.events[schema.DATE_END].dt.strftime("%Y-%m-%d").tolist()
     assert ends[-1] == "2014-12-31"  # month first, proven in its own column
+
+
+def test_precision_codes_with_a_decimal_comma_in_a_semicolon_file(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        "event_id;event_date;latitude;longitude;geo_precision\r\n"
+        "1;2017-01-01;36,1;38,2;1,0\r\n2;2017-01-02;36,1;38,2;2,0\r\n",
+        encoding="utf-8",
+    )
+    result = balanced(load_events(path))
+    assert result.events[schema.GEO_PRECISION].tolist() == [1, 2]
+    assert not [p for p in result.report.problems if p.column == schema.GEO_PRECISION]
