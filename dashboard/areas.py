@@ -798,7 +798,9 @@ def _check_crs(
     three_d = len(crs.axis_info) > 2
     if not crs.equals(_WGS84, ignore_axis_order=True):
         source = frame.crs.to_string()
-        frame = _flat(frame.to_crs(_WGS84))
+        frame = frame.to_crs(_WGS84)
+        heights = bool(shapely.has_z(np.asarray(frame.geometry.array, dtype=object)).any())
+        frame = _flat(frame)
         kind = " (3-D)" if three_d else ""
         report.add(
             Problem(
@@ -806,7 +808,7 @@ def _check_crs(
                 "geometry",
                 source,
                 f"{name}: reprojected from {source}{kind} to 2-D EPSG:4326 (WGS 84 longitude/"
-                "latitude)" + (", heights dropped" if three_d else ""),
+                "latitude)" + (", heights dropped" if heights else ""),
                 WARNING,
             )
         )
@@ -1421,7 +1423,8 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
                 None,
                 "geometry",
                 int(slivers.sum()),
-                f"{int(slivers.sum())} more overlaps between polygons of different controllers "
+                f"{int(slivers.sum())} {'more ' if len(significant) else ''}overlaps between "
+                "polygons of different controllers "
                 f"valid at the same time, each under {_OVERLAP_LIST_FRACTION:.1%} of the smaller "
                 "polygon (border slivers), not listed",
                 WARNING,

@@ -171,6 +171,8 @@ class DistributedBuildResult:
     event_report: Report
     area_report: Report
     area_ledger: AreaLedger
+    area_table: pd.DataFrame
+    """Control-area features set aside or repaired (``arealedger.ledger_table``)."""
     geocode_counts: dict[str, int]
     controllers: dict[str, int]
     unmatched: pd.DataFrame
@@ -198,6 +200,7 @@ class DistributedBuildResult:
             geocoded=self.geocode_counts,
             controllers=self.controllers,
             area_ledger=self.area_ledger,
+            area_table=self.area_table,
             notes=self.notes,
         )
         return summary | {"partitions": len(self.parts)}
@@ -367,7 +370,8 @@ def build_distributed(
     if loaded != report.rows_loaded:  # a lost or repeated partition: never silent
         raise RuntimeError(f"partitions hold {loaded} rows, {report.rows_loaded} loaded")
     write_rejected(validated.rejected, out)  # beside the directory, as the single build does
-    write_rejected_areas(ledger_table(areas.rejected, areas.repaired), out)
+    area_table = ledger_table(areas.rejected, areas.repaired)
+    write_rejected_areas(area_table, out)
     written = [p for p in parts if p.path]
     return DistributedBuildResult(
         output=out,
@@ -376,6 +380,7 @@ def build_distributed(
         event_report=report,
         area_report=areas.report,
         area_ledger=areas.ledger,
+        area_table=area_table,
         geocode_counts=_sum_counts([p.counts for p in parts], schema.GEOCODE_METHODS),
         controllers=_controller_counts([p.controllers for p in parts]),
         unmatched=_concat_unmatched(parts),

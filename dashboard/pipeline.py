@@ -17,7 +17,7 @@ from dashboard.areas import AreasResult, last_change, read_control_areas
 from dashboard.errors import SchemaError
 from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
-from dashboard.report import WARNING, Problem, Report
+from dashboard.report import WARNING, Problem, Report, json_records
 from dashboard.spatial import join_events_to_areas
 from dashboard.tableexport import export_frame
 from dashboard.validation import ValidationResult, validate_events
@@ -94,6 +94,7 @@ class BuildResult:
             geocoded=self.geocode_counts,
             controllers={str(k): int(v) for k, v in controllers.items()},
             area_ledger=self.area_ledger,
+            area_table=self.area_table,
             notes=self.notes,
         )
 
@@ -105,6 +106,7 @@ def build_summary(
     geocoded: Mapping[str, int],
     controllers: Mapping[str, int],
     area_ledger: AreaLedger,
+    area_table: pd.DataFrame,
     notes: Sequence[Problem],
 ) -> dict[str, object]:
     """The summary of a build, single-process or partitioned: the same keys from both."""
@@ -120,6 +122,8 @@ def build_summary(
         "areas_repaired": area_ledger.repaired,
         "areas_rejected": area_ledger.set_aside,
         "control_areas": area_ledger.to_dict(),
+        # file, feature, reason and km² of each (OUT.rejected-areas.csv holds the same)
+        "control_area_features_not_used_as_read": json_records(area_table),
         "errors": len(event_report.errors),
         "warnings": len(event_report.warnings),
         "file_problems": [

@@ -140,6 +140,15 @@ def test_set_aside_features_are_said_beside_the_map_and_in_compare_mode(tmp_path
     assert "4 control-area features: 3 used as read, 1 set aside (1 null geometry)" in (
         _sidebar_text(at)
     )
+    listed = [d.value for d in at.sidebar.dataframe if "outcome" in d.value.columns]
+    assert len(listed) == 1
+    row = listed[0].iloc[0]
+    assert (row["file"], row["feature"], row["outcome"], row["reason_kind"]) == (
+        "broken.geojson",
+        4,
+        "set aside",
+        "null geometry",
+    )
     at = _app({"mode": "compare", "from": "2015-06-15", "to": "2017-11-15"})
     _clean(at)
     warnings = [_unescape(w.value) for w in at.warning]

@@ -198,6 +198,12 @@ def test_build_lists_control_area_features_set_aside_and_repaired(tmp_path):
     assert (summary["areas_in"], summary["areas_loaded"], summary["areas_repaired"]) == (3, 2, 1)
     assert summary["areas_rejected"] == 1
     assert summary["control_areas"]["by_kind"] == {"null geometry": 1}
+    listed_json = summary["control_area_features_not_used_as_read"]
+    assert [(f["file"], f["feature"], f["outcome"]) for f in listed_json] == [
+        ("areas.geojson", 2, "repaired"),
+        ("areas.geojson", 3, "set aside"),
+    ]
+    assert listed_json[1]["reason"] == "geometry is null (the feature has no geometry)"
     listed = pd.read_csv(out_path.with_suffix(".rejected-areas.csv"))
     assert listed[["file", "feature", "outcome", "reason_kind"]].values.tolist() == [
         ["areas.geojson", 2, "repaired", "self-intersecting or invalid"],

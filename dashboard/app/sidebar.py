@@ -309,6 +309,10 @@ def render_report(ds: Dataset) -> None:
         if len(ds.rejected):
             st.caption("Rows set aside, with the reason")
             st.dataframe(_rejected_view(ds.rejected), height=200, hide_index=True)
+        features = pd.DataFrame(summary.get("control_area_features_not_used_as_read") or [])
+        if len(features):
+            st.caption("Control-area features set aside or repaired, with the reason")
+            st.dataframe(features, height=200, hide_index=True, key="rejected-areas")
         problems = [p.to_dict() | {"severity": p.severity} for p in rep.problems[:2000]]
         problems += [
             p.to_dict() | {"severity": p.severity, "file": "areas"} for p in area_rep.problems[:500]
@@ -328,6 +332,15 @@ def render_report(ds: Dataset) -> None:
             mime="text/csv",
             on_click="ignore",
             disabled=len(ds.rejected) == 0,
+        )
+        col1.download_button(
+            "Area features (CSV)",
+            data=lambda: to_csv_bytes(features),
+            file_name="rejected_areas.csv",
+            mime="text/csv",
+            on_click="ignore",
+            disabled=len(features) == 0,
+            help="The control-area features set aside or repaired, with the reason and km².",
         )
         col2.download_button(
             "Report (JSON)",
