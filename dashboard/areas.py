@@ -123,6 +123,8 @@ _OVERLAP_MIN_FRACTION = 1e-9
 # Significant overlaps listed one warning each; beyond this they are counted per controller
 # pair in one warning (a synthetic 40k-version history has ~150k, unreadable as a list).
 _OVERLAP_LIST_MAX = 200
+# Controller pairs named in that one warning (a summary line must stay readable).
+_PAIRS_LISTED = 10
 _ID_FIELD = AREA_ID
 _EARLIEST = date(1900, 1, 1)
 # A date in a file name: 20240708, 2024-07-08 or 2024_07_08, not part of a longer number.
@@ -1403,7 +1405,9 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
                 for a, b in zip(left[significant], right[significant], strict=True)
             ]
         ).value_counts()
-        per_pair = "; ".join(f"{pair}: {int(n)}" for pair, n in pairs.items())
+        per_pair = "; ".join(f"{pair}: {int(n)}" for pair, n in pairs.head(_PAIRS_LISTED).items())
+        if len(pairs) > _PAIRS_LISTED:
+            per_pair += f"; {len(pairs) - _PAIRS_LISTED} more pairs"
         report.add(
             Problem(
                 None,

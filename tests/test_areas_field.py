@@ -572,3 +572,49 @@ def test_compare_without_areas_says_they_are_the_bundled_demo():
         done.stdout
     )
     assert "(the bundled demo events; --events gives yours)" in done.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# more real files read as areas: the official outlines measure what the countries measure
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("governorates", "districts", "field1", "field2", "official_km2"),
+    [
+        # CIA World Factbook areas: Syria 185,180 km², Iraq 438,317 km²
+        ("syria_ocha_cod_adm1_20201217.geojson", "syria_ocha_cod_adm2_20201217.geojson",
+         "admin1Name_en", "admin2Name_en", 185_180),
+        ("iraq_ocha_cod_adm1_cso_20190603.geojson", "iraq_ocha_cod_adm2_cso_20190603.geojson",
+         "ADM1_EN", "ADM2_EN", 438_317),
+    ],
+    ids=["syria", "iraq"],
+)  # fmt: skip
+def test_admin_boundaries_read_as_areas_measure_the_country(
+    shared_data, governorates, districts, field1, field2, official_km2
+):
+    one = read_control_areas(
+        shared_data / governorates, controller_field=field1, as_of="2020-01-01", today=TODAY
+    )
+    two = read_control_areas(
+        shared_data / districts, controller_field=field2, as_of="2020-01-01", today=TODAY
+    )
+    assert one.ledger.complete and two.ledger.complete
+    km2_one, km2_two = area_km2(one.areas.geometry).sum(), area_km2(two.areas.geometry).sum()
+    # the districts add up to the governorates, and both to the country's official area
+    # (within 2 %: the outlines are simplified to 0.002 degrees, and borders differ)
+    assert km2_two == pytest.approx(km2_one, rel=1e-3)
+    assert km2_one == pytest.approx(official_km2, rel=0.02)
+
+
+@pytest.mark.shared_data
+def test_a_real_yearly_snapshot_series_is_read_whole(shared_data):
+    # Conflict zones per UCDP dyad at each year's end, 2006-2016: a series of snapshots
+    # whose polygons overlap (zones of different dyads), every feature valid.
+    path = shared_data / "kikuta_wzone_conflict_zones_syria_iraq_2006_2016.geojson"
+    result = read_control_areas(path, controller_field="name", date_field="date", today=TODAY)
+    assert result.ledger.complete and result.ledger.features_in == 73
+    starts = sorted(result.areas[VALID_FROM].dt.year.unique())
+    assert starts[0] == 2006 and starts[-1] == 2016
+    summary = next(m for m in result.ledger.notes if "By controller pair" in m)
+    assert summary.endswith("more pairs") and len(summary) < 1500  # readable in a summary

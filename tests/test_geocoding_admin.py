@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -301,3 +302,21 @@ def test_same_name_villages_of_other_provinces_no_longer_win(bench):
     assert after["placed"] > 5 * before["placed"]
     assert before["beyond_50km"] > 0.5 * before["placed"]
     assert after["beyond_50km"] <= 0.01 * after["placed"], after["far"]
+
+
+@pytest.mark.shared_data
+def test_every_spelling_of_a_syrian_governorate_names_one_geonames_unit(shared_data):
+    # Open-Syria's alias lists: English, Arabic, formal and transliterated spellings.
+    governorates = json.loads(
+        (shared_data / "opensyria_governorates_aliases.json").read_text(encoding="utf-8")
+    )
+    assert len(governorates) == 14
+    seen: dict[str, set] = {}
+    for unit in governorates:
+        names = [unit["name"]["en"], unit["name"]["ar"], *(a["value"] for a in unit["aliases"])]
+        for name in names:
+            codes = geocoding.admin1_codes(name, country="SY")
+            assert len(codes) == 1, (unit["id"], name, codes)
+            seen.setdefault(unit["id"], set()).update(codes)
+    assert all(len(codes) == 1 for codes in seen.values())
+    assert len({next(iter(c)) for c in seen.values()}) == 14  # fourteen different units
