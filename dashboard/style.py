@@ -134,6 +134,13 @@ def controller_palette(controllers: Iterable[object]) -> dict[str, str]:
     return _lookup(sorted(names), CONTROLLER_COLOURS, EXTRA_CONTROLLER_COLOURS)
 
 
+def areas_palette(areas: pd.DataFrame) -> dict[str, str]:
+    """:func:`controller_palette` of every version of a control-area frame ({} if none)."""
+    if schema.CONTROLLER not in areas:
+        return {}
+    return controller_palette(areas[schema.CONTROLLER])
+
+
 def controller_colours(
     controllers: Iterable[object], *, palette: Mapping[str, str] | None = None
 ) -> dict[str, str]:

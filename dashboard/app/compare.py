@@ -36,7 +36,7 @@ from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.safetext import md
-from dashboard.areas import areas_at, last_change
+from dashboard.areas import areas_at
 from dashboard.changecheck import (
     AGREES,
     CHECK_DATE,
@@ -432,7 +432,7 @@ def _area_ledger(ds: Dataset, view: CompareView) -> None:
     """What the km² rest on: a warning when features were set aside or a date is after the
     areas' last change, a note for repairs."""
     ledger = ds.area_ledger
-    last = last_change(ds.areas)
+    last = ds.last_change
     with st.container(key="compare-area-ledger"):
         if last is not None and view.day_b > last:
             st.warning(

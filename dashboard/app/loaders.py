@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ import streamlit as st
 from dashboard import paths, schema, style
 from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
+from dashboard.areas import last_change
 from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
 from dashboard.report import ERROR, WARNING, Problem, Report
@@ -95,14 +97,19 @@ class Dataset:
     version: int = 0
     store_token: str = ""
 
-    @property
+    # Read on every run of the page (each slider step): worked out once per dataset.
+    @cached_property
     def palette(self) -> dict[str, str]:
         """Each controller's colour, the same on every date and in every view."""
-        if schema.CONTROLLER not in self.areas:
-            return {}
-        return style.controller_palette(self.areas[schema.CONTROLLER])
+        return style.areas_palette(self.areas)
 
-    @property
+    @cached_property
+    def last_change(self) -> dt.date | None:
+        """The areas' last change when their map is carried forward after it
+        (``dashboard.areas.last_change``)."""
+        return last_change(self.areas)
+
+    @cached_property
     def area_ledger(self) -> AreaLedger | None:
         """Control-area features used, repaired and set aside (from the build's summary).
 

@@ -24,7 +24,7 @@ from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
 from dashboard.app.safetext import md
 from dashboard.app.timeline import timeline_chart
-from dashboard.areas import areas_at, last_change
+from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
 from dashboard.timewindow import (
     FILTER_LABELS,
@@ -308,7 +308,7 @@ def _summary_line(
             f" ({ledger.set_aside:,} control-area features of the files set aside, see the "
             "validation report)"
         )
-    last = last_change(ds.areas)
+    last = ds.last_change
     if last is not None and view.as_of > last:
         areas_text += (
             f" (their last change is {last.isoformat()}, {(view.as_of - last).days:,} days "

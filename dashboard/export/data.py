@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,12 +82,10 @@ class ExportData:
     events_extent: tuple[float, float, float, float] | None = None
     area_ledger: AreaLedger | None = None
 
-    @property
+    @cached_property
     def palette(self) -> dict[str, str]:
         """Each controller's colour, the same on every date of the data (as in the app)."""
-        if schema.CONTROLLER not in self.areas:
-            return {}
-        return style.controller_palette(self.areas[schema.CONTROLLER])
+        return style.areas_palette(self.areas)
 
     @property
     def type_order(self) -> tuple[str, ...]:

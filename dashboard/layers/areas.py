@@ -215,8 +215,8 @@ def control_areas_layer(
     CRSError
         The frame has no CRS.
     """
-    if palette is None and schema.CONTROLLER in areas:  # the versions of every date
-        palette = style.controller_palette(areas[schema.CONTROLLER])
+    if palette is None:  # the versions of every date
+        palette = style.areas_palette(areas)
     if as_of is not None:
         from dashboard.areas import areas_at
 
