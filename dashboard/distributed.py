@@ -348,6 +348,7 @@ def build_distributed(
     clock["scatter"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    last = last_change(areas.areas)  # once here, not in every task
     futures = [
         client.submit(
             _enrich_partition,
@@ -357,6 +358,7 @@ def build_distributed(
             areas_future,
             str(out / _PART.format(number)),
             threshold=settings.fuzzy_threshold,
+            last=last,
             pure=False,
         )
         for number, part in enumerate(validated.parts)
@@ -388,7 +390,7 @@ def build_distributed(
         notes=read_notes
         + notes
         + _admin1_notes([p.admin1_given for p in parts])
-        + carried_forward_notes(_later(parts), last_change(areas.areas)),
+        + carried_forward_notes(_later(parts), last),
         read_on_workers=not read_notes,
         partition_rows=[p.rows for p in parts],
         partition_seconds=[
@@ -838,10 +840,12 @@ def _enrich_partition(
     path: str,
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    last: dt.date | None = None,
 ) -> _PartResult:
     """One task: geocode and join a partition, write it, and report counts and timings.
 
-    A partition left with no events writes no part.
+    ``last`` is the areas' last change (``areas.last_change``), to count the events after
+    it. A partition left with no events writes no part.
     """
     events = part.events if isinstance(part, _FinishState) else part
     t0 = time.perf_counter()
@@ -863,7 +867,7 @@ def _enrich_partition(
         controllers={str(k): int(v) for k, v in controllers.items()},
         unmatched=geocoded.unmatched,
         admin1_given=geocoded.admin1_given,
-        later=events_after(joined, last_change(areas)),
+        later=events_after(joined, last),
         geocode_seconds=t1 - t0,
         join_seconds=t2 - t1,
         write_seconds=t3 - t2,
