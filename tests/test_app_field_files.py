@@ -166,25 +166,9 @@ def test_complete_areas_raise_no_warning_in_compare_mode():
     assert not [w for w in at.warning if "Control areas" in w.value]
 
 
-def test_serve_reading_options_reach_the_page(tmp_path, monkeypatch):
-    events, _ = write_inputs(tmp_path / "data")
-    doc = areas_doc()
-    for feature in doc["features"]:
-        props = feature["properties"]
-        feature["properties"] = {"holder": props["controller"], **props}
-        del feature["properties"]["controller"]
-    areas = tmp_path / "data" / "holders.geojson"
-    areas.write_text(json.dumps(doc), encoding="utf-8")
-    monkeypatch.setenv(EVENTS_ENV, str(events))
-    monkeypatch.setenv(AREAS_ENV, str(areas))
-    settings = BuildSettings(areas=AreaOptions(controller_field="holder"))
-    monkeypatch.setenv(READ_SETTINGS_ENV, read_settings_json(settings))
-    at = _app()
-    _clean(at)
-    assert "all 3 control-area features used" in _sidebar_text(at)
-
-
-def test_an_events_upload_keeps_reading_the_servers_areas_as_the_server_does(tmp_path, monkeypatch):
+def _serve_areas_named_by_holder(tmp_path: Path, monkeypatch) -> None:
+    """The app pointed at the tiny data whose areas name the controller field "holder",
+    started as ``serve --controller-field holder`` starts it."""
     events, _ = write_inputs(tmp_path / "data")
     doc = areas_doc()
     for feature in doc["features"]:
@@ -196,6 +180,17 @@ def test_an_events_upload_keeps_reading_the_servers_areas_as_the_server_does(tmp
     monkeypatch.setenv(AREAS_ENV, str(areas))
     settings = BuildSettings(areas=AreaOptions(controller_field="holder"))
     monkeypatch.setenv(READ_SETTINGS_ENV, read_settings_json(settings))
+
+
+def test_serve_reading_options_reach_the_page(tmp_path, monkeypatch):
+    _serve_areas_named_by_holder(tmp_path, monkeypatch)
+    at = _app()
+    _clean(at)
+    assert "all 3 control-area features used" in _sidebar_text(at)
+
+
+def test_an_events_upload_keeps_reading_the_servers_areas_as_the_server_does(tmp_path, monkeypatch):
+    _serve_areas_named_by_holder(tmp_path, monkeypatch)
     at = _app()
     _clean(at)
     assert at.text_input(key="in_controller_field").value == "holder"  # shown, not hidden
