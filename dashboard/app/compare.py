@@ -477,7 +477,8 @@ def _change_map(
         placed = events[events[schema.LATITUDE].notna() & events[schema.LONGITUDE].notna()]
         types = list(dict.fromkeys(placed[schema.EVENT_TYPE].dropna().astype(str)))
         layers.events_layer(placed, event_types=types).add_to(fmap)
-    counts = {"changed hands": f"{result.changed_km2:,.0f} km²"}
+    # the map's legend states the figure of the summary above it, not the total with Unknown
+    counts = {"changed hands between controllers": f"{result.changed_parts_km2()[0]:,.0f} km²"}
     layers.change_legend(
         result.pieces,
         day_a=view.day_a,
