@@ -42,6 +42,7 @@ import shapely
 
 from dashboard import schema
 from dashboard.errors import DashboardError, SchemaError
+from dashboard.redact import mask_url
 from dashboard.timewindow import FILTER_LABELS, Filters, Selection, window_bounds
 
 __all__ = [
@@ -137,12 +138,8 @@ def _sqlalchemy() -> Any:
 
 
 def safe_url(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    sa = _sqlalchemy()
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparseable URL is shown as "given"
-        return "the given URL"
+    """The URL with its password hidden (user information and query), for messages."""
+    return mask_url(url)
 
 
 def first_line(exc: BaseException) -> str:
@@ -163,7 +160,7 @@ def connect(url: str, *, check: bool = True) -> Any:
     try:
         parsed = sa.engine.make_url(url)
     except Exception as exc:
-        raise DatabaseError(f"not a database URL: {url!r}") from exc
+        raise DatabaseError(f"not a database URL: {safe_url(url)!r}") from exc
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseError(
             f"only PostgreSQL (with PostGIS) is supported, got {parsed.drivername!r}"

@@ -1,0 +1,62 @@
+"""Secrets never shown: every URL in a message passes through ``mask_url``."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.redact import mask_url
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://analyst:hunter2@db.example:5432/events",
+            "postgresql://analyst:***@db.example:5432/events",
+        ),
+        (
+            "postgresql://analyst@db.example/events?sslmode=require&password=hunter2",
+            "postgresql://analyst@db.example/events?sslmode=require&password=***",
+        ),
+        (
+            "postgresql://db.example/events?PASSWORD=hunter2&sslpassword=hunter3",
+            "postgresql://db.example/events?PASSWORD=***&sslpassword=***",
+        ),
+        (
+            "https://tiles.example/{z}/{x}/{y}.png?access_token=pk.abc&apikey=k1",
+            "https://tiles.example/{z}/{x}/{y}.png?access_token=***&apikey=***",
+        ),
+        # A password with unencoded "/" and ":" (not a valid URL): still hidden.
+        (
+            "postgresql://analyst:a/b:c@db.example/events",
+            "postgresql://analyst:***@db.example/events",
+        ),
+        # libpq's key=value form, quoted and not.
+        (
+            "host=db.example dbname=events password=hunter2 user=analyst",
+            "host=db.example dbname=events password=*** user=analyst",
+        ),
+        ("host=db password='hunter 2' user=a", "host=db password=*** user=a"),
+        # Nothing secret: unchanged.
+        (
+            "postgresql://analyst@db.example/events?sslmode=require&application_name=map",
+            "postgresql://analyst@db.example/events?sslmode=require&application_name=map",
+        ),
+    ],
+)
+def test_passwords_and_keys_are_masked_and_the_rest_kept(url, shown):
+    assert mask_url(url) == shown
+
+
+def test_database_messages_hide_a_password_in_the_query():
+    pytest.importorskip("sqlalchemy", reason="the database store needs the 'db' extra")
+    from dashboard import dbstore
+    from dashboard.errors import DashboardError
+
+    with pytest.raises(DashboardError) as refused:
+        dbstore.connect("postgresql://analyst@127.0.0.1:1/none?password=hunter2", check=True)
+    assert "hunter2" not in str(refused.value)
+    assert "password=***" in str(refused.value)
+    with pytest.raises(DashboardError) as bad:
+        dbstore.connect("notaurl://analyst:hunter2@/x?password=hunter3")
+    assert "hunter2" not in str(bad.value) and "hunter3" not in str(bad.value)
