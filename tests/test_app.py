@@ -326,6 +326,43 @@ def test_each_bad_value_falls_back_with_one_notice(params, param):
     assert parsed.basemap == default.basemap
 
 
+def test_thousands_of_bad_url_values_make_a_few_merged_notices():
+    params = {f"junk{i}": ["1"] for i in range(10_000)}
+    params["precision"] = [",".join(f"p{i}" for i in range(10_000))]
+    params["layers"] = ["areas", *(f"bogus{i}" for i in range(3))]
+    params["zoom"] = ["99"]
+    _parsed, notices = S.parse_query(params, OPTIONS)
+    assert len(notices) == 10_000 + 10_000 + 3 + 1  # every refused value is still counted
+    lines = S.notice_lines(notices)
+    assert len(lines) == 4
+    unknown, precision, layers, zoom = lines
+    assert "10,000 unknown parameters ('junk0', 'junk1', 'junk2', …)" in unknown
+    assert precision.startswith("URL parameter precision: 10,000 values ignored ('p0'")
+    assert precision.endswith("expected 1, 2 or 3")
+    assert "3 values ignored ('bogus0', 'bogus1', 'bogus2')" in layers
+    assert zoom.startswith("URL parameter zoom='99' ignored")
+
+
+def test_url_notices_are_capped_with_a_count_of_the_rest():
+    notices = [S.Notice(f"param{i}", "x", f"reason {i}") for i in range(20)]
+    lines = S.notice_lines(notices)
+    assert len(lines) == S.MAX_NOTICE_LINES
+    assert lines[-1] == f"… and {20 - S.MAX_NOTICE_LINES + 1} more URL notices."
+    huge = S.notice_lines([S.Notice("p" * 5000, "v" * 5000, "unknown value")])
+    assert len(huge[0]) < 200
+
+
+def test_a_link_with_ten_thousand_bad_values_shows_a_few_warnings(tiny):
+    at = _app({"precision": ",".join(str(i) for i in range(4, 10_004)), "zoom": "99"})
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [_unescape(w.value) for w in at.warning]
+    assert len(warnings) == 2, warnings
+    assert "precision: 10,000 values ignored" in warnings[0]
+    # Later runs of the session show the same few lines, not ten thousand.
+    at = at.run()
+    assert len(at.warning) == 2
+
+
 @pytest.mark.parametrize("raw", ["", "bogus", "bogus,other"])
 def test_layers_without_a_valid_value_keep_the_default_layers(raw):
     parsed, notices = S.parse_query({"layers": [raw]}, OPTIONS)

@@ -274,7 +274,7 @@ def start(ds: Dataset, data_key: str) -> str:
         ss.setdefault(K_CHECK_ALL, False)
         ss[K_INIT] = data_key
         if notices:
-            ss[K.K_NOTICES] = [*(ss.get(K.K_NOTICES) or []), *(n.text() for n in notices)]
+            ss[K.K_NOTICES] = [*(ss.get(K.K_NOTICES) or []), *S.notice_lines(notices)]
     st.sidebar.radio(
         "View",
         MODES,

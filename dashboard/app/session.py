@@ -138,7 +138,7 @@ def start(options: S.Options, data_key: str) -> None:
     if ss.get(K_DATA_KEY) is None:
         view, notices = S.parse_query(read_query_params(), options)
         apply_state(view)
-        ss[K_NOTICES] = [n.text() for n in notices]
+        ss[K_NOTICES] = S.notice_lines(notices)
         ss[K_MAP_INIT] = (view.center, view.zoom)
         ss[K_DATA_KEY] = data_key
     elif ss[K_DATA_KEY] != data_key:

@@ -202,8 +202,50 @@ class Notice:
     message: str
 
     def text(self) -> str:
-        shown = self.value if len(self.value) <= 60 else self.value[:59] + "…"
-        return f"URL parameter {self.param}={shown!r} ignored: {self.message}"
+        return f"URL parameter {_short(self.param)}={_short(self.value)!r} ignored: {self.message}"
+
+
+#: The reason given for a parameter the page does not know.
+UNKNOWN_PARAM = "unknown parameter"
+#: Lines of URL notices shown at most; the rest are counted in one closing line.
+MAX_NOTICE_LINES = 8
+#: Values quoted in one merged notice line.
+QUOTED_VALUES = 3
+
+
+def notice_lines(notices: Sequence[Notice]) -> list[str]:
+    """The notices as a few lines: the values refused for one reason merged, the total capped.
+
+    A crafted link can carry thousands of bad values; one warning each would flood the
+    page and slow every later run of the session. Values of one parameter refused for the
+    same reason make one line (unknown parameters, whatever their names, make one line),
+    and at most :data:`MAX_NOTICE_LINES` lines are kept, the last one counting the rest.
+    """
+    groups: dict[tuple[str, str], list[Notice]] = {}
+    for notice in notices:
+        param = "" if notice.message == UNKNOWN_PARAM else notice.param
+        groups.setdefault((param, notice.message), []).append(notice)
+    lines: list[str] = []
+    for (param, message), group in groups.items():
+        if len(group) == 1:
+            lines.append(group[0].text())
+            continue
+        if param:
+            quoted = ", ".join(repr(_short(n.value)) for n in group[:QUOTED_VALUES])
+            what = f"URL parameter {param}: {len(group):,} values ignored ({quoted}"
+        else:
+            quoted = ", ".join(repr(_short(n.param)) for n in group[:QUOTED_VALUES])
+            what = f"URL parameters ignored: {len(group):,} unknown parameters ({quoted}"
+        more = "…" if len(group) > QUOTED_VALUES else ""
+        lines.append(f"{what}{', ' + more if more else ''}): {message}")
+    if len(lines) > MAX_NOTICE_LINES:
+        hidden = len(lines) - (MAX_NOTICE_LINES - 1)
+        lines = [*lines[: MAX_NOTICE_LINES - 1], f"… and {hidden:,} more URL notices."]
+    return lines
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def default_state(options: Options) -> ViewState:
@@ -265,7 +307,7 @@ def parse_query(
 
     for key in params:
         if key not in KNOWN_PARAMS:
-            bad(key, _last(params[key]), "unknown parameter")
+            bad(key, _last(params[key]), UNKNOWN_PARAM)
 
     # date
     raw = params.get(DATE)
