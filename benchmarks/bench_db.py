@@ -22,7 +22,7 @@ Measured in one run, ours first, then the baseline:
 2. app start: in a fresh process each, after importing the same modules: DB mode's
    ``DbStore.facts()`` + ``areas_at(None)`` + ``counted_options`` vs file mode's warm start
    (the on-disk Parquet copy of the build read back, sorted, indexed and
-   ``dataset_options``: ``loaders._read_disk_cache`` + ``loaders._dataset``, as the app
+   ``dataset_options``: ``buildcache.read_copy`` + ``loaders._dataset``, as the app
    does). Seconds, rows and bytes that reached the process (DB: the values' bytes as the
    server sent them; files: the Parquet files' size), resident memory after, growth and
    peak (VmRSS, VmHWM).
@@ -180,11 +180,12 @@ def _start_db(url: str) -> dict[str, Any]:
 
 
 def _start_files(folder: str) -> dict[str, Any]:
+    from dashboard import buildcache
     from dashboard.app import loaders
 
     before = _memory()
     t = time.perf_counter()
-    built = loaders._read_disk_cache(Path(folder))
+    built = buildcache.read_copy(Path(folder))
     if built is None:
         raise RuntimeError(f"no build cache in {folder}")
     t_read = time.perf_counter()
@@ -376,6 +377,7 @@ def _timeline(store: Any, ds: Any) -> dict[str, Any]:
 
 def run(events: Path, areas: Path, *, n_dates: int, seed: int) -> dict[str, Any]:
     """Every measurement (see the module's docstring); the figures."""
+    from dashboard import buildcache
     from dashboard.app import loaders
     from dashboard.dbstore import DbStore, bbox_from_view
     from dashboard.pipeline import build
@@ -383,9 +385,9 @@ def run(events: Path, areas: Path, *, n_dates: int, seed: int) -> dict[str, Any]
     figures: dict[str, Any] = {}
     # Baseline of step 1, and the in-memory dataset of steps 3-4 (as the app holds it).
     build_s, result = _timed(lambda: build(events, [areas]))
-    built = loaders._Built.of(result)
+    built = buildcache.Built.of(result)
     FILE_CACHE.mkdir(parents=True, exist_ok=True)
-    loaders._write_disk_cache(FILE_CACHE, "bench", built, source=str(events))
+    buildcache.write_copy(FILE_CACHE, "bench", built, source=str(events))
     ds = loaders._dataset(built, events_name=EVENTS_FILE, areas_names=(AREAS_FILE,))
     centre = _densest_centre(result.events)
     del result, built

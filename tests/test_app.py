@@ -445,11 +445,12 @@ def test_a_build_is_kept_on_disk_and_survives_a_cleared_cache(tiny, tmp_path):
 def test_the_disk_copy_sits_next_to_the_source_and_follows_its_changes(
     tiny, tmp_path, monkeypatch
 ):
+    from dashboard import buildcache
     from dashboard.app import loaders
 
     monkeypatch.delenv(loaders.CACHE_ENV)
     events, areas = tiny
-    beside = events.parent / loaders.CACHE_FOLDER
+    beside = events.parent / buildcache.CACHE_FOLDER
     first = loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
     copies = [p for p in beside.iterdir() if not p.name.startswith(".")]
     assert len(copies) == 1 and (copies[0] / "events.parquet").is_file()
@@ -467,14 +468,13 @@ def test_the_disk_copy_sits_next_to_the_source_and_follows_its_changes(
 
 
 def test_the_bundled_data_is_cached_in_the_user_cache_not_in_the_package(tmp_path, monkeypatch):
-    from dashboard import paths
-    from dashboard.app import loaders
+    from dashboard import buildcache, paths
 
-    monkeypatch.delenv(loaders.CACHE_ENV)
+    monkeypatch.delenv(buildcache.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert loaders.cache_dir(paths.BUNDLED_EVENTS) == tmp_path / "xdg" / "conflictmap"
-    monkeypatch.setenv(loaders.CACHE_ENV, str(tmp_path / "chosen"))
-    assert loaders.cache_dir(tmp_path / "data" / "events.csv") == tmp_path / "chosen"
+    assert buildcache.cache_dir(paths.BUNDLED_EVENTS) == tmp_path / "xdg" / "conflictmap"
+    monkeypatch.setenv(buildcache.CACHE_ENV, str(tmp_path / "chosen"))
+    assert buildcache.cache_dir(tmp_path / "data" / "events.csv") == tmp_path / "chosen"
 
 
 def test_default_window_is_the_shortest_preset_showing_enough_events():

@@ -9,8 +9,8 @@ shares the same read-only object; ``st.cache_data`` would hand each run a pickle
 seconds and a gigabyte at a million events), keyed on each file's fingerprint: size and
 modification time for files on disk, SHA-256 of the bytes for uploads. The events are kept
 in the compact, date-sorted form of ``dashboard.columnar``. Builds of files on disk are
-also written as Parquet next to the source (see "the on-disk copy" below), so a restart
-reads them back in seconds instead of building again. Nothing here keeps state in module
+also written as Parquet next to the source (``dashboard.buildcache``), so a restart reads
+them back, checked, in seconds instead of building again. Nothing here keeps state in module
 globals: the caches are Streamlit's, per-session choices live in ``st.session_state``.
 """
 
@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,13 +32,13 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from dashboard import paths, schema, style
+from dashboard import buildcache, paths, schema, style
 from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
 from dashboard.areas import last_change
 from dashboard.columnar import compact_events, date_order
 from dashboard.errors import DashboardError
-from dashboard.report import ERROR, WARNING, Problem, Report
+from dashboard.report import Report
 from dashboard.timewindow import (
     DateIndex,
     build_date_index,
@@ -48,6 +46,8 @@ from dashboard.timewindow import (
 
 EVENTS_ENV = "CONFLICTMAP_EVENTS"
 AREAS_ENV = "CONFLICTMAP_AREAS"
+#: Where the on-disk copies of builds go (``dashboard.buildcache``).
+CACHE_ENV = buildcache.CACHE_ENV
 
 EVENT_UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
 AREA_UPLOAD_TYPES: tuple[str, ...] = ("geojson", "json", "gpkg", "parquet", "geoparquet", "kml")
@@ -283,10 +283,9 @@ def _build_cached(
     names = (events[0], tuple(a[0] for a in areas))
     key = hashlib.sha256(repr((events, areas, read)).encode()).hexdigest()[:24]
     on_disk = all(token[2] for token in (events, *areas))
-    disk_key = _disk_key(events, areas, read) if on_disk else None
-    folder = cache_dir(Path(events[2])) if on_disk else None
-    if disk_key is not None and folder is not None:
-        cached = _read_disk_cache(folder / disk_key)
+    disk_key = buildcache.disk_key([t[2] for t in (events, *areas)], read) if on_disk else None
+    if disk_key is not None:
+        cached = buildcache.find_copy(Path(events[2]), disk_key)
         if cached is not None:
             return _dataset(cached, events_name=names[0], areas_names=names[1], key=key)
     with tempfile.TemporaryDirectory(prefix="conflictmap-upload-") as tmp:
@@ -303,9 +302,9 @@ def _build_cached(
             if message == str(exc):
                 raise
             raise type(exc)(message) from None
-    built = _Built.of(result)
-    if disk_key is not None and folder is not None:
-        _write_disk_cache(folder, disk_key, built, source=events[2])
+    built = buildcache.Built.of(result)
+    if disk_key is not None:
+        buildcache.store_copy(Path(events[2]), disk_key, built)
     return _dataset(built, events_name=names[0], areas_names=names[1], key=key)
 
 
@@ -327,211 +326,8 @@ def _materialise(
     return target
 
 
-# --- the on-disk copy of a build ------------------------------------------------------------
-# The process cache lives in memory and dies with the server; a cold build of a million rows
-# takes the better part of a minute. Builds of files on disk (never uploads: those stay in
-# the process) are also kept as Parquet: events in the compact form of dashboard.columnar,
-# areas as GeoParquet, reports as JSON. Where: CONFLICTMAP_CACHE_DIR when set; else a
-# ".conflictmap-cache" folder next to the events file when that folder can be written
-# (so everyone who opens a shared data folder shares its cache); else the user's cache
-# folder. The key covers the inputs (their bytes when small, else size and modification
-# time: hashing 400 MB would cost a second of every start) and the source of the code that
-# builds them; writing a new copy for an events file removes the older copies of it.
-CACHE_ENV = "CONFLICTMAP_CACHE_DIR"
-CACHE_FOLDER = ".conflictmap-cache"
-#: Inputs up to this size are keyed on their bytes; larger ones on size and mtime.
-HASH_MAX_BYTES = 32 * 1024 * 1024
-_BUILD_CODE = (
-    "pipeline.py",
-    "areas.py",
-    "arealedger.py",
-    "measure.py",
-    "spatial.py",
-    "geocoding.py",
-    "validation.py",
-    "textnorm.py",
-    "schema.py",
-    "report.py",
-    "columnar.py",
-    "readers/__init__.py",
-    "readers/events.py",
-    "readers/mapping.py",
-    "readers/textio.py",
-)
-_CACHE_VERSION = "2"
-
-
-@dataclass
-class _Built:
-    """What the page needs of a BuildResult (the part that is stored on disk)."""
-
-    events: pd.DataFrame
-    areas: gpd.GeoDataFrame
-    rejected: pd.DataFrame
-    event_report: Report
-    area_report: Report
-    summary: dict[str, object]
-
-    @classmethod
-    def of(cls, result: Any) -> _Built:
-        return cls(
-            events=compact_events(result.events),
-            areas=result.areas,
-            rejected=result.rejected,
-            event_report=result.event_report,
-            area_report=result.area_report,
-            summary=result.summary(),
-        )
-
-
-def _user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "conflictmap"
-
-
-def cache_dir(events_path: Path | None = None) -> Path:
-    """Where the on-disk copies of builds of ``events_path`` go (see the comment above)."""
-    configured = os.environ.get(CACHE_ENV, "").strip()
-    if configured:
-        return Path(configured)
-    if events_path is not None:
-        source = events_path.resolve()
-        bundled = source.parent in (paths.BUNDLED_EVENTS.resolve().parent, paths.PACKAGE_DIR)
-        beside = source.parent / CACHE_FOLDER
-        if not bundled and _writable(beside):
-            return beside
-    return _user_cache_dir()
-
-
-def _writable(folder: Path) -> bool:
-    if folder.is_dir():
-        return os.access(folder, os.W_OK | os.X_OK)
-    return folder.parent.is_dir() and os.access(folder.parent, os.W_OK | os.X_OK)
-
-
-def _input_digest(digest: Any, path: Path) -> None:
-    stat = path.stat()
-    digest.update(path.name.encode())
-    if stat.st_size <= HASH_MAX_BYTES:
-        digest.update(path.read_bytes())
-    else:
-        digest.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    digest.update(b"\0")
-
-
-def _disk_key(
-    events: tuple[str, str, str], areas: tuple[tuple[str, str, str], ...], read: str = ""
-) -> str | None:
-    digest = hashlib.sha256(_CACHE_VERSION.encode())
-    digest.update(read.encode())
-    try:
-        for token in (events, *areas):
-            _input_digest(digest, Path(token[2]))
-        for name in _BUILD_CODE:
-            code = paths.PACKAGE_DIR / name
-            if code.is_file():
-                digest.update(code.read_bytes())
-        if paths.BUNDLED_ALIASES.is_file():
-            digest.update(paths.BUNDLED_ALIASES.read_bytes())
-    except OSError:
-        return None
-    return digest.hexdigest()[:32]
-
-
-def _report_from(data: dict[str, Any]) -> Report:
-    report = Report(
-        source=data.get("source", ""),
-        rows_in=int(data.get("rows_in", 0)),
-        rows_loaded=int(data.get("rows_loaded", 0)),
-        rows_rejected=int(data.get("rows_rejected", 0)),
-    )
-    for severity in (ERROR, WARNING):
-        for item in data.get(f"{severity}s", []):
-            report.add(
-                Problem(
-                    item.get("row"),
-                    item.get("column"),
-                    item.get("value"),
-                    item.get("message", ""),
-                    severity,
-                )
-            )
-    return report
-
-
-def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
-    """Parquet stores datetimes in ms; give back the units the pipeline produced."""
-    for column, dtype in dtypes.items():
-        if column in frame and dtype.startswith("datetime64") and str(frame[column].dtype) != dtype:
-            frame[column] = frame[column].astype(dtype)
-    return frame
-
-
-def _read_disk_cache(folder: Path) -> _Built | None:
-    try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        return _Built(
-            events=_restore_dtypes(
-                pd.read_parquet(folder / "events.parquet"), meta["events_dtypes"]
-            ),
-            areas=_restore_dtypes(gpd.read_parquet(folder / "areas.parquet"), meta["areas_dtypes"]),
-            rejected=pd.read_parquet(folder / "rejected.parquet"),
-            event_report=_report_from(meta["event_report"]),
-            area_report=_report_from(meta["area_report"]),
-            summary=meta["summary"],
-        )
-    except Exception:  # noqa: BLE001 - a missing, partial or stale copy is rebuilt
-        return None
-
-
-def _write_disk_cache(root: Path, key: str, built: _Built, *, source: str) -> None:
-    folder = root / key
-    tmp = root / f".{key}.{os.getpid()}.tmp"
-    try:
-        tmp.mkdir(parents=True, exist_ok=True)
-        built.events.to_parquet(tmp / "events.parquet", index=False)
-        built.areas.to_parquet(tmp / "areas.parquet", index=False)
-        rejected = built.rejected.copy()
-        for column in rejected.columns:  # raw text of set-aside rows: keep it as text
-            if rejected[column].dtype == object:
-                rejected[column] = rejected[column].map(lambda v: None if v is None else str(v))
-        rejected.to_parquet(tmp / "rejected.parquet", index=False)
-        meta = {
-            "source": source,
-            "events_dtypes": {c: str(t) for c, t in built.events.dtypes.items()},
-            "areas_dtypes": {c: str(t) for c, t in built.areas.dtypes.items()},
-            "event_report": built.event_report.to_dict(),
-            "area_report": built.area_report.to_dict(),
-            "summary": built.summary,
-        }
-        (tmp / "meta.json").write_text(
-            json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-    except Exception:  # the copy is an optimisation: never fail a page because of it
-        log.warning("could not write the build cache to %s", folder, exc_info=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        return
-    _remove_older_copies(root, keep=key, source=source)
-
-
-def _remove_older_copies(root: Path, *, keep: str, source: str) -> None:
-    """Delete the other copies built from the same events file (they are stale now)."""
-    for other in root.iterdir():
-        if other.name == keep or other.name.startswith(".") or not other.is_dir():
-            continue
-        try:
-            meta = json.loads((other / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if meta.get("source") == source:
-            shutil.rmtree(other, ignore_errors=True)
-
-
 def _dataset(
-    result: _Built, *, events_name: str, areas_names: tuple[str, ...], key: str = ""
+    result: buildcache.Built, *, events_name: str, areas_names: tuple[str, ...], key: str = ""
 ) -> Dataset:
     events = result.events
     if schema.EVENT_DATE in events:

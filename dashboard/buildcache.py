@@ -1,0 +1,405 @@
+"""The on-disk copy of a build: written once, checked every time it is read back.
+
+The app keeps a build in memory for the life of the server; a cold build of a million rows
+takes the better part of a minute. So builds of files on disk (never uploads: those stay in
+the process) are also kept as Parquet: events in the compact form of
+:mod:`dashboard.columnar`, areas as GeoParquet, reports and summary as JSON, and a list of
+each file's size and SHA-256 (``checksums.json``).
+
+Where a copy is written: ``CONFLICTMAP_CACHE_DIR`` when set; else a ``.conflictmap-cache``
+folder next to the events file when that folder can be written (so everyone who opens a
+shared data folder shares its cache); else the user's cache folder. Where one is looked
+for: there first, then in the folder next to the events even when it cannot be written (a
+read-only mount prepared by someone who could), then in the user's cache folder (where a
+server that could not write next to the events put it); see :func:`search_dirs`.
+
+A copy is used only when every file has the size and the SHA-256 recorded when it was
+written: Parquet reads a changed byte inside a text value without complaint (a controller
+served as "Xslamic State"), and a file cut short by a full disk may still parse. A copy that
+fails the check, or does not read back, is reported in one WARNING line naming its folder
+and what was wrong, and built again. Hashing costs about 35 ms for the 51 MB of a million
+events (``benchmarks/bench_buildcache.py``); the bytes hashed are the bytes parsed, read
+once.
+
+The key of a copy covers the inputs (their bytes when small, else path, size and
+modification time: hashing 400 MB would cost a second of every start), how they are read,
+and the source of the code that builds them; writing a new copy for an events file removes
+the older copies of it. The checksums guard against damage, not against someone who may
+write the folder: they can change the events file as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from dashboard import paths
+from dashboard.columnar import compact_events
+from dashboard.report import ERROR, WARNING, Problem, Report
+
+CACHE_ENV = "CONFLICTMAP_CACHE_DIR"
+CACHE_FOLDER = ".conflictmap-cache"
+#: Inputs up to this size are keyed on their bytes; larger ones on path, size and mtime.
+HASH_MAX_BYTES = 32 * 1024 * 1024
+#: The file listing every other file's size and SHA-256.
+CHECKSUMS = "checksums.json"
+#: The files of one copy, in the order they are read back.
+STORED_FILES = ("meta.json", "events.parquet", "areas.parquet", "rejected.parquet")
+_BUILD_CODE = (
+    "pipeline.py",
+    "areas.py",
+    "arealedger.py",
+    "measure.py",
+    "spatial.py",
+    "geocoding.py",
+    "validation.py",
+    "textnorm.py",
+    "schema.py",
+    "report.py",
+    "columnar.py",
+    "buildcache.py",
+    "readers/__init__.py",
+    "readers/events.py",
+    "readers/mapping.py",
+    "readers/textio.py",
+)
+_CACHE_VERSION = "3"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Built:
+    """What the page needs of a ``pipeline.BuildResult``: the part that is stored on disk."""
+
+    events: pd.DataFrame
+    areas: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    event_report: Report
+    area_report: Report
+    summary: dict[str, object]
+
+    @classmethod
+    def of(cls, result: Any) -> Built:
+        """The stored part of a ``BuildResult``, events in the compact form."""
+        return cls(
+            events=compact_events(result.events),
+            areas=result.areas,
+            rejected=result.rejected,
+            event_report=result.event_report,
+            area_report=result.area_report,
+            summary=result.summary(),
+        )
+
+
+# --- where ------------------------------------------------------------------------------------
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder for builds (``$XDG_CACHE_HOME/conflictmap``)."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "conflictmap"
+
+
+def _beside(events_path: Path) -> Path | None:
+    """The cache folder next to the events; None for the bundled data (inside the package)."""
+    source = events_path.resolve()
+    if source.parent in (paths.BUNDLED_EVENTS.resolve().parent, paths.PACKAGE_DIR):
+        return None
+    return source.parent / CACHE_FOLDER
+
+
+def writable(folder: Path) -> bool:
+    """Whether ``folder`` can be written, or made (its parent can be written)."""
+    if folder.is_dir():
+        return os.access(folder, os.W_OK | os.X_OK)
+    return folder.parent.is_dir() and os.access(folder.parent, os.W_OK | os.X_OK)
+
+
+def cache_dir(events_path: Path | None = None) -> Path:
+    """Where a new copy of a build of ``events_path`` is written.
+
+    ``CONFLICTMAP_CACHE_DIR`` when set; else ``.conflictmap-cache`` next to the events when
+    that folder can be written (not for the bundled data); else :func:`user_cache_dir`.
+    """
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    if events_path is not None:
+        beside = _beside(events_path)
+        if beside is not None and writable(beside):
+            return beside
+    return user_cache_dir()
+
+
+def search_dirs(events_path: Path) -> list[Path]:
+    """The folders a current copy of a build of ``events_path`` is looked for in, in order.
+
+    First :func:`cache_dir` (where it would be written); then the folder next to the events
+    even when it cannot be written (a copy prepared by whoever could write there is as good
+    as a new one); then, unless ``CONFLICTMAP_CACHE_DIR`` is set, the user's cache folder
+    (where a server that could not write next to the events put its copy).
+    """
+    found = [cache_dir(events_path)]
+    beside = _beside(events_path)
+    if beside is not None:
+        found.append(beside)
+    if not os.environ.get(CACHE_ENV, "").strip():
+        found.append(user_cache_dir())
+    unique: list[Path] = []
+    for folder in found:
+        if folder not in unique:
+            unique.append(folder)
+    return unique
+
+
+# --- the key ------------------------------------------------------------------------------------
+
+
+def _input_digest(digest: Any, path: Path) -> None:
+    stat = path.stat()
+    digest.update(path.name.encode())
+    if stat.st_size <= HASH_MAX_BYTES:
+        digest.update(path.read_bytes())
+    else:
+        digest.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(b"\0")
+
+
+def disk_key(inputs: Sequence[str | Path], read: str = "") -> str | None:
+    """The name of the copy of a build of ``inputs`` (events first, then the area files).
+
+    Parameters
+    ----------
+    inputs
+        The input files, events first.
+    read
+        How they are read (``pipeline.read_settings_json``); "" for the defaults.
+
+    Returns
+    -------
+    str or None
+        32 hex digits covering the inputs, ``read``, and the code that builds them; None
+        when an input cannot be read (the build will say why).
+    """
+    digest = hashlib.sha256(_CACHE_VERSION.encode())
+    digest.update(read.encode())
+    try:
+        for path in inputs:
+            _input_digest(digest, Path(path))
+        for name in _BUILD_CODE:
+            code = paths.PACKAGE_DIR / name
+            if code.is_file():
+                digest.update(code.read_bytes())
+        if paths.BUNDLED_ALIASES.is_file():
+            digest.update(paths.BUNDLED_ALIASES.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:32]
+
+
+# --- reading back --------------------------------------------------------------------------
+
+
+class _Damaged(Exception):
+    """A copy that must not be used; the message says what is wrong with it."""
+
+
+def _report_from(data: dict[str, Any]) -> Report:
+    report = Report(
+        source=data.get("source", ""),
+        rows_in=int(data.get("rows_in", 0)),
+        rows_loaded=int(data.get("rows_loaded", 0)),
+        rows_rejected=int(data.get("rows_rejected", 0)),
+    )
+    for severity in (ERROR, WARNING):
+        for item in data.get(f"{severity}s", []):
+            report.add(
+                Problem(
+                    item.get("row"),
+                    item.get("column"),
+                    item.get("value"),
+                    item.get("message", ""),
+                    severity,
+                )
+            )
+    return report
+
+
+def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Parquet stores datetimes in ms; give back the units the pipeline produced."""
+    for column, dtype in dtypes.items():
+        if column in frame and dtype.startswith("datetime64") and str(frame[column].dtype) != dtype:
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
+    try:
+        listed = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))["files"]
+    except FileNotFoundError:
+        raise _Damaged(f"{CHECKSUMS} is missing") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Damaged(f"{CHECKSUMS} cannot be read ({_one_line(exc)})") from None
+    if not isinstance(listed, dict) or sorted(listed) != sorted(STORED_FILES):
+        raise _Damaged(f"{CHECKSUMS} does not list the files of a copy")
+    return listed
+
+
+def _verified_bytes(folder: Path, name: str, expected: dict[str, Any]) -> bytes:
+    """The bytes of one file, read once, after checking them against ``expected``."""
+    try:
+        data = (folder / name).read_bytes()
+    except FileNotFoundError:
+        raise _Damaged(f"{name} is missing") from None
+    except OSError as exc:
+        raise _Damaged(f"{name} cannot be read ({_one_line(exc)})") from None
+    if not isinstance(expected, dict):
+        raise _Damaged(f"{CHECKSUMS} has no checksum for {name}")
+    size = expected.get("bytes")
+    if len(data) != size:
+        cut = " (cut short)" if isinstance(size, int) and len(data) < size else ""
+        raise _Damaged(f"{name} has {len(data):,} bytes where {size!r} were written{cut}")
+    if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+        raise _Damaged(f"{name} does not match the SHA-256 recorded when it was written")
+    return data
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def read_copy(folder: Path) -> Built | None:
+    """The build stored in ``folder``, checked against its checksums.
+
+    Parameters
+    ----------
+    folder
+        One copy: a key's folder inside a cache folder.
+
+    Returns
+    -------
+    Built or None
+        None when there is no copy there (silently) or when it is damaged or unreadable:
+        then one WARNING line names the folder and what was wrong, and the caller builds
+        again.
+    """
+    if not folder.is_dir():
+        return None
+    try:
+        return _read_verified(folder)
+    except _Damaged as damaged:
+        log.warning("build cache %s: %s; building it again", folder, damaged)
+        return None
+
+
+def _read_verified(folder: Path) -> Built:
+    listed = _checksums(folder)
+
+    def verified(name: str) -> io.BytesIO:
+        return io.BytesIO(_verified_bytes(folder, name, listed[name]))
+
+    try:
+        # One file at a time, so that each one's bytes are freed once parsed.
+        meta = json.load(verified("meta.json"))
+        events = _restore_dtypes(pd.read_parquet(verified("events.parquet")), meta["events_dtypes"])
+        areas = _restore_dtypes(gpd.read_parquet(verified("areas.parquet")), meta["areas_dtypes"])
+        return Built(
+            events=events,
+            areas=areas,
+            rejected=pd.read_parquet(verified("rejected.parquet")),
+            event_report=_report_from(meta["event_report"]),
+            area_report=_report_from(meta["area_report"]),
+            summary=meta["summary"],
+        )
+    except _Damaged:
+        raise
+    except Exception as exc:  # noqa: BLE001 - intact bytes that do not read back
+        raise _Damaged(f"the copy does not read back ({_one_line(exc)})") from None
+
+
+def find_copy(events_path: Path, key: str) -> Built | None:
+    """The first intact copy named ``key`` in :func:`search_dirs` of ``events_path``, or None."""
+    for root in search_dirs(events_path):
+        built = read_copy(root / key)
+        if built is not None:
+            return built
+    return None
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _file_checksum(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return {"bytes": path.stat().st_size, "sha256": digest}
+
+
+def write_copy(root: Path, key: str, built: Built, *, source: str) -> None:
+    """Store ``built`` as ``root/key`` (whole or not at all), then remove older copies of
+    ``source``; a failure is logged, never raised (the copy is an optimisation)."""
+    folder = root / key
+    tmp = root / f".{key}.{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        built.events.to_parquet(tmp / "events.parquet", index=False)
+        built.areas.to_parquet(tmp / "areas.parquet", index=False)
+        rejected = built.rejected.copy()
+        for column in rejected.columns:  # raw text of set-aside rows: keep it as text
+            if rejected[column].dtype == object:
+                rejected[column] = rejected[column].map(lambda v: None if v is None else str(v))
+        rejected.to_parquet(tmp / "rejected.parquet", index=False)
+        meta = {
+            "source": source,
+            "events_dtypes": {c: str(t) for c, t in built.events.dtypes.items()},
+            "areas_dtypes": {c: str(t) for c, t in built.areas.dtypes.items()},
+            "event_report": built.event_report.to_dict(),
+            "area_report": built.area_report.to_dict(),
+            "summary": built.summary,
+        }
+        (tmp / "meta.json").write_text(
+            json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        # Written last: a copy without it is incomplete, and is not used.
+        listed = {name: _file_checksum(tmp / name) for name in STORED_FILES}
+        (tmp / CHECKSUMS).write_text(json.dumps({"files": listed}, indent=1), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    except Exception:  # never fail a page because the copy could not be kept
+        log.warning("could not write the build cache to %s", folder, exc_info=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    remove_older_copies(root, keep=key, source=source)
+
+
+def store_copy(events_path: Path, key: str, built: Built) -> None:
+    """Write ``built`` where :func:`cache_dir` says, as the copy of ``events_path`` named
+    ``key``."""
+    write_copy(cache_dir(events_path), key, built, source=str(events_path))
+
+
+def remove_older_copies(root: Path, *, keep: str, source: str) -> None:
+    """Delete the other copies in ``root`` built from the same events file (stale now)."""
+    for other in root.iterdir():
+        if other.name == keep or other.name.startswith(".") or not other.is_dir():
+            continue
+        try:
+            meta = json.loads((other / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("source") == source:
+            shutil.rmtree(other, ignore_errors=True)

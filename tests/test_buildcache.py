@@ -1,0 +1,178 @@
+"""The on-disk copy of a build is verified before it is served (dashboard/buildcache.py).
+
+The page reads a build back from Parquet on every start; the copy sits in a folder others
+may write (a shared data folder), so a changed byte, a truncated file or a copy in a folder
+the server cannot write must each end in the right data on the page, and the first two in
+one warning line that says where and what.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from app_fixtures import write_inputs
+
+from dashboard import buildcache
+from dashboard.app import loaders
+
+
+@pytest.fixture
+def inputs(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """The hand-made inputs; builds go to tmp/cache; the user's cache folder is private."""
+    monkeypatch.setenv(loaders.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    loaders._build_cached.clear()
+    yield write_inputs(tmp_path / "data")
+    loaders._build_cached.clear()
+
+
+def _load(events: Path, areas: Path) -> loaders.Dataset:
+    return loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
+
+
+def _restart() -> None:
+    """What a restart of the server does to the in-memory cache."""
+    loaders._build_cached.clear()
+
+
+def _copies(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
+def _forbid_building(monkeypatch) -> list[str]:
+    """Make a build fail loudly; the list records every attempt."""
+    from dashboard import pipeline
+
+    calls: list[str] = []
+
+    def refuse(*args, **kwargs):
+        calls.append(str(args[0]) if args else "")
+        raise AssertionError("built again although a current copy is on disk")
+
+    monkeypatch.setattr(pipeline, "build", refuse)
+    return calls
+
+
+def _controllers(dataset: loaders.Dataset) -> set[str]:
+    return {str(v) for v in dataset.events["controller"].dropna().unique()}
+
+
+def _flip_first_letter(parquet: Path, text: bytes, *, column: str) -> None:
+    """Change one byte of ``parquet``: the first letter of ``text`` where the file then
+    still reads and ``column`` shows the changed text (the premise of the tests)."""
+    import pandas as pd
+
+    data = parquet.read_bytes()
+    changed = "X" + text[1:].decode()
+    at = data.find(text)
+    while at >= 0:
+        parquet.write_bytes(data[:at] + b"X" + data[at + 1 :])
+        with contextlib.suppress(Exception):  # unreadable: not this one, try the next
+            values = pd.read_parquet(parquet)[column].dropna().astype(str)
+            if values.str.contains(changed, regex=False).any():
+                return
+        at = data.find(text, at + 1)
+    raise AssertionError(f"no byte of {text!r} in {parquet} changes {column} and keeps it readable")
+
+
+def _cache_warnings(caplog) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("dashboard")
+    ]
+
+
+def test_a_changed_byte_in_the_cached_events_is_caught_and_rebuilt(inputs, tmp_path, caplog):
+    events, areas = inputs
+    first = _load(events, areas)
+    assert "Islamic State" in _controllers(first)
+    (copy,) = _copies(tmp_path / "cache")
+    parquet = copy / "events.parquet"
+    # One byte: the "I" of "Islamic State" in the controller column's dictionary (Parquet
+    # keeps a column's distinct texts once, and snappy leaves short texts as literal bytes);
+    # the file still reads, and reads "Xslamic State".
+    _flip_first_letter(parquet, b"Islamic State", column="controller")
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert _controllers(again) == _controllers(first)
+    assert "Xslamic State" not in _controllers(again)
+    (warning,) = _cache_warnings(caplog)
+    message = warning.getMessage()
+    assert str(copy) in message and "events.parquet" in message and "\n" not in message
+    # The copy was written again: the next start reads it without a word.
+    _restart()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert _controllers(_load(events, areas)) == _controllers(first)
+    assert _cache_warnings(caplog) == []
+
+
+def test_a_changed_byte_in_the_cached_areas_is_caught_and_rebuilt(inputs, tmp_path, caplog):
+    events, areas = inputs
+    first = _load(events, areas)
+    (copy,) = _copies(tmp_path / "cache")
+    # Snappy writes the "I" of "Iraqi" as a reference to the one of "Islamic": change the
+    # "g" of "government", a literal byte.
+    _flip_first_letter(copy / "areas.parquet", b"government", column="controller")
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert sorted(again.areas["controller"]) == sorted(first.areas["controller"])
+    (warning,) = _cache_warnings(caplog)
+    assert str(copy) in warning.getMessage() and "areas.parquet" in warning.getMessage()
+
+
+def test_a_truncated_copy_is_rebuilt_with_a_warning(inputs, tmp_path, caplog):
+    events, areas = inputs
+    first = _load(events, areas)
+    (copy,) = _copies(tmp_path / "cache")
+    parquet = copy / "events.parquet"
+    data = parquet.read_bytes()
+    parquet.write_bytes(data[: len(data) // 2])  # a disk that filled up, a copy cut short
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert list(again.events["event_id"]) == list(first.events["event_id"])
+    (warning,) = _cache_warnings(caplog)
+    message = warning.getMessage()
+    assert str(copy) in message and "events.parquet" in message and "\n" not in message
+
+
+def test_a_current_copy_in_a_folder_the_server_cannot_write_is_used(tmp_path, monkeypatch, caplog):
+    # The data folder and its cache were written by whoever prepared them (an earlier
+    # `conflictmap serve`, another account); the server now runs where it cannot write
+    # there (a read-only mount). The tests run as root, for whom chmod stops no write:
+    # os.access is made to say "not writable" for the data folder instead, which is what
+    # the cache asks.
+    monkeypatch.delenv(loaders.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    events, areas = write_inputs(tmp_path / "data")
+    _restart()
+    first = _load(events, areas)
+    beside = events.parent / buildcache.CACHE_FOLDER
+    assert len(_copies(beside)) == 1
+
+    data_folder = str(events.parent)
+    real_access = os.access
+
+    def read_only(path, mode, *args, **kwargs):
+        if mode & os.W_OK and str(path).startswith(data_folder):
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", read_only)
+    calls = _forbid_building(monkeypatch)
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert calls == []
+    assert list(again.events["event_id"]) == list(first.events["event_id"])
+    assert _cache_warnings(caplog) == []
+    assert not (tmp_path / "xdg" / "conflictmap").exists()  # nothing written elsewhere
+    _restart()
+    _load(events, areas)
+    assert calls == []
