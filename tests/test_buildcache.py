@@ -142,29 +142,44 @@ def test_a_truncated_copy_is_rebuilt_with_a_warning(inputs, tmp_path, caplog):
     assert str(copy) in message and "events.parquet" in message and "\n" not in message
 
 
-def test_a_current_copy_in_a_folder_the_server_cannot_write_is_used(tmp_path, monkeypatch, caplog):
-    # The data folder and its cache were written by whoever prepared them (an earlier
-    # `conflictmap serve`, another account); the server now runs where it cannot write
-    # there (a read-only mount). The tests run as root, for whom chmod stops no write:
-    # os.access is made to say "not writable" for the data folder instead, which is what
-    # the cache asks.
+@pytest.fixture
+def shared_folder(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """The hand-made inputs, with no cache folder configured: copies go beside them."""
     monkeypatch.delenv(loaders.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    events, areas = write_inputs(tmp_path / "data")
-    _restart()
-    first = _load(events, areas)
-    beside = events.parent / buildcache.CACHE_FOLDER
-    assert len(_copies(beside)) == 1
+    loaders._build_cached.clear()
+    yield write_inputs(tmp_path / "data")
+    loaders._build_cached.clear()
 
-    data_folder = str(events.parent)
+
+def _make_read_only(folder: Path, monkeypatch) -> None:
+    """Make ``os.access`` answer "not writable" for ``folder`` and everything in it.
+
+    The tests run as root, for whom chmod stops no write: this is what the cache asks
+    (``buildcache.writable``), so it sees the folder as a read-only mount would show it.
+    """
     real_access = os.access
+    inside = str(folder)
 
     def read_only(path, mode, *args, **kwargs):
-        if mode & os.W_OK and str(path).startswith(data_folder):
+        if mode & os.W_OK and str(path).startswith(inside):
             return False
         return real_access(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(os, "access", read_only)
+
+
+def test_a_current_copy_in_a_folder_the_server_cannot_write_is_used(
+    shared_folder, tmp_path, monkeypatch, caplog
+):
+    # The data folder and its cache were written by whoever prepared them (an earlier
+    # `conflictmap serve`, another account); the server now runs where it cannot write
+    # there (a read-only mount).
+    events, areas = shared_folder
+    first = _load(events, areas)
+    beside = events.parent / buildcache.CACHE_FOLDER
+    assert len(_copies(beside)) == 1
+    _make_read_only(events.parent, monkeypatch)
     calls = _forbid_building(monkeypatch)
     _restart()
     with caplog.at_level(logging.WARNING):
@@ -176,3 +191,109 @@ def test_a_current_copy_in_a_folder_the_server_cannot_write_is_used(tmp_path, mo
     _restart()
     _load(events, areas)
     assert calls == []
+
+
+def test_the_folder_beside_the_events_is_searched_even_when_it_cannot_be_written(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv(buildcache.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    events = tmp_path / "data" / "events.csv"
+    events.parent.mkdir()
+    beside = events.parent / buildcache.CACHE_FOLDER
+    user = tmp_path / "xdg" / "conflictmap"
+    assert buildcache.cache_dir(events) == beside
+    assert buildcache.search_dirs(events) == [beside, user]
+    _make_read_only(events.parent, monkeypatch)
+    assert buildcache.cache_dir(events) == user  # written where it can be
+    assert buildcache.search_dirs(events) == [user, beside]  # and found where it was
+    # A folder chosen with CONFLICTMAP_CACHE_DIR comes first; the user's folder is not read.
+    monkeypatch.setenv(buildcache.CACHE_ENV, str(tmp_path / "chosen"))
+    assert buildcache.search_dirs(events) == [tmp_path / "chosen", beside]
+
+
+def test_a_damaged_copy_in_a_read_only_folder_is_replaced_in_the_user_cache(
+    shared_folder, tmp_path, monkeypatch, caplog
+):
+    events, areas = shared_folder
+    first = _load(events, areas)
+    (copy,) = _copies(events.parent / buildcache.CACHE_FOLDER)
+    _flip_first_letter(copy / "events.parquet", b"Islamic State", column="controller")
+    _make_read_only(events.parent, monkeypatch)
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert _controllers(again) == _controllers(first)
+    assert len(_cache_warnings(caplog)) == 1
+    assert len(_copies(tmp_path / "xdg" / "conflictmap")) == 1
+    # Next start: the good copy in the user's cache is found first; no build, no warning.
+    calls = _forbid_building(monkeypatch)
+    caplog.clear()
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        assert _controllers(_load(events, areas)) == _controllers(first)
+    assert calls == [] and _cache_warnings(caplog) == []
+
+
+def test_a_changed_byte_in_the_stored_reports_is_caught(inputs, tmp_path, caplog):
+    events, areas = inputs
+    first = _load(events, areas)
+    (copy,) = _copies(tmp_path / "cache")
+    meta = copy / "meta.json"
+    text = meta.read_text(encoding="utf-8")
+    assert '"rows_loaded": 8' in text
+    meta.write_text(text.replace('"rows_loaded": 8', '"rows_loaded": 9', 1), encoding="utf-8")
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert again.summary == first.summary
+    (warning,) = _cache_warnings(caplog)
+    assert "meta.json" in warning.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda copy: (copy / buildcache.CHECKSUMS).unlink(), "checksums.json is missing"),
+        (lambda copy: (copy / buildcache.CHECKSUMS).write_text("{"), "cannot be read"),
+        (lambda copy: (copy / "areas.parquet").unlink(), "areas.parquet is missing"),
+        (lambda copy: (copy / "rejected.parquet").write_bytes(b""), "rejected.parquet has 0"),
+    ],
+    ids=["no checksums", "checksums cut short", "a file missing", "a file emptied"],
+)
+def test_every_kind_of_damage_is_named_in_one_line(inputs, tmp_path, caplog, damage, said):
+    events, areas = inputs
+    first = _load(events, areas)
+    (copy,) = _copies(tmp_path / "cache")
+    damage(copy)
+    _restart()
+    with caplog.at_level(logging.WARNING):
+        again = _load(events, areas)
+    assert list(again.events["event_id"]) == list(first.events["event_id"])
+    (warning,) = _cache_warnings(caplog)
+    message = warning.getMessage()
+    assert message.startswith(f"build cache {copy}: ") and said in message, message
+    assert "\n" not in message
+
+
+def test_intact_bytes_that_do_not_read_back_are_named(tmp_path, caplog):
+    # Checksums that match a file that is not Parquet (written so by a bug, say).
+    import hashlib
+    import json
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    files = {name: b"not parquet" for name in buildcache.STORED_FILES}
+    files["meta.json"] = b"{}"
+    listed = {}
+    for name, data in files.items():
+        (copy / name).write_bytes(data)
+        listed[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (copy / buildcache.CHECKSUMS).write_text(json.dumps({"files": listed}))
+    with caplog.at_level(logging.WARNING):
+        assert buildcache.read_copy(copy) is None
+    (warning,) = _cache_warnings(caplog)
+    assert "does not read back" in warning.getMessage()
+    caplog.clear()
+    assert buildcache.read_copy(tmp_path / "nothing here") is None
+    assert _cache_warnings(caplog) == []  # no copy yet: nothing to say
