@@ -260,7 +260,7 @@ def geocode(
     Rows set aside by validation go to OUT.rejected.csv beside the output, with reasons.
     """
     from dashboard.pipeline import BuildSettings, read_and_geocode, write_rejected
-    from dashboard.tableexport import export_frame
+    from dashboard.tableexport import write_csv
 
     _check_exists(events_file)
     try:
@@ -281,7 +281,7 @@ def geocode(
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
     Path(output).parent.mkdir(parents=True, exist_ok=True)
-    export_frame(result.events).to_csv(output, index=False)
+    write_csv(result.events, output)
     report = checked.report
     click.echo(
         f"{report.rows_in} rows in, {len(result.events)} written to {output}, "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import json
 import re
 import sys
@@ -247,11 +246,9 @@ def _load(
 
 
 def _csv(frame: pd.DataFrame) -> str:
-    from dashboard.tableexport import export_frame
+    from dashboard.tableexport import to_csv_text
 
-    buffer = io.StringIO()
-    export_frame(frame).to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue()
+    return to_csv_text(frame)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
 from dashboard.readers import read_events
 from dashboard.report import WARNING, Problem, Report, json_records
 from dashboard.spatial import join_events_to_areas
-from dashboard.tableexport import export_frame
+from dashboard.tableexport import write_csv
 from dashboard.validation import ValidationResult, validate_events
 
 Progress = Callable[[str, int, int], None]
@@ -377,7 +377,7 @@ def write_rejected_areas(table: pd.DataFrame, out_path: str | Path) -> Path:
     """Write :func:`dashboard.arealedger.ledger_table` rows: OUT.rejected-areas.csv."""
     path = rejected_areas_path(out_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    export_frame(table).to_csv(path, index=False)
+    write_csv(table, path)
     return path
 
 
@@ -386,5 +386,5 @@ def write_rejected(rejected: pd.DataFrame, out_path: str | Path) -> Path:
     path = Path(out_path).with_suffix(".rejected.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     # Set-aside rows hold whatever the file held: neutralise formulas for spreadsheets.
-    export_frame(rejected).to_csv(path, index=False)
+    write_csv(rejected, path)
     return path

