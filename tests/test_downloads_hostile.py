@@ -14,7 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from app_fixtures import EVENTS_HEADER, areas_doc
 
 from dashboard import arealedger, pipeline, schema
 from dashboard.tableexport import restore, to_csv_bytes, to_csv_text, to_geojson_bytes, write_csv
@@ -305,3 +309,94 @@ def test_objects_that_are_not_str_are_written_as_neutralised_text():
 def test_a_bare_carriage_return_is_quoted_and_rows_end_with_lf():
     table = pd.DataFrame({"a": pd.Series(["x\ry", "z"], dtype="category"), "b": [1, 2]})
     assert to_csv_text(table) == 'a,b\n"x\ry",1\nz,2\n'
+
+
+# --- the command line: files and standard output as a user gets them --------------------------
+
+# The readers refuse a file holding NUL bytes and read blank text as missing: not written here.
+CLI_PAYLOADS = [h for h in HOSTILE if "\x00" not in h and h.strip()]
+
+
+def _events_file(path: Path, *, latitude: str) -> Path:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    columns = EVENTS_HEADER.split(",")
+    writer.writerow(columns)
+    for i, text in enumerate(CLI_PAYLOADS):
+        row = {c: "" for c in columns} | {
+            schema.EVENT_ID: f"h{i:02d}",
+            schema.EVENT_DATE: "2017-11-10",
+            schema.EVENT_TYPE: "Battles",
+            schema.SUB_EVENT_TYPE: "Non-state actor overtakes territory",
+            schema.ACTOR1: text,
+            schema.COUNTRY: "Iraq",
+            schema.LOCATION: text,
+            schema.LATITUDE: latitude,
+            schema.LONGITUDE: "43.1",
+            schema.SOURCE: text,
+            schema.NOTES: text,
+        }
+        writer.writerow([row[c] for c in columns])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _areas_file(path: Path, controllers: list[str]) -> Path:
+    """The hand-made areas plus one feature without geometry (set aside) per controller."""
+    doc = areas_doc()
+    for i, name in enumerate(controllers):
+        properties = {"area_id": f"bad{i}", "controller": name, "valid_from": "2014-01-01"}
+        doc["features"].append({"type": "Feature", "properties": properties, "geometry": None})
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """``python -m dashboard ARGS`` with output as bytes: no newline translation on the way."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    env.pop("CONFLICTMAP_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        capture_output=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+def _assert_reads_back(data: bytes, column: str, expected: list[str]) -> None:
+    records = _read_with_csv_module(data)
+    assert len(records) - 1 == len(expected), (len(records) - 1, len(expected))
+    live = [c for r in records for c in r if live_formula(c)]
+    assert live == [], live[:5]
+    at = records[0].index(column)
+    assert [restore(r[at]) for r in records[1:]] == expected
+    frame = _read_with_pandas(data)
+    assert len(frame) == len(expected)
+    assert [restore(v) for v in frame[column]] == expected
+
+
+def test_build_writes_set_aside_rows_and_areas_that_read_back_as_written(tmp_path):
+    events = _events_file(tmp_path / "events.csv", latitude="95")  # every row set aside
+    controllers = CLI_PAYLOADS[:6]
+    areas = _areas_file(tmp_path / "areas.geojson", controllers)
+    done = _run("build", str(events), "--areas", str(areas), "-o", str(tmp_path / "o.parquet"))
+    assert b"Traceback" not in done.stdout + done.stderr, done.stderr
+    rejected = (tmp_path / "o.rejected.csv").read_bytes()
+    _assert_reads_back(rejected, schema.NOTES, CLI_PAYLOADS)
+    _assert_reads_back(rejected, schema.LOCATION, CLI_PAYLOADS)
+    rejected_areas = (tmp_path / "o.rejected-areas.csv").read_bytes()
+    _assert_reads_back(rejected_areas, schema.CONTROLLER, controllers)
+
+
+def test_geocode_output_and_check_csv_read_back_as_written(tmp_path):
+    events = _events_file(tmp_path / "events.csv", latitude="36.3")
+    done = _run("geocode", str(events), "-o", str(tmp_path / "geocoded.csv"))
+    assert done.returncode == 0, done.stderr
+    _assert_reads_back((tmp_path / "geocoded.csv").read_bytes(), schema.NOTES, CLI_PAYLOADS)
+
+    areas = _areas_file(tmp_path / "areas.geojson", [])
+    done = _run("check", "--events", str(events), "--areas", str(areas), "--all", "-f", "csv")
+    assert b"Traceback" not in done.stdout + done.stderr, done.stderr
+    _assert_reads_back(done.stdout, schema.LOCATION, CLI_PAYLOADS)
