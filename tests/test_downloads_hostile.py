@@ -26,9 +26,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from app_fixtures import EVENTS_HEADER, areas_doc
+from app_fixtures import (
+    EVENTS_HEADER,
+    areas_doc,
+    private_build_cache,  # noqa: F401 (pytest fixture)
+)
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
 
-from dashboard import arealedger, pipeline, schema
+from dashboard import arealedger, paths, pipeline, schema
+from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.tableexport import restore, to_csv_bytes, to_csv_text, to_geojson_bytes, write_csv
 
 HOSTILE: list[str] = [
@@ -107,6 +114,8 @@ HOSTILE: list[str] = [
 ]
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 HOSTILE_HEADERS = ["=cmd", "@x", "+y", "-z", "\tcol", " =sp", "＝w", "'=q"]
+APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
+APP_TIMEOUT = 120
 STORAGES = ["object", "category", "string", "string[pyarrow]", "arrow"]
 
 
@@ -400,3 +409,105 @@ def test_geocode_output_and_check_csv_read_back_as_written(tmp_path):
     done = _run("check", "--events", str(events), "--areas", str(areas), "--all", "-f", "csv")
     assert b"Traceback" not in done.stdout + done.stderr, done.stderr
     _assert_reads_back(done.stdout, schema.LOCATION, CLI_PAYLOADS)
+
+
+# --- the page: its table kept as categoricals, downloaded as a browser would ---------------------
+
+
+@pytest.fixture
+def media(monkeypatch) -> list[MediaFileManager]:
+    """The media file manager of each AppTest run (the last one is the current page's)."""
+    managers: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
+    return managers
+
+
+def _page_download(at: AppTest, media: list[MediaFileManager], label: str) -> bytes:
+    """The bytes a click on the download button ``label`` gives the browser."""
+    found = [b for b in at.get("download_button") if b.label == label]
+    assert len(found) == 1, [b.label for b in at.get("download_button")]
+    proto = found[0].proto
+    manager = media[-1]
+    if proto.HasField("deferred_file_id"):
+        url = manager.execute_deferred(proto.deferred_file_id)
+    else:
+        url = proto.url
+    stored = manager.read_file(url.rsplit("/", 1)[-1])
+    assert stored is not None, url
+    return stored.content
+
+
+def _page_rows(path: Path) -> list[str]:
+    """Each payload twice in the default window (so the page keeps text as categoricals),
+    and each once with latitude 95 (set aside)."""
+    rows = []
+    for copy, latitude in (("a", "36.3"), ("b", "36.31"), ("x", "95")):
+        for i, text in enumerate(CLI_PAYLOADS):
+            rows.append((f"{copy}{i:02d}", text, latitude))
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    columns = EVENTS_HEADER.split(",")
+    writer.writerow(columns)
+    for event_id, text, latitude in rows:
+        row = {c: "" for c in columns} | {
+            schema.EVENT_ID: event_id,
+            schema.EVENT_DATE: "2017-11-10",
+            schema.EVENT_TYPE: "Battles",
+            schema.ACTOR1: text,
+            schema.COUNTRY: "Iraq",
+            schema.LOCATION: text,
+            schema.LATITUDE: latitude,
+            schema.LONGITUDE: "43.1",
+            schema.SOURCE: text,
+            schema.NOTES: text,
+        }
+        writer.writerow([row[c] for c in columns])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return [event_id for event_id, _, _ in rows]
+
+
+def test_page_downloads_of_a_categorical_table_read_back_as_written(tmp_path, monkeypatch, media):
+    events = tmp_path / "data" / "events.csv"
+    ids = _page_rows(events)
+    areas = _areas_file(tmp_path / "data" / "areas.geojson", [])
+    monkeypatch.setenv(EVENTS_ENV, str(events))
+    monkeypatch.setenv(AREAS_ENV, str(areas))
+    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    text_of = {i: CLI_PAYLOADS[int(i[1:])] for i in ids}
+    shown = sorted(i for i in ids if not i.startswith("x"))
+
+    page_csv = _page_download(at, media, "Download CSV")
+    records = _read_with_csv_module(page_csv)
+    assert [c for r in records for c in r if live_formula(c)] == []
+    header, body = records[0], records[1:]
+    assert sorted(r[header.index(schema.EVENT_ID)] for r in body) == shown
+    for name in (schema.NOTES, schema.LOCATION, schema.ACTOR1, schema.SOURCE):
+        at_column = header.index(name)
+        for r in body:
+            assert restore(r[at_column]) == text_of[r[header.index(schema.EVENT_ID)]], name
+    assert len(_read_with_pandas(page_csv)) == len(shown)
+
+    doc = json.loads(_page_download(at, media, "Download GeoJSON"))
+    assert len(doc["features"]) == len(shown)
+    for feature in doc["features"]:
+        props = feature["properties"]
+        assert not [v for v in props.values() if isinstance(v, str) and live_formula(v)]
+        assert restore(props[schema.NOTES]) == text_of[props[schema.EVENT_ID]]
+
+    set_aside = _page_download(at, media, "Rows set aside (CSV)")
+    records = _read_with_csv_module(set_aside)
+    assert [c for r in records for c in r if live_formula(c)] == []
+    header, body = records[0], records[1:]
+    assert sorted(r[header.index(schema.EVENT_ID)] for r in body) == sorted(
+        i for i in ids if i.startswith("x")
+    )
+    for r in body:
+        assert restore(r[header.index(schema.NOTES)]) == text_of[r[header.index(schema.EVENT_ID)]]
