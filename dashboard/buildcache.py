@@ -268,9 +268,11 @@ def _verified_bytes(folder: Path, name: str, expected: dict[str, Any]) -> bytes:
     if not isinstance(expected, dict):
         raise _Damaged(f"{CHECKSUMS} has no checksum for {name}")
     size = expected.get("bytes")
+    if not isinstance(size, int):
+        raise _Damaged(f"{CHECKSUMS} has no size for {name}")
     if len(data) != size:
-        cut = " (cut short)" if isinstance(size, int) and len(data) < size else ""
-        raise _Damaged(f"{name} has {len(data):,} bytes where {size!r} were written{cut}")
+        cut = " (cut short)" if len(data) < size else ""
+        raise _Damaged(f"{name} has {len(data):,} bytes where {size:,} were written{cut}")
     if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
         raise _Damaged(f"{name} does not match the SHA-256 recorded when it was written")
     return data
