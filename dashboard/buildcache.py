@@ -75,6 +75,8 @@ _BUILD_CODE = (
     "readers/textio.py",
 )
 _CACHE_VERSION = "3"
+#: checksums.json is a few hundred bytes: anything much larger was not written here.
+_CHECKSUMS_MAX_BYTES = 64 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -245,9 +247,12 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
     return frame
 
 
-def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
+def _checksums(folder: Path) -> dict[str, Any]:
+    path = folder / CHECKSUMS
     try:
-        listed = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))["files"]
+        if path.stat().st_size > _CHECKSUMS_MAX_BYTES:
+            raise _Damaged(f"{CHECKSUMS} is larger than any this code writes")
+        listed = json.loads(path.read_text(encoding="utf-8"))["files"]
     except FileNotFoundError:
         raise _Damaged(f"{CHECKSUMS} is missing") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -257,22 +262,24 @@ def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
     return listed
 
 
-def _verified_bytes(folder: Path, name: str, expected: dict[str, Any]) -> bytes:
+def _verified_bytes(folder: Path, name: str, expected: Any) -> bytes:
     """The bytes of one file, read once, after checking them against ``expected``."""
+    if not isinstance(expected, dict) or not isinstance(expected.get("bytes"), int):
+        raise _Damaged(f"{CHECKSUMS} has no size for {name}")
+    size: int = expected["bytes"]
+    path = folder / name
     try:
-        data = (folder / name).read_bytes()
+        # The size first: a file swapped for a huge one is refused without being read.
+        found = path.stat().st_size
+        data = path.read_bytes() if found == size else b""
     except FileNotFoundError:
         raise _Damaged(f"{name} is missing") from None
     except OSError as exc:
         raise _Damaged(f"{name} cannot be read ({_one_line(exc)})") from None
-    if not isinstance(expected, dict):
-        raise _Damaged(f"{CHECKSUMS} has no checksum for {name}")
-    size = expected.get("bytes")
-    if not isinstance(size, int):
-        raise _Damaged(f"{CHECKSUMS} has no size for {name}")
-    if len(data) != size:
-        cut = " (cut short)" if len(data) < size else ""
-        raise _Damaged(f"{name} has {len(data):,} bytes where {size:,} were written{cut}")
+    actual = found if found != size else len(data)
+    if actual != size:
+        cut = " (cut short)" if actual < size else ""
+        raise _Damaged(f"{name} has {actual:,} bytes where {size:,} were written{cut}")
     if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
         raise _Damaged(f"{name} does not match the SHA-256 recorded when it was written")
     return data

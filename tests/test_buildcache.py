@@ -251,6 +251,11 @@ def test_a_changed_byte_in_the_stored_reports_is_caught(inputs, tmp_path, caplog
     assert "meta.json" in warning.getMessage()
 
 
+def _grow(copy: Path) -> None:
+    with (copy / "areas.parquet").open("ab") as handle:
+        handle.write(b"\0" * 1_000_000)
+
+
 @pytest.mark.parametrize(
     ("damage", "said"),
     [
@@ -258,8 +263,9 @@ def test_a_changed_byte_in_the_stored_reports_is_caught(inputs, tmp_path, caplog
         (lambda copy: (copy / buildcache.CHECKSUMS).write_text("{"), "cannot be read"),
         (lambda copy: (copy / "areas.parquet").unlink(), "areas.parquet is missing"),
         (lambda copy: (copy / "rejected.parquet").write_bytes(b""), "rejected.parquet has 0"),
+        (_grow, "areas.parquet has"),
     ],
-    ids=["no checksums", "checksums cut short", "a file missing", "a file emptied"],
+    ids=["no checksums", "checksums cut short", "a file missing", "a file emptied", "grown"],
 )
 def test_every_kind_of_damage_is_named_in_one_line(inputs, tmp_path, caplog, damage, said):
     events, areas = inputs
