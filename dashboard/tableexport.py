@@ -68,8 +68,8 @@ from dashboard import schema
 
 #: Leading characters that make a spreadsheet run a cell (OWASP's list).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_STARTS = frozenset("=+-@")
-_ALWAYS_NEUTRALISED = ("\t", "\r")
+_ALWAYS_NEUTRALISED = ("\t", "\r")  # whatever follows: some programs drop them, then read on
+_FORMULA_STARTS = frozenset(p for p in FORMULA_PREFIXES if p not in _ALWAYS_NEUTRALISED)
 _MARK = "'"
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _GEOMETRY = "geometry"
