@@ -223,10 +223,6 @@ FALLBACKS = {
     "blank lines at the end": (CLEAN + "\n\n", "records on"),
     "whitespace-only line": (HEADER + ROW.format(1) + "   \n" + ROW.format(2), "pyarrow cannot"),
     "header only": (HEADER, "no data rows"),
-    "header longer than the sniffed sample": (
-        "a," + "b" * 70_000 + "\n1,2\n",
-        "does not parse as the sniffed header",
-    ),
     "field over the csv size limit": (
         HEADER + "a1,2017-11-09,36.2,37.1," + "x" * (csv.field_size_limit() + 1) + "\n",
         "field size limit",
@@ -286,6 +282,8 @@ FAST = {
         "event_id,source_row,notes,notes\na1,7,x,y\na2,8,z,w\n"
     ),
     "Arabic and a BOM inside the text": HEADER + "a1,2017-11-09,36.2,37.1,حلب \ufeff\n",
+    # The sniffer reads the header whole, however far past its 64 KB sample it runs.
+    "header longer than the sniffing sample": "a," + "b" * 70_000 + "\n1,2\n",
     # str.splitlines would break at these; neither csv reader does
     "Unicode line separators inside fields": (
         HEADER + "a1,2017-11-09,36.2,37.1,x\x0by\x0cz\x1c\x1d\x1e\x85\u2028\u2029\n"

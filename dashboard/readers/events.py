@@ -30,6 +30,7 @@ from dashboard.readers.mapping import column_key, renames_for
 from dashboard.report import WARNING, Problem
 
 _log = logging.getLogger(__name__)
+_MAX_NAMES_LISTED = 10
 _UCDP_KEYS = frozenset(
     {"id", "type_of_violence", "side_a", "side_b", "date_start", "date_end", "best", "where_prec"}
 )
@@ -177,6 +178,7 @@ def read_events(
     layout = sniff_layout(path, format=format, mapping=mapping, max_bytes=max_bytes, encoding=given)
     path = Path(layout.path)
     encoding, delimiter, columns = layout.encoding, layout.delimiter, layout.columns
+    textio.check_line_lengths(path, encoding=encoding)
     has_header, first, fmt, renames = layout.has_header, layout.first, layout.format, layout.renames
     problems = list(layout.problems)
     table, parser, fallback = _read_table(
@@ -284,6 +286,7 @@ def sniff_layout(
     first = textio.first_record(sample, delimiter)
     if not first:
         raise InputFileError(f"{path}: no header row; the file holds only blank lines")
+    textio.check_header_width(path, first)
     fmt, columns, has_header, problems = _layout(first, format=format, mapping=mapping)
     renames = _renames(fmt, columns, mapping, path=str(path))
     return Layout(
@@ -381,38 +384,78 @@ def _headerless_ucdp(record: Sequence[str], *, forced: bool) -> bool:
 
 
 def _clean_header(names: Sequence[str]) -> tuple[list[str], list[Problem]]:
-    """Strip spaces and stray BOMs, fold case of known names, name blanks, de-duplicate."""
+    """Strip spaces and stray BOMs, fold case of known names, name blanks, de-duplicate.
+
+    A repeated name gets the first free ``name.k``. Linear in the number of columns: the
+    names taken are a set, and each name remembers the next ``k`` to try, so thousands of
+    columns called alike cost no more than thousands of distinct ones. One warning per
+    repeated name and one for all unnamed columns, however many there are.
+    """
     problems: list[Problem] = []
     out: list[str] = []
+    taken: set[str] = set()
+    next_k: dict[str, int] = {}
+    later: dict[str, list[str]] = {}  # repeated name -> the names its later copies got
+    unnamed: list[int] = []
     for i, raw in enumerate(names, start=1):
         name = str(raw).strip().lstrip("\ufeff").strip()
         if not name:
             name = f"column_{i}"
-            problems.append(
-                Problem(None, name, raw, f"column {i} has no name; called {name!r}", WARNING)
-            )
+            unnamed.append(i)
         elif name.lower() in _KNOWN_NAMES and name != name.lower():
             name = name.lower()
         if name in _RESERVED:
             message = f"column {name!r} is renamed file_{name}: the reader adds its own"
             problems.append(Problem(None, name, raw, message, WARNING))
             name = f"file_{name}"
-        if name in out:
-            k = 1
-            while f"{name}.{k}" in out:
+        if name in taken:
+            k = next_k.get(name, 1)
+            while f"{name}.{k}" in taken:
                 k += 1
-            problems.append(
-                Problem(
-                    None,
-                    name,
-                    raw,
-                    f"column {name!r} appears twice; the later one is called {name}.{k}",
-                    WARNING,
-                )
-            )
+            next_k[name] = k + 1
+            later.setdefault(name, []).append(f"{name}.{k}")
             name = f"{name}.{k}"
+        taken.add(name)
         out.append(name)
+    if unnamed:
+        problems.append(_unnamed_warning(unnamed))
+    problems += [_repeated_warning(name, copies) for name, copies in later.items()]
     return out, problems
+
+
+def _unnamed_warning(positions: list[int]) -> Problem:
+    if len(positions) == 1:
+        i = positions[0]
+        return Problem(
+            None, f"column_{i}", "", f"column {i} has no name; called 'column_{i}'", WARNING
+        )
+    numbers = _listed([str(i) for i in positions])
+    called = _listed([f"column_{i}" for i in positions])
+    return Problem(
+        None,
+        f"column_{positions[0]}",
+        "",
+        f"columns {numbers} have no name; called {called}",
+        WARNING,
+    )
+
+
+def _repeated_warning(name: str, copies: list[str]) -> Problem:
+    if len(copies) == 1:
+        message = f"column {name!r} appears twice; the later one is called {copies[0]}"
+    else:
+        message = (
+            f"column {name!r} appears {len(copies) + 1:,} times; the later ones are called "
+            f"{_listed(copies)}"
+        )
+    return Problem(None, name, name, message, WARNING)
+
+
+def _listed(items: list[str]) -> str:
+    """Items joined by commas; a long list shows its first few and its last."""
+    if len(items) <= _MAX_NAMES_LISTED:
+        return ", ".join(items)
+    return ", ".join(items[: _MAX_NAMES_LISTED - 1]) + ", ..., " + items[-1]
 
 
 def _renames(

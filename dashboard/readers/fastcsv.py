@@ -26,7 +26,7 @@ Stray quotes that leave a record on one line with the header's field count (``ab
 ``"ab"c``, ``"a""b"``) parse the same in both; ``tests/test_readers_fast.py`` compares the
 two on seeded random files. Quoting that changes the structure (a quote swallowing a
 delimiter or a line end) shows up as a ragged row or as fewer records than lines, above.
-Values go through the slow path's own ``textio._blank_to_na``, so NA handling cannot drift.
+Values go through the slow path's own ``textio.text_frame``, so NA handling cannot drift.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -142,9 +141,10 @@ def read_range(
 ) -> RangeRead:
     """Read bytes ``start:end`` of a UTF-8 file (cut at line starts) as the fast path would.
 
-    Each range makes the checks :func:`read_table` makes on the whole file (UTF-8, no NUL,
-    no lone CR, the header's field count on every line, one record a line, the first line
-    the sniffed header, no field at the csv module's limit), plus one a range needs: its
+    Each range makes the checks :func:`read_table` makes on the whole file (no line longer
+    than ``textio.MAX_LINE_BYTES``, UTF-8, no NUL, no lone CR, the header's field count on
+    every line, one record a line, the first line the sniffed header, no field at the csv
+    module's limit), plus one a range needs: its
     last record must not end inside a quoted field (a quote open across the cut). When
     every range of a file passes, their records together are the whole file's fast-path
     records; when one declines the caller must read the whole file with ``read_events``.
@@ -159,6 +159,15 @@ def read_range(
         Whether this range begins with the header (the first range of a file with one).
     """
     width = len(columns)
+    # Measured in chunks before the range is read whole: a line over the limit is refused
+    # (by the whole-file read the caller falls back to) without holding it in memory.
+    long_line = textio.long_line_in_range(path, start, end)
+    if long_line is not None:
+        return RangeRead(
+            None,
+            fallback=f"line {long_line:,} of the range is longer than the line limit "
+            f"({textio.MAX_LINE_BYTES:,} bytes)",
+        )
     with path.open("rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
@@ -272,11 +281,8 @@ def _check(table: pa.Table, *, lines: int, has_header: bool, first: Sequence[str
 
 def _table(data: pa.Table, columns: Sequence[str], delimiter: str) -> textio.Table:
     """The ``textio.Table`` that ``read_table`` builds: text, NA spellings as NA, row numbers."""
-    text = pd.api.types.pandas_dtype("str")  # the dtype the slow path's frames get
-    frame = data.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) else None)
-    frame.columns = list(columns)
-    frame = frame.apply(textio._blank_to_na)
+    frame = textio.text_frame(data.columns, columns)
     # No blank lines and one line per record: the data record number is the line number
     # minus the header.
     frame[schema.SOURCE_ROW] = np.arange(1, len(frame) + 1, dtype="int64")
-    return textio.Table(frame, textio._ragged_frame([], columns, delimiter), [])
+    return textio.Table(frame, textio.no_ragged_rows(columns, delimiter), [])

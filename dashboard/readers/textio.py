@@ -8,6 +8,13 @@ dropped by the parser.
 Row numbering: ``SOURCE_ROW`` is the 1-based number of the data record (header excluded,
 blank lines not counted). A record can span several physical lines when a quoted field
 contains a line break, so messages also give the physical line numbers.
+
+Limits: a header of more than ``MAX_COLUMNS`` columns and a line longer than
+``MAX_LINE_BYTES`` are refused (``InputFileError`` naming the file, the limit and what was
+found). Both are far above real exports (ACLED has 31 columns, UCDP GED 49, a wide analyst
+sheet a few hundred; an ACLED line is a few KB) and keep a hostile file to a bounded read:
+the first line is checked before anything reads the whole file, and no parser ever sees a
+line longer than the limit.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import AnyStr
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import schema
 from dashboard.errors import EncodingDetectionError, InputFileError
@@ -29,6 +39,8 @@ from dashboard.paths import check_input_file
 from dashboard.report import ERROR, WARNING, Problem
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
+MAX_COLUMNS = 2_000
+MAX_LINE_BYTES = 1024 * 1024
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
@@ -59,8 +71,11 @@ _NOT_CSV: tuple[tuple[bytes, str], ...] = (
 )
 _GEODATA_HINT = "control-area files go to --areas, not in place of the events"
 _NON_ASCII = re.compile("[^\x00-\x7f]")
+_NOT_SPACE = re.compile(r"\S")
+_LINE_END = re.compile("\r\n|\r|\n")
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+")
 _NA = frozenset(schema.NA_VALUES)
+_NA_TEXT = pa.array(sorted(_NA), type=pa.large_string())
 _HIGH_BYTES = bytes(range(128, 256))
 # The five bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252.
 _CP1252_UNDEFINED = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
@@ -78,6 +93,8 @@ _FOREIGN_RUN = re.compile("[^\x00-\x7f\\s]{3,}")
 _NON_ASCII_CHAR = re.compile("[^\x00-\x7f\\s]")
 _MAX_FOREIGN_SHARE = 0.3
 ENCODING_HINT = "give the encoding with --encoding (e.g. --encoding cp1251)"
+_COLUMNS_HINT = "delete the columns you do not need (e.g. in a spreadsheet) and load it again"
+_LINE_HINT = "is it a CSV table, one record a line?"
 
 
 @dataclass
@@ -107,12 +124,16 @@ class Table:
 def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Refuse what cannot be read as a CSV text file; return its size in bytes.
 
+    The first line is checked against ``MAX_LINE_BYTES`` here, reading at most that many
+    bytes, so a file with no line break (a blob saved as .csv) is refused before the
+    encoding detection streams the whole file.
+
     Raises
     ------
     InputFileError
         Missing, not a regular file (a directory, a named pipe), unreadable, empty, larger
-        than ``max_bytes``, compressed, or another format (a workbook, GeoJSON, GeoPackage,
-        Parquet).
+        than ``max_bytes``, compressed, another format (a workbook, GeoJSON, GeoPackage,
+        Parquet), or a first line longer than ``MAX_LINE_BYTES``.
     """
     size = check_input_file(path)
     if size > max_bytes:
@@ -128,6 +149,10 @@ def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
             raise InputFileError(
                 f"{path}: the file is {what}, not CSV text; extract or export it as CSV first{hint}"
             )
+    # Bytes, before the encoding is known: every accepted encoding writes a line end with a
+    # 0x0A or 0x0D byte, so none in the first MAX_LINE_BYTES + 1 bytes means line 1 is over.
+    if _first_long_line(_byte_chunks(path, 0, MAX_LINE_BYTES + 1), MAX_LINE_BYTES) == 0:
+        raise InputFileError(_long_line_message(path, 1, MAX_LINE_BYTES))
     return size
 
 
@@ -341,14 +366,62 @@ def _plausibly_arabic(path: Path, encoding: str) -> bool:
 # --- text sample: delimiter and first record ---------------------------------------------
 
 
-def read_sample(path: Path, encoding: str, *, chars: int = _SAMPLE_CHARS) -> str:
-    """The first ``chars`` characters of the file, cut back to the last complete line."""
+def read_sample(
+    path: Path, encoding: str, *, chars: int = _SAMPLE_CHARS, max_line: int = MAX_LINE_BYTES
+) -> str:
+    """The first ``chars`` characters of the file, cut back to the last complete line.
+
+    The first line with text on it (the header) is always whole, however much longer than
+    ``chars`` it is: a header cut inside the sample would lose its last columns, or split a
+    name in two. Reading stops at ``max_line`` characters past the start of that line.
+
+    Raises
+    ------
+    InputFileError
+        The header line is longer than ``max_line`` characters, or the first ``max_line``
+        characters hold only blank lines.
+    """
     with path.open(encoding=encoding, newline="") as fh:
-        text = fh.read(chars)
-        more = bool(fh.read(1))
-    if more and "\n" in text:
-        text = text[: text.rindex("\n") + 1]
+        parts = [fh.read(chars)]
+        text = parts[0]
+        while (end := _header_end(text, path=path, max_line=max_line)) is None:
+            more = fh.read(chars)
+            if not more:
+                return text  # the whole file is the sample
+            parts.append(more)
+            text = "".join(parts)
+        more_after = bool(fh.read(1))
+    if more_after:
+        last_end = max(text.rfind("\n"), text.rfind("\r"))
+        text = text[: max(last_end + 1, end)]
     return text
+
+
+def _header_end(text: str, *, path: Path, max_line: int) -> int | None:
+    """Where the first line holding text ends in ``text`` (after its line end); None when
+    ``text`` does not reach that far yet.
+
+    Raises
+    ------
+    InputFileError
+        That line, or the blank lines before it, run past ``max_line`` characters.
+    """
+    content = _NOT_SPACE.search(text)
+    blank = len(text) if content is None else content.start()
+    if blank > max_line:
+        raise InputFileError(
+            f"{path}: no header in the first {_human(max_line)} (only blank lines); "
+            "remove the blank lines at the top and load it again"
+        )
+    if content is None:
+        return None
+    start = max(text.rfind("\n", 0, content.start()), text.rfind("\r", 0, content.start())) + 1
+    found = _LINE_END.search(text, content.start())
+    length = (found.start() if found else len(text)) - start
+    if length > max_line:
+        line = 1 + _count_line_ends(text[:start])
+        raise InputFileError(_long_line_message(path, line, max_line))
+    return found.end() if found else None
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -372,7 +445,9 @@ def sniff_delimiter(sample: str) -> str:
 
 
 def _records(sample: str, delimiter: str) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    # newline="": lines end at CR, LF or CRLF, as in the file read with newline="" (the
+    # default splits at LF only, and a classic-Mac file with CR line ends would be one line).
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
     out: list[list[str]] = []
     try:
         for record in reader:
@@ -396,6 +471,164 @@ def _is_blank(record: Sequence[str]) -> bool:
     return not record or (len(record) == 1 and not record[0].strip())
 
 
+def check_header_width(path: Path, header: Sequence[str]) -> None:
+    """Refuse a header of more than ``MAX_COLUMNS`` columns.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file, the number of columns found and the limit.
+    """
+    if len(header) > MAX_COLUMNS:
+        raise InputFileError(
+            f"{path}: the header has {len(header):,} columns; at most {MAX_COLUMNS:,} are read: "
+            f"{_COLUMNS_HINT}"
+        )
+
+
+# --- line lengths -----------------------------------------------------------------------------
+
+
+def check_line_lengths(path: Path, *, encoding: str, max_line: int = MAX_LINE_BYTES) -> None:
+    """Refuse a file with a line longer than ``max_line`` bytes, reading it in chunks.
+
+    Run before a parser reads the file, so neither the csv module (which reads a line
+    whole) nor pyarrow ever holds a line over the limit. A CR, an LF and a CRLF each end a
+    line, as they do for the csv module. In UTF-16 and UTF-32 the bytes 0x0A and 0x0D occur
+    inside other characters, so those files are decoded and measured in characters (a
+    limit of ``max_line`` divided by the bytes of one line end).
+
+    Raises
+    ------
+    InputFileError
+        Naming the file, the first line over the limit (1-based, as an editor counts) and
+        the limit.
+    """
+    width = _line_end_width(encoding)
+    if width == 0:
+        start = _first_long_line(_byte_chunks(path, 0, None), max_line)
+        if start is not None:
+            line = 1 + _count_line_ends_in(_byte_chunks(path, 0, start))
+            raise InputFileError(_long_line_message(path, line, max_line))
+        return
+    limit = max_line // width
+    start = _first_long_line(_text_chunks(path, encoding), limit)
+    if start is not None:
+        line = 1 + _count_line_ends_in(_text_chunks(path, encoding, upto=start))
+        raise InputFileError(_long_line_message(path, line, max_line))
+
+
+def long_line_in_range(
+    path: Path, start: int, end: int, *, max_line: int = MAX_LINE_BYTES
+) -> int | None:
+    """The 1-based line number (counted from ``start``) of the first line longer than
+    ``max_line`` bytes in bytes ``start:end`` of a UTF-8 file; None when there is none.
+
+    ``start`` must be a line start. Reads the range in chunks (bounded memory).
+    """
+    offset = _first_long_line(_byte_chunks(path, start, end), max_line)
+    if offset is None:
+        return None
+    return 1 + _count_line_ends_in(_byte_chunks(path, start, start + offset))
+
+
+def _long_line_message(path: Path, line: int, limit: int) -> str:
+    return (
+        f"{path}: line {line:,} is longer than {_human(limit)} (more than {limit:,} bytes "
+        f"without a line break); at most {_human(limit)} a line is read: {_LINE_HINT}"
+    )
+
+
+def _line_end_width(encoding: str) -> int:
+    """0 when the encoding writes CR and LF as the single bytes 0x0D and 0x0A and no other
+    character holds those bytes (UTF-8, the Windows code pages, the CJK multi-byte codes);
+    else the bytes of one encoded line end (2 for UTF-16, 4 for UTF-32)."""
+    try:
+        if b"\n\r".decode(encoding) == "\n\r":
+            return 0
+    except UnicodeDecodeError:
+        pass
+    encoder = codecs.getincrementalencoder(encoding)()
+    with_bom = len(encoder.encode("\n"))  # a BOM (if any) comes with the first call
+    return max(1, len(encoder.encode("\n")) or with_bom)
+
+
+def _byte_chunks(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+    """Bytes ``start:end`` of the file (``end`` None: to the end), chunk by chunk."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        left = None if end is None else end - start
+        while left is None or left > 0:
+            chunk = fh.read(_CHUNK_BYTES if left is None else min(_CHUNK_BYTES, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+
+
+def _text_chunks(path: Path, encoding: str, *, upto: int | None = None) -> Iterator[str]:
+    """The file decoded (an encoding already checked), chunk by chunk; ``upto`` characters."""
+    seen = 0
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        while upto is None or seen < upto:
+            chunk = fh.read(_CHUNK_BYTES if upto is None else min(_CHUNK_BYTES, upto - seen))
+            if not chunk:
+                return
+            seen += len(chunk)
+            yield chunk
+
+
+def _first_long_line(chunks: Iterable[AnyStr], limit: int) -> int | None:
+    """Offset where the first line longer than ``limit`` units starts; None when none is.
+
+    Each chunk is looked at in pieces of at most ``limit`` units: a line inside a piece is
+    then shorter than the limit, and only the line running across pieces needs measuring,
+    from the first and last line ends of each piece (found by the C string search, so a
+    file costs about what reading it costs).
+    """
+    offset = 0  # units before the current piece
+    line_start = 0
+    for chunk in chunks:
+        newline, cr = ("\n", "\r") if isinstance(chunk, str) else (b"\n", b"\r")
+        for at in range(0, len(chunk), limit):
+            piece = chunk[at : at + limit]  # the chunk itself when it is no longer than limit
+            first = piece.find(newline)
+            first_cr = piece.find(cr, 0, len(piece) if first < 0 else first)
+            if first_cr >= 0:
+                first = first_cr
+            if first < 0:
+                if offset + len(piece) - line_start > limit:
+                    return line_start
+            else:
+                if offset + first - line_start > limit:
+                    return line_start
+                last = piece.rfind(newline)
+                last = max(last, piece.rfind(cr, last + 1))
+                line_start = offset + last + 1
+            offset += len(piece)
+    return None
+
+
+def _count_line_ends_in(chunks: Iterable[AnyStr]) -> int:
+    """Line ends (LF, CR, CRLF once) in the chunks, a CRLF cut between two chunks included."""
+    count = 0
+    last_cr = False
+    for chunk in chunks:
+        count += _count_line_ends(chunk)
+        newline = "\n" if isinstance(chunk, str) else b"\n"
+        if last_cr and chunk.startswith(newline):
+            count -= 1
+        last_cr = chunk.endswith("\r" if isinstance(chunk, str) else b"\r")
+    return count
+
+
+def _count_line_ends(text: AnyStr) -> int:
+    if isinstance(text, str):
+        return text.count("\n") + text.count("\r") - text.count("\r\n")
+    return text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
+
+
 # --- the whole file -------------------------------------------------------------------------
 
 
@@ -406,6 +639,28 @@ class _Record:
     last_line: int
     fields: list[str]
     unterminated: bool = False  # a quote opened in this record is never closed
+    # A ragged record keeps its fields up to the header's width, and its field count and
+    # text apart: a line of 1 MB can hold half a million fields, a pointer each in a list.
+    count: int | None = None
+    raw: str | None = None
+
+    @property
+    def field_count(self) -> int:
+        return len(self.fields) if self.count is None else self.count
+
+    def text(self, delimiter: str) -> str:
+        return delimiter.join(self.fields) if self.raw is None else self.raw
+
+    def compact(self, width: int, delimiter: str) -> _Record:
+        """The record as kept when set aside: at most ``width`` fields, count and text apart."""
+        if len(self.fields) <= width:
+            return self
+        return replace(
+            self,
+            fields=self.fields[:width],
+            count=len(self.fields),
+            raw=delimiter.join(self.fields),
+        )
 
 
 def read_table(
@@ -441,7 +696,7 @@ def read_table(
         if record.last_line > record.first_line:
             multiline.append(record)
         if len(record.fields) != width or record.unterminated:
-            ragged.append(record)
+            ragged.append(record.compact(width, delimiter))
             continue
         pending.append(record.fields)
         rows.append(record.row)
@@ -509,27 +764,59 @@ def _ends_in_open_quote(path: Path, *, encoding: str, delimiter: str, first_line
 
 
 def _frame(records: list[list[str]], rows: list[int], columns: Sequence[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(records, columns=list(columns), dtype="str")
-    if not records:
-        frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
-    frame = frame.apply(_blank_to_na)
+    width = len(columns)
+    if records:
+        arrays = [pa.array(values, type=pa.large_string()) for values in zip(*records, strict=True)]
+    else:
+        arrays = [pa.array([], type=pa.large_string())] * width
+    frame = text_frame(arrays, columns)
     frame[schema.SOURCE_ROW] = pd.Series(rows, dtype="int64")
     return frame
 
 
-def _blank_to_na(values: pd.Series) -> pd.Series:
-    """NA for the explicit NA spellings and for cells holding only whitespace."""
-    if values.empty:
-        return values.astype("str")
-    stripped = values.str.strip()
-    return values.where(~stripped.isin(_NA))
+def text_frame(
+    arrays: Sequence[pa.Array | pa.ChunkedArray], columns: Sequence[str]
+) -> pd.DataFrame:
+    """A frame of ``str`` columns from parsed text, the NA spellings and blank cells NA.
+
+    Both parsers end here (``fastcsv`` with pyarrow's columns, the csv module's records
+    turned into columns), so a value is NA or not by one rule. The work is done by pyarrow
+    compute, one call per column and step, so a header of a thousand columns costs
+    milliseconds, not a pandas operation per column.
+
+    Parameters
+    ----------
+    arrays
+        One ``large_string`` array per column, all of one length.
+    columns
+        The column names, as many as ``arrays``.
+    """
+    names = [f"f{i}" for i in range(len(arrays))]  # the names may repeat until cleaned
+    table = pa.table([blank_to_na(array) for array in arrays], names=names)
+    text = pd.api.types.pandas_dtype("str")
+    frame = table.to_pandas(types_mapper=lambda t: text if pa.types.is_large_string(t) else None)
+    frame.columns = list(columns)
+    return frame
+
+
+def blank_to_na(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Null for the explicit NA spellings (``schema.NA_VALUES``) and for cells holding only
+    whitespace (as ``str.strip`` of pandas' pyarrow-backed text sees it)."""
+    stripped = pc.utf8_trim_whitespace(values)
+    missing = pc.is_in(stripped, value_set=_NA_TEXT)
+    return pc.if_else(missing, pa.scalar(None, type=pa.large_string()), values)
+
+
+def no_ragged_rows(columns: Sequence[str], delimiter: str) -> pd.DataFrame:
+    """The ``Table.set_aside`` of a file without ragged rows: its columns, no rows."""
+    return _ragged_frame([], columns, delimiter)
 
 
 def _ragged_frame(records: list[_Record], columns: Sequence[str], delimiter: str) -> pd.DataFrame:
     width = len(columns)
     aligned = [(r.fields + [""] * width)[:width] for r in records]
     frame = _frame(aligned, [r.row for r in records], columns)
-    frame[schema.RAW_RECORD] = pd.Series([delimiter.join(r.fields) for r in records], dtype="str")
+    frame[schema.RAW_RECORD] = pd.Series([r.text(delimiter) for r in records], dtype="str")
     frame[schema.REJECT_REASON] = pd.Series(
         [_ragged_reason(r, width) for r in records], dtype="str"
     )
@@ -548,15 +835,15 @@ def _ragged_reason(record: _Record, width: int) -> str:
             f"unterminated quote: a quoted field opened in this row never closes, so it "
             f"runs to the end of the file ({_lines(record)}); close the quote and reload"
         )
-    many = "too many" if len(record.fields) > width else "too few"
+    many = "too many" if record.field_count > width else "too few"
     return (
-        f"ragged row: {len(record.fields)} fields where the header has {width} "
+        f"ragged row: {record.field_count} fields where the header has {width} "
         f"({many} fields, {_lines(record)})"
     )
 
 
 def _ragged_problem(record: _Record, width: int, delimiter: str) -> Problem:
-    raw = delimiter.join(record.fields)
+    raw = record.text(delimiter)
     value = raw if len(raw) <= 200 else raw[:200] + "..."
     return Problem(record.row, None, value, _ragged_reason(record, width), ERROR)
 
