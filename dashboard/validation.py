@@ -989,6 +989,7 @@ def _parse_date_column(
         )
         ambiguous_u = pd.Series(False, index=distinct.index)
         timed_u = pd.Series(timed_u, index=distinct.index)
+        time_error_u = pd.Series(np.nan, index=distinct.index, dtype="object")
     else:
         shape = _shapes(distinct)
         parts_u, ambiguous_u = _date_parts(
@@ -996,10 +997,19 @@ def _parse_date_column(
         )
         unread_u = parts_u.isna().any(axis=1)
         timed_u = shape["time"].notna() & ~unread_u
+        time_error_u = shape["time_error"]
     y, m, d = (_per_row(parts_u[part], codes, text.index) for part in ("y", "m", "d"))
     unread = text.notna() & _per_row_mask(unread_u, codes, text.index)
+    time_error = _per_row(time_error_u, codes, text.index)
     for label in _labels(unread):
-        found.error(label, column, text.at[label], _unread_message(column, text.at[label], rule))
+        value = text.at[label]
+        why = time_error.at[label]
+        message = (
+            f"{column} {value!r} is not a real date ({why})"
+            if isinstance(why, str)
+            else _unread_message(column, value, rule)
+        )
+        found.error(label, column, value, message)
     out_of_range = ~unread & ((y < _YEAR_MIN) | (y > _YEAR_MAX))
     for label in _labels(out_of_range):
         found.error(
@@ -1083,10 +1093,12 @@ def _shapes(text: pd.Series) -> pd.DataFrame:
     Columns: ``kind`` (a ``_FORMS`` name, ``"serial"`` or NaN), ``y`` (the full year,
     two-digit years by the pivot), ``m``, ``d`` (year-first and named forms), ``a`` and
     ``b`` (the first two numbers of ``a-b-y``), ``time`` (its form, e.g. ``"HH:MM:SS"``,
-    NaN without one), ``number`` (the value as a number when it is one) and ``form``
-    (the label ``DateFacts.forms`` counts; NaN when the text is in no form).
+    NaN without one), ``number`` (the value as a number when it is one), ``form``
+    (the label ``DateFacts.forms`` counts; NaN when the text is in no form) and
+    ``time_error`` (why a value in a date form is no date because of its time of day, e.g.
+    ``"there is no hour 25"``; such a value is in no form).
     """
-    columns = ["kind", "y", "m", "d", "a", "b", "time", "number", "form"]
+    columns = ["kind", "y", "m", "d", "a", "b", "time", "number", "form", "time_error"]
     out = pd.DataFrame({c: pd.Series(np.nan, index=text.index, dtype="object") for c in columns})
     left = text.notna()
     for kind, regex in _FORMS:
@@ -1100,7 +1112,10 @@ def _shapes(text: pd.Series) -> pd.DataFrame:
             got = got[got["y"].notna()]
         if got.empty:
             continue
-        clock, bad_time = _time_form(got)
+        clock, impossible = _time_form(got)
+        # A value whose time of day cannot be is no date: left unread, with the reason.
+        out.loc[impossible.index[impossible.notna()], "time_error"] = impossible.dropna()
+        bad_time = impossible.notna()
         got = got[~bad_time]
         clock = clock[~bad_time]
         year = got["y"].astype("float64")
@@ -1137,16 +1152,29 @@ def _shapes(text: pd.Series) -> pd.DataFrame:
 
 
 def _time_form(got: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """The form of each matched time of day (NaN: none) and which are not a time at all."""
+    """The form of each matched time of day (NaN: none), and why a time is impossible (NaN
+    where it is a time: hours 0-23, or 1-12 with AM/PM; minutes and seconds 0-59)."""
     hh = got["hh"].astype("float64")
     mi = got["mi"].astype("float64")
     ss = got["ss"].astype("float64")
     twelve = got["ampm"].notna()
-    bad = (mi > 59) | (ss > 59) | (twelve & ~hh.between(1, 12)) | (~twelve & (hh > 23))
+    why = pd.Series(np.nan, index=got.index, dtype="object")
+    # The first impossible part is named; later checks fill only what is still fine.
+    for bad, text in (
+        (twelve & ~hh.between(1, 12), "there is no hour {hh} on a 12-hour clock"),
+        (~twelve & (hh > 23), "there is no hour {hh}"),
+        (mi > 59, "there is no minute {mi}"),
+        (ss > 59, "there is no second {ss}"),
+    ):
+        new = bad.fillna(False).astype(bool) & why.isna()
+        for label in got.index[new]:
+            why.at[label] = text.format(
+                hh=got.at[label, "hh"], mi=got.at[label, "mi"], ss=got.at[label, "ss"]
+            )
     form = pd.Series(np.where(twelve, "hh:MM", "HH:MM"), index=got.index, dtype="object")
     form = form.where(ss.isna(), form + ":SS")
     form = form.where(~twelve, form + " AM/PM")
-    return form.where(hh.notna()), bad.fillna(False).astype(bool)
+    return form.where(hh.notna()), why
 
 
 def _order_free(

@@ -215,6 +215,27 @@ def test_other_rows_settle_the_order(tmp_path):
         ("2017-02-29", "event_date '2017-02-29' is not a real date (February 2017 has 28 days)"),
         ("2017-13-01", "event_date '2017-13-01' is not a real date (there is no month 13)"),
         ("31/11/2017", "event_date '31/11/2017' is not a real date (November 2017 has 30 days)"),
+        # A time of day out of range makes the value no date either, in every form.
+        (
+            "2017-06-10T25:00",
+            "event_date '2017-06-10T25:00' is not a real date (there is no hour 25)",
+        ),
+        (
+            "2017-06-10 24:00:00",
+            "event_date '2017-06-10 24:00:00' is not a real date (there is no hour 24)",
+        ),
+        (
+            "2017-06-10 23:60",
+            "event_date '2017-06-10 23:60' is not a real date (there is no minute 60)",
+        ),
+        (
+            "10 June 2017 12:30:60",
+            "event_date '10 June 2017 12:30:60' is not a real date (there is no second 60)",
+        ),
+        (
+            "10/06/2017 13:05 PM",
+            "event_date '10/06/2017 13:05 PM' is not a real date (there is no hour 13 on a 12-hour clock)",
+        ),
         ("yesterday", "event_date 'yesterday' is not a date (expected e.g. 2017-11-09"),
         ("1017-11-09", "event_date '1017-11-09': year outside 1800-2100"),
         ("", "no date: event_date empty"),
