@@ -159,8 +159,8 @@ def test_a_header_after_a_megabyte_of_blank_lines_is_refused(tmp_path):
 
 
 def test_a_file_without_line_breaks_is_refused_after_reading_a_bounded_amount(tmp_path):
-    # 64 MB of one "word": no delimiter, no line break (a binary blob saved as .csv).
-    path = write(tmp_path, b"x" * (64 * 1024 * 1024))
+    # 16 MB of one "word": no delimiter, no line break (a blob saved as .csv).
+    path = write(tmp_path, b"x" * (16 * MAX_LINE))
     before = bytes_read()
     with pytest.raises(InputFileError) as caught:
         read_events(path)
