@@ -208,3 +208,32 @@ def test_output_that_is_a_directory_is_refused(tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def _nested(depth: int) -> str:
+    return "$" + "x^{" * depth + "x" + "}" * depth + "$"
+
+
+def test_maths_in_the_data_is_drawn_as_text(tmp_path):
+    """An event type and an actor of ``$x^{x^{...}}$`` 200 deep, a controller 60 deep (any
+    depth from 30 made matplotlib's mathtext parser recurse until RecursionError: exit 2,
+    no file) and a title ``$\\frac{1}{2}$``: both formats are written, the text as typed."""
+    from app_fixtures import EVENT_ROWS
+
+    deep = _nested(200)
+    rows = list(EVENT_ROWS)
+    rows[3] = rows[3].replace("Protesters (Iraq)", deep, 1)  # IRQ4's actor
+    rows[7] = rows[7].replace("Battles", deep, 1)  # IRQ6's event type
+    events, areas = write_inputs(tmp_path / "in", rows=rows, area_names={"mosul-gov": _nested(60)})
+    common = ["--events", str(events), "--areas", str(areas), "--date", "2017-11-15"]
+    png = tmp_path / "maths.png"
+    out = run(*common, "-o", str(png))
+    assert out.returncode == 0, out.stderr
+    with Image.open(png) as image:
+        assert image.size == (1600, 1000)
+    pdf = tmp_path / "maths.pdf"
+    out = run(*common, "--actor", deep, "--title", r"$\frac{1}{2}$", "-o", str(pdf))
+    assert out.returncode == 0, out.stderr
+    text = _pdf_text(pdf)
+    assert r"$\frac{1}{2}$" in text
+    assert "Filtered: actor $x^{x^{x^{" in text and _nested(60) in text

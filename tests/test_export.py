@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -386,6 +387,7 @@ def test_animation_dates_are_checked():
 
 def test_mp4_has_h264_frames(tiny_data):
     import av  # the 'video' extra is part of the test extra: missing is a failure
+
     dates = [dt.date(2017, 11, 1), dt.date(2017, 11, 8), dt.date(2017, 11, 15)]
     images = animation_frames(tiny_data, NOV_9, dates, SETTINGS)
     mp4 = mp4_bytes(images, frame_ms=500)
@@ -495,3 +497,122 @@ def test_unknown_event_type_and_controller_render_in_grey(tiny_data):
     assert schema.UNKNOWN in text
     image = _image(render_png(data, view, SETTINGS))
     assert _pixels_of(image, _fill(style.CONTROLLER_COLOURS[schema.UNKNOWN])) > 100
+
+
+# --- data text is drawn as written, never read as maths ----------------------------------------
+
+#: Matplotlib reads text between two ``$`` as mathtext: a fraction is drawn as one, and a
+#: nested superscript (30 deep is enough) makes the parser recurse until Python gives up.
+FRACTION = r"$\frac{1}{2}$"
+DEEP = "$" + "x^{" * 60 + "x" + "}" * 60 + "$"
+
+
+@pytest.fixture(scope="module")
+def maths_data(tmp_path_factory):
+    """The tiny data with maths in an event type, an actor, two controllers and the file name."""
+    from app_fixtures import EVENT_ROWS
+
+    rows = list(EVENT_ROWS)
+    rows[2] = rows[2].replace("Battles", FRACTION, 1)  # IRQ3
+    rows[3] = rows[3].replace("Protesters (Iraq)", DEEP, 1)  # IRQ4's actor
+    rows[7] = rows[7].replace("Battles", DEEP, 1)  # IRQ6
+    folder = tmp_path_factory.mktemp("maths")
+    names = {"mosul-gov": FRACTION, "raqqa-is": DEEP}
+    events, areas = write_inputs(folder, rows=rows, area_names=names)
+    named = events.rename(folder / f"{FRACTION}.csv")
+    return load_export_data(named, [areas])
+
+
+def _texts(figure: MapFigure) -> list[Any]:
+    from matplotlib.text import Text
+
+    return [t for t in figure.fig.findobj(Text) if t.get_text()]
+
+
+def test_data_text_is_drawn_literally_not_as_maths(maths_data):
+    """A controller, an event type, an actor filter, the title and the file name holding
+    ``$...$`` are drawn as the characters they are: no Text of the page parses maths."""
+    view = ViewState(as_of=dt.date(2017, 11, 15), window=30)
+    frame = resolve_frame(maths_data, view)
+    figure = MapFigure(
+        maths_data,
+        width_in=10,
+        height_in=6.25,
+        dpi=80,
+        extent=view_extent(maths_data, view),
+        view=view,
+        title=FRACTION,
+        exported_at=WHEN,
+    )
+    figure.draw(frame)
+    figure.canvas.draw()  # lays out every text (mathtext would parse here)
+    texts = _texts(figure)
+    drawn = [t.get_text() for t in texts]
+    assert drawn.count(FRACTION) >= 3  # title, legend controller, legend event type
+    assert DEEP in drawn  # the legend's other event type and controller
+    assert any(FRACTION in t for t in drawn if t.startswith("Event data"))  # the footer
+    assert [t.get_text()[:40] for t in texts if t.get_parse_math() or t.get_usetex()] == []
+
+
+def test_export_with_maths_in_the_data_renders_png_and_pdf(maths_data):
+    view = ViewState(
+        as_of=dt.date(2017, 11, 15), window=30, filters=Filters(actors=(DEEP, FRACTION))
+    )
+    settings = replace(SETTINGS, title=FRACTION)
+    assert _image(render_png(maths_data, view, settings)).shape == (1000, 1600, 3)
+    text = _pdf_text(render_pdf(maths_data, replace(view, filters=Filters()), settings))
+    assert text.count(FRACTION) >= 4  # drawn as characters, so they read back as such
+    assert _pdf_text(render_pdf(maths_data, view, settings)).count("x^{x^{x^{") > 0
+
+
+def test_every_text_of_an_export_goes_through_the_literal_helper():
+    """``ax.text`` / ``fig.text`` are called in one place, which turns maths off."""
+    import ast
+
+    folder = paths.PACKAGE_DIR / "export"
+    calls = []
+    for source in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("text", "annotate", "set_title", "suptitle", "legend")
+            ):
+                calls.append(f"{source.name}:{node.lineno}")
+    assert len(calls) == 1 and calls[0].startswith("text.py:"), calls
+
+
+def test_very_long_data_text_is_cut_and_the_export_stays_quick(tiny_data):
+    """A 100,000-character controller, event type, filter value, title and file name: the
+    page still has its map, and no drawn line is longer than any line of the layout."""
+    from dashboard.export.text import MAX_LINE_CHARS
+
+    long = "W" * 100_000
+    events = tiny_data.events.copy()
+    events[schema.EVENT_TYPE] = events[schema.EVENT_TYPE].astype("object")
+    events.loc[events[schema.EVENT_ID] == "IRQ6", schema.EVENT_TYPE] = long
+    areas = tiny_data.areas.copy()
+    areas[schema.CONTROLLER] = areas[schema.CONTROLLER].astype("object")
+    areas.loc[areas[schema.AREA_ID] == "raqqa-is", schema.CONTROLLER] = long
+    data = replace(tiny_data, events=events, areas=areas, events_name=long)
+    view = ViewState(as_of=dt.date(2017, 11, 15), window=30, filters=Filters(actors=(long,)))
+    figure = MapFigure(
+        data,
+        width_in=10,
+        height_in=6.25,
+        dpi=80,
+        extent=view_extent(data, view),
+        view=replace(view, filters=Filters()),
+        title=long,
+        exported_at=WHEN,
+    )
+    figure.draw(resolve_frame(data, replace(view, filters=Filters())))
+    figure.canvas.draw()
+    lines = [line for t in _texts(figure) for line in t.get_text().split("\n")]
+    assert max(len(line) for line in lines) <= MAX_LINE_CHARS
+    assert sum("W" * 300 in line for line in lines) >= 3  # title, controller, event type
+    assert len(figure.footer_lines) <= 8  # the file name takes 3 lines, not 500
+    assert figure.ax.get_position().height > 0.5  # the map keeps its room
+    settings = replace(SETTINGS, title=long)
+    assert _image(render_png(data, view, settings)).shape == (1000, 1600, 3)
+    assert render_pdf(data, view, settings).startswith(b"%PDF")

@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.path import Path
 
+from dashboard.export.text import draw_text
 from dashboard.export.view import from_mercator, to_mercator
 
 
@@ -118,7 +119,8 @@ def scale_bar(
         artists.append(rect)
     for fraction, label in ((0.0, "0"), (0.5, _km_text(km / 2, unit=False)), (1.0, _km_text(km))):
         artists.append(
-            ax.text(
+            draw_text(
+                ax,
                 x0 + fraction * length,
                 y0 + bar_h + 0.008 * height,
                 label,
@@ -131,7 +133,8 @@ def scale_bar(
         )
     hemisphere = "N" if latitude >= 0 else "S"
     artists.append(
-        ax.text(
+        draw_text(
+            ax,
             x0,
             y0 - 0.006 * height,
             f"distances true at {abs(latitude):.0f}°{hemisphere}",
@@ -184,7 +187,8 @@ def north_arrow(
     )
     ax.add_patch(left)
     ax.add_patch(right)
-    label = ax.text(
+    label = draw_text(
+        ax,
         x,
         y_top + 0.008 * height,
         "N",

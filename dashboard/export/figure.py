@@ -45,6 +45,7 @@ from dashboard.app.state import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, ViewSt
 from dashboard.export.cartography import mercator_geometries, north_arrow, polygon_path, scale_bar
 from dashboard.export.data import ExportData
 from dashboard.export.footer import attribution_lines, exported_line
+from dashboard.export.text import draw_text
 from dashboard.export.view import Frame, fit_extent, permalink_query, placed_rows, to_mercator
 from dashboard.timewindow import FILTER_LABELS, window_bounds
 
@@ -75,6 +76,8 @@ FOOTER_PT = 6.2
 TOWN_PT = 6.8
 COUNTRY_PT = 9.0
 FURNITURE_PT = 7.0
+#: Most footer lines one source line may wrap to.
+FOOTER_LINES_PER_SOURCE = 3
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,16 @@ class MapFigure:
         chars = max(40, int(usable / (FOOTER_PT * 0.56)))
         out: list[str] = []
         for line in lines:
-            out.extend(textwrap.wrap(line, chars, subsequent_indent="   ") or [""])
+            # A line names files (an upload's name, many area files): however long, it
+            # keeps a few lines of the footer, never the room of the map.
+            wrapped = textwrap.wrap(
+                line,
+                chars,
+                subsequent_indent="   ",
+                max_lines=FOOTER_LINES_PER_SOURCE,
+                placeholder=" \u2026",
+            )
+            out.extend(wrapped or [""])
         return out
 
     def _setup_map(self, tiles: Background | None) -> None:
@@ -383,7 +395,8 @@ class MapFigure:
                 - 0.06
                 - (i + 0.8) * layout.footer_line
             )
-            self.fig.text(
+            draw_text(
+                self.fig,
                 x,
                 y / layout.height,
                 line,
@@ -607,7 +620,8 @@ class MapFigure:
         # Country names first (large, pale, fixed in place), then the towns by priority.
         for name, cx, cy, _area, width in sorted(self._countries["labels"], key=lambda t: -t[3]):
             text = self._add(
-                self.ax.text(
+                draw_text(
+                    self.ax,
                     cx,
                     cy,
                     _spaced(name.upper()),
@@ -637,7 +651,8 @@ class MapFigure:
             # An event drawn on the town itself pushes the label out past its circle.
             local = [r for mx, my, r in markers_px if math.hypot(mx - px, my - py) < r * dpi_scale]
             push = max(0.0, max(local, default=0.0) + 1.5 - _CANDIDATES[0][0])
-            text = self.ax.text(
+            text = draw_text(
+                self.ax,
                 tx,
                 ty,
                 label,
@@ -787,7 +802,8 @@ class MapFigure:
         top = 1 - layout.margin / layout.height
         fig = self.fig
         self._add(
-            fig.text(
+            draw_text(
+                fig,
                 left,
                 top,
                 self.title,
@@ -800,7 +816,8 @@ class MapFigure:
             )
         )
         self._add(
-            fig.text(
+            draw_text(
+                fig,
                 left,
                 top - 0.36 / layout.height,
                 subtitle_text(view),
@@ -812,7 +829,8 @@ class MapFigure:
             )
         )
         self._add(
-            fig.text(
+            draw_text(
+                fig,
                 right,
                 top + 0.005,
                 "AS OF",
@@ -825,7 +843,8 @@ class MapFigure:
             )
         )
         self._add(
-            fig.text(
+            draw_text(
+                fig,
                 right,
                 top - 0.15 / layout.height,
                 _long_date(view.as_of),
@@ -865,7 +884,8 @@ class MapFigure:
         def heading(text: str) -> None:
             nonlocal y
             self._add(
-                ax.text(
+                draw_text(
+                    ax,
                     0,
                     y,
                     text,
@@ -881,7 +901,8 @@ class MapFigure:
 
         def label(text: str, x: float = text_x, colour: str = INK) -> None:
             self._add(
-                ax.text(
+                draw_text(
+                    ax,
                     x,
                     y + line * 0.42,
                     text,
@@ -1015,7 +1036,8 @@ class MapFigure:
             x = cx + r + 10
         for cx, text in labels:
             self._add(
-                ax.text(
+                draw_text(
+                    ax,
                     cx,
                     y + row + 2,
                     text,
@@ -1027,7 +1049,8 @@ class MapFigure:
                 )
             )
         self._add(
-            ax.text(
+            draw_text(
+                ax,
                 x + 2,
                 y + row / 2,
                 "fatalities\n(circle area)",
