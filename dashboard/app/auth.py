@@ -11,7 +11,8 @@ Three modes, chosen from the secrets (``.streamlit/secrets.toml``) and the envir
 ``password``
     No ``[auth]``, but a shared password in ``[access] password`` or ``DASHBOARD_PASSWORD``:
     a password box, and nothing else, until the password is right. Wrong attempts are
-    rate-limited per session; the password itself is never kept in the session.
+    rate-limited per session and, across sessions, per client address
+    (``gate.ATTEMPTS``); the password itself is never kept in the session.
 ``local``
     Neither: only for a server listening on a loopback address. On any other address the
     page refuses to show data unless ``conflictmap serve --insecure-public`` said so
@@ -19,6 +20,12 @@ Three modes, chosen from the secrets (``.streamlit/secrets.toml``) and the envir
 
 The policy functions (no Streamlit) come first: ``conflictmap serve`` uses them before the
 server starts. The gate, :func:`require_access`, imports Streamlit when it runs.
+
+Every session the gate admits is recorded in ``gate.GRANTS`` (by session id), so that the
+server's own endpoints, which run outside the page, can tell: uploads are accepted only
+from admitted sessions, and in the password and OIDC modes the browser gets an access
+cookie (:data:`ACCESS_COOKIE`) without which ``/_stcore/metrics`` and ``/media/...``
+answer 403 (``server.py``).
 
 A login leaves the page (identity provider, then ``/oauth2callback``, which always
 redirects to the app's root), so the session and the URL's view state would be lost. The
@@ -55,6 +62,10 @@ LOCAL = "local"
 PASSWORD_ENV = "DASHBOARD_PASSWORD"
 #: Set to "1" by ``conflictmap serve --insecure-public``: data on a public address, no login.
 INSECURE_ENV = "CONFLICTMAP_INSECURE_PUBLIC"
+#: Header naming the client's address, set by a trusted reverse proxy (e.g.
+#: ``X-Forwarded-For``); unset, the address of the connection is used. Also
+#: ``[access] client_address_header`` in the secrets.
+ADDRESS_HEADER_ENV = "CONFLICTMAP_CLIENT_ADDRESS_HEADER"
 #: Allowlist entry that admits every user the identity provider signs in.
 ANY_USER = "*"
 
@@ -64,6 +75,8 @@ FREE_ATTEMPTS = 3
 FIRST_LOCK_S = 5.0
 MAX_LOCK_S = 300.0
 
+#: Cookie carrying the access token of an admitted browser (see ``gate.GRANTS``).
+ACCESS_COOKIE = "conflictmap_access"
 #: Cookie carrying the query string through the login redirect.
 VIEW_COOKIE = "conflictmap_view"
 VIEW_COOKIE_MAX_AGE_S = 600
@@ -76,6 +89,7 @@ K_GRANTED = "auth_granted"  # the mode access was granted in
 K_FAILURES = "auth_failures"  # wrong passwords so far
 K_LOCKED_UNTIL = "auth_locked_until"  # clock value before which no attempt is checked
 K_VIEW_RESTORED = "auth_view_restored"  # the saved view was looked at (once per session)
+K_ACCESS_SET = "auth_access_set"  # the access token this session wrote into the cookie
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 
@@ -97,6 +111,13 @@ class Policy:
     #: Provider names to offer (OIDC only); None is the unnamed ``[auth]`` provider.
     providers: tuple[str | None, ...] = (None,)
     password: str | None = field(default=None, repr=False)
+    #: Header a trusted proxy puts the client's address in; None: the connection's address.
+    address_header: str | None = None
+
+    @property
+    def guarded(self) -> bool:
+        """Whether a login or a password guards the data (the server's endpoints too)."""
+        return self.mode in (OIDC, PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -216,6 +237,11 @@ def policy_from(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> Polic
     access = secrets.get("access") or {}
     if not isinstance(access, Mapping):
         raise AccessConfigError("[access] in the secrets must be a table")
+    header = str(access.get("client_address_header") or "").strip()
+    header = header or environ.get(ADDRESS_HEADER_ENV, "").strip()
+    if header and not re.fullmatch(r"[A-Za-z0-9-]+", header):
+        raise AccessConfigError(f"client_address_header: {header!r} is not a header name")
+    address_header = header or None
     auth = secrets.get("auth")
     if auth:
         if not isinstance(auth, Mapping):
@@ -224,17 +250,48 @@ def policy_from(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> Polic
             OIDC,
             allowed=normalise_allowlist(access.get("allowed")),
             providers=_providers(auth, access),
+            address_header=address_header,
         )
     password = str(access.get("password") or "") or environ.get(PASSWORD_ENV, "")
     if password:
-        return Policy(PASSWORD, password=password)
-    return Policy(LOCAL)
+        return Policy(PASSWORD, password=password, address_header=address_header)
+    return Policy(LOCAL, address_header=address_header)
+
+
+def client_address(
+    remote: str | None, headers: Mapping[str, str], trusted_header: str | None
+) -> str:
+    """The address password attempts are counted against.
+
+    ``remote`` is the connection's address (None for a loopback connection, as Streamlit
+    reports it). ``trusted_header`` is read only when configured: a client can write any
+    header, so it counts only behind a proxy that sets it. Of a list (``X-Forwarded-For``)
+    the last entry is the one the nearest proxy added; earlier ones are the client's word.
+    """
+    if trusted_header:
+        value = headers.get(trusted_header) or headers.get(trusted_header.lower())
+        if value:
+            last = str(value).split(",")[-1].strip()
+            if last:
+                return last[:64]
+    return remote or "loopback"
 
 
 def default_secret_files(cwd: Path | None = None) -> list[Path]:
     """Where Streamlit looks for secrets by default: the user's, then the working folder's."""
     base = Path.cwd() if cwd is None else cwd
     return [Path.home() / ".streamlit" / "secrets.toml", base / ".streamlit" / "secrets.toml"]
+
+
+def current_policy() -> Policy:
+    """The policy of the running server (its secrets and environment).
+
+    Raises
+    ------
+    AccessConfigError
+        The secrets cannot be read or describe no usable mode.
+    """
+    return policy_from(_app_secrets(), os.environ)
 
 
 def read_secret_files(paths: Sequence[Path]) -> dict[str, Any]:
@@ -292,18 +349,23 @@ def require_access() -> Access:
     import streamlit as st
 
     try:
-        policy = policy_from(_app_secrets(), os.environ)
+        policy = current_policy()
     except AccessConfigError as exc:
         log.error("access settings unusable: %s", exc)
+        _revoke()
         _refuse(f"Access control is misconfigured, so no data is shown: {exc}")
     public = is_public_address(listen_address())
     if policy.mode == OIDC:
-        return Access(OIDC, hosted=True, user=_oidc_gate(policy))
+        user = _oidc_gate(policy)
+        _admit(OIDC)
+        return Access(OIDC, hosted=True, user=user)
     if policy.mode == PASSWORD:
-        _password_gate(policy.password or "")
+        _password_gate(policy)
+        _admit(PASSWORD)
         return Access(PASSWORD, hosted=True)
     if public:
         if os.environ.get(INSECURE_ENV) != "1":
+            _revoke()
             _refuse(
                 "This dashboard listens on a public address without access control, so it "
                 "shows no data. Configure a login or a password (see the README, "
@@ -313,6 +375,7 @@ def require_access() -> Access:
             "Open to anyone who can reach this server: no login or password is configured "
             "(started with --insecure-public)."
         )
+    _admit(LOCAL)
     return Access(LOCAL, hosted=public)
 
 
@@ -392,12 +455,71 @@ def _refuse(message: str) -> NoReturn:
     raise AssertionError("st.stop() returned")  # pragma: no cover
 
 
-def _password_gate(password: str) -> None:
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.session_id
+
+
+def _alive() -> Any:
+    """The runtime's test of a live session, or None where no runtime serves (AppTest)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.instance().is_active_session if Runtime.exists() else None
+
+
+def _admit(mode: str) -> None:
+    """Record this session as admitted; in the guarded modes, give the browser its token."""
     import streamlit as st
 
+    from dashboard.app.gate import GRANTS
+
+    session_id = _session_id()
+    if session_id is None:
+        return
+    held = st.context.cookies.get(ACCESS_COOKIE)
+    token = GRANTS.admit(session_id, mode, token=held, alive=_alive())
+    ss = st.session_state
+    if mode == LOCAL or token in (held, ss.get(K_ACCESS_SET)):
+        return
+    ss[K_ACCESS_SET] = token
+    # A session cookie (no Max-Age): the token is worth nothing once the browser's
+    # sessions have ended. Only the server's own random token is written here.
+    st.html(
+        "<script>(function(){"
+        "var secure = window.location.protocol === 'https:' ? '; Secure' : '';"
+        f"document.cookie = '{ACCESS_COOKIE}={token}; Path={_cookie_path()}; "
+        "SameSite=Strict' + secure;"
+        "})();</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def _revoke() -> None:
+    from dashboard.app.gate import GRANTS
+
+    session_id = _session_id()
+    if session_id is not None:
+        GRANTS.revoke(session_id)
+
+
+def _attempt_address(policy: Policy) -> str:
+    import streamlit as st
+
+    return client_address(st.context.ip_address, st.context.headers, policy.address_header)
+
+
+def _password_gate(policy: Policy) -> None:
+    import streamlit as st
+
+    from dashboard.app.gate import ATTEMPTS
+
+    password = policy.password or ""
     ss = st.session_state
     if ss.get(K_GRANTED) == PASSWORD:
         return
+    _revoke()
     _heading()
     st.write("This dashboard is shared with a password.")
     with st.form("conflictmap_password", clear_on_submit=True):
@@ -407,7 +529,23 @@ def _password_gate(password: str) -> None:
         wait = float(ss.get(K_LOCKED_UNTIL, 0.0)) - _clock()
         if wait > 0:
             st.error(f"Too many wrong passwords: try again in {math.ceil(wait)} s.")
+            st.stop()
+        # Counted before the comparison, across sessions: a new session does not reset it.
+        address = _attempt_address(policy)
+        address_wait, tried = ATTEMPTS.begin(address)
+        if address_wait > 0:
+            log.warning(
+                "password attempt refused: %d wrong from %s, locked %d s more",
+                tried,
+                address,
+                math.ceil(address_wait),
+            )
+            st.error(
+                "Too many wrong passwords from your network address: try again in "
+                f"{math.ceil(address_wait)} s."
+            )
         elif hmac.compare_digest(entered.encode("utf-8"), password.encode("utf-8")):
+            ATTEMPTS.succeeded(address)
             for key in (K_FAILURES, K_LOCKED_UNTIL):
                 ss.pop(key, None)
             ss[K_GRANTED] = PASSWORD
@@ -416,7 +554,12 @@ def _password_gate(password: str) -> None:
             failures = int(ss.get(K_FAILURES, 0)) + 1
             ss[K_FAILURES] = failures
             ss[K_LOCKED_UNTIL] = _clock() + lock_seconds(failures)
-            log.warning("wrong dashboard password (%d in this session)", failures)
+            log.warning(
+                "wrong dashboard password (%d in this session, %d from %s)",
+                failures,
+                tried,
+                address,
+            )
             st.error("Wrong password.")
     st.stop()
 
@@ -428,6 +571,7 @@ def _oidc_gate(policy: Policy) -> str:
 
     user = st.user
     if not user.get("is_logged_in"):
+        _revoke()
         _heading()
         st.write("Sign in to see the dashboard.")
         _remember_view()
@@ -442,6 +586,7 @@ def _oidc_gate(policy: Policy) -> str:
         st.stop()
     email = user.get("email")
     if not email_allowed(email, policy.allowed, verified=user.get("email_verified")):
+        _revoke()
         log.warning("signed-in user not on the allowlist: %r", email)
         _heading()
         who = md(email) if isinstance(email, str) and email else "an account without an e-mail"

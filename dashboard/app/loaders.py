@@ -4,10 +4,13 @@ Which files: ``CONFLICTMAP_EVENTS`` (a path) and ``CONFLICTMAP_AREAS`` (paths jo
 ``os.pathsep``), set by ``conflictmap serve``; absent, the bundled data. Uploads come as
 bytes and are built the same way from a private temporary directory.
 
-The built dataset is kept once per server process (``st.cache_resource``: every session
-shares the same read-only object; ``st.cache_data`` would hand each run a pickled copy,
-seconds and a gigabyte at a million events), keyed on each file's fingerprint: size and
-modification time for files on disk, SHA-256 of the bytes for uploads. The events are kept
+The dataset built from files on disk is kept once per server process (``st.cache_resource``:
+every session shares the same read-only object; ``st.cache_data`` would hand each run a
+pickled copy, seconds and a gigabyte at a million events), keyed on each file's
+fingerprint: size and modification time. A build that uses an upload is one session's
+own: it is kept in that session (:data:`K_UPLOAD_BUILD`, one at a time), so it is
+released when the upload is replaced or the session ends, and one user's uploads never
+hold memory in the process for others. The events are kept
 in the compact, date-sorted form of ``dashboard.columnar``. Builds of files on disk are
 also written as Parquet next to the source (``dashboard.buildcache``), so a restart reads
 them back, checked, in seconds instead of building again. Nothing here keeps state in module
@@ -53,6 +56,9 @@ EVENT_UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
 AREA_UPLOAD_TYPES: tuple[str, ...] = ("geojson", "json", "gpkg", "parquet", "geoparquet", "kml")
 
 log = logging.getLogger(__name__)
+
+#: Session key of the build that uses this session's uploads: (its key, the Dataset).
+K_UPLOAD_BUILD = "upload_build"
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,7 @@ def load_dataset(
     payloads: Mapping[str, bytes] | None = None,
     *,
     read: str = "",
+    keep: bool = True,
 ) -> Dataset:
     """Build (or fetch from the cache) the dataset of one events file and its area files.
 
@@ -255,15 +262,50 @@ def load_dataset(
     read
         How to read them (encoding, date format, area options), as
         ``pipeline.read_settings_json`` writes it; "" for the defaults. Part of the key.
+    keep
+        With an upload among the inputs: keep the build as this session's (replacing the
+        one kept before). False builds a candidate only (see :func:`keep_upload_build`).
 
     Raises
     ------
     dashboard.errors.DashboardError
         The pipeline refused an input; the message names the file and the problem.
     """
-    return _build_cached(
-        events.token, tuple(a.token for a in areas), read, _payloads=dict(payloads or {})
-    )
+    event_token, area_tokens = events.token, tuple(a.token for a in areas)
+    if all(token[2] for token in (event_token, *area_tokens)):
+        return _build_cached(event_token, area_tokens, read, _payloads={})
+    key = upload_build_key(events, areas, read)
+    held = st.session_state.get(K_UPLOAD_BUILD)
+    if held is not None and held[0] == key:
+        return held[1]
+    with st.spinner("Reading, validating, geocoding and joining the events…"):
+        # The cached function's own body (functools.update_wrapper's __wrapped__): an
+        # upload's build is the session's, never a process cache entry.
+        built = _build_cached.__wrapped__(event_token, area_tokens, read, dict(payloads or {}))
+    if keep:
+        keep_upload_build(events, areas, read, built)
+    return built
+
+
+def upload_build_key(events: FileRef, areas: Sequence[FileRef], read: str) -> str:
+    """What identifies a build of these inputs read this way."""
+    return repr((events.token, tuple(a.token for a in areas), read))
+
+
+def keep_upload_build(
+    events: FileRef, areas: Sequence[FileRef], read: str, dataset: Dataset
+) -> None:
+    """Keep ``dataset`` as this session's build of its uploads (the one kept before is let
+    go: its memory returns once nothing else uses it)."""
+    # Deleted first: an assignment alone leaves the old value in Streamlit's copy of the
+    # previous run's state until the next run.
+    st.session_state.pop(K_UPLOAD_BUILD, None)
+    st.session_state[K_UPLOAD_BUILD] = (upload_build_key(events, areas, read), dataset)
+
+
+def forget_upload_build() -> None:
+    """Let go of this session's build of its uploads (back to the server's files)."""
+    st.session_state.pop(K_UPLOAD_BUILD, None)
 
 
 @st.cache_resource(

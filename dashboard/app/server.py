@@ -1,7 +1,17 @@
-"""The dashboard's Streamlit server, with the data loading while the first browser connects.
+"""The dashboard's Streamlit server: the access gate on the server's own endpoints, uploads
+within a memory budget, and the data loading while the first browser connects.
 
 ``python -m dashboard.app.server run dashboard/app/main.py --server.port ...`` is exactly
-``streamlit run ...`` plus one thing: as the process starts, a background thread loads the
+``streamlit run ...`` plus two things.
+
+First, before the server starts, :func:`dashboard.app.guard.install` puts a guard in front
+of Streamlit's app: uploads only from sessions the access gate admitted, within a per-session
+and a per-server byte budget (``CONFLICTMAP_UPLOAD_SESSION_MB``,
+``CONFLICTMAP_UPLOAD_SERVER_MB``); ``/_stcore/metrics`` and ``/media/...`` only with the
+access cookie of an admitted session when a login or password guards the page; and what an
+ended session held (its uploads, its state) is released.
+
+Second, as the process starts, a background thread loads the
 configured dataset (``CONFLICTMAP_EVENTS`` / ``CONFLICTMAP_AREAS``, from the Parquet build
 cache when it is current) into the process cache the page reads. The browser spends a few
 seconds fetching Streamlit's front end before it asks for the first page run; at a million
@@ -10,13 +20,14 @@ the data in memory. The page still calls ``load_dataset`` itself: Streamlit's pe
 makes it wait for the thread's result instead of loading twice, and any error is the page's
 to show, so the thread only logs.
 
-Nothing is sent to any browser by this: access control (``auth.py``) still runs first on
-every page run.
+Nothing is sent to any browser by the loading: access control (``auth.py``) still runs
+first on every page run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 
@@ -49,7 +60,22 @@ def _warm() -> None:
 
 
 def main() -> None:
-    """Start the loading thread, then hand the command line to ``streamlit``."""
+    """Install the guard, start the loading thread, then hand the command line to
+    ``streamlit``."""
+    from dashboard.app.guard import BudgetError, install, upload_budgets
+
+    try:
+        upload_budgets(1, os.environ)  # the variables' form; the sizes need Streamlit's config
+    except BudgetError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    install()
+    # The guard's refusals and releases are the operator's to read, beside Streamlit's log.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_log = logging.getLogger("dashboard")
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.INFO)
     threading.Thread(target=_warm, name=_THREAD, daemon=True).start()
     from streamlit.web import cli as streamlit_cli
 

@@ -20,6 +20,8 @@ from dashboard.app.loaders import (
     FileRef,
     configured_read,
     configured_sources,
+    forget_upload_build,
+    keep_upload_build,
     load_dataset,
     upload_ref,
 )
@@ -128,9 +130,11 @@ def _input_defaults() -> dict[str, str]:
 def _try_load(
     events: FileRef, areas: tuple[FileRef, ...], payloads: dict[str, bytes], read: str
 ) -> str | None:
-    """Build the candidate data; None when usable, else a plain-text reason."""
+    """Build the candidate data; None when usable (and then kept as the session's build),
+    else a plain-text reason (and the build in use stays)."""
     try:
-        candidate = load_dataset(events, areas, payloads, read=read)
+        # Not kept yet: a refused candidate must not replace the build in use.
+        candidate = load_dataset(events, areas, payloads, read=read, keep=False)
     except DashboardError as exc:
         return str(exc)
     except Exception as exc:  # a user's file must never crash the page
@@ -142,6 +146,10 @@ def _try_load(
         return f"no usable event rows ({report.rows_in} read, {report.rows_rejected} set aside; {first})"
     if len(candidate.areas) == 0:
         return "no usable control areas in the file(s)"
+    if any(ref.path is None for ref in (events, *areas)):
+        keep_upload_build(events, areas, read, candidate)
+    else:  # an areas upload refused earlier left the server's files: nothing to keep
+        forget_upload_build()
     return None
 
 
@@ -164,6 +172,7 @@ def _on_events_upload() -> None:
         ss[K_UPLOAD_ERROR] = (name, problem)
         ss[K_UPLOAD_OK] = None
         return
+    ss.pop(K_PAYLOADS, None)  # the replaced bytes go now, not after the next run
     ss[K_PAYLOADS] = _keep_payloads(payloads, ref, sources.areas)
     ss[K_SRC_READ] = read
     ss[K_SRC_EVENTS] = ref
@@ -197,6 +206,7 @@ def _on_areas_upload() -> None:
         ss[K_UPLOAD_ERROR] = (names, problem)
         ss[K_UPLOAD_OK] = None
         return
+    ss.pop(K_PAYLOADS, None)
     ss[K_PAYLOADS] = _keep_payloads(payloads, sources.events, tuple(refs))
     ss[K_SRC_READ] = read
     ss[K_SRC_AREAS] = tuple(refs)
@@ -216,6 +226,7 @@ def _reset_sources() -> None:
     ss = st.session_state
     for key in (K_SRC_EVENTS, K_SRC_AREAS, K_PAYLOADS, K_SRC_READ, K_UPLOAD_ERROR, K_UPLOAD_OK):
         ss.pop(key, None)
+    forget_upload_build()
 
 
 def _read_inputs() -> None:
