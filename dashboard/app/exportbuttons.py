@@ -1,21 +1,40 @@
 """Download buttons for the current view as PNG, PDF and standalone HTML.
 
-Each file is made only when its button is clicked (``st.download_button(data=callable)``),
-by ``dashboard.export`` from the dataset already loaded (with a database: the view's window,
-asked then) and the view the page shows (the same ``ViewState`` its permalink holds), so
-moving the slider costs nothing extra.
+Each file is made by ``dashboard.export`` from the dataset already loaded (with a database:
+the view's window, asked then) and the view the page shows (the same ``ViewState`` its
+permalink holds), only when the reader asks for it, so moving the slider costs nothing
+extra.
+
+Making a file is a step of the page's own run ("Make PNG", then "Download PNG"), not a
+callable handed to ``st.download_button``: Streamlit runs such a callable outside the
+page, and when it raises the reader sees at most "Failed to generate file for download"
+for five seconds, with no reason. Here a failure stays on the page as a message that says
+which file could not be made and why, and the button offers to try again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
 from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.app.safetext import md
 from dashboard.app.state import ViewState
+from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
+
+LOGGER = logging.getLogger(__name__)
+#: Session key of the files made for the view on show (format -> :class:`Made`).
+K_MADE = "map_exports_made"
+#: (format, name in messages, MIME type), in the order of the buttons.
+FORMATS: tuple[tuple[str, str, str], ...] = (
+    ("png", "PNG", "image/png"),
+    ("pdf", "PDF", "application/pdf"),
+    ("html", "HTML page", "text/html"),
+)
 
 
 def _data(ds: Dataset, view: ViewState) -> ExportData:
@@ -59,33 +78,101 @@ def _html(ds: Dataset, view: ViewState) -> bytes:
     return render_html(_data(ds, view), view).encode("utf-8")
 
 
-def _maker(
-    make: Callable[[Dataset, ViewState], bytes], ds: Dataset, view: ViewState
-) -> Callable[[], bytes]:
-    """What the button calls on click (made per button, so each keeps its own format)."""
-    return lambda: make(ds, view)
+@dataclass(frozen=True)
+class Made:
+    """A file made for one view of one dataset: its bytes, or why it could not be made."""
+
+    dataset: str
+    view: ViewState
+    data: bytes | None = None
+    error: str | None = None
+
+
+def make_file(
+    make: Callable[[Dataset, ViewState], bytes], name: str, ds: Dataset, view: ViewState
+) -> Made:
+    """Run ``make`` for the view; any failure becomes a message for the reader.
+
+    Parameters
+    ----------
+    make
+        ``_png``, ``_pdf`` or ``_html`` (or any function of the dataset and the view).
+    name
+        What the file is called in the message ("PNG", "PDF", "HTML page").
+    ds, view
+        The dataset and the view on show.
+
+    Returns
+    -------
+    Made
+        The bytes, or ``error``: one line of plain text (escape it for markdown) naming
+        the file and the reason (the problem itself for the project's own errors; for
+        anything else its kind, with the traceback in the server log).
+    """
+    try:
+        return Made(ds.key, view, data=make(ds, view))
+    except DashboardError as exc:
+        return Made(ds.key, view, error=f"The {name} could not be made: {exc}")
+    except Exception as exc:  # whatever it is, the reader must be told
+        LOGGER.exception("making the %s of %s failed", name, view)
+        return Made(
+            ds.key,
+            view,
+            error=(
+                f"The {name} could not be made ({type(exc).__name__}); the server log has "
+                "the details. The other formats may still work, and the command "
+                "conflictmap export makes the same file."
+            ),
+        )
 
 
 def export_buttons(ds: Dataset, view: ViewState) -> None:
-    """PNG (1600 x 1000), PDF (A4 landscape) and offline HTML of the view, made on click."""
+    """PNG (1600 x 1000), PDF (A4 landscape) and offline HTML of the view, made on click.
+
+    "Make PNG" makes the file for the view on show (a second or two); its place is then
+    taken by "Download PNG". Moving to another view drops what was made; a file that
+    could not be made leaves a message under the buttons.
+    """
+    makers: dict[str, Callable[[Dataset, ViewState], bytes]] = {
+        "png": _png,
+        "pdf": _pdf,
+        "html": _html,
+    }
+    ss = st.session_state
+    # Files of another view (or dataset) are stale: dropped, so they are not kept in memory.
+    made: dict[str, Made] = {
+        fmt: m
+        for fmt, m in (ss.get(K_MADE) or {}).items()
+        if m.view == view and m.dataset == ds.key
+    }
     stem = f"map_{view.as_of.isoformat()}_{view.window}d"
-    buttons: tuple[tuple[str, str, str, Callable[[Dataset, ViewState], bytes]], ...] = (
-        ("Download PNG", "png", "image/png", _png),
-        ("Download PDF", "pdf", "application/pdf", _pdf),
-        ("Download HTML", "html", "text/html", _html),
-    )
     with st.container(key="map-exports"):
         st.caption(
             "The map as a picture for a slide (PNG), a printable page (PDF) or an interactive "
             "page that opens without a network (HTML); for GIF/MP4 use `conflictmap export`"
         )
         cols = st.columns([1, 1, 1, 2])
-        for col, (label, fmt, mime, make) in zip(cols, buttons, strict=False):
-            col.download_button(
-                label,
-                data=_maker(make, ds, view),
-                file_name=f"{stem}.{fmt}",
-                mime=mime,
-                on_click="ignore",
-                key=f"dl_map_{fmt}",
-            )
+        for col, (fmt, name, mime) in zip(cols, FORMATS, strict=False):
+            slot = col.empty()
+            short = fmt.upper()
+            current = made.get(fmt)
+            missing = current is None or current.data is None
+            if missing and slot.button(
+                f"Make {short}", key=f"mk_map_{fmt}", help=f"Make the {name}"
+            ):
+                with st.spinner(f"Making the {name} of this view…"):
+                    current = made[fmt] = make_file(makers[fmt], name, ds, view)
+            if current is not None and current.data is not None:
+                slot.download_button(
+                    f"Download {short}",
+                    data=current.data,
+                    file_name=f"{stem}.{fmt}",
+                    mime=mime,
+                    on_click="ignore",
+                    key=f"dl_map_{fmt}",
+                )
+        for fmt, _, _ in FORMATS:
+            error = made[fmt].error if fmt in made else None
+            if error:
+                st.error(md(error, limit=400), icon=":material/error:")
+    ss[K_MADE] = made
