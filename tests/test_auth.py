@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import attribution, paths
-from dashboard.app import auth
+from dashboard.app import auth, gate
 from dashboard.app import session as K
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 
@@ -46,6 +46,10 @@ NO_ACCESS = {"conflictmap_tests": {"isolated": True}}
 def _clean_environment(monkeypatch):
     monkeypatch.delenv(auth.PASSWORD_ENV, raising=False)
     monkeypatch.delenv(auth.INSECURE_ENV, raising=False)
+    monkeypatch.delenv(auth.ADDRESS_HEADER_ENV, raising=False)
+    # The process-wide records start empty for each test (every AppTest is "loopback").
+    monkeypatch.setattr(gate, "ATTEMPTS", gate.AttemptLimiter())
+    monkeypatch.setattr(gate, "GRANTS", gate.Grants())
 
 
 def _app(
@@ -373,6 +377,31 @@ def test_wrong_passwords_are_rate_limited(tiny, monkeypatch):
     now[0] += auth.lock_seconds(auth.FREE_ATTEMPTS)
     at = _submit_password(at, PASSWORD)
     assert _shows_data(at)
+
+
+def test_new_sessions_do_not_reset_the_count_of_wrong_passwords(tiny):
+    wrong = 0
+    while wrong < gate.ADDRESS_FREE_ATTEMPTS:  # a new session each time its own wait begins
+        at = _app({"access": {"password": PASSWORD}})
+        for _ in range(min(auth.FREE_ATTEMPTS, gate.ADDRESS_FREE_ATTEMPTS - wrong)):
+            at = _submit_password(at, "wrong")
+            assert "Wrong password." in [e.value for e in at.error]
+            wrong += 1
+    at = _app({"access": {"password": PASSWORD}})
+    at = _submit_password(at, PASSWORD)
+    assert not _shows_data(at)
+    assert any("from your network address" in e.value for e in at.error)
+
+
+def test_admitted_sessions_are_recorded_for_the_server(tiny):
+    at = _app({"access": {"password": PASSWORD}})
+    assert len(gate.GRANTS) == 0  # the password box alone admits nobody
+    at = _submit_password(at, PASSWORD)
+    assert _shows_data(at)
+    assert len(gate.GRANTS) == 1
+    # The browser is given its access token (a session cookie) once.
+    scripts = [e for e in at.get("html") if auth.ACCESS_COOKIE in str(e.proto)]
+    assert len(scripts) == 1
 
 
 def test_a_permalink_survives_the_password(tiny):

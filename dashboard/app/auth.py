@@ -270,11 +270,12 @@ def client_address(
     """
     if trusted_header:
         value = headers.get(trusted_header) or headers.get(trusted_header.lower())
-        if value:
-            last = str(value).split(",")[-1].strip()
+        if isinstance(value, str):
+            last = value.split(",")[-1].strip()
             if last:
                 return last[:64]
-    return remote or "loopback"
+    # Anything but a text address (no server: AppTest's stand-in) counts as this machine.
+    return remote if isinstance(remote, str) and remote else "loopback"
 
 
 def default_secret_files(cwd: Path | None = None) -> list[Path]:
