@@ -209,6 +209,7 @@ def test_a_disconnected_session_is_shut_down_when_its_wait_is_over():
     assert kept.shut  # its wait was over
     assert not taken_back.shut
     assert storage.get("k") is None
+    assert storage.waiting("w") and not storage.waiting("k")
     assert [info.session for info in storage.list()] == [waiting]
     # Past the size limit the oldest waiting session ends too.
     storage.save(SimpleNamespace(session=FakeSession("x")))

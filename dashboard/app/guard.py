@@ -26,6 +26,10 @@ Every :data:`SWEEP_S` seconds, on the server's event loop, the guard ends the se
 whose wait is over, drops the uploaded files of sessions that are no longer connected (the
 page keeps what it accepted in the session itself), forgets the grants of ended sessions,
 and hands freed memory back to the system.
+
+Streamlit 1.67 internals this relies on (checked by ``tests/browser/test_upload_gate.py``):
+the three names :func:`install` replaces, ``MemoryUploadedFileManager.file_storage``, and,
+best effort, ``AppSession._fragment_storage``.
 """
 
 from __future__ import annotations
@@ -221,6 +225,11 @@ class EndingSessionStorage(SessionStorage):
         self.reap()
         return [info for info, _ in self._sessions.values()]
 
+    def waiting(self, session_id: str) -> bool:
+        """Whether the session waits here for its browser (its wait not yet over)."""
+        found = self._sessions.get(session_id)
+        return found is not None and found[1] > self._clock()
+
     def reap(self) -> int:
         """Shut down the sessions whose wait is over; how many."""
         now = self._clock()
@@ -410,9 +419,15 @@ class AccessGuard:
         from dashboard.app.gate import GRANTS
 
         alive = self.runtime.is_active_session
-        ended = self.parts.storage.reap() if self.parts.storage is not None else 0
+        storage = self.parts.storage
+        ended = storage.reap() if storage is not None else 0
+        # Uploaded files are needed only while the page takes them in (what it accepted
+        # lives in the session): a disconnected session's go at once.
         freed = self.parts.store.drop_unless(alive) if self.parts.store is not None else 0
-        forgotten = GRANTS.prune(alive)
+        # A grant stays while its browser may come back: a resumed session is admitted.
+        forgotten = GRANTS.prune(
+            lambda sid: alive(sid) or (storage is not None and storage.waiting(sid))
+        )
         if ended or freed:
             _give_back_memory()
             log.info(

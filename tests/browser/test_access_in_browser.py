@@ -179,6 +179,16 @@ def test_password_mode_sends_nothing_before_the_right_password(watched, password
     assert _query(page)["date"] == ["2015-06-12"]
     assert watched.data_seen(), "after the password the data should arrive"
     assert watched.errors == []
+    # The browser now holds the access cookie that opens the server's metrics.
+    assert page.request.get(f"{password_server.url}/_stcore/metrics").status == 200
+
+
+def test_password_mode_keeps_the_servers_endpoints_closed_before_access(watched, password_server):
+    page = watched.page
+    page.goto(password_server.url)
+    expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    assert page.request.get(f"{password_server.url}/_stcore/metrics").status == 403
+    assert page.request.get(f"{password_server.url}/media/0123abcd.csv").status == 403
 
 
 # --- local mode on a public address ------------------------------------------------------
@@ -240,11 +250,14 @@ def test_oidc_an_allowed_user_gets_the_map_and_the_view_of_their_link(watched, o
     page.wait_for_function("() => !document.cookie.includes('conflictmap_view=')")
     assert watched.data_seen()
     assert watched.errors == []
+    metrics = f"{server.url}/_stcore/metrics"
+    assert page.request.get(metrics).status == 200  # the access cookie of the signed-in user
 
-    # Logging out ends the session: back to the login, no data.
+    # Logging out ends the session: back to the login, no data, the cookie worth nothing.
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     assert page.locator(MAP_IFRAME).count() == 0
+    assert page.request.get(metrics).status == 403
 
 
 def test_oidc_a_user_outside_the_allowlist_is_refused(watched, oidc):
@@ -257,3 +270,4 @@ def test_oidc_a_user_outside_the_allowlist_is_refused(watched, oidc):
     expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     watched.assert_no_data()
     assert idp.refusals == []  # the login itself worked: the allowlist refused
+    assert page.request.get(f"{server.url}/_stcore/metrics").status == 403
