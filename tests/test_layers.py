@@ -808,6 +808,118 @@ def test_popup_says_no_area_instead_of_unknown_controller(page: _Page, site: Any
     assert rows[1]["Controlled by"] == "SDF (high confidence)"
 
 
+# --- long text in popups (conflictmap.js CM.longText) ----------------------------------------
+
+LONG_NOTE = "n" * 100_000  # no space: Chromium took 20-30 s to lay out such a run whole
+LONG_ACTOR = XSS * 3000  # 105,000 characters of markup, with spaces
+
+_LONG_POPUP_JS = """() => {
+    const CM = L.ConflictMap, layer = CM.layers[0], d = layer._data;
+    let i = 0;
+    while (CM.eventId(d, i) !== 'E1') { i++; }
+    const root = layer.popupContent(i);
+    document.body.appendChild(root);
+    const cell = (label) => [...root.querySelectorAll('tr')]
+        .find((tr) => tr.querySelector('th').textContent === label).querySelector('td');
+    const shown = (node) => node.querySelector('.cm-text').textContent;
+    const runs = (node) => [...node.querySelector('.cm-text').childNodes]
+        .filter((c) => c.nodeType === 3).map((c) => c.data);
+    const notes = cell('Notes'), actors = cell('Actors');
+    const out = {
+        total: root.textContent.length,
+        buttons: root.querySelectorAll('.cm-more-button').length,
+        title: shown(root.querySelector('.cm-popup-title')),
+        noteSteps: [shown(notes).length],
+        label: notes.querySelector('.cm-more-button').textContent,
+        longestRun: Math.max(...runs(notes).map((t) => t.length)),
+        wbr: notes.querySelectorAll('wbr').length,
+        date: shown(cell('Date')),
+    };
+    while (notes.querySelector('.cm-more-button')) {
+        notes.querySelector('.cm-more-button').click();
+        out.noteSteps.push(shown(notes).length);
+    }
+    out.noteWhole = notes.textContent === 'n'.repeat(100000);
+    while (actors.querySelector('.cm-more-button')) {
+        actors.querySelector('.cm-more-button').click();
+    }
+    out.actors = actors.textContent;
+    out.images = document.querySelectorAll('img').length;
+    out.xss = window.__xss === undefined ? null : window.__xss;
+    root.remove();
+    return out;
+}"""
+
+
+@pytest.mark.browser
+def test_popup_shows_the_start_of_long_values_and_the_rest_on_demand(
+    page: _Page, site: Any
+) -> None:
+    events = _events()
+    events.loc[0, schema.NOTES] = LONG_NOTE
+    events.loc[0, schema.ACTOR1] = LONG_ACTOR
+    events.loc[0, schema.EVENT_TYPE] = "T" * 1000
+    fmap = build_map(
+        center=(35.9, 39.0), zoom=8, basemap="none", assets=site[2], layers=[events_layer(events)]
+    )
+    pg = _open(page, site, fmap, "long-text")
+    _points_drawn(pg)
+    got = pg.evaluate(_LONG_POPUP_JS)
+    assert got["total"] < 2000  # title 200, actors 600, notes 600 and the buttons
+    assert got["buttons"] == 3
+    assert got["title"] == "T" * 200
+    assert got["label"] == "Show more (99,400 more characters)"
+    assert got["noteSteps"] == [600, 2_400, 9_600, 38_400, 100_000]
+    assert got["noteWhole"]  # the whole note, character for character
+    assert got["longestRun"] == 24 and got["wbr"] == 600 // 24 - 1  # break opportunities
+    assert got["date"] == "2017-01-02"  # short values as they were, no button
+    assert got["actors"] == LONG_ACTOR + " \u2013 Group B"  # markup shown as text
+    assert got["images"] == 0 and got["xss"] is None
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_long_text_keeps_characters_whole(page: _Page, site: Any) -> None:
+    """Cuts and break opportunities never split a surrogate pair; text with spaces, Arabic
+    and short runs is left as one text node."""
+    pg = _open(page, site, _full_map(assets=site[2]), "long-text-chars")
+    got = pg.evaluate(
+        r"""() => {
+        // 'x' first: every cut at an even offset (600, and the breaks every 24) would fall
+        // between the two halves of an emoji.
+        const CM = L.ConflictMap, emoji = 'x' + '\u{1F600}'.repeat(700);
+        const td = CM.longText(document.createElement('td'), emoji, 600);
+        const first = td.querySelector('.cm-text').textContent;
+        const pieces = [...td.querySelector('.cm-text').childNodes]
+            .filter((c) => c.nodeType === 3).map((c) => c.data);
+        td.querySelector('.cm-more-button').click();
+        const words = 'دير الزور ' + 'a short sentence, well under the cut. ';
+        const plain = CM.longText(document.createElement('td'), words);
+        return {
+            firstLength: first.length,
+            splitPair: pieces.some((p) => /^[\uDC00-\uDFFF]/.test(p)),
+            whole: td.textContent === emoji,
+            plainNodes: plain.querySelector('.cm-text').childNodes.length,
+            plainText: plain.textContent === words,
+            plainButton: plain.querySelectorAll('button').length,
+        };
+        }"""
+    )
+    assert got == {
+        "firstLength": 599,
+        "splitPair": False,
+        "whole": True,
+        "plainNodes": 1,
+        "plainText": True,
+        "plainButton": 0,
+    }
+
+
+def test_popup_labels_include_the_show_more_wording() -> None:
+    payload = _payload(_html(events_layer(_events())), "points")
+    assert payload["labels"]["showMore"] == "Show more ({n} more characters)"
+
+
 OCHA_ACTORS = [
     "ISIS-affiliated groups",
     "Government (SAA)",

@@ -82,6 +82,9 @@ POPUP_LABELS: Mapping[str, Any] = {
     "outsideAreas": "no control area mapped here on that date",
     "geoPrecision": ["unknown precision", "exact place", "near the place", "regional centroid"],
     "timePrecision": ["", "", "date within a week", "date within a month or more"],
+    # A value longer than the popup shows at once (conflictmap.js CM.longText); {n} is
+    # the number of characters not shown yet.
+    "showMore": "Show more ({n} more characters)",
 }
 #: The popup's notes row when the notes were left out for size ({n}: events, {where}).
 NOTES_NOT_SENT = (

@@ -162,3 +162,81 @@ def test_page_renders_with_every_non_local_request_blocked(page, tiny_server, ar
     wait_idle(page)
     assert blocked == []
     assert map_state(frame)["polygons"] == 2
+
+
+# --- very long text -----------------------------------------------------------------------
+
+LONG = 100_000
+
+
+@pytest.fixture(scope="module")
+def long_text_server(tmp_path_factory, artifacts):
+    """One event whose actor and notes are 100,000 characters without a space."""
+    folder = tmp_path_factory.mktemp("long")
+    events = folder / "long events.csv"
+    with events.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=EVENTS_HEADER.split(","))
+        writer.writeheader()
+        writer.writerow(
+            {
+                "event_id": "LONG1",
+                "event_date": "2017-11-10",
+                "event_type": "Battles",
+                "sub_event_type": "Armed clash",
+                "actor1": "A" * LONG,
+                "actor2": "Islamic State",
+                "country": "Iraq",
+                "admin1": "Ninewa",
+                "location": "Mosul",
+                "latitude": "36.0",
+                "longitude": "42.0",
+                "geo_precision": "1",
+                "time_precision": "1",
+                "fatalities": "500",  # a big circle: easy to click
+                "source": "Reuters",
+                "notes": "n" * LONG,
+            }
+        )
+    areas = folder / "areas.geojson"
+    areas.write_text(json.dumps(areas_doc()), encoding="utf-8")
+    env = {"CONFLICTMAP_EVENTS": str(events), "CONFLICTMAP_AREAS": str(areas)}
+    with run_server(env, artifacts / "server-long-text.log") as server:
+        yield server
+
+
+def test_popup_of_100k_character_text_opens_and_reveals_it_on_demand(page, long_text_server):
+    """The popup shows the start of each long value and a "Show more" button (laying out
+    100,000 unbreakable characters froze the tab for half a minute); each click shows four
+    times as much, and the whole note can be read."""
+    frame, _ = open_app(
+        page,
+        long_text_server,
+        "date=2017-11-10&window=30&basemap=none&lat=36&lon=42&zoom=9",
+        predicate_js="s => s.points === 1",
+    )
+    wait_idle(page)
+    point = frame.evaluate(
+        "() => { const p = window.map.latLngToContainerPoint([36, 42]); return {x: p.x, y: p.y}; }"
+    )
+    frame.locator("#map_div").click(position=point)
+    popup = frame.locator(".cm-popup")
+    expect(popup).to_be_visible()
+    assert popup.evaluate("p => p.textContent.length") < 3000  # not 200,000
+    expect(popup.locator(".cm-more-button")).to_have_count(2)  # the actors and the notes
+    # The popup scrolls within its own height.
+    assert popup.evaluate(
+        "p => getComputedStyle(p).overflowY === 'auto' && p.scrollHeight > p.clientHeight"
+    )
+    notes = popup.locator("tr", has_text="Notes").locator("td")
+    shown_js = "td => td.querySelector('.cm-text').textContent.length"
+    assert notes.evaluate(shown_js) == 600
+    for expected in (2_400, 9_600, 38_400):
+        notes.locator(".cm-more-button").click()
+        notes.locator(".cm-text").evaluate("t => t.offsetHeight")  # lays it out
+        assert notes.evaluate(shown_js) == expected
+    notes.locator(".cm-more-button").click()
+    expect(notes.locator(".cm-more-button")).to_have_count(0)
+    assert notes.evaluate(f"td => td.textContent === 'n'.repeat({LONG})")
+    # The page still answers, and nothing in it broke.
+    assert frame.evaluate("() => document.querySelectorAll('.cm-popup').length") == 1
+    assert page.page_errors == []

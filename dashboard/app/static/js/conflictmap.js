@@ -32,6 +32,80 @@
     return node;
   }
 
+  // --- long data text ---------------------------------------------------------------------
+  // A popup shows the first TEXT_FIRST characters of a value and a "Show more" button that
+  // reveals TEXT_GROWTH times as much per click (600, 2,400, 9,600, ...). Chromium lays out
+  // an unbreakable run (a 100,000-character note without spaces) in time that grows with
+  // the square of its length: 20-30 s for one such note, with the page frozen. So runs of
+  // more than BREAK_RUN non-space characters also get a <wbr> break opportunity every
+  // BREAK_RUN characters: a fully revealed 100k run then lays out in well under a second.
+  // <wbr> is an element with no text: the value's characters (textContent) stay as they
+  // were, and copying the text gives the value back.
+  CM.TEXT_FIRST = 600;
+  CM.TITLE_FIRST = 200;
+  CM.TEXT_GROWTH = 4;
+  CM.BREAK_RUN = 24;
+  var SHOW_MORE = 'Show more ({n} more characters)';
+
+  function fmtCount(n) { return Number(n).toLocaleString('en-US'); }
+
+  // A cut at or before `at` that does not split a surrogate pair.
+  function cutAt(text, at) {
+    if (at >= text.length) { return text.length; }
+    var code = text.charCodeAt(at);
+    return (code >= 0xDC00 && code <= 0xDFFF && at > 0) ? at - 1 : at;
+  }
+
+  // Append `text` to `node` as text nodes, with <wbr> inside long runs of non-space.
+  function appendBreakable(node, text) {
+    var run = CM.BREAK_RUN, re = new RegExp('\\S{' + (run + 1) + ',}', 'g'), last = 0, m, i, next;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) { node.appendChild(document.createTextNode(text.slice(last, m.index))); }
+      var end = m.index + m[0].length;
+      for (i = m.index; i < end; i = next) {
+        next = i + run < end ? cutAt(text, i + run) : end;
+        if (next <= i) { next = Math.min(end, i + run + 1); }  // a run of lone surrogates
+        node.appendChild(document.createTextNode(text.slice(i, next)));
+        if (next < end) { node.appendChild(document.createElement('wbr')); }
+      }
+      last = end;
+    }
+    if (last < text.length) { node.appendChild(document.createTextNode(text.slice(last))); }
+  }
+  CM.appendBreakable = appendBreakable;
+
+  // Fill `node` with the data value `text` (as text, never HTML), at most `first`
+  // characters of it at once; the rest comes with the "Show more" button. `label` is the
+  // button's wording, "{n}" standing for the characters not shown yet. Returns `node`.
+  CM.longText = function (node, text, first, label) {
+    text = String(text);
+    first = first || CM.TEXT_FIRST;
+    var shown = cutAt(text, first);
+    var body = document.createElement('span');
+    body.className = 'cm-text';
+    appendBreakable(body, text.slice(0, shown));
+    node.appendChild(body);
+    if (shown >= text.length) { return node; }
+    var more = el('span', 'cm-more');
+    more.appendChild(el('span', 'cm-more-dots', '\u2026 '));
+    var button = el('button', 'cm-more-button');
+    button.type = 'button';
+    var relabel = function () {
+      button.textContent = (label || SHOW_MORE).replace('{n}', fmtCount(text.length - shown));
+    };
+    relabel();
+    L.DomEvent.on(button, 'click', function (e) {
+      L.DomEvent.stop(e);  // a click in a popup is not a click on the map
+      var next = cutAt(text, Math.max(shown * CM.TEXT_GROWTH, shown + first));
+      appendBreakable(body, text.slice(shown, next));
+      shown = next;
+      if (shown >= text.length) { node.removeChild(more); } else { relabel(); }
+    });
+    more.appendChild(button);
+    node.appendChild(more);
+    return node;
+  };
+
   function isoDay(day) {
     if (day === null || day === undefined || isNaN(day) || day < -1e7) { return ''; }
     return new Date(day * DAY_MS).toISOString().slice(0, 10);
@@ -204,16 +278,18 @@
   }
 
   // The popup of point i as DOM nodes: text only, never parsed as HTML.
+  // Long values show their beginning and a "Show more" button (CM.longText).
   CM.popupContent = function (d, i) {
-    var r = CM.record(d, i);
+    var r = CM.record(d, i), more = d.labels && d.labels.showMore;
     var root = el('div', 'cm-popup');
-    root.appendChild(el('div', 'cm-popup-title', r.title));
+    root.appendChild(CM.longText(el('div', 'cm-popup-title'), r.title, CM.TITLE_FIRST, more));
     var table = el('table');
     for (var k = 0; k < r.rows.length; k++) {
       if (!r.rows[k][1]) { continue; }
       var tr = el('tr');
       tr.appendChild(el('th', null, r.rows[k][0]));
-      var td = el('td', r.rows[k][2] ? 'cm-popup-ours' : null, r.rows[k][1]);
+      var td = CM.longText(el('td', r.rows[k][2] ? 'cm-popup-ours' : null), r.rows[k][1],
+                           CM.TEXT_FIRST, more);
       if (r.rows[k][2]) { td.style.fontStyle = 'italic'; }
       td.setAttribute('dir', 'auto');
       tr.appendChild(td);
@@ -799,9 +875,9 @@
         dot = el('span', 'cm-dot');
         dot.style.backgroundColor = rec.types[k][1];
         row.appendChild(dot);
-        var name = el('span', null, rec.types[k][0]);
+        var name = CM.longText(el('span'), rec.types[k][0], CM.TITLE_FIRST, d.labels.showMore);
         name.setAttribute('dir', 'auto');
-        name.style.flex = '1';
+        name.style.cssText = 'flex:1;min-width:0;overflow-wrap:anywhere;';
         row.appendChild(name);
         share = Math.round(100 * rec.types[k][2] / rec.n);
         var count = el('span', null, fmt(rec.types[k][2]) + ' (' + share + ' %)');
