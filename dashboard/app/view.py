@@ -22,7 +22,7 @@ from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
-from dashboard.app.safetext import md
+from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, cap_cells, md
 from dashboard.app.timeline import timeline_chart
 from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
@@ -407,7 +407,7 @@ def _timeline(
         st.caption("Controllers in the window")
         table = controller_summary(shown) if in_store is None else in_store.controllers
         st.dataframe(
-            table,
+            cap_cells(table)[0],
             hide_index=True,
             width="stretch",
             column_config={
@@ -461,8 +461,15 @@ def _event_table(
     else:
         extra = "" if store_ds is None else f"; the downloads hold {whole}"
         st.caption(f"{what} ({len(shown):,}{where}); click a column header to sort{extra}")
+    # Cut on the page only: the downloads below are made from `table`, every character kept.
+    cells, cut = cap_cells(_plain_text(listed))
+    if cut:
+        st.caption(
+            f"{cut:,} text {'cell is' if cut == 1 else 'cells are'} longer than "
+            f"{TABLE_CELL_MAX_CHARS:,} characters: cut here (…), whole in the downloads"
+        )
     st.dataframe(
-        _plain_text(listed),
+        cells,
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(listed))),
