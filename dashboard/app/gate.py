@@ -145,7 +145,9 @@ class Grants:
         """
         with self._lock:
             current = self._sessions.get(session_id)
-            if current is not None and current[0] == mode and (token in (None, current[1])):
+            # Once admitted, a session keeps its token: the cookie its browser sent when it
+            # connected may be an older one, and must not make it change on every run.
+            if current is not None and current[0] == mode:
                 return current[1]
             if current is not None:
                 self._forget(session_id)

@@ -247,6 +247,7 @@ def _end(info: SessionInfo) -> None:
         # flushes another: what the session held (its state, and its fragments, which
         # hold the page's arguments) goes now all the same.
         info.session.session_state.clear()
+        info.session.flush_browser_queue()  # messages no browser will read
         fragments = getattr(info.session, "_fragment_storage", None)
         if fragments is not None:
             fragments.clear()

@@ -157,6 +157,9 @@ def test_memory_of_uploads_returns_once_their_session_has_ended(
         _wait_for_log(server, "released 1 ended session", 2, RELEASE_TIMEOUT_S)
         after = _rss(server)
     held = peak - base
+    print(
+        f"RSS: warm {base / MB:.0f} MB, with uploads {peak / MB:.0f} MB, ended {after / MB:.0f} MB"
+    )
     assert held > 250 * MB, f"the uploads should have cost memory: {held / MB:.0f} MB"
     # Most of it is back: freed memory is not always handed back to the system at once.
     assert after - base < 0.4 * held, (
