@@ -145,7 +145,8 @@ def safe_url(url: str) -> str:
 def first_line(exc: BaseException) -> str:
     """The first line of the driver's message (the SQLAlchemy wrapper adds a page)."""
     reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
-    return reason[0] if reason else type(exc).__name__
+    # A driver may quote the connection string it was given: never with its password.
+    return mask_url(reason[0]) if reason else type(exc).__name__
 
 
 def connect(url: str, *, check: bool = True) -> Any:

@@ -17,30 +17,45 @@ import re
 
 MASK = "***"
 
-# The password of the user information: after "scheme://user:" up to the last "@" before
-# the path. A password may hold ":" or "/" when the user did not percent-encode it, so
-# the match runs to the last "@" of the authority-looking part.
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*):(?P<secret>[^\s]*)@")
+# Where a URL starts, and the token it runs to (up to white space).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 
 # Query or connection-string keys whose values are secrets (matched case-insensitively,
 # anywhere in the key: "sslpassword", "client_secret", "X-Amz-Signature", "access_token").
+# libpq allows white space around "=" and quoted values with backslash escapes.
 _SECRET_KEY = r"[\w.-]*(?:pass|pwd|secret|token|key|auth|credential|signature|sig)[\w.-]*"
 _KEY_VALUE = re.compile(
-    rf"(?P<key>(?:(?<=[?&;#\s])|^){_SECRET_KEY})=(?P<value>'[^']*'|[^&\s#;]*)",
+    rf"(?P<key>(?:(?<=[?&;#\s])|^){_SECRET_KEY})\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'?|[^&\s#;]*)",
     re.IGNORECASE,
 )
+
+
+def _mask_userinfo(url: str) -> str:
+    """``scheme://user:***@host…``: the password is what follows the first ":" of the user
+    information, which ends at the last "@" before the query (a user name or a password
+    typed without percent-encoding may hold "@", "/" or ":")."""
+    start = url.index("://") + 3
+    ends = [i for i in (url.find("?", start), url.find("#", start)) if i >= 0]
+    at = url.rfind("@", start, min(ends) if ends else len(url))
+    if at < 0:
+        return url
+    userinfo = url[start:at]
+    if ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{url[:start]}{user}:{MASK}{url[at:]}"
 
 
 def mask_url(url: str) -> str:
     """``url`` with its password and secret-looking query values replaced by ``***``.
 
-    Works on libpq connection strings too (``host=db password=secret``).
+    Works on libpq connection strings too (``host=db password=secret``), and on a whole
+    message that quotes URLs (a driver's error text).
 
     Examples
     --------
     >>> mask_url("postgresql://me:hunter2@db.example/events?sslmode=require&password=x")
     'postgresql://me:***@db.example/events?sslmode=require&password=***'
     """
-    text = str(url)
-    text = _USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+    text = _URL.sub(lambda m: _mask_userinfo(m.group(0)), str(url))
     return _KEY_VALUE.sub(lambda m: f"{m.group('key')}={MASK}", text)

@@ -37,6 +37,18 @@ from dashboard.redact import mask_url
             "host=db.example dbname=events password=*** user=analyst",
         ),
         ("host=db password='hunter 2' user=a", "host=db password=*** user=a"),
+        # libpq: white space around "=", a quoted value with an escaped quote.
+        ("host=db password = hunter2 user=a", "host=db password=*** user=a"),
+        ("host=db password='it\\'s hunter2' user=a", "host=db password=*** user=a"),
+        # A user name with an unencoded "@": the password is still found.
+        ("postgresql://us@er:hunter2@db.example/x", "postgresql://us@er:***@db.example/x"),
+        # An "@" in the query does not move the end of the user information.
+        (
+            "postgresql://u:hunter2@db.example/x?application_name=a@b",
+            "postgresql://u:***@db.example/x?application_name=a@b",
+        ),
+        # A message quoting a URL with a quote in its password.
+        ("bad URL: 'postgresql://u:pa'ss@db/x'", "bad URL: 'postgresql://u:***@db/x'"),
         # Nothing secret: unchanged.
         (
             "postgresql://analyst@db.example/events?sslmode=require&application_name=map",
@@ -49,7 +61,6 @@ def test_passwords_and_keys_are_masked_and_the_rest_kept(url, shown):
 
 
 def test_database_messages_hide_a_password_in_the_query():
-    pytest.importorskip("sqlalchemy", reason="the database store needs the 'db' extra")
     from dashboard import dbstore
     from dashboard.errors import DashboardError
 
@@ -60,3 +71,10 @@ def test_database_messages_hide_a_password_in_the_query():
     with pytest.raises(DashboardError) as bad:
         dbstore.connect("notaurl://analyst:hunter2@/x?password=hunter3")
     assert "hunter2" not in str(bad.value) and "hunter3" not in str(bad.value)
+
+
+def test_a_driver_message_quoting_the_connection_string_is_masked():
+    from dashboard.dbstore import first_line
+
+    quoted = ValueError('invalid dsn: "host=db password=hunter2 sslmode=bogus"\nmore')
+    assert first_line(quoted) == 'invalid dsn: "host=db password=*** sslmode=bogus"'
