@@ -14,20 +14,57 @@ adds a leading tab and carriage return, which some programs drop before reading 
 The rule here, applied to every text cell and to every column name:
 
 * a value that starts with a tab or a carriage return is neutralised;
-* so is a value whose first character that is not white space, a control or an invisible
-  format character (zero-width space, bidi marks, BOM) is ``= + - @`` or a form that NFKC
-  folds to one of them (full-width ``＝ ＋ － ＠``, small and super/subscript forms):
-  programs that trim leading spaces on import, or that accept the wide forms typed with an
-  East Asian input method, would otherwise read a formula;
+* so is a value whose first character that is not white space, a control, an invisible
+  format character (zero-width space, bidi marks, BOM) or a ``"`` (a reader may take it for
+  a quote and drop it) is ``= + - @`` or a form that NFKC folds to one of them (full-width
+  ``＝ ＋ － ＠``, small and super/subscript forms): programs that trim leading spaces on
+  import, or that accept the wide forms typed with an East Asian input method, would
+  otherwise read a formula;
 * except when the whole value is exactly a plain number (``-12.5``, ``+3``, ``-1e5``):
-  that is a number, not a formula, and stays as written;
+  that is a number, not a formula, and stays as written; not in the first column, though
+  (see below);
 * neutralising means one ``'`` put in front, which spreadsheets show as text. A value that
-  already starts with ``'`` followed by something the rule would neutralise gets one more,
-  so :func:`restore` recovers every original value exactly (drop one ``'`` where one was
-  added).
+  already starts with ``'`` followed by something the rule would neutralise (a plain number
+  included) gets one more, so :func:`restore` recovers every original value exactly (drop
+  one ``'`` where one was added).
 
-Only the first character decides: with correct quoting a ``,`` ``;`` ``"`` or line break
-inside a value cannot start a new cell, so text after one is not a cell start.
+Cells that start inside a value
+-------------------------------
+The file's own separator is ``,``, and quoting keeps a ``,`` inside a value from starting a
+cell for every reader that splits at ``,``. But a spreadsheet does not always split at
+``,``: Excel in a locale whose list separator is ``;`` (most of continental Europe) splits
+at ``;``, LibreOffice at tab when that box is ticked, and such a reader honours a ``"``
+only at the start of one of *its* fields: a quote in the middle of a field is text. So in
+``E1,"Mosul;=1+1"`` it finds the cells ``E1,"Mosul`` and ``=1+1"``, and a line break inside
+a quoted value (``"a\\n=1+1"``) ends its row, ``=1+1"`` starting the next one. Such a reader
+never splits at ``,`` (the ``,`` inside a value is text to it), and one that splits at
+``,`` honours the quoting, so a ``,`` never starts a cell: only the start of a row, a ``;``,
+a tab, a carriage return or a line feed can.
+
+Hence the second half of the rule: each part of a text value that follows a ``;``, a tab, a
+carriage return or a line feed is a cell start too, and gets the ``'`` in front of it
+(``Mosul;'=1+1``, ``x\\n'@SUM(1)``) when the field a reader would find there would run:
+
+* it starts with a tab, after any ``"`` (a ``;`` reader keeps it: ``a;\\t=1``), or its first
+  character that is not white space, a control, an invisible character or a ``"`` is
+  ``= + - @`` (or folds to one), looking no further than the next line break (which ends
+  that field) and through a tab (which a ``;`` reader keeps inside the field), but not past
+  a ``;``;
+* a plain number is no exception here: the field may run on past the value's end into the
+  next cells (``a;-1`` followed by a cell ``5*cmd|' /C calc'!A0`` reads ``-1,5*cmd|...``,
+  minus one and a half times a DDE call where ``,`` is the decimal comma);
+* a part that already starts with ``'`` in front of such a field gets one more, as a whole
+  value does; the position between the ``\\r`` and ``\\n`` of a Windows line break is no
+  cell start (every reader takes the pair as one break).
+
+For the same reason a ``;`` reader's first field of each row runs from the first cell on
+into the next ones, so the first column gets no plain-number exception: text that is a
+signed number there is neutralised (``'-12.5``); :func:`restore` undoes it like any other.
+A *numeric* first column holding negative numbers is written as numbers (a ``'`` would make
+them text for every reader); none of the product's tables starts with one.
+
+The ``'`` inside a value shows in a spreadsheet (only a leading one is hidden), which is the
+price of a cell that cannot run wherever the file is opened; :func:`restore` removes it.
 
 Which cells are text: everything that is not a number, a boolean or a date column. Text is
 found in object columns (``str`` or any other object: written as its ``str()``, dates as
@@ -76,18 +113,42 @@ _GEOMETRY = "geometry"
 # Characters a reader may drop or not show in front of a formula: white space, controls
 # (NUL, VT, ...) and invisible format characters (ZWSP, bidi marks, BOM).
 _SKIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+# Where a reader that does not split at the file's "," may start a cell inside a value.
+_SEPARATORS = re.compile(r"([;\t\r\n])")
+_LINE_BREAKS = "\r\n"
+
+
+def _skipped(ch: str) -> bool:
+    """A character a reader may drop or not show in front of a formula (or take for a quote)."""
+    return ch == '"' or ch.isspace() or unicodedata.category(ch) in _SKIPPED_CATEGORIES
 
 
 def _first_visible(text: str) -> str | None:
     for ch in text:
-        if ch.isspace() or unicodedata.category(ch) in _SKIPPED_CATEGORIES:
-            continue
-        return ch
+        if not _skipped(ch):
+            return ch
     return None
+
+
+def _starts_formula(ch: str | None) -> bool:
+    return ch is not None and unicodedata.normalize("NFKC", ch)[:1] in _FORMULA_STARTS
+
+
+def _runs(text: str) -> bool:
+    """Whether a cell starting with ``text`` could run, numbers included (no exception)."""
+    if not text:
+        return False
+    first = text[0]
+    if first.isascii() and first.isalnum():  # the usual cell: decided at once
+        return False
+    return text.startswith(_ALWAYS_NEUTRALISED) or _starts_formula(_first_visible(text))
 
 
 def is_formula(text: str) -> bool:
     """Whether a spreadsheet could run ``text`` as a formula (the rule in the module doc).
+
+    This is the rule for a whole value; parts after a ``;``, a tab or a line break are
+    checked by :func:`neutralise` on top of it.
 
     Parameters
     ----------
@@ -97,30 +158,127 @@ def is_formula(text: str) -> bool:
     Returns
     -------
     bool
-        True for ``=1+1``, ``  @SUM(A1)``, ``＝1``, ``\\tx``; False for ``-12.5``, ``Mosul``,
-        ``'=1+1`` and the empty string.
+        True for ``=1+1``, ``  @SUM(A1)``, ``＝1``, ``"=1``, ``\\tx``; False for ``-12.5``,
+        ``Mosul``, ``'=1+1`` and the empty string.
     """
-    if not text:
-        return False
-    first = text[0]
-    if first.isascii() and first.isalnum():  # the usual cell: decided at once
-        return False
-    if not text.startswith(_ALWAYS_NEUTRALISED):
-        visible = _first_visible(text)
-        if visible is None or unicodedata.normalize("NFKC", visible)[:1] not in _FORMULA_STARTS:
+    return _runs(text) and _PLAIN_NUMBER.fullmatch(text) is None
+
+
+def _marked(text: str, runs: bool) -> bool:
+    """Whether ``text`` gets a ``'``: it runs, or a ``'`` already hides one that would.
+
+    ``runs`` is whether ``text`` itself would run (the caller's rule). A ``'`` hiding
+    anything that would need a mark under the strictest rule (numbers included) gets one
+    more, so that :func:`restore` can tell every added ``'`` from the user's own.
+    """
+    return runs or (text[:1] == _MARK and _runs(text.lstrip(_MARK)))
+
+
+def _field_runs(probe: str) -> bool:
+    """Whether the field a ``;`` or tab reader finds at the start of ``probe`` could run.
+
+    ``probe`` is one part of a value, the separator after it and the first visible
+    character after that (see :func:`_mark_parts`). The field ends at a line break; a ``;``
+    is visible (it stops the search); a tab is white space. A ``"`` there was written
+    doubled, and a reader takes a doubled ``"`` at a field's start for an empty quoted text
+    and drops it: ``;"\\t`` gives a field that starts with a tab. (A carriage return there
+    ends the field, empty: ``a;\\r\\nb`` needs no mark.)
+    """
+    if probe.lstrip('"').startswith("\t"):
+        return True
+    for ch in probe:
+        if ch in _LINE_BREAKS:
             return False
-    return _PLAIN_NUMBER.fullmatch(text) is None
+        if not _skipped(ch):
+            return _starts_formula(ch)
+    return False
 
 
-def neutralise(value: Any) -> Any:
-    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula.
+def _lead(part: str, separator: str, lead_after: str) -> str:
+    """The first visible character from ``part`` on, up to the next line break ("" if none)."""
+    for ch in part:
+        if not _skipped(ch):
+            return ch
+    if separator == ";":
+        return ";"
+    if separator == "\t":
+        return lead_after
+    return ""  # a line break, or the value's end: nothing more in this field
+
+
+def _parts(text: str) -> tuple[list[str], list[str]]:
+    """``text`` cut at each separator: the parts and the separators between them."""
+    pieces = _SEPARATORS.split(text)
+    return pieces[0::2], pieces[1::2]
+
+
+def _no_field_start(separators: list[str], parts: list[str], j: int) -> bool:
+    """Whether part ``j`` is the nothing between the ``\\r`` and ``\\n`` of one line break."""
+    after = separators[j] if j < len(separators) else ""
+    return separators[j - 1] == "\r" and after == "\n" and not parts[j]
+
+
+def _part_marked(probe: str) -> bool:
+    """Whether a part gets a ``'``: its field would run, or a ``'`` already hides one that would."""
+    return _field_runs(probe) or (probe[:1] == _MARK and _field_runs(probe.lstrip(_MARK)))
+
+
+def _mark_parts(text: str) -> str:
+    """``text`` with a ``'`` in front of each part that would start a live field.
+
+    Right to left, since a part's field may run on through a tab into the (already marked)
+    next part. Each decision looks at the part, the separator after it and one character
+    (``lead``), so a value with many separators costs time in proportion to its length.
+    """
+    parts, separators = _parts(text)
+    lead = ""
+    for j in range(len(parts) - 1, 0, -1):
+        after = separators[j] if j < len(separators) else ""
+        if not _no_field_start(separators, parts, j) and _part_marked(parts[j] + after + lead):
+            parts[j] = _MARK + parts[j]
+        lead = _lead(parts[j], after, lead)
+    return "".join(p + q for p, q in zip(parts, [*separators, ""], strict=True))
+
+
+def _unmark_parts(text: str) -> str:
+    """:func:`_mark_parts` undone: one ``'`` dropped from each part it marked.
+
+    Every decision is taken on the marked text, as :func:`_mark_parts` took it: a part's
+    own ``'`` is the only thing that changes, and nothing to its right.
+    """
+    parts, separators = _parts(text)
+    lead = ""
+    drop = []
+    for j in range(len(parts) - 1, 0, -1):
+        after = separators[j] if j < len(separators) else ""
+        probe = parts[j] + after + lead
+        if (
+            probe[:1] == _MARK
+            and not _no_field_start(separators, parts, j)
+            and _field_runs(probe.lstrip(_MARK))
+        ):
+            drop.append(j)
+        lead = _lead(parts[j], after, lead)
+    for j in drop:
+        parts[j] = parts[j][1:]
+    return "".join(p + q for p, q in zip(parts, [*separators, ""], strict=True))
+
+
+def neutralise(value: Any, *, keep_numbers: bool = True) -> Any:
+    """``value`` made safe to open: a ``'`` in front of each cell start that would run.
 
     Parameters
     ----------
     value
-        One cell. Non-text values are returned unchanged, and so is text that is exactly a
-        plain number. Text that already starts with ``'`` in front of a formula gets one
-        more ``'``, so that :func:`restore` can undo this exactly.
+        One cell. Non-text values are returned unchanged. A ``'`` goes in front of the
+        value when a spreadsheet could run it (:func:`is_formula`), and in front of each
+        part after a ``;``, a tab or a line break that would start a live cell where the
+        file is split there (``Mosul;=1+1`` becomes ``Mosul;'=1+1``). Text (or a part)
+        that already starts with ``'`` in front of a formula gets one more ``'``, so that
+        :func:`restore` can undo this exactly.
+    keep_numbers
+        Keep a value that is exactly a plain number (``-12.5``) as it is. False for the
+        first column, whose first cell a ``;`` reader runs on into the next ones.
 
     Returns
     -------
@@ -129,9 +287,9 @@ def neutralise(value: Any) -> Any:
     """
     if not isinstance(value, str) or not value:
         return value
-    if is_formula(value) or (value[0] == _MARK and is_formula(value.lstrip(_MARK))):
-        return _MARK + value
-    return value
+    text = _mark_parts(value) if _SEPARATORS.search(value) else value
+    runs = is_formula(text) if keep_numbers else _runs(text)
+    return _MARK + text if _marked(text, runs) else text
 
 
 def restore(text: str) -> str:
@@ -145,30 +303,40 @@ def restore(text: str) -> str:
     Returns
     -------
     str
-        ``text`` without the ``'`` that was added, or ``text`` itself when none was.
+        ``text`` without the ``'`` marks that were added (in front and after separators),
+        or ``text`` itself when none was.
     """
-    if text.startswith(_MARK) and is_formula(text.lstrip(_MARK)):
-        return text[1:]
-    return text
+    if text[:1] == _MARK and _runs(text.lstrip(_MARK)):
+        text = text[1:]
+    return _unmark_parts(text) if _SEPARATORS.search(text) else text
 
 
-def _cell_text(value: Any) -> Any:
+def _cell_text(value: Any, keep_numbers: bool = True) -> Any:
     """One value of a text-holding column: numbers kept, anything else as neutralised text."""
     if isinstance(value, str):
-        return neutralise(value)
+        return neutralise(value, keep_numbers=keep_numbers)
     if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
         return value
     if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
         return neutralise(value.isoformat())
-    return neutralise(str(value))
+    return neutralise(str(value), keep_numbers=keep_numbers)
 
 
-def _text_column(series: pd.Series) -> pd.Series:
-    """An object column of neutralised text (and any numbers) from a column of any dtype."""
+def _first_cell_text(value: Any) -> Any:
+    return _cell_text(value, keep_numbers=False)
+
+
+def _text_column(series: pd.Series, *, first: bool = False) -> pd.Series:
+    """An object column of neutralised text (and any numbers) from a column of any dtype.
+
+    ``first``: the table's first column, where text that is a signed number is neutralised
+    too (the module doc says why).
+    """
+    convert = _first_cell_text if first else _cell_text
     if isinstance(series.dtype, pd.CategoricalDtype):
         # Each distinct value once: a categorical's categories, then a take by code.
         categories = pd.Series(np.asarray(series.cat.categories, dtype=object), dtype=object)
-        converted = categories.map(_cell_text, na_action="ignore").to_numpy(dtype=object)
+        converted = categories.map(convert, na_action="ignore").to_numpy(dtype=object)
         codes = series.cat.codes.to_numpy()
         values = np.empty(len(codes), dtype=object)
         present = codes >= 0
@@ -176,11 +344,11 @@ def _text_column(series: pd.Series) -> pd.Series:
         values[~present] = None
         return pd.Series(values, index=series.index, dtype=object)
     values = pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
-    return values.map(_cell_text, na_action="ignore").astype(object)
+    return values.map(convert, na_action="ignore").astype(object)
 
 
-def _header(name: Hashable) -> str:
-    return neutralise(name if isinstance(name, str) else str(name))
+def _header(name: Hashable, *, first: bool) -> str:
+    return neutralise(name if isinstance(name, str) else str(name), keep_numbers=not first)
 
 
 def export_frame(events: pd.DataFrame, *, neutralise_text: bool = True) -> pd.DataFrame:
@@ -207,14 +375,15 @@ def export_frame(events: pd.DataFrame, *, neutralise_text: bool = True) -> pd.Da
     for position in keep:
         series = frame.iloc[:, position]
         name = frame.columns[position]
-        names.append(_header(name) if neutralise_text else str(name))
-        columns[len(columns)] = _export_column(series, neutralise_text=neutralise_text)
+        first = not columns  # the first column written (the module doc says why it differs)
+        names.append(_header(name, first=first) if neutralise_text else str(name))
+        columns[len(columns)] = _export_column(series, neutralise_text=neutralise_text, first=first)
     out = pd.DataFrame(columns, index=frame.index)
     out.columns = pd.Index(names, dtype=object)
     return out
 
 
-def _export_column(series: pd.Series, *, neutralise_text: bool) -> pd.Series:
+def _export_column(series: pd.Series, *, neutralise_text: bool, first: bool) -> pd.Series:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         pass  # text or not, a categorical goes through the text path below
@@ -232,7 +401,7 @@ def _export_column(series: pd.Series, *, neutralise_text: bool) -> pd.Series:
         return series.copy()
     if not neutralise_text:
         return pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
-    return _text_column(series)
+    return _text_column(series, first=first)
 
 
 def _iso_dates(series: pd.Series) -> pd.Series:

@@ -7,12 +7,20 @@ as object, categorical, ``StringDtype`` (Python and pyarrow) and ``ArrowDtype`` 
 is read back as a spreadsheet would (Python's ``csv`` module, default dialect) and with
 ``pandas.read_csv``: same number of rows, no cell that a spreadsheet would run, every value
 recovered exactly once the one added ``'`` is dropped (:func:`tableexport.restore`).
+
+Issue 16 again: a spreadsheet does not always split at the file's ``,``. Excel in a locale
+whose list separator is ``;`` (most of continental Europe) splits at ``;`` and takes a ``"``
+in the middle of a field as text, so ``E1,Mosul;=1+1`` gave a live ``=1+1`` cell, and a line
+break inside a quoted value started a new row there; LibreOffice splits at tab when asked.
+Every file is therefore also read with ``;`` and tab as the separator (both readers), and no
+cell found any of these six ways may be a live formula.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -83,6 +91,20 @@ HOSTILE: list[str] = [
     "a;b",
     "=a,b;c",
     "x,=1+1",
+    # a formula after a ; or a tab (a cell start where ; or tab is the separator)
+    "Mosul;=1+1",
+    "x\t@SUM(1)",
+    "a;+cmd|' /C calc'!A0",
+    "a; =1",
+    'a;"=1"',
+    'a;""=1',
+    "a;-1",
+    "a;\t=1",
+    "a;'=1",
+    # a formula after a line break (a record start where the reader misses the quoting)
+    "first line\n=1+1",
+    "first line\r\n-2+3",
+    "bullet\r@SUM(1)",
     # Arabic, emoji, NUL
     "الموصل",
     "=الموصل",
@@ -120,16 +142,77 @@ STORAGES = ["object", "category", "string", "string[pyarrow]", "arrow"]
 
 
 def live_formula(cell: str) -> bool:
-    """Whether a spreadsheet could run ``cell`` (the rule the module states, written apart)."""
-    if PLAIN_NUMBER.fullmatch(cell):
+    """Whether a spreadsheet could run ``cell`` (the rule the module states, written apart).
+
+    A ``"`` that a reader left around the text (it took the field for unquoted) is stripped
+    before looking for the first visible character: the spreadsheet may drop it and read on.
+    """
+    inner = cell.lstrip('"')
+    if PLAIN_NUMBER.fullmatch(inner.rstrip('"')):
         return False
     if cell.startswith(("\t", "\r")):
         return True
-    for ch in cell:
-        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+    for ch in inner:
+        if ch == '"' or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
             continue
         return unicodedata.normalize("NFKC", ch)[:1] in "=+-@"
     return False
+
+
+# The separators a spreadsheet may split the product's ``,`` files at.
+SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+
+
+def cells_as_read(data: bytes) -> dict[str, list[str]]:
+    """Every cell of a CSV file as each reader finds it, splitting at ``,``, ``;`` or tab.
+
+    Python's ``csv`` module and ``pandas.read_csv``; where the separator is not the file's
+    own, rows split and join differently, so cells are listed, not rows.
+    """
+    text = data.decode("utf-8-sig")
+    found: dict[str, list[str]] = {}
+    for name, separator in SEPARATORS.items():
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        found[f"csv module, {name}"] = [c for r in records for c in r]
+        try:
+            frame = _read_every_cell_with_pandas(text, separator)
+        except pd.errors.ParserError as error:
+            # A quote that a ; or tab reader opens and never sees closed: pandas refuses
+            # the whole file (no cell, nothing runs). Only where the split is not ours.
+            assert separator != ",", error
+            found[f"pandas, {name}"] = []
+        else:
+            found[f"pandas, {name}"] = [str(c) for c in frame.to_numpy().ravel()]
+    return found
+
+
+def _read_every_cell_with_pandas(text: str, separator: str) -> pd.DataFrame:
+    """Every cell, however many a row holds: as many columns named as the widest line needs.
+
+    A record spanning lines (a quote open over a line break) may hold more; pandas then
+    turns the extra leading cells into the index, and the file is read again with as many
+    columns as the whole file has separators (always enough).
+    """
+    widest = max(line.count(separator) for line in text.splitlines() or [""]) + 1
+    for width in (widest, text.count(separator) + 1):
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            header=None,
+            names=range(width),
+            dtype=str,
+            keep_default_na=False,
+        )
+        if isinstance(frame.index, pd.RangeIndex):
+            break
+    return frame
+
+
+def assert_runs_nothing(data: bytes) -> None:
+    """No cell of ``data``, read any of the six ways, is a live formula."""
+    for way, cells in cells_as_read(data).items():
+        live = [c for c in cells if live_formula(c)]
+        assert live == [], (way, live[:5])
 
 
 def _store(values: list[str], storage: str) -> pd.Series:
@@ -241,8 +324,7 @@ def test_every_csv_writer_reads_back_as_written_and_runs_nothing(writer, storage
     header, body = records[0], records[1:]
     assert len(body) == len(HOSTILE), (len(body), len(HOSTILE))
     assert all(len(r) == len(header) for r in body)
-    live = [c for r in records for c in r if live_formula(c)]
-    assert live == [], live[:5]
+    assert_runs_nothing(data)
     restored_header = [restore(h) for h in header]
     for name, values in expected.items():
         column = [restore(r[restored_header.index(name)]) for r in body]
@@ -278,8 +360,9 @@ def test_geojson_properties_run_nothing_and_read_back_as_written(storage):
 @pytest.mark.parametrize("storage", STORAGES)
 def test_hostile_column_names_are_neutralised_and_recoverable(storage):
     table = pd.DataFrame({name: _store(["ok", "=1+1"], storage) for name in HOSTILE_HEADERS})
-    records = _read_with_csv_module(to_csv_bytes(table))
-    assert not any(live_formula(h) for h in records[0])
+    data = to_csv_bytes(table)
+    records = _read_with_csv_module(data)
+    assert_runs_nothing(data)
     assert [restore(h) for h in records[0]] == HOSTILE_HEADERS
     assert records[2] == ["'=1+1"] * len(HOSTILE_HEADERS)
     props = json.loads(to_geojson_bytes(table))["features"][0]["properties"]
@@ -313,6 +396,37 @@ def test_objects_that_are_not_str_are_written_as_neutralised_text():
     props = [f["properties"] for f in json.loads(to_geojson_bytes(table))["features"]]
     assert [p["mixed"] for p in props][:3] == ["'=1+1", -12.5, 3]
     assert [p["codes"] for p in props] == [-1, 2, -1, 2, 3, -4]
+
+
+@pytest.mark.parametrize("first", ["event_id", "text"])
+def test_every_short_text_runs_nothing_wherever_the_file_is_split(first):
+    # Each text of up to three characters from those that split, quote or start a formula,
+    # beside a negative number and another such text (a field a ; reader finds may run on
+    # into the next cells and rows); the text column first or second.
+    alphabet = [";", "\t", "\r", "\n", '"', "'", "=", "-", "1", " ", "a", ","]
+    texts = ["".join(c) for n in range(1, 4) for c in itertools.product(alphabet, repeat=n)]
+    columns = {
+        "event_id": [f"E{i}" for i in range(len(texts))],
+        "text": texts,
+        "count": -1,
+        "other": texts[::-1],
+    }
+    order = ["text", "event_id", "count", "other"] if first == "text" else list(columns)
+    data = to_csv_bytes(pd.DataFrame(columns)[order])
+    assert_runs_nothing(data)
+    records = _read_with_csv_module(data)
+    assert [restore(r[order.index("text")]) for r in records[1:]] == texts
+    assert [restore(r[order.index("other")]) for r in records[1:]] == texts[::-1]
+
+
+def test_a_signed_number_as_text_in_the_first_column_does_not_run_on_into_the_next_cell():
+    # A ; reader's first field of the row is "-1,5*cmd|' /C calc'!A0": minus one and a half
+    # times a DDE call where "," is the decimal comma.
+    table = pd.DataFrame({"code": ["-1", "+2", "3"], "note": ["5*cmd|' /C calc'!A0"] * 3})
+    data = to_csv_bytes(table)
+    assert_runs_nothing(data)
+    rows = _read_with_csv_module(data)[1:]
+    assert [restore(r[0]) for r in rows] == ["-1", "+2", "3"]
 
 
 def test_a_bare_carriage_return_is_quoted_and_rows_end_with_lf():
@@ -377,8 +491,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[bytes]:
 def _assert_reads_back(data: bytes, column: str, expected: list[str]) -> None:
     records = _read_with_csv_module(data)
     assert len(records) - 1 == len(expected), (len(records) - 1, len(expected))
-    live = [c for r in records for c in r if live_formula(c)]
-    assert live == [], live[:5]
+    assert_runs_nothing(data)
     at = records[0].index(column)
     assert [restore(r[at]) for r in records[1:]] == expected
     frame = _read_with_pandas(data)
@@ -486,7 +599,7 @@ def test_page_downloads_of_a_categorical_table_read_back_as_written(tmp_path, mo
 
     page_csv = _page_download(at, media, "Download CSV")
     records = _read_with_csv_module(page_csv)
-    assert [c for r in records for c in r if live_formula(c)] == []
+    assert_runs_nothing(page_csv)
     header, body = records[0], records[1:]
     assert sorted(r[header.index(schema.EVENT_ID)] for r in body) == shown
     for name in (schema.NOTES, schema.LOCATION, schema.ACTOR1, schema.SOURCE):
@@ -504,7 +617,7 @@ def test_page_downloads_of_a_categorical_table_read_back_as_written(tmp_path, mo
 
     set_aside = _page_download(at, media, "Rows set aside (CSV)")
     records = _read_with_csv_module(set_aside)
-    assert [c for r in records for c in r if live_formula(c)] == []
+    assert_runs_nothing(set_aside)
     header, body = records[0], records[1:]
     assert sorted(r[header.index(schema.EVENT_ID)] for r in body) == sorted(
         i for i in ids if i.startswith("x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 
 import numpy as np
@@ -38,7 +39,7 @@ from dashboard.tableexport import (
         (None, None),
         # white space, controls or invisible characters in front of a formula
         (" =1+1", "' =1+1"),
-        ("\n@SUM(A1)", "'\n@SUM(A1)"),
+        ("\n@SUM(A1)", "\n'@SUM(A1)"),  # the ' goes after the line break (see below)
         ("\u00a0+1", "'\u00a0+1"),
         ("\u200b=1", "'\u200b=1"),
         ("\ufeff=1", "'\ufeff=1"),
@@ -55,17 +56,42 @@ from dashboard.tableexport import (
         ("' =1+1", "'' =1+1"),
         ("'tis", "'tis"),
         ("'", "'"),
-        ("'-12.5", "'-12.5"),
+        ("'-12.5", "''-12.5"),  # a ' in front of a signed number: the first column marks it
         # plain numbers only when the whole text is one
         ("-1e5", "-1e5"),
         ("-.5", "-.5"),
         (" -12.5", "' -12.5"),
         ("-12.5 km", "'-12.5 km"),
         ("-", "'-"),
-        ("\t-1", "'\t-1"),
-        # later characters never count
+        ("\t-1", "'\t'-1"),
+        # a " in front: a reader may take it for a quote and drop it
+        ('"=1+1', "'\"=1+1"),
+        ('""=1+1"', '\'""=1+1"'),
+        ('"Mosul"', '"Mosul"'),
+        # a part after ; tab CR or LF starts a cell where the file is split there
+        ("Mosul;=1+1", "Mosul;'=1+1"),
+        ("x\t@SUM(1)", "x\t'@SUM(1)"),
+        ("a;+cmd|' /C calc'!A0", "a;'+cmd|' /C calc'!A0"),
+        ("a; =1", "a;' =1"),
+        ('a;"=1"', 'a;\'"=1"'),
+        ("a\n=1+1", "a\n'=1+1"),
+        ("a\r@SUM(1)", "a\r'@SUM(1)"),
+        ("a\r\n- item\r\n- more", "a\r\n'- item\r\n'- more"),  # not between CR and LF
+        ("a;-1", "a;'-1"),  # no number exception: the field runs on into the next cell
+        ("a;\t=1", "a;'\t'=1"),  # a ; reader keeps the tab; a tab reader splits there
+        ("a; \t=1", "a; \t'=1"),  # the ; reader's field is ' \t'=1': safe already
+        ("a;'=1", "a;''=1"),
+        ("a;'tis", "a;'tis"),
+        ("a;;b;=1;c", "a;;b;'=1;c"),
+        ("=a;=b", "'=a;'=b"),
+        ("a; ;=1", "a; ;'=1"),  # the first field is blank up to the next ;
+        ("a;\r\nb", "a;\r\nb"),  # a field that a line break ends at once is empty
+        ('a;"\t=1', "a;'\"\t'=1"),  # a doubled quote dropped, the field starts with a tab
+        # a , never starts a cell (module doc), nor does anything else later in a part
         ("a=1+1", "a=1+1"),
         ("x,=1", "x,=1"),
+        ("a;b=1", "a;b=1"),
+        ("a;1-2", "a;1-2"),
     ],
 )
 def test_neutralise(value, expected):
@@ -76,8 +102,32 @@ def test_neutralise(value, expected):
 
 
 def test_restore_leaves_text_that_was_not_neutralised():
-    for text in ("'tis", "'", "Mosul", "-12.5", "''", "'Mosul"):
+    for text in ("'tis", "'", "Mosul", "-12.5", "''", "'Mosul", "a;'tis", "a;b", "a\r\n'"):
         assert restore(text) == text
+
+
+@pytest.mark.parametrize("keep_numbers", [True, False])
+def test_restore_undoes_neutralise_for_every_short_text(keep_numbers):
+    # Every text of up to four characters from those the rules look at: restore(neutralise(x))
+    # must give x back, and the result must not start a live cell anywhere.
+    alphabet = [";", "\t", "\r", "\n", "'", '"', "=", "-", "1", " ", "a", ","]
+    for length in range(1, 5):
+        for chars in itertools.product(alphabet, repeat=length):
+            text = "".join(chars)
+            written = neutralise(text, keep_numbers=keep_numbers)
+            assert restore(written) == text, (text, written)
+            assert not is_formula(written), (text, written)
+
+
+def test_the_first_column_neutralises_text_that_is_a_signed_number():
+    assert neutralise("-12.5") == "-12.5"
+    assert neutralise("-12.5", keep_numbers=False) == "'-12.5"
+    assert neutralise("12.5", keep_numbers=False) == "12.5"
+    assert restore("'-12.5") == "-12.5"
+    table = pd.DataFrame({"code": ["-12.5", "+3", "7"], "note": ["-1", "5*cmd", "x"]})
+    rows = list(csv.reader(io.StringIO(to_csv_bytes(table).decode("utf-8-sig"))))
+    assert rows[1:] == [["'-12.5", "-1"], ["'+3", "5*cmd"], ["7", "x"]]
+    assert to_csv_bytes(pd.DataFrame({"-1": [1]}))[3:].startswith(b"'-1\n")
 
 
 def _events() -> pd.DataFrame:
