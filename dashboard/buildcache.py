@@ -25,7 +25,10 @@ The key of a copy covers the inputs (their bytes when small, else path, size and
 modification time: hashing 400 MB would cost a second of every start), how they are read,
 and the source of the code that builds them; writing a new copy for an events file removes
 the older copies of it. The checksums guard against damage, not against someone who may
-write the folder: they can change the events file as well.
+write the folder: they can change the events file as well. Each file is opened once and
+checked through that open file (a regular file, of the size recorded), and never more than
+that size plus one byte is read: a file swapped or grown in between, or a named pipe put in
+its place (which would block the reader for good), is refused, not read.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +81,9 @@ _BUILD_CODE = (
 _CACHE_VERSION = "3"
 #: checksums.json is a few hundred bytes: anything much larger was not written here.
 _CHECKSUMS_MAX_BYTES = 64 * 1024
+#: The largest meta.json read to learn the events file of a copy written before
+#: checksums.json named it (meta.json holds every problem of the reports: it can be large).
+_OLD_META_MAX_BYTES = 8 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -247,39 +254,75 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
     return frame
 
 
-def _checksums(folder: Path) -> dict[str, Any]:
-    path = folder / CHECKSUMS
+def _read_at_most(path: Path, limit: int, *, expected: int | None = None) -> bytes:
+    """The bytes of the regular file ``path``, which must hold at most ``limit`` of them.
+
+    The file is opened once, and everything is checked through that open file: it is a
+    regular file (a named pipe would block the reader: it is opened without waiting and
+    refused), its size (``expected`` exactly, when given) is within ``limit``, and reading
+    stops at ``limit + 1`` bytes, so a file swapped or grown after the size was looked at is
+    refused having cost no more than that.
+    """
+    name = path.name
     try:
-        if path.stat().st_size > _CHECKSUMS_MAX_BYTES:
-            raise _Damaged(f"{CHECKSUMS} is larger than any this code writes")
-        listed = json.loads(path.read_text(encoding="utf-8"))["files"]
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise _Damaged(f"{CHECKSUMS} is missing") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _Damaged(f"{name} is missing") from None
+    except OSError as exc:
+        raise _Damaged(f"{name} cannot be read ({_one_line(exc)})") from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            found = os.fstat(handle.fileno())
+            if not stat.S_ISREG(found.st_mode):
+                raise _Damaged(f"{name} is not a regular file")
+            size = found.st_size
+            if expected is not None and size != expected:
+                cut = " (cut short)" if size < expected else ""
+                raise _Damaged(f"{name} has {size:,} bytes where {expected:,} were written{cut}")
+            if size > limit:
+                raise _Damaged(f"{name} is larger than any this code writes")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise _Damaged(f"{name} cannot be read ({_one_line(exc)})") from None
+    if len(data) > limit:
+        raise _Damaged(f"{name} grew while it was read")
+    if expected is not None and len(data) != expected:
+        raise _Damaged(
+            f"{name} has {len(data):,} bytes where {expected:,} were written (cut short)"
+        )
+    return data
+
+
+def _listing(folder: Path) -> dict[str, Any]:
+    """The parsed checksums.json of a copy (at most ``_CHECKSUMS_MAX_BYTES`` read)."""
+    data = _read_at_most(folder / CHECKSUMS, _CHECKSUMS_MAX_BYTES)
+    try:
+        listing = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
         raise _Damaged(f"{CHECKSUMS} cannot be read ({_one_line(exc)})") from None
+    if not isinstance(listing, dict):
+        raise _Damaged(f"{CHECKSUMS} does not list the files of a copy")
+    return listing
+
+
+def _checksums(folder: Path) -> dict[str, Any]:
+    listed = _listing(folder).get("files")
     if not isinstance(listed, dict) or sorted(listed) != sorted(STORED_FILES):
         raise _Damaged(f"{CHECKSUMS} does not list the files of a copy")
     return listed
 
 
-def _verified_bytes(folder: Path, name: str, expected: Any) -> bytes:
-    """The bytes of one file, read once, after checking them against ``expected``."""
+def _verified_bytes(folder: Path, name: str, expected: Any, *, limit: int | None = None) -> bytes:
+    """The bytes of one file, read once, after checking them against ``expected``.
+
+    ``limit``: refuse a file recorded as larger than this (none: the recorded size).
+    """
     if not isinstance(expected, dict) or not isinstance(expected.get("bytes"), int):
         raise _Damaged(f"{CHECKSUMS} has no size for {name}")
     size: int = expected["bytes"]
-    path = folder / name
-    try:
-        # The size first: a file swapped for a huge one is refused without being read.
-        found = path.stat().st_size
-        data = path.read_bytes() if found == size else b""
-    except FileNotFoundError:
-        raise _Damaged(f"{name} is missing") from None
-    except OSError as exc:
-        raise _Damaged(f"{name} cannot be read ({_one_line(exc)})") from None
-    actual = found if found != size else len(data)
-    if actual != size:
-        cut = " (cut short)" if actual < size else ""
-        raise _Damaged(f"{name} has {actual:,} bytes where {size:,} were written{cut}")
+    if size < 0 or (limit is not None and size > limit):
+        raise _Damaged(f"{CHECKSUMS} records {size:,} bytes for {name}")
+    data = _read_at_most(folder / name, size, expected=size)
     if hashlib.sha256(data).hexdigest() != expected.get("sha256"):
         raise _Damaged(f"{name} does not match the SHA-256 recorded when it was written")
     return data
@@ -383,9 +426,12 @@ def write_copy(root: Path, key: str, built: Built, *, source: str) -> None:
         (tmp / "meta.json").write_text(
             json.dumps(meta, ensure_ascii=False, default=str), encoding="utf-8"
         )
-        # Written last: a copy without it is incomplete, and is not used.
+        # Written last: a copy without it is incomplete, and is not used. It names the
+        # events file too, so that removing stale copies reads this small file only.
         listed = {name: _file_checksum(tmp / name) for name in STORED_FILES}
-        (tmp / CHECKSUMS).write_text(json.dumps({"files": listed}, indent=1), encoding="utf-8")
+        (tmp / CHECKSUMS).write_text(
+            json.dumps({"files": listed, "source": source}, indent=1), encoding="utf-8"
+        )
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
@@ -403,13 +449,34 @@ def store_copy(events_path: Path, key: str, built: Built) -> None:
 
 
 def remove_older_copies(root: Path, *, keep: str, source: str) -> None:
-    """Delete the other copies in ``root`` built from the same events file (stale now)."""
+    """Delete the other copies in ``root`` built from the same events file (stale now).
+
+    Each copy's events file is read from its checksums.json (at most
+    ``_CHECKSUMS_MAX_BYTES``); for a copy written before checksums.json named it, from its
+    meta.json, checked against checksums.json and only up to ``_OLD_META_MAX_BYTES``. Files
+    larger than that, named pipes and anything that does not read are passed over: the
+    folder may be written by others, and removing a copy is housekeeping.
+    """
     for other in root.iterdir():
         if other.name == keep or other.name.startswith(".") or not other.is_dir():
             continue
         try:
-            meta = json.loads((other / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            if _source_of(other) != source:
+                continue
+        except _Damaged:
             continue
-        if isinstance(meta, dict) and meta.get("source") == source:
-            shutil.rmtree(other, ignore_errors=True)
+        shutil.rmtree(other, ignore_errors=True)
+
+
+def _source_of(folder: Path) -> object:
+    """The events file a copy was built from, as written in it (None if it names none)."""
+    listing = _listing(folder)
+    if "source" in listing:
+        return listing["source"]
+    listed = _checksums(folder)
+    data = _verified_bytes(folder, "meta.json", listed["meta.json"], limit=_OLD_META_MAX_BYTES)
+    try:
+        meta = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return None
+    return meta.get("source") if isinstance(meta, dict) else None

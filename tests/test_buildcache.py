@@ -303,3 +303,180 @@ def test_intact_bytes_that_do_not_read_back_are_named(tmp_path, caplog):
     caplog.clear()
     assert buildcache.read_copy(tmp_path / "nothing here") is None
     assert _cache_warnings(caplog) == []  # no copy yet: nothing to say
+
+
+# --- reading a file once, through one descriptor, never more than it should hold ---------------
+
+GROWTH = 64 * 1024 * 1024  # sparse: no disk used, but 64 MiB to whoever reads it whole
+
+
+def _peak_bytes_of(call):
+    """``call()`` and the most memory Python held while it ran (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_a_file_that_grows_once_its_size_is_checked_is_refused_without_being_read_whole(
+    inputs, tmp_path, monkeypatch, caplog
+):
+    # Someone who may write the cache folder makes the file 64 MiB longer just after the
+    # server looked at its size (whichever way it looks: stat of the path, fstat of the
+    # open file): the server must not read what it did not write.
+    events, areas = inputs
+    _load(events, areas)
+    (copy,) = _copies(tmp_path / "cache")
+    target = copy / "events.parquet"
+    inode = target.stat().st_ino
+    grown: list[int] = []
+    real_stat, real_fstat = os.stat, os.fstat
+
+    def then_grow(found):
+        if found.st_ino == inode and not grown:
+            grown.append(found.st_size)
+            with target.open("r+b") as handle:
+                handle.truncate(found.st_size + GROWTH)
+        return found
+
+    monkeypatch.setattr(os, "stat", lambda *a, **k: then_grow(real_stat(*a, **k)))
+    monkeypatch.setattr(os, "fstat", lambda fd: then_grow(real_fstat(fd)))
+    with caplog.at_level(logging.WARNING):
+        built, peak = _peak_bytes_of(lambda: buildcache.read_copy(copy))
+    assert grown, "the size of events.parquet was never looked at"
+    assert built is None
+    assert peak < GROWTH // 4, f"{peak:,} bytes held while reading a {grown[0]:,}-byte file"
+    (warning,) = _cache_warnings(caplog)
+    assert "events.parquet" in warning.getMessage() and "\n" not in warning.getMessage()
+
+
+def _read_copy_or_unblock(copy: Path, pipe: Path):
+    """``read_copy(copy)`` in a thread; if it still waits on ``pipe`` after a generous
+    minute, give it an end of file (so the test fails instead of hanging) and say so."""
+    import threading
+
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(buildcache.read_copy(copy)))
+    worker.daemon = True
+    worker.start()
+    worker.join(timeout=60)
+    waited = worker.is_alive()
+    if waited:
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))  # the reader sees end of file
+        worker.join(timeout=60)
+    return waited, outcome
+
+
+@pytest.mark.parametrize("name", [buildcache.CHECKSUMS, "meta.json"])
+def test_a_pipe_in_place_of_a_stored_file_is_refused_without_waiting(
+    inputs, tmp_path, caplog, name
+):
+    # A named pipe has size 0 and blocks whoever opens it until someone writes: a page
+    # load would hang for good. (checksums.json forged to list meta.json as 0 bytes.)
+    import hashlib
+    import json
+
+    events, areas = inputs
+    _load(events, areas)
+    (copy,) = _copies(tmp_path / "cache")
+    if name == "meta.json":
+        listed = json.loads((copy / buildcache.CHECKSUMS).read_text())
+        listed["files"]["meta.json"] = {"bytes": 0, "sha256": hashlib.sha256(b"").hexdigest()}
+        (copy / buildcache.CHECKSUMS).write_text(json.dumps(listed))
+    (copy / name).unlink()
+    os.mkfifo(copy / name)
+    with caplog.at_level(logging.WARNING):
+        waited, outcome = _read_copy_or_unblock(copy, copy / name)
+    assert not waited, f"read_copy waited on the pipe {name}"
+    assert outcome == [None]
+    (warning,) = _cache_warnings(caplog)
+    assert f"{name} is not a regular file" in warning.getMessage()
+
+
+# --- removing the copies a new one supersedes ----------------------------------------------------
+
+
+def _fake_copy(root: Path, name: str, *, source: str | None, meta: bytes | None = None) -> Path:
+    """A copy folder as far as removing old copies looks: its checksums.json (naming
+    ``source`` when given, as copies now do) and a meta.json (``meta``, else one naming
+    ``source``, as every copy's does)."""
+    import hashlib
+    import json
+
+    folder = root / name
+    folder.mkdir(parents=True)
+    if meta is None:
+        meta = json.dumps({"source": source}).encode()
+    (folder / "meta.json").write_bytes(meta)
+    files = {
+        n: {"bytes": 0, "sha256": hashlib.sha256(b"").hexdigest()} for n in buildcache.STORED_FILES
+    }
+    files["meta.json"] = {"bytes": len(meta), "sha256": hashlib.sha256(meta).hexdigest()}
+    listed: dict[str, object] = {"files": files}
+    if source is not None:
+        listed["source"] = source
+    (folder / buildcache.CHECKSUMS).write_text(json.dumps(listed))
+    return folder
+
+
+def test_writing_a_copy_removes_the_older_copies_of_the_same_events_only(inputs, tmp_path):
+    import json
+
+    events, areas = inputs
+    root = tmp_path / "cache"
+    older = _fake_copy(root, "a" * 32, source=str(events))
+    before = _fake_copy(
+        root, "b" * 32, source=None, meta=json.dumps({"source": str(events)}).encode()
+    )
+    other = _fake_copy(root, "c" * 32, source=str(tmp_path / "other.csv"))
+    _load(events, areas)
+    assert not older.exists() and not before.exists()  # before: a copy written earlier
+    assert other.exists()
+    (copy,) = [c for c in _copies(root) if c != other]
+    assert json.loads((copy / buildcache.CHECKSUMS).read_text())["source"] == str(events)
+
+
+def test_removing_older_copies_reads_no_large_file_and_waits_on_no_pipe(tmp_path):
+    # Other copies in a folder others may write: a meta.json 64 MiB long, or a named pipe,
+    # must cost neither the memory nor a hang; those copies are left as they are.
+    import json
+    import threading
+
+    root = tmp_path / "cache"
+    keep = _fake_copy(root, "k" * 32, source="events.csv")
+    huge = _fake_copy(root, "h" * 32, source=None, meta=b"{}")
+    with (huge / "meta.json").open("r+b") as handle:
+        handle.truncate(GROWTH)
+    forged = json.loads((huge / buildcache.CHECKSUMS).read_text())
+    forged["files"]["meta.json"]["bytes"] = GROWTH  # as if written so
+    (huge / buildcache.CHECKSUMS).write_text(json.dumps(forged))
+    piped = _fake_copy(root, "p" * 32, source=None, meta=b"")
+    (piped / "meta.json").unlink()
+    os.mkfifo(piped / "meta.json")
+    big_list = _fake_copy(root, "l" * 32, source="events.csv")
+    with (big_list / buildcache.CHECKSUMS).open("r+b") as handle:
+        handle.truncate(GROWTH)  # the JSON then NUL bytes: not a list this code wrote
+
+    done: list[int] = []
+
+    def remove() -> None:
+        _, peak = _peak_bytes_of(
+            lambda: buildcache.remove_older_copies(root, keep=keep.name, source="events.csv")
+        )
+        done.append(peak)
+
+    worker = threading.Thread(target=remove, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    if worker.is_alive():
+        os.close(os.open(piped / "meta.json", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(timeout=60)
+        pytest.fail("removing older copies waited on a named pipe")
+    (peak,) = done
+    assert peak < GROWTH // 4, f"{peak:,} bytes held"
+    assert keep.exists() and huge.exists() and piped.exists() and big_list.exists()
