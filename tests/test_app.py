@@ -427,7 +427,7 @@ def test_a_build_is_kept_on_disk_and_survives_a_cleared_cache(tiny, tmp_path):
     stored = list((tmp_path / "build-cache").iterdir())
     assert len(stored) == 1 and (stored[0] / "events.parquet").is_file()
     st.cache_data.clear()  # what any client can ask for over the websocket
-    loaders._build_cached.clear()  # what a restart of the server does
+    loaders.clear_build_cache()  # what a restart of the server does
     again = loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
     assert again.summary == first.summary and again.options == first.options
     assert again.events.dtypes.equals(first.events.dtypes)
@@ -460,7 +460,7 @@ def test_the_disk_copy_sits_next_to_the_source_and_follows_its_changes(
     # The source changes: a new build replaces the stale copy instead of piling up.
     text = events.read_text(encoding="utf-8").splitlines()
     events.write_text("\n".join(text[:-1]) + "\n", encoding="utf-8")
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
     second = loaders.load_dataset(loaders.file_ref(events), (loaders.file_ref(areas),))
     assert len(second.events) == len(first.events) - 1
     after = [p for p in beside.iterdir() if not p.name.startswith(".")]
@@ -525,7 +525,7 @@ def test_the_server_loads_the_data_before_the_first_page_asks(tiny, tmp_path, mo
     from dashboard import pipeline
     from dashboard.app import loaders, server
 
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
     server._warm()  # what the server's start-up thread runs
     shutil.rmtree(tmp_path / "build-cache")  # not from the disk copy...
 
@@ -536,4 +536,4 @@ def test_the_server_loads_the_data_before_the_first_page_asks(tiny, tmp_path, mo
     events, areas = loaders.configured_sources()
     ds = loaders.load_dataset(events, areas)
     assert ds.summary["rows_loaded"] == len(ds.events) > 0
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()

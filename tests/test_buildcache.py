@@ -25,9 +25,9 @@ def inputs(tmp_path, monkeypatch) -> tuple[Path, Path]:
     """The hand-made inputs; builds go to tmp/cache; the user's cache folder is private."""
     monkeypatch.setenv(loaders.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
     yield write_inputs(tmp_path / "data")
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
 
 
 def _load(events: Path, areas: Path) -> loaders.Dataset:
@@ -36,7 +36,7 @@ def _load(events: Path, areas: Path) -> loaders.Dataset:
 
 def _restart() -> None:
     """What a restart of the server does to the in-memory cache."""
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
 
 
 def _copies(root: Path) -> list[Path]:
@@ -147,9 +147,9 @@ def shared_folder(tmp_path, monkeypatch) -> tuple[Path, Path]:
     """The hand-made inputs, with no cache folder configured: copies go beside them."""
     monkeypatch.delenv(loaders.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
     yield write_inputs(tmp_path / "data")
-    loaders._build_cached.clear()
+    loaders.clear_build_cache()
 
 
 def _make_read_only(folder: Path, monkeypatch) -> None:

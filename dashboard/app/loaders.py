@@ -308,6 +308,12 @@ def forget_upload_build() -> None:
     st.session_state.pop(K_UPLOAD_BUILD, None)
 
 
+def clear_build_cache() -> None:
+    """Forget every build of the server's own files held by the process, as a restart
+    does (the on-disk build cache stays). Uploads' builds live in their sessions."""
+    _build_cached.clear()
+
+
 @st.cache_resource(
     show_spinner="Reading, validating, geocoding and joining the events…",
     max_entries=4,
