@@ -50,6 +50,7 @@ def _clean_environment(monkeypatch):
     # The process-wide records start empty for each test (every AppTest is "loopback").
     monkeypatch.setattr(gate, "ATTEMPTS", gate.AttemptLimiter())
     monkeypatch.setattr(gate, "GRANTS", gate.Grants())
+    monkeypatch.setattr(gate, "TOKENS", gate.AccessTokens())
 
 
 def _app(
@@ -404,6 +405,40 @@ def test_admitted_sessions_are_recorded_for_the_server(tiny):
     assert len(scripts) == 1
 
 
+def _written_tokens(at: AppTest) -> list[str]:
+    """The access tokens the page's scripts of the last run write into the cookie."""
+    pattern = re.escape(auth.ACCESS_COOKIE) + r"=([A-Za-z0-9._-]+);"
+    return [m for e in at.get("html") for m in re.findall(pattern, str(e.proto))]
+
+
+def test_the_access_token_is_signed_and_renewed_near_its_expiry(tiny, monkeypatch):
+    now = [1_000_000.0]
+    monkeypatch.setattr(gate, "TOKENS", gate.AccessTokens(clock=lambda: now[0]))
+    at = _app({"access": {"password": PASSWORD}})
+    at = _submit_password(at, PASSWORD)
+    (token,) = _written_tokens(at)
+    assert gate.TOKENS.mode(token) == auth.PASSWORD
+    at.run()
+    assert _written_tokens(at) == []  # fresh: not written again
+    now[0] += gate.TOKEN_LIFETIME_S - gate.TOKEN_RENEW_S + 1
+    at.run()
+    (renewed,) = _written_tokens(at)
+    assert renewed != token
+    assert gate.TOKENS.fresh(renewed, auth.PASSWORD)
+
+
+def test_too_many_wrong_passwords_on_the_whole_server_make_everyone_wait(tiny, monkeypatch):
+    monkeypatch.setattr(gate, "ATTEMPTS", gate.AttemptLimiter(per_minute=2))
+    at = _app({"access": {"password": PASSWORD}})
+    for _ in range(2):
+        at = _submit_password(at, "wrong")
+        assert "Wrong password." in [e.value for e in at.error]
+    fresh = _app({"access": {"password": PASSWORD}})
+    fresh = _submit_password(fresh, PASSWORD)
+    assert not _shows_data(fresh)
+    assert any("on this server just now" in e.value for e in fresh.error), fresh.error
+
+
 def test_a_permalink_survives_the_password(tiny):
     at = _app({"access": {"password": PASSWORD}}, params={"date": "2015-06-12", "window": "30"})
     assert not _shows_data(at)
@@ -460,6 +495,16 @@ def test_oidc_a_user_off_the_list_is_refused_and_can_log_out(tiny, user):
     assert not _shows_data(at)
     assert any("may not see this dashboard" in e.value for e in at.error)
     assert [b.label for b in at.button] == ["Log out"]
+
+
+def test_oidc_logging_out_revokes_the_browsers_access_token(tiny):
+    at = _app(_oidc(["@team.org"]), user={"is_logged_in": True, "email": "alice@team.org"})
+    (token,) = _written_tokens(at)
+    assert gate.TOKENS.mode(token) == auth.OIDC
+    at.sidebar.button(key="auth_logout").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert gate.TOKENS.mode(token) is None
+    assert not _shows_data(at)
 
 
 def test_oidc_with_an_empty_allowlist_admits_nobody(tiny):

@@ -11,8 +11,9 @@ Three modes, chosen from the secrets (``.streamlit/secrets.toml``) and the envir
 ``password``
     No ``[auth]``, but a shared password in ``[access] password`` or ``DASHBOARD_PASSWORD``:
     a password box, and nothing else, until the password is right. Wrong attempts are
-    rate-limited per session and, across sessions, per client address
-    (``gate.ATTEMPTS``); the password itself is never kept in the session.
+    rate-limited per session, across sessions per client address, and for the whole
+    server per minute (``gate.ATTEMPTS``); the password itself is never kept in the
+    session.
 ``local``
     Neither: only for a server listening on a loopback address. On any other address the
     page refuses to show data unless ``conflictmap serve --insecure-public`` said so
@@ -23,9 +24,13 @@ server starts. The gate, :func:`require_access`, imports Streamlit when it runs.
 
 Every session the gate admits is recorded in ``gate.GRANTS`` (by session id), so that the
 server's own endpoints, which run outside the page, can tell: uploads are accepted only
-from admitted sessions, and in the password and OIDC modes the browser gets an access
-cookie (:data:`ACCESS_COOKIE`) without which ``/_stcore/metrics`` and ``/media/...``
-answer 403 (``server.py``).
+from admitted sessions. In the password and OIDC modes the browser also gets an access
+cookie (:data:`ACCESS_COOKIE`) holding a signed token (``gate.TOKENS``) without which
+``/_stcore/metrics`` and ``/media/...`` answer 403 (``guard.py``). The token is the
+browser's, not a session's: closing one tab leaves the others' downloads working. A run
+of an admitted session writes a new one when the token it knows the browser holds is
+missing, revoked, or within ``gate.TOKEN_RENEW_S`` of its expiry. Logging out, and the
+login screen or the allowlist's refusal, revoke the token the browser presents.
 
 A login leaves the page (identity provider, then ``/oauth2callback``, which always
 redirects to the app's root), so the session and the URL's view state would be lost. The
@@ -50,6 +55,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, unquote
 
+from dashboard.app.gate import doubling_wait
 from dashboard.errors import DashboardError
 
 log = logging.getLogger(__name__)
@@ -75,7 +81,7 @@ FREE_ATTEMPTS = 3
 FIRST_LOCK_S = 5.0
 MAX_LOCK_S = 300.0
 
-#: Cookie carrying the access token of an admitted browser (see ``gate.GRANTS``).
+#: Cookie carrying the access token of an admitted browser (see ``gate.TOKENS``).
 ACCESS_COOKIE = "conflictmap_access"
 #: Cookie carrying the query string through the login redirect.
 VIEW_COOKIE = "conflictmap_view"
@@ -89,7 +95,7 @@ K_GRANTED = "auth_granted"  # the mode access was granted in
 K_FAILURES = "auth_failures"  # wrong passwords so far
 K_LOCKED_UNTIL = "auth_locked_until"  # clock value before which no attempt is checked
 K_VIEW_RESTORED = "auth_view_restored"  # the saved view was looked at (once per session)
-K_ACCESS_SET = "auth_access_set"  # the access token this session wrote into the cookie
+K_ACCESS_SET = "auth_access_set"  # the access token this session last wrote into the cookie
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._~/-]*")
 
@@ -258,24 +264,65 @@ def policy_from(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> Polic
     return Policy(LOCAL, address_header=address_header)
 
 
+def header_values(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of the header ``name``, in the order received.
+
+    Streamlit's ``st.context.headers`` returns the FIRST of repeated headers from ``get``
+    and ``[]``; its ``get_all`` has them all. A plain mapping has one value per name.
+    """
+    get_all = getattr(headers, "get_all", None)
+    if callable(get_all):
+        return [str(value) for value in get_all(name)]
+    for key, value in headers.items():
+        if key.lower() == name.lower() and isinstance(value, str):
+            return [value]
+    return []
+
+
+_BRACKETED = re.compile(r"\[([^\]]+)\](?::\d+)?")
+_IPV4_PORT = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+")
+
+
+def address_key(address: str) -> str:
+    """What attempts from ``address`` are counted under: an IPv4 address as it is, an IPv6
+    address by its /64 (the block one subscriber gets: 2^64 addresses to cycle through), a
+    port or brackets a proxy wrote dropped; anything else as written (at most 64 chars).
+    """
+    text = address.strip()
+    bracketed = _BRACKETED.fullmatch(text) or _IPV4_PORT.fullmatch(text)
+    if bracketed:
+        text = bracketed.group(1)
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
 def client_address(
     remote: str | None, headers: Mapping[str, str], trusted_header: str | None
 ) -> str:
-    """The address password attempts are counted against.
+    """The address password attempts are counted against (see :func:`address_key`).
 
     ``remote`` is the connection's address (None for a loopback connection, as Streamlit
     reports it). ``trusted_header`` is read only when configured: a client can write any
-    header, so it counts only behind a proxy that sets it. Of a list (``X-Forwarded-For``)
-    the last entry is the one the nearest proxy added; earlier ones are the client's word.
+    header, so it counts only behind a proxy that sets it. The proxy's word is the last
+    entry of the last such header: a proxy appends its entry to the list (nginx's
+    ``$proxy_add_x_forwarded_for``) or adds a header line of its own after the client's
+    (HAProxy's ``option forwardfor``); earlier entries and lines are the client's word.
     """
     if trusted_header:
-        value = headers.get(trusted_header) or headers.get(trusted_header.lower())
-        if isinstance(value, str):
-            last = value.split(",")[-1].strip()
+        values = header_values(headers, trusted_header)
+        if values:
+            last = values[-1].split(",")[-1].strip()
             if last:
-                return last[:64]
+                return address_key(last)
     # Anything but a text address (no server: AppTest's stand-in) counts as this machine.
-    return remote if isinstance(remote, str) and remote else "loopback"
+    return address_key(remote) if isinstance(remote, str) and remote else "loopback"
 
 
 def default_secret_files(cwd: Path | None = None) -> list[Path]:
@@ -320,9 +367,7 @@ def read_secret_files(paths: Sequence[Path]) -> dict[str, Any]:
 
 def lock_seconds(failures: int) -> float:
     """How long the next attempt waits after ``failures`` wrong passwords in a row."""
-    if failures < FREE_ATTEMPTS:
-        return 0.0
-    return min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (failures - FREE_ATTEMPTS))
+    return doubling_wait(failures, free=FREE_ATTEMPTS, first=FIRST_LOCK_S, cap=MAX_LOCK_S)
 
 
 def saved_view_params(raw: str | None) -> dict[str, list[str]]:
@@ -353,7 +398,7 @@ def require_access() -> Access:
         policy = current_policy()
     except AccessConfigError as exc:
         log.error("access settings unusable: %s", exc)
-        _revoke()
+        _revoke(browser=True)
         _refuse(f"Access control is misconfigured, so no data is shown: {exc}")
     public = is_public_address(listen_address())
     if policy.mode == OIDC:
@@ -471,22 +516,30 @@ def _alive() -> Any:
 
 
 def _admit(mode: str) -> None:
-    """Record this session as admitted; in the guarded modes, give the browser its token."""
+    """Record this session as admitted; in the guarded modes, see that the browser holds
+    a valid access token."""
     import streamlit as st
 
-    from dashboard.app.gate import GRANTS
+    from dashboard.app.gate import GRANTS, TOKENS
 
     session_id = _session_id()
     if session_id is None:
         return
-    held = st.context.cookies.get(ACCESS_COOKIE)
-    token = GRANTS.admit(session_id, mode, token=held, alive=_alive())
-    ss = st.session_state
-    if mode == LOCAL or token in (held, ss.get(K_ACCESS_SET)):
+    GRANTS.admit(session_id, mode, alive=_alive())
+    if mode == LOCAL:
         return
+    ss = st.session_state
+    # The cookie as the browser sent it when this session connected, unless this session
+    # wrote one since. Another tab may have written a newer one: never an older one, so
+    # when this one is fresh, so is the browser's.
+    known = ss.get(K_ACCESS_SET) or _browser_token()
+    if TOKENS.fresh(known, mode):
+        return
+    token = TOKENS.issue(mode)
     ss[K_ACCESS_SET] = token
-    # A session cookie (no Max-Age): the token is worth nothing once the browser's
-    # sessions have ended. Only the server's own random token is written here.
+    # A session cookie (no Max-Age): the browser forgets it when it closes, and the token
+    # itself expires. Only the server's own signed token (letters, digits, "._-") is
+    # written into the script.
     st.html(
         "<script>(function(){"
         "var secure = window.location.protocol === 'https:' ? '; Secure' : '';"
@@ -497,12 +550,32 @@ def _admit(mode: str) -> None:
     )
 
 
-def _revoke() -> None:
-    from dashboard.app.gate import GRANTS
+def _browser_token() -> str | None:
+    """The access cookie the browser sent when this session connected (Streamlit reads
+    cookies once, at connection)."""
+    import streamlit as st
+
+    value = st.context.cookies.get(ACCESS_COOKIE)
+    return value if isinstance(value, str) else None  # AppTest gives a stand-in object
+
+
+def _revoke(*, browser: bool = False) -> None:
+    """This session is not admitted (any more). ``browser``: nor is its browser, whose
+    access tokens (the one it connected with, the one this session wrote) are revoked.
+
+    The password box does not revoke the browser's token: another tab of the same browser
+    may hold the password, and each new session asks for it again.
+    """
+    import streamlit as st
+
+    from dashboard.app.gate import GRANTS, TOKENS
 
     session_id = _session_id()
     if session_id is not None:
         GRANTS.revoke(session_id)
+    if browser:
+        TOKENS.revoke(_browser_token())
+        TOKENS.revoke(st.session_state.pop(K_ACCESS_SET, None))
 
 
 def _attempt_address(policy: Policy) -> str:
@@ -514,7 +587,7 @@ def _attempt_address(policy: Policy) -> str:
 def _password_gate(policy: Policy) -> None:
     import streamlit as st
 
-    from dashboard.app.gate import ATTEMPTS
+    from dashboard.app.gate import ATTEMPTS, SERVER_ATTEMPTS_PER_MINUTE
 
     password = policy.password or ""
     ss = st.session_state
@@ -533,8 +606,19 @@ def _password_gate(policy: Policy) -> None:
             st.stop()
         # Counted before the comparison, across sessions: a new session does not reset it.
         address = _attempt_address(policy)
-        address_wait, tried = ATTEMPTS.begin(address)
-        if address_wait > 0:
+        address_wait, tried, server_wide = ATTEMPTS.begin(address)
+        if address_wait > 0 and server_wide:
+            log.warning(
+                "password attempt from %s refused: over %d wrong attempts a minute on the "
+                "whole server",
+                address,
+                SERVER_ATTEMPTS_PER_MINUTE,
+            )
+            st.error(
+                "Too many wrong passwords on this server just now (from everyone): try "
+                f"again in {math.ceil(address_wait)} s."
+            )
+        elif address_wait > 0:
             log.warning(
                 "password attempt refused: %d wrong from %s, locked %d s more",
                 tried,
@@ -572,7 +656,8 @@ def _oidc_gate(policy: Policy) -> str:
 
     user = st.user
     if not user.get("is_logged_in"):
-        _revoke()
+        # Also after a logout: the new session's browser presents the old token.
+        _revoke(browser=True)
         _heading()
         st.write("Sign in to see the dashboard.")
         _remember_view()
@@ -587,7 +672,7 @@ def _oidc_gate(policy: Policy) -> str:
         st.stop()
     email = user.get("email")
     if not email_allowed(email, policy.allowed, verified=user.get("email_verified")):
-        _revoke()
+        _revoke(browser=True)
         log.warning("signed-in user not on the allowlist: %r", email)
         _heading()
         who = md(email) if isinstance(email, str) and email else "an account without an e-mail"
@@ -596,14 +681,25 @@ def _oidc_gate(policy: Policy) -> str:
             "to add the address, or log out and sign in with another account."
         )
         if st.button("Log out", key="auth_logout_refused"):
-            st.logout()
+            _log_out()
         st.stop()
     _restore_view()
     with st.sidebar:
         st.caption(f"Signed in as {md(email)}")
         if st.button("Log out", key="auth_logout"):
-            st.logout()
+            _log_out()
     return str(email)
+
+
+def _log_out() -> NoReturn:
+    """Revoke this browser's access, then Streamlit's logout (the browser then leaves the
+    page for the provider's logout); nothing more of this run is sent."""
+    import streamlit as st
+
+    _revoke(browser=True)
+    st.logout()
+    st.stop()
+    raise AssertionError("st.stop() returned")  # pragma: no cover
 
 
 def _cookie_path() -> str:

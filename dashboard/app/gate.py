@@ -1,31 +1,40 @@
 """The process's record of access: the one deliberate piece of process-wide state.
 
-Everything else of a user lives in their session (``st.session_state``); these two facts
+Everything else of a user lives in their session (``st.session_state``); these facts
 cannot, because they must outlive a session or be read where no session is:
 
 :data:`ATTEMPTS`
-    Wrong passwords per client address, across sessions. The page's per-session back-off
-    (``auth.lock_seconds``) ends with the session, and a new session is one request away;
-    this one does not. Keyed on the client's address (``auth.client_address``).
+    Wrong passwords per client address, across sessions, and for the whole server. The
+    page's per-session back-off (``auth.lock_seconds``) ends with the session, and a new
+    session is one request away; this one does not. Keyed on the client's address
+    (``auth.client_address``: an IPv6 client by its /64).
 :data:`GRANTS`
-    The sessions the access gate admitted, and the access token each was given. The
-    server's own endpoints (uploads, ``/_stcore/metrics``, ``/media/...``, wrapped in
-    ``server.py``) run outside any page run: they ask here whether a session, or the
-    token in a request's cookie, was admitted.
+    The sessions the access gate admitted. The upload endpoint runs outside any page run:
+    it asks here whether a session was admitted.
+:data:`TOKENS`
+    The access tokens given to admitted browsers (their ``conflictmap_access`` cookie):
+    signed with a key made when the process starts, valid until they expire or are
+    revoked, whatever became of the session that wrote them. ``/_stcore/metrics`` and
+    ``/media/...`` ask here whether a request's cookie holds one.
 
-Both are bounded (oldest entries dropped first), guarded by one lock each, and hold no
+All are bounded (oldest entries dropped first), guarded by one lock each, and hold no
 data, no password and no personal detail beyond the client address. This module imports
 no Streamlit: the tests use it directly, with their own clock.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Wrong passwords one client address may try (over any number of sessions) freely.
 ADDRESS_FREE_ATTEMPTS = 10
@@ -36,15 +45,44 @@ ADDRESS_MAX_LOCK_S = 300.0
 ADDRESS_FORGET_S = 3600.0
 #: Addresses remembered at most (the least recently seen are forgotten first).
 MAX_ADDRESSES = 10_000
+#: Wrong passwords per minute the whole server takes, from all addresses together; past
+#: them every attempt waits until the oldest of the minute is a minute old.
+SERVER_ATTEMPTS_PER_MINUTE = 300
+SERVER_WINDOW_S = 60.0
 #: Admitted sessions remembered at most (sessions that ended are dropped first).
 MAX_GRANTS = 10_000
+#: How long an access token is valid, and the time left under which a run renews it.
+TOKEN_LIFETIME_S = 24 * 3600.0
+TOKEN_RENEW_S = 12 * 3600.0
+#: Revoked tokens remembered until they expire; past this many, every token is revoked.
+MAX_REVOKED = 10_000
+TOKEN_VERSION = "v1"
+
+_TOKEN = re.compile(
+    rf"{TOKEN_VERSION}\.(?P<expiry>\d{{1,12}})\.(?P<mode>[a-z]{{1,16}})"
+    r"\.(?P<nonce>[A-Za-z0-9_-]{16,64})\.(?P<mac>[A-Za-z0-9_-]{43})"
+)
+
+
+def doubling_wait(failures: int, *, free: int, first: float, cap: float) -> float:
+    """Seconds to wait after ``failures`` wrong passwords in a row: none for the first
+    ``free - 1``, then ``first``, doubling with each further one, never more than ``cap``.
+
+    Any count is fine: the exponent is bounded before ``2 **`` (an unbounded one raised
+    OverflowError past 1023 doublings, long after the cap was reached).
+    """
+    if failures < free:
+        return 0.0
+    # 2.0 ** 64 times any sensible first wait is far past any sensible cap.
+    exponent = min(failures - free, 64)
+    return float(min(cap, first * 2.0**exponent))
 
 
 def address_lock_seconds(failures: int) -> float:
     """How long one address waits after ``failures`` wrong passwords in a row."""
-    if failures < ADDRESS_FREE_ATTEMPTS:
-        return 0.0
-    return min(ADDRESS_MAX_LOCK_S, ADDRESS_FIRST_LOCK_S * 2 ** (failures - ADDRESS_FREE_ATTEMPTS))
+    return doubling_wait(
+        failures, free=ADDRESS_FREE_ATTEMPTS, first=ADDRESS_FIRST_LOCK_S, cap=ADDRESS_MAX_LOCK_S
+    )
 
 
 @dataclass
@@ -54,12 +92,26 @@ class _Record:
     seen: float
 
 
+class Attempt(NamedTuple):
+    """What :meth:`AttemptLimiter.begin` decided."""
+
+    #: Seconds to wait before trying again; 0 when the attempt may go ahead.
+    wait: float
+    #: Wrong attempts counted for the address so far (this one included when it goes ahead).
+    failures: int
+    #: The wait is the whole server's (too many wrong attempts from everyone this minute).
+    server_wide: bool = False
+
+
 class AttemptLimiter:
-    """Password attempts per client address, shared by every session of the process.
+    """Password attempts per client address, shared by every session of the process, and
+    a ceiling on wrong attempts per minute for the whole server.
 
     An attempt is counted as wrong when it starts (:meth:`begin`) and forgiven when the
     password was right (:meth:`succeeded`): attempts made at the same moment from many
-    sessions cannot all slip through between a check and its record.
+    sessions cannot all slip through between a check and its record. The per-address
+    record holds at most ``max_addresses`` (an attacker with more addresses than that
+    cycles it); the server-wide ceiling is what bounds such an attacker.
     """
 
     def __init__(
@@ -67,15 +119,18 @@ class AttemptLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_addresses: int = MAX_ADDRESSES,
+        per_minute: int = SERVER_ATTEMPTS_PER_MINUTE,
     ) -> None:
         self._clock = clock
         self._max = max_addresses
+        self._per_minute = per_minute
         self._lock = threading.Lock()
         self._records: OrderedDict[str, _Record] = OrderedDict()
+        # Start times of the attempts of the last minute not known to be right.
+        self._recent: deque[float] = deque()
 
-    def begin(self, address: str) -> tuple[float, int]:
-        """Start an attempt from ``address``: (seconds to wait, 0 when it may go ahead;
-        the wrong attempts counted so far, this one included when it goes ahead)."""
+    def begin(self, address: str) -> Attempt:
+        """Start an attempt from ``address``: whether it may go ahead, or how long to wait."""
         now = self._clock()
         with self._lock:
             record = self._records.get(address)
@@ -85,17 +140,25 @@ class AttemptLimiter:
                 record = _Record(failures=0, locked_until=0.0, seen=now)
             if record.locked_until > now:
                 self._keep(address, record)
-                return record.locked_until - now, record.failures
+                return Attempt(record.locked_until - now, record.failures)
+            while self._recent and now - self._recent[0] >= SERVER_WINDOW_S:
+                self._recent.popleft()
+            if len(self._recent) >= self._per_minute:
+                self._keep(address, record)
+                return Attempt(self._recent[0] + SERVER_WINDOW_S - now, record.failures, True)
+            self._recent.append(now)
             record.failures += 1
             record.seen = now
             record.locked_until = now + address_lock_seconds(record.failures)
             self._keep(address, record)
-            return 0.0, record.failures
+            return Attempt(0.0, record.failures)
 
     def succeeded(self, address: str) -> None:
         """The attempt begun from ``address`` had the right password: forget its record."""
         with self._lock:
-            self._records.pop(address, None)
+            record = self._records.pop(address, None)
+            if record is not None and record.seen in self._recent:
+                self._recent.remove(record.seen)
 
     def failures(self, address: str) -> int:
         """Wrong attempts remembered for ``address``."""
@@ -115,104 +178,138 @@ class AttemptLimiter:
 
 
 class Grants:
-    """Sessions the access gate admitted, and the access tokens given to their browsers.
-
-    A token is valid while one of the sessions it was given to is alive (``alive``: the
-    server's runtime knows the session). Tabs of one browser share one token: a session
-    admitted with a valid token in its cookie keeps it (:meth:`admit` with ``token``), so
-    closing one tab does not lock the others out of their downloads.
-    """
+    """Sessions the access gate admitted, and the mode each was admitted in."""
 
     def __init__(self, *, max_sessions: int = MAX_GRANTS) -> None:
         self._max = max_sessions
         self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, tuple[str, str]] = OrderedDict()  # id: (mode, token)
-        self._tokens: dict[str, set[str]] = {}  # token: session ids
+        self._sessions: OrderedDict[str, str] = OrderedDict()  # id: mode
 
     def admit(
-        self,
-        session_id: str,
-        mode: str,
-        *,
-        token: str | None = None,
-        alive: Callable[[str], bool] | None = None,
-    ) -> str:
-        """Record ``session_id`` as admitted in ``mode``; return its access token.
-
-        ``token`` is the one the browser already holds (its cookie): kept when some live
-        session was given it, else a new one is made. ``alive`` lets dead sessions be
-        dropped when the record is full.
-        """
+        self, session_id: str, mode: str, *, alive: Callable[[str], bool] | None = None
+    ) -> None:
+        """Record ``session_id`` as admitted in ``mode``. ``alive`` lets dead sessions be
+        dropped first when the record is full."""
         with self._lock:
-            current = self._sessions.get(session_id)
-            # Once admitted, a session keeps its token: the cookie its browser sent when it
-            # connected may be an older one, and must not make it change on every run.
-            if current is not None and current[0] == mode:
-                return current[1]
-            if current is not None:
-                self._forget(session_id)
-            if not (token and token in self._tokens and self._live(token, alive)):
-                token = secrets.token_urlsafe(32)
-            self._sessions[session_id] = (mode, token)
-            self._tokens.setdefault(token, set()).add(session_id)
-            self._bound(alive)
-            return token
+            self._sessions[session_id] = mode
+            self._sessions.move_to_end(session_id)
+            if len(self._sessions) <= self._max:
+                return
+            if alive is not None:
+                for sid in [s for s in self._sessions if not alive(s)]:
+                    del self._sessions[sid]
+            while len(self._sessions) > self._max:
+                self._sessions.popitem(last=False)
 
     def revoke(self, session_id: str) -> None:
         """The session is no longer admitted (logged out, refused, or ended)."""
         with self._lock:
-            self._forget(session_id)
+            self._sessions.pop(session_id, None)
 
     def mode(self, session_id: str) -> str | None:
         """The mode ``session_id`` was admitted in, or None."""
         with self._lock:
-            found = self._sessions.get(session_id)
-            return None if found is None else found[0]
-
-    def token_valid(self, token: str | None, alive: Callable[[str], bool]) -> bool:
-        """Whether ``token`` was given to a session that is still alive."""
-        if not token:
-            return False
-        with self._lock:
-            return token in self._tokens and self._live(token, alive)
+            return self._sessions.get(session_id)
 
     def prune(self, alive: Callable[[str], bool]) -> int:
         """Forget the sessions that are no longer alive; how many were forgotten."""
         with self._lock:
             dead = [sid for sid in self._sessions if not alive(sid)]
             for sid in dead:
-                self._forget(sid)
+                del self._sessions[sid]
             return len(dead)
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._sessions)
 
-    def _live(self, token: str, alive: Callable[[str], bool] | None) -> bool:
-        sessions = self._tokens.get(token, set())
-        return bool(sessions) if alive is None else any(alive(sid) for sid in sessions)
 
-    def _forget(self, session_id: str) -> None:
-        found = self._sessions.pop(session_id, None)
+class AccessTokens:
+    """Access tokens ``v1.<expiry>.<mode>.<nonce>.<mac>``, signed with HMAC-SHA256.
+
+    The key is random, made when the process starts: a restart voids every token (the
+    browsers' next page runs get new ones). A token is valid until its expiry (seconds
+    since the epoch) unless revoked. Revoked tokens are remembered until they expire; when
+    more than ``max_revoked`` are, the key's generation moves on and every token issued
+    so far is void at once, so that no revoked token ever becomes valid again.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+        lifetime_s: float = TOKEN_LIFETIME_S,
+        renew_s: float = TOKEN_RENEW_S,
+        max_revoked: int = MAX_REVOKED,
+    ) -> None:
+        self._key = key if key is not None else secrets.token_bytes(32)
+        self._clock = clock
+        self._lifetime = lifetime_s
+        self._renew = renew_s
+        self._max_revoked = max_revoked
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._revoked: OrderedDict[str, int] = OrderedDict()  # nonce: expiry
+
+    def issue(self, mode: str) -> str:
+        """A new token for a browser admitted in ``mode``."""
+        expiry = int(self._clock() + self._lifetime)
+        body = f"{TOKEN_VERSION}.{expiry}.{mode}.{secrets.token_urlsafe(16)}"
+        with self._lock:
+            return f"{body}.{self._mac(body)}"
+
+    def mode(self, token: str | None) -> str | None:
+        """The mode ``token`` was issued for, if it is genuine, unexpired and not revoked."""
+        parsed = self._check(token)
+        return None if parsed is None else parsed[1]
+
+    def fresh(self, token: str | None, mode: str) -> bool:
+        """Whether ``token`` is valid for ``mode`` and far enough from its expiry to keep."""
+        parsed = self._check(token)
+        return parsed is not None and parsed[1] == mode and parsed[0] - self._clock() > self._renew
+
+    def revoke(self, token: str | None) -> bool:
+        """Make a valid ``token`` invalid from now on; whether it was valid."""
+        parsed = self._check(token)
+        if parsed is None:
+            return False
+        expiry, _, nonce = parsed
+        now = self._clock()
+        with self._lock:
+            for old in [n for n, until in self._revoked.items() if until <= now]:
+                del self._revoked[old]
+            self._revoked[nonce] = expiry
+            if len(self._revoked) > self._max_revoked:
+                self._generation += 1
+                self._revoked.clear()
+        return True
+
+    def _mac(self, body: str) -> str:
+        message = f"{self._generation}|{body}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def _check(self, token: str | None) -> tuple[int, str, str] | None:
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        found = _TOKEN.fullmatch(token)
         if found is None:
-            return
-        holders = self._tokens.get(found[1])
-        if holders is not None:
-            holders.discard(session_id)
-            if not holders:
-                del self._tokens[found[1]]
-
-    def _bound(self, alive: Callable[[str], bool] | None) -> None:
-        if len(self._sessions) <= self._max:
-            return
-        if alive is not None:
-            for sid in [s for s in self._sessions if not alive(s)]:
-                self._forget(sid)
-        while len(self._sessions) > self._max:
-            self._forget(next(iter(self._sessions)))
+            return None
+        body = token[: found.start("mac") - 1]
+        expiry = int(found["expiry"])
+        with self._lock:
+            genuine = hmac.compare_digest(self._mac(body), found["mac"])
+            if not genuine or found["nonce"] in self._revoked:
+                return None
+        if expiry <= self._clock():
+            return None
+        return expiry, found["mode"], found["nonce"]
 
 
-#: Wrong passwords per client address, for the whole process.
+#: Wrong passwords per client address, and for the whole server, for the whole process.
 ATTEMPTS = AttemptLimiter()
-#: Admitted sessions and their access tokens, for the whole process.
+#: Admitted sessions, for the whole process.
 GRANTS = Grants()
+#: Access tokens of admitted browsers, signed with this process's key.
+TOKENS = AccessTokens()

@@ -8,10 +8,12 @@ answers some requests without running it. :func:`install` (called by ``server.py
     403 unless the session was admitted by the gate (``gate.GRANTS``; in local mode the
     gate admits every session it shows the page to). Then 413, with a log line, when the
     upload would take the session's or the server's uploads held in memory over their
-    budget (:func:`upload_budgets`).
-``GET /_stcore/metrics`` and ``GET /media/...``
-    In the password and OIDC modes, 403 without the access cookie of an admitted browser
-    session (``auth.ACCESS_COOKIE``). In local mode they answer as Streamlit does.
+    budget (:func:`upload_budgets`); the page says which budget on the session's next run
+    (:func:`take_upload_refusal`), and the guard asks for that run.
+``/_stcore/metrics`` and ``/media/...`` (any method but OPTIONS)
+    In the password and OIDC modes, 403 without a valid access token in the request's
+    cookie (``auth.ACCESS_COOKIE``, ``gate.TOKENS``). In local mode they answer as
+    Streamlit does.
 
 and replaces two of Streamlit's stores, so that what a session holds ends with it:
 
@@ -25,11 +27,24 @@ and replaces two of Streamlit's stores, so that what a session holds ends with i
 Every :data:`SWEEP_S` seconds, on the server's event loop, the guard ends the sessions
 whose wait is over, drops the uploaded files of sessions that are no longer connected (the
 page keeps what it accepted in the session itself), forgets the grants of ended sessions,
-and hands freed memory back to the system.
+and hands freed memory back to the system. The sweep stops when the server shuts down.
+
+Paths are compared after squeezing repeated slashes, dropping a trailing one and folding
+case: Streamlit matches none of those variants itself, but a proxy in front may normalise
+them, and refusing too much here costs nothing. A refused request's body is read up to
+:data:`DRAIN_BYTES` (so that a small request's client reads the answer); the answer then
+closes the connection, leaving the rest unread.
+
+The websocket's incoming frames are capped at ``server.maxWidgetStateSize`` (25 MB), the
+size Streamlit itself refuses them at, instead of ``server.maxMessageSize`` (200 MB, which
+stays the limit of what the server sends): uvicorn reads a frame whole before Streamlit
+looks at it, so any client, logged in or not, could make the server hold 200 MB per
+connection.
 
 Streamlit 1.67 internals this relies on (checked by ``tests/browser/test_upload_gate.py``):
-the three names :func:`install` replaces, ``MemoryUploadedFileManager.file_storage``, and,
-best effort, ``AppSession._fragment_storage``.
+the four names :func:`install` replaces (it refuses to start if one is missing),
+``MemoryUploadedFileManager.file_storage``, and, best effort,
+``AppSession._fragment_storage`` and ``AppSession._client_state``.
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ import ctypes
 import gc
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -63,10 +79,15 @@ SESSION_FACTOR = 2
 SERVER_FACTOR = 4
 #: Seconds between two sweeps of ended sessions.
 SWEEP_S = 5.0
+#: Bytes of a refused request's body read before answering (the rest is left unread).
+DRAIN_BYTES = 64 * 1024
 
 _UPLOAD = ("_stcore", "upload_file")
 _METRICS = "_stcore/metrics"
-_MEDIA = "media/"
+_MEDIA = "media"
+#: What a route is to the guard.
+UPLOAD = "upload"
+GUARDED = "guarded"
 
 
 class BudgetError(ValueError):
@@ -111,6 +132,8 @@ class UploadStore(MemoryUploadedFileManager):
         self._budget_lock = threading.Lock()
         self._held: dict[str, int] = {}
         self._coming: dict[str, int] = {}
+        # One message per admitted session at most (only those reach the budgets).
+        self._refusals: dict[str, str] = {}
 
     # Every change to the files goes through these, under the budget lock, so that the
     # counts always match the files.
@@ -132,6 +155,7 @@ class UploadStore(MemoryUploadedFileManager):
         with self._budget_lock:
             super().remove_session_files(session_id)
             self._held.pop(session_id, None)
+            self._refusals.pop(session_id, None)
 
     def _count(self, session_id: str, change: int) -> None:
         left = self._held.get(session_id, 0) + change
@@ -166,6 +190,16 @@ class UploadStore(MemoryUploadedFileManager):
             self._coming[session_id] = self._coming.get(session_id, 0) + size
             return None
 
+    def note_refusal(self, session_id: str, message: str) -> None:
+        """Keep why the session's last upload was refused, for its page to say."""
+        with self._budget_lock:
+            self._refusals[session_id] = message
+
+    def take_refusal(self, session_id: str) -> str | None:
+        """Why the session's last upload was refused, once; None if none was since."""
+        with self._budget_lock:
+            return self._refusals.pop(session_id, None)
+
     def release(self, session_id: str, size: int) -> None:
         """The upload counted by :meth:`reserve` has ended (stored or not)."""
         with self._budget_lock:
@@ -179,6 +213,8 @@ class UploadStore(MemoryUploadedFileManager):
         """Remove the files of every session ``keep`` refuses; the bytes freed."""
         with self._budget_lock:
             sessions = [sid for sid in self.file_storage if not keep(sid)]
+            for sid in [sid for sid in self._refusals if not keep(sid)]:
+                del self._refusals[sid]
         freed = 0
         for sid in sessions:
             freed += self.held(sid)
@@ -263,7 +299,7 @@ def _give_back_memory() -> None:
 
 
 @dataclass
-class _Parts:
+class GuardParts:
     """What :func:`install` made for the one server this process runs."""
 
     environ: Mapping[str, str]
@@ -272,7 +308,24 @@ class _Parts:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-async def _answer(send: Callable[..., Any], status: int, text: str) -> None:
+async def _refuse(
+    receive: Callable[..., Any], send: Callable[..., Any], status: int, text: str
+) -> None:
+    """Answer a refused request and close its connection.
+
+    Up to :data:`DRAIN_BYTES` of its body are read and dropped first, so that a client
+    that sends a small body before reading the answer gets the answer; a larger body is
+    left unread (an upload of 200 MB is not worth reading to refuse it), and the
+    ``Connection: close`` answer ends the connection it would have kept busy.
+    """
+    seen = 0
+    while seen <= DRAIN_BYTES:
+        message = await receive()
+        if message.get("type") != "http.request":
+            break
+        seen += len(message.get("body", b""))
+        if not message.get("more_body"):
+            break
     body = text.encode("utf-8")
     await send(
         {
@@ -282,23 +335,11 @@ async def _answer(send: Callable[..., Any], status: int, text: str) -> None:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                (b"connection", b"close"),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-async def _drain(receive: Callable[..., Any], limit: int) -> None:
-    """Read and drop a refused request's body (up to ``limit`` bytes), so that the client
-    reads the answer instead of a reset connection; nothing of it is kept."""
-    seen = 0
-    while seen <= limit:
-        message = await receive()
-        if message.get("type") != "http.request":
-            return
-        seen += len(message.get("body", b""))
-        if not message.get("more_body"):
-            return
 
 
 def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
@@ -309,7 +350,12 @@ def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
 
 
 def _cookie(scope: Mapping[str, Any], name: str) -> str | None:
-    raw = _header(scope, b"cookie")
+    # Every Cookie header: an HTTP/2 proxy may pass one per cookie.
+    raw = "; ".join(
+        value.decode("latin-1")
+        for key, value in scope.get("headers", [])
+        if key.lower() == b"cookie"
+    )
     if not raw:
         return None
     jar: SimpleCookie = SimpleCookie()
@@ -321,51 +367,92 @@ def _cookie(scope: Mapping[str, Any], name: str) -> str | None:
     return None if morsel is None else morsel.value
 
 
-class AccessGuard:
-    """ASGI middleware in front of Streamlit's app (see the module's docstring)."""
+def route_of(path: str, prefix: str) -> tuple[str | None, list[str]]:
+    """What the guard makes of a request path: (:data:`UPLOAD`, :data:`GUARDED` or None;
+    the path's parts below the base path ``prefix``, e.g. ``"/base/"`` or ``"/"``, or for
+    an upload its session and file ids as sent).
 
-    def __init__(self, app: Any, runtime: Any, parts: _Parts) -> None:
+    Repeated slashes are squeezed, a trailing one dropped and case folded before
+    comparing; a path outside the base path is compared as it is.
+    """
+    squeezed = re.sub(r"/+", "/", path).rstrip("/").lower()
+    base = prefix.lower().rstrip("/")
+    rel = squeezed[len(base) :] if base and squeezed.startswith(base + "/") else squeezed
+    parts = [part for part in rel.split("/") if part]
+    # The session and file ids as sent (the store's keys), not folded.
+    original = [part for part in path.split("/") if part][-2:]
+    if tuple(parts[:2]) == _UPLOAD and len(parts) == 4:
+        return UPLOAD, original
+    if "/".join(parts[:2]) == _METRICS or (parts[:1] == [_MEDIA]):
+        return GUARDED, parts
+    return None, parts
+
+
+class AccessGuard:
+    """ASGI middleware in front of Streamlit's app (see the module's docstring).
+
+    ``base_path`` (``server.baseUrlPath``), ``max_upload_mb`` (``server.maxUploadSize``)
+    and ``policy`` (the access policy of the running server) default to the server's own;
+    the tests give their own.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        runtime: Any,
+        parts: GuardParts,
+        *,
+        base_path: str | None = None,
+        max_upload_mb: int | None = None,
+        policy: Callable[[], Any] | None = None,
+    ) -> None:
         from streamlit import config
 
         self.app = app
         self.runtime = runtime
         self.parts = parts
-        base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+        if base_path is None:
+            base_path = str(config.get_option("server.baseUrlPath") or "")
+        base = base_path.strip("/")
         self.prefix = f"/{base}/" if base else "/"
-        self.max_upload = int(config.get_option("server.maxUploadSize")) * MB
+        if max_upload_mb is None:
+            max_upload_mb = int(config.get_option("server.maxUploadSize"))
+        self.max_upload = max_upload_mb * MB
+        self._policy = policy
+        self._stopped = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(self.prefix):
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._watch_lifespan(receive), send)
+            return
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         self._start_sweeping()
-        rel = path[len(self.prefix) :]
-        method = scope.get("method", "GET")
-        if method == "PUT" and tuple(rel.split("/")[:2]) == _UPLOAD:
-            await self._upload(rel, scope, receive, send)
+        method = str(scope.get("method", "GET")).upper()
+        kind, parts = route_of(str(scope.get("path", "")), self.prefix)
+        if kind == UPLOAD and method == "PUT":
+            await self._upload(parts[0], scope, receive, send)
             return
-        guarded_path = rel == _METRICS or rel.startswith(_MEDIA)
-        if method in ("GET", "HEAD") and guarded_path and not self._token_ok(scope):
-            log.info("refused %s /%s: no access token of an admitted session", method, rel)
-            await _answer(send, 403, "Log in to the dashboard first.")
+        if kind == GUARDED and method != "OPTIONS" and not self._token_ok(scope):
+            log.info("refused %s %s: no valid access token", method, str(scope.get("path"))[:200])
+            await _refuse(receive, send, 403, "Log in to the dashboard first.")
             return
         await self.app(scope, receive, send)
 
     # --- uploads ----------------------------------------------------------------------
 
-    async def _upload(self, rel: str, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _upload(
+        self, session_id: str, scope: dict[str, Any], receive: Any, send: Any
+    ) -> None:
         from dashboard.app.gate import GRANTS
 
-        parts = rel.split("/")
-        session_id = parts[2] if len(parts) == 4 else ""
-        if not session_id or GRANTS.mode(session_id) is None:
+        if GRANTS.mode(session_id) is None:
             log.warning(
                 "upload refused (403): session %s has not passed the access gate",
                 session_id[:8] or "?",
             )
-            await _drain(receive, self.max_upload)
-            await _answer(send, 403, "This session has not been granted access.")
+            await _refuse(receive, send, 403, "This session has not been granted access.")
             return
         store = self.parts.store
         if store is None:  # another upload store than ours: Streamlit's limits only
@@ -379,33 +466,67 @@ class AccessGuard:
         problem = store.reserve(session_id, size)
         if problem:
             log.warning("upload refused (413): %s", problem)
-            await _drain(receive, self.max_upload)
-            await _answer(send, 413, f"Upload refused: {problem}.")
+            store.note_refusal(session_id, f"{problem}: {_advice(problem)}")
+            self._rerun(session_id)
+            await _refuse(receive, send, 413, f"Upload refused: {problem}.")
             return
         try:
             await self.app(scope, receive, send)
         finally:
             store.release(session_id, size)
 
+    def _rerun(self, session_id: str) -> None:
+        """Ask the session for a run, so that its page says why the upload was refused
+        (Streamlit's uploader shows only the status code). Best effort: the run uses the
+        session's last widget states and URL, as a rerun for a changed script does."""
+        try:
+            session = self.runtime.get_app_session(session_id)
+            state = getattr(session, "_client_state", None)
+            if session is not None and state is not None:
+                session.request_rerun(state)
+        except Exception:  # the message then waits for the user's next action
+            log.debug("could not ask session %s for a run", session_id[:8], exc_info=True)
+
     # --- metrics and media --------------------------------------------------------------
 
     def _token_ok(self, scope: Mapping[str, Any]) -> bool:
         from dashboard.app.auth import ACCESS_COOKIE, AccessConfigError, current_policy
-        from dashboard.app.gate import GRANTS
+        from dashboard.app.gate import TOKENS
 
         try:
-            guarded = current_policy().guarded
+            policy = (self._policy or current_policy)()
         except AccessConfigError:
-            guarded = True  # misconfigured: the page shows nothing, neither does this
-        if not guarded:
+            return False  # misconfigured: the page shows nothing, neither does this
+        if not policy.guarded:
             return True
-        return GRANTS.token_valid(_cookie(scope, ACCESS_COOKIE), self.runtime.is_active_session)
+        return TOKENS.mode(_cookie(scope, ACCESS_COOKIE)) == policy.mode
 
     # --- the sweep ------------------------------------------------------------------------
 
+    def _watch_lifespan(self, receive: Any) -> Callable[[], Any]:
+        async def watched() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.startup":
+                self._start_sweeping()
+            elif message.get("type") == "lifespan.shutdown":
+                await self.stop_sweeping()
+            return message
+
+        return watched
+
     def _start_sweeping(self) -> None:
-        if not self.parts.tasks:
+        if not self.parts.tasks and not self._stopped:
             self.parts.tasks.append(asyncio.get_running_loop().create_task(self._sweep_loop()))
+
+    async def stop_sweeping(self) -> None:
+        """Cancel the sweep (the server is shutting down) and wait until it has stopped."""
+        self._stopped = True
+        tasks, self.parts.tasks[:] = list(self.parts.tasks), []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -439,19 +560,62 @@ class AccessGuard:
             )
 
 
-def install(environ: Mapping[str, str] | None = None) -> _Parts:
+def _advice(problem: str) -> str:
+    if UPLOAD_SESSION_ENV in problem:
+        return (
+            "remove a file you uploaded, or ask whoever runs the server to raise "
+            f"{UPLOAD_SESSION_ENV}"
+        )
+    return (
+        "other sessions' uploads fill the server's budget; try again later, or ask whoever "
+        f"runs the server to raise {UPLOAD_SERVER_ENV}"
+    )
+
+
+def take_upload_refusal() -> str | None:
+    """Why this session's last upload was refused (once), or None.
+
+    Streamlit's uploader shows only "status code 413"; the page shows this instead. None
+    outside a server run by :func:`install` (AppTest, a plain ``streamlit run``).
+    """
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return None
+    store = Runtime.instance().uploaded_file_mgr
+    if not isinstance(store, UploadStore):
+        return None
+    return store.take_refusal(ctx.session_id)
+
+
+def incoming_frame_limit(ws_max_size: int | None) -> int:
+    """The largest websocket frame the server reads: Streamlit's own limit of what a
+    client sends (``server.maxWidgetStateSize``), or uvicorn's if that is smaller."""
+    from streamlit.runtime.runtime_util import get_max_widget_state_size_bytes
+
+    cap = int(get_max_widget_state_size_bytes())
+    return cap if ws_max_size is None else min(int(ws_max_size), cap)
+
+
+def install(environ: Mapping[str, str] | None = None) -> GuardParts:
     """Put the guard and the stores in place of Streamlit's, before its server starts.
 
-    Streamlit 1.67 builds its server from three names this replaces: the upload store and
-    the session storage of ``streamlit.web.server.server``, and the app factory of
-    ``streamlit.web.server.starlette.starlette_server``.
+    Streamlit 1.67 builds its server from four names this replaces: the upload store and
+    the session storage of ``streamlit.web.server.server``, and the app factory and the
+    uvicorn settings of ``streamlit.web.server.starlette.starlette_server``.
+
+    Raises
+    ------
+    RuntimeError
+        One of those names is missing (another Streamlit version).
     """
     import streamlit.web.server.server as st_server
     import streamlit.web.server.starlette.starlette_server as st_starlette
     from streamlit import config
 
-    parts = _Parts(environ=os.environ if environ is None else environ)
-    make_app = st_starlette.create_starlette_app
+    parts = GuardParts(environ=os.environ if environ is None else environ)
 
     def upload_store(endpoint: str) -> UploadStore:
         session, server = upload_budgets(
@@ -467,7 +631,26 @@ def install(environ: Mapping[str, str] | None = None) -> _Parts:
     def create_app(runtime: Any) -> AccessGuard:
         return AccessGuard(make_app(runtime), runtime, parts)
 
-    st_server.MemoryUploadedFileManager = upload_store  # type: ignore[misc,assignment]
-    st_server.MemorySessionStorage = session_storage  # type: ignore[misc,assignment]
-    st_starlette.create_starlette_app = create_app  # type: ignore[assignment]
+    def uvicorn_kwargs() -> dict[str, Any]:
+        kwargs = dict(server_kwargs())
+        kwargs["ws_max_size"] = incoming_frame_limit(kwargs.get("ws_max_size"))
+        return kwargs
+
+    replaced = (
+        (st_server, "MemoryUploadedFileManager", upload_store),
+        (st_server, "MemorySessionStorage", session_storage),
+        (st_starlette, "create_starlette_app", create_app),
+        (st_starlette, "_get_uvicorn_config_kwargs", uvicorn_kwargs),
+    )
+    # All or none: a server with part of the guard would look guarded.
+    for module, name, _ in replaced:
+        if getattr(module, name, None) is None:
+            raise RuntimeError(
+                f"{module.__name__}.{name} not found: the server guard needs Streamlit "
+                "1.67's server internals (see dashboard/app/guard.py)"
+            )
+    make_app = st_starlette.create_starlette_app
+    server_kwargs = st_starlette._get_uvicorn_config_kwargs
+    for module, name, new in replaced:
+        setattr(module, name, new)
     return parts

@@ -7,9 +7,11 @@ within a memory budget, and the data loading while the first browser connects.
 First, before the server starts, :func:`dashboard.app.guard.install` puts a guard in front
 of Streamlit's app: uploads only from sessions the access gate admitted, within a per-session
 and a per-server byte budget (``CONFLICTMAP_UPLOAD_SESSION_MB``,
-``CONFLICTMAP_UPLOAD_SERVER_MB``); ``/_stcore/metrics`` and ``/media/...`` only with the
-access cookie of an admitted session when a login or password guards the page; and what an
-ended session held (its uploads, its state) is released.
+``CONFLICTMAP_UPLOAD_SERVER_MB``); ``/_stcore/metrics`` and ``/media/...`` only with a
+valid access cookie (a signed token the page gives admitted browsers) when a login or
+password guards the page; websocket frames from browsers no larger than Streamlit accepts
+(``server.maxWidgetStateSize``); and what an ended session held (its uploads, its state) is
+released.
 
 Second, as the process starts, a background thread loads the
 configured dataset (``CONFLICTMAP_EVENTS`` / ``CONFLICTMAP_AREAS``, from the Parquet build

@@ -13,6 +13,7 @@ from dashboard import schema
 from dashboard.aggregate import POINTS_MAX
 from dashboard.app import session as K
 from dashboard.app import state as S
+from dashboard.app.guard import take_upload_refusal
 from dashboard.app.loaders import (
     AREA_UPLOAD_TYPES,
     EVENT_UPLOAD_TYPES,
@@ -262,6 +263,12 @@ def _read_inputs() -> None:
 def render_data_section(ds: Dataset, sources: Sources) -> None:
     """Where the data comes from, uploads, and the validation report."""
     ss = st.session_state
+    # An upload the server refused never reached the uploader's callback, and the
+    # uploader itself shows only "status code 413": the server says why.
+    refusal = take_upload_refusal()
+    if refusal:
+        ss[K_UPLOAD_ERROR] = ("the file", f"the server refused it, as {refusal}")
+        ss.pop(K_UPLOAD_OK, None)
     with st.sidebar.expander("Data", expanded=bool(ss.get(K_UPLOAD_ERROR))):
         st.text(f"Events: {ds.events_name}\nControl areas: {', '.join(ds.areas_names)}")
         _read_inputs()
@@ -389,8 +396,13 @@ def render_filters(options: S.Options) -> dict[str, Any]:
     lists: tuple[tuple[str, tuple[str, ...], str, str, str | None], ...] = (
         ("event_types", options.event_types, K.K_TYPES, "All event types", None),
         ("sub_event_types", options.sub_event_types, K.K_SUBTYPES, "All sub-event types", None),
-        ("actors", options.actors, K.K_ACTORS, "Type to search actors",
-         "Matches actor 1 or actor 2."),
+        (
+            "actors",
+            options.actors,
+            K.K_ACTORS,
+            "Type to search actors",
+            "Matches actor 1 or actor 2.",
+        ),
         ("countries", options.countries, K.K_COUNTRIES, "All countries", None),
         ("admin1", options.admin1, K.K_ADMIN1, "All admin1 regions", None),
     )
