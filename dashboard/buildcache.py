@@ -50,6 +50,8 @@ import pyarrow as pa
 
 from dashboard import paths
 from dashboard.columnar import compact_events
+from dashboard.errors import SettingError
+from dashboard.readers import textio
 from dashboard.report import ERROR, WARNING, Problem, Report
 
 CACHE_ENV = "CONFLICTMAP_CACHE_DIR"
@@ -199,11 +201,17 @@ def disk_key(inputs: Sequence[str | Path], read: str = "") -> str | None:
     Returns
     -------
     str or None
-        32 hex digits covering the inputs, ``read``, and the code that builds them; None
-        when an input cannot be read (the build will say why).
+        32 hex digits covering the inputs, ``read``, the readers' limits (a file refused
+        under one is built under a raised one) and the code that builds them; None when an
+        input cannot be read or a limit setting is unusable (the build will say why).
     """
     digest = hashlib.sha256(_CACHE_VERSION.encode())
     digest.update(read.encode())
+    try:
+        limits = textio.limits()
+    except SettingError:
+        return None
+    digest.update(f"\0{limits.columns}:{limits.line_bytes}\0".encode())
     try:
         for path in inputs:
             _input_digest(digest, Path(path))

@@ -88,7 +88,7 @@ from dashboard.pipeline import (
     write_rejected,
     write_rejected_areas,
 )
-from dashboard.readers import ReadResult, fastcsv, read_events
+from dashboard.readers import ReadResult, fastcsv, read_events, textio
 from dashboard.readers.events import (
     Layout,
     _check_options,
@@ -437,10 +437,15 @@ def _prepare_output(out: Path) -> Path:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How to read the file on the workers: its layout and byte ranges at line starts."""
+    """How to read the file on the workers: its layout and byte ranges at line starts.
+
+    ``max_line``: the line limit, resolved on the client and sent with every range (a
+    worker, on another machine or started before a setting changed, may not see it).
+    """
 
     layout: Layout
     ranges: list[tuple[int, int]]
+    max_line: int
 
 
 @dataclass(frozen=True)
@@ -473,13 +478,18 @@ def _plan(path: Path, settings: BuildSettings, partition_rows: int) -> _Plan | s
     if settings.encoding is not None:
         # The whole-file read checks every byte decodes in it, as the single build does.
         return f"--encoding {settings.encoding} given: the file is read whole with it"
-    encoding = _head_encoding(path)
+    limits = textio.limits()
+    encoding = _head_encoding(path, max_line=limits.line_bytes)
     if encoding not in fastcsv.FAST_ENCODINGS:
         # The whole-file read detects it (or refuses it) exactly as the single build does.
         return f"encoding {encoding} (partitions are read as UTF-8 only)"
     try:
         layout = sniff_layout(
-            path, format=settings.format, mapping=settings.mapping, encoding=encoding
+            path,
+            format=settings.format,
+            mapping=settings.mapping,
+            encoding=encoding,
+            limits=limits,
         )
     except UnicodeDecodeError:
         return "the head of the file is not UTF-8"
@@ -493,12 +503,13 @@ def _plan(path: Path, settings: BuildSettings, partition_rows: int) -> _Plan | s
         return "no line end in the first 64 KB"
     per_line = len(head) / max(1, head.count(b"\n"))
     step = max(1, int(per_line * partition_rows))
-    return _Plan(layout=layout, ranges=_byte_ranges(path, size, header_end, step))
+    ranges = _byte_ranges(path, size, header_end, step)
+    return _Plan(layout=layout, ranges=ranges, max_line=limits.line_bytes)
 
 
-def _head_encoding(path: Path) -> str:
+def _head_encoding(path: Path, *, max_line: int) -> str:
     """The encoding a BOM names, else UTF-8 (the ranges check the rest of the bytes)."""
-    check_file(path)
+    check_file(path, max_line=max_line)
     with path.open("rb") as fh:
         head = fh.read(4)
     for bom, encoding in _BOMS:
@@ -550,7 +561,7 @@ def _validate_on_workers(
         client,
         _read_task,
         [
-            (str(layout.path), start, end, layout, number == 0 and layout.has_header)
+            (str(layout.path), start, end, layout, number == 0 and layout.has_header, plan.max_line)
             for number, (start, end) in enumerate(plan.ranges)
         ],
     )
@@ -691,7 +702,9 @@ class _ReadState:
     facts: _ReadFacts
 
 
-def _read_task(path: str, start: int, end: int, layout: Layout, has_header: bool) -> _ReadState:
+def _read_task(
+    path: str, start: int, end: int, layout: Layout, has_header: bool, max_line: int
+) -> _ReadState:
     t = time.perf_counter()
     got = fastcsv.read_range(
         Path(path),
@@ -701,6 +714,7 @@ def _read_task(path: str, start: int, end: int, layout: Layout, has_header: bool
         columns=layout.columns,
         has_header=has_header,
         first=layout.first,
+        max_line=max_line,
     )
     if got.table is None:
         return _ReadState(None, _ReadFacts(got.fallback, 0, None, time.perf_counter() - t))

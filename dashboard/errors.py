@@ -15,6 +15,10 @@ class EncodingDetectionError(InputFileError, UnicodeError):
     """The bytes of a file decode as none of the accepted encodings."""
 
 
+class SettingError(DashboardError, ValueError):
+    """A setting (an environment variable) holds a value that cannot be used."""
+
+
 class SchemaError(DashboardError, ValueError):
     """Columns are missing or a column mapping is wrong."""
 

@@ -480,3 +480,23 @@ def test_removing_older_copies_reads_no_large_file_and_waits_on_no_pipe(tmp_path
     (peak,) = done
     assert peak < GROWTH // 4, f"{peak:,} bytes held"
     assert keep.exists() and huge.exists() and piped.exists() and big_list.exists()
+
+
+def test_the_key_of_a_copy_covers_the_readers_limits(tmp_path, monkeypatch):
+    # A file refused under the default limits must be built, not served from an old copy,
+    # once they are raised; and a copy made under raised limits is not one for the defaults.
+    from dashboard.readers import textio
+
+    monkeypatch.delenv(textio.MAX_COLUMNS_ENV, raising=False)
+    monkeypatch.delenv(textio.MAX_LINE_MB_ENV, raising=False)
+    events = tmp_path / "events.csv"
+    events.write_text("event_id,event_date\n")
+    default = buildcache.disk_key([events])
+    assert default is not None and buildcache.disk_key([events]) == default
+    monkeypatch.setenv(textio.MAX_COLUMNS_ENV, "3000")
+    wider = buildcache.disk_key([events])
+    monkeypatch.setenv(textio.MAX_LINE_MB_ENV, "2")
+    longer = buildcache.disk_key([events])
+    assert len({default, wider, longer}) == 3
+    monkeypatch.setenv(textio.MAX_LINE_MB_ENV, "two")
+    assert buildcache.disk_key([events]) is None  # no copy: the build says what is wrong

@@ -2,9 +2,11 @@
 
 A header of thousands of columns all named ``x``, a header longer than the sniffing
 sample, a line longer than any real record, a file with no line break at all: each is
-read correctly or refused with one line naming the file, the limit and what was found,
-after reading a bounded number of bytes. The CLI, the page's uploads and the Dask build's
-ranges meet the same limits (the same reader functions).
+read correctly or refused with one line naming the file, the limit, what was found and
+the setting that raises the limit, after reading a bounded number of bytes. The CLI, the
+page's uploads and the Dask build's ranges meet the same limits (the same reader
+functions). A real sheet wider or with longer lines than the defaults is read once
+``CONFLICTMAP_MAX_COLUMNS`` / ``CONFLICTMAP_MAX_LINE_MB`` raise them.
 
 How long the reading takes is measured in ``benchmarks/bench_headers.py``, not here.
 """
@@ -19,7 +21,7 @@ from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixture
 from cli_runner import run_cli
 
 from dashboard import schema
-from dashboard.errors import InputFileError, SchemaError
+from dashboard.errors import InputFileError, SchemaError, SettingError
 from dashboard.readers import fastcsv, read_events, textio
 from dashboard.readers.events import sniff_layout
 from dashboard.report import WARNING
@@ -105,7 +107,8 @@ def test_a_mapping_error_on_a_wide_header_lists_a_few_columns(tmp_path):
         read_events(path, mapping={"lat": "latitude"})
     message = str(caught.value)
     assert "mapped column 'lat' is not in the file" in message, message[:300]
-    assert message.endswith("c38, c39, ... (1,500 columns))"), message[-200:]
+    shown = ", ".join(f"c{i}" for i in range(textio.MAX_LISTED - 1))
+    assert message.endswith(f"(columns in the file: {shown}, ..., c1499 (1,500 in all))"), message
 
 
 # --- a header longer than the sniffing sample ---------------------------------------------------
@@ -270,3 +273,166 @@ def test_an_upload_over_the_column_limit_shows_one_error_and_keeps_the_data():
     assert errors[0].startswith("Could not use wide.csv: wide.csv: the header has 40,000 columns")
     assert "at most 2,000 are read" in errors[0], errors[0]
     assert "\n".join(t.value for t in at.sidebar.text) == before
+
+
+# --- raising the limits -------------------------------------------------------------------------
+
+WIDE = 2_500  # a real analyst sheet: more columns than the default limit
+COLUMNS_ENV = textio.MAX_COLUMNS_ENV
+LINE_ENV = textio.MAX_LINE_MB_ENV
+
+
+@pytest.fixture
+def default_limits(monkeypatch):
+    """Neither setting set: the defaults, whatever the environment running the tests says."""
+    monkeypatch.delenv(COLUMNS_ENV, raising=False)
+    monkeypatch.delenv(LINE_ENV, raising=False)
+    return monkeypatch
+
+
+def wide_sheet(tmp_path: Path, *, value: str = "v", rows: int = 2) -> tuple[Path, list[str]]:
+    """The four columns events need and ``WIDE`` more, ``rows`` rows of ``value``."""
+    extras = [f"analyst_{i:04d}" for i in range(WIDE)]
+    line = ",".join([ROW, *([value] * WIDE)])
+    text = ",".join([HEADER, *extras]) + "\n" + "\n".join([line] * rows) + "\n"
+    return write(tmp_path, text), extras
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_wider_sheet_is_refused_naming_the_setting_and_read_once_it_is_raised(
+    tmp_path, default_limits, fast
+):
+    path, extras = wide_sheet(tmp_path)
+    with pytest.raises(InputFileError) as caught:
+        read_events(path, fast=fast)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: the header has {WIDE + 4:,} columns"), message
+    assert "delete the columns you do not need" in message, message
+    assert message.endswith(f"or raise the limit with {COLUMNS_ENV}=3000"), message
+    # Set after the modules were imported: the setting is read when a file is.
+    default_limits.setenv(COLUMNS_ENV, "3000")
+    result = read_events(path, fast=fast)
+    assert [c for c in result.frame.columns if c != schema.SOURCE_ROW] == HEADER.split(",") + extras
+    assert len(result.frame) == 2 and result.set_aside.empty
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_longer_lines_are_refused_naming_the_setting_and_read_once_it_is_raised(
+    tmp_path, default_limits, fast
+):
+    default_limits.setenv(COLUMNS_ENV, "3000")
+    path, _ = wide_sheet(tmp_path, value="v" * 600)  # lines of 1.5 MB
+    with pytest.raises(InputFileError) as caught:
+        read_events(path, fast=fast)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 2 is longer than 1.0 MB"), message
+    assert message.endswith(f"If so, raise the limit with {LINE_ENV}=2"), message
+    default_limits.setenv(LINE_ENV, "2")
+    result = read_events(path, fast=fast)
+    assert len(result.frame) == 2 and result.set_aside.empty
+    assert set(result.frame["analyst_2499"]) == {"v" * 600}
+    # The fast path reads in blocks that hold such a line (not declined for its length).
+    assert result.parser == ("pyarrow" if fast else "csv"), result.fallback
+
+
+def test_a_file_without_line_breaks_is_still_refused_under_a_raised_limit(tmp_path, default_limits):
+    default_limits.setenv(LINE_ENV, "4")
+    path = write(tmp_path, b"x" * (16 * MAX_LINE))
+    before = bytes_read()
+    with pytest.raises(InputFileError) as caught:
+        read_events(path)
+    read = bytes_read() - before
+    assert str(caught.value).startswith(f"{path}: line 1 is longer than 4.0 MB"), caught.value
+    assert str(caught.value).endswith(f"raise the limit with {LINE_ENV}=8"), caught.value
+    assert read < 4 * 4 * MAX_LINE, f"{read:,} bytes read to refuse it"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "unit"),
+    [
+        (COLUMNS_ENV, "lots", "columns"),
+        (COLUMNS_ENV, "0", "columns"),
+        (COLUMNS_ENV, "-3000", "columns"),
+        (COLUMNS_ENV, "2.5", "columns"),
+        (COLUMNS_ENV, "10000000", "columns"),
+        (LINE_ENV, "1.5", "megabytes"),
+        (LINE_ENV, "0", "megabytes"),
+        (LINE_ENV, "1e6", "megabytes"),
+    ],
+)
+def test_an_unusable_limit_setting_is_one_line_naming_it(
+    tmp_path, default_limits, name, value, unit
+):
+    default_limits.setenv(name, value)
+    path = write(tmp_path, HEADER + "\n" + ROW + "\n")
+    with pytest.raises(SettingError) as caught:
+        read_events(path)
+    message = str(caught.value)
+    assert message.startswith(f"{name}={value!r}: give a whole number of {unit} from 1 to "), (
+        message
+    )
+    assert "\n" not in message
+
+
+def test_limit_settings_accept_whole_numbers_with_separators(default_limits):
+    assert textio.limits() == textio.Limits(columns=MAX_COLUMNS, line_bytes=MAX_LINE)
+    limits = textio.limits({COLUMNS_ENV: " 3,000 ", LINE_ENV: "4"})
+    assert limits == textio.Limits(columns=3_000, line_bytes=4 * 1024 * 1024)
+    assert textio.limits({COLUMNS_ENV: "", LINE_ENV: "  "}) == textio.Limits()
+
+
+def test_the_cli_reads_a_wider_sheet_with_the_setting_and_says_a_bad_one_in_one_line(
+    tmp_path, default_limits
+):
+    path, _ = wide_sheet(tmp_path)
+    done = run_cli("validate", str(path), timeout=CLI_TIMEOUT)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    (line,) = done.stderr.strip().splitlines()
+    assert f"{COLUMNS_ENV}=3000" in line, line
+    default_limits.setenv(COLUMNS_ENV, "3000")
+    done = run_cli("validate", str(path), timeout=CLI_TIMEOUT)
+    assert done.returncode in (0, 1), (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    default_limits.setenv(COLUMNS_ENV, "three thousand")
+    done = run_cli("validate", str(path), timeout=CLI_TIMEOUT)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    (line,) = done.stderr.strip().splitlines()
+    assert f"{COLUMNS_ENV}='three thousand': give a whole number of columns" in line, line
+
+
+def test_a_dask_range_honours_the_line_limit_it_is_given(tmp_path, default_limits):
+    path, extras = wide_sheet(tmp_path, value="v" * 600)
+    columns = HEADER.split(",") + extras
+    kwargs = {"delimiter": ",", "columns": columns, "has_header": True, "first": columns}
+    size = path.stat().st_size
+    declined = fastcsv.read_range(path, 0, size, **kwargs)
+    assert declined.table is None and "longer than the line limit" in declined.fallback
+    got = fastcsv.read_range(path, 0, size, max_line=2 * 1024 * 1024, **kwargs)
+    assert got.table is not None, got.fallback
+    assert len(got.table.frame) == 2
+
+
+def test_the_dask_build_sends_the_clients_limits_to_its_workers(tmp_path, default_limits):
+    # The worker process starts before the settings are made (as a cluster elsewhere never
+    # sees them): the ranges are read on the worker with the client's limits all the same.
+    from dashboard import distributed
+
+    path, _ = wide_sheet(tmp_path, value="v" * 600, rows=3)
+    with distributed.connect("local", workers=1) as client:
+        default_limits.setenv(COLUMNS_ENV, "3000")
+        default_limits.setenv(LINE_ENV, "2")
+        result = distributed.build_distributed(
+            path, client=client, output=tmp_path / "out", partition_rows=1
+        )
+    assert result.read_on_workers, result.notes[:1]
+    assert result.event_report.rows_in == 3
+    assert len(distributed.read_parts(tmp_path / "out")) == result.event_report.rows_loaded
+
+
+def test_long_lists_in_reader_messages_are_shortened_one_way():
+    assert textio.short_list(["a", "b"]) == "a, b"
+    items = [f"c{i}" for i in range(textio.MAX_LISTED + 5)]
+    shown = ", ".join(items[: textio.MAX_LISTED - 1])
+    assert textio.short_list(items) == f"{shown}, ..., {items[-1]} ({len(items)} in all)"
+    assert textio.short_list(["n" * 100]) == "n" * 37 + "..."  # a name can be a megabyte
+    assert textio.short_list(items, limit=3) == f"c0, c1, ..., {items[-1]} ({len(items)} in all)"

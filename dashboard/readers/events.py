@@ -30,7 +30,6 @@ from dashboard.readers.mapping import column_key, renames_for
 from dashboard.report import WARNING, Problem
 
 _log = logging.getLogger(__name__)
-_MAX_NAMES_LISTED = 10
 _UCDP_KEYS = frozenset(
     {"id", "type_of_violence", "side_a", "side_b", "date_start", "date_end", "best", "where_prec"}
 )
@@ -167,18 +166,24 @@ def read_events(
     Raises
     ------
     InputFileError, EncodingDetectionError
-        The file cannot be read as CSV text.
+        The file cannot be read as CSV text, or is wider or has longer lines than
+        ``textio.limits()`` (``CONFLICTMAP_MAX_COLUMNS``, ``CONFLICTMAP_MAX_LINE_MB``).
     SchemaError
         Bad ``format``/``mapping`` options, or a mapping that does not fit the header.
+    SettingError
+        A limit setting is not a usable number.
     """
     given = None
+    limits = textio.limits()  # once per file: every check below applies the same values
     if encoding is not None:
-        textio.check_file(Path(path), max_bytes=max_bytes)
+        textio.check_file(Path(path), max_bytes=max_bytes, max_line=limits.line_bytes)
         given = textio.check_encoding(Path(path), encoding)
-    layout = sniff_layout(path, format=format, mapping=mapping, max_bytes=max_bytes, encoding=given)
+    layout = sniff_layout(
+        path, format=format, mapping=mapping, max_bytes=max_bytes, encoding=given, limits=limits
+    )
     path = Path(layout.path)
     encoding, delimiter, columns = layout.encoding, layout.delimiter, layout.columns
-    textio.check_line_lengths(path, encoding=encoding)
+    textio.check_line_lengths(path, encoding=encoding, max_line=limits.line_bytes)
     has_header, first, fmt, renames = layout.has_header, layout.first, layout.format, layout.renames
     problems = list(layout.problems)
     table, parser, fallback = _read_table(
@@ -189,6 +194,7 @@ def read_events(
         has_header=has_header,
         first=first,
         fast=fast,
+        max_line=limits.line_bytes,
     )
     if given is None and encoding == "cp1252":
         # A guessed encoding is said first, with the row a reader can check.
@@ -261,6 +267,7 @@ def sniff_layout(
     mapping: Mapping[str, str] | None = None,
     max_bytes: int = textio.DEFAULT_MAX_BYTES,
     encoding: str | None = None,
+    limits: textio.Limits | None = None,
 ) -> Layout:
     """Check the file and read its layout from the head, as ``read_events`` does first.
 
@@ -271,22 +278,25 @@ def sniff_layout(
     encoding
         Skip the detection (which reads the whole file) and read the head in this
         encoding; the caller then owns checking that the rest of the file decodes.
+    limits
+        The header width and line length allowed (default: ``textio.limits()``, read now).
 
     Raises
     ------
-    InputFileError, EncodingDetectionError, SchemaError
+    InputFileError, EncodingDetectionError, SchemaError, SettingError
         As :func:`read_events`.
     """
     path = Path(path)
     _check_options(format, mapping)
-    textio.check_file(path, max_bytes=max_bytes)
+    limits = limits or textio.limits()
+    textio.check_file(path, max_bytes=max_bytes, max_line=limits.line_bytes)
     encoding = encoding or textio.detect_encoding(path)
-    sample = textio.read_sample(path, encoding)
+    sample = textio.read_sample(path, encoding, max_line=limits.line_bytes)
     delimiter = textio.sniff_delimiter(sample)
     first = textio.first_record(sample, delimiter)
     if not first:
         raise InputFileError(f"{path}: no header row; the file holds only blank lines")
-    textio.check_header_width(path, first)
+    textio.check_header_width(path, first, max_columns=limits.columns)
     fmt, columns, has_header, problems = _layout(first, format=format, mapping=mapping)
     renames = _renames(fmt, columns, mapping, path=str(path))
     return Layout(
@@ -311,6 +321,7 @@ def _read_table(
     has_header: bool,
     first: Sequence[str],
     fast: bool,
+    max_line: int,
 ) -> tuple[textio.Table, str, str | None]:
     """The file as a text table, the parser that read it, and why the fast path was not taken."""
     fallback: str | None = "fast path turned off (fast=False)"
@@ -322,6 +333,7 @@ def _read_table(
             columns=columns,
             has_header=has_header,
             first=first,
+            max_line=max_line,
         )
         if attempt.table is not None:
             return attempt.table, "pyarrow", None
@@ -429,8 +441,8 @@ def _unnamed_warning(positions: list[int]) -> Problem:
         return Problem(
             None, f"column_{i}", "", f"column {i} has no name; called 'column_{i}'", WARNING
         )
-    numbers = _listed([str(i) for i in positions])
-    called = _listed([f"column_{i}" for i in positions])
+    numbers = textio.short_list([str(i) for i in positions])
+    called = textio.short_list([f"column_{i}" for i in positions])
     return Problem(
         None,
         f"column_{positions[0]}",
@@ -446,16 +458,9 @@ def _repeated_warning(name: str, copies: list[str]) -> Problem:
     else:
         message = (
             f"column {name!r} appears {len(copies) + 1:,} times; the later ones are called "
-            f"{_listed(copies)}"
+            f"{textio.short_list(copies)}"
         )
     return Problem(None, name, name, message, WARNING)
-
-
-def _listed(items: list[str]) -> str:
-    """Items joined by commas; a long list shows its first few and its last."""
-    if len(items) <= _MAX_NAMES_LISTED:
-        return ", ".join(items)
-    return ", ".join(items[: _MAX_NAMES_LISTED - 1]) + ", ..., " + items[-1]
 
 
 def _renames(

@@ -47,6 +47,8 @@ from dashboard.readers import textio
 FAST_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
 _CHUNK_BYTES = 1 << 20
 _REASON_CHARS = 200
+_BLOCK_BYTES = 1 << 20  # pyarrow's default block
+_BLOCK_SLACK = 64 * 1024  # a line end, and room to spare
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ def read_table(
     columns: Sequence[str],
     has_header: bool,
     first: Sequence[str],
+    max_line: int | None = None,
 ) -> FastRead:
     """Read the file with pyarrow.csv when that provably gives ``textio.read_table``'s result.
 
@@ -83,6 +86,9 @@ def read_table(
     first
         The first record as the sniffer parsed it (``textio.first_record``): the file's
         first line must read the same, or the fast path declines.
+    max_line
+        The longest line the file may hold (already checked by the caller; default
+        ``textio.limits()``): pyarrow reads in blocks that must hold a whole line.
 
     Returns
     -------
@@ -97,7 +103,8 @@ def read_table(
     lines, odd_bytes = _scan_bytes(path)
     if odd_bytes is not None:
         return FastRead(None, odd_bytes)
-    arrow, failure = _parse(path, delimiter=delimiter, width=width)
+    max_line = textio.limits().line_bytes if max_line is None else max_line
+    arrow, failure = _parse(path, delimiter=delimiter, width=width, max_line=max_line)
     if arrow is None:
         return FastRead(None, failure)
     refused = _check(arrow, lines=lines, has_header=has_header, first=first)
@@ -138,11 +145,12 @@ def read_range(
     columns: Sequence[str],
     has_header: bool,
     first: Sequence[str],
+    max_line: int | None = None,
 ) -> RangeRead:
     """Read bytes ``start:end`` of a UTF-8 file (cut at line starts) as the fast path would.
 
     Each range makes the checks :func:`read_table` makes on the whole file (no line longer
-    than ``textio.MAX_LINE_BYTES``, UTF-8, no NUL, no lone CR, the header's field count on
+    than ``max_line``, UTF-8, no NUL, no lone CR, the header's field count on
     every line, one record a line, the first line the sniffed header, no field at the csv
     module's limit), plus one a range needs: its
     last record must not end inside a quoted field (a quote open across the cut). When
@@ -157,16 +165,21 @@ def read_range(
         The byte range; ``start`` is 0 or just after a line feed.
     has_header
         Whether this range begins with the header (the first range of a file with one).
+    max_line
+        The line limit in bytes the whole file is read with: give the value resolved on
+        the client (``textio.limits()``), since a worker may not see its settings; default
+        ``textio.limits()`` where this runs.
     """
+    max_line = textio.limits().line_bytes if max_line is None else max_line
     width = len(columns)
     # Measured in chunks before the range is read whole: a line over the limit is refused
     # (by the whole-file read the caller falls back to) without holding it in memory.
-    long_line = textio.long_line_in_range(path, start, end)
+    long_line = textio.long_line_in_range(path, start, end, max_line=max_line)
     if long_line is not None:
         return RangeRead(
             None,
             fallback=f"line {long_line:,} of the range is longer than the line limit "
-            f"({textio.MAX_LINE_BYTES:,} bytes)",
+            f"({max_line:,} bytes)",
         )
     with path.open("rb") as fh:
         fh.seek(start)
@@ -180,7 +193,9 @@ def read_range(
     except UnicodeDecodeError as exc:
         return RangeRead(None, fallback=f"not UTF-8 at byte offset {start + exc.start}")
     lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    arrow, failure = _parse(pa.BufferReader(data), delimiter=delimiter, width=width)
+    arrow, failure = _parse(
+        pa.BufferReader(data), delimiter=delimiter, width=width, max_line=max_line
+    )
     del data
     if arrow is None:
         return RangeRead(None, lines, failure)
@@ -230,17 +245,22 @@ def _scan_bytes(path: Path) -> tuple[int, str | None]:
 
 
 def _parse(
-    path: Path | pa.NativeFile, *, delimiter: str, width: int
+    path: Path | pa.NativeFile, *, delimiter: str, width: int, max_line: int
 ) -> tuple[pa.Table | None, str | None]:
     """Every line as ``width`` string fields, header included; None and why on failure.
 
     Read as ``large_string``, the type pandas keeps its ``str`` columns in: no cast after.
+    Blocks hold at least one line of ``max_line`` bytes: pyarrow refuses a row longer than
+    its block ("straddles two block boundaries"), which would send every line of a sheet
+    read under a raised ``CONFLICTMAP_MAX_LINE_MB`` to the slow path (and a Dask build's
+    ranges back to the client).
     """
     names = [f"f{i}" for i in range(width)]
+    block = max(_BLOCK_BYTES, max_line + _BLOCK_SLACK)
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',

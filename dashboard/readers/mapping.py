@@ -44,12 +44,12 @@ import yaml
 
 from dashboard import schema
 from dashboard.errors import InputFileError, SchemaError
+from dashboard.readers.textio import short_list
 
 _TOML = (".toml",)
 _YAML = (".yaml", ".yml")
 _SEPARATORS = re.compile(r"[\s\-]+")
 _READ_OPTIONS = ("date_format", "encoding")
-_MAX_COLUMNS_SHOWN = 40
 
 
 def column_key(name: object) -> str:
@@ -244,8 +244,6 @@ def renames_for(columns: Sequence[str], mapping: Mapping[str, str], *, path: str
                 f"column {target!r}; map that one elsewhere or drop it from the mapping"
             )
     if messages:
-        shown = ", ".join(columns[:_MAX_COLUMNS_SHOWN])
-        if len(columns) > _MAX_COLUMNS_SHOWN:  # a header can hold thousands: one line stays short
-            shown += f", ... ({len(columns):,} columns)"
+        shown = short_list(list(columns))  # a header can hold thousands: one line stays short
         raise SchemaError(f"{path}: " + "; ".join(messages) + f" (columns in the file: {shown})")
     return {k: v for k, v in mapping.items() if k != v}

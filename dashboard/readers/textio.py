@@ -10,11 +10,15 @@ blank lines not counted). A record can span several physical lines when a quoted
 contains a line break, so messages also give the physical line numbers.
 
 Limits: a header of more than ``MAX_COLUMNS`` columns and a line longer than
-``MAX_LINE_BYTES`` are refused (``InputFileError`` naming the file, the limit and what was
-found). Both are far above real exports (ACLED has 31 columns, UCDP GED 49, a wide analyst
-sheet a few hundred; an ACLED line is a few KB) and keep a hostile file to a bounded read:
-the first line is checked before anything reads the whole file, and no parser ever sees a
-line longer than the limit.
+``MAX_LINE_BYTES`` are refused (``InputFileError`` naming the file, the limit, what was
+found and the setting that raises the limit). Both are far above most real exports (ACLED
+has 31 columns, UCDP GED 49, an analyst sheet a few hundred; an ACLED line is a few KB)
+and keep a hostile file to a bounded read: the first line is checked before anything reads
+the whole file, and no parser ever sees a line longer than the limit. A wider sheet is
+read with ``CONFLICTMAP_MAX_COLUMNS=3000`` (and ``CONFLICTMAP_MAX_LINE_MB=4`` when its
+lines pass a megabyte): :func:`limits` reads both variables when a file is read, not at
+import, and every reader function takes the values it was given, so that a caller resolves
+them once per file (the Dask build on its client, for every worker).
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ import codecs
 import csv
 import io
 import itertools
+import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AnyStr
@@ -34,13 +39,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import schema
-from dashboard.errors import EncodingDetectionError, InputFileError
+from dashboard.errors import EncodingDetectionError, InputFileError, SettingError
 from dashboard.paths import check_input_file
 from dashboard.report import ERROR, WARNING, Problem
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
+#: The default limits (see :func:`limits` for the settings that raise them).
 MAX_COLUMNS = 2_000
 MAX_LINE_BYTES = 1024 * 1024
+#: Settings (environment variables) that raise the limits: whole numbers.
+MAX_COLUMNS_ENV = "CONFLICTMAP_MAX_COLUMNS"
+MAX_LINE_MB_ENV = "CONFLICTMAP_MAX_LINE_MB"
+# The most either setting accepts: a line can be no longer than the largest file read.
+_MOST_COLUMNS = 1_000_000
+_MOST_LINE_MB = DEFAULT_MAX_BYTES // (1024 * 1024)
+#: Items a message lists before it shortens the list (:func:`short_list`).
+MAX_LISTED = 20
+_LISTED_CHARS = 40  # each listed name, cut: a name can be a megabyte long
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
@@ -97,6 +112,90 @@ _COLUMNS_HINT = "delete the columns you do not need (e.g. in a spreadsheet) and 
 _LINE_HINT = "is it a CSV table, one record a line?"
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How wide a header, and how long a line, the event readers take.
+
+    Attributes
+    ----------
+    columns
+        Columns of the header (``CONFLICTMAP_MAX_COLUMNS``; default ``MAX_COLUMNS``).
+    line_bytes
+        Bytes of one line (``CONFLICTMAP_MAX_LINE_MB`` megabytes; default
+        ``MAX_LINE_BYTES``).
+    """
+
+    columns: int = MAX_COLUMNS
+    line_bytes: int = MAX_LINE_BYTES
+
+
+def limits(environ: Mapping[str, str] | None = None) -> Limits:
+    """The limits in force: the defaults, or what the settings raise them to.
+
+    Read at each call (not when the module is imported), so a server or a test that sets the
+    variables later is obeyed.
+
+    Parameters
+    ----------
+    environ
+        Where the settings are read (default ``os.environ``).
+
+    Returns
+    -------
+    Limits
+
+    Raises
+    ------
+    SettingError
+        A setting is not a whole number in its range; the message names it and the range.
+    """
+    env = os.environ if environ is None else environ
+    columns = _setting(env, MAX_COLUMNS_ENV, "columns", _MOST_COLUMNS)
+    megabytes = _setting(env, MAX_LINE_MB_ENV, "megabytes", _MOST_LINE_MB)
+    return Limits(
+        columns=MAX_COLUMNS if columns is None else columns,
+        line_bytes=MAX_LINE_BYTES if megabytes is None else megabytes * 1024 * 1024,
+    )
+
+
+def _setting(env: Mapping[str, str], name: str, unit: str, most: int) -> int | None:
+    """The whole number a setting holds; None when it is not set (or blank)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= most:
+        raise SettingError(f"{name}={text!r}: give a whole number of {unit} from 1 to {most:,}")
+    return value
+
+
+def short_list(items: Sequence[str], *, limit: int = MAX_LISTED) -> str:
+    """``items`` joined by commas for a one-line message; a long list shortened.
+
+    Up to ``limit`` items are listed whole; a longer list shows its first ``limit - 1``,
+    ``...``, its last, and how many there are (``c0, c1, ..., c1499 (1,500 in all)``). Each
+    item longer than 40 characters is cut, with ``...``.
+
+    Parameters
+    ----------
+    items
+        Names (columns, copies, positions) in the order to list them.
+    limit
+        How many to list at most.
+
+    Returns
+    -------
+    str
+    """
+    names = [i if len(i) <= _LISTED_CHARS else i[: _LISTED_CHARS - 3] + "..." for i in items]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join([*names[: limit - 1], "...", names[-1]]) + f" ({len(names):,} in all)"
+
+
 @dataclass
 class Table:
     """A CSV file read as text.
@@ -121,20 +220,25 @@ class Table:
 # --- the file as bytes ------------------------------------------------------------------
 
 
-def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+def check_file(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_line: int | None = None
+) -> int:
     """Refuse what cannot be read as a CSV text file; return its size in bytes.
 
-    The first line is checked against ``MAX_LINE_BYTES`` here, reading at most that many
-    bytes, so a file with no line break (a blob saved as .csv) is refused before the
-    encoding detection streams the whole file.
+    The first line is checked against ``max_line`` (default: :func:`limits`) here, reading
+    at most that many bytes, so a file with no line break (a blob saved as .csv) is refused
+    before the encoding detection streams the whole file.
 
     Raises
     ------
     InputFileError
         Missing, not a regular file (a directory, a named pipe), unreadable, empty, larger
         than ``max_bytes``, compressed, another format (a workbook, GeoJSON, GeoPackage,
-        Parquet), or a first line longer than ``MAX_LINE_BYTES``.
+        Parquet), or a first line longer than ``max_line``.
+    SettingError
+        ``max_line`` not given, and a limit setting is unusable.
     """
+    max_line = limits().line_bytes if max_line is None else max_line
     size = check_input_file(path)
     if size > max_bytes:
         raise InputFileError(
@@ -150,9 +254,9 @@ def check_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
                 f"{path}: the file is {what}, not CSV text; extract or export it as CSV first{hint}"
             )
     # Bytes, before the encoding is known: every accepted encoding writes a line end with a
-    # 0x0A or 0x0D byte, so none in the first MAX_LINE_BYTES + 1 bytes means line 1 is over.
-    if _first_long_line(_byte_chunks(path, 0, MAX_LINE_BYTES + 1), MAX_LINE_BYTES) == 0:
-        raise InputFileError(_long_line_message(path, 1, MAX_LINE_BYTES))
+    # 0x0A or 0x0D byte, so none in the first max_line + 1 bytes means line 1 is over.
+    if _first_long_line(_byte_chunks(path, 0, max_line + 1), max_line) == 0:
+        raise InputFileError(_long_line_message(path, 1, max_line))
     return size
 
 
@@ -367,13 +471,14 @@ def _plausibly_arabic(path: Path, encoding: str) -> bool:
 
 
 def read_sample(
-    path: Path, encoding: str, *, chars: int = _SAMPLE_CHARS, max_line: int = MAX_LINE_BYTES
+    path: Path, encoding: str, *, chars: int = _SAMPLE_CHARS, max_line: int | None = None
 ) -> str:
     """The first ``chars`` characters of the file, cut back to the last complete line.
 
     The first line with text on it (the header) is always whole, however much longer than
     ``chars`` it is: a header cut inside the sample would lose its last columns, or split a
-    name in two. Reading stops at ``max_line`` characters past the start of that line.
+    name in two. Reading stops at ``max_line`` (default: :func:`limits`) characters past the
+    start of that line.
 
     Raises
     ------
@@ -381,6 +486,7 @@ def read_sample(
         The header line is longer than ``max_line`` characters, or the first ``max_line``
         characters hold only blank lines.
     """
+    max_line = limits().line_bytes if max_line is None else max_line
     with path.open(encoding=encoding, newline="") as fh:
         parts = [fh.read(chars)]
         text = parts[0]
@@ -471,26 +577,39 @@ def _is_blank(record: Sequence[str]) -> bool:
     return not record or (len(record) == 1 and not record[0].strip())
 
 
-def check_header_width(path: Path, header: Sequence[str]) -> None:
-    """Refuse a header of more than ``MAX_COLUMNS`` columns.
+def check_header_width(
+    path: Path, header: Sequence[str], *, max_columns: int | None = None
+) -> None:
+    """Refuse a header of more than ``max_columns`` (default: :func:`limits`) columns.
 
     Raises
     ------
     InputFileError
-        Naming the file, the number of columns found and the limit.
+        Naming the file, the number of columns found, the limit and the setting that
+        raises it.
     """
-    if len(header) > MAX_COLUMNS:
+    most = limits().columns if max_columns is None else max_columns
+    found = len(header)
+    if found > most:
+        enough = -(-found // 1000) * 1000  # rounded up to a thousand: 2,500 -> 3000
+        raise_it = (
+            f", or raise the limit with {MAX_COLUMNS_ENV}={enough}"
+            if enough <= _MOST_COLUMNS
+            else ""
+        )
         raise InputFileError(
-            f"{path}: the header has {len(header):,} columns; at most {MAX_COLUMNS:,} are read: "
-            f"{_COLUMNS_HINT}"
+            f"{path}: the header has {found:,} columns; at most {most:,} are read: "
+            f"{_COLUMNS_HINT}{raise_it}"
         )
 
 
 # --- line lengths -----------------------------------------------------------------------------
 
 
-def check_line_lengths(path: Path, *, encoding: str, max_line: int = MAX_LINE_BYTES) -> None:
+def check_line_lengths(path: Path, *, encoding: str, max_line: int | None = None) -> None:
     """Refuse a file with a line longer than ``max_line`` bytes, reading it in chunks.
+
+    ``max_line`` defaults to :func:`limits`.
 
     Run before a parser reads the file, so neither the csv module (which reads a line
     whole) nor pyarrow ever holds a line over the limit. A CR, an LF and a CRLF each end a
@@ -504,6 +623,7 @@ def check_line_lengths(path: Path, *, encoding: str, max_line: int = MAX_LINE_BY
         Naming the file, the first line over the limit (1-based, as an editor counts) and
         the limit.
     """
+    max_line = limits().line_bytes if max_line is None else max_line
     width = _line_end_width(encoding)
     if width == 0:
         start = _first_long_line(_byte_chunks(path, 0, None), max_line)
@@ -519,13 +639,15 @@ def check_line_lengths(path: Path, *, encoding: str, max_line: int = MAX_LINE_BY
 
 
 def long_line_in_range(
-    path: Path, start: int, end: int, *, max_line: int = MAX_LINE_BYTES
+    path: Path, start: int, end: int, *, max_line: int | None = None
 ) -> int | None:
     """The 1-based line number (counted from ``start``) of the first line longer than
-    ``max_line`` bytes in bytes ``start:end`` of a UTF-8 file; None when there is none.
+    ``max_line`` bytes (default: :func:`limits`) in bytes ``start:end`` of a UTF-8 file;
+    None when there is none.
 
     ``start`` must be a line start. Reads the range in chunks (bounded memory).
     """
+    max_line = limits().line_bytes if max_line is None else max_line
     offset = _first_long_line(_byte_chunks(path, start, end), max_line)
     if offset is None:
         return None
@@ -533,9 +655,14 @@ def long_line_in_range(
 
 
 def _long_line_message(path: Path, line: int, limit: int) -> str:
+    more = 2 * -(-limit // (1024 * 1024))  # twice the limit, in whole megabytes
+    raise_it = (
+        f" If so, raise the limit with {MAX_LINE_MB_ENV}={more}" if more <= _MOST_LINE_MB else ""
+    )
     return (
         f"{path}: line {line:,} is longer than {_human(limit)} (more than {limit:,} bytes "
         f"without a line break); at most {_human(limit)} a line is read: {_LINE_HINT}"
+        f"{raise_it}"
     )
 
 
