@@ -395,6 +395,68 @@ def test_100k_points_cost_under_12_bytes_each_without_popups() -> None:
     assert per_point < 12  # 5 bytes of coordinates, a shared code for type/size/precision
 
 
+def _stacked() -> pd.DataFrame:
+    """Abu Kamal-like: three events on one spot (one given 3e-5 degrees off, the same spot
+    to the payload's 1e-4), two on a second spot, one alone, one without coordinates."""
+    return pd.DataFrame(
+        {
+            schema.EVENT_ID: [f"S{i}" for i in range(7)],
+            schema.EVENT_DATE: pd.to_datetime(
+                [
+                    "2017-11-09",
+                    "2017-11-11",
+                    "2017-11-19",
+                    "2017-11-03",
+                    "2017-11-04",
+                    "2017-11-05",
+                    "2017-11-06",
+                ]
+            ),
+            schema.LATITUDE: [34.4523, 34.45226, 34.4523, 34.37, 34.37, 37.0, np.nan],
+            schema.LONGITUDE: [40.9185, 40.91854, 40.9185, 41.09, 41.09, 38.0, 38.0],
+        }
+    )
+
+
+def test_events_layer_counts_the_events_sharing_each_spot() -> None:
+    data = _payload(_html(events_layer(_stacked())), "points")
+    cols = decode_columns(data)
+    assert data["n"] == 6  # the row without coordinates is not counted anywhere
+    assert cols["stack"].tolist() == [3, 3, 3, 2, 2, 1]
+    # Every point of a stack is still drawn at its own place, as given (to 1e-4 degree).
+    assert cols["lat"].tolist()[:3] == [344523, 344523, 344523]
+    assert data["labels"]["stackTitle"] == "{n} events here"
+    # The count is of the layer's events: a stack split by the date window counts less.
+    alone = _payload(_html(events_layer(_stacked().iloc[[0, 3, 5]])), "points")
+    assert decode_columns(alone)["stack"].tolist() == [1, 1, 1]
+    # Clusters get the same column (their popups list a stack the same way).
+    assert decode_columns(_payload(_html(cluster_layer(_stacked())), "cluster"))[
+        "stack"
+    ].tolist() == [3, 3, 3, 2, 2, 1]
+
+
+def test_stack_sizes_compare_positions_as_sent() -> None:
+    lat = np.array([10.0, 10.00004, 10.00006, -10.0, 10.0])
+    lon = np.array([20.0, 20.0, 20.0, 20.0, -20.0])
+    # 10.00004 rounds to the same 1e-4 step as 10.0, 10.00006 to the next one; the
+    # southern and western mirror images are other places.
+    assert layers.events.stack_sizes(lat, lon).tolist() == [2, 2, 1, 1, 1]
+    assert layers.events.stack_sizes(lat, lon, scale=1000).tolist() == [3, 3, 3, 1, 1]
+    assert layers.events.stack_sizes(np.array([]), np.array([])).tolist() == []
+    extremes = layers.events.stack_sizes(
+        np.array([90.0, -90.0, 90.0]), np.array([180.0, -180.0, 180.0])
+    )
+    assert extremes.tolist() == [2, 1, 2]
+
+
+def test_stack_column_costs_nothing_when_every_spot_is_distinct() -> None:
+    data = _payload(_html(events_layer(_events(), records=False)), "points")
+    spec = data["cols"].get("stack") or next(
+        g["cols"]["stack"] for g in data["groups"] if "stack" in g["cols"]
+    )
+    assert spec["w"] == 0 and spec["o"] == 1  # a constant 1: no bytes per event
+
+
 def test_cluster_layer_uses_served_markercluster() -> None:
     html = _html(cluster_layer(_events()))
     assert _payload(html, "cluster")["n"] == 6
@@ -964,3 +1026,150 @@ def test_map_legend_and_polygons_agree_on_every_date() -> None:
             "legend",
         )
         assert {c[0]: c[1] for c in legend["controllers"]} == {n: palette[n] for n in shown}
+
+
+# --- events on one spot (conflictmap.js CM.stackPopup, count badges) -------------------------
+
+
+def _one_spot(n: int) -> pd.DataFrame:
+    """``n`` events on one spot at Raqqa, a day apart (S0 oldest), each text a payload."""
+    frame = pd.DataFrame(
+        {
+            schema.EVENT_ID: [f"S{i}" for i in range(n)],
+            schema.EVENT_DATE: pd.Timestamp("2017-01-01") + pd.to_timedelta(range(n), "D"),
+            schema.EVENT_TYPE: [PAYLOADS[i % len(PAYLOADS)] for i in range(n)],
+            schema.ACTOR1: [PAYLOADS[(i + 1) % len(PAYLOADS)] for i in range(n)],
+            schema.ACTOR2: [XSS * 50 for _ in range(n)],  # 1,800 characters of markup
+            schema.NOTES: [PAYLOADS[(i + 2) % len(PAYLOADS)] for i in range(n)],
+            schema.CONTROLLER: [PAYLOADS[(i + 3) % len(PAYLOADS)] for i in range(n)],
+            schema.LATITUDE: [35.95] * n,
+            schema.LONGITUDE: [39.01] * n,
+            schema.GEO_PRECISION: [1] * n,
+            schema.FATALITIES: [float(i) for i in range(n)],
+        }
+    )
+    return frame.sample(frac=1, random_state=4)  # the layer's order is not the date order
+
+
+_STACK_JS = """() => {
+    const p = document.querySelector('.cm-popup');
+    return {
+        title: p.querySelector('.cm-popup-title').textContent,
+        items: p.querySelectorAll('.cm-stack-item').length,
+        heads: [...p.querySelectorAll('.cm-stack-head')].map((h) => h.textContent),
+        facts: [...p.querySelectorAll('.cm-stack-facts')].map((h) => h.textContent),
+        actors: [...p.querySelectorAll('.cm-stack-actors')].map((h) => h.textContent),
+        more: [...p.querySelectorAll('.cm-stack-more')].map((b) => b.textContent),
+        elements: [...p.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()),
+        xss: window.__xss === undefined ? null : window.__xss,
+    };
+}"""
+
+
+@pytest.mark.browser
+def test_a_click_on_a_spot_lists_its_events_newest_first_as_text(page: _Page, site: Any) -> None:
+    n = 45  # more than one page of the list (CM.STACK_PAGE = 20)
+    fmap = build_map(
+        center=(35.95, 39.01),
+        zoom=8,
+        basemap="none",
+        assets=site[2],
+        layers=[events_layer(_one_spot(n))],
+    )
+    pg = _open(page, site, fmap, "stack")
+    _points_drawn(pg)
+    layer = "L.ConflictMap.layers[0]"
+    assert pg.evaluate(f"{layer}.stats.badges") == 1 and pg.evaluate(f"{layer}.stats.stacks") == 1
+    # The badge is drawn beside the point: the point itself is painted where it is.
+    pg.mouse.click(*_screen_point(pg, fmap, 35.95, 39.01))
+    pg.wait_for_selector(".cm-stack-popup")
+    got = pg.evaluate(_STACK_JS)
+    assert got["title"] == f"{n} events here"
+    assert got["items"] == 20
+    days = [f"2017-02-{14 - k:02d}" if k < 14 else f"2017-01-{45 - k:02d}" for k in range(20)]
+    assert [h.split(" \u00b7 ")[0] for h in got["heads"]] == days  # newest (S44) first
+    # Every data value is text: the payloads show literally, nothing of them became markup.
+    newest = n - 1
+    assert got["heads"][0] == f"2017-02-14 \u00b7 {PAYLOADS[newest % len(PAYLOADS)]}"
+    assert got["actors"][0].startswith(PAYLOADS[(newest + 1) % len(PAYLOADS)])
+    assert len(got["actors"][0]) <= 120 and got["actors"][0].endswith("\u2026")  # one line
+    assert got["facts"][0] == (
+        f"Fatalities: {newest} \u00b7 Controlled by: {PAYLOADS[(newest + 3) % len(PAYLOADS)]}"
+    )
+    assert set(got["elements"]) <= {"div", "ol", "li", "button", "span"}
+    assert got["more"] == ["Show 20 more (25 not shown yet)"]
+    # The rest, a page at a time; then no button.
+    pg.locator(".cm-stack-more").click()
+    assert pg.evaluate(_STACK_JS)["more"] == ["Show 5 more (5 not shown yet)"]
+    pg.locator(".cm-stack-more").click()
+    got = pg.evaluate(_STACK_JS)
+    assert got["items"] == n and got["more"] == [] and got["heads"][-1].startswith("2017-01-01")
+    # A line opens the event's whole record (long values behind "Show more"), and closes.
+    line = pg.locator(".cm-stack-summary").nth(2)
+    line.click()
+    details = pg.locator(".cm-stack-details").first
+    assert "S42" in details.text_content() and line.get_attribute("aria-expanded") == "true"
+    assert details.locator(".cm-more-button").count() == 1  # the 1,800-character actor
+    line.click()
+    assert details.is_hidden() and line.get_attribute("aria-expanded") == "false"
+    assert pg.evaluate(_STACK_JS)["xss"] is None and pg.locator("img").count() == 0
+    assert page.errors == [] and page.left == []
+
+
+@pytest.mark.browser
+def test_points_a_pixel_apart_share_one_badge_and_one_list(page: _Page, site: Any) -> None:
+    events = _stacked()  # 3 events at one spot, 2 at Al-Qaim-like 34.37 N 41.09 E, 1 alone
+    fmap = build_map(
+        center=(34.45, 40.92), zoom=6, basemap="none", assets=site[2], layers=[events_layer(events)]
+    )
+    pg = _open(page, site, fmap, "stack-zoom")
+    _points_drawn(pg)
+    counts = (
+        "() => { const l = L.ConflictMap.layers[0];"
+        " return [...Array(l._n).keys()].map((i) => l.stackCount(i)); }"
+    )
+    # At zoom 6 (2 km a pixel) the two spots, 18 km apart, are apart; the three events
+    # (the same position to 1e-4 degree) are one point.
+    assert pg.evaluate(counts) == [3, 3, 3, 2, 2, 1]
+    # At zoom 2 (32 km a pixel) the two spots fall within a pixel: one point of 5.
+    pg.evaluate(f"{fmap.get_name()}.setMinZoom(2).setZoom(2, {{animate: false}})")
+    pg.wait_for_function(
+        f"{fmap.get_name()}.getZoom() === 2 && L.ConflictMap.layers[0]._projZoom === 2"
+    )
+    assert pg.evaluate(counts) == [5, 5, 5, 5, 5, 1]
+    pg.mouse.click(*_screen_point(pg, fmap, 34.4523, 40.9185))
+    pg.wait_for_selector(".cm-stack-popup")
+    heads = pg.locator(".cm-stack-head").all_text_contents()
+    assert [h.split(" \u00b7 ")[0] for h in heads] == [
+        "2017-11-19",
+        "2017-11-11",
+        "2017-11-09",
+        "2017-11-04",
+        "2017-11-03",
+    ]
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_a_cluster_on_one_spot_lists_its_events(page: _Page, site: Any) -> None:
+    fmap = build_map(
+        center=(35.95, 39.01),
+        zoom=8,
+        basemap="none",
+        assets=site[2],
+        layers=[cluster_layer(_one_spot(3))],
+    )
+    pg = _open(page, site, fmap, "stack-cluster")
+    pg.wait_for_selector(".marker-cluster")
+    assert pg.inner_text(".marker-cluster") == "3"
+    pg.locator(".marker-cluster").click()
+    pg.wait_for_selector(".cm-stack-popup")
+    got = pg.evaluate(_STACK_JS)
+    assert got["title"] == "3 events here" and got["items"] == 3
+    assert [h.split(" \u00b7 ")[0] for h in got["heads"]] == [
+        "2017-01-03",
+        "2017-01-02",
+        "2017-01-01",
+    ]
+    assert pg.evaluate(f"{fmap.get_name()}.getZoom()") == 8  # listed, not zoomed into
+    assert got["xss"] is None and page.errors == [] and page.left == []

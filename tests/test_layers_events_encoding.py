@@ -403,7 +403,8 @@ def test_without_records_only_what_the_symbols_need() -> None:
     payload = encode_events(_tricky(), records=False).payload
     assert "dict" not in payload
     names = set(payload["cols"]) | {c for g in payload["groups"] for c in g["cols"]}
-    assert names == {"lat", "lon", "type", "fat", "prec"}
+    # stack: the count drawn on a point that stands for several events (popups or not).
+    assert names == {"lat", "lon", "type", "fat", "prec", "stack"}
 
 
 def test_empty_and_minimal() -> None:

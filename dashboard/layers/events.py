@@ -19,7 +19,9 @@ range needs, and columns whose combinations repeat (type, precision, source, ...
 thousand combinations among 100k events) travel once per combination in a group.
 
 The integer columns: ``lat``/``lon`` (degrees x ``scale``), ``type`` (into ``types``),
-``fat`` (fatalities, -1 unknown), ``prec`` (geo precision, 0 unknown); with popup records
+``fat`` (fatalities, -1 unknown), ``prec`` (geo precision, 0 unknown), ``stack`` (how many
+events of the layer share the point's ``lat``/``lon`` exactly, itself included: the page
+marks such points with a count and lists them all in one popup); with popup records
 also ``day`` (days since 1970-01-01; ``dayKnown`` 0 where the date is missing, present only
 then), ``tp`` (time precision), ``sub``/``src``/``ctrl``/``conf``/``place`` and
 ``actor1``/``actor2`` (codes into ``dict``, -1 missing), ``idp``/``idn`` (event id: a
@@ -85,6 +87,11 @@ POPUP_LABELS: Mapping[str, Any] = {
     # A value longer than the popup shows at once (conflictmap.js CM.longText); {n} is
     # the number of characters not shown yet.
     "showMore": "Show more ({n} more characters)",
+    # Events under one click (conflictmap.js CM.stackPopup): {n} events, newest first.
+    "stackTitle": "{n} events here",
+    "stackOrder": "newest first; click an event for its details",
+    "stackMore": "Show {k} more ({n} not shown yet)",
+    "stackBadge": "{n} events at this spot",
 }
 #: The popup's notes row when the notes were left out for size ({n}: events, {where}).
 NOTES_NOT_SENT = (
@@ -109,7 +116,7 @@ _ATTRIBUTE_COLUMNS = (
     "actor1",
     "actor2",
 )
-_PLACE_COLUMNS = ("lat", "lon", "place")
+_PLACE_COLUMNS = ("lat", "lon", "place", "stack")
 #: Columns that travel as differences when that is smaller (sorted dates and ids).
 _DELTA_COLUMNS = ("day", "idn")
 
@@ -155,6 +162,35 @@ def _placed(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     kept = np.flatnonzero(ok)
     return lat[kept], lon[kept], kept
+
+
+def stack_sizes(lat: np.ndarray, lon: np.ndarray, *, scale: int = COORD_SCALE) -> np.ndarray:
+    """How many of the points share each point's position, itself included.
+
+    Positions are compared as the page receives them, rounded to ``1 / scale`` degree (the
+    payload's ``lat``/``lon``): events geocoded to one town, or given the same coordinates
+    by their source, are drawn on one spot and counted together.
+
+    Parameters
+    ----------
+    lat, lon
+        Coordinates in degrees, finite, one per point.
+    scale
+        Positions closer than ``1 / scale`` degree count as one (:data:`COORD_SCALE`).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, one count (>= 1) per point, in the points' order.
+    """
+    lat_codes = np.rint(np.asarray(lat, dtype="float64") * scale).astype(np.int64)
+    lon_codes = np.rint(np.asarray(lon, dtype="float64") * scale).astype(np.int64)
+    if not len(lat_codes):
+        return np.zeros(0, dtype=np.int64)
+    # One integer per position: latitude codes span 180 * scale + 1 values at most.
+    key = (lat_codes + 90 * scale) * (360 * scale + 1) + (lon_codes + 180 * scale)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return counts[inverse].astype(np.int64)
 
 
 def _clean(values: pd.Series | None, n: int) -> pd.Series:
@@ -422,6 +458,7 @@ def encode_events(
         "type": remap[codes].astype(np.int64),  # code -1 (missing) picks the last: Unknown
         "fat": np.clip(fat_codes, -1, 2**31 - 1).astype(np.int64),
         "prec": prec_codes.astype(np.int64),
+        "stack": stack_sizes(lat, lon),
     }
     tables: dict[str, list[Any]] = {}
     if records:

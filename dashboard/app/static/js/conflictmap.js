@@ -207,7 +207,7 @@
     }
     var d = {
       format: data.format, n: n, scale: data.scale, lat: cols.lat, lon: cols.lon,
-      type: cols.type, fat: cols.fat, prec: cols.prec, types: data.types,
+      type: cols.type, fat: cols.fat, prec: cols.prec, stack: cols.stack, types: data.types,
       colours: data.colours, style: data.style, labels: data.labels, dict: data.dict || {}
     };
     if (cols.day) {  // popup records: days as numbers, NaN where the date is unknown
@@ -277,12 +277,9 @@
     return conf ? ctrl + ' (' + conf + ' confidence)' : ctrl;
   }
 
-  // The popup of point i as DOM nodes: text only, never parsed as HTML.
-  // Long values show their beginning and a "Show more" button (CM.longText).
-  CM.popupContent = function (d, i) {
-    var r = CM.record(d, i), more = d.labels && d.labels.showMore;
-    var root = el('div', 'cm-popup');
-    root.appendChild(CM.longText(el('div', 'cm-popup-title'), r.title, CM.TITLE_FIRST, more));
+  // The rows of a record (CM.record) as a table of text nodes; long values show their
+  // beginning and a "Show more" button (CM.longText).
+  function recordTable(r, more) {
     var table = el('table');
     for (var k = 0; k < r.rows.length; k++) {
       if (!r.rows[k][1]) { continue; }
@@ -295,9 +292,148 @@
       tr.appendChild(td);
       table.appendChild(tr);
     }
-    root.appendChild(table);
+    return table;
+  }
+
+  // The popup of point i as DOM nodes: text only, never parsed as HTML.
+  CM.popupContent = function (d, i) {
+    var r = CM.record(d, i), more = d.labels && d.labels.showMore;
+    var root = el('div', 'cm-popup');
+    root.appendChild(CM.longText(el('div', 'cm-popup-title'), r.title, CM.TITLE_FIRST, more));
+    root.appendChild(recordTable(r, more));
     return root;
   };
+
+  // --- several events under one click -----------------------------------------------------
+  // Events on one spot (the same coordinates, or a pixel apart at the zoom shown) are drawn
+  // where they are, one on top of the other: a click lists every event under the cursor in
+  // one popup, newest first, STACK_PAGE at a time; each line (date, type, actors,
+  // fatalities, controller) opens the event's full record below it.
+  CM.STACK_PAGE = 20;
+  CM.SUMMARY_CHARS = 120;
+  var STACK_LABELS = {
+    stackTitle: '{n} events here',
+    stackOrder: 'newest first; click an event for its details',
+    stackMore: 'Show {k} more ({n} not shown yet)'
+  };
+
+  function stackLabel(labels, key, values) {
+    var text = (labels && labels[key]) || STACK_LABELS[key];
+    return text.replace('{n}', fmtCount(values.n)).replace('{k}', fmtCount(values.k));
+  }
+
+  // A short form of a data value for a one-line summary (the whole value is in the record).
+  function clip(text, max) {
+    text = String(text);
+    if (text.length <= max) { return text; }
+    return text.slice(0, cutAt(text, max - 1)) + '\u2026';
+  }
+
+  // Point indices ordered newest first: by date (unknown dates last), then later in the
+  // layer first.
+  CM.newestFirst = function (d, list) {
+    var day = d.rec && d.rec.day;
+    function key(i) { return day && !isNaN(day[i]) ? day[i] : -Infinity; }
+    return list.slice().sort(function (a, b) {
+      var ka = key(a), kb = key(b);
+      if (ka !== kb) { return kb > ka ? 1 : -1; }
+      return b - a;
+    });
+  };
+
+  // The one-line summary of point i: [head, actors, facts], all plain text.
+  CM.stackSummary = function (d, i) {
+    var r = CM.record(d, i), lb = d.labels, values = {}, k;
+    for (k = 0; k < r.rows.length; k++) { values[r.rows[k][0]] = r.rows[k][1]; }
+    var head = [values[lb.date], r.title].filter(Boolean).join(' \u00b7 ');
+    var facts = [lb.fatalities + ': ' + values[lb.fatalities]];
+    if (values[lb.controller]) { facts.push(lb.controller + ': ' + values[lb.controller]); }
+    return [head, values[lb.actors] || '', facts.join(' \u00b7 ')];
+  };
+
+  function stackItem(d, i, changed) {
+    var more = d.labels && d.labels.showMore, item = el('li', 'cm-stack-item');
+    var button = el('button', 'cm-stack-summary'), details = null, k;
+    button.type = 'button';
+    button.setAttribute('aria-expanded', 'false');
+    var lines = CM.stackSummary(d, i), classes = ['cm-stack-head', 'cm-stack-actors', 'cm-stack-facts'];
+    for (k = 0; k < lines.length; k++) {
+      if (!lines[k]) { continue; }
+      var line = el('span', classes[k], clip(lines[k], CM.SUMMARY_CHARS));
+      line.setAttribute('dir', 'auto');
+      button.appendChild(line);
+    }
+    L.DomEvent.on(button, 'click', function (e) {
+      L.DomEvent.stop(e);  // a click in a popup is not a click on the map
+      if (!details) {  // built when first opened: a long list costs one line per event
+        details = el('div', 'cm-stack-details');
+        details.appendChild(recordTable(CM.record(d, i), more));
+        item.appendChild(details);
+      } else {
+        details.hidden = !details.hidden;
+      }
+      button.setAttribute('aria-expanded', details.hidden ? 'false' : 'true');
+      changed();
+    });
+    item.appendChild(button);
+    return item;
+  }
+
+  // The popup of several points (indices in the order to show them) as DOM nodes;
+  // `changed` (optional) is called when an event opens or closes, or a page is added.
+  CM.stackPopup = function (d, list, changed) {
+    var lb = d.labels, root = el('div', 'cm-popup cm-stack-popup'), shown = 0;
+    changed = changed || function () {};
+    root.appendChild(el('div', 'cm-popup-title', stackLabel(lb, 'stackTitle', { n: list.length })));
+    root.appendChild(el('div', 'cm-stack-order', stackLabel(lb, 'stackOrder', {})));
+    var ol = el('ol', 'cm-stack-list');
+    root.appendChild(ol);
+    var button = el('button', 'cm-more-button cm-stack-more');
+    button.type = 'button';
+    function page() {
+      var end = Math.min(list.length, shown + CM.STACK_PAGE);
+      for (; shown < end; shown++) { ol.appendChild(stackItem(d, list[shown], changed)); }
+      var left = list.length - shown;
+      if (!left) { if (button.parentNode) { root.removeChild(button); } return; }
+      button.textContent = stackLabel(lb, 'stackMore', { k: Math.min(left, CM.STACK_PAGE), n: left });
+      if (!button.parentNode) { root.appendChild(button); }
+    }
+    L.DomEvent.on(button, 'click', function (e) { L.DomEvent.stop(e); page(); changed(); });
+    page();
+    return root;
+  };
+
+  // The popup for the points `list` (any order): one event's record, or the list.
+  CM.eventsPopup = function (d, list, changed) {
+    if (list.length === 1) { return CM.popupContent(d, list[0]); }
+    return CM.stackPopup(d, CM.newestFirst(d, list), changed);
+  };
+
+  // A popup for the points `list`, at the newest one's place. When an event in the list
+  // opens, the popup is laid out again and the map pans to keep it in view, as Leaflet
+  // does on opening (popup.update() would re-insert the content: its scroll position and
+  // the focused button would be lost). The top padding keeps it clear of the title box.
+  CM.openEventsPopup = function (map, d, list, latlng) {
+    var popup = L.popup({
+      minWidth: 240, maxWidth: 340, maxHeight: 360, className: 'cm-popup-wrap',
+      autoPanPaddingTopLeft: L.point(5, 70)
+    });
+    var relayout = function () {
+      if (!popup.isOpen() || !popup._updateLayout) { return; }
+      popup._updateLayout();
+      popup._updatePosition();
+      popup._adjustPan();
+    };
+    return popup.setLatLng(latlng).setContent(CM.eventsPopup(d, list, relayout)).openOn(map);
+  };
+
+  // A count on the map ("3", "1.2k", never more than the true count).
+  function shortCount(n) {
+    if (n < 1000) { return String(n); }
+    if (n < 10000) { return (Math.floor(n / 100) / 10) + 'k'; }
+    return Math.floor(n / 1000) + 'k';
+  }
+  CM.shortCount = shortCount;
 
   function radiusOf(style, fatalities) {
     if (fatalities === null || fatalities < 0) { return style.rUnknown; }
@@ -397,10 +533,45 @@
       this._projZoom = null;
       this._x = new Float64Array(n);
       this._y = new Float64Array(n);
+      this._spots(data);
+      this._badges = [];
       // firstDrawAt: performance.now() when the first draw ended (benchmarks read it).
+      // badges: count badges drawn by the last draw; stacks: points standing for more
+      // than one event at the zoom shown.
       this.stats = {
-        n: n, drawn: 0, draws: 0, lastDrawMs: 0, decodeMs: Date.now() - t0, firstDrawAt: null
+        n: n, drawn: 0, draws: 0, lastDrawMs: 0, decodeMs: Date.now() - t0, firstDrawAt: null,
+        badges: 0, stacks: 0
       };
+    },
+
+    // Spots: the distinct coordinates (as sent) and how many events each holds (the
+    // payload's stack column; counted here for a payload without it). Grouping them by
+    // pixel at each zoom (_groupSpots) then costs one pass over the spots, not the events.
+    _spots: function (data) {
+      var n = data.n, ids = new Map(), spotOf = new Int32Array(n), first = [], count = [];
+      var radius = [], wide = 2 * 180 * data.scale + 1, i, key, s;
+      for (i = 0; i < n; i++) {
+        key = data.lat[i] * wide + data.lon[i];
+        s = ids.get(key);
+        if (s === undefined) {
+          s = first.length;
+          ids.set(key, s);
+          first.push(i);
+          count.push(0);
+          radius.push(0);
+        }
+        spotOf[i] = s;
+        count[s] = data.stack ? data.stack[i] : count[s] + 1;
+        if (this._radius[i] > radius[s]) { radius[s] = this._radius[i]; }
+      }
+      this._spotOf = spotOf;
+      this._spotFirst = Int32Array.from(first);
+      this._spotCount = Int32Array.from(count);
+      this._spotRadius = Float32Array.from(radius);
+      this._spotGroup = new Int32Array(first.length);
+      this._groupLead = new Int32Array(0);
+      this._groupCount = new Int32Array(0);
+      this._groupRadius = new Float32Array(0);
     },
 
     _registry: 'layers',
@@ -416,6 +587,50 @@
         this._y[i] = p.y;
       }
       this._projZoom = zoom;
+      this._groupSpots();
+    },
+
+    // Spots less than a pixel apart at this zoom are one group: drawn on the same pixel,
+    // they look like one point, so the group gets a count badge. A spot joins the first
+    // group whose leading spot is within one pixel (looked up in the 3x3 pixel cells
+    // around it), else leads a group of its own.
+    _groupSpots: function () {
+      var m = this._spotFirst.length, first = this._spotFirst, xs = this._x, ys = this._y;
+      var cells = new Map(), lead = [], count = [], radius = [], CELLS = 134217728;
+      var s, i, x, y, cx, cy, dx, dy, g, found, j, ddx, ddy, stacks = 0;
+      for (s = 0; s < m; s++) {
+        i = first[s];
+        x = xs[i];
+        y = ys[i];
+        cx = Math.floor(x);
+        cy = Math.floor(y);
+        found = -1;
+        for (dx = -1; dx <= 1 && found < 0; dx++) {
+          for (dy = -1; dy <= 1; dy++) {
+            g = cells.get((cx + dx) * CELLS + cy + dy);
+            if (g === undefined) { continue; }
+            j = first[lead[g]];
+            ddx = xs[j] - x;
+            ddy = ys[j] - y;
+            if (ddx * ddx + ddy * ddy <= 1) { found = g; break; }
+          }
+        }
+        if (found < 0) {
+          found = lead.length;
+          lead.push(s);
+          count.push(0);
+          radius.push(0);
+          if (!cells.has(cx * CELLS + cy)) { cells.set(cx * CELLS + cy, found); }
+        }
+        this._spotGroup[s] = found;
+        count[found] += this._spotCount[s];
+        if (this._spotRadius[s] > radius[found]) { radius[found] = this._spotRadius[s]; }
+      }
+      for (g = 0; g < count.length; g++) { if (count[g] > 1) { stacks++; } }
+      this._groupLead = Int32Array.from(lead);
+      this._groupCount = Int32Array.from(count);
+      this._groupRadius = Float32Array.from(radius);
+      this.stats.stacks = stacks;
     },
 
     _draw: function () {
@@ -469,11 +684,86 @@
         }
       }
       ctx.restore();
+      this._drawBadges(origin, b);
       this.stats.drawn = drawn;
       this.stats.draws += 1;
       this.stats.lastDrawMs = Date.now() - t0;
       if (this.stats.firstDrawAt === null) { this.stats.firstDrawAt = performance.now(); }
       this.fire('cm:drawn', { drawn: drawn });
+    },
+
+    // A count badge on each point that stands for more than one event: at the upper left
+    // of the group's leading point, which stays where it is (the badge is beside the point,
+    // not instead of it; town labels start at the right of their place). Largest counts first; a badge that would cover one already drawn
+    // is left out (the click on the point still lists every event there).
+    _drawBadges: function (origin, b) {
+      var ctx = this._ctx, lead = this._groupLead, count = this._groupCount;
+      var first = this._spotFirst, list = [], g, i, x, y, r, k;
+      this._badges = [];
+      for (g = 0; g < count.length; g++) {
+        if (count[g] < 2) { continue; }
+        i = first[lead[g]];
+        x = this._x[i] - origin.x;
+        y = this._y[i] - origin.y;
+        r = this._groupRadius[g];
+        if (x + r + 30 < b.min.x || x - r > b.max.x || y + r < b.min.y || y - r - 30 > b.max.y) { continue; }
+        list.push(g);
+      }
+      list.sort(function (p, q) { return count[q] - count[p] || p - q; });
+      ctx.save();
+      ctx.font = '600 10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      var taken = new Map(), CELL = 32, h = 14, placed = 0;
+      function free(box) {
+        var x0 = Math.floor(box[0] / CELL), x1 = Math.floor((box[0] + box[2]) / CELL);
+        var y0 = Math.floor(box[1] / CELL), y1 = Math.floor((box[1] + box[3]) / CELL), cx, cy, q, o;
+        for (cx = x0; cx <= x1; cx++) {
+          for (cy = y0; cy <= y1; cy++) {
+            q = taken.get(cx * 1048576 + cy) || [];
+            for (o = 0; o < q.length; o++) {
+              if (box[0] < q[o][0] + q[o][2] && q[o][0] < box[0] + box[2] &&
+                  box[1] < q[o][1] + q[o][3] && q[o][1] < box[1] + box[3]) { return false; }
+            }
+          }
+        }
+        for (cx = x0; cx <= x1; cx++) {
+          for (cy = y0; cy <= y1; cy++) {
+            q = taken.get(cx * 1048576 + cy);
+            if (!q) { q = []; taken.set(cx * 1048576 + cy, q); }
+            q.push(box);
+          }
+        }
+        return true;
+      }
+      for (k = 0; k < list.length; k++) {
+        g = list[k];
+        i = first[lead[g]];
+        r = this._groupRadius[g];
+        var text = shortCount(count[g]), w = Math.max(h, Math.ceil(ctx.measureText(text).width) + 7);
+        // The badge's corner on the circle's edge at 45 degrees, up and left.
+        var cx = this._x[i] - origin.x - 0.71 * r - w / 2 + 3, cy = this._y[i] - origin.y - 0.71 * r - h / 2 + 3;
+        var box = [cx - w / 2, cy - h / 2, w, h];
+        if (!free(box)) { continue; }
+        ctx.beginPath();
+        ctx.moveTo(box[0] + h / 2, box[1]);
+        ctx.arc(box[0] + w - h / 2, cy, h / 2, -Math.PI / 2, Math.PI / 2);
+        ctx.arc(box[0] + h / 2, cy, h / 2, Math.PI / 2, 3 * Math.PI / 2);
+        ctx.closePath();
+        ctx.fillStyle = '#ffffff';
+        ctx.globalAlpha = 0.95;
+        ctx.fill();
+        ctx.globalAlpha = 1;
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = '#222222';
+        ctx.stroke();
+        ctx.fillStyle = '#111111';
+        ctx.fillText(text, cx, cy + 0.5);
+        this._badges.push({ box: box, group: g });
+        placed++;
+      }
+      ctx.restore();
+      this.stats.badges = placed;
     },
 
     // Symbol `id` on a canvas of its own, at the device pixel ratio of the layer's canvas:
@@ -500,37 +790,56 @@
       return sprite;
     },
 
-    // Index of the point under a layer point, or -1: the nearest centre within its radius
-    // (+ tolerance); a linear scan, about 1 ms for 100k points.
-    _hit: function (layerPoint) {
-      if (this._projZoom === null) { return -1; }
-      var origin = this._map.getPixelOrigin(), best = -1, bestD = Infinity;
+    // The count badge under a layer point: its group, or -1.
+    _badgeAt: function (layerPoint) {
+      for (var k = this._badges.length - 1; k >= 0; k--) {
+        var box = this._badges[k].box;
+        if (layerPoint.x >= box[0] && layerPoint.x <= box[0] + box[2] &&
+            layerPoint.y >= box[1] && layerPoint.y <= box[1] + box[3]) { return this._badges[k].group; }
+      }
+      return -1;
+    },
+
+    // Every point under a layer point, in layer order: each centre within its radius
+    // (+ tolerance), and all the events of a count badge under it. A linear scan, about
+    // 1 ms for 100k points.
+    _hits: function (layerPoint) {
+      if (this._projZoom === null) { return []; }
+      var origin = this._map.getPixelOrigin(), found = [], group = this._badgeAt(layerPoint);
       var px = layerPoint.x + origin.x, py = layerPoint.y + origin.y, tol = this.options.tolerance;
-      var i, dx, dy, d2, rr;
+      var i, dx, dy, rr;
       for (i = 0; i < this._n; i++) {
         dx = this._x[i] - px;
         dy = this._y[i] - py;
         rr = this._radius[i] + tol;
-        d2 = dx * dx + dy * dy;
-        if (d2 <= rr * rr && d2 <= bestD) { best = i; bestD = d2; }
+        if (dx * dx + dy * dy <= rr * rr || (group >= 0 && this._spotGroup[this._spotOf[i]] === group)) {
+          found.push(i);
+        }
       }
-      return best;
+      return found;
+    },
+
+    // Index of the point under a layer point, or -1: the newest of those under it.
+    _hit: function (layerPoint) {
+      var found = this._hits(layerPoint);
+      return found.length ? CM.newestFirst(this._data, found)[0] : -1;
+    },
+
+    // How many events a drawn point stands for at the zoom shown (its group's count).
+    stackCount: function (i) {
+      return this._projZoom === null ? 1 : this._groupCount[this._spotGroup[this._spotOf[i]]];
     },
 
     _onMapClick: function (e) {
       if (!this._map || !e.originalEvent) { return; }
-      var i = this._hit(this._map.mouseEventToLayerPoint(e.originalEvent));
-      if (i < 0) { return; }
+      var found = this._hits(this._map.mouseEventToLayerPoint(e.originalEvent));
+      if (!found.length) { return; }
+      var list = CM.newestFirst(this._data, found), i = list[0];
       var latlng = L.latLng(this._lat[i], this._lon[i]);
-      var popup = L.popup({
-        minWidth: 240, maxWidth: 340, maxHeight: 360, className: 'cm-popup-wrap'
-      })
-        .setLatLng(latlng)
-        .setContent(this.popupContent(i));
-      this._popup = popup;  // streamlit-folium reads the clicked layer's popup text
-      popup.openOn(this._map);
+      // streamlit-folium reads the clicked layer's popup text
+      this._popup = CM.openEventsPopup(this._map, this._data, list, latlng);
       this.fire('click', {
-        latlng: latlng, index: i, eventId: CM.eventId(this._data, i) || null,
+        latlng: latlng, index: i, indices: list, eventId: CM.eventId(this._data, i) || null,
         originalEvent: e.originalEvent
       });
     },
@@ -540,7 +849,7 @@
       this._moveThrottled = true;
       var self = this;
       setTimeout(function () { self._moveThrottled = false; }, 40);
-      var hit = this._hit(this._map.mouseEventToLayerPoint(e.originalEvent)) >= 0;
+      var hit = this._hits(this._map.mouseEventToLayerPoint(e.originalEvent)).length > 0;
       var container = this._map.getContainer();
       if (hit) { L.DomUtil.addClass(container, 'cm-pointer'); }
       else { L.DomUtil.removeClass(container, 'cm-pointer'); }
@@ -555,10 +864,18 @@
 
 
   // ---------------------------------------------------------------------------------------
-  // Clusters: the same data in a Leaflet.markercluster group of circle markers.
+  // Clusters: the same data in a Leaflet.markercluster group of circle markers. A click on
+  // a cluster whose events would overlap where they are (all within CLUSTER_LIST_SPAN
+  // pixels at the zoom shown), or that cannot split (the deepest zoom), lists its events,
+  // newest first, where the plugin would zoom to street level or fan its markers out at
+  // made-up places; any other cluster zooms in to split.
+  CM.CLUSTER_LIST_SPAN = 6;
   CM.cluster = function (data) {
     data = CM.decode(data);
-    var group = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
+    var group = L.markerClusterGroup({
+      chunkedLoading: true, showCoverageOnHover: false, zoomToBoundsOnClick: false,
+      spiderfyOnMaxZoom: false
+    });
     var s = data.style, markers = new Array(data.n), i, hollow, unknown, colour, m;
     for (i = 0; i < data.n; i++) {
       hollow = data.prec[i] !== 1;
@@ -576,13 +893,25 @@
       markers[i] = m;
     }
     group.addLayers(markers);
+    function openList(list) {
+      var i = list[0];
+      CM.openEventsPopup(group._map, data, list, [data.lat[i] / data.scale, data.lon[i] / data.scale]);
+    }
     group.on('click', function (e) {
       var idx = e.layer && e.layer._cmIndex;
       if (idx === undefined || !group._map) { return; }
-      L.popup({ minWidth: 240, maxWidth: 340, maxHeight: 360, className: 'cm-popup-wrap' })
-        .setLatLng(e.layer.getLatLng())
-        .setContent(CM.popupContent(data, idx))
-        .openOn(group._map);
+      openList([idx]);
+    });
+    group.on('clusterclick', function (e) {
+      var cluster = e.layer, map = group._map;
+      if (!cluster || !map) { return; }
+      var bounds = cluster.getBounds(), zoom = map.getZoom();
+      var span = map.project(bounds.getNorthEast(), zoom)
+        .distanceTo(map.project(bounds.getSouthWest(), zoom));
+      if (span > CM.CLUSTER_LIST_SPAN && zoom < map.getMaxZoom()) { cluster.zoomToBounds(); return; }
+      var markers = cluster.getAllChildMarkers(), list = [], k;
+      for (k = 0; k < markers.length; k++) { list.push(markers[k]._cmIndex); }
+      openList(CM.newestFirst(data, list));
     });
     group.stats = { n: data.n };
     return group;
