@@ -20,9 +20,15 @@ server process's resident memory (VmRSS), read with psutil:
 4. the logged-in session uploads three different events files of ``--events`` rows
    (``conflictmap synth``, seeds 1-3) through the events uploader, each replacing the last;
 5. both sessions closed: once the server logs their release, the lowest RSS seen within
-   ``--release-s`` seconds.
+   ``--release-s`` seconds;
+6. websocket frames from a session that has NOT logged in: the rise of the server's peak
+   RSS (VmHWM, reset just before) for a frame under the 25 MB limit of what a client
+   sends (``server.maxWidgetStateSize``: read whole, then refused by Streamlit) and for
+   one of ``--frame-mb`` over it (refused as it starts; before the guard capped uvicorn's
+   ``ws_max_size``, frames up to ``server.maxMessageSize``, 200 MB, were read whole).
 
-The baselines are measured in the same run; (5) reads against the warm baseline.
+The baselines are measured in the same run; (5) reads against the warm baseline, (6)'s
+large frame against its small one.
 """
 
 from __future__ import annotations
@@ -62,6 +68,28 @@ def _synthetic(folder: Path, rows: int, seed: int) -> bytes:
     return (target / "events.csv").read_bytes()
 
 
+def _status_bytes(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _frame_peak(url: str, pid: int, size: int) -> tuple[int, int | None]:
+    """(rise of the server's peak RSS, close code) for one frame of ``size`` bytes sent by
+    a session that has not logged in."""
+    import stclient
+
+    session = stclient.Session(url).open()
+    try:
+        before = _status_bytes(pid, "VmRSS")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # peak := now
+        code = session.send_frame(b"\0" * size)
+        return _status_bytes(pid, "VmHWM") - before, code
+    finally:
+        session.close()
+
+
 def _wait_released(server: object, count: int, timeout: float) -> bool:
     """Until the server's log names ``count`` releases of ended sessions (or the timeout)."""
     deadline = time.monotonic() + timeout
@@ -78,6 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--count", type=int, default=10, help="raw uploads per session")
     parser.add_argument("--events", type=int, default=150_000, help="rows per events upload")
     parser.add_argument("--release-s", type=float, default=60.0)
+    parser.add_argument("--frame-mb", type=int, default=150, help="websocket frame over the limit")
     args = parser.parse_args(argv)
 
     import stclient
@@ -160,11 +189,21 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 time.sleep(1.0)  # a benchmark's poll of the process, not a test wait
                 lowest = min(lowest, _rss(pid))
             figures["after_close"] = lowest
+
             print(
                 f"sessions closed ({'release logged' if released else 'NO release logged'}): "
                 f"lowest RSS within {args.release_s:.0f} s {_fmt(lowest)} (warm baseline "
                 f"{_fmt(warm_base)}, {lowest - warm_base:+,.0f} B = "
                 f"{(lowest - warm_base) / MB:+,.0f} MB)"
+            )
+
+            small, small_code = _frame_peak(server.url, pid, 20 * MB)
+            large, large_code = _frame_peak(server.url, pid, args.frame_mb * MB)
+            figures["frame_peaks"] = (small, large)
+            print(
+                f"websocket frame before login: 20 MB (under the limit) peak RSS "
+                f"{small / MB:+,.0f} MB (close {small_code}); {args.frame_mb} MB (over it) "
+                f"{large / MB:+,.0f} MB (close {large_code})"
             )
     return figures
 

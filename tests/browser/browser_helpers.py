@@ -15,9 +15,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dashboard import paths
 from dashboard.cli import streamlit_command
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 STARTUP_TIMEOUT_S = 90
 PAGE_TIMEOUT_MS = 90_000
 MAP_FRAME_TITLE = "streamlit_folium.st_folium"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -110,6 +112,33 @@ def run_server(
             process.kill()
             process.wait(timeout=20)
         log_file.close()
+
+
+def wait_until(
+    condition: Callable[[], T], what: str, server: Server, *, timeout: float = 120.0
+) -> T:
+    """Ask ``condition`` until it gives something true, and return that.
+
+    Fails, naming ``what`` and showing the end of the server's log, at the deadline or as
+    soon as the server has exited. Between two looks it waits on the server's process,
+    which returns early only if the server exits.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        code = server.process.poll()
+        if code is not None:
+            raise AssertionError(
+                f"the server exited ({code}) while waiting for {what}:\n{server.log()[-4000:]}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"still waiting for {what} after {timeout:.0f} s:\n{server.log()[-4000:]}"
+            )
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(timeout=0.25)
 
 
 def map_frame(page):

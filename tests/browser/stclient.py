@@ -16,11 +16,10 @@ import json
 import re
 import socket
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.client import HTTPConnection, HTTPResponse
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,13 +47,26 @@ def http(
     headers: dict[str, str] | None = None,
     timeout: float = 120.0,
 ) -> Response:
-    """One HTTP request; any status is returned, none raised."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    """One HTTP request; any status is returned, none raised.
+
+    A server that refuses a request may answer before it has read the body, and close the
+    connection: sending the rest then fails, but the answer has arrived and is read.
+    """
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return Response(answer.status, answer.read(), dict(answer.headers.items()))
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, exc.read(), dict(exc.headers.items()))
+        try:
+            connection.request(method, target or "/", body=body, headers=headers or {})
+            answer = connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError):
+            if connection.sock is None:
+                raise
+            answer = HTTPResponse(connection.sock, method=method)
+            answer.begin()
+        return Response(answer.status, answer.read(), dict(answer.getheaders()))
+    finally:
+        connection.close()
 
 
 def multipart(name: str, data: bytes) -> tuple[bytes, str]:
@@ -87,8 +99,9 @@ class Session:
     url: str
     #: Source address to connect from (another loopback address stands for another client).
     source: str | None = None
-    #: Extra headers of the websocket handshake (e.g. a proxy's X-Forwarded-For).
-    headers: dict[str, str] = field(default_factory=dict)
+    #: Extra headers of the websocket handshake (e.g. a proxy's X-Forwarded-For); pairs
+    #: for a header sent more than once.
+    headers: dict[str, str] | list[tuple[str, str]] = field(default_factory=dict)
     session_id: str = ""
     xsrf: str = ""
     #: Widgets of the last run by label: (kind, proto dict).
@@ -124,13 +137,37 @@ class Session:
             sock=sock,
             subprotocols=["streamlit", self.xsrf] if self.xsrf else ["streamlit"],
             origin=f"http://{parts.netloc}",
-            additional_headers={"Cookie": f"{XSRF_COOKIE}={self.xsrf}", **self.headers},
+            additional_headers=[("Cookie", f"{XSRF_COOKIE}={self.xsrf}"), *self._header_pairs()],
             max_size=None,
             open_timeout=30,
         )
         self._ws = self._stack.enter_context(connection)
         self.run()
         return self
+
+    def _header_pairs(self) -> list[tuple[str, str]]:
+        if isinstance(self.headers, dict):
+            return list(self.headers.items())
+        return list(self.headers)
+
+    def send_frame(self, data: bytes, *, timeout: float = 120.0) -> int | None:
+        """Send ``data`` as one binary frame (not a BackMsg), then read until the server
+        closes the connection; the close code it gave (None: no close frame)."""
+        from websockets.exceptions import ConnectionClosed
+
+        with contextlib.suppress(ConnectionClosed, OSError):
+            self._ws.send(data)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the server kept the connection open for {timeout} s")
+            try:
+                self._ws.recv(timeout=left)
+            except ConnectionClosed as closed:
+                return None if closed.rcvd is None else int(closed.rcvd.code)
+            except TimeoutError:
+                continue
 
     def close(self) -> None:
         if self._ws is not None:
@@ -139,13 +176,13 @@ class Session:
 
     def _get(self, path: str) -> Response:
         if self.source is None:
-            return http("GET", f"{self.url}{path}", headers=self.headers)
+            return http("GET", f"{self.url}{path}", headers=dict(self._header_pairs()))
         # urllib cannot choose the source address: a raw request does.
         parts = urlsplit(self.url)
         with socket.create_connection(
             (parts.hostname, parts.port), timeout=30, source_address=(self.source, 0)
         ) as sock:
-            extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
+            extra = "".join(f"{k}: {v}\r\n" for k, v in self._header_pairs())
             sock.sendall(
                 f"GET {parts.path}{path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}"
                 "Connection: close\r\n\r\n".encode()
@@ -179,6 +216,10 @@ class Session:
             item = back.rerun_script.widget_states.widgets.add()
             _fill(item, state)
         self._ws.send(back.SerializeToString())
+        self._read_run(timeout)
+
+    def wait_run(self, *, timeout: float = RUN_TIMEOUT_S) -> None:
+        """Wait for a run the server started itself (none asked for), until it ends."""
         self._read_run(timeout)
 
     def _read_run(self, timeout: float) -> None:

@@ -2,12 +2,17 @@
 (``stclient`` speaks Streamlit's protocol as a script would), except for the downloads.
 
 * uploads: refused (403) before the password, accepted after it; refused (413, with a log
-  line) past the session's and the server's budgets; the memory of a session's uploads
-  and of the data built from them returned once the session has ended;
+  line, and a message on the page naming the budget) past the session's and the server's
+  budgets; the memory of a session's uploads returned once the session has ended (the
+  figures are ``benchmarks/bench_upload_memory.py``'s);
+* websocket frames over Streamlit's 25 MB limit refused as they start, before login,
+  without the server holding them;
 * password guessing: many sessions from one address are locked out together; another
-  address is not; a client's own X-Forwarded-For does not count unless configured;
-* ``/_stcore/metrics`` and ``/media/...``: 403 without the access cookie of an admitted
-  session, answered with it (a real download in Chromium); in local mode as Streamlit.
+  address is not; a client's own X-Forwarded-For does not count unless configured, and
+  then only the line the proxy added last;
+* ``/_stcore/metrics`` and ``/media/...``: 403 without a valid access cookie, answered with
+  it (a real download in Chromium), also in a tab whose token was written over by a closed
+  one; in local mode as Streamlit.
 """
 
 from __future__ import annotations
@@ -20,9 +25,17 @@ from pathlib import Path
 import psutil
 import pytest
 import stclient
-from browser_helpers import PAGE_TIMEOUT_MS, Server, run_server, wait_for_map, wait_idle
+from browser_helpers import (
+    PAGE_TIMEOUT_MS,
+    Server,
+    run_server,
+    wait_for_map,
+    wait_idle,
+    wait_until,
+)
 from hosting import SECRETS_OPTION, run_app, write_secrets
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from dashboard.app import gate
 
@@ -71,12 +84,12 @@ def _logged_in(url: str, **options) -> stclient.Session:
 
 
 def _wait_for_log(server: Server, text: str, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while server.log().count(text) < count:
-        assert time.monotonic() < deadline, f"{text!r} x{count} not in the log:\n{server.log()}"
-        # The condition is the server's log line; the wait between looks is the process's.
-        with pytest.raises(psutil.TimeoutExpired):
-            psutil.Process(server.process.pid).wait(timeout=0.5)
+    wait_until(
+        lambda: server.log().count(text) >= count,
+        f"{count} x {text!r} in the server's log",
+        server,
+        timeout=timeout,
+    )
 
 
 # --- uploads ---------------------------------------------------------------------------------
@@ -120,6 +133,52 @@ def test_uploads_past_a_session_or_the_server_budget_are_refused(small_budget_se
     assert "upload refused (413): the server's uploads would hold" in log
 
 
+def test_the_page_says_which_upload_budget_refused_a_file(small_budget_server):
+    """Streamlit's uploader shows only "status code 413": the server asks the session for
+    a run, and its sidebar names the budget and the variable that raises it."""
+    s = _logged_in(small_budget_server.url)
+    try:
+        assert s.put_file("one.csv", b"x" * (3 * MB // 2))[0].status == 204
+        assert s.put_file("two.csv", b"x" * MB)[0].status == 413
+        s.wait_run()  # the run the server asked for; nobody touched a widget
+        text = s.text()
+        assert "Could not use the file: the server refused it" in text, text
+        assert "over its 2 MB (CONFLICTMAP_UPLOAD_SESSION_MB)" in text
+        assert "remove a file you uploaded" in text
+    finally:
+        s.close()
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def test_a_websocket_frame_over_the_limit_is_refused_as_it_starts(small_budget_server):
+    """uvicorn's frame limit was server.maxMessageSize (200 MB): a client that had not
+    logged in could make the server read and hold a 150 MB frame before Streamlit refused
+    it at 25 MB (server.maxWidgetStateSize). The peak resident memory of the server
+    (VmHWM, reset just before) shows whether the frame was held."""
+    frame = 150 * MB
+    pid = small_budget_server.process.pid
+    s = stclient.Session(small_budget_server.url).open()  # not logged in
+    try:
+        before = _status_kb(pid, "VmRSS") * 1024
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # peak := now
+        code = s.send_frame(b"\0" * frame)
+        peak = _status_kb(pid, "VmHWM") * 1024
+    finally:
+        s.close()
+    assert code in (1009, None), code  # 1009: message too big (None: reset before it)
+    assert peak - before < frame // 3, (
+        f"the server's peak memory rose by {(peak - before) / MB:.0f} MB "
+        f"for a {frame / MB:.0f} MB frame"
+    )
+    assert small_budget_server.process.poll() is None
+
+
 def _rss(server: Server) -> int:
     return int(psutil.Process(server.process.pid).memory_info().rss)
 
@@ -156,16 +215,15 @@ def test_memory_of_uploads_returns_once_their_session_has_ended(
         user.close()
         _wait_for_log(server, "released 1 ended session", 2, RELEASE_TIMEOUT_S)
         after = _rss(server)
-    held = peak - base
-    print(
-        f"RSS: warm {base / MB:.0f} MB, with uploads {peak / MB:.0f} MB, ended {after / MB:.0f} MB"
-    )
-    assert held > 250 * MB, f"the uploads should have cost memory: {held / MB:.0f} MB"
-    # Most of it is back: freed memory is not always handed back to the system at once.
-    assert after - base < 0.4 * held, (
-        f"base {base / MB:.0f} MB, with uploads {peak / MB:.0f} MB, "
+    figures = (
+        f"warm {base / MB:.0f} MB, with uploads {peak / MB:.0f} MB, "
         f"after the session ended {after / MB:.0f} MB"
     )
+    # The 180 MB of raw uploads alone are resident while the session holds them, and are
+    # large blocks the allocator hands back to the system as soon as they are freed: a
+    # session whose files stayed in the store for the life of the process kept them all.
+    assert peak - base > 150 * MB, f"the uploads should have cost memory: {figures}"
+    assert peak - after > 150 * MB, f"the uploads' memory should have come back: {figures}"
 
 
 # --- password guessing -------------------------------------------------------------------------
@@ -228,7 +286,7 @@ def test_password_guesses_from_one_address_are_limited_across_sessions(password_
     assert "password attempt refused" in password_server.log()
 
 
-def _attempt(url: str, headers: dict[str, str]) -> str:
+def _attempt(url: str, headers: dict[str, str] | list[tuple[str, str]]) -> str:
     s = stclient.Session(url, source="127.0.0.2", headers=headers).open()
     try:
         s.submit_password("a guess")
@@ -256,6 +314,20 @@ def test_a_trusted_proxy_header_names_the_client(inputs, secrets_file, artifacts
             server.url, source="127.0.0.2", headers={"X-Forwarded-For": "203.0.113.2"}
         )
         other.close()
+        # A proxy that adds its own line (HAProxy's option forwardfor) after the client's:
+        # each session's client claims another address in the first line; the proxy's
+        # line, the last, names one client. Before, the first line was read.
+        attempts = 0
+        while True:
+            headers = [
+                ("X-Forwarded-For", f"198.51.100.{attempts + 1}"),
+                ("X-Forwarded-For", "10.9.9.9, 203.0.113.3"),
+            ]
+            if LOCKED.search(_attempt(server.url, headers)):
+                break
+            attempts += 1
+            assert attempts <= gate.ADDRESS_FREE_ATTEMPTS + 8, "never locked out"
+        assert "from 203.0.113.3" in server.log()
 
 
 # --- metrics and media ---------------------------------------------------------------------------
@@ -306,6 +378,53 @@ def test_metrics_and_downloads_need_an_admitted_session(small_budget_server, bro
     assert stclient.http("GET", media_url).status == 403
     forged = {"Cookie": "conflictmap_access=made-up"}
     assert stclient.http("GET", f"{url}/_stcore/metrics", headers=forged).status == 403
+
+
+def _log_in_page(page, url: str) -> None:
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Open the dashboard").click()
+    wait_for_map(page)
+
+
+ACTIVE = re.compile(r"^active_sessions(?:\{[^}]*\})? (\d+)", re.MULTILINE)
+
+
+def test_a_tab_keeps_its_downloads_when_another_that_wrote_the_cookie_closes(
+    small_budget_server, browser
+):
+    """Two tabs of one browser open the password page (neither has the cookie), then log
+    in one after the other: the second writes its token over the first's. Before, a token
+    was valid only while a session holding it was connected: closing the second tab left
+    the first with a cookie worth nothing, and its downloads answered 403 until a reload."""
+    url = small_budget_server.url
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        first, second = context.new_page(), context.new_page()
+        for page in (first, second):
+            page.goto(url)
+            expect(page.get_by_label("Password", exact=True)).to_be_visible()
+        _log_in_page(first, url)
+        _log_in_page(second, url)
+        second.close()
+
+        def first_tab_alone() -> tuple[int, str] | None:
+            answer = first.request.get(f"{url}/_stcore/metrics?families=active_sessions")
+            if answer.status != 200:
+                return answer.status, answer.text()  # what the bug gave: the cookie void
+            found = ACTIVE.search(answer.text())
+            return (200, answer.text()) if found and int(found.group(1)) == 1 else None
+
+        status, text = wait_until(
+            first_tab_alone, "the second tab's session to end", small_budget_server
+        )
+        assert status == 200, f"the first tab's cookie no longer opens the metrics: {text}"
+        first.get_by_text("Validation report").first.click()
+        download = _download(first, "Report (JSON)")
+        assert download.failure() is None
+        assert b'"events"' in Path(download.path()).read_bytes()
+    finally:
+        context.close()
 
 
 def test_local_mode_serves_metrics_as_streamlit_does(tiny_server):
