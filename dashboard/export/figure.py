@@ -55,6 +55,9 @@ Background = tuple[np.ndarray, tuple[float, float, float, float]]
 #: Gives the background of an extent at a pixel size, or None when tiles cannot be had.
 TileSource = Callable[[tuple[float, float, float, float], tuple[int, int]], Background | None]
 FONT_FAMILY = ["DejaVu Sans"]
+#: Counts beside points that stand for several events: above the circles (zorder 6),
+#: below the town labels (8).
+STACK_COUNT_ZORDER = 6.5
 #: One CSS pixel (the unit of ``style``'s symbol sizes) in points.
 PX = 0.75
 #: Event symbols are drawn this much larger than on screen: a slide or a printed page is
@@ -589,7 +592,78 @@ class MapFigure:
                         rasterized=rasterize,
                     )
                 )
-        return list(zip(x.tolist(), y.tolist(), (radius * PX * SYMBOL_SCALE).tolist(), strict=True))
+        markers = list(
+            zip(x.tolist(), y.tolist(), (radius * PX * SYMBOL_SCALE).tolist(), strict=True)
+        )
+        return markers + self._draw_stack_counts(x, y, radius * PX * SYMBOL_SCALE)
+
+    def _draw_stack_counts(
+        self, x: np.ndarray, y: np.ndarray, radius_pt: np.ndarray
+    ) -> list[tuple[float, float, float]]:
+        """A count beside each point that stands for several events, as on the page.
+
+        Events on the same pixel of the picture (the same coordinates, or a town's events
+        geocoded a few metres apart) are one group; its count sits at the upper left of
+        the group's largest circle, which stays at its place. Largest counts first; a count
+        that would cover one already drawn is left out. Returns each count's place and size
+        as a circle (data x, y, radius in points), for the town labels to avoid.
+        """
+        if len(x) < 2:
+            return []
+        px = np.rint(self.ax.transData.transform(np.column_stack([x, y]))).astype(np.int64)
+        _, group, counts = np.unique(px, axis=0, return_inverse=True, return_counts=True)
+        group = group.reshape(-1)
+        # The largest circle of each group (groups are numbered 0..k-1, each present).
+        order = np.lexsort((-radius_pt, group))
+        leads = order[np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]]
+        stacked = np.flatnonzero(counts > 1)
+        stacked = stacked[np.argsort(-counts[stacked], kind="stable")]
+        to_px = self.fig.dpi / 72
+        taken: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+        placed: list[tuple[float, float, float]] = []
+        for g in stacked.tolist():
+            lead = int(leads[g])
+            text = f"{int(counts[g]):,}"
+            offset = 0.71 * float(radius_pt[lead]) + 3.0 + 1.6 * len(text)  # points
+            half_w, half_h = (2.0 + 1.9 * len(text)) * to_px, 5.0 * to_px
+            cx, cy = px[lead, 0] - offset * to_px, px[lead, 1] + offset * to_px
+            box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+            # The boxes drawn so far, by the 64-pixel cells they touch: a look at a few.
+            cells = [
+                (i, j)
+                for i in range(int(box[0] // 64), int(box[2] // 64) + 1)
+                for j in range(int(box[1] // 64), int(box[3] // 64) + 1)
+            ]
+            near = (t for cell in cells for t in taken.get(cell, ()))
+            if any(
+                box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in near
+            ):
+                continue
+            for cell in cells:
+                taken.setdefault(cell, []).append(box)
+            beside = self.ax.transData + ScaledTranslation(
+                -offset / 72, offset / 72, self.fig.dpi_scale_trans
+            )
+            self._add(
+                draw_text(
+                    self.ax,
+                    x[lead],
+                    y[lead],
+                    text,
+                    transform=beside,
+                    ha="center",
+                    va="center",
+                    fontsize=5.8,
+                    fontweight="bold",
+                    color=INK,
+                    family=FONT_FAMILY,
+                    zorder=STACK_COUNT_ZORDER,
+                    bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": INK, "lw": 0.5},
+                )
+            )
+            centre = self.ax.transData.inverted().transform((cx, cy))
+            placed.append((float(centre[0]), float(centre[1]), 3.0 + 2.2 * len(text)))
+        return placed
 
     def _draw_labels(self, frame: Frame, markers: list[tuple[float, float, float]]) -> None:
         renderer = self.canvas.get_renderer()
