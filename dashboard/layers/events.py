@@ -91,7 +91,6 @@ POPUP_LABELS: Mapping[str, Any] = {
     "stackTitle": "{n} events here",
     "stackOrder": "newest first; click an event for its details",
     "stackMore": "Show {k} more ({n} not shown yet)",
-    "stackBadge": "{n} events at this spot",
 }
 #: The popup's notes row when the notes were left out for size ({n}: events, {where}).
 NOTES_NOT_SENT = (
@@ -587,7 +586,10 @@ def events_layer(
     Colour: event type (``style.EVENT_TYPE_COLOURS``). Radius: grows with sqrt(fatalities);
     unknown fatalities get their own size and a dashed outline (never drawn as 0).
     Hollow circle with a thick ring: approximate location (geo_precision 2-3 or unknown).
-    Clicking a point opens a popup built in the browser from that event's record; every
+    Each circle stays at its event's place: a point that stands for several events (the
+    same coordinates, or a pixel apart at the zoom shown) gets a count badge beside it.
+    A click opens a popup built in the browser of every event under the cursor: one
+    event's record, or "3 events here", newest first, each line opening its record. Every
     value is inserted as text (``textContent``), so markup in the data shows literally.
 
     Parameters
@@ -679,7 +681,9 @@ def cluster_layer(
     """Events grouped into Leaflet.markercluster clusters that split as you zoom in.
 
     Same data, symbols and popups as :func:`events_layer`; the cluster plugin is served
-    from the app (``xstatic-leaflet-markercluster``).
+    from the app (``xstatic-leaflet-markercluster``). A cluster whose events would overlap
+    where they are (or at the deepest zoom) lists them in one popup, newest first, instead
+    of zooming in.
     """
     return _encoded_layer(
         _ClusterLayer,

@@ -6,7 +6,9 @@
  * here ever assigns data to innerHTML.
  *
  *   L.ConflictMap.Points   events as circles on a canvas (a subclass of L.Canvas, the
- *                          Leaflet canvas renderer), popups from per-point records
+ *                          Leaflet canvas renderer), popups from per-point records; a
+ *                          click lists every event under it, a count badge marks a point
+ *                          that stands for several
  *   L.ConflictMap.heat     Leaflet.heat in a pane above the SVG areas
  *   L.ConflictMap.Labels   town and country labels for the no-tiles basemap
  *   L.ConflictMap.Legend   legend control + title/date box (a layer, so it can live in a
