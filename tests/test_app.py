@@ -537,3 +537,18 @@ def test_the_server_loads_the_data_before_the_first_page_asks(tiny, tmp_path, mo
     ds = loaders.load_dataset(events, areas)
     assert ds.summary["rows_loaded"] == len(ds.events) > 0
     loaders.clear_build_cache()
+
+
+def test_options_of_events_without_actor_columns_have_no_actors():
+    import pandas as pd
+
+    from dashboard import schema
+    from dashboard.timewindow import build_date_index
+
+    events = pd.DataFrame(
+        {schema.EVENT_DATE: pd.to_datetime(["2017-11-09", "2017-11-10"]), "event_type": ["B", "B"]}
+    )
+    areas = pd.DataFrame(columns=[schema.VALID_FROM, schema.VALID_TO])
+    options = S.dataset_options(events, build_date_index(events[schema.EVENT_DATE]), areas)
+    assert options.actors == ()
+    assert options.event_types == ("B",)

@@ -613,7 +613,9 @@ def dataset_options(events: pd.DataFrame, index: DateIndex, areas: pd.DataFrame)
     }
     parts = [_text_counts(events[c]) for c in (schema.ACTOR1, schema.ACTOR2) if c in events]
     actors = (
-        pd.concat(parts).groupby(level=0, sort=False).sum() if parts else pd.Series([], "int64")
+        pd.concat(parts).groupby(level=0, sort=False).sum()
+        if parts
+        else pd.Series([], dtype="int64")
     )
     return counted_options(daily, values, actors, areas)
 
