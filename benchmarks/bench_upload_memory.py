@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             )
 
             answers = [user.put_file(f"u{i}.csv", blob) for i in range(args.count)]
+            user.settle()  # the run the server starts to say why an upload was refused
             statuses = [answer.status for answer, _ in answers]
             figures["user_statuses"] = statuses
             figures["after_user_puts"] = _rss(pid)

@@ -578,6 +578,10 @@ def test_an_upload_over_budget_is_said_on_the_page_and_asks_for_a_run(tokens):
     assert b"CONFLICTMAP_UPLOAD_SESSION_MB" in text
     assert body.read * MB <= guard.DRAIN_BYTES + MB
     assert app.runtime.reruns == ["s1"]
+    # Another refusal before the page said the first: the message is replaced, no new run.
+    over = [("Content-Length", str(3 * MB))]
+    assert _call(app, "PUT", "/conflictmap/_stcore/upload_file/s1/f3", headers=over)[0] == 413
+    assert app.runtime.reruns == ["s1"]
     said = store.take_refusal("s1")
     assert said is not None
     assert "over its 2 MB (CONFLICTMAP_UPLOAD_SESSION_MB)" in said

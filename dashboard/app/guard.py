@@ -190,10 +190,13 @@ class UploadStore(MemoryUploadedFileManager):
             self._coming[session_id] = self._coming.get(session_id, 0) + size
             return None
 
-    def note_refusal(self, session_id: str, message: str) -> None:
-        """Keep why the session's last upload was refused, for its page to say."""
+    def note_refusal(self, session_id: str, message: str) -> bool:
+        """Keep why the session's last upload was refused, for its page to say; whether
+        none was waiting to be said (else this one replaces it)."""
         with self._budget_lock:
+            first = session_id not in self._refusals
             self._refusals[session_id] = message
+            return first
 
     def take_refusal(self, session_id: str) -> str | None:
         """Why the session's last upload was refused, once; None if none was since."""
@@ -466,8 +469,10 @@ class AccessGuard:
         problem = store.reserve(session_id, size)
         if problem:
             log.warning("upload refused (413): %s", problem)
-            store.note_refusal(session_id, f"{problem}: {_advice(problem)}")
-            self._rerun(session_id)
+            # One run per message said: refusals in a row (a script's, or several files)
+            # do not start a run each.
+            if store.note_refusal(session_id, f"{problem}: {_advice(problem)}"):
+                self._rerun(session_id)
             await _refuse(receive, send, 413, f"Upload refused: {problem}.")
             return
         try:

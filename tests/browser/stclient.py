@@ -222,6 +222,23 @@ class Session:
         """Wait for a run the server started itself (none asked for), until it ends."""
         self._read_run(timeout)
 
+    def settle(self, quiet_s: float = 3.0, *, timeout: float = RUN_TIMEOUT_S) -> int:
+        """Read what the server sends unasked (runs it started itself, e.g. after refusing
+        an upload) until it has been quiet for ``quiet_s``; the runs that ended. For a
+        script that goes on using the session: its next :meth:`run` then reads its own."""
+        ended = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                raw = self._ws.recv(timeout=quiet_s)
+            except TimeoutError:
+                return ended
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            if msg.WhichOneof("type") == "script_finished":
+                ended += 1
+        raise TimeoutError(f"the server was never quiet for {quiet_s} s in {timeout} s")
+
     def _read_run(self, timeout: float) -> None:
         self.messages, self.texts, self.widgets = [], [], {}
         deadline = time.monotonic() + timeout
