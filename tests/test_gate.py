@@ -19,6 +19,19 @@ from dashboard.app import auth, gate, guard
 MB = 1024 * 1024
 
 
+def _run(coroutine) -> None:
+    """Run ``coroutine`` to its end on a loop of its own, in a thread of its own.
+
+    The browser tests' driver keeps an event loop running in the main thread for the whole
+    session; ``asyncio.run`` refuses to start inside it.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -409,7 +422,6 @@ class Body:
 
 def _call(app, method: str, path: str, *, headers=(), body: Body | None = None):
     """Call the ASGI ``app`` once; (status, headers, body) of its answer."""
-    import asyncio
 
     sent: list[dict] = []
 
@@ -422,7 +434,7 @@ def _call(app, method: str, path: str, *, headers=(), body: Body | None = None):
         "path": path,
         "headers": [(k.encode(), v.encode()) for k, v in headers],
     }
-    asyncio.run(app(scope, body or Body(), send))
+    _run(app(scope, body or Body(), send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], dict(start["headers"]), content
@@ -617,7 +629,7 @@ def test_the_sweep_stops_when_the_server_shuts_down(tokens):
     async def run() -> None:
         await app({"type": "lifespan"}, receive, send)
 
-    asyncio.run(run())
+    _run(run())
     assert seen, "the sweep should run while the server does"
     assert all(task.cancelled() for task in seen)
     assert parts.tasks == []
