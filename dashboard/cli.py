@@ -660,10 +660,11 @@ def synth(n_events: int, n_areas: int, output: str, seed: int, layout: str) -> N
 
 
 # Commands kept in their own modules (they do not import this one).
-from dashboard.cli_compare import check, compare
+from dashboard.cli_compare import check, compare, history
 
 cli.add_command(compare)
 cli.add_command(check)
+cli.add_command(history)
 from dashboard.cli_export import export
 
 cli.add_command(export)

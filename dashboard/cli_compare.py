@@ -615,3 +615,234 @@ def _check_text(result: Any, *, show_all: bool, inputs: _Inputs) -> str:
         ):
             lines.append(f"  {actor}: {n} event(s)")
     return "\n".join(_one_line(line) for line in lines)
+
+
+# --------------------------------------------------------------------------------------------
+# history
+
+HISTORY_TABLES = ("spans", "events")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Where:
+    """The point asked about, and how it was found (for the first line of the answer)."""
+
+    latitude: float
+    longitude: float
+    label: str
+
+
+def _point(value: str) -> tuple[float, float]:
+    """``LAT,LON`` (degrees; a space or a comma between them)."""
+    parts = [p for p in re.split(r"[,\s;]+", value.strip()) if p]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise _Fail(
+            f"--at {value!r}: expected LAT,LON in decimal degrees, e.g. --at 36.34,43.13"
+        ) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise _Fail(
+            f"--at {value!r}: off the globe (latitude within ±90, longitude within ±180; "
+            "latitude comes first)"
+        )
+    return lat, lon
+
+
+def _find_place(name: str, countries: Sequence[str]) -> _Where:
+    """The place ``name`` through the project's gazetteer, or a one-line refusal that
+    lists the candidates: an ambiguous or unknown name is never guessed."""
+    from dashboard.geocoding import load_gazetteer
+
+    scope = list(countries)
+    try:
+        gazetteer = load_gazetteer(countries=scope or None)
+        matches = [gazetteer.lookup(name, country=c) for c in scope] or [gazetteer.lookup(name)]
+    except DashboardError as exc:
+        raise _Fail(str(exc)) from exc
+    found = [m for m in matches if m is not None and m.place is not None]
+    where = " or ".join(scope) if scope else "the whole gazetteer"
+    candidates = [p for m in matches if m is not None for p in m.candidates]
+    places = {(round(m.latitude, 3), round(m.longitude, 3)): m for m in found}
+    if len(places) > 1:
+        candidates += [m.place for m in places.values() if m.place is not None]
+    if candidates:
+        listed = "; ".join(p.describe() for p in candidates[:5])
+        raise _Fail(
+            f"--place {name!r} names several places in {where}: {listed}; "
+            "give --country, or the point with --at LAT,LON"
+        )
+    if not found:
+        raise _Fail(
+            f"--place {name!r}: not found in {where} (GeoNames and the alias table); "
+            "check the spelling, give --country, or the point with --at LAT,LON"
+        )
+    match = found[0]
+    place = match.place
+    assert place is not None
+    how = (
+        f"matched by spelling, score {match.score:.0f}: check it is the place meant"
+        if match.method == "fuzzy"
+        else f"{match.method} match"
+    )
+    label = f"{place.name}, {place.country_code} ({how}; {place.source})"
+    return _Where(match.latitude, match.longitude, label)
+
+
+def _area_countries(areas: Any) -> list[str]:
+    """The countries the control areas name (the gazetteer searched for --place)."""
+    if "country" not in areas.columns:
+        return []
+    names = areas["country"].dropna().astype(str).str.strip()
+    return sorted({n for n in names if n})
+
+
+@click.command("history")
+@click.option("--at", "at", default=None, metavar="LAT,LON",
+              help="The point, in decimal degrees (latitude first).")  # fmt: skip
+@click.option("--place", "place", default=None, metavar="NAME",
+              help="A place name in any spelling, Latin or Arabic (the project's gazetteer).")  # fmt: skip
+@click.option("--country", "countries", multiple=True, metavar="NAME",
+              help="Search --place in this country (repeatable); default: the countries "
+              "of the control areas.")  # fmt: skip
+@click.option("--radius-km", default=10.0, show_default=True, type=click.FloatRange(min=0.1, max=500),
+              help="List change-of-control events within this distance.")  # fmt: skip
+@_data_options
+@click.option("--no-events", is_flag=True, help="The control spans alone (no events read).")
+@_format_option
+@click.option(
+    "--table",
+    type=click.Choice(HISTORY_TABLES),
+    default="spans",
+    show_default=True,
+    help="The table written by --format csv.",
+)
+def history(
+    at: str | None,
+    place: str | None,
+    countries: tuple[str, ...],
+    radius_km: float,
+    events_file: str | None,
+    encoding: str | None,
+    date_format: str | None,
+    area_paths: tuple[str, ...],
+    area_options: AreaOptions,
+    no_events: bool,
+    output_format: str,
+    table: str,
+) -> None:
+    """Who held one place, and when: the controller of the point on every date of the
+    control layer (consecutive versions that agree merged), with the change-of-control
+    events near it and their sources.
+
+    Example: conflictmap history --place Mosul
+    """
+    from dashboard.history import HistoryError, control_history
+
+    if (at is None) == (place is None):
+        raise _Fail("give the point with --at LAT,LON or a name with --place NAME (one of them)")
+    point = _point(at) if at is not None else None
+    inputs = _load(
+        events_file,
+        area_paths,
+        need_events=not no_events,
+        options=area_options,
+        encoding=encoding,
+        date_format=date_format,
+    )
+    if point is not None:
+        where = _Where(point[0], point[1], "the point given")
+    else:
+        assert place is not None
+        where = _find_place(place, countries or _area_countries(inputs.areas.areas))
+    try:
+        result = control_history(
+            inputs.areas.areas,
+            where.latitude,
+            where.longitude,
+            events=inputs.events,
+            radius_km=radius_km,
+        )
+    except HistoryError as exc:
+        raise _Fail(str(exc)) from exc
+
+    if output_format == "json":
+        out = {"place": where.label} | result.to_dict() | inputs.to_dict()
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    elif output_format == "csv":
+        frame = result.span_table() if table == "spans" else result.events
+        click.echo(_csv(frame), nl=False)
+        caveat = inputs.caveat()
+        if caveat:
+            click.echo(caveat, err=True)
+    else:
+        click.echo(_history_text(result, where, inputs, events_read=not no_events))
+    sys.exit(EXIT_OK if inputs.complete else EXIT_INCOMPLETE)
+
+
+def _history_text(result: Any, where: _Where, inputs: _Inputs, *, events_read: bool) -> str:
+    import pandas as pd
+
+    from dashboard.history import NO_AREA
+
+    first = result.first_day.isoformat() if result.first_day else "?"
+    if result.last_day is not None:
+        period = f"the layer's dates {first} to {result.last_day.isoformat()}"
+    else:
+        period = f"the layer's dates from {first}"
+    lines = [
+        (
+            f"Control history at {where.latitude:.4f}, {where.longitude:.4f} "
+            f"({where.label}), over {period}"
+        ),
+    ]
+    for span in result.spans:
+        end = span.end.isoformat() if span.end else "(no end)"
+        days = f"{span.days:,} days" if span.days is not None else "open-ended"
+        who = span.controller
+        if span.controller == NO_AREA:
+            who = "no control area covers the point"
+        elif len(span.claimants) > 1:
+            who += f" (claimed by {', '.join(span.claimants)})"
+        versions = f"{span.versions} version{'s' if span.versions != 1 else ''} of the layer"
+        lines.append(f"  {span.start.isoformat()} to {end:<10}  {days:>12}  {who}  [{versions}]")
+    holders = result.holders()
+    if not holders:
+        lines.append("No controller holds this point alone on any date of the layer.")
+    else:
+        lines.append(
+            f"{result.changes} change{'s' if result.changes != 1 else ''} of controller; "
+            f"held by {', '.join(holders)}."
+        )
+    if result.carried_forward_after is not None:
+        lines.append(
+            f"  note: the layer's last change is {result.carried_forward_after.isoformat()}; "
+            "after it the last span is the map carried forward, not observed"
+        )
+    lines += inputs.lines()
+    if events_read:
+        lines += [
+            "",
+            (
+                f"Change-of-control events within {result.radius_km:g} km: "
+                f"{len(result.events)} (of {result.events_near:,} events of any type within it)"
+            ),
+        ]
+        if result.events_without_position:
+            lines.append(
+                f"  note: {result.events_without_position:,} events have no position and "
+                "could not be placed"
+            )
+        for _, r in result.events.iterrows():
+            date = pd.Timestamp(r.get("event_date")).date().isoformat()
+            actors = str(r.get("actor1") or "?")
+            if pd.notna(r.get("actor2")) and str(r.get("actor2")).strip():
+                actors += f" against {r.get('actor2')}"
+            lines.append(
+                f"  {date}  {r.get('distance_km'):>5.1f} km  {r.get('location')!s:<20}  "
+                f"{r.get('sub_event_type')}: {actors}  [{r.get('event_id')}]  "
+                f"source: {r.get('source')}"
+            )
+    return "\n".join(_one_line(line) for line in lines)
