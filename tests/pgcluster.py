@@ -27,6 +27,8 @@ TEST_DB_ENV = "CONFLICTMAP_TEST_DB"
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin")
 DB_NAME = "conflictmap_test"
 SETUP_HINT = "run `bash tests/setup_db.sh` (as root)"
+#: Where PostgreSQL's extension folders are looked for (``<share>/<version>/extension``).
+SHARE_DIRS = (Path("/usr/share/postgresql"), Path("/usr/local/share/postgresql"))
 
 
 def pg_tool(name: str) -> str:
@@ -77,6 +79,23 @@ def _run(argv: list[str], what: str) -> None:
         raise RuntimeError(
             f"{what} failed ({done.returncode}): {done.stderr.strip() or done.stdout}"
         )
+
+
+def missing_server() -> str | None:
+    """Why no throw-away cluster can be made on this machine (no ``initdb``/``pg_ctl``, no
+    PostGIS extension files), or None when the programs are there."""
+    try:
+        initdb = pg_tool("initdb")
+        pg_tool("pg_ctl")
+    except RuntimeError as exc:
+        return str(exc)
+    # The extension's files sit in the server's share folder: on Debian
+    # /usr/share/postgresql/15/extension for /usr/lib/postgresql/15/bin.
+    places = [d / "extension" for d in SHARE_DIRS]
+    places += [p for d in SHARE_DIRS for p in d.glob("*/extension")]
+    if not any((place / "postgis.control").is_file() for place in places):
+        return f"PostGIS is not installed for the PostgreSQL at {initdb}: {SETUP_HINT}"
+    return None
 
 
 def _create_database(port: int, name: str) -> None:
