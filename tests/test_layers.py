@@ -264,12 +264,14 @@ def test_control_areas_colour_per_controller_and_contested_hatched() -> None:
     assert layer.n_areas == 2 and layer.skipped == 0
 
 
-def test_control_areas_tooltip_has_controller_and_validity() -> None:
+def test_control_areas_tooltip_has_controller_and_points_to_the_history() -> None:
+    """Not the version's validity ("Valid 2017-11-03 to 2017-11-16" on a country-wide
+    polygon holding Mosul, which did not change hands then): a pointer to the history."""
     html = _html(control_areas_layer(_areas()))
     assert '"controller": "SDF"' in html
-    assert '"valid": "2017-01-01 to 2017-06-30"' in html  # valid_to is exclusive
-    assert '"valid": "from 2016-06-01 (no end date)"' in html
-    assert '["Controlled by", "Valid", "Area", "Source"]' in html
+    assert '"history": "click for who held this place, and when"' in html
+    assert '"valid"' not in html and "2017-06-30" not in html
+    assert '["Controlled by", "History", "Area", "Source"]' in html
 
 
 def test_control_areas_as_of_keeps_versions_valid_that_day() -> None:

@@ -29,7 +29,16 @@ from dashboard.layers.areas import display_tolerance
 
 MAP_KEY = "event_map"
 MAP_HEIGHT = 620
-RETURNED = ["center", "zoom", "bounds"]
+#: What the map reports back: its view, and its last click on an object (a control
+#: area's click opens the control history of the place, ``historypanel``).
+RETURNED = [
+    "center",
+    "zoom",
+    "bounds",
+    "last_object_clicked",
+    "last_object_clicked_tooltip",
+    "last_object_clicked_count",
+]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Share of the map's width the legend covers (``.cm-legend`` max-width 240 px plus padding
 #: and margin, on a map about 1000 px wide): kept free of data in the default framing.

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema
-from dashboard.app import mapview
+from dashboard.app import historypanel, mapview
 from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
@@ -133,6 +133,8 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
         events=shown, areas=areas_now, view=view, dataset=ds, colours=prepared.colours
     )
     _remember_map_view(map_state)
+    historypanel.update_from_map(ds, map_state)
+    historypanel.history_panel(ds)
 
     _timeline(prepared, view, shown, counts)
     _event_table(shown, view, ds if counts is not None else None, table)

@@ -10,7 +10,6 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from folium.template import Template
 
@@ -46,12 +45,19 @@ def _decimals(tolerance: float) -> int:
         return COORD_DECIMALS
     return int(min(COORD_DECIMALS, max(3, np.ceil(-np.log10(tolerance)) + 1)))
 
+
 TOOLTIP_FIELDS: tuple[tuple[str, str], ...] = (
     ("controller", "Controlled by"),
-    ("valid", "Valid"),
+    # Not the version's validity: a country-wide polygon is redrawn for a change anywhere
+    # in the country, so its dates said nothing of the place under the cursor.
+    ("history", "History"),
     ("area", "Area"),
     ("source", "Source"),
 )
+
+
+#: What the tooltip says of the area's dates: a click shows the place's whole history.
+HISTORY_HINT = "click for who held this place, and when"
 
 
 class AreasGroup(folium.FeatureGroup):
@@ -78,33 +84,6 @@ class _Hatch(AssetLinks, folium.MacroElement):
         super().__init__()
         self._name = "Hatch"
         self.colour = script_json(colour)
-
-
-def _day(value: Any) -> dt.date | None:
-    if value is None or value is pd.NaT:
-        return None
-    stamp = pd.Timestamp(value)
-    return None if pd.isna(stamp) else stamp.date()
-
-
-def validity_text(valid_from: Any, valid_to: Any) -> str:
-    """Validity in words, last day inclusive (VALID_TO itself is exclusive).
-
-    >>> validity_text("2017-01-01", "2017-07-01")
-    '2017-01-01 to 2017-06-30'
-    >>> validity_text("2017-01-01", None)
-    'from 2017-01-01 (no end date)'
-    """
-    start, end = _day(valid_from), _day(valid_to)
-    if end is not None:
-        end -= dt.timedelta(days=1)
-    if start and end:
-        return f"{start.isoformat()} to {end.isoformat()}"
-    if start:
-        return f"from {start.isoformat()} (no end date)"
-    if end:
-        return f"until {end.isoformat()}"
-    return "no dates given"
 
 
 def _display_geometries(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -238,13 +217,11 @@ def control_areas_layer(
 
     plain: list[dict[str, Any]] = []
     contested: list[dict[str, Any]] = []
-    for i, (geom, good, ctrl, vfrom, vto, aid, src) in enumerate(
+    for i, (geom, good, ctrl, aid, src) in enumerate(
         zip(
             geoms,
             ok,
             controllers,
-            column(schema.VALID_FROM),
-            column(schema.VALID_TO),
             column(schema.AREA_ID),
             column(schema.AREA_SOURCE),
             strict=True,
@@ -254,7 +231,7 @@ def control_areas_layer(
             continue
         props = {
             "controller": escape_text(ctrl),
-            "valid": escape_text(validity_text(vfrom, vto)),
+            "history": HISTORY_HINT,
             "area": escape_text(aid),
             "source": escape_text(src),
             "_colour": colours[ctrl],

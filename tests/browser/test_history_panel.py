@@ -1,0 +1,87 @@
+"""A click on a control area opens the control history of that place under the map.
+
+The tooltip no longer gives the polygon version's validity ("Valid 2017-11-03 to
+2017-11-16" on the polygon holding Mosul, which did not change hands then). The history
+the page shows is worked out here from the bundled layer with ``dashboard.history`` for
+the very point clicked (read back from the map), not written down.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_helpers import open_app, wait_idle
+from playwright.sync_api import expect
+
+from dashboard import paths
+from dashboard.history import control_history
+from dashboard.pipeline import build, load_areas
+
+pytestmark = pytest.mark.browser
+
+#: 8 km west of Mosul (no event there in the window, clear of the town label).
+CLICK = (36.335, 43.03)
+ZOOM = 9
+
+#: JS: click the map's control-area polygon under (lat, lon) as a user would, through
+#: Leaflet (the point is converted to the pixel the user would click), and say where.
+CLICK_JS = """
+([lat, lon]) => {
+  const p = window.map.latLngToContainerPoint([lat, lon]);
+  return {x: p.x, y: p.y};
+}
+"""
+
+
+def _click_area(frame, lat: float, lon: float) -> None:
+    point = frame.evaluate(CLICK_JS, [lat, lon])
+    frame.locator("#map_div").click(position=point)
+
+
+def test_a_click_on_an_area_shows_who_held_the_place_and_when(page, bundled_server, artifacts):
+    lat, lon = CLICK
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        f"date=2016-01-15&window=30&basemap=none&lat={lat}&lon={lon}&zoom={ZOOM}",
+        predicate_js="s => s.polygons > 0",
+    )
+    wait_idle(page)
+    frame.wait_for_function(f"() => window.map.getZoom() === {ZOOM}")
+    _click_area(frame, lat, lon)
+
+    panel = page.locator(".st-key-control-history")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("Control history here")
+    expect(panel).to_contain_text("near Mosul")
+    # The place the page answered for: the point Leaflet reported, 4 decimals.
+    text = panel.inner_text()
+    shown = text.split("Control history here:")[1].split(",")[:2]
+    at = (float(shown[0]), float(shown[1]))
+    assert abs(at[0] - lat) < 0.02 and abs(at[1] - lon) < 0.02, at
+    expected = control_history(load_areas([paths.BUNDLED_AREAS]).areas, *at)
+    rows = panel.locator("table").first.locator("tbody tr")
+    expect(rows).to_have_count(len(expected.spans))
+    for row, span in zip(rows.all(), expected.spans, strict=True):
+        cells = row.inner_text()
+        assert span.start.isoformat() in cells and span.controller in cells, cells
+    assert "Islamic State" in [s.controller for s in expected.spans]
+    # Mosul's capture and recapture within 10 km, with their sources.
+    built = build(paths.BUNDLED_EVENTS, [paths.BUNDLED_AREAS])
+    near = control_history(built.areas, *at, events=built.events).events
+    assert {"CM003", "CM066"} <= set(near["event_id"])
+    events = panel.locator("table").nth(1)
+    expect(events.locator("tbody tr")).to_have_count(len(near))
+    for event_id, source in zip(near["event_id"], near["source"], strict=True):
+        expect(events).to_contain_text(str(event_id))
+        expect(events).to_contain_text(str(source))
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=str(artifacts / "control-history.png"))
+
+    # It does not depend on the date: a step of the slider keeps it.
+    page.get_by_role("slider", name="As of").focus()
+    page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    expect(panel).to_contain_text("Control history here")
+    # Closed by its button.
+    panel.get_by_role("button", name="Close").click()
+    expect(page.locator(".st-key-control-history")).to_have_count(0)
