@@ -153,6 +153,23 @@ def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
     return bbox_from_view(lat_lon, map_zoom(view, view.zoom or 6) if lat_lon else None)
 
 
+def place_group(lat: float, lon: float, name: str) -> folium.FeatureGroup:
+    """A ring and the name of the place the search found (clicks pass through it to the
+    control area under it)."""
+    group = folium.FeatureGroup(name="Place found", control=False)
+    folium.CircleMarker(
+        [lat, lon],
+        radius=10,
+        color="#111111",
+        weight=3,
+        fill=False,
+        interactive=False,
+        tooltip=folium.Tooltip(layers.escape_text(name), permanent=True, direction="right"),
+    ).add_to(group)
+    layers.stabilise_ids(group, f"place:{lat:.6f},{lon:.6f}:{name}")
+    return group
+
+
 def _group(element: Any, name: str) -> folium.FeatureGroup:
     if isinstance(element, folium.FeatureGroup):
         return element
@@ -168,8 +185,14 @@ def render_map(
     view: S.ViewState,
     dataset: Dataset,
     colours: Mapping[str, str],
+    place: tuple[float, float, str] | None = None,
+    fly_to: tuple[float, float, int] | None = None,
 ) -> Mapping[str, Any] | None:
-    """Draw the map; returns what the map reported (centre and zoom) or None."""
+    """Draw the map; returns what the map reported (centre and zoom) or None.
+
+    ``place`` (lat, lon, name) is marked on the map; ``fly_to`` (lat, lon, zoom) moves the
+    map there once (the component moves only when the value changes).
+    """
     center, zoom = _base_view(dataset, view)
     shown_zoom = map_zoom(view, zoom)  # what the map shows now (areas and hexagons follow it)
     fmap = layers.build_map(center=center, zoom=zoom, basemap=view.basemap)
@@ -236,6 +259,8 @@ def render_map(
         hexagons=hexagons.key if hexagons is not None else None,
         palette=dataset.palette,
     )
+    if place is not None:
+        groups.append(place_group(*place))
     groups.append(_group(legend, "Legend"))
     return st_folium(
         fmap,
@@ -245,4 +270,6 @@ def render_map(
         feature_group_to_add=groups,
         layer_control=folium.LayerControl(collapsed=True),
         returned_objects=RETURNED,
+        center=fly_to[:2] if fly_to else None,
+        zoom=fly_to[2] if fly_to else None,
     )

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema
-from dashboard.app import historypanel, mapview
+from dashboard.app import historypanel, mapview, placesearch
 from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
@@ -129,8 +129,15 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     areas_now = areas_at(ds.areas, view.as_of)
 
     _summary_line(ds, view, sel, shown, areas_now, counts)
+    found = placesearch.search_box(ds)
     map_state = mapview.render_map(
-        events=shown, areas=areas_now, view=view, dataset=ds, colours=prepared.colours
+        events=shown,
+        areas=areas_now,
+        view=view,
+        dataset=ds,
+        colours=prepared.colours,
+        place=(found.latitude, found.longitude, found.name) if found else None,
+        fly_to=(*found.center, placesearch.PLACE_ZOOM) if found else None,
     )
     _remember_map_view(map_state)
     historypanel.update_from_map(ds, map_state)

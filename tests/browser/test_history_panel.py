@@ -8,6 +8,9 @@ the very point clicked (read back from the map), not written down.
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import pytest
 from browser_helpers import open_app, wait_idle
 from playwright.sync_api import expect
@@ -84,4 +87,64 @@ def test_a_click_on_an_area_shows_who_held_the_place_and_when(page, bundled_serv
     expect(panel).to_contain_text("Control history here")
     # Closed by its button.
     panel.get_by_role("button", name="Close").click()
+    expect(page.locator(".st-key-control-history")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("query", "town"), [("البوكمال", "Abu Kamal"), ("Bukamal", "Abu Kamal"), ("mosul", "Mosul")]
+)
+def test_the_place_search_flies_to_the_place_marks_it_and_opens_its_history(
+    page, bundled_server, artifacts, query, town
+):
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        "date=2017-11-15&window=30&basemap=none&lat=35.0&lon=40.0&zoom=6",
+        predicate_js="s => s.polygons > 0",
+    )
+    wait_idle(page)
+    box = page.get_by_role("textbox", name="Find a place")
+    box.fill(query)
+    box.press("Enter")
+    # The map flies there: its centre within a few hundred metres of the place found.
+    towns = pd.read_csv(paths.BUNDLED_TOWNS).set_index("name")
+    lat, lon = float(towns.at[town, "latitude"]), float(towns.at[town, "longitude"])
+    frame.wait_for_function(
+        "([lat, lon]) => { const c = window.map.getCenter();"
+        " return window.map.getZoom() === 10"
+        " && Math.abs(c.lat - lat) < 0.05 && Math.abs(c.lng - lon) < 0.05; }",
+        arg=[lat, lon],
+    )
+    # Marked with its name, and its history under the map.
+    expect(frame.locator(".leaflet-tooltip-pane")).to_contain_text(
+        "Mosul" if town == "Mosul" else "Kamāl"
+    )
+    panel = page.locator(".st-key-control-history")
+    expect(panel).to_contain_text(f"searched “{query}”")
+    found = page.get_by_text(re.compile(r"exact match|alias match"))
+    expect(found.first).to_be_visible()
+    text = panel.inner_text()
+    at = [float(v) for v in text.split("Control history here:")[1].split(",")[:2]]
+    expected = control_history(load_areas([paths.BUNDLED_AREAS]).areas, *at)
+    rows = panel.locator("table").first.locator("tbody tr")
+    expect(rows).to_have_count(len(expected.spans))
+    if town == "Abu Kamal":
+        expect(panel).to_contain_text("2017-11-19")
+        expect(panel).to_contain_text("Syrian government")
+        page.screenshot(path=str(artifacts / "place-search.png"))
+
+
+def test_a_place_the_gazetteer_does_not_know_is_said_and_the_map_stays(page, bundled_server):
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        "date=2017-11-15&window=30&basemap=none&lat=35.0&lon=40.0&zoom=6",
+        predicate_js="s => s.polygons > 0",
+    )
+    wait_idle(page)
+    box = page.get_by_role("textbox", name="Find a place")
+    box.fill("Springfield")
+    box.press("Enter")
+    expect(page.get_by_text("“Springfield” is not in the gazetteer")).to_be_visible()
+    assert frame.evaluate("() => window.map.getZoom()") == 6
     expect(page.locator(".st-key-control-history")).to_have_count(0)
