@@ -81,6 +81,7 @@ from dashboard.errors import InputFileError
 from dashboard.geocoding import DEFAULT_THRESHOLD, Gazetteer, admin1_notes, geocode_events
 from dashboard.pipeline import (
     BuildSettings,
+    area_countries,
     build_summary,
     carried_forward_notes,
     events_after,
@@ -338,7 +339,9 @@ def build_distributed(
     clock["areas"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    gazetteer, notes = _gazetteer_for(validated.geocode_facts, settings)
+    gazetteer, notes = _gazetteer_for(
+        validated.geocode_facts, settings, fallback=area_countries(areas.areas)
+    )
     clock["gazetteer"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -829,13 +832,14 @@ def _geocode_facts(events: pd.DataFrame) -> _GeocodeFacts:
 
 
 def _gazetteer_for(
-    facts: list[_GeocodeFacts], settings: BuildSettings
+    facts: list[_GeocodeFacts], settings: BuildSettings, *, fallback: Sequence[str] = ()
 ) -> tuple[Gazetteer | None, list[Problem]]:
     """The gazetteer the single-process build would load for these rows, or None if unused.
 
     The same choice ``geocode_events`` makes on the whole frame: ``--country``, else the
-    countries of the rows to geocode in the order first seen (with its note when none is
-    recognised). A missing location column errors in the task, as there.
+    countries of the rows to geocode in the order first seen, else the control areas'
+    countries (``fallback``), each with its note when no row names a recognised country.
+    A missing location column errors in the task, as there.
     """
     from dashboard import geocoding
 
@@ -843,7 +847,9 @@ def _gazetteer_for(
     if not named:
         return None, []
     countries = pd.Series(pd.unique(np.concatenate(named)), dtype=object)
-    return geocoding._default_gazetteer(settings.countries, countries, sum(f.rows for f in facts))
+    return geocoding._default_gazetteer(
+        settings.countries, countries, sum(f.rows for f in facts), fallback=fallback
+    )
 
 
 def _enrich_partition(

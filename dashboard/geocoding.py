@@ -934,6 +934,7 @@ def geocode_events(
     *,
     gazetteer: Gazetteer | None = None,
     countries: Iterable[str] | None = None,
+    fallback_countries: Iterable[str] = (),
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int], None] | None = None,
 ) -> GeocodeResult:
@@ -955,6 +956,9 @@ def geocode_events(
         Country names or ISO codes to restrict the default gazetteer to (``["Syria",
         "IQ"]``); rows of other countries stay unmatched. ``None`` or empty: the rows'
         countries. Ignored when ``gazetteer`` is given.
+    fallback_countries
+        Where names are looked up when neither ``countries`` nor the rows name a recognised
+        country (the control areas' countries); ``notes`` says so. Empty: the whole world.
     threshold
         Minimum fuzzy score, 0-100 (:data:`DEFAULT_THRESHOLD`).
     progress
@@ -998,7 +1002,9 @@ def geocode_events(
         keys = _key_frame(out, rows)
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
         if gazetteer is None:
-            gazetteer, notes = _default_gazetteer(countries, keys[schema.COUNTRY], rows.size)
+            gazetteer, notes = _default_gazetteer(
+                countries, keys[schema.COUNTRY], rows.size, fallback=fallback_countries
+            )
         answers = _resolve_distinct(
             gazetteer, uniques, codes, threshold, progress, done=n - rows.size
         )
@@ -1033,9 +1039,14 @@ def geocode_events(
 
 
 def _default_gazetteer(
-    countries: Iterable[str] | None, row_countries: pd.Series, n_rows: int
+    countries: Iterable[str] | None,
+    row_countries: pd.Series,
+    n_rows: int,
+    *,
+    fallback: Iterable[str] = (),
 ) -> tuple[Gazetteer, list[Problem]]:
-    """The gazetteer of the asked countries, else of the rows' countries, and a note if world."""
+    """The gazetteer of the asked countries, else of the rows' countries, else of the
+    ``fallback`` countries (with a note), else of the world (with a note)."""
     asked = [c for c in countries or () if isinstance(c, str) and c.strip()]
     if asked:
         unknown = [c for c in asked if country_code(c) is None]
@@ -1049,6 +1060,19 @@ def _default_gazetteer(
     if _country_codes(named) is not None:
         return load_gazetteer(countries=named), []
     shown = ", ".join(repr(c) for c in named[:5] if c) or "none"
+    instead = [c for c in fallback if isinstance(c, str) and country_code(c) is not None]
+    if instead:
+        note = Problem(
+            None,
+            schema.COUNTRY,
+            None,
+            f"none of the {n_rows} rows to geocode names a recognised country (found: "
+            f"{shown}): names were looked up in the control areas' countries only "
+            f"({', '.join(instead)}), so a place elsewhere stays unmatched; add a country "
+            "column, or name the countries to search with --country",
+            WARNING,
+        )
+        return load_gazetteer(countries=instead), [note]
     note = Problem(
         None,
         schema.COUNTRY,

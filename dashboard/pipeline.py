@@ -253,11 +253,19 @@ def build(
         and ``rows_in == rows_loaded + rows_rejected``.
     """
     settings = settings or BuildSettings()
-    checked, geocoded = read_and_geocode(events_path, settings=settings, progress=progress)
+    checked = read_checked(events_path, settings=settings, progress=progress)
     if areas is None:
         _report(progress, "areas", 0)
         areas = load_areas(area_paths, options=settings.areas)
         _report(progress, "areas", 1)
+    # Rows that name no country are looked up in the areas' countries, not the world: the
+    # map is of those, and the world's namesakes would be confident wrong answers.
+    geocoded = geocode_checked(
+        checked,
+        settings=settings,
+        progress=progress,
+        fallback_countries=area_countries(areas.areas),
+    )
     total = len(geocoded.events)
     joined = join_events_to_areas(
         geocoded.events,
@@ -315,11 +323,13 @@ def read_and_geocode(
     *,
     settings: BuildSettings | None = None,
     progress: Progress | None = None,
+    fallback_countries: Sequence[str] = (),
 ) -> tuple[ValidationResult, GeocodeResult]:
     """Read, validate and geocode one events file (the first three steps of :func:`build`).
 
     The gazetteer is loaded only when some row needs coordinates, for
-    ``settings.countries`` or else the countries the rows name.
+    ``settings.countries``, else the countries the rows name, else ``fallback_countries``
+    (said in a note), else the whole world (said in a note).
 
     Returns
     -------
@@ -328,20 +338,51 @@ def read_and_geocode(
         loaded rows geocoded.
     """
     settings = settings or BuildSettings()
+    checked = read_checked(events_path, settings=settings, progress=progress)
+    geocoded = geocode_checked(
+        checked, settings=settings, progress=progress, fallback_countries=fallback_countries
+    )
+    return checked, geocoded
+
+
+def read_checked(
+    events_path: str | Path, *, settings: BuildSettings, progress: Progress | None = None
+) -> ValidationResult:
+    """Read and validate one events file (the ``read`` stage)."""
     _report(progress, "read", 0)
     read = read_events(
         events_path, format=settings.format, mapping=settings.mapping, encoding=settings.encoding
     )
     checked = validate_events(read, dayfirst=settings.dayfirst, date_format=settings.date_format)
     _report(progress, "read", 1)
+    return checked
+
+
+def geocode_checked(
+    checked: ValidationResult,
+    *,
+    settings: BuildSettings,
+    progress: Progress | None = None,
+    fallback_countries: Sequence[str] = (),
+) -> GeocodeResult:
+    """Geocode the loaded rows of a validated file (the ``geocode`` stage)."""
     total = len(checked.events)
-    geocoded = geocode_events(
+    return geocode_events(
         checked.events,
         countries=settings.countries,
+        fallback_countries=fallback_countries,
         threshold=settings.fuzzy_threshold,
         progress=None if progress is None else lambda done: progress("geocode", done, total),
     )
-    return checked, geocoded
+
+
+def area_countries(areas: pd.DataFrame) -> tuple[str, ...]:
+    """The countries the control areas name (their ``country`` column), sorted; () when
+    they have none."""
+    if schema.COUNTRY not in areas.columns:
+        return ()
+    names = areas[schema.COUNTRY].dropna().astype(str).str.strip()
+    return tuple(sorted({n for n in names if n}))
 
 
 def _report(progress: Progress | None, stage: str, done: int) -> None:

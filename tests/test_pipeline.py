@@ -215,7 +215,9 @@ def _tiny_gazetteer() -> Gazetteer:
     return Gazetteer([(place, ("Mosul",))])
 
 
-def test_summary_warns_when_no_country_is_recognised(tmp_path, monkeypatch):
+def test_rows_naming_no_country_are_looked_up_in_the_areas_countries(tmp_path, monkeypatch):
+    """Not the whole world (20 s, and a namesake anywhere is a confident wrong answer):
+    the countries the control areas cover, said in a note that names the option."""
     asked: list[object] = []
 
     def fake_load(*, countries=None, **kwargs):  # the whole world takes 20 s and 1.2 GB
@@ -226,15 +228,42 @@ def test_summary_warns_when_no_country_is_recognised(tmp_path, monkeypatch):
     path = tmp_path / "names.csv"
     path.write_text("event_id,event_date,location\na,2015-06-15,Mosul\n", encoding="utf-8")
     result = build(path)
-    assert asked == [None]
+    assert asked == [["Iraq", "Syria"]]
     (note,) = result.summary()["notes"]
-    assert "whole-world gazetteer" in note and "--country" in note
+    assert "looked up in the control areas' countries only (Iraq, Syria)" in note
+    assert "--country" in note
     assert result.events[schema.CONTROLLER].tolist() == [schema.ISLAMIC_STATE]
 
     asked.clear()
     checked, geocoded = read_and_geocode(path, settings=BuildSettings(countries=("Iraq",)))
     assert asked == [["Iraq"]] and geocoded.notes == []
     assert checked.format == "canonical" and geocoded.counts["exact"] == 1
+
+
+def test_summary_warns_when_neither_rows_nor_areas_name_a_country(tmp_path, monkeypatch):
+    asked: list[object] = []
+
+    def fake_load(*, countries=None, **kwargs):
+        asked.append(countries)
+        return _tiny_gazetteer()
+
+    monkeypatch.setattr(geocoding, "load_gazetteer", fake_load)
+    path = tmp_path / "names.csv"
+    path.write_text("event_id,event_date,location\na,2015-06-15,Mosul\n", encoding="utf-8")
+    areas = tmp_path / "areas.geojson"
+    areas.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"controller": "Islamic State", "valid_from": "2014-01-01", "valid_to": null}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[42, 35], [45, 35], [45, 37], '
+        "[42, 37], [42, 35]]]}}]}",
+        encoding="utf-8",
+    )
+    result = build(path, [areas])
+    assert asked == [None]
+    notes = result.summary()["notes"]
+    (note,) = [n for n in notes if "gazetteer" in n]
+    assert "whole-world gazetteer" in note and "--country" in note
+    assert result.events[schema.CONTROLLER].tolist() == [schema.ISLAMIC_STATE]
 
 
 def test_no_gazetteer_is_loaded_when_every_row_has_coordinates(tmp_path, monkeypatch):
@@ -255,7 +284,8 @@ def test_progress_covers_every_stage_in_order():
     calls: list[tuple[str, int, int]] = []
     build(progress=lambda stage, done, total: calls.append((stage, done, total)))
     stages = list(dict.fromkeys(stage for stage, _, _ in calls))
-    assert stages == ["read", "geocode", "areas", "join"]
+    # The areas before the geocoding: rows naming no country are looked up in theirs.
+    assert stages == ["read", "areas", "geocode", "join"]
     for stage in ("read", "areas"):  # coarse stages: start and end
         assert [(d, t) for s, d, t in calls if s == stage] == [(0, 1), (1, 1)]
     join = [(d, t) for s, d, t in calls if s == "join"]
