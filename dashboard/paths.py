@@ -15,7 +15,10 @@ BUNDLED_EVENTS = PROJECT_DIR / "events.csv"
 GEODATA_DIR = PROJECT_DIR / "geodata"
 BUNDLED_AREAS = GEODATA_DIR / "control_areas.geojson"
 BUNDLED_ALIASES = GEODATA_DIR / "gazetteer_aliases.csv"
+#: Coarse outlines of Syria, Iraq and their neighbours: an input of the control-area build.
 BUNDLED_COUNTRIES = GEODATA_DIR / "countries.geojson"
+#: The map without tiles (land, lakes, rivers, borders, country names), from Natural Earth.
+BUNDLED_BASEMAP = GEODATA_DIR / "basemap.geojson"
 BUNDLED_TOWNS = GEODATA_DIR / "towns.csv"
 
 _NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"))

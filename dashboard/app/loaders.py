@@ -415,5 +415,5 @@ def load_context(
 
 
 def context_refs() -> tuple[FileRef, FileRef]:
-    """The bundled country outlines and towns files."""
-    return file_ref(paths.BUNDLED_COUNTRIES), file_ref(paths.BUNDLED_TOWNS)
+    """The bundled basemap (land, water, borders, country names) and towns files."""
+    return file_ref(paths.BUNDLED_BASEMAP), file_ref(paths.BUNDLED_TOWNS)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from dashboard import paths, schema, style
+from dashboard import basemap, paths, schema, style
 from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
 from dashboard.columnar import compact_events
@@ -110,10 +110,10 @@ class ExportData:
 
 
 def load_context() -> Context:
-    """The bundled country outlines and towns (``geodata/``); None where a file is missing."""
+    """The bundled basemap and towns (``geodata/``); None where a file is missing."""
     countries = towns = None
-    if paths.BUNDLED_COUNTRIES.is_file():
-        countries = gpd.read_file(paths.BUNDLED_COUNTRIES)
+    if paths.BUNDLED_BASEMAP.is_file():
+        countries = basemap.read_basemap(paths.BUNDLED_BASEMAP)
     if paths.BUNDLED_TOWNS.is_file():
         towns = pd.read_csv(
             paths.BUNDLED_TOWNS, keep_default_na=False, na_values=list(schema.NA_VALUES)

@@ -38,15 +38,24 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, PathPatch, Rectangle, RegularPolygon
+from matplotlib.path import Path
 from matplotlib.transforms import Bbox, ScaledTranslation
 
 from dashboard import aggregate, schema, style
+from dashboard import basemap as bm
 from dashboard.app.state import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, ViewState
 from dashboard.export.cartography import mercator_geometries, north_arrow, polygon_path, scale_bar
 from dashboard.export.data import ExportData
 from dashboard.export.footer import attribution_lines, exported_line
 from dashboard.export.text import draw_text
-from dashboard.export.view import Frame, fit_extent, permalink_query, placed_rows, to_mercator
+from dashboard.export.view import (
+    Frame,
+    fit_extent,
+    from_mercator,
+    permalink_query,
+    placed_rows,
+    to_mercator,
+)
 from dashboard.timewindow import FILTER_LABELS, window_bounds
 
 DEFAULT_TITLE = "Conflict events and territorial control"
@@ -334,54 +343,69 @@ class MapFigure:
         self._countries = self._country_shapes()
         self._towns = self._town_table()
         if LAYER_CONTEXT in self.layers:
-            for path in self._countries["paths"]:
-                ax.add_patch(
-                    PathPatch(
-                        path,
-                        facecolor="none" if tiles is not None else style.LAND_FILL,
-                        edgecolor="none",
-                        zorder=1,
-                    )
-                )
-                ax.add_patch(
-                    PathPatch(
-                        path,
-                        facecolor="none",
-                        edgecolor=style.COUNTRY_OUTLINE,
-                        linewidth=0.8,
-                        zorder=4,
-                    )
-                )
+            self._draw_basemap(tiles is not None)
         self._furniture_boxes: list[Bbox] = []
         bar = scale_bar(ax, self.extent, fontsize=FURNITURE_PT)
         arrow = north_arrow(ax, self.extent, fontsize=FURNITURE_PT + 1)
         self._furniture = bar + arrow
 
+    def _draw_basemap(self, tiles: bool) -> None:
+        """Land, lakes, rivers and borders (``dashboard/basemap.py``), as the page draws them.
+
+        Over tiles only the borders: land, coasts and water are the tiles' own.
+        """
+        parts = self._countries["parts"]
+        lines = {"facecolor": "none", "capstyle": "round", "joinstyle": "round"}
+        land = self._countries["land"]
+        if land is not None and not tiles:
+            # The land's edge is the coastline (a bare country polygon's edge is a border,
+            # drawn with the borders below).
+            coast = bm.COAST if parts.layered else "none"
+            patch = PathPatch(land, facecolor=style.LAND_FILL, edgecolor=coast, linewidth=0.6)
+            self.ax.add_patch(patch).set_zorder(1)
+        if self._countries["lakes"] is not None and not tiles:
+            patch = PathPatch(
+                self._countries["lakes"], facecolor=bm.WATER, edgecolor=bm.COAST, linewidth=0.5
+            )
+            self.ax.add_patch(patch).set_zorder(1.1)
+        if self._countries["rivers"] is not None and not tiles:
+            patch = PathPatch(self._countries["rivers"], edgecolor=bm.RIVER, linewidth=1.0, **lines)
+            self.ax.add_patch(patch).set_zorder(1.2)
+        if self._countries["borders"] is not None:
+            patch = PathPatch(
+                self._countries["borders"], edgecolor=style.COUNTRY_OUTLINE, linewidth=0.8, **lines
+            )
+            self.ax.add_patch(patch).set_zorder(4)
+
     def _country_shapes(self) -> dict[str, Any]:
-        countries = self.data.context.countries
-        out: dict[str, Any] = {"paths": [], "labels": []}
-        if countries is None or not len(countries):
-            return out
-        if countries.crs is not None and countries.crs.to_epsg() != 4326:
-            countries = countries.to_crs(4326)
-        geoms = mercator_geometries(countries.geometry.array)
-        names = countries["name"].tolist() if "name" in countries else [""] * len(geoms)
+        """The basemap's paths in Web Mercator, clipped to the frame, and the country labels."""
+        parts = bm.split_basemap(self.data.context.countries)
         frame = shapely.box(*self.extent)
-        for geom, name in zip(geoms, names, strict=True):
-            if geom is None or shapely.is_empty(geom) or not shapely.is_valid(geom):
+        out: dict[str, Any] = {"parts": parts, "labels": []}
+        # Clipped in lon/lat first (a degree beyond the frame): the basemap's land reaches
+        # the poles, where Mercator has no finite y.
+        lon, lat = from_mercator(
+            np.array([self.extent[0], self.extent[2]]), np.array([self.extent[1], self.extent[3]])
+        )
+        clip = shapely.box(lon[0] - 1, max(lat[0] - 1, -85.0), lon[1] + 1, min(lat[1] + 1, 85.0))
+        for key in ("land", "lakes", "rivers", "borders"):
+            geom = getattr(parts, key)
+            if geom is not None:
+                geom = shapely.intersection(geom, clip)
+            if geom is None or geom.is_empty:
+                out[key] = None
                 continue
-            path = polygon_path(geom)
-            if path is not None:
-                out["paths"].append(path)
-            visible = shapely.intersection(geom, frame)
-            if style.is_missing(name) or not str(name).strip() or visible.is_empty:
+            (projected,) = mercator_geometries([geom])
+            out[key] = (
+                polygon_path(projected) if key in ("land", "lakes") else _line_path(projected)
+            )
+        metres_per_degree = 2 * math.pi * 6378137.0 / 360
+        for label in parts.labels:
+            (x,), (y,) = to_mercator(np.array([label.lon]), np.array([label.lat]))
+            if not frame.contains(shapely.Point(x, y)):
                 continue
-            if visible.area < 0.002 * frame.area:
-                continue
-            largest = max(shapely.get_parts(visible), key=lambda g: g.area)
-            point = shapely.ops.polylabel(largest, tolerance=max(frame.area**0.5 / 500, 1.0))
-            width = float(shapely.bounds(largest)[2] - shapely.bounds(largest)[0])
-            out["labels"].append((str(name).strip(), point.x, point.y, visible.area, width))
+            width = label.width * metres_per_degree
+            out["labels"].append((label.name, float(x), float(y), label.area, width))
         return out
 
     def _draw_footer(self, lines: list[str]) -> None:
@@ -1232,3 +1256,22 @@ def _legend_rule(x0: float, x1: float, y: float) -> Any:
     from matplotlib.lines import Line2D
 
     return Line2D([x0, x1], [y, y], color=RULE, linewidth=0.6)
+
+
+def _line_path(geom: shapely.Geometry) -> Path | None:
+    """A matplotlib Path of (Multi)LineStrings; None when nothing to draw."""
+    vertices: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type not in ("LineString", "LinearRing"):
+            continue
+        xy = np.asarray(part.coords, dtype=float)
+        if len(xy) < 2 or not np.isfinite(xy).all():
+            continue
+        part_codes = np.full(len(xy), Path.LINETO, dtype=Path.code_type)
+        part_codes[0] = Path.MOVETO
+        vertices.append(xy)
+        codes.append(part_codes)
+    if not vertices:
+        return None
+    return Path(np.concatenate(vertices), np.concatenate(codes))

@@ -10,8 +10,8 @@ from dashboard import __version__, attribution, paths
 from dashboard.export.data import ExportData
 
 CONTEXT_TEXT = (
-    "Context: country outlines authored for conflictmap (approximate); town positions from "
-    "GeoNames, www.geonames.org (CC BY 4.0)."
+    "Context: land, borders, lakes and rivers from Natural Earth (public domain); town "
+    "positions from GeoNames, www.geonames.org (CC BY 4.0)."
 )
 
 

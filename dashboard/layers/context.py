@@ -1,7 +1,8 @@
-"""The basemap that needs no tiles: country outlines and town labels from geodata/."""
+"""The basemap that needs no tiles: land, water, borders and labels from geodata/."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from dashboard import basemap as bm
 from dashboard import style
 from dashboard.layers._base import JsonLayer, content_seed, stabilise_ids
 from dashboard.layers.areas import _display_geometries, _feature
@@ -80,13 +82,16 @@ def context_layer(
     name: str = "Countries and towns",
     show: bool = True,
 ) -> ContextGroup:
-    """Country outlines and town labels: a map that reads without any tile server.
+    """Land, water, borders and names: a map that reads without any tile server.
 
     Parameters
     ----------
     countries
-        Polygons with a ``name`` property (``geodata/countries.geojson``); None to skip.
-        Drawn as grey outlines; with ``build_map(basemap="none")`` also as land.
+        The basemap (``geodata/basemap.geojson`` as read by
+        :func:`dashboard.basemap.read_basemap`: land, lakes, rivers, borders and country
+        names, each feature with a ``kind``), or bare polygons with a ``name`` property;
+        None to skip. Borders (or the polygons' outlines) are drawn over tiles too; land,
+        lakes and rivers (or the polygons' fill) only with ``build_map(basemap="none")``.
     towns
         ``name, name_ar, country, latitude, longitude, role`` (``geodata/towns.csv``);
         None to skip. Labels show the Arabic name next to the Latin one where given;
@@ -97,58 +102,74 @@ def context_layer(
     Returns
     -------
     ContextGroup
-        A ``folium.FeatureGroup`` of non-interactive outlines (SVG) and labels (``L.ConflictMap.Labels``).
+        A ``folium.FeatureGroup`` of non-interactive shapes (SVG) and labels
+        (``L.ConflictMap.Labels``); ``n_countries`` counts the countries named.
     """
     group = ContextGroup(name=escape_text(name), show=show)
     label_rows: list[list[Any]] = []
-    features: list[dict[str, Any]] = []
-    if countries is not None and len(countries):
-        if countries.crs is not None and countries.crs.to_epsg() != 4326:
-            countries = countries.to_crs(4326)
-        geoms, ok = _display_geometries(
-            np.asarray(countries.geometry.array, dtype=object), COUNTRY_SIMPLIFY_DEGREES
-        )
-        names = countries["name"] if "name" in countries else [""] * len(countries)
-        for i, (geom, good, cname) in enumerate(zip(geoms, ok, names, strict=True)):
-            if not good:
-                continue
-            features.append(_feature(i, geom, {"name": escape_text(cname)}))
-            point = shapely.get_coordinates(shapely.point_on_surface(_largest_part(geom)))[0]
-            if _text(cname):
-                label_rows.append(
-                    [
-                        round(float(point[1]), 4),
-                        round(float(point[0]), 4),
-                        _text(cname),
-                        "",
-                        COUNTRY_LABEL_MIN_ZOOM,
-                        "country",
-                    ]
-                )
-    if features:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": features},
-            name="countries",
-            style_function=lambda _f: {
-                "color": style.COUNTRY_OUTLINE,
-                "weight": 1.2,
-                "opacity": 0.9,
-                "fillColor": style.LAND_FILL,
-                "fillOpacity": 0,
-            },
-            interactive=False,
-            control=False,
-            class_name="cm-country",
-            smooth_factor=1.0,
-        ).add_to(group)
+    seed = ""
+    if countries is not None and len(countries) and "kind" in countries:
+        label_rows = _basemap_layers(bm.split_basemap(countries), group)
+        seed = _digest(countries)
+        group.n_countries = len(label_rows)
+    elif countries is not None and len(countries):
+        features, label_rows = _country_outlines(countries)
+        if features:
+            folium.GeoJson(
+                {"type": "FeatureCollection", "features": features},
+                name="countries",
+                style_function=lambda _f: {
+                    "color": style.COUNTRY_OUTLINE,
+                    "weight": 1.2,
+                    "opacity": 0.9,
+                    "fillColor": style.LAND_FILL,
+                    "fillOpacity": 0,
+                },
+                interactive=False,
+                control=False,
+                class_name="cm-country",
+                smooth_factor=1.0,
+            ).add_to(group)
+        seed = json.dumps(features)
+        group.n_countries = len(features)
     label_rows.extend(_town_rows(towns))
     payload = script_json({"rows": label_rows})
     if label_rows:
         JsonLayer("labels", payload, name="labels", control=False).add_to(group)
-    group.n_countries = len(features)
     group.n_labels = len(label_rows)
-    stabilise_ids(group, content_seed("context", name, json.dumps(features), payload))
+    stabilise_ids(group, content_seed("context", name, seed, payload))
     return group
+
+
+def _country_outlines(
+    countries: gpd.GeoDataFrame,
+) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """Bare country polygons: their GeoJSON features and one label row each."""
+    if countries.crs is not None and countries.crs.to_epsg() != 4326:
+        countries = countries.to_crs(4326)
+    geoms, ok = _display_geometries(
+        np.asarray(countries.geometry.array, dtype=object), COUNTRY_SIMPLIFY_DEGREES
+    )
+    names = countries["name"] if "name" in countries else [""] * len(countries)
+    features: list[dict[str, Any]] = []
+    label_rows: list[list[Any]] = []
+    for i, (geom, good, cname) in enumerate(zip(geoms, ok, names, strict=True)):
+        if not good:
+            continue
+        features.append(_feature(i, geom, {"name": escape_text(cname)}))
+        point = shapely.get_coordinates(shapely.point_on_surface(_largest_part(geom)))[0]
+        if _text(cname):
+            label_rows.append(
+                [
+                    round(float(point[1]), 4),
+                    round(float(point[0]), 4),
+                    _text(cname),
+                    "",
+                    COUNTRY_LABEL_MIN_ZOOM,
+                    "country",
+                ]
+            )
+    return features, label_rows
 
 
 def _largest_part(geom: shapely.Geometry) -> shapely.Geometry:
@@ -156,3 +177,46 @@ def _largest_part(geom: shapely.Geometry) -> shapely.Geometry:
     if len(parts) <= 1:
         return geom
     return parts[int(np.argmax(shapely.area(parts)))]
+
+
+def _basemap_layers(parts: bm.Basemap, group: folium.FeatureGroup) -> list[list[Any]]:
+    """Add land, lakes, rivers and borders to ``group``; return the country label rows.
+
+    Land, lakes and rivers carry the class ``cm-notiles-only`` (conflictmap.css shows them
+    only on a map without tiles: over tiles they would double the tiles' own coasts and
+    rivers, a little off); borders are drawn over tiles too, as the outlines always were.
+    """
+    layers = (
+        ("land", parts.land, bm.LAND_STYLE, "cm-land cm-notiles-only"),
+        ("lakes", parts.lakes, bm.LAKE_STYLE, "cm-lake cm-notiles-only"),
+        ("rivers", parts.rivers, bm.RIVER_STYLE, "cm-river cm-notiles-only"),
+        ("borders", parts.borders, bm.BORDER_STYLE, "cm-border"),
+    )
+    for kind, geom, look, class_name in layers:
+        if geom is None:
+            continue
+        feature = {"type": "Feature", "properties": {}, "geometry": _geojson(geom)}
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [feature]},
+            name=kind,
+            style_function=lambda _f, look=look: dict(look),
+            interactive=False,
+            control=False,
+            class_name=class_name,
+            smooth_factor=1.0,
+        ).add_to(group)
+    return [
+        [round(lab.lat, 4), round(lab.lon, 4), lab.name, "", COUNTRY_LABEL_MIN_ZOOM, "country"]
+        for lab in parts.labels
+    ]
+
+
+def _geojson(geom: shapely.Geometry) -> dict[str, Any]:
+    return json.loads(shapely.to_geojson(geom))
+
+
+def _digest(frame: gpd.GeoDataFrame) -> str:
+    # The ids of the layer's elements follow its content (the same in every process, so
+    # no hash()); the WKB of a few features is cheap to digest.
+    wkb = shapely.to_wkb(np.asarray(frame.geometry.array, dtype=object))
+    return hashlib.sha1(b"".join(w for w in wkb if w is not None)).hexdigest()
