@@ -110,7 +110,11 @@ def split_basemap(frame: gpd.GeoDataFrame | None) -> Basemap:
 
     def union(kind: str) -> shapely.Geometry | None:
         parts = [g for g, k, ok in zip(geoms, kinds, good, strict=True) if ok and k == kind]
-        return shapely.union_all(parts) if parts else None
+        if len(parts) <= 1:
+            # The bundled file has one feature per kind: a union of one world-wide
+            # multipolygon would cost tens of milliseconds on every rerun of the page.
+            return parts[0] if parts else None
+        return shapely.union_all(parts)
 
     areas = _numbers(frame, "area")
     widths = _numbers(frame, "width")
