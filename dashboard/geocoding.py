@@ -1080,8 +1080,7 @@ def _default_gazetteer(
         f"none of the {n_rows} rows to geocode names a recognised country (found: {shown}): "
         "the whole-world gazetteer was loaded (about 20 s and 1.2 GB), names match exactly "
         "only (no fuzzy matching across the world) and a name found in several countries "
-        "is ambiguous; add a country column or restrict the gazetteer to the data's "
-        "countries (countries=..., or --country on the command line)",
+        "is ambiguous; add a country column, or name the countries to search with --country",
         WARNING,
     )
     return load_gazetteer(countries=None), [note]

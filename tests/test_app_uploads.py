@@ -49,8 +49,6 @@ EXTRA_ROWS = [
 ]
 
 
-
-
 @pytest.fixture
 def media(monkeypatch) -> list[MediaFileManager]:
     """The media file manager of each AppTest run (the last one is the current page's)."""
@@ -190,9 +188,7 @@ def test_an_events_upload_with_a_bad_row_shows_the_validation_report(tiny, tmp_p
         encoding="utf-8",
     )
     at = _app()
-    at.file_uploader(key="up_events").set_value(
-        ("mine.csv", upload.read_bytes(), "text/csv")
-    ).run()
+    at.file_uploader(key="up_events").set_value(("mine.csv", upload.read_bytes(), "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert _event_ids(at) == ["UP1", "UP3"]
@@ -309,3 +305,38 @@ def test_a_bad_areas_upload_shows_an_error_and_keeps_the_areas(tiny, name, data,
     ).run()
     assert not at.error, [e.value for e in at.error]
     assert _controllers(at) == {"Iraqi government", "SDF"}
+
+
+def test_an_upload_of_place_names_says_what_was_loaded_found_and_warned(
+    tiny, tmp_path, monkeypatch
+):
+    """1,000 rows naming towns, no coordinates and no country column (as a spreadsheet of
+    reports looks): the gazetteer of the areas' countries places them, and the success
+    message says how many rows were loaded, how the places were found and the warning
+    that the countries were assumed. A previous error is gone."""
+    towns = ["Mosul", "Tikrit", "Ramadi", "Fallujah", "Kirkuk", "Nowhereville"]
+    rows = [f"P{i},2017-11-{1 + i % 14:02d},Battles,{towns[i % len(towns)]}" for i in range(1000)]
+    upload = tmp_path / "places.csv"
+    upload.write_text("event_id,event_date,event_type,location\n" + "\n".join(rows) + "\n")
+    doc = areas_doc()
+    for feature in doc["features"]:
+        feature["properties"]["country"] = "Iraq"
+    areas = tmp_path / "iraq-areas.geojson"
+    areas.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setenv(AREAS_ENV, str(areas))
+    at = _app()
+    at.file_uploader(key="up_events").set_value(("bad.csv", b"\x00\x01", "text/csv")).run()
+    assert at.sidebar.error, "a bad file first: its error must be replaced"
+    at.file_uploader(key="up_events").set_value(
+        ("places.csv", upload.read_bytes(), "text/csv")
+    ).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.sidebar.error, [e.value for e in at.sidebar.error]
+    # The message as read (Markdown escapes and zero-width breaks taken out).
+    success = "".join(re.sub(r"\\(.)", r"\1", s.value) for s in at.sidebar.success)
+    success = success.replace("\u200b", "")
+    assert "Events now from places.csv: 1,000 rows: 1,000 loaded, 0 set aside." in success
+    # Nowhereville is nowhere: its rows unmatched, said; the rest placed in Iraq.
+    nowhere = sum(1 for i in range(1000) if towns[i % len(towns)] == "Nowhereville")
+    assert f"Places: exact {1000 - nowhere}, unmatched {nowhere}." in success, success
+    assert "control areas' countries only (Iraq)" in success, success

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -130,28 +131,69 @@ def _input_defaults() -> dict[str, str]:
 
 def _try_load(
     events: FileRef, areas: tuple[FileRef, ...], payloads: dict[str, bytes], read: str
-) -> str | None:
-    """Build the candidate data; None when usable (and then kept as the session's build),
-    else a plain-text reason (and the build in use stays)."""
+) -> tuple[str | None, Dataset | None]:
+    """Build the candidate data: (None, the build) when usable (and then kept as the
+    session's build), else (a plain-text reason, None) and the build in use stays."""
+    names = ", ".join(ref.name for ref in (events, *areas) if ref.path is None) or "the files"
     try:
-        # Not kept yet: a refused candidate must not replace the build in use.
-        candidate = load_dataset(events, areas, payloads, read=read, keep=False)
+        # Said while it works (a callback's output goes to the top of the page); the
+        # gazetteer of the data's countries is loaded once per process, for every session.
+        with st.spinner(f"Reading {names}: validating, geocoding, joining with the areas…"):
+            # Not kept yet: a refused candidate must not replace the build in use.
+            candidate = load_dataset(events, areas, payloads, read=read, keep=False)
     except DashboardError as exc:
-        return str(exc)
+        return str(exc), None
     except Exception as exc:  # a user's file must never crash the page
         log.exception("upload could not be built")
-        return f"the file could not be read ({type(exc).__name__}); nothing was changed"
+        return f"the file could not be read ({type(exc).__name__}); nothing was changed", None
     if candidate.event_report.rows_loaded == 0:
         report = candidate.event_report
         first = report.errors[0].to_text() if report.errors else "no rows"
-        return f"no usable event rows ({report.rows_in} read, {report.rows_rejected} set aside; {first})"
+        return (
+            (
+                f"no usable event rows ({report.rows_in} read, {report.rows_rejected} set "
+                f"aside; {first})"
+            ),
+            None,
+        )
     if len(candidate.areas) == 0:
-        return "no usable control areas in the file(s)"
+        return "no usable control areas in the file(s)", None
     if any(ref.path is None for ref in (events, *areas)):
         keep_upload_build(events, areas, read, candidate)
     else:  # an areas upload refused earlier left the server's files: nothing to keep
         forget_upload_build()
-    return None
+    return None, candidate
+
+
+def upload_outcome(lead: str, ds: Dataset, *, most: int = 3) -> str:
+    """The success message of an upload: what was loaded, what was set aside, how the
+    places were found, and the build's first warnings (the report has them all)."""
+    summary = ds.summary
+    lines = [
+        (
+            f"{lead} {summary.get('rows_in', 0):,} rows: {summary.get('rows_loaded', 0):,} "
+            f"loaded, {summary.get('rows_rejected', 0):,} set aside."
+        )
+    ]
+    geocoded = {k: v for k, v in dict(summary.get("geocoded") or {}).items() if v}
+    if set(geocoded) - {"given"}:
+        lines.append("Places: " + ", ".join(f"{k} {v:,}" for k, v in geocoded.items()) + ".")
+    areas = summary.get("control_areas")
+    if isinstance(areas, Mapping) and areas.get("set_aside"):
+        lines.append(f"Control areas: {areas.get('set_aside'):,} features set aside.")
+    notes = [str(n) for n in summary.get("notes") or []]
+    notes += [str(p) for p in summary.get("file_problems") or []]
+    for note in notes[:most]:
+        lines.append(f"Warning: {note}")
+    if len(notes) > most:
+        lines.append(f"{len(notes) - most} more warnings in the validation report below.")
+    return "\n\n".join(lines)
+
+
+def _clear_messages() -> None:
+    ss = st.session_state
+    ss[K_UPLOAD_ERROR] = None
+    ss[K_UPLOAD_OK] = None
 
 
 def _on_events_upload() -> None:
@@ -159,6 +201,7 @@ def _on_events_upload() -> None:
     upload = ss.get(K_UP_EVENTS)
     if upload is None or not hasattr(upload, "getvalue"):  # removed, or a DeletedFile
         return
+    _clear_messages()
     data = upload.getvalue()
     name = upload.name
     if len(data) > MAX_UPLOAD_BYTES:
@@ -168,17 +211,16 @@ def _on_events_upload() -> None:
     sources = current_sources()
     payloads = {**sources.payloads, ref.fingerprint: data}
     read = _read_from_inputs()
-    problem = _try_load(ref, sources.areas, payloads, read)
-    if problem:
-        ss[K_UPLOAD_ERROR] = (name, problem)
-        ss[K_UPLOAD_OK] = None
+    problem, built = _try_load(ref, sources.areas, payloads, read)
+    if problem or built is None:
+        ss[K_UPLOAD_ERROR] = (name, problem or "it could not be built")
         return
     ss.pop(K_PAYLOADS, None)  # the replaced bytes go now, not after the next run
     ss[K_PAYLOADS] = _keep_payloads(payloads, ref, sources.areas)
     ss[K_SRC_READ] = read
     ss[K_SRC_EVENTS] = ref
     ss[K_UPLOAD_ERROR] = None
-    ss[K_UPLOAD_OK] = f"Events now from {name}."
+    ss[K_UPLOAD_OK] = upload_outcome(f"Events now from {name}:", built)
 
 
 def _on_areas_upload() -> None:
@@ -186,6 +228,7 @@ def _on_areas_upload() -> None:
     uploads = [u for u in ss.get(K_UP_AREAS) or [] if hasattr(u, "getvalue")]
     if not uploads:
         return
+    _clear_messages()
     refs: list[FileRef] = []
     payloads = dict(current_sources().payloads)
     for upload in uploads:
@@ -201,18 +244,17 @@ def _on_areas_upload() -> None:
         payloads[ref.fingerprint] = data
     sources = current_sources()
     read = _read_from_inputs()
-    problem = _try_load(sources.events, tuple(refs), payloads, read)
+    problem, built = _try_load(sources.events, tuple(refs), payloads, read)
     names = ", ".join(u.name for u in uploads)
-    if problem:
-        ss[K_UPLOAD_ERROR] = (names, problem)
-        ss[K_UPLOAD_OK] = None
+    if problem or built is None:
+        ss[K_UPLOAD_ERROR] = (names, problem or "they could not be built")
         return
     ss.pop(K_PAYLOADS, None)
     ss[K_PAYLOADS] = _keep_payloads(payloads, sources.events, tuple(refs))
     ss[K_SRC_READ] = read
     ss[K_SRC_AREAS] = tuple(refs)
     ss[K_UPLOAD_ERROR] = None
-    ss[K_UPLOAD_OK] = f"Control areas now from {names}."
+    ss[K_UPLOAD_OK] = upload_outcome(f"Control areas now from {names}; events:", built)
 
 
 def _keep_payloads(
@@ -293,7 +335,9 @@ def render_data_section(ds: Dataset, sources: Sources) -> None:
                 "The data shown is unchanged."
             )
         elif ss.get(K_UPLOAD_OK):
-            st.success(md(ss[K_UPLOAD_OK]))
+            # Paragraph by paragraph, each literal: the message holds the data's words.
+            text = "\n\n".join(md(p, limit=600) for p in str(ss[K_UPLOAD_OK]).split("\n\n"))
+            st.success(text)
         if sources.uploaded:
             st.button("Back to the original data", on_click=_reset_sources)
     render_report(ds)
