@@ -14,6 +14,60 @@ from dashboard.timewindow import window_bounds
 
 #: Above this many days on screen the chart counts weeks, below it days.
 DAILY_MAX_DAYS = 120
+#: At most this many labelled ticks on the time axis.
+MAX_TICKS = 12
+#: Tick steps tried in order (unit, step), the first giving at most MAX_TICKS ticks wins,
+#: each with a label format that names every tick differently.
+_TICK_STEPS: tuple[tuple[str, int, str], ...] = (
+    ("day", 1, "%d %b"),
+    ("day", 7, "%d %b"),
+    ("day", 14, "%d %b"),
+    ("month", 1, "%b %Y"),
+    ("month", 2, "%b %Y"),
+    ("month", 3, "%b %Y"),
+    ("month", 6, "%b %Y"),
+    ("year", 1, "%Y"),
+    ("year", 2, "%Y"),
+    ("year", 5, "%Y"),
+    ("year", 10, "%Y"),
+)
+#: The name of the chart's click selection (a bar's period): the page moves the date to it.
+PICK = "pick"
+
+
+def time_ticks(first: dt.date, last: dt.date) -> tuple[list[dt.date], str]:
+    """Tick dates between ``first`` and ``last`` and their label format: at most
+    :data:`MAX_TICKS`, on whole days, months or years, and no two labels alike (Vega's own
+    ticks on a weekly axis labelled "%b %Y" repeat a month's name once a week)."""
+    if last < first:
+        first, last = last, first
+    for unit, step, fmt in _TICK_STEPS:
+        ticks = _ticks(first, last, unit, step)
+        if len(ticks) <= MAX_TICKS:
+            break
+    if unit == "day" and first.year != last.year:
+        fmt = "%d %b %Y"
+    return ticks, fmt
+
+
+def _ticks(first: dt.date, last: dt.date, unit: str, step: int) -> list[dt.date]:
+    if unit == "day":
+        return [first + dt.timedelta(days=d) for d in range(0, (last - first).days + 1, step)]
+    if unit == "month":
+        months = first.year * 12 + first.month - 1
+        if first.day != 1:
+            months += 1
+        months += (-months) % step  # months of the same phase every year (Jan, Apr, ...)
+        out = []
+        while True:
+            day = dt.date(months // 12, months % 12 + 1, 1)
+            if day > last:
+                return out
+            out.append(day)
+            months += step
+    year = first.year + (first.month != 1 or first.day != 1)
+    year += (-year) % step
+    return [dt.date(y, 1, 1) for y in range(year, last.year + 1, step)]
 
 
 def timeline_chart(
@@ -25,12 +79,13 @@ def timeline_chart(
     type_order: Sequence[str],
     freq: str,
     domain: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-    height: int = 190,
+    height: int = 260,
 ) -> alt.LayerChart:
     """An altair chart of ``counts`` (from :func:`period_counts`) with the window marked.
 
     Colours come from the shared palette so the chart matches the map's legend; types
-    without a palette entry are grey.
+    without a palette entry are grey. A click on a bar selects its period
+    (:data:`PICK`): the page moves the date there.
     """
     start, end = window_bounds(as_of, window_days)
     types = list(type_order)
@@ -39,6 +94,14 @@ def timeline_chart(
             types.append(value)
     scale = alt.Scale(domain=types, range=[colours.get(t, "#9e9e9e") for t in types])
     unit = "week of" if freq == "W" else "day"
+    if domain:
+        lo, hi = pd.Timestamp(domain[0]).date(), pd.Timestamp(domain[1]).date()
+    elif len(counts):
+        lo, hi = counts["period"].min().date(), counts["period"].max().date()
+    else:
+        lo = hi = as_of
+    ticks, tick_format = time_ticks(lo, hi)
+    pick = alt.selection_point(name=PICK, fields=["period"], on="click", empty=False)
     bars = (
         alt.Chart(counts)
         .mark_bar()
@@ -46,7 +109,11 @@ def timeline_chart(
             x=alt.X(
                 "period:T",
                 title=None,
-                axis=alt.Axis(format="%b %Y" if freq == "W" else "%d %b %Y", labelOverlap=True),
+                axis=alt.Axis(
+                    format=tick_format,
+                    values=[alt.DateTime(year=t.year, month=t.month, date=t.day) for t in ticks],
+                    labelOverlap=True,
+                ),
                 scale=alt.Scale(domain=[d.isoformat() for d in domain])
                 if domain
                 else alt.Undefined,
@@ -63,12 +130,14 @@ def timeline_chart(
                 legend=alt.Legend(orient="right", labelLimit=220),
             ),
             order=alt.Order(f"{schema.EVENT_TYPE}:N"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.85)),
             tooltip=[
                 alt.Tooltip("period:T", title=unit, format="%Y-%m-%d"),
                 alt.Tooltip(f"{schema.EVENT_TYPE}:N", title="type"),
                 alt.Tooltip("events:Q", title="events"),
             ],
         )
+        .add_params(pick)
     )
     marks = pd.DataFrame(
         {
@@ -77,8 +146,11 @@ def timeline_chart(
             "as_of": [pd.Timestamp(as_of)],
         }
     )
+    # The window: a band that reads at a glance, edged so a one-week window still shows.
     window = (
-        alt.Chart(marks).mark_rect(opacity=0.15, color="#1f3b73").encode(x="start:T", x2="end:T")
+        alt.Chart(marks)
+        .mark_rect(opacity=0.28, color="#1f3b73", stroke="#1f3b73", strokeWidth=1.5)
+        .encode(x="start:T", x2="end:T")
     )
     rule = (
         alt.Chart(marks)
