@@ -2,7 +2,8 @@
 
 ``geodata/basemap.geojson`` (Natural Earth, derived by ``geodata/derive_basemap.py``) holds
 one feature per ``kind``: ``land`` (polygons whose edge is the coastline), ``lake``,
-``river``, ``border`` (land borders as lines) and one ``label`` point per country. The app's
+``river``, ``border`` (land borders as lines), and per country a ``label`` point and a coarse
+``country`` outline (for placing its name in a picture that cuts it). The app's
 "no tiles" map (:func:`dashboard.layers.context_layer`) and the pictures
 (:mod:`dashboard.export.figure`) both read it through :func:`split_basemap`, so they draw
 the same thing. Plain country polygons with a ``name`` (the older ``countries.geojson``
@@ -21,7 +22,7 @@ import shapely
 
 from dashboard import paths, style
 
-KINDS = ("land", "lake", "river", "border", "label")
+KINDS = ("land", "lake", "river", "border", "label", "country")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Basemap:
     rivers: shapely.Geometry | None
     borders: shapely.Geometry | None
     labels: tuple[CountryLabel, ...]
+    #: (name, coarse outline) of each country, to place its name inside a frame.
+    countries: tuple[tuple[str, shapely.Geometry], ...]
     #: True for a whole basemap (land edge = coastline); False for bare country polygons,
     #: whose outlines are drawn as they are.
     layered: bool
@@ -88,7 +91,7 @@ def split_basemap(frame: gpd.GeoDataFrame | None) -> Basemap:
         Missing, empty and NaN-coordinate geometries are left out.
     """
     if frame is None or not len(frame):
-        return Basemap(None, None, None, None, (), layered=False)
+        return Basemap(None, None, None, None, (), (), layered=False)
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     geoms = np.asarray(frame.geometry.array, dtype=object)
@@ -105,7 +108,10 @@ def split_basemap(frame: gpd.GeoDataFrame | None) -> Basemap:
         )
         land = shapely.union_all(polygons) if polygons else None
         borders = shapely.union_all(shapely.boundary(polygons)) if polygons else None
-        return Basemap(land, None, None, borders, labels, layered=False)
+        countries = tuple(
+            (name, geom) for name, geom, ok in zip(names, geoms, good, strict=True) if ok and name
+        )
+        return Basemap(land, None, None, borders, labels, countries, layered=False)
     kinds = _column(frame, "kind")
 
     def union(kind: str) -> shapely.Geometry | None:
@@ -125,8 +131,19 @@ def split_basemap(frame: gpd.GeoDataFrame | None) -> Basemap:
         )
         if ok and kind == "label" and name and geom.geom_type == "Point"
     )
+    countries = tuple(
+        (name, geom)
+        for geom, kind, name, ok in zip(geoms, kinds, names, good, strict=True)
+        if ok and kind == "country" and name
+    )
     return Basemap(
-        union("land"), union("lake"), union("river"), union("border"), labels, layered=True
+        union("land"),
+        union("lake"),
+        union("river"),
+        union("border"),
+        labels,
+        countries,
+        layered=True,
     )
 
 

@@ -61,6 +61,8 @@ OUTER_TOLERANCE = 0.03
 #: Outside the box only land is drawn, as coarsely as a zoom-3 view allows.
 WORLD_TOLERANCE = 0.1
 DIGITS = 3
+#: Country outlines serve only to place names: 0.1 degree (about 10 km), 2 decimals.
+COUNTRY_TOLERANCE = 0.1
 #: Units of Natural Earth's admin-0 layer that are not countries: the lines between them
 #: and the country around them are not drawn as borders.
 NOT_COUNTRIES = frozenset(
@@ -106,7 +108,8 @@ def build(
     lakes: Iterable[shapely.Geometry],
     boundary_lines: Iterable[shapely.Geometry],
 ) -> list[dict[str, Any]]:
-    """The basemap's features, in drawing order: land, lakes, rivers, coast, borders, labels."""
+    """The basemap's features, in drawing order: land, lakes, rivers, borders, then per
+    country its label point and coarse outline."""
     box = shapely.box(*DETAIL_BOX)
     arcs = _arcs(countries_topo)
     units = countries_topo["objects"]["countries"]["geometries"]
@@ -154,6 +157,10 @@ def build(
         minx, _, maxx, _ = largest.bounds
         extra = {"area": round(here.area, 2), "width": round(maxx - minx, 2)}
         features.append(_feature(point, "label", name=name, **extra))
+        # A coarse outline lets a picture put the name of a country cut by its frame
+        # inside the part it shows (the page places names at the label points only).
+        outline = _polygons(_simplify(here, COUNTRY_TOLERANCE), min_area=LABEL_MIN_AREA / 10)
+        features.append(_feature(outline, "country", name=name, digits=2))
     return [f for f in features if f["geometry"] is not None]
 
 
@@ -240,17 +247,20 @@ def _simplify(geom: shapely.Geometry, tolerance: float) -> shapely.Geometry:
     return shapely.make_valid(shapely.simplify(geom, tolerance, preserve_topology=True))
 
 
-def _polygons(geom: shapely.Geometry) -> shapely.Geometry:
-    """Only the (multi)polygon parts: clipping and repair can leave stray lines or points."""
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 1e-5]
+def _polygons(geom: shapely.Geometry, *, min_area: float = 1e-5) -> shapely.Geometry:
+    """Only the (multi)polygon parts, each of at least ``min_area`` square degrees: clipping
+    and repair can leave stray lines, points and slivers."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area >= min_area]
     return shapely.multipolygons(parts) if parts else None
 
 
-def _feature(geom: shapely.Geometry | None, kind: str, **properties: Any) -> dict[str, Any]:
+def _feature(
+    geom: shapely.Geometry | None, kind: str, *, digits: int = DIGITS, **properties: Any
+) -> dict[str, Any]:
     if geom is not None and geom.is_empty:
         geom = None
     if geom is not None:
-        geom = shapely.set_precision(geom, 10**-DIGITS)
+        geom = shapely.set_precision(geom, 10**-digits)
     mapping = None if geom is None or geom.is_empty else json.loads(shapely.to_geojson(geom))
     return {"type": "Feature", "properties": {"kind": kind, **properties}, "geometry": mapping}
 

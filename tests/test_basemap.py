@@ -24,7 +24,7 @@ from dashboard.app.state import ViewState
 from dashboard.export import load_export_data, render_html, resolve_frame
 from dashboard.export.figure import MapFigure
 from dashboard.export.render import ExportSettings
-from dashboard.export.view import to_mercator
+from dashboard.export.view import to_mercator, view_extent
 from dashboard.layers import context_layer
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -279,3 +279,21 @@ def test_derivation_draws_shared_arcs_as_borders_and_the_rest_as_coast():
     assert sorted(
         f["properties"]["name"] for f in features if f["properties"]["kind"] == "label"
     ) == ["East", "West"]
+
+
+def test_png_names_neighbours_the_frame_cuts_inside_the_part_shown(bundled):
+    """The default frame of 9 November 2017 shows a strip of Iran and of Saudi Arabia, whose
+    centres lie far outside it: their names are written on the parts shown."""
+    figure = MapFigure(
+        bundled,
+        width_in=10,
+        height_in=6.25,
+        dpi=100,
+        extent=view_extent(bundled, NOV_9),
+        view=NOV_9,
+        exported_at=WHEN,
+    )
+    figure.draw(resolve_frame(bundled, NOV_9))
+    figure.canvas.draw()
+    names = {"".join(t.get_text().split()) for t in figure.ax.texts}
+    assert {"IRAN", "SAUDIARABIA", "SYRIA", "IRAQ"} <= names  # letters spaced by thin spaces

@@ -399,6 +399,9 @@ class MapFigure:
             out[key] = (
                 polygon_path(projected) if key in ("land", "lakes") else _line_path(projected)
             )
+        if parts.countries:
+            out["labels"] = self._outline_labels(parts.countries, clip, frame)
+            return out
         metres_per_degree = 2 * math.pi * 6378137.0 / 360
         for label in parts.labels:
             (x,), (y,) = to_mercator(np.array([label.lon]), np.array([label.lat]))
@@ -407,6 +410,30 @@ class MapFigure:
             width = label.width * metres_per_degree
             out["labels"].append((label.name, float(x), float(y), label.area, width))
         return out
+
+    @staticmethod
+    def _outline_labels(
+        countries: Sequence[tuple[str, shapely.Geometry]],
+        clip: shapely.Geometry,
+        frame: shapely.Geometry,
+    ) -> list[tuple[str, float, float, float, float]]:
+        """A name for each country with room in the frame, inside the part the frame shows
+        (a neighbour cut by the frame is named at its edge, not at its far-off centre)."""
+        labels = []
+        outlines = [shapely.intersection(geom, clip) for _, geom in countries]
+        projected = mercator_geometries(outlines)
+        for (name, _), geom in zip(countries, projected, strict=True):
+            if geom is None or shapely.is_empty(geom) or not shapely.is_valid(geom):
+                continue
+            visible = shapely.intersection(geom, frame)
+            polygons = [p for p in shapely.get_parts(visible) if p.geom_type == "Polygon"]
+            if not polygons or visible.area < 0.002 * frame.area:
+                continue
+            largest = max(polygons, key=lambda g: g.area)
+            point = shapely.ops.polylabel(largest, tolerance=max(frame.area**0.5 / 500, 1.0))
+            width = float(shapely.bounds(largest)[2] - shapely.bounds(largest)[0])
+            labels.append((name, point.x, point.y, visible.area, width))
+        return labels
 
     def _draw_footer(self, lines: list[str]) -> None:
         layout = self.layout
