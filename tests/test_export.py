@@ -343,6 +343,34 @@ def test_bbox_wins_and_is_checked(bundled):
             parse_bbox(text)
 
 
+def test_png_and_pdf_say_which_view_and_extent_they_show(tiny_data):
+    """A picture pasted in a brief can be traced back: its permalink and the extent drawn
+    (the extent asked for, grown about its centre to the picture's shape, never cut)."""
+    from pypdf import PdfReader
+
+    view = replace(NOV_9, center=(35.5, 42.25), zoom=9)
+    box = (41.0, 35.0, 43.5, 36.0)
+    settings = replace(SETTINGS, bbox=box)
+    with Image.open(io.BytesIO(render_png(tiny_data, view, settings))) as image:
+        text = dict(image.text)
+    assert text["View"].startswith("?date=2017-11-09&window=30&")
+    assert "&lat=35.5000&lon=42.2500&zoom=9" in text["View"]
+    west, south, east, north = (float(v) for v in text["Extent"].split(","))
+    asked = to_mercator(np.array([box[0], box[2]]), np.array([box[1], box[3]]))
+    drawn = to_mercator(np.array([west, east]), np.array([south, north]))
+    # Same centre; the box is wider than the map's axes, so only its height grows.
+    assert (drawn[0][0] + drawn[0][1]) / 2 == pytest.approx((asked[0][0] + asked[0][1]) / 2)
+    assert (drawn[1][0] + drawn[1][1]) / 2 == pytest.approx((asked[1][0] + asked[1][1]) / 2)
+    assert (drawn[0][0], drawn[0][1]) == pytest.approx((asked[0][0], asked[0][1]), abs=1.0)
+    assert drawn[1][0] < asked[1][0] and drawn[1][1] > asked[1][1]
+    assert text["Comment"].startswith("Exported 2024-05-01 09:30 UTC with conflictmap")
+    assert text["Comment"].endswith(f"extent (W,S,E,N): {text['Extent']}")
+
+    keywords = PdfReader(io.BytesIO(render_pdf(tiny_data, view, settings))).metadata["/Keywords"]
+    assert "view: ?date=2017-11-09&window=30&" in keywords
+    assert "&lat=35.5000&lon=42.2500&zoom=9" in keywords and "extent (W,S,E,N): " in keywords
+
+
 # --- animation -------------------------------------------------------------------------------
 
 

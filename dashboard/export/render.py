@@ -27,7 +27,14 @@ from dashboard.app.state import ViewState
 from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
 from dashboard.export.figure import Background, MapFigure, TileSource, legend_spec
-from dashboard.export.view import animation_dates, resolve_frame, view_extent
+from dashboard.export.footer import exported_line
+from dashboard.export.view import (
+    animation_dates,
+    from_mercator,
+    permalink_query,
+    resolve_frame,
+    view_extent,
+)
 
 #: Pixels of a PNG at scale 1, and the inches it is laid out in.
 PNG_PX: tuple[int, int] = (1600, 1000)
@@ -129,20 +136,54 @@ def _rgb_frame(figure: MapFigure) -> np.ndarray:
     return np.array(buffer[:, :, :3])
 
 
+def drawn_extent(figure: MapFigure) -> tuple[float, float, float, float]:
+    """The extent the figure's map shows, in degrees west, south, east, north (the extent
+    asked for, grown about its centre to the map's shape)."""
+    minx, miny, maxx, maxy = figure.extent
+    lon, lat = from_mercator(np.array([minx, maxx]), np.array([miny, maxy]))
+    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
+
+
+def view_metadata(view: ViewState, extent: Sequence[float], when: dt.datetime) -> dict[str, str]:
+    """Which view a file shows and where, for a reader's file properties and for a script:
+    a PNG's text chunks, and (``Comment``) a PDF's keywords.
+
+    ``View`` is the permalink's query (``?date=...``, as in the footer), ``Extent`` the
+    degrees west,south,east,north the map shows (6 decimals), ``Comment`` the footer's line
+    with the extent. Latin-1 text (PNG tEXt): a permalink's query is percent-encoded.
+    """
+    permalink = permalink_query(view)
+    box = ",".join(f"{float(v):.6f}" for v in extent)
+    return {
+        "View": f"?{permalink}",
+        "Extent": box,
+        "Comment": f"{exported_line(when, permalink)} · extent (W,S,E,N): {box}",
+    }
+
+
 def render_png(data: ExportData, view: ViewState, settings: ExportSettings | None = None) -> bytes:
-    """The view as a PNG (1600 x 1000 pixels times ``settings.scale``)."""
+    """The view as a PNG (1600 x 1000 pixels times ``settings.scale``), its permalink and
+    extent in its text chunks (:func:`view_metadata`)."""
     settings = (settings or ExportSettings()).checked()
-    figure = _raster_figure(data, view, settings)
+    when = settings.exported_at or dt.datetime.now(dt.UTC)
+    figure = _raster_figure(data, view, replace(settings, exported_at=when))
     figure.draw(resolve_frame(data, view))
     out = io.BytesIO()
-    figure.fig.savefig(out, format="png", dpi=figure.fig.dpi, metadata={"Software": "conflictmap"})
+    figure.fig.savefig(
+        out,
+        format="png",
+        dpi=figure.fig.dpi,
+        metadata={"Software": "conflictmap", **view_metadata(view, drawn_extent(figure), when)},
+    )
     return out.getvalue()
 
 
 def render_pdf(data: ExportData, view: ViewState, settings: ExportSettings | None = None) -> bytes:
-    """The view as a one-page landscape PDF (A4 or Letter), vector with searchable text."""
+    """The view as a one-page landscape PDF (A4 or Letter), vector with searchable text;
+    its keywords name the view and the extent (:func:`view_metadata`)."""
     settings = (settings or ExportSettings()).checked()
     width_in, height_in = PAPERS[settings.paper]
+    when = settings.exported_at or dt.datetime.now(dt.UTC)
     figure = MapFigure(
         data,
         width_in=width_in,
@@ -151,18 +192,18 @@ def render_pdf(data: ExportData, view: ViewState, settings: ExportSettings | Non
         extent=view_extent(data, view, settings.bbox),
         view=view,
         title=settings.title,
-        exported_at=settings.exported_at,
+        exported_at=when,
         tiles=_tile_source(settings),
     )
     figure.draw(resolve_frame(data, view))
     out = io.BytesIO()
-    when = settings.exported_at or dt.datetime.now(dt.UTC)
     figure.fig.savefig(
         out,
         format="pdf",
         metadata={
             "Title": settings.title or "Conflict events and territorial control",
             "Subject": f"As of {view.as_of.isoformat()}, events of {view.window} days",
+            "Keywords": view_metadata(view, drawn_extent(figure), when)["Comment"],
             "Creator": "conflictmap",
             "CreationDate": when,
         },
