@@ -11,6 +11,7 @@ that make it talk back.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: and margin, on a map about 1000 px wide): kept free of data in the default framing.
 LEGEND_SHARE = 0.27
 K_MAP_BASE = "map_base"  # (basemap, context shown) the mounted base map was built with
+VIEW_DATE_NAME = "View date"
+#: The title streamlit-folium gives the map's frame (the Pause button finds the map by it).
+MAP_FRAME_TITLE = "streamlit_folium.st_folium"
 
 
 @st.cache_resource(show_spinner=False)
@@ -151,6 +155,33 @@ def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
     except (KeyError, TypeError, ValueError):
         lat_lon = view.center
     return bbox_from_view(lat_lon, map_zoom(view, view.zoom or 6) if lat_lon else None)
+
+
+def view_date_group(as_of: dt.date) -> folium.FeatureGroup:
+    """The layer that writes on the map the date its layers are drawn for.
+
+    Added after every other layer of an update (``L.ConflictMap.ViewDate`` in
+    conflictmap.js): once the browser has added it, the areas, events and legend of that
+    date are on the map, and the map's container says so in ``data-cm-as-of``. The Pause
+    button reads the date there; it is kept out of the layer control.
+
+    Parameters
+    ----------
+    as_of
+        The date of the view drawn.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        A group holding the one layer, with ids fixed by the date (the same date gives the
+        same script, so a rerun for a map move does not redraw the map).
+    """
+    payload = layers.script_json({"asOf": as_of.isoformat()})
+    layer = layers.JsonLayer("viewDate", payload, name=VIEW_DATE_NAME, control=False)
+    group = folium.FeatureGroup(name=VIEW_DATE_NAME, control=False)
+    layer.add_to(group)
+    layers.stabilise_ids(group, f"view-date:{as_of.isoformat()}")
+    return group
 
 
 def place_group(lat: float, lon: float, name: str) -> folium.FeatureGroup:
@@ -262,6 +293,7 @@ def render_map(
     if place is not None:
         groups.append(place_group(*place))
     groups.append(_group(legend, "Legend"))
+    groups.append(view_date_group(view.as_of))  # last: see its docstring
     return st_folium(
         fmap,
         key=MAP_KEY,

@@ -1076,6 +1076,28 @@
   });
 
   CM.legend = function (spec) { return new CM.Legend(spec); };
+
+  // ---------------------------------------------------------------------------------------
+  // The date the map is drawn for. The page adds this layer after every other layer of an
+  // update (areas, events, legend), so once it is on the map those layers are of its date.
+  // It writes that date on the map's container (data-cm-as-of) and counts the updates
+  // (data-cm-updates): the page's Pause button stops at the date read there (what the
+  // user sees, which may trail the server by a step or more), and tests wait on it.
+  // spec: {asOf: "YYYY-MM-DD"}. Removing the layer leaves the attribute to the next one.
+  CM.ViewDate = L.Layer.extend({
+    initialize: function (spec) { this._spec = spec; },
+
+    onAdd: function (map) {
+      var box = map.getContainer();
+      var updates = parseInt(box.getAttribute('data-cm-updates') || '0', 10) || 0;
+      box.setAttribute('data-cm-as-of', String(this._spec.asOf || ''));
+      box.setAttribute('data-cm-updates', String(updates + 1));
+    },
+
+    onRemove: function () {}
+  });
+
+  CM.viewDate = function (spec) { return new CM.ViewDate(spec); };
 }(window.L));
 
 
