@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
+from dashboard.app.playbutton import play_button, read_press
 from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, cap_cells, md
 from dashboard.app.timeline import timeline_chart
 from dashboard.areas import areas_at
@@ -83,19 +85,36 @@ class Prepared:
 # --- callbacks (run before the fragment body) ---------------------------------------------
 
 
+def _set_date(day: dt.date) -> None:
+    """The server moves the date (a step, a Play tick, Pause): the slider must follow."""
+    ss = st.session_state
+    ss[K.K_DATE] = day
+    ss[K.K_DATE_SET] = True
+
+
 def _step(direction: int, first: dt.date, last: dt.date) -> None:
     ss = st.session_state
-    ss[K.K_DATE] = step_date(
-        ss[K.K_DATE], ss.get(K.K_STEP, "week"), direction, first=first, last=last
-    )
+    _set_date(step_date(ss[K.K_DATE], ss.get(K.K_STEP, "week"), direction, first=first, last=last))
 
 
-def _toggle_play(first: dt.date, last: dt.date) -> None:
+def _play_pressed(first: dt.date, last: dt.date) -> None:
+    """Play, or Pause at the date the map showed when it was clicked (not at the server's
+    latest step, which may be ahead of it)."""
     ss = st.session_state
-    playing = not ss.get(K.K_PLAYING, False)
-    if playing and ss.get(K.K_DATE) == last:
-        ss[K.K_DATE] = first  # Play at the end starts again from the beginning
-    ss[K.K_PLAYING] = playing
+    press = read_press(ss.get(K.K_PLAY))
+    playing = bool(ss.get(K.K_PLAYING, False))
+    if press is None or (press.action == "play") == playing:
+        return  # a repeated click, made before the answer to the first one arrived
+    if press.action == "play":
+        if ss.get(K.K_DATE) == last:
+            _set_date(first)  # Play at the end starts again from the beginning
+    else:
+        current = ss.get(K.K_DATE, last)
+        # The map never shows a date the server has not reached: a later one is no date
+        # the user saw (a Play that started again from the beginning), so stop here.
+        if press.shown is not None and first <= press.shown <= current:
+            _set_date(press.shown)
+    ss[K.K_PLAYING] = not playing
     # run_every is fixed when the fragment is defined: a full run re-defines it.
     ss[K_NEED_APP_RERUN] = True
 
@@ -200,12 +219,18 @@ def _advance(first: dt.date, last: dt.date) -> None:
     if current >= last:
         ss[K.K_PLAYING] = False
         st.rerun()
-    ss[K.K_DATE] = step_date(current, ss.get(K.K_STEP, "week"), 1, first=first, last=last)
+    _set_date(step_date(current, ss.get(K.K_STEP, "week"), 1, first=first, last=last))
 
 
 def _date_controls(first: dt.date, last: dt.date) -> None:
     ss = st.session_state
-    ss[K.K_DATE] = clamp_date(ss.get(K.K_DATE, last), first, last)
+    wanted = clamp_date(ss.get(K.K_DATE, last), first, last)
+    if ss.pop(K.K_DATE_SET, False) or ss.get(K.K_DATE) != wanted:
+        # Writing the key makes Streamlit send its value to the browser's slider, which
+        # then shows it. Only a date the server chose is sent: a run started by key
+        # presses answers after the user may have pressed on, and sending its date back
+        # took the slider back (presses lost, and the next request carried the old date).
+        ss[K.K_DATE] = wanted
     playing = bool(ss.get(K.K_PLAYING))
     st.slider(
         "As of (control areas on this date; events in the window ending on it)",
@@ -248,14 +273,8 @@ def _date_controls(first: dt.date, last: dt.date) -> None:
         disabled=playing,
         width="stretch",
     )
-    cols[5].button(
-        "Pause" if playing else "Play",
-        key="play",
-        on_click=_toggle_play,
-        args=(first, last),
-        type="primary" if playing else "secondary",
-        width="stretch",
-    )
+    with cols[5]:
+        play_button(key=K.K_PLAY, playing=playing, on_press=partial(_play_pressed, first, last))
     cols[6].selectbox(
         "Play speed",
         K.PLAY_SPEEDS,
@@ -510,6 +529,7 @@ def _event_table(
     stem = f"events_{view.as_of.isoformat()}_{view.window}d"
     left, right, _ = st.columns([1, 1, 3])
     if store_ds is not None:  # the whole window, asked when a button is clicked
+
         def window_rows() -> pd.DataFrame:
             return store_ds.store.select(view.as_of, view.window, view.filters)
 

@@ -20,6 +20,7 @@ from browser_helpers import (
     wait_for_map,
     wait_idle,
 )
+from mapdate import date_slider, expect_view_on, wait_for_map_date
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
@@ -51,27 +52,26 @@ def test_map_shows_the_expected_points_and_polygons(page, tiny_server):
 
 def test_moving_the_slider_changes_areas_and_points_in_place(page, tiny_server):
     frame, _ = open_app(page, tiny_server, "date=2017-11-15&window=30")
+    wait_for_map_date(frame, "2017-11-15")
     frame.evaluate("() => { window.__mountMark = 'still-here'; }")
-    wait_idle(page)
-    _slider(page).focus()
+    date_slider(page).focus()
     page.keyboard.press("Home")  # the first date: 2015-06-01
-    frame.wait_for_function(
-        "() => document.querySelector('.cm-title') && "
-        "document.querySelector('.cm-title').innerText.includes('2015-06-01')"
-    )
+    # Waits on the date the map's layers are drawn for (data-cm-as-of), whatever runs the
+    # page still has under way: the map must end on the slider's last value.
+    expect_view_on(page, frame, "2015-06-01")
     state = map_state(frame)
     # 2015-05-03..2015-06-01: SYR1 only; Mosul and Raqqa both held by the Islamic State.
     assert state["points"] == 1
     assert controllers_at(frame, *MOSUL) == ["Islamic State"]
+    assert "2015-06-01" in state["title"]
     expect(page).to_have_url(re.compile(r"date=2015-06-01"))
     # Same iframe, same map: the layers were swapped, the map was not remounted.
     assert frame.evaluate("() => window.__mountMark") == "still-here"
     page.keyboard.press("End")
-    frame.wait_for_function(
-        "() => document.querySelector('.cm-title').innerText.includes('2017-11-15')"
-    )
+    expect_view_on(page, frame, "2017-11-15")
     assert controllers_at(frame, *MOSUL) == ["Iraqi government"]
     assert map_state(frame)["points"] == 5
+    expect(page).to_have_url(re.compile(r"date=2017-11-15"))
     assert frame.evaluate("() => window.__mountMark") == "still-here"
 
 
