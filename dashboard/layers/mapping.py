@@ -64,6 +64,10 @@ class _MapSetup(AssetLinks, folium.MacroElement):
         self.options = options
 
 
+#: Wheel delta (px) per zoom level: a browser's notch is 100 px, one level.
+WHEEL_PX_PER_ZOOM_LEVEL = 100
+
+
 def build_map(
     *,
     center: Sequence[float],
@@ -74,7 +78,7 @@ def build_map(
     legend: Element | None = None,
     layer_control: bool = False,
     min_zoom: int = 3,
-    max_zoom: int = 18,
+    max_zoom: int = 12,
 ) -> folium.Map:
     """An empty map (or one with ``layers``) that loads nothing from the internet but tiles.
 
@@ -95,7 +99,9 @@ def build_map(
         Add a collapsed ``folium.LayerControl`` (streamlit-folium users pass their own
         ``layer_control=`` instead).
     min_zoom, max_zoom
-        Zoom limits.
+        Zoom limits. Events are placed to a town (ACLED and UCDP precision 1 is "the
+        town"), so zooming past 12 (a scale bar of a few hundred metres) would show a
+        precision the data does not have.
 
     Returns
     -------
@@ -120,6 +126,11 @@ def build_map(
         # zoom, and Leaflet.markercluster refuses to start ("Map has no maxZoom").
         minZoom=min_zoom,
         maxZoom=max_zoom,
+        # One notch of a mouse wheel (a delta of 100 px) is one zoom level; Leaflet's 60
+        # made it two.
+        wheelPxPerZoomLevel=WHEEL_PX_PER_ZOOM_LEVEL,
+        zoomSnap=1,
+        zoomDelta=1,
     )
     fmap._cm_assets = urls  # read by AssetLinks.default_js of every element on this map
     if basemap == "osm":
