@@ -2,8 +2,10 @@
 
 Each file is made by ``dashboard.export`` from the dataset already loaded (with a database:
 the view's window, asked then) and the view the page shows (the same ``ViewState`` its
-permalink holds), only when the reader asks for it, so moving the slider costs nothing
-extra.
+permalink holds: date, window, filters, layers, centre and zoom) over the extent the map
+last reported (its bounds as the browser has them, whatever the size of the map's frame),
+only when the reader asks for it, so moving the slider costs nothing extra. A file made
+for another view or extent is never offered.
 
 Making a file is a step of the page's own run ("Make PNG", then "Download PNG"), not a
 callable handed to ``st.download_button``: Streamlit runs such a callable outside the
@@ -21,12 +23,17 @@ from dataclasses import dataclass, replace
 import streamlit as st
 
 from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.app.mapview import reported_bounds
 from dashboard.app.safetext import md
 from dashboard.app.state import ViewState
 from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
 
 LOGGER = logging.getLogger(__name__)
+#: Degrees west, south, east, north: the extent the map shows.
+BBox = tuple[float, float, float, float]
+#: Makes one file of a view over an extent (None: the view's centre and zoom).
+Maker = Callable[[Dataset, ViewState, BBox | None], bytes]
 #: Session key of the files made for the view on show (format -> :class:`Made`).
 K_MADE = "map_exports_made"
 #: (format, name in messages, MIME type), in the order of the buttons.
@@ -60,47 +67,53 @@ def _data(ds: Dataset, view: ViewState) -> ExportData:
     return replace(data, area_ledger=ds.area_ledger)
 
 
-def _png(ds: Dataset, view: ViewState) -> bytes:
-    from dashboard.export import render_png
+def _png(ds: Dataset, view: ViewState, bbox: BBox | None = None) -> bytes:
+    from dashboard.export import ExportSettings, render_png
 
-    return render_png(_data(ds, view), view)
-
-
-def _pdf(ds: Dataset, view: ViewState) -> bytes:
-    from dashboard.export import render_pdf
-
-    return render_pdf(_data(ds, view), view)
+    return render_png(_data(ds, view), view, ExportSettings(bbox=bbox))
 
 
-def _html(ds: Dataset, view: ViewState) -> bytes:
-    from dashboard.export import render_html
+def _pdf(ds: Dataset, view: ViewState, bbox: BBox | None = None) -> bytes:
+    from dashboard.export import ExportSettings, render_pdf
 
-    return render_html(_data(ds, view), view).encode("utf-8")
+    return render_pdf(_data(ds, view), view, ExportSettings(bbox=bbox))
+
+
+def _html(ds: Dataset, view: ViewState, bbox: BBox | None = None) -> bytes:
+    from dashboard.export import ExportSettings, render_html
+
+    return render_html(_data(ds, view), view, ExportSettings(bbox=bbox)).encode("utf-8")
 
 
 @dataclass(frozen=True)
 class Made:
-    """A file made for one view of one dataset: its bytes, or why it could not be made."""
+    """A file made for one view of one dataset over one extent: its bytes, or why it could
+    not be made."""
 
     dataset: str
     view: ViewState
+    bbox: BBox | None = None
     data: bytes | None = None
     error: str | None = None
 
 
 def make_file(
-    make: Callable[[Dataset, ViewState], bytes], name: str, ds: Dataset, view: ViewState
+    make: Maker, name: str, ds: Dataset, view: ViewState, bbox: BBox | None = None
 ) -> Made:
     """Run ``make`` for the view; any failure becomes a message for the reader.
 
     Parameters
     ----------
     make
-        ``_png``, ``_pdf`` or ``_html`` (or any function of the dataset and the view).
+        ``_png``, ``_pdf`` or ``_html`` (or any function of the dataset, the view and the
+        extent).
     name
         What the file is called in the message ("PNG", "PDF", "HTML page").
     ds, view
         The dataset and the view on show.
+    bbox
+        The extent the map shows (degrees west, south, east, north); None: the view's
+        centre and zoom over the app's usual map size.
 
     Returns
     -------
@@ -110,14 +123,15 @@ def make_file(
         anything else its kind, with the traceback in the server log).
     """
     try:
-        return Made(ds.key, view, data=make(ds, view))
+        return Made(ds.key, view, bbox, data=make(ds, view, bbox))
     except DashboardError as exc:
-        return Made(ds.key, view, error=f"The {name} could not be made: {exc}")
+        return Made(ds.key, view, bbox, error=f"The {name} could not be made: {exc}")
     except Exception as exc:  # whatever it is, the reader must be told
         LOGGER.exception("making the %s of %s failed", name, view)
         return Made(
             ds.key,
             view,
+            bbox,
             error=(
                 f"The {name} could not be made ({type(exc).__name__}); the server log has "
                 "the details. The other formats may still work, and the command "
@@ -126,24 +140,50 @@ def make_file(
         )
 
 
+def _shows_same(made: Made, dataset: str, view: ViewState, bbox: BBox | None) -> bool:
+    """Whether ``made`` shows what the page shows: the same dataset, view and extent.
+
+    Once the map has reported its extent, that extent (with the zoom) is where the file
+    looks, and the centre is not compared: Leaflet reports first the centre it was asked
+    to show, then, after its frame is resized, the one its pixels give (a fraction of a
+    pixel apart, the same bounds). A file made between the two shows the screen; dropping
+    it would swap its Download button back to Make with nothing moved.
+
+    Parameters
+    ----------
+    made
+        A file made earlier.
+    dataset, view, bbox
+        The dataset key, the view and the extent the map reported (None before its first
+        report) on this run.
+
+    Returns
+    -------
+    bool
+        True when the file may still be offered.
+    """
+    if made.dataset != dataset or made.bbox != bbox:
+        return False
+    if bbox is None:
+        return made.view == view
+    return replace(made.view, center=None) == replace(view, center=None)
+
+
 def export_buttons(ds: Dataset, view: ViewState) -> None:
     """PNG (1600 x 1000), PDF (A4 landscape) and offline HTML of the view, made on click.
 
-    "Make PNG" makes the file for the view on show (a second or two); its place is then
-    taken by "Download PNG". Moving to another view drops what was made; a file that
-    could not be made leaves a message under the buttons.
+    "Make PNG" makes the file for the view on show (a second or two) over the extent the
+    map last reported; its place is then taken by "Download PNG". Moving to another view
+    or moving the map drops what was made; a file that could not be made leaves a message
+    under the buttons.
     """
-    makers: dict[str, Callable[[Dataset, ViewState], bytes]] = {
-        "png": _png,
-        "pdf": _pdf,
-        "html": _html,
-    }
+    makers: dict[str, Maker] = {"png": _png, "pdf": _pdf, "html": _html}
     ss = st.session_state
-    # Files of another view (or dataset) are stale: dropped, so they are not kept in memory.
+    bbox = reported_bounds()
+    # Files of another view, extent or dataset are stale: dropped, so they are neither
+    # offered nor kept in memory.
     made: dict[str, Made] = {
-        fmt: m
-        for fmt, m in (ss.get(K_MADE) or {}).items()
-        if m.view == view and m.dataset == ds.key
+        fmt: m for fmt, m in (ss.get(K_MADE) or {}).items() if _shows_same(m, ds.key, view, bbox)
     }
     stem = f"map_{view.as_of.isoformat()}_{view.window}d"
     with st.container(key="map-exports"):
@@ -161,7 +201,7 @@ def export_buttons(ds: Dataset, view: ViewState) -> None:
                 f"Make {short}", key=f"mk_map_{fmt}", help=f"Make the {name}"
             ):
                 with st.spinner(f"Making the {name} of this view…"):
-                    current = made[fmt] = make_file(makers[fmt], name, ds, view)
+                    current = made[fmt] = make_file(makers[fmt], name, ds, view, bbox)
             if current is not None and current.data is not None:
                 slot.download_button(
                     f"Download {short}",

@@ -4,9 +4,9 @@ The base map (tiles or none, country outlines and towns) is built from values fi
 life of the map component (the initial centre and zoom, the basemap), so its script is the
 same on every run and streamlit-folium never remounts it. Everything that follows the date
 or the filters (control areas, events, heat map, legend) goes in ``feature_group_to_add``:
-the component swaps those layers in place. The map returns only its centre and zoom (for
-the permalink, and the size of the hexagons), so panning and zooming are the only things
-that make it talk back.
+the component swaps those layers in place. The map returns only its centre, zoom and
+bounds (for the permalink, the size of the hexagons, a database's box and the extent of the
+exports), so panning and zooming are the only things that make it talk back.
 """
 
 from __future__ import annotations
@@ -126,20 +126,36 @@ def map_zoom(view: S.ViewState, fallback: int) -> int:
     return int(max(S.MIN_ZOOM, min(S.MAX_ZOOM, round(zoom))))
 
 
-def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
-    """The part of the world the map shows now (degrees, a tenth wider on every side): the
-    bounds it reported on this run, else a box sized for its centre and zoom
-    (``dbstore.bbox_from_view``). What a database is asked for the map's events."""
-    from dashboard.dbstore import bbox_from_view
+def reported_bounds() -> tuple[float, float, float, float] | None:
+    """The extent the map last reported, exactly (degrees west, south, east, north), or
+    None before its first report.
 
+    The browser's own bounds, so they hold whatever the size of the map's frame is; its
+    centre and zoom alone do not say how wide the frame is. Longitudes may pass 180 when
+    the map shows more than the world's width.
+    """
     reported = st.session_state.get(MAP_KEY)
     bounds = reported.get("bounds") if isinstance(reported, Mapping) else None
     try:
         south, west = float(bounds["_southWest"]["lat"]), float(bounds["_southWest"]["lng"])
         north, east = float(bounds["_northEast"]["lat"]), float(bounds["_northEast"]["lng"])
     except (KeyError, TypeError, ValueError):
-        south = west = north = east = math.nan
-    if all(math.isfinite(v) for v in (south, west, north, east)) and west < east and south < north:
+        return None
+    box = (west, south, east, north)
+    if all(math.isfinite(v) for v in box) and west < east and south < north:
+        return box
+    return None
+
+
+def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
+    """The part of the world the map shows now (degrees, a tenth wider on every side): the
+    bounds it reported on this run, else a box sized for its centre and zoom
+    (``dbstore.bbox_from_view``). What a database is asked for the map's events."""
+    from dashboard.dbstore import bbox_from_view
+
+    shown = reported_bounds()
+    if shown is not None:
+        west, south, east, north = shown
         pad_x, pad_y = (east - west) / 10, (north - south) / 10
         if east - west + 2 * pad_x >= 360:
             west, east, pad_x = -180.0, 180.0, 0.0
@@ -149,6 +165,7 @@ def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
             min(180.0, east + pad_x),
             min(90.0, north + pad_y),
         )
+    reported = st.session_state.get(MAP_KEY)
     center = reported.get("center") if isinstance(reported, Mapping) else None
     try:
         lat_lon = (float(center["lat"]), float(center["lng"]))
