@@ -310,7 +310,7 @@ def test_towns_have_arabic_names_and_lie_in_their_country(towns, countries):
     assert 30 <= len(towns) <= 60
     assert towns["name"].is_unique
     assert towns["name_ar"].str.contains(ARABIC).all()
-    assert set(towns["role"]) <= {"capital", "city", "story"}
+    assert set(towns["role"]) <= {"capital", "city", "key", "story"}
     outlines = countries.set_index("name").geometry
     for _, town in towns.iterrows():
         point = Point(town["longitude"], town["latitude"])

@@ -30,17 +30,24 @@ ROLE_MIN_ZOOM: dict[str, int] = {
     "city": 6,
     "town": 8,
     "village": 10,
-    "story": 7,  # places the bundled story is about (geodata/towns.csv)
+    "key": 5,  # the towns the bundled story turns on (geodata/towns.csv)
+    "story": 7,  # other places the bundled story is about
 }
+#: Which label wins where two would overlap (lower first): the map places labels in this
+#: order and leaves out the text of one that finds no free side.
+ROLE_PRIORITY: dict[str, int] = {"capital": 0, "key": 1, "city": 2, "story": 3, "town": 5}
+COUNTRY_PRIORITY = 4
 DEFAULT_MIN_ZOOM = 8
 COUNTRY_LABEL_MIN_ZOOM = 4
 
 
-def _role_zoom(role: Any) -> tuple[int, str]:
+def _role_zoom(role: Any) -> tuple[int, str, int]:
+    """(the zoom the town is labelled from, its kind for the style, its priority)."""
     text = "" if style.is_missing(role) else str(role).strip().lower()
     zoom = ROLE_MIN_ZOOM.get(text, DEFAULT_MIN_ZOOM)
     kind = "capital" if "capital" in text else ("city" if text == "city" else "town")
-    return zoom, kind
+    priority = ROLE_PRIORITY.get("capital" if "capital" in text else text, ROLE_PRIORITY["town"])
+    return zoom, kind, priority
 
 
 def _text(value: Any) -> str:
@@ -61,8 +68,10 @@ def _town_rows(towns: pd.DataFrame | None) -> list[list[Any]]:
     for la, lo, name, ar, role in zip(lat, lon, names, arabic, roles, strict=True):
         if not (np.isfinite(la) and np.isfinite(lo) and abs(la) <= 90 and abs(lo) <= 180):
             continue
-        zoom, kind = _role_zoom(role)
-        rows.append([round(float(la), 4), round(float(lo), 4), _text(name), _text(ar), zoom, kind])
+        zoom, kind, priority = _role_zoom(role)
+        rows.append(
+            [round(float(la), 4), round(float(lo), 4), _text(name), _text(ar), zoom, kind, priority]
+        )
     # Bigger places first: Leaflet stacks later markers on top.
     rows.sort(key=lambda r: (-r[4], r[2]))
     return rows
@@ -167,6 +176,7 @@ def _country_outlines(
                     "",
                     COUNTRY_LABEL_MIN_ZOOM,
                     "country",
+                    COUNTRY_PRIORITY,
                 ]
             )
     return features, label_rows
@@ -206,7 +216,15 @@ def _basemap_layers(parts: bm.Basemap, group: folium.FeatureGroup) -> list[list[
             smooth_factor=1.0,
         ).add_to(group)
     return [
-        [round(lab.lat, 4), round(lab.lon, 4), lab.name, "", COUNTRY_LABEL_MIN_ZOOM, "country"]
+        [
+            round(lab.lat, 4),
+            round(lab.lon, 4),
+            lab.name,
+            "",
+            COUNTRY_LABEL_MIN_ZOOM,
+            "country",
+            COUNTRY_PRIORITY,
+        ]
         for lab in parts.labels
     ]
 
