@@ -1,0 +1,88 @@
+"""What the map draws around the data: the title box never covers an open popup (a popup
+opened under it is moved clear of it), and a clicked control area gets no focus
+rectangle."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from browser_helpers import open_app, wait_idle
+from playwright.sync_api import expect
+
+from dashboard import paths
+
+pytestmark = pytest.mark.browser
+
+#: JS: whether the title box overlaps the open popup.
+TITLE_COVERS_POPUP_JS = """
+() => {
+  const title = document.querySelector('.cm-title');
+  const popup = document.querySelector('.leaflet-popup');
+  if (!title || !popup) { return null; }
+  const a = title.getBoundingClientRect(), b = popup.getBoundingClientRect();
+  const overlap = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  return overlap;
+}
+"""
+
+
+def _town(name: str) -> tuple[float, float]:
+    towns = pd.read_csv(paths.BUNDLED_TOWNS).set_index("name")
+    return float(towns.at[name, "latitude"]), float(towns.at[name, "longitude"])
+
+
+def test_a_popup_under_the_title_is_not_covered_by_it(page, bundled_server, artifacts):
+    lat, lon = _town("Abu Kamal")
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        f"date=2017-11-19&window=30&basemap=none&points=points&lat={lat}&lon={lon}&zoom=9",
+        predicate_js="s => s.points > 0",
+    )
+    wait_idle(page)
+    frame.wait_for_function("() => window.map.getZoom() === 9")
+    # Move Abu Kamal's events just under the title box, then click them.
+    frame.evaluate(
+        """([lat, lon]) => {
+          const box = document.querySelector('.cm-title').getBoundingClientRect();
+          const origin = window.map.getContainer().getBoundingClientRect();
+          const p = window.map.latLngToContainerPoint([lat, lon]);
+          const target = [box.left - origin.left + box.width / 2, box.bottom - origin.top + 12];
+          window.map.panBy([p.x - target[0], p.y - target[1]], {animate: false});
+        }""",
+        [lat, lon],
+    )
+    point = frame.evaluate(
+        "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
+        " return {x: p.x, y: p.y}; }",
+        [lat, lon],
+    )
+    frame.locator("#map_div").click(position=point)
+    expect(frame.locator(".cm-popup")).to_be_visible()
+    frame.wait_for_function(f"() => ({TITLE_COVERS_POPUP_JS})() === false")
+    page.screenshot(path=str(artifacts / "popup-under-title.png"))
+
+
+def test_a_clicked_area_has_no_focus_rectangle(page, bundled_server):
+    lat, lon = 36.335, 43.03  # west of Mosul, no event, no label
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        f"date=2016-01-15&window=30&basemap=none&lat={lat}&lon={lon}&zoom=9",
+        predicate_js="s => s.polygons > 0",
+    )
+    wait_idle(page)
+    point = frame.evaluate(
+        "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
+        " return {x: p.x, y: p.y}; }",
+        [lat, lon],
+    )
+    frame.locator("#map_div").click(position=point)
+    frame.wait_for_function(
+        "() => document.activeElement && document.activeElement.tagName === 'path'"
+    )
+    style = frame.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert style[0] == "none" or style[1] == "0px", style
