@@ -42,7 +42,7 @@ K_MAP_INIT = "map_init"  # (center, zoom) the base map is built with; fixed per 
 K_NOTICES = "url_notices"  # list[str] shown once at the top of the page
 K_PLAYING = "playing"
 K_PLAY = "w_play"  # the Play/Pause button (playbutton.py): its last press
-#: Set when the server moves the date (step, Play tick, Pause): the next run sends the date
+#: The date the server moved to (step, Play tick, Pause): the next run shows it and sends it
 #: to the browser's slider; otherwise the slider keeps what the user set (view.py).
 K_DATE_SET = "date_set_by_server"
 K_DATA_KEY = "data_key"  # which dataset the widgets were initialised for

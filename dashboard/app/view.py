@@ -135,10 +135,6 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
         _advance(first, last)
 
     _date_controls(first, last)
-    # The map's last report is in the session before this run starts, also when a click
-    # came right after it (Streamlit folds the two into one run, or stops the run of the
-    # move): the view holds it from the start, else an export made now is one move behind.
-    _remember_map_view(ss.get(mapview.MAP_KEY))
     view = K.current_state(options)
 
     if ds.store is None:
