@@ -89,7 +89,10 @@ def _set_date(day: dt.date) -> None:
     """The server moves the date (a step, a Play tick, Pause): the slider must follow."""
     ss = st.session_state
     ss[K.K_DATE] = day
-    ss[K.K_DATE_SET] = True
+    # Kept apart from the widget's key too: a Pause reruns the whole page, and that run may
+    # take its widget values from a Play tick requested before the Pause, whose slider
+    # still had the later date; the date set here wins over it.
+    ss[K.K_DATE_SET] = day
 
 
 def _step(direction: int, first: dt.date, last: dt.date) -> None:
@@ -135,6 +138,10 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
         _advance(first, last)
 
     _date_controls(first, last)
+    # The map's last report is in the session before this run starts, also when a click
+    # came right after it (Streamlit folds the two into one run, or stops the run of the
+    # move): the view holds it from the start, else an export made now is one move behind.
+    _remember_map_view(ss.get(mapview.MAP_KEY))
     view = K.current_state(options)
 
     if ds.store is None:
@@ -224,8 +231,9 @@ def _advance(first: dt.date, last: dt.date) -> None:
 
 def _date_controls(first: dt.date, last: dt.date) -> None:
     ss = st.session_state
-    wanted = clamp_date(ss.get(K.K_DATE, last), first, last)
-    if ss.pop(K.K_DATE_SET, False) or ss.get(K.K_DATE) != wanted:
+    chosen = ss.pop(K.K_DATE_SET, None)
+    wanted = clamp_date(chosen or ss.get(K.K_DATE, last), first, last)
+    if chosen is not None or ss.get(K.K_DATE) != wanted:
         # Writing the key makes Streamlit send its value to the browser's slider, which
         # then shows it. Only a date the server chose is sent: a run started by key
         # presses answers after the user may have pressed on, and sending its date back
