@@ -644,3 +644,24 @@ def test_very_long_data_text_is_cut_and_the_export_stays_quick(tiny_data):
     settings = replace(SETTINGS, title=long)
     assert _image(render_png(data, view, settings)).shape == (1000, 1600, 3)
     assert render_pdf(data, view, settings).startswith(b"%PDF")
+
+
+def test_a_framed_export_legend_lists_and_counts_only_what_the_frame_shows(bundled):
+    """Before: a --bbox around Mosul listed every controller of the day (the Syrian
+    government, the Islamic State...) and counted every event of the window as "on the
+    map". Now the legend is of the frame, and the events left outside are said."""
+    view = ViewState(as_of=dt.date(2017, 11, 9), window=365)
+    box = parse_bbox("42.5,35.8,44,36.9")
+    text = _pdf_text(render_pdf(bundled, view, replace(SETTINGS, bbox=box)))
+    frame = resolve_frame(bundled, view)
+    west, south, east, north = box
+    lat, lon = frame.placed[schema.LATITUDE], frame.placed[schema.LONGITUDE]
+    in_box = int(((lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)).sum())
+    shown = int(re.search(r"(\d+) events? on the map", text).group(1))
+    outside = int(re.search(r"(\d+) events? of the window outside this frame", text).group(1))
+    # The frame drawn is the box grown to the page's shape, never cut.
+    assert in_box <= shown < len(frame.placed)
+    assert shown + outside == len(frame.placed)
+    assert "Iraqi government" in text and "Kurdistan Regional Government" in text
+    for elsewhere in ("Syrian government", "Islamic State", "Syrian opposition"):
+        assert elsewhere not in text.split("Controlled by")[1].split("Event type")[0]

@@ -55,6 +55,7 @@ from dashboard.export.view import (
     permalink_query,
     placed_rows,
     to_mercator,
+    within,
 )
 from dashboard.timewindow import FILTER_LABELS, window_bounds
 
@@ -265,6 +266,7 @@ class MapFigure:
         self.fig.set_layout_engine(None)
         self._dynamic: list[Any] = []
         self._hexes: aggregate.HexBins | None = None  # the last frame's, when aggregated
+        self._events_outside = 0  # the last frame's located events outside the extent
         self.layers = view.layers
         self.arabic = arabic_supported()
         when = exported_at or dt.datetime.now(dt.UTC)
@@ -475,7 +477,10 @@ class MapFigure:
         for artist in self._dynamic:
             artist.remove()
         self._dynamic = []
-        legend = legend or legend_spec([frame], self.data.type_order)
+        # The legend and its counts speak of what the frame shows, not of the whole data.
+        shown = within(frame, self.degrees_extent())
+        self._events_outside = shown.events_outside
+        legend = legend or legend_spec([shown.frame], self.data.type_order)
         view = frame.view
         if LAYER_AREAS in view.layers:
             self._draw_areas(frame)
@@ -489,7 +494,13 @@ class MapFigure:
         if LAYER_CONTEXT in view.layers:
             self._draw_labels(frame, markers)
         self._draw_title(view)
-        self._draw_legend(frame, legend)
+        self._draw_legend(shown.frame, legend)
+
+    def degrees_extent(self) -> tuple[float, float, float, float]:
+        """The extent the map shows, in degrees west, south, east, north."""
+        minx, miny, maxx, maxy = self.extent
+        lon, lat = from_mercator(np.array([minx, maxx]), np.array([miny, maxy]))
+        return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
 
     def _add(self, artist: Any) -> Any:
         self._dynamic.append(artist)
@@ -1197,6 +1208,8 @@ class MapFigure:
                 out.append(hexes.describe())
             else:
                 out.append(_n(len(frame.placed), "event") + " on the map")
+            if self._events_outside:
+                out.append(_n(self._events_outside, "event") + " of the window outside this frame")
             if frame.unplaced:
                 out.append(_n(frame.unplaced, "event") + " without a known place (not drawn)")
             fat = (

@@ -30,7 +30,6 @@ from dashboard.export.figure import Background, MapFigure, TileSource, legend_sp
 from dashboard.export.footer import exported_line
 from dashboard.export.view import (
     animation_dates,
-    from_mercator,
     permalink_query,
     resolve_frame,
     view_extent,
@@ -139,9 +138,7 @@ def _rgb_frame(figure: MapFigure) -> np.ndarray:
 def drawn_extent(figure: MapFigure) -> tuple[float, float, float, float]:
     """The extent the figure's map shows, in degrees west, south, east, north (the extent
     asked for, grown about its centre to the map's shape)."""
-    minx, miny, maxx, maxy = figure.extent
-    lon, lat = from_mercator(np.array([minx, maxx]), np.array([miny, maxy]))
-    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
+    return figure.degrees_extent()
 
 
 def view_metadata(view: ViewState, extent: Sequence[float], when: dt.datetime) -> dict[str, str]:

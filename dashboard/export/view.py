@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from dashboard import schema
 from dashboard.app.state import Notice, Options, ViewState, parse_query, to_query
@@ -113,6 +114,41 @@ class Frame:
     @property
     def unplaced(self) -> int:
         return len(self.events) - len(self.placed)
+
+
+@dataclass(frozen=True)
+class InFrame:
+    """What of a :class:`Frame` lies inside the extent drawn (its legend and counts), and
+    how many events of the window fall outside it (said beside the counts)."""
+
+    frame: Frame
+    events_outside: int = 0
+
+
+def within(frame: Frame, bbox: tuple[float, float, float, float]) -> InFrame:
+    """``frame`` cut to ``bbox`` (degrees west, south, east, north): the areas that reach
+    into it, the located events inside it and every event without a place (those are
+    counted apart, wherever they are)."""
+    west, south, east, north = bbox
+    placed = frame.placed
+    if len(placed):
+        lat = pd.to_numeric(placed[schema.LATITUDE], errors="coerce").to_numpy(dtype=float)
+        lon = pd.to_numeric(placed[schema.LONGITUDE], errors="coerce").to_numpy(dtype=float)
+        inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+        placed_in = placed.loc[inside]
+    else:
+        placed_in = placed
+    outside = len(placed) - len(placed_in)
+    events = frame.events.drop(index=placed.index.difference(placed_in.index))
+    areas = frame.areas
+    if len(areas):
+        geoms = areas.geometry.array
+        keep = ~(pd.isna(geoms)) & shapely.intersects(geoms, shapely.box(*bbox))
+        areas = areas.loc[np.asarray(keep, dtype=bool)]
+    cut = Frame(
+        view=frame.view, areas=areas, events=events, placed=placed_in, selection=frame.selection
+    )
+    return InFrame(cut, outside)
 
 
 def placed_rows(events: pd.DataFrame) -> pd.DataFrame:
