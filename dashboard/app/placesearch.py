@@ -124,11 +124,11 @@ def _search(ds: Dataset) -> None:
 def search_box(ds: Dataset) -> Found | None:
     """The box and what it found (the map flies there and marks it)."""
     ss = st.session_state
-    box, said = st.columns([2, 3], vertical_alignment="bottom")
-    box.text_input(
+    st.text_input(
         "Find a place",
         key=K_QUERY,
-        placeholder="Mosul, الرقة, Abu Kamal…",
+        label_visibility="collapsed",  # the placeholder says it; the label stays for readers
+        placeholder="Find a place: Mosul, الرقة, Abu Kamal…",
         help="Any spelling, Latin or Arabic, from the gazetteer the events are placed with. "
         "The map flies there and the place's control history opens under the map.",
         on_change=_search,
@@ -136,9 +136,9 @@ def search_box(ds: Dataset) -> Found | None:
     )
     message = ss.get(K_MESSAGE)
     if message:
-        said.caption(md(message, limit=600))
+        st.caption(md(message, limit=600))
     found: Found | None = ss.get(K_FOUND)
     if found is None or found.dataset != ds.key:
         return None
-    said.caption(md(f"{found.name}: {found.latitude:.4f}, {found.longitude:.4f} ({found.how})"))
+    st.caption(md(f"{found.name}: {found.latitude:.4f}, {found.longitude:.4f} ({found.how})"))
     return found

@@ -154,8 +154,12 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     _filter_counts(sel, slots, view)
     areas_now = areas_at(ds.areas, view.as_of)
 
-    _summary_line(ds, view, sel, shown, areas_now, counts)
-    found = placesearch.search_box(ds)
+    # The summary and the place search share a line: the map keeps the screen's height.
+    summary_col, search_col = st.columns([3, 2], vertical_alignment="center")
+    with summary_col:
+        _summary_line(ds, view, sel, shown, areas_now, counts)
+    with search_col:
+        found = placesearch.search_box(ds)
     map_state = mapview.render_map(
         events=shown,
         areas=areas_now,
