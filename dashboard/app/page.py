@@ -31,7 +31,9 @@ K_DB_TOKEN = "db_token"
 _PAGE_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
-.st-key-diagnostics p { font-size: 0.75rem; opacity: 0.6; }
+/* The run counters are for the browser tests (which runs a step causes), not for readers:
+   kept in the page, never shown. */
+.st-key-diagnostics { display: none !important; }
 </style>
 """
 

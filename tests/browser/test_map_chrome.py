@@ -86,3 +86,11 @@ def test_a_clicked_area_has_no_focus_rectangle(page, bundled_server):
         " return [s.outlineStyle, s.outlineWidth]; }"
     )
     assert style[0] == "none" or style[1] == "0px", style
+
+
+def test_no_debug_line_is_shown_to_readers(page, bundled_server):
+    open_app(page, bundled_server, "date=2017-11-09&basemap=none")
+    wait_idle(page)
+    # The run counters the tests read stay in the page, out of sight.
+    expect(page.locator(".st-key-diagnostics")).to_be_hidden()
+    expect(page.get_by_text("Runs this session")).not_to_be_visible()
