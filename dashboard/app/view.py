@@ -25,7 +25,7 @@ from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
 from dashboard.app.playbutton import play_button, read_press
 from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, cap_cells, md
-from dashboard.app.timeline import timeline_chart
+from dashboard.app.timeline import PICK, timeline_chart
 from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
 from dashboard.timewindow import (
@@ -69,6 +69,32 @@ TABLE_COLUMNS: tuple[str, ...] = (
     schema.LONGITUDE,
     schema.GEOCODE_METHOD,
 )
+K_TIMELINE_CHART = "timeline_chart"  # the chart's selection (a clicked bar)
+K_TYPED_DATE = "typed_date"  # the date field beside the slider
+K_TYPED_PROBLEM = "typed_date_problem"  # why the date typed was not used (or None)
+#: The order the page shows them in: what a reader scans first (date, place, what, who
+#: held the ground, the toll and the notes) fits the screen without scrolling sideways.
+#: The downloads keep :data:`TABLE_COLUMNS`.
+SHOWN_ORDER: tuple[str, ...] = (
+    schema.EVENT_DATE,
+    schema.LOCATION,
+    schema.EVENT_TYPE,
+    schema.CONTROLLER,
+    schema.FATALITIES,
+    schema.NOTES,
+    schema.SUB_EVENT_TYPE,
+    schema.ACTOR1,
+    schema.ACTOR2,
+    schema.SOURCE,
+    schema.ADMIN1,
+    schema.COUNTRY,
+    schema.CONTROLLER_CONFIDENCE,
+    schema.GEO_PRECISION,
+    schema.EVENT_ID,
+    schema.LATITUDE,
+    schema.LONGITUDE,
+    schema.GEOCODE_METHOD,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,36 @@ def _set_date(day: dt.date) -> None:
     # take its widget values from a Play tick requested before the Pause, whose slider
     # still had the later date; the date set here wins over it.
     ss[K.K_DATE_SET] = day
+
+
+def typed_date(text: str, first: dt.date, last: dt.date) -> dt.date | str:
+    """The date typed in the date field, or why it cannot be shown (a sentence)."""
+    value = text.strip()
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return f"“{value}” is not a date written YYYY-MM-DD (for example {last.isoformat()})."
+    if not first <= day <= last:
+        return (
+            f"{day.isoformat()} is outside the data's dates, {first.isoformat()} to "
+            f"{last.isoformat()}."
+        )
+    return day
+
+
+def _date_typed(first: dt.date, last: dt.date) -> None:
+    """The date field's callback: a date in range moves the view there; the field empties."""
+    ss = st.session_state
+    text = str(ss.get(K_TYPED_DATE) or "")
+    ss[K_TYPED_PROBLEM] = None
+    if not text.strip():
+        return
+    result = typed_date(text, first, last)
+    if isinstance(result, str):
+        ss[K_TYPED_PROBLEM] = result
+        return
+    _set_date(result)
+    ss[K_TYPED_DATE] = ""
 
 
 def _step(direction: int, first: dt.date, last: dt.date) -> None:
@@ -173,7 +229,7 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     historypanel.update_from_map(ds, map_state)
     historypanel.history_panel(ds)
 
-    _timeline(prepared, view, shown, counts)
+    _timeline(prepared, view, shown, counts, span=(first, last))
     _event_table(shown, view, ds if counts is not None else None, table)
     export_buttons(ds, view)
 
@@ -244,7 +300,8 @@ def _date_controls(first: dt.date, last: dt.date) -> None:
         # took the slider back (presses lost, and the next request carried the old date).
         ss[K.K_DATE] = wanted
     playing = bool(ss.get(K.K_PLAYING))
-    st.slider(
+    slider_col, typed_col = st.columns([6, 1.3], vertical_alignment="bottom")
+    slider_col.slider(
         "As of (control areas on this date; events in the window ending on it)",
         min_value=first,
         max_value=max(last, first + dt.timedelta(days=1)),
@@ -253,6 +310,18 @@ def _date_controls(first: dt.date, last: dt.date) -> None:
         key=K.K_DATE,
         disabled=playing,
     )
+    typed_col.text_input(
+        "Go to date",
+        key=K_TYPED_DATE,
+        placeholder="YYYY-MM-DD",
+        help=f"Type a date from {first.isoformat()} to {last.isoformat()} and press Enter.",
+        on_change=_date_typed,
+        args=(first, last),
+        disabled=playing,
+    )
+    problem = ss.get(K_TYPED_PROBLEM)
+    if problem:
+        st.caption(md(problem))
     cols = st.columns([1.3, 1.0, 1.0, 0.7, 0.7, 0.9, 1.0], vertical_alignment="bottom")
     cols[0].selectbox(
         "Event window",
@@ -402,15 +471,47 @@ def _remember_map_view(map_state: Mapping[str, Any] | None) -> None:
         ss[K.K_ZOOM] = int(max(S.MIN_ZOOM, min(S.MAX_ZOOM, round(zoom))))
 
 
+def picked_day(point: Mapping[str, Any], freq: str) -> dt.date | None:
+    """The date a click on a timeline bar moves to: the bar's last day (a week's bar
+    starts on its Monday: the window then ends on its Sunday), or None if unreadable."""
+    value = point.get("period") if isinstance(point, Mapping) else None
+    try:
+        stamp = (
+            pd.Timestamp(float(value), unit="ms")
+            if isinstance(value, int | float)
+            else pd.Timestamp(str(value))
+        )
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(stamp):
+        return None
+    day = stamp.date()
+    return day + dt.timedelta(days=6) if freq == "W" else day
+
+
+def _timeline_picked(first: dt.date, last: dt.date, freq: str) -> None:
+    """A bar of the timeline was clicked: the date moves to it (within the data)."""
+    state = st.session_state.get(K_TIMELINE_CHART)
+    selection = getattr(state, "selection", None) or (state or {}).get("selection") or {}
+    points = selection.get(PICK) or []
+    day = picked_day(points[0], freq) if points else None
+    if day is not None:
+        _set_date(min(max(day, first), last))
+
+
 def _timeline(
     prepared: Prepared,
     view: S.ViewState,
     shown: pd.DataFrame,
     in_store: WindowCounts | None = None,
+    *,
+    span: tuple[dt.date, dt.date],
 ) -> None:
-    left, right = st.columns([1.9, 1.4])
+    # The timeline across the page (its bars are the dates a click moves to); the small
+    # table of controllers under it, names in full.
+    left = right = st.container()
     with left:
-        caption, choice = st.columns([1.5, 1.5], vertical_alignment="center")
+        caption, choice = st.columns([2.5, 1.5], vertical_alignment="center")
         choice.segmented_control(
             "Timeline",
             S.TIMELINE_MODES,
@@ -440,27 +541,54 @@ def _timeline(
                 freq=freq,
                 domain=domain,
             )
-            st.altair_chart(chart, width="stretch")
+            st.altair_chart(
+                chart,
+                width="stretch",
+                key=K_TIMELINE_CHART,
+                # st.altair_chart takes no args=: the callback carries its own.
+                on_select=partial(_timeline_picked, *span, freq),
+                selection_mode=[PICK],
+            )
         else:
             st.text("No events pass the filters.")
     with right:
         st.caption("Controllers in the window")
         table = controller_summary(shown) if in_store is None else in_store.controllers
+        cells = _blank_missing_text(cap_cells(table)[0])
+        fatalities_help = "Sum of the known tolls; empty when none is known"
         st.dataframe(
-            cap_cells(table)[0],
+            cells,
             hide_index=True,
             width="stretch",
             column_config={
-                "controller": st.column_config.TextColumn("Controller"),
+                "controller": st.column_config.TextColumn("Controller", width="large"),
                 "events": st.column_config.NumberColumn("Events"),
-                "fatalities": st.column_config.NumberColumn(
-                    "Fatalities", help="Sum of the known tolls; empty when none is known"
+                "fatalities": (
+                    st.column_config.TextColumn("Fatalities", help=fatalities_help)
+                    if "fatalities" in cells and cells["fatalities"].dtype == object
+                    else st.column_config.NumberColumn("Fatalities", help=fatalities_help)
                 ),
                 "unknown_fatalities": st.column_config.NumberColumn(
                     "Toll unknown", help="Events whose fatalities are unknown"
                 ),
             },
         )
+
+
+def _blank_missing_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as empty cells (the table showed the word "None"). A number column
+    with a missing value becomes text: whole numbers as such ("12"), others as written."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        missing = values.isna()
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            out[column] = values.astype(object).where(~missing, "")
+        elif pd.api.types.is_numeric_dtype(values.dtype) and missing.any():
+            numbers = pd.to_numeric(values, errors="coerce")
+            form = "{:.0f}" if bool((numbers.dropna() % 1 == 0).all()) else "{:g}"
+            out[column] = [("" if pd.isna(v) else form.format(v)) for v in numbers]
+    return out
 
 
 def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -502,17 +630,19 @@ def _event_table(
         extra = "" if store_ds is None else f"; the downloads hold {whole}"
         st.caption(f"{what} ({len(shown):,}{where}); click a column header to sort{extra}")
     # Cut on the page only: the downloads below are made from `table`, every character kept.
-    cells, cut = cap_cells(_plain_text(listed))
+    cells, cut = cap_cells(_blank_missing_text(_plain_text(listed)))
     if cut:
         st.caption(
             f"{cut:,} text {'cell is' if cut == 1 else 'cells are'} longer than "
             f"{TABLE_CELL_MAX_CHARS:,} characters: cut here (…), whole in the downloads"
         )
+    as_text = {c for c in cells.columns if cells[c].dtype == object}
     st.dataframe(
         cells,
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(1, len(listed))),
+        column_order=[c for c in SHOWN_ORDER if c in cells.columns],
         column_config={
             schema.EVENT_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
             schema.EVENT_TYPE: st.column_config.TextColumn("Type"),
@@ -522,15 +652,19 @@ def _event_table(
             schema.LOCATION: st.column_config.TextColumn("Place"),
             schema.ADMIN1: st.column_config.TextColumn("Admin1"),
             schema.COUNTRY: st.column_config.TextColumn("Country"),
-            schema.FATALITIES: st.column_config.NumberColumn(
-                "Fatalities", format="%d", help="Empty: unknown (not zero)"
+            schema.FATALITIES: (
+                st.column_config.TextColumn("Fatalities", help="Empty: unknown (not zero)")
+                if schema.FATALITIES in as_text
+                else st.column_config.NumberColumn(
+                    "Fatalities", format="%d", help="Empty: unknown (not zero)"
+                )
             ),
-            schema.CONTROLLER: st.column_config.TextColumn("Controlled by"),
+            schema.CONTROLLER: st.column_config.TextColumn("Controlled by", width="medium"),
             schema.CONTROLLER_CONFIDENCE: st.column_config.TextColumn("Confidence"),
             schema.GEO_PRECISION: st.column_config.NumberColumn(
                 "Precision", help="1 the named town, 2 near it, 3 only the region"
             ),
-            schema.SOURCE: st.column_config.TextColumn("Source"),
+            schema.SOURCE: st.column_config.TextColumn("Source", width="medium"),
             schema.NOTES: st.column_config.TextColumn("Notes", width="large"),
             schema.EVENT_ID: st.column_config.TextColumn("Event id"),
             schema.LATITUDE: st.column_config.NumberColumn("Lat", format="%.4f"),
