@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.errors import InputFileError
-from dashboard.paths import PACKAGE_DIR
+from dashboard.paths import BUNDLED_BASEMAP, PACKAGE_DIR
 
 #: The app's static folder (served at ``<base>/app/static/``).
 APP_STATIC_DIR = PACKAGE_DIR / "app" / "static"
@@ -145,6 +145,16 @@ def _copy_if_changed(src: Path, dest: Path) -> bool:
     return True
 
 
+#: Where the page's basemap (``geodata/basemap.geojson``) is served from, under the static
+#: folder: fetched once by the browser instead of sent with every run of the map.
+BASEMAP_TARGET = "vendor/basemap/basemap.geojson"
+
+
+def basemap_url(base_url: str = COMPONENT_STATIC_URL) -> str:
+    """URL of the served basemap (copied there by :func:`ensure_static_assets`)."""
+    return (base_url if base_url.endswith("/") else base_url + "/") + BASEMAP_TARGET
+
+
 def asset_urls(base_url: str = COMPONENT_STATIC_URL) -> dict[str, str]:
     """URL of every asset under ``base_url`` (the static folder's URL), copying nothing."""
     base = base_url if base_url.endswith("/") else base_url + "/"
@@ -183,6 +193,8 @@ def ensure_static_assets(
             raise InputFileError(f"map asset {asset.name!r} not found at {str(src)!r}")
         copies.append((src, asset.target))
     copies.extend(_leaflet_images())
+    if BUNDLED_BASEMAP.is_file():
+        copies.append((BUNDLED_BASEMAP, BASEMAP_TARGET))
     for src, target in copies:
         dest = static_dir / target
         if dest.resolve() != src.resolve():  # committed files already live in static/

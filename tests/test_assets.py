@@ -258,7 +258,14 @@ def test_streamlit_serves_the_map_assets_and_layers_swap_in(
 
         # Swapping layers does not remount the map, so plugins must already be loaded.
         page.get_by_text("clusters", exact=True).click()
-        frame.wait_for_selector(".marker-cluster, .leaflet-marker-icon", timeout=30_000)
+        # The plugin's group holds the three events (far apart at this zoom: three markers,
+        # no cluster icon; the town labels are markers too, so count the group's own).
+        frame.wait_for_function(
+            "(() => { let n = -1; window.map.eachLayer(l => {"
+            " if (L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup)"
+            " { n = l.getLayers().length; } }); return n === 3; })()",
+            timeout=30_000,
+        )
         page.get_by_text("heatmap", exact=True).click()
         frame.wait_for_function(
             "(() => { const c = document.querySelector('canvas.leaflet-heatmap-layer');"

@@ -26,6 +26,7 @@ from dashboard import layers, schema
 from dashboard.app import session as K
 from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.assets import basemap_url
 from dashboard.layers.areas import display_tolerance
 
 MAP_KEY = "event_map"
@@ -248,7 +249,9 @@ def render_map(
         countries_ref, towns_ref = context_refs()
         countries, towns = load_context(countries_ref.token, towns_ref.token)
         if countries is not None or towns is not None:
-            layers.context_layer(countries, towns).add_to(fmap)
+            # The basemap's shapes are fetched by the browser from the static folder
+            # (once), not sent with every run of the map.
+            layers.context_layer(countries, towns, basemap_url=basemap_url()).add_to(fmap)
 
     placed = events[
         pd.to_numeric(events[schema.LATITUDE], errors="coerce").notna()

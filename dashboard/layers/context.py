@@ -90,6 +90,7 @@ def context_layer(
     *,
     name: str = "Countries and towns",
     show: bool = True,
+    basemap_url: str | None = None,
 ) -> ContextGroup:
     """Land, water, borders and names: a map that reads without any tile server.
 
@@ -107,6 +108,12 @@ def context_layer(
         ``role`` decides from which zoom a town is labelled (:data:`ROLE_MIN_ZOOM`).
     name
         Name in the layer control.
+    basemap_url
+        Where the page can fetch the basemap file itself (the app's static copy of
+        ``geodata/basemap.geojson``): land, lakes, rivers and borders are then drawn from
+        it (``L.ConflictMap.RemoteBasemap``), not written into the map's script, which the
+        app sends again on every step. Only the country names stay in the script. None:
+        everything inline (a saved HTML page, an export).
 
     Returns
     -------
@@ -118,7 +125,7 @@ def context_layer(
     label_rows: list[list[Any]] = []
     seed = ""
     if countries is not None and len(countries) and "kind" in countries:
-        label_rows = _basemap_layers(bm.split_basemap(countries), group)
+        label_rows = _basemap_layers(bm.split_basemap(countries), group, basemap_url)
         seed = _digest(countries)
         group.n_countries = len(label_rows)
     elif countries is not None and len(countries):
@@ -189,7 +196,9 @@ def _largest_part(geom: shapely.Geometry) -> shapely.Geometry:
     return parts[int(np.argmax(shapely.area(parts)))]
 
 
-def _basemap_layers(parts: bm.Basemap, group: folium.FeatureGroup) -> list[list[Any]]:
+def _basemap_layers(
+    parts: bm.Basemap, group: folium.FeatureGroup, url: str | None = None
+) -> list[list[Any]]:
     """Add land, lakes, rivers and borders to ``group``; return the country label rows.
 
     Land, lakes and rivers carry the class ``cm-notiles-only`` (conflictmap.css shows them
@@ -202,6 +211,21 @@ def _basemap_layers(parts: bm.Basemap, group: folium.FeatureGroup) -> list[list[
         ("rivers", parts.rivers, bm.RIVER_STYLE, "cm-river cm-notiles-only"),
         ("borders", parts.borders, bm.BORDER_STYLE, "cm-border"),
     )
+    if url is not None:
+        # The file's own feature kinds (geodata/basemap.geojson): land, lake, river, border.
+        in_file = {"land": "land", "lakes": "lake", "rivers": "river", "borders": "border"}
+        spec = {
+            "url": url,
+            "layers": [
+                [in_file[kind], dict(look), class_name]
+                for kind, geom, look, class_name in layers
+                if geom is not None
+            ],
+        }
+        JsonLayer("remoteBasemap", script_json(spec), name="basemap", control=False).add_to(
+            group
+        )
+        layers = ()
     for kind, geom, look, class_name in layers:
         if geom is None:
             continue
