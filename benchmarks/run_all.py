@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     "bench_join", "bench_geocode", "bench_build", "bench_layers", "bench_slider", "bench_app",
     "bench_dask", "bench_db", "bench_buildcache", "bench_tableexport", "bench_headers",
-    "bench_popup_text", "bench_upload_memory", "bench_basemap",
+    "bench_popup_text", "bench_upload_memory", "bench_basemap", "bench_page",
 ]
 PACKAGES = ["pandas", "numpy", "geopandas", "shapely", "pyogrio", "rapidfuzz", "folium",
             "streamlit", "streamlit-folium"]
