@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -84,8 +86,19 @@ def main() -> None:
         return
     playing = bool(ss.get(K.K_PLAYING))
     run_every = float(ss.get(K.K_PLAY_SPEED, 1.0)) if playing else None
-    fragment = st.fragment(run_every=run_every)(view.render)
+    # Playing is a fragment of its own (another function, so another fragment id). The
+    # browser's Play timer goes on sending ticks until the answer to Pause reaches it; a
+    # tick that reaches the server after the Pause was answered then names a fragment the
+    # page no longer has, and Streamlit drops it. Sent to the same fragment, it reran the
+    # view with the slider of a step past the Pause: the map moved on, the slider did not.
+    body = _playing_view if playing else view.render
+    fragment = st.fragment(run_every=run_every)(body)
     fragment(ds, prepared, slots)
+
+
+def _playing_view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> None:
+    """The view while playing: :func:`view.render` under a fragment id of its own."""
+    view.render(ds, prepared, slots)
 
 
 def _db_dataset(url: str) -> Dataset:
