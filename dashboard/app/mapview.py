@@ -309,6 +309,7 @@ def render_map(
         counts=counts,
         hexagons=hexagons.key if hexagons is not None else None,
         palette=dataset.palette,
+        heat=S.LAYER_HEATMAP in view.layers and len(placed) > 0,
     )
     if place is not None:
         groups.append(place_group(*place))

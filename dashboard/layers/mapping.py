@@ -194,6 +194,7 @@ def legend_element(
     position: str = "bottomright",
     hexagons: HexagonKey | None = None,
     palette: Mapping[str, str] | None = None,
+    heat: bool = False,
 ) -> JsonLayer:
     """The legend and a title/date box, drawn on the map so a screenshot explains itself.
 
@@ -221,6 +222,9 @@ def legend_element(
         The key of a hexagon layer (``hexagon_layer(...).key``): its colour ramp, with the
         sentence "N events shown as M hexagons (each about X km across)", drawn above the
         counts. Left out (the default), the legend is as without hexagons.
+    heat
+        The heat map is on: its colour ramp, from few events to many (a density, no
+        count: the heat map has no scale of its own).
 
     Returns
     -------
@@ -262,6 +266,14 @@ def legend_element(
     }
     if hexagons is not None:
         spec["hexagons"] = hexagons.spec()
+    if heat:
+        stops = sorted((float(k), v) for k, v in style.HEAT_GRADIENT.items())
+        spec["heat"] = {
+            "heading": "Event density (heat map)",
+            "stops": [[round(100 * k), v] for k, v in stops],
+            "low": "fewer",
+            "high": "more events nearby",
+        }
     payload = script_json(spec)
     layer = JsonLayer("legend", payload, name=escape_text(name))
     stabilise_ids(layer, content_seed("legend", name, payload))

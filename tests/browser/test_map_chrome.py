@@ -94,3 +94,23 @@ def test_no_debug_line_is_shown_to_readers(page, bundled_server):
     # The run counters the tests read stay in the page, out of sight.
     expect(page.locator(".st-key-diagnostics")).to_be_hidden()
     expect(page.get_by_text("Runs this session")).not_to_be_visible()
+
+
+def test_the_heat_map_has_a_legend_entry(page, bundled_server):
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        "date=2017-11-09&window=365&basemap=none&layers=areas,events,heatmap",
+        predicate_js="s => s.polygons > 0",
+    )
+    wait_idle(page)
+    legend = frame.locator(".cm-legend")
+    expect(legend).to_contain_text("Event density (heat map)")
+    expect(legend).to_contain_text("more events nearby")
+    ramp = frame.locator(".cm-heat-ramp")
+    expect(ramp).to_be_visible()
+    assert "linear-gradient" in ramp.evaluate("el => el.style.background")
+    # Without the heat map, no such entry.
+    frame2, _ = open_app(page, bundled_server, "date=2017-11-09&window=365&basemap=none")
+    wait_idle(page)
+    expect(frame2.locator(".cm-legend")).not_to_contain_text("Event density")

@@ -1591,6 +1591,7 @@
   CM.Legend.include({
     _legendBox: function () {
       var box = baseLegendBox.call(this), hx = this._spec.hexagons, k, row;
+      this._heatKey(box);
       if (!hx) { return box; }
       var part = document.createDocumentFragment();
       part.appendChild(el('div', 'cm-legend-heading', hx.heading));
@@ -1608,6 +1609,25 @@
       part.appendChild(hint);
       box.insertBefore(part, box.querySelector('.cm-legend-count'));
       return box;
+    },
+
+    // spec.heat = {heading, stops: [[percent, colour]], low, high}: the heat map's ramp.
+    _heatKey: function (box) {
+      var heat = this._spec.heat;
+      if (!heat) { return; }
+      var part = document.createDocumentFragment(), k, stops = [];
+      part.appendChild(el('div', 'cm-legend-heading', heat.heading));
+      for (k = 0; k < heat.stops.length; k++) {
+        stops.push(heat.stops[k][1] + ' ' + heat.stops[k][0] + '%');
+      }
+      var ramp = el('div', 'cm-heat-ramp');
+      ramp.style.background = 'linear-gradient(to right, ' + stops.join(', ') + ')';
+      part.appendChild(ramp);
+      var ends = el('div', 'cm-heat-ends');
+      ends.appendChild(el('span', '', heat.low));
+      ends.appendChild(el('span', '', heat.high));
+      part.appendChild(ends);
+      box.insertBefore(part, box.querySelector('.cm-legend-count'));
     }
   });
 }(window.L));
