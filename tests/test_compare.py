@@ -470,3 +470,21 @@ def test_ground_not_mapped_on_one_date_is_not_counted_as_changing_hands():
     assert newly == pytest.approx(cmp.area_km2([box(0, 1, 1, 2)])[0], rel=1e-6)
     assert result.changed_km2 == pytest.approx(newly)
     assert result.to_dict()["changed_between_controllers_km2"] == 0
+
+
+def test_change_legend_says_whose_colours_the_dashed_outlines_are(squares):
+    """Before: the legend listed only who gained ground; the dashed outlines are drawn in
+    the colour of who held it before, which it did not name."""
+    import json as _json
+    import re as _re
+
+    pieces = cmp.compare(squares, "2017-06-30", "2017-07-01").pieces
+    html = _html(layers.change_legend(pieces, day_a="2017-06-30", day_b="2017-07-01"))
+    assert "Held on the first date by (dashed outline)" in html
+    spec = _json.loads(_re.search(r"L\.ConflictMap\.legend\(\s*(\{.*?\})\s*\);", html, _re.S)[1])
+    before = dict(spec["outlines"]["rows"])
+    assert set(before) == set(pieces["controller_a"])
+    # The outline of each piece in the layer is the colour the legend gives its old holder.
+    layer_html = _html(layers.change_layer(pieces))
+    for name, colour in before.items():
+        assert colour in layer_html, (name, colour)

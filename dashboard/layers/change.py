@@ -203,15 +203,24 @@ def change_legend(
     a, b = (pd.Timestamp(d).date().isoformat() for d in (day_a, day_b))
     if focus is None:
         gaining = list(dict.fromkeys(_name(v) for v in pieces[TO])) if len(pieces) else []
-        colours = style.controller_colours(gaining, palette=palette)
+        # The dashed outlines are drawn in the colour of who held the ground before: say
+        # whose colours those are, or the outlines cannot be read. One colour table for
+        # both, as the layer has (change_layer).
+        losing = list(dict.fromkeys(_name(v) for v in pieces[FROM])) if len(pieces) else []
+        colours = style.controller_colours([*gaining, *losing], palette=palette)
         rows = [[c, colours[c], False] for c in gaining]
-        heading = "Held on the second date by (fill; dashed outline: held before by)"
+        heading = "Held on the second date by (fill)"
+        outlines = {
+            "heading": "Held on the first date by (dashed outline)",
+            "rows": [[c, colours[c]] for c in losing],
+        }
     else:
         rows = [
             [GAINED_LABEL.format(focus=focus), style.CHANGE_GAINED, False],
             [LOST_LABEL.format(focus=focus), style.CHANGE_LOST, False],
         ]
         heading = "Change"
+        outlines = None
     types = list(dict.fromkeys(str(t) for t in event_types))
     type_colours = style.event_type_colours(types)
     spec = {
@@ -232,6 +241,8 @@ def change_legend(
             "hollow": "approximate location (hollow)",
         },
     }
+    if outlines is not None and outlines["rows"]:
+        spec["outlines"] = outlines
     payload = script_json(spec)
     layer = JsonLayer("legend", payload, name=escape_text(name))
     stabilise_ids(layer, content_seed("change-legend", name, payload))

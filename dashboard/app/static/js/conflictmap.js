@@ -1591,6 +1591,7 @@
   CM.Legend.include({
     _legendBox: function () {
       var box = baseLegendBox.call(this), hx = this._spec.hexagons, k, row;
+      this._outlineKey(box);
       this._heatKey(box);
       if (!hx) { return box; }
       var part = document.createDocumentFragment();
@@ -1609,6 +1610,25 @@
       part.appendChild(hint);
       box.insertBefore(part, box.querySelector('.cm-legend-count'));
       return box;
+    },
+
+    // spec.outlines = {heading, rows: [[name, colour]]}: the change map's dashed outlines
+    // (who held the ground before), placed right after the fill colours.
+    _outlineKey: function (box) {
+      var o = this._spec.outlines;
+      if (!o) { return; }
+      var part = document.createDocumentFragment(), k, row, sw;
+      part.appendChild(el('div', 'cm-legend-heading', o.heading));
+      for (k = 0; k < o.rows.length; k++) {
+        row = el('div', 'cm-legend-row');
+        sw = el('span', 'cm-swatch cm-swatch-outline');
+        sw.style.borderColor = o.rows[k][1];
+        row.appendChild(sw);
+        row.appendChild(el('span', 'cm-legend-label', o.rows[k][0]));
+        part.appendChild(row);
+      }
+      var headings = box.querySelectorAll('.cm-legend-heading');
+      box.insertBefore(part, headings.length > 1 ? headings[1] : box.querySelector('.cm-legend-count'));
     },
 
     // spec.heat = {heading, stops: [[percent, colour]], low, high}: the heat map's ramp.
