@@ -9,7 +9,7 @@ session's latest step or timer request, a step or more past the map on show.
 The browser's Play timer goes on sending ticks until the answer to the Pause reaches it;
 a tick sent just before that answer arrived used to reach the server after the Pause had been
 answered and rerun the view with the slider of a step past it: the map moved on (the slider
-did not), one run in five on a loaded machine.
+did not), in about one run in three of this file on a loaded machine.
 
 The races are made to happen every time with :class:`wsrelay.Relay`, which holds back the
 server's answers chosen by the date their map is drawn for, and can keep a tick from the

@@ -5,7 +5,8 @@ Races that a loaded machine produces now and then (a run's answer arriving after
 has pressed on, the map drawn a step after the slider) are made to happen every time: the
 relay passes the server's messages through until told to hold, keeps them in order while
 holding, and hands them over on :meth:`Relay.release` (all) or :meth:`Relay.release_runs`
-(the first runs held). Messages from the page to the server always pass at once.
+(the first runs held). Messages from the page to the server pass at once, but for the Play
+ticks :meth:`Relay.keep_ticks_after_press` keeps back to make one reach the server late.
 
 What is held is chosen by what it carries (the date of the map's update), never by counting
 runs: a run of the page's own (the map reporting its first view) may or may not come
@@ -13,6 +14,8 @@ between two presses, depending on the machine's load.
 
 The test waits on what the page shows (``expect``, ``wait_for_function``); where it must wait
 on the relay itself (:meth:`Relay.wait_until`) it asks a condition until a deadline.
+:attr:`Relay.trace` says in one line each what went through (requests with their slider
+value, runs, map dates, holds and releases), for reading a failure.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ VIEW_DATE = re.compile(r'viewDate\(\s*\{"asOf":\s*"(\d{4}-\d{2}-\d{2})"')
 DROPPED = "The fragment with id {} does not exist anymore"
 #: The as-of slider's widget ids end with its key (``session.K_DATE``).
 SLIDER_KEY = "w_date"
-#: How long :meth:`Relay.wait_until_held` waits, and how often it looks.
+#: How long :meth:`Relay.wait_until` waits, and how often it looks.
 WAIT_S = 120.0
 LOOK_EVERY_MS = 50
 
@@ -200,6 +203,7 @@ class Relay:
                 self._run.append(message)
                 if date == self._hold_run_of:
                     self._holding, self._hold_run_of = True, None
+                    self.trace.append("relay: holds that run from its start")
                     self._held, self._run = self._run, None
                 elif kind == "script_finished":
                     run, self._run = self._run, None
@@ -209,6 +213,7 @@ class Relay:
         if self._hold_at is not None and parsed is not None and self._hold_at(parsed):
             self._holding, self._hold_at = True, None
             self._held.append(message)
+            self.trace.append("relay: holds from the message above")
             return
         self._pass(message, date)
 
