@@ -70,3 +70,15 @@ def test_a_week_bar_moves_to_its_sunday_and_a_day_bar_to_its_day():
     assert picked_day({"period": "2017-11-06T00:00:00"}, "D") == D("2017-11-06")
     assert picked_day({"period": "nonsense"}, "D") is None
     assert picked_day({}, "W") is None
+
+
+def test_the_place_search_travels_in_the_permalink_and_cannot_flood_the_page():
+    from dashboard.app import state as S
+
+    options = S.Options(first=D("2014-01-04"), last=D("2019-10-08"))
+    view, notices = S.parse_query({"place": ["البوكمال"], "date": ["2017-11-15"]}, options)
+    assert view.place == "البوكمال" and notices == []
+    assert S.to_query(view)["place"] == ["البوكمال"]
+    assert "place" not in S.to_query(S.ViewState(as_of=D("2017-11-15")))
+    long, notices = S.parse_query({"place": ["x" * 5000 + "\x07"]}, options)
+    assert len(long.place) == S.PLACE_MAX_CHARS and len(notices) == 1

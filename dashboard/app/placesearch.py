@@ -16,12 +16,14 @@ import streamlit as st
 
 from dashboard import schema
 from dashboard.app import historypanel
+from dashboard.app import session as K
 from dashboard.app.loaders import Dataset
 from dashboard.app.safetext import md
 from dashboard.errors import DashboardError
 from dashboard.history import control_history
 
-K_QUERY = "place_query"
+K_QUERY = K.K_PLACE  # the box; the permalink's "place"
+K_SEARCHED = "place_searched"  # the text last searched (a permalink's is searched on opening)
 K_FOUND = "place_found"  # Found | None
 K_MESSAGE = "place_message"  # why a search found nothing (or None)
 #: The zoom the map flies to: a town and its surroundings.
@@ -104,6 +106,7 @@ def _search(ds: Dataset) -> None:
     ss = st.session_state
     query = str(ss.get(K_QUERY) or "").strip()
     ss[K_MESSAGE] = None
+    ss[K_SEARCHED] = query
     if not query:
         ss[K_FOUND] = None
         return
@@ -124,6 +127,9 @@ def _search(ds: Dataset) -> None:
 def search_box(ds: Dataset) -> Found | None:
     """The box and what it found (the map flies there and marks it)."""
     ss = st.session_state
+    pending = str(ss.get(K_QUERY) or "").strip()
+    if pending and ss.get(K_SEARCHED) != pending:
+        _search(ds)  # a place from the permalink: searched as if typed
     st.text_input(
         "Find a place",
         key=K_QUERY,

@@ -38,6 +38,7 @@ LAYER_KEYS: dict[str, str] = {name: f"w_layer_{name}" for name in S.LAYERS}
 # Other per-session values --------------------------------------------------------------
 K_CENTER = "map_center"  # (lat, lon) last reported by the map, or from the URL
 K_ZOOM = "map_zoom"
+K_PLACE = "place_query"  # the place search box (app/placesearch.py)
 K_MAP_INIT = "map_init"  # (center, zoom) the base map is built with; fixed per mount
 K_NOTICES = "url_notices"  # list[str] shown once at the top of the page
 K_PLAYING = "playing"
@@ -79,6 +80,7 @@ def apply_state(view: S.ViewState, store: MutableMapping[str, Any] | None = None
         ss[key] = name in view.layers
     ss[K_CENTER] = view.center
     ss[K_ZOOM] = view.zoom
+    ss[K_PLACE] = view.place
 
 
 def window_days(store: MutableMapping[str, Any] | None = None) -> int:
@@ -119,6 +121,7 @@ def current_state(options: S.Options, store: MutableMapping[str, Any] | None = N
         zoom=int(zoom) if zoom else None,
         step=ss.get(K_STEP, "week"),
         timeline=ss.get(K_TIMELINE, "all"),
+        place=str(ss.get(K_PLACE) or "").strip(),
     )
 
 

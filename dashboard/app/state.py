@@ -70,6 +70,9 @@ LON = "lon"
 ZOOM = "zoom"
 STEP = "step"
 TIMELINE = "timeline"
+PLACE = "place"
+#: The longest place name a permalink may carry (characters; longer ones are cut).
+PLACE_MAX_CHARS = 100
 #: The compare mode's parameters, parsed by ``dashboard.app.compare.parse_compare_query``.
 COMPARE_PARAMS: tuple[str, ...] = ("mode", "from", "to", "focus", "compare_map", "tolerance")
 
@@ -91,6 +94,7 @@ KNOWN_PARAMS: tuple[str, ...] = (
     ZOOM,
     STEP,
     TIMELINE,
+    PLACE,
     *COMPARE_PARAMS,
 )
 
@@ -144,6 +148,8 @@ class ViewState:
     zoom: int | None = None
     step: str = "week"
     timeline: str = "all"
+    place: str = ""
+    """The place search's text ("" when none): the page searches it again on opening."""
 
 
 @dataclass(frozen=True)
@@ -439,6 +445,16 @@ def parse_query(
         timeline=choices.get(TIMELINE, state.timeline),
     )
 
+    # the place search: free text (a name in any script), searched again by the page;
+    # control characters dropped and long text cut, so a link cannot flood the page
+    raw_place = params.get(PLACE)
+    if raw_place:
+        text = "".join(ch for ch in _last(raw_place) if ch.isprintable()).strip()
+        if len(text) > PLACE_MAX_CHARS:
+            bad(PLACE, text[:40] + "…", f"a place name of at most {PLACE_MAX_CHARS} characters")
+            text = text[:PLACE_MAX_CHARS]
+        state = replace(state, place=text)
+
     # map view: lat and lon come as a pair
     lat_raw, lon_raw = params.get(LAT), params.get(LON)
     if lat_raw or lon_raw:
@@ -518,6 +534,8 @@ def to_query(state: ViewState) -> dict[str, list[str]]:
         query[LON] = [f"{state.center[1]:.4f}"]
     if state.zoom is not None:
         query[ZOOM] = [str(state.zoom)]
+    if state.place:
+        query[PLACE] = [state.place]
     return query
 
 

@@ -148,3 +148,30 @@ def test_a_place_the_gazetteer_does_not_know_is_said_and_the_map_stays(page, bun
     expect(page.get_by_text("“Springfield” is not in the gazetteer")).to_be_visible()
     assert frame.evaluate("() => window.map.getZoom()") == 6
     expect(page.locator(".st-key-control-history")).to_have_count(0)
+
+
+def test_a_found_place_is_in_the_permalink_and_a_permalink_finds_it_again(
+    page, browser, bundled_server
+):
+    open_app(
+        page,
+        bundled_server,
+        "date=2017-11-15&window=30&basemap=none&lat=35.0&lon=40.0&zoom=6",
+        predicate_js="s => s.polygons > 0",
+    )
+    wait_idle(page)
+    box = page.get_by_role("textbox", name="Find a place")
+    box.fill("البوكمال")
+    box.press("Enter")
+    expect(page.locator(".st-key-control-history")).to_contain_text("Syrian government")
+    expect(page).to_have_url(re.compile(r"place=%D8%A7%D9%84%D8%A8%D9%88%D9%83%D9%85%D8%A7%D9%84"))
+    url = page.url
+    other = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    try:
+        other.goto(url)
+        expect(other.locator(".st-key-control-history")).to_contain_text(
+            "searched “البوكمال”", timeout=90_000
+        )
+        expect(other.get_by_role("textbox", name="Find a place")).to_have_value("البوكمال")
+    finally:
+        other.context.close()
