@@ -654,40 +654,24 @@ def _point(value: str) -> tuple[float, float]:
 def _find_place(name: str, countries: Sequence[str]) -> _Where:
     """The place ``name`` through the project's gazetteer, or a one-line refusal that
     lists the candidates: an ambiguous or unknown name is never guessed."""
-    from dashboard.geocoding import load_gazetteer
+    from dashboard.history import find_place
 
-    scope = list(countries)
     try:
-        gazetteer = load_gazetteer(countries=scope or None)
-        matches = [gazetteer.lookup(name, country=c) for c in scope] or [gazetteer.lookup(name)]
+        answer = find_place(name, countries)
     except DashboardError as exc:
         raise _Fail(str(exc)) from exc
-    found = [m for m in matches if m is not None and m.place is not None]
-    where = " or ".join(scope) if scope else "the whole gazetteer"
-    candidates = [p for m in matches if m is not None for p in m.candidates]
-    places = {(round(m.latitude, 3), round(m.longitude, 3)): m for m in found}
-    if len(places) > 1:
-        candidates += [m.place for m in places.values() if m.place is not None]
-    if candidates:
-        listed = "; ".join(p.describe() for p in candidates[:5])
+    if answer.candidates:
         raise _Fail(
-            f"--place {name!r} names several places in {where}: {listed}; "
+            f"--place {name!r} names several places in {answer.where}: {answer.listed()}; "
             "give --country, or the point with --at LAT,LON"
         )
-    if not found:
+    match = answer.place
+    if match is None:
         raise _Fail(
-            f"--place {name!r}: not found in {where} (GeoNames and the alias table); "
+            f"--place {name!r}: not found in {answer.where} (GeoNames and the alias table); "
             "check the spelling, give --country, or the point with --at LAT,LON"
         )
-    match = found[0]
-    place = match.place
-    assert place is not None
-    how = (
-        f"matched by spelling, score {match.score:.0f}: check it is the place meant"
-        if match.method == "fuzzy"
-        else f"{match.method} match"
-    )
-    label = f"{place.name}, {place.country_code} ({how}; {place.source})"
+    label = f"{match.place.name}, {match.place.country_code} ({answer.how})"
     return _Where(match.latitude, match.longitude, label)
 
 

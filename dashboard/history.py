@@ -352,3 +352,52 @@ def _change_events(
     if "event_date" in rows.columns:
         rows = rows.sort_values(["event_date", "distance_km"], kind="stable")
     return rows.reset_index(drop=True), int(within.sum()), int((~placed).sum())
+
+
+@dataclass(frozen=True)
+class PlaceAnswer:
+    """What a place name gives (:func:`find_place`): a place, or why none is taken."""
+
+    where: str
+    """The countries searched, in words ("Iraq or Syria", or "the whole gazetteer")."""
+    place: Any = None
+    """The :class:`dashboard.geocoding.Match` taken, or None."""
+    candidates: tuple[Any, ...] = ()
+    """Places the name could mean (:class:`dashboard.geocoding.Place`), when several."""
+
+    @property
+    def how(self) -> str:
+        """How sure the match is, in words (a fuzzy match asks to be checked)."""
+        match = self.place
+        if match is None:
+            return ""
+        if match.method == "fuzzy":
+            return f"matched by spelling, score {match.score:.0f}: check it is the place meant"
+        return f"{match.method} match; {match.place.source}"
+
+    def listed(self, most: int = 5) -> str:
+        return "; ".join(p.describe() for p in self.candidates[:most])
+
+
+def find_place(name: str, countries: Sequence[str]) -> PlaceAnswer:
+    """The place ``name`` means, in the project's gazetteer for ``countries`` (all loaded
+    countries when empty): an ambiguous or unknown name is never guessed.
+
+    Raises
+    ------
+    DashboardError
+        The gazetteer cannot be loaded (its alias table is unreadable or malformed).
+    """
+    from dashboard.geocoding import load_gazetteer
+
+    scope = [c for c in countries if str(c).strip()]
+    where = " or ".join(scope) if scope else "the whole gazetteer"
+    gazetteer = load_gazetteer(countries=scope or None)
+    matches = [gazetteer.lookup(name, country=c) for c in scope] or [gazetteer.lookup(name)]
+    found = [m for m in matches if m is not None and m.place is not None]
+    candidates = [p for m in matches if m is not None for p in m.candidates]
+    distinct = {(round(m.latitude, 2), round(m.longitude, 2)) for m in found}
+    if candidates or len(distinct) > 1:
+        places = candidates + [m.place for m in found]
+        return PlaceAnswer(where, candidates=tuple(places))
+    return PlaceAnswer(where, place=found[0] if found else None)

@@ -20,7 +20,7 @@ from dashboard.app import session as K
 from dashboard.app.loaders import Dataset
 from dashboard.app.safetext import md
 from dashboard.errors import DashboardError
-from dashboard.history import control_history
+from dashboard.history import control_history, find_place
 
 K_QUERY = K.K_PLACE  # the box; the permalink's "place"
 K_SEARCHED = "place_searched"  # the text last searched (a permalink's is searched on opening)
@@ -61,42 +61,27 @@ def _countries(ds: Dataset) -> list[str]:
 
 def find(ds: Dataset, query: str) -> Found | str:
     """The place ``query`` names, or why none is taken (a sentence for the reader)."""
-    from dashboard.geocoding import load_gazetteer
-
-    countries = _countries(ds)
-    where = " or ".join(countries) if countries else "the whole gazetteer"
     try:
-        gazetteer = load_gazetteer(countries=countries or None)
+        answer = find_place(query, _countries(ds))
     except DashboardError as exc:
         return f"The place search cannot run: {exc}"
-    matches = [gazetteer.lookup(query, country=c) for c in countries] or [gazetteer.lookup(query)]
-    found = [m for m in matches if m is not None and m.place is not None]
-    candidates = [p for m in matches if m is not None for p in m.candidates]
-    distinct = {(round(m.latitude, 2), round(m.longitude, 2)) for m in found}
-    if candidates or len(distinct) > 1:
-        places = candidates + [m.place for m in found if m.place is not None]
-        listed = "; ".join(p.describe() for p in places[:4])
+    if answer.candidates:
         return (
-            f"“{query}” names several places in {where}: {listed}. "
+            f"“{query}” names several places in {answer.where}: {answer.listed(4)}. "
             "Click the one meant on the map for its history."
         )
-    if not found:
-        return f"“{query}” is not in the gazetteer for {where} (GeoNames and the alias table)."
-    match = found[0]
-    place = match.place
-    assert place is not None
-    how = (
-        f"matched by spelling (score {match.score:.0f}): check it is the place meant"
-        if match.method == "fuzzy"
-        else f"{match.method} match, {place.source}"
-    )
+    match = answer.place
+    if match is None:
+        return (
+            f"“{query}” is not in the gazetteer for {answer.where} (GeoNames and the alias table)."
+        )
     return Found(
         ds.key,
         query,
-        f"{place.name}, {place.country_code}",
+        f"{match.place.name}, {match.place.country_code}",
         match.latitude,
         match.longitude,
-        how,
+        answer.how,
         next(_flights),
     )
 
