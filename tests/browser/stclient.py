@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.client import HTTPConnection, HTTPResponse
+from http.client import HTTPConnection, HTTPResponse, IncompleteRead
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,7 +64,13 @@ def http(
                 raise
             answer = HTTPResponse(connection.sock, method=method)
             answer.begin()
-        return Response(answer.status, answer.read(), dict(answer.getheaders()))
+        try:
+            content = answer.read()
+        except (IncompleteRead, ConnectionResetError) as exc:
+            # The status line and headers arrived; the close that ends a refusal can cut
+            # the short body after them (the unread upload makes the socket reset).
+            content = exc.partial if isinstance(exc, IncompleteRead) else b""
+        return Response(answer.status, content, dict(answer.getheaders()))
     finally:
         connection.close()
 
