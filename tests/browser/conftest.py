@@ -15,6 +15,11 @@ from browser_helpers import (
     Server,
     run_server,
 )
+from playwright.sync_api import expect
+
+# An assertion on the page waits for what it expects as long as the page itself may take
+# under load (Playwright's own default is 5 s): a loaded machine draws later, not wrongly.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,16 @@ def test_the_heat_map_has_a_legend_entry(page, bundled_server):
     ramp = frame.locator(".cm-heat-ramp")
     expect(ramp).to_be_visible()
     assert "linear-gradient" in ramp.evaluate("el => el.style.background")
-    # Without the heat map, no such entry.
-    frame2, _ = open_app(page, bundled_server, "date=2017-11-09&window=365&basemap=none")
+
+
+def test_without_the_heat_map_there_is_no_heat_entry(page, bundled_server):
+    frame, _ = open_app(
+        page,
+        bundled_server,
+        "date=2017-11-09&window=365&basemap=none",
+        predicate_js="s => s.polygons > 0",
+    )
     wait_idle(page)
-    expect(frame2.locator(".cm-legend")).not_to_contain_text("Event density")
+    legend = frame.locator(".cm-legend")
+    expect(legend).to_contain_text("Controlled by")
+    expect(legend).not_to_contain_text("Event density")
