@@ -37,6 +37,7 @@ from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.safetext import md
 from dashboard.areas import areas_at
+from dashboard.assets import basemap_url
 from dashboard.changecheck import (
     AGREES,
     CHECK_DATE,
@@ -458,7 +459,8 @@ def _base_map(ds: Dataset, state: S.ViewState, *, zoom_out: int = 0) -> Any:
         countries_ref, towns_ref = context_refs()
         countries, towns = load_context(countries_ref.token, towns_ref.token)
         if countries is not None or towns is not None:
-            layers.context_layer(countries, towns).add_to(fmap)
+            # fetched by the browser (once) as on the single-date map, not sent each run
+            layers.context_layer(countries, towns, basemap_url=basemap_url()).add_to(fmap)
     return fmap
 
 

@@ -40,3 +40,23 @@ def test_tiled_map_keeps_only_the_borders(page, bundled_server):
     look = frame.evaluate(LOOK_JS)
     assert look["cm-border"]["display"] != "none"
     assert {look[cls]["display"] for cls in ("cm-land", "cm-lake", "cm-river")} == {"none"}
+
+
+@pytest.mark.parametrize("compare_map", ["changes", "side"])
+def test_compare_maps_fetch_the_basemap_too(page, bundled_server, compare_map):
+    """Compare mode's maps draw the same land and borders, fetched by the browser (their
+    scripts, sent on every run, hold its URL, not its shapes)."""
+    page.goto(
+        f"{bundled_server.url}/?mode=compare&from=2017-06-01&to=2017-12-31&basemap=none"
+        f"&compare_map={compare_map}"
+    )
+    frames = page.locator('iframe[title="streamlit_folium.st_folium"]')
+    frames.first.wait_for(state="attached")
+    for handle in frames.element_handles():
+        frame = handle.content_frame()
+        frame.wait_for_function("() => document.querySelector('path.cm-land')")
+        uses_url = frame.evaluate(
+            "() => { let n = 0; window.map.eachLayer(l => {"
+            " if (l instanceof L.ConflictMap.RemoteBasemap) n++; }); return n; }"
+        )
+        assert uses_url == 1
