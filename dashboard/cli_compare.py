@@ -251,6 +251,15 @@ def _csv(frame: pd.DataFrame) -> str:
     return to_csv_text(frame)
 
 
+def _echo_table(frame: pd.DataFrame, inputs: _Inputs) -> None:
+    """The table alone on stdout (for a program to read); what it leaves out beside it,
+    on stderr."""
+    click.echo(_csv(frame), nl=False)
+    caveat = inputs.caveat()
+    if caveat:
+        click.echo(caveat, err=True)
+
+
 # --------------------------------------------------------------------------------------------
 # compare
 
@@ -332,10 +341,7 @@ def compare(
             "towns": result.towns,
             "events": _event_table(result.events),
         }
-        click.echo(_csv(frames[table]), nl=False)
-        caveat = inputs.caveat()
-        if caveat:  # the table alone on stdout; the caveat beside it
-            click.echo(caveat, err=True)
+        _echo_table(frames[table], inputs)
     else:
         click.echo(_compare_text(result, inputs))
     sys.exit(EXIT_OK if inputs.complete else EXIT_INCOMPLETE)
@@ -538,10 +544,7 @@ def check(
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         rows = result.rows if show_all else _not_agreeing(result.rows)
-        click.echo(_csv(_dated(rows)), nl=False)
-        caveat = inputs.caveat()
-        if caveat:
-            click.echo(caveat, err=True)
+        _echo_table(_dated(rows), inputs)
     else:
         click.echo(_check_text(result, show_all=show_all, inputs=inputs))
     if result.counts.get("disagrees"):
@@ -675,14 +678,6 @@ def _find_place(name: str, countries: Sequence[str]) -> _Where:
     return _Where(match.latitude, match.longitude, label)
 
 
-def _area_countries(areas: Any) -> list[str]:
-    """The countries the control areas name (the gazetteer searched for --place)."""
-    if "country" not in areas.columns:
-        return []
-    names = areas["country"].dropna().astype(str).str.strip()
-    return sorted({n for n in names if n})
-
-
 @click.command("history")
 @click.option("--at", "at", default=None, metavar="LAT,LON",
               help="The point, in decimal degrees (latitude first).")  # fmt: skip
@@ -740,7 +735,9 @@ def history(
         where = _Where(point[0], point[1], "the point given")
     else:
         assert place is not None
-        where = _find_place(place, countries or _area_countries(inputs.areas.areas))
+        from dashboard.pipeline import area_countries
+
+        where = _find_place(place, countries or area_countries(inputs.areas.areas))
     try:
         result = control_history(
             inputs.areas.areas,
@@ -757,10 +754,7 @@ def history(
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     elif output_format == "csv":
         frame = result.span_table() if table == "spans" else result.events
-        click.echo(_csv(frame), nl=False)
-        caveat = inputs.caveat()
-        if caveat:
-            click.echo(caveat, err=True)
+        _echo_table(frame, inputs)
     else:
         click.echo(_history_text(result, where, inputs, events_read=not no_events))
     sys.exit(EXIT_OK if inputs.complete else EXIT_INCOMPLETE)
