@@ -728,12 +728,21 @@ def _max_distance_km(places: Sequence[Place]) -> float:
     return worst
 
 
+EARTH_RADIUS_KM = 6371.0
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in km between two lon/lat points (spherical Earth, R=6371)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+    return float(distances_km(np.asarray(lat2), np.asarray(lon2), lat1, lon1))
+
+
+def distances_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    """Great-circle distances in km from (``lat0``, ``lon0``) to each (``lat``, ``lon``)
+    (haversine, spherical Earth, R=6371)."""
+    p1, p2 = np.radians(lat0), np.radians(lat)
+    dp, dl = p2 - p1, np.radians(lon - lon0)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _sorted_words(key: str) -> str:

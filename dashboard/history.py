@@ -43,6 +43,7 @@ from dashboard import schema
 from dashboard.areas import last_change
 from dashboard.changecheck import TERRITORY_SUB_EVENT_TYPES
 from dashboard.errors import DashboardError
+from dashboard.geocoding import distances_km
 
 __all__ = [
     "DEFAULT_RADIUS_KM",
@@ -68,7 +69,6 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
     "source",
 )
-_EARTH_KM = 6371.0
 
 
 class HistoryError(DashboardError, ValueError):
@@ -315,14 +315,6 @@ def _merged(pieces: list[Span]) -> list[Span]:
         else:
             out.append(piece)
     return out
-
-
-def distances_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
-    """Great-circle distances in km from (``lat0``, ``lon0``) (spherical Earth)."""
-    p1, p2 = np.radians(lat0), np.radians(lat)
-    dp, dl = p2 - p1, np.radians(lon - lon0)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _change_events(
