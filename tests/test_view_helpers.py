@@ -9,13 +9,8 @@ import pandas as pd
 import pytest
 
 from dashboard import schema
-from dashboard.app.view import (
-    SHOWN_ORDER,
-    TABLE_COLUMNS,
-    _blank_missing_text,
-    picked_day,
-    typed_date,
-)
+from dashboard.app.safetext import blank_missing
+from dashboard.app.view import SHOWN_ORDER, TABLE_COLUMNS, picked_day, typed_date
 
 D = dt.date.fromisoformat
 
@@ -30,7 +25,7 @@ def test_missing_values_are_blank_cells_not_the_word_none():
             "precision": [1.0, float("nan")],
         }
     )
-    out = _blank_missing_text(frame)
+    out = blank_missing(frame)
     assert out["actor2"].tolist() == ["Islamic State", ""]
     assert out["notes"].tolist() == ["x", ""]
     assert out["fatalities"].tolist() == ["12", ""]  # a count stays a whole number

@@ -19,7 +19,7 @@ import streamlit as st
 
 from dashboard import paths, schema
 from dashboard.app.loaders import Dataset
-from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, md
+from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, blank_missing, md
 from dashboard.history import NO_AREA, History, control_history
 from dashboard.layers.areas import TOOLTIP_FIELDS
 
@@ -137,7 +137,7 @@ def history_panel(ds: Dataset) -> None:
 def _literal(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell as text that ``st.table`` (which reads Markdown) shows literally; missing
     values blank, long ones cut."""
-    out = frame.astype(object).where(frame.notna(), "")
+    out = blank_missing(frame)
     return out.map(lambda v: md(v, limit=TABLE_CELL_MAX_CHARS) if isinstance(v, str) else v)
 
 

@@ -76,3 +76,19 @@ def cap_cells(
         out[column] = values.mask(long, values[long].str.slice(0, limit - 1) + "\u2026")
         cut += int(long.sum())
     return out, cut
+
+
+def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as empty cells (the table showed the word "None"). A number column
+    with a missing value becomes text: whole numbers as such ("12"), others as written."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        missing = values.isna()
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            out[column] = values.astype(object).where(~missing, "")
+        elif pd.api.types.is_numeric_dtype(values.dtype) and missing.any():
+            numbers = pd.to_numeric(values, errors="coerce")
+            form = "{:.0f}" if bool((numbers.dropna() % 1 == 0).all()) else "{:g}"
+            out[column] = [("" if pd.isna(v) else form.format(v)) for v in numbers]
+    return out

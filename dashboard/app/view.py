@@ -24,7 +24,7 @@ from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
 from dashboard.app.playbutton import play_button, read_press
-from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, cap_cells, md
+from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, blank_missing, cap_cells, md
 from dashboard.app.timeline import PICK, timeline_chart
 from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
@@ -509,86 +509,67 @@ def _timeline(
 ) -> None:
     # The timeline across the page (its bars are the dates a click moves to); the small
     # table of controllers under it, names in full.
-    left = right = st.container()
-    with left:
-        caption, choice = st.columns([2.5, 1.5], vertical_alignment="center")
-        choice.segmented_control(
-            "Timeline",
-            S.TIMELINE_MODES,
-            key=K.K_TIMELINE,
-            format_func=lambda m: "All dates" if m == "all" else "Around the window",
-            label_visibility="collapsed",
+    caption, choice = st.columns([2.5, 1.5], vertical_alignment="center")
+    choice.segmented_control(
+        "Timeline",
+        S.TIMELINE_MODES,
+        key=K.K_TIMELINE,
+        format_func=lambda m: "All dates" if m == "all" else "Around the window",
+        label_visibility="collapsed",
+    )
+    zoomed = st.session_state.get(K.K_TIMELINE) == "window"
+    if zoomed:
+        start, end = window_bounds(view.as_of, view.window)
+        pad = dt.timedelta(days=max(7, view.window // 2))
+        lo, hi = pd.Timestamp(start - pad), pd.Timestamp(end + pad)
+        daily = prepared.daily_counts
+        counts = daily[(daily["period"] >= lo) & (daily["period"] <= hi)]
+        freq, domain = "D", (lo, hi)
+        caption.caption("Events per day around the window (current filters)")
+    else:
+        counts, freq, domain = prepared.timeline_counts, prepared.timeline_freq, None
+        caption.caption("Events over time (all dates, current filters); shaded: the window")
+    if len(prepared.timeline_counts):
+        chart = timeline_chart(
+            counts,
+            as_of=view.as_of,
+            window_days=view.window,
+            colours=prepared.colours,
+            type_order=prepared.type_order,
+            freq=freq,
+            domain=domain,
         )
-        zoomed = st.session_state.get(K.K_TIMELINE) == "window"
-        if zoomed:
-            start, end = window_bounds(view.as_of, view.window)
-            pad = dt.timedelta(days=max(7, view.window // 2))
-            lo, hi = pd.Timestamp(start - pad), pd.Timestamp(end + pad)
-            daily = prepared.daily_counts
-            counts = daily[(daily["period"] >= lo) & (daily["period"] <= hi)]
-            freq, domain = "D", (lo, hi)
-            caption.caption("Events per day around the window (current filters)")
-        else:
-            counts, freq, domain = prepared.timeline_counts, prepared.timeline_freq, None
-            caption.caption("Events over time (all dates, current filters); shaded: the window")
-        if len(prepared.timeline_counts):
-            chart = timeline_chart(
-                counts,
-                as_of=view.as_of,
-                window_days=view.window,
-                colours=prepared.colours,
-                type_order=prepared.type_order,
-                freq=freq,
-                domain=domain,
-            )
-            st.altair_chart(
-                chart,
-                width="stretch",
-                key=K_TIMELINE_CHART,
-                # st.altair_chart takes no args=: the callback carries its own.
-                on_select=partial(_timeline_picked, *span, freq),
-                selection_mode=[PICK],
-            )
-        else:
-            st.text("No events pass the filters.")
-    with right:
-        st.caption("Controllers in the window")
-        table = controller_summary(shown) if in_store is None else in_store.controllers
-        cells = _blank_missing_text(cap_cells(table)[0])
-        fatalities_help = "Sum of the known tolls; empty when none is known"
-        st.dataframe(
-            cells,
-            hide_index=True,
+        st.altair_chart(
+            chart,
             width="stretch",
-            column_config={
-                "controller": st.column_config.TextColumn("Controller", width="large"),
-                "events": st.column_config.NumberColumn("Events"),
-                "fatalities": (
-                    st.column_config.TextColumn("Fatalities", help=fatalities_help)
-                    if "fatalities" in cells and cells["fatalities"].dtype == object
-                    else st.column_config.NumberColumn("Fatalities", help=fatalities_help)
-                ),
-                "unknown_fatalities": st.column_config.NumberColumn(
-                    "Toll unknown", help="Events whose fatalities are unknown"
-                ),
-            },
+            key=K_TIMELINE_CHART,
+            # st.altair_chart takes no args=: the callback carries its own.
+            on_select=partial(_timeline_picked, *span, freq),
+            selection_mode=[PICK],
         )
-
-
-def _blank_missing_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Missing values as empty cells (the table showed the word "None"). A number column
-    with a missing value becomes text: whole numbers as such ("12"), others as written."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        missing = values.isna()
-        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-            out[column] = values.astype(object).where(~missing, "")
-        elif pd.api.types.is_numeric_dtype(values.dtype) and missing.any():
-            numbers = pd.to_numeric(values, errors="coerce")
-            form = "{:.0f}" if bool((numbers.dropna() % 1 == 0).all()) else "{:g}"
-            out[column] = [("" if pd.isna(v) else form.format(v)) for v in numbers]
-    return out
+    else:
+        st.text("No events pass the filters.")
+    st.caption("Controllers in the window")
+    table = controller_summary(shown) if in_store is None else in_store.controllers
+    cells = blank_missing(cap_cells(table)[0])
+    fatalities_help = "Sum of the known tolls; empty when none is known"
+    st.dataframe(
+        cells,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "controller": st.column_config.TextColumn("Controller", width="large"),
+            "events": st.column_config.NumberColumn("Events"),
+            "fatalities": (
+                st.column_config.TextColumn("Fatalities", help=fatalities_help)
+                if "fatalities" in cells and cells["fatalities"].dtype == object
+                else st.column_config.NumberColumn("Fatalities", help=fatalities_help)
+            ),
+            "unknown_fatalities": st.column_config.NumberColumn(
+                "Toll unknown", help="Events whose fatalities are unknown"
+            ),
+        },
+    )
 
 
 def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -630,7 +611,7 @@ def _event_table(
         extra = "" if store_ds is None else f"; the downloads hold {whole}"
         st.caption(f"{what} ({len(shown):,}{where}); click a column header to sort{extra}")
     # Cut on the page only: the downloads below are made from `table`, every character kept.
-    cells, cut = cap_cells(_blank_missing_text(_plain_text(listed)))
+    cells, cut = cap_cells(blank_missing(_plain_text(listed)))
     if cut:
         st.caption(
             f"{cut:,} text {'cell is' if cut == 1 else 'cells are'} longer than "
