@@ -36,10 +36,10 @@ import folium
 import geopandas as gpd
 
 from dashboard import basemap, paths
-from dashboard.app.state import ViewState
 from dashboard.export import load_export_data, render_png
 from dashboard.export.render import ExportSettings
 from dashboard.layers import context_layer
+from dashboard.viewstate import ViewState
 
 VIEW = ViewState(as_of=dt.date(2017, 11, 9), window=30)
 

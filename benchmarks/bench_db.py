@@ -149,8 +149,8 @@ def _memory() -> dict[str, float]:
 
 
 def _start_db(url: str) -> dict[str, Any]:
-    from dashboard.app.state import counted_options
     from dashboard.dbstore import DbStore
+    from dashboard.viewstate import counted_options
 
     before = _memory()
     t = time.perf_counter()
@@ -210,8 +210,8 @@ def _start_files(folder: str) -> dict[str, Any]:
 def _child(kind: str, argument: str) -> None:
     # Both kinds import the same modules before measuring, so "before" is the same process.
     import dashboard.app.loaders
-    import dashboard.app.state
-    import dashboard.dbstore  # noqa: F401
+    import dashboard.dbstore
+    import dashboard.viewstate  # noqa: F401
 
     figures = _start_db(argument) if kind == "db" else _start_files(argument)
     print(json.dumps(figures))

@@ -367,7 +367,6 @@ def export(
         if not mp4_available():
             raise _Fail("mp4 needs PyAV (pip install 'conflictmap[video]'); gif needs nothing")
 
-    from dashboard.app.state import default_state
     from dashboard.export import (
         ExportError,
         ExportSettings,
@@ -381,6 +380,7 @@ def export(
     )
     from dashboard.pipeline import BuildSettings
     from dashboard.timewindow import Filters, window_bounds
+    from dashboard.viewstate import default_state
 
     if db_url and (events_file or area_paths):
         raise _Fail("--db reads the events and areas from the database: drop --events/--areas")
@@ -392,9 +392,7 @@ def export(
             source = open_db_source(db_url)
             options = source.options
         else:
-            settings = BuildSettings(
-                areas=area_options, encoding=encoding, date_format=date_format
-            )
+            settings = BuildSettings(areas=area_options, encoding=encoding, date_format=date_format)
             data = load_export_data(events_file, area_paths, settings=settings)
             options = data.options
             ledger = data.area_ledger

@@ -15,16 +15,14 @@ from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixture
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
+from dashboard import viewstate as S
 from dashboard.app import session as K
-from dashboard.app import state as S
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.app.safetext import md
 from dashboard.timewindow import Filters
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120
-
-
 
 
 def _app(params: dict | None = None) -> AppTest:
@@ -442,9 +440,7 @@ def test_a_build_is_kept_on_disk_and_survives_a_cleared_cache(tiny, tmp_path):
     assert len(list((tmp_path / "build-cache").iterdir())) == 1
 
 
-def test_the_disk_copy_sits_next_to_the_source_and_follows_its_changes(
-    tiny, tmp_path, monkeypatch
-):
+def test_the_disk_copy_sits_next_to_the_source_and_follows_its_changes(tiny, tmp_path, monkeypatch):
     from dashboard import buildcache
     from dashboard.app import loaders
 

@@ -17,6 +17,7 @@ from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixture
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths, schema
+from dashboard import viewstate as S
 from dashboard.app import compare as C
 from dashboard.app import session as K
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
@@ -162,7 +163,7 @@ FIRST, LAST = dt.date(2014, 1, 4), dt.date(2019, 10, 8)
 
 
 def parse(params: dict[str, list[str]]):
-    return C.parse_compare_query(
+    return S.parse_compare_query(
         params, first=FIRST, last=LAST, default_b=LAST, controllers=["Islamic State", "SDF"]
     )
 
@@ -171,7 +172,7 @@ def test_parse_defaults_to_half_a_year_before_the_single_date():
     view, notices = parse({})
     assert notices == []
     assert view.mode == C.MODE_SINGLE
-    assert view.day_b == LAST and view.day_a == LAST - dt.timedelta(days=C.DEFAULT_SPAN_DAYS)
+    assert view.day_b == LAST and view.day_a == LAST - dt.timedelta(days=S.DEFAULT_SPAN_DAYS)
 
 
 def test_parse_round_trips_through_compare_query():
@@ -186,7 +187,7 @@ def test_parse_round_trips_through_compare_query():
         }
     )
     assert notices == []
-    again, _ = parse(C.compare_query(view))
+    again, _ = parse(S.compare_query(view))
     assert again == view
 
 
@@ -208,4 +209,4 @@ def test_parse_refuses_bad_values(params, param):
 
 
 def test_compare_query_is_empty_in_single_date_mode():
-    assert C.compare_query(parse({})[0]) == {}
+    assert S.compare_query(parse({})[0]) == {}

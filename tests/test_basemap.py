@@ -20,12 +20,12 @@ from matplotlib import colors as mcolors
 
 from dashboard import basemap as bm
 from dashboard import paths, style
-from dashboard.app.state import ViewState
 from dashboard.export import load_export_data, render_html, resolve_frame
 from dashboard.export.figure import MapFigure
 from dashboard.export.render import ExportSettings
 from dashboard.export.view import to_mercator, view_extent
 from dashboard.layers import context_layer
+from dashboard.viewstate import ViewState
 
 GEOD = pyproj.Geod(ellps="WGS84")
 NOV_9 = ViewState(as_of=dt.date(2017, 11, 9), window=30)

@@ -24,7 +24,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import dbstore, paths, schema
 from dashboard.app.loaders import DB_ENV, db_store, load_db_dataset
-from dashboard.app.state import counted_options, dataset_options, default_state
 from dashboard.pipeline import build
 from dashboard.timewindow import (
     Filters,
@@ -33,6 +32,7 @@ from dashboard.timewindow import (
     period_counts,
     select,
 )
+from dashboard.viewstate import counted_options, dataset_options, default_state
 
 APP = str(paths.PACKAGE_DIR / "app" / "main.py")
 
@@ -373,7 +373,7 @@ def test_compare_mode_gives_the_same_answers_as_the_files(loaded, monkeypatch):
 
 def test_exports_in_database_mode_draw_the_views_events(loaded, monkeypatch):
     from dashboard.app import exportbuttons
-    from dashboard.app.state import ViewState
+    from dashboard.viewstate import ViewState
 
     url, engine = loaded
     monkeypatch.setenv(DB_ENV, url)
@@ -494,7 +494,7 @@ def test_the_map_box_is_what_the_map_reported_on_this_run(monkeypatch):
     map reported on this run (a tenth wider), else a box for its centre and zoom; nothing
     before the map has reported and without a view position."""
     from dashboard.app import mapview
-    from dashboard.app.state import ViewState
+    from dashboard.viewstate import ViewState
 
     state: dict = {}
     monkeypatch.setattr(mapview, "st", SimpleNamespace(session_state=state))

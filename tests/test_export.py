@@ -21,7 +21,6 @@ from matplotlib import colors as mcolors
 from PIL import Image, ImageSequence
 
 from dashboard import paths, schema, style
-from dashboard.app.state import ViewState
 from dashboard.export import (
     ExportSettings,
     animation_dates,
@@ -38,6 +37,7 @@ from dashboard.export.figure import MapFigure, arabic_supported
 from dashboard.export.render import PAPERS, animation_frames, gif_bytes, mp4_bytes
 from dashboard.export.view import fit_extent, to_mercator, view_extent
 from dashboard.timewindow import Filters, select
+from dashboard.viewstate import ViewState
 
 NOV_9 = ViewState(as_of=dt.date(2017, 11, 9), window=30)
 WHEN = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)

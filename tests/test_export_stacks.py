@@ -15,10 +15,10 @@ import pytest
 from matplotlib.text import Text
 
 from dashboard import paths, schema
-from dashboard.app.state import ViewState
 from dashboard.export import load_export_data, resolve_frame
 from dashboard.export.figure import STACK_COUNT_ZORDER, MapFigure
 from dashboard.export.view import to_mercator, view_extent
+from dashboard.viewstate import ViewState
 
 WHEN = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)
 

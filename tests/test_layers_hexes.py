@@ -25,8 +25,8 @@ from app_fixtures import EVENT_ROWS, EVENTS_HEADER, private_build_cache, write_i
 from static_site import serve_static
 
 from dashboard import aggregate, assets, schema, style
+from dashboard import viewstate as S
 from dashboard.aggregate import POINTS_MAX
-from dashboard.app import state as S
 from dashboard.layers import (
     HexagonKey,
     build_map,

@@ -47,3 +47,30 @@ def test_only_app_and_layers_import_folium():
         and {"folium", "branca"} & _imported_roots(p)
     ]
     assert offenders == []
+
+
+def _imports_app(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        if any(n == "dashboard.app" or n.startswith("dashboard.app.") for n in names):
+            return True
+    return False
+
+
+def test_nothing_outside_app_imports_app():
+    """The page is the top layer: exports, the command line and the build never reach up
+    into it (the view state and its permalink grammar live in ``dashboard.viewstate``)."""
+    offenders = {
+        str(p.relative_to(PACKAGE))
+        for p in _modules()
+        if "app" not in p.relative_to(PACKAGE).parts and _imports_app(p)
+    }
+    # `conflictmap serve` checks the access policy before starting the server; the policy
+    # is still read by app/auth.py. Nothing else may join this set.
+    assert offenders <= {"cli.py"}, sorted(offenders)

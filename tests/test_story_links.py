@@ -3,7 +3,7 @@
 Each story link in the README is a bullet that starts with a dashboard permalink and ends
 with what the map shows that day, as ``(Place: Controller; Place: Controller)``. Here each
 link is read by the app's own permalink parser (``dashboard.export.view.view_from_url``,
-which calls ``dashboard.app.state.parse_query``), the control areas valid on its date are
+which calls ``dashboard.viewstate.parse_query``), the control areas valid on its date are
 taken as the page takes them, and each promised controller must be the one whose area
 covers the place, found in the towns the map labels (``geodata/towns.csv``). A story link
 without a promise fails, so a new link cannot go untested.

@@ -68,7 +68,7 @@ def test_a_week_bar_moves_to_its_sunday_and_a_day_bar_to_its_day():
 
 
 def test_the_place_search_travels_in_the_permalink_and_cannot_flood_the_page():
-    from dashboard.app import state as S
+    from dashboard import viewstate as S
 
     options = S.Options(first=D("2014-01-04"), last=D("2019-10-08"))
     view, notices = S.parse_query({"place": ["البوكمال"], "date": ["2017-11-15"]}, options)

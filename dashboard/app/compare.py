@@ -12,17 +12,16 @@ single-date view. The mode is part of the permalink::
     compare_map=changes|side the change map, or the two dates side by side
     tolerance=N              days after an event at which the check reads the layer (0..365)
 
-:func:`parse_compare_query` and :func:`compare_query` are plain functions (no Streamlit),
-like ``state.parse_query``/``to_query``; the other parameters (layers, basemap, filters)
-keep their single-date meaning and are written by ``state.to_query``.
+:func:`~dashboard.viewstate.parse_compare_query` and
+:func:`~dashboard.viewstate.compare_query` (plain functions, beside the single-date
+``parse_query``/``to_query``) read and write them; the other parameters (layers, basemap,
+filters) keep their single-date meaning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -31,9 +30,9 @@ from streamlit_folium import st_folium
 
 from dashboard import compare as cmp
 from dashboard import layers, paths, schema
+from dashboard import viewstate as S
 from dashboard.app import mapview
 from dashboard.app import session as K
-from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.safetext import md
 from dashboard.areas import areas_at
@@ -53,24 +52,24 @@ from dashboard.changecheck import (
 from dashboard.errors import DashboardError
 from dashboard.tableexport import to_csv_bytes
 from dashboard.timewindow import Filters, combine, filter_masks
+from dashboard.viewstate import (
+    FOCUS_ALL,
+    MAP_CHANGES,
+    MAP_LABELS,
+    MAP_SIDE,
+    MAPS,
+    MAX_TOLERANCE_DAYS,
+    MODE_COMPARE,
+    MODE_LABELS,
+    MODE_SINGLE,
+    MODES,
+    CompareView,
+    compare_query,
+    parse_compare_query,
+)
 
-MODE_SINGLE = "single"
-MODE_COMPARE = "compare"
-MODES: tuple[str, ...] = (MODE_SINGLE, MODE_COMPARE)
-MODE_LABELS = {MODE_SINGLE: "One date", MODE_COMPARE: "Compare two dates"}
-MAP_CHANGES = "changes"
-MAP_SIDE = "side"
-MAPS: tuple[str, ...] = (MAP_CHANGES, MAP_SIDE)
-MAP_LABELS = {MAP_CHANGES: "What changed hands", MAP_SIDE: "Side by side"}
-FOCUS_ALL = "all"
-#: Date A of a URL without one: this many days before date B.
-DEFAULT_SPAN_DAYS = 182
-MAX_TOLERANCE_DAYS = 365
 MAP_HEIGHT = 560
 SIDE_MAP_HEIGHT = 480
-
-# URL parameters (listed in state.COMPARE_PARAMS, so parse_query leaves them alone).
-P_MODE, P_FROM, P_TO, P_FOCUS, P_MAP, P_TOLERANCE = S.COMPARE_PARAMS
 
 # Widget keys.
 K_MODE = "w_mode"
@@ -82,152 +81,6 @@ K_TOLERANCE = "w_cmp_tolerance"
 K_CHECK_PERIOD = "w_cmp_check_period"
 K_CHECK_ALL = "w_cmp_check_all"
 K_INIT = "cmp_data_key"  # the dataset the compare widgets were set up for
-
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-@dataclass(frozen=True)
-class CompareView:
-    """What a compare permalink reproduces."""
-
-    mode: str
-    day_a: dt.date
-    day_b: dt.date
-    focus: str = FOCUS_ALL
-    map: str = MAP_CHANGES
-    tolerance: int = 7
-
-
-# --- URL <-> view (plain functions) ---------------------------------------------------------
-
-
-def _last(values: Sequence[str] | None) -> str:
-    return values[-1] if values else ""
-
-
-def _parse_date(value: str) -> dt.date | None:
-    if not _DATE_RE.fullmatch(value.strip()):
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        return None
-
-
-def default_compare(first: dt.date, last: dt.date, default_b: dt.date) -> CompareView:
-    """The compare view of a URL without compare parameters: half a year up to ``default_b``."""
-    day_b = min(max(default_b, first), last)
-    day_a = max(first, day_b - dt.timedelta(days=DEFAULT_SPAN_DAYS))
-    return CompareView(mode=MODE_SINGLE, day_a=day_a, day_b=day_b)
-
-
-def parse_compare_query(
-    params: Mapping[str, Sequence[str]],
-    *,
-    first: dt.date,
-    last: dt.date,
-    default_b: dt.date,
-    controllers: Sequence[str],
-) -> tuple[CompareView, list[S.Notice]]:
-    """Parse the compare parameters; every unusable value falls back with a notice.
-
-    Parameters
-    ----------
-    params
-        Every query parameter with all its values.
-    first, last
-        The period the control areas cover (the dates allowed).
-    default_b
-        Date B when the URL has none (the single-date view's date).
-    controllers
-        The controllers ``focus`` may name.
-    """
-    notices: list[S.Notice] = []
-    view = default_compare(first, last, default_b)
-
-    raw = params.get(P_MODE)
-    if raw:
-        value = _last(raw)
-        if value in MODES:
-            view = replace(view, mode=value)
-        else:
-            notices.append(S.Notice(P_MODE, value, f"expected one of {', '.join(MODES)}"))
-
-    days: dict[str, dt.date] = {}
-    for param in (P_FROM, P_TO):
-        raw = params.get(param)
-        if not raw:
-            continue
-        value = _last(raw)
-        parsed = _parse_date(value)
-        if parsed is None:
-            notices.append(S.Notice(param, value, "expected a date YYYY-MM-DD"))
-        elif not first <= parsed <= last:
-            notices.append(
-                S.Notice(
-                    param,
-                    value,
-                    f"outside the control areas ({first.isoformat()} to {last.isoformat()})",
-                )
-            )
-        else:
-            days[param] = parsed
-    day_b = days.get(P_TO, view.day_b)
-    day_a = days.get(
-        P_FROM,
-        view.day_a
-        if P_TO not in days
-        else max(first, day_b - dt.timedelta(days=DEFAULT_SPAN_DAYS)),
-    )
-    if day_a > day_b:
-        notices.append(
-            S.Notice(
-                P_FROM,
-                day_a.isoformat(),
-                f"after {P_TO}={day_b.isoformat()}; the two dates were swapped",
-            )
-        )
-        day_a, day_b = day_b, day_a
-    view = replace(view, day_a=day_a, day_b=day_b)
-
-    raw = params.get(P_FOCUS)
-    if raw:
-        value = _last(raw)
-        if value == FOCUS_ALL or value in controllers:
-            view = replace(view, focus=value)
-        else:
-            notices.append(S.Notice(P_FOCUS, value, "not a controller of the loaded areas"))
-    raw = params.get(P_MAP)
-    if raw:
-        value = _last(raw)
-        if value in MAPS:
-            view = replace(view, map=value)
-        else:
-            notices.append(S.Notice(P_MAP, value, f"expected one of {', '.join(MAPS)}"))
-    raw = params.get(P_TOLERANCE)
-    if raw:
-        value = _last(raw).strip()
-        if value.isdigit() and len(value) <= 3 and int(value) <= MAX_TOLERANCE_DAYS:
-            view = replace(view, tolerance=int(value))
-        else:
-            notices.append(
-                S.Notice(P_TOLERANCE, value, f"expected whole days 0 to {MAX_TOLERANCE_DAYS}")
-            )
-    return view, notices
-
-
-def compare_query(view: CompareView) -> dict[str, list[str]]:
-    """The compare parameters of a view (none in single-date mode, the default)."""
-    if view.mode != MODE_COMPARE:
-        return {}
-    return {
-        P_MODE: [MODE_COMPARE],
-        P_FROM: [view.day_a.isoformat()],
-        P_TO: [view.day_b.isoformat()],
-        P_FOCUS: [view.focus],
-        P_MAP: [view.map],
-        P_TOLERANCE: [str(view.tolerance)],
-    }
 
 
 # --- session --------------------------------------------------------------------------------
@@ -711,12 +564,8 @@ __all__ = [
     "MODES",
     "MODE_COMPARE",
     "MODE_SINGLE",
-    "CompareView",
-    "compare_query",
     "current_view",
     "date_range",
-    "default_compare",
-    "parse_compare_query",
     "render",
     "start",
 ]

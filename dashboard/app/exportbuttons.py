@@ -25,9 +25,9 @@ import streamlit as st
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.mapview import reported_bounds
 from dashboard.app.safetext import md
-from dashboard.app.state import ViewState
 from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
+from dashboard.viewstate import ViewState
 
 LOGGER = logging.getLogger(__name__)
 #: Degrees west, south, east, north: the extent the map shows.

@@ -36,7 +36,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import buildcache, paths, schema, style
-from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
 from dashboard.areas import last_change
 from dashboard.columnar import compact_events, date_order
@@ -46,6 +45,7 @@ from dashboard.timewindow import (
     DateIndex,
     build_date_index,
 )
+from dashboard.viewstate import Options, dataset_options
 
 EVENTS_ENV = "CONFLICTMAP_EVENTS"
 AREAS_ENV = "CONFLICTMAP_AREAS"

@@ -23,8 +23,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import layers, schema
+from dashboard import viewstate as S
 from dashboard.app import session as K
-from dashboard.app import state as S
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.assets import basemap_url
 from dashboard.layers.areas import display_tolerance

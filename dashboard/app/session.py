@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.app import state as S
+from dashboard import viewstate as S
 from dashboard.timewindow import WINDOW_PRESETS, Filters, clamp_date
 
 # Widget keys (st.session_state) ---------------------------------------------------------

@@ -11,9 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema
+from dashboard import viewstate as S
 from dashboard.aggregate import POINTS_MAX
 from dashboard.app import session as K
-from dashboard.app import state as S
 from dashboard.app.guard import take_upload_refusal
 from dashboard.app.loaders import (
     AREA_UPLOAD_TYPES,

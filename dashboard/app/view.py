@@ -18,9 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema
+from dashboard import viewstate as S
 from dashboard.app import historypanel, mapview, placesearch
 from dashboard.app import session as K
-from dashboard.app import state as S
 from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
 from dashboard.app.playbutton import play_button, read_press

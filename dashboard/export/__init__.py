@@ -1,7 +1,7 @@
 """Exports of a dashboard view for briefings: PNG, PDF, animated GIF (or MP4), and a
 standalone interactive HTML map, all made on the server with no browser and no network.
 
-A view is the app's :class:`~dashboard.app.state.ViewState` (a permalink parses into one),
+A view is the app's :class:`~dashboard.viewstate.ViewState` (a permalink parses into one),
 so an export shows what the app shows for the same view::
 
     data = load_export_data()                     # or export_data(...) from the app's dataset

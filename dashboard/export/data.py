@@ -20,10 +20,10 @@ import geopandas as gpd
 import pandas as pd
 
 from dashboard import basemap, paths, schema, style
-from dashboard.app.state import Options, dataset_options
 from dashboard.arealedger import AreaLedger
 from dashboard.columnar import compact_events
 from dashboard.errors import InputFileError
+from dashboard.viewstate import Options, dataset_options
 
 if TYPE_CHECKING:
     from dashboard.pipeline import BuildSettings
@@ -239,8 +239,8 @@ def db_source(store: Any) -> DbSource:
     dashboard.dbstore.DatabaseError
         The database cannot be reached (one-line message).
     """
-    from dashboard.app.state import counted_options
     from dashboard.dbstore import safe_url
+    from dashboard.viewstate import counted_options
 
     facts = store.facts()
     areas = store.areas_at(None).reset_index(drop=True)

@@ -43,7 +43,6 @@ from matplotlib.transforms import Bbox, ScaledTranslation
 
 from dashboard import aggregate, schema, style
 from dashboard import basemap as bm
-from dashboard.app.state import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, ViewState
 from dashboard.export.cartography import mercator_geometries, north_arrow, polygon_path, scale_bar
 from dashboard.export.data import ExportData
 from dashboard.export.footer import attribution_lines, exported_line
@@ -58,6 +57,7 @@ from dashboard.export.view import (
     within,
 )
 from dashboard.timewindow import FILTER_LABELS, window_bounds
+from dashboard.viewstate import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, ViewState
 
 DEFAULT_TITLE = "Conflict events and territorial control"
 #: A tile background: an RGB image and the Web Mercator extent it covers.

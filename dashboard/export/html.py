@@ -16,7 +16,6 @@ import math
 import numpy as np
 
 from dashboard import layers
-from dashboard.app.state import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, LAYER_HEATMAP, ViewState
 from dashboard.assets import inline_asset_urls
 from dashboard.export.data import ExportData
 from dashboard.export.figure import DEFAULT_TITLE, legend_spec
@@ -29,6 +28,7 @@ from dashboard.export.view import (
     resolve_frame,
     view_extent,
 )
+from dashboard.viewstate import LAYER_AREAS, LAYER_CONTEXT, LAYER_EVENTS, LAYER_HEATMAP, ViewState
 
 #: The map fills the window, less the footer.
 _PAGE_STYLE = """
@@ -83,9 +83,7 @@ def render_html(data: ExportData, view: ViewState, settings: ExportSettings | No
         if mode == "clusters":
             layers.cluster_layer(placed, event_types=type_order).add_to(fmap)
         elif mode == "hexagons":
-            hexagons = layers.hexagon_layer(
-                placed, zoom=_zoom_for(extent), event_types=type_order
-            )
+            hexagons = layers.hexagon_layer(placed, zoom=_zoom_for(extent), event_types=type_order)
             hexagons.add_to(fmap)
         elif mode == "heatmap":
             if LAYER_HEATMAP not in view.layers:

@@ -23,7 +23,6 @@ import numpy as np
 from matplotlib import colors as mcolors
 
 from dashboard import style
-from dashboard.app.state import ViewState
 from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
 from dashboard.export.figure import Background, MapFigure, TileSource, legend_spec
@@ -34,6 +33,7 @@ from dashboard.export.view import (
     resolve_frame,
     view_extent,
 )
+from dashboard.viewstate import ViewState
 
 #: Pixels of a PNG at scale 1, and the inches it is laid out in.
 PNG_PX: tuple[int, int] = (1600, 1000)

@@ -1,6 +1,6 @@
 """Which view an export shows: the app's :class:`ViewState`, its events and areas, its extent.
 
-A view is the app's own :class:`~dashboard.app.state.ViewState` (date, window, filters,
+A view is the app's own :class:`~dashboard.viewstate.ViewState` (date, window, filters,
 layers, map centre and zoom), so a dashboard permalink is parsed by the app's parser
 (:func:`view_from_url`) and an export shows exactly what the app shows for it:
 
@@ -26,10 +26,10 @@ import pandas as pd
 import shapely
 
 from dashboard import schema
-from dashboard.app.state import Notice, Options, ViewState, parse_query, to_query
 from dashboard.areas import areas_at
 from dashboard.export.data import ExportData
 from dashboard.timewindow import Selection, select, step_date
+from dashboard.viewstate import Notice, Options, ViewState, parse_query, to_query
 
 #: Web Mercator sphere radius (EPSG:3857), as Leaflet and ``dashboard.aggregate`` use it.
 EARTH_RADIUS = 6_378_137.0

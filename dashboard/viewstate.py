@@ -73,7 +73,7 @@ TIMELINE = "timeline"
 PLACE = "place"
 #: The longest place name a permalink may carry (characters; longer ones are cut).
 PLACE_MAX_CHARS = 100
-#: The compare mode's parameters, parsed by ``dashboard.app.compare.parse_compare_query``.
+#: The compare mode's parameters, parsed by :func:`parse_compare_query`.
 COMPARE_PARAMS: tuple[str, ...] = ("mode", "from", "to", "focus", "compare_map", "tolerance")
 
 KNOWN_PARAMS: tuple[str, ...] = (
@@ -569,6 +569,154 @@ def restrict_to(state: ViewState, options: Options) -> tuple[ViewState, list[str
         admin1=kept["admin1"],
     )
     return replace(state, as_of=as_of, filters=filters), changes
+
+
+# --- the compare mode (``dashboard.app.compare``) --------------------------------------------
+# Its parameters are COMPARE_PARAMS; the others (layers, basemap, filters) keep their
+# single-date meaning and are written by to_query.
+
+MODE_SINGLE = "single"
+MODE_COMPARE = "compare"
+MODES: tuple[str, ...] = (MODE_SINGLE, MODE_COMPARE)
+MODE_LABELS = {MODE_SINGLE: "One date", MODE_COMPARE: "Compare two dates"}
+MAP_CHANGES = "changes"
+MAP_SIDE = "side"
+MAPS: tuple[str, ...] = (MAP_CHANGES, MAP_SIDE)
+MAP_LABELS = {MAP_CHANGES: "What changed hands", MAP_SIDE: "Side by side"}
+FOCUS_ALL = "all"
+#: Date A of a compare URL without one: this many days before date B.
+DEFAULT_SPAN_DAYS = 182
+MAX_TOLERANCE_DAYS = 365
+
+P_MODE, P_FROM, P_TO, P_FOCUS, P_MAP, P_TOLERANCE = COMPARE_PARAMS
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """What a compare permalink reproduces."""
+
+    mode: str
+    day_a: dt.date
+    day_b: dt.date
+    focus: str = FOCUS_ALL
+    map: str = MAP_CHANGES
+    tolerance: int = 7
+
+
+def default_compare(first: dt.date, last: dt.date, default_b: dt.date) -> CompareView:
+    """The compare view of a URL without compare parameters: half a year up to ``default_b``."""
+    day_b = min(max(default_b, first), last)
+    day_a = max(first, day_b - dt.timedelta(days=DEFAULT_SPAN_DAYS))
+    return CompareView(mode=MODE_SINGLE, day_a=day_a, day_b=day_b)
+
+
+def parse_compare_query(
+    params: Mapping[str, Sequence[str]],
+    *,
+    first: dt.date,
+    last: dt.date,
+    default_b: dt.date,
+    controllers: Sequence[str],
+) -> tuple[CompareView, list[Notice]]:
+    """Parse the compare parameters; every unusable value falls back with a notice.
+
+    Parameters
+    ----------
+    params
+        Every query parameter with all its values.
+    first, last
+        The period the control areas cover (the dates allowed).
+    default_b
+        Date B when the URL has none (the single-date view's date).
+    controllers
+        The controllers ``focus`` may name.
+    """
+    notices: list[Notice] = []
+    view = default_compare(first, last, default_b)
+
+    raw = params.get(P_MODE)
+    if raw:
+        value = _last(raw)
+        if value in MODES:
+            view = replace(view, mode=value)
+        else:
+            notices.append(Notice(P_MODE, value, f"expected one of {', '.join(MODES)}"))
+
+    days: dict[str, dt.date] = {}
+    for param in (P_FROM, P_TO):
+        raw = params.get(param)
+        if not raw:
+            continue
+        value = _last(raw)
+        parsed = _parse_date(value.strip())
+        if parsed is None:
+            notices.append(Notice(param, value, "expected a date YYYY-MM-DD"))
+        elif not first <= parsed <= last:
+            notices.append(
+                Notice(
+                    param,
+                    value,
+                    f"outside the control areas ({first.isoformat()} to {last.isoformat()})",
+                )
+            )
+        else:
+            days[param] = parsed
+    day_b = days.get(P_TO, view.day_b)
+    day_a = days.get(
+        P_FROM,
+        view.day_a
+        if P_TO not in days
+        else max(first, day_b - dt.timedelta(days=DEFAULT_SPAN_DAYS)),
+    )
+    if day_a > day_b:
+        notices.append(
+            Notice(
+                P_FROM,
+                day_a.isoformat(),
+                f"after {P_TO}={day_b.isoformat()}; the two dates were swapped",
+            )
+        )
+        day_a, day_b = day_b, day_a
+    view = replace(view, day_a=day_a, day_b=day_b)
+
+    raw = params.get(P_FOCUS)
+    if raw:
+        value = _last(raw)
+        if value == FOCUS_ALL or value in controllers:
+            view = replace(view, focus=value)
+        else:
+            notices.append(Notice(P_FOCUS, value, "not a controller of the loaded areas"))
+    raw = params.get(P_MAP)
+    if raw:
+        value = _last(raw)
+        if value in MAPS:
+            view = replace(view, map=value)
+        else:
+            notices.append(Notice(P_MAP, value, f"expected one of {', '.join(MAPS)}"))
+    raw = params.get(P_TOLERANCE)
+    if raw:
+        value = _last(raw).strip()
+        if value.isdigit() and len(value) <= 3 and int(value) <= MAX_TOLERANCE_DAYS:
+            view = replace(view, tolerance=int(value))
+        else:
+            notices.append(
+                Notice(P_TOLERANCE, value, f"expected whole days 0 to {MAX_TOLERANCE_DAYS}")
+            )
+    return view, notices
+
+
+def compare_query(view: CompareView) -> dict[str, list[str]]:
+    """The compare parameters of a view (none in single-date mode, the default)."""
+    if view.mode != MODE_COMPARE:
+        return {}
+    return {
+        P_MODE: [MODE_COMPARE],
+        P_FROM: [view.day_a.isoformat()],
+        P_TO: [view.day_b.isoformat()],
+        P_FOCUS: [view.focus],
+        P_MAP: [view.map],
+        P_TOLERANCE: [str(view.tolerance)],
+    }
 
 
 # --- what a dataset offers (the filters' choices, its dates, the default window) ----------
