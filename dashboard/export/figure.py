@@ -256,6 +256,7 @@ class MapFigure:
         exported_at: dt.datetime | None = None,
         tiles: TileSource | None = None,
         view_note: str = "",
+        permalink: str | None = None,
     ) -> None:
         self.data = data
         self._palette = data.palette  # one colour per controller on every frame
@@ -270,7 +271,9 @@ class MapFigure:
         self.layers = view.layers
         self.arabic = arabic_supported()
         when = exported_at or dt.datetime.now(dt.UTC)
-        self._footer_head = [exported_line(when, permalink_query(view)) + view_note]
+        # the footer's permalink: the view's, unless the figure shows another (compare mode)
+        query = permalink_query(view) if permalink is None else permalink
+        self._footer_head = [exported_line(when, query) + view_note]
         background = None
         if tiles is not None:
             # Fetch for the extent the map will show (grown a little: the footer may lose
@@ -1008,47 +1011,9 @@ class MapFigure:
 
     def _legend_at(self, frame: Frame, legend: LegendSpec, k: float) -> float:
         """Draw the legend with every size times ``k``; returns its height (points / k)."""
-        ax = self.legend_ax
-        width = self.legend_size[0] / k
-        ax.set_xlim(0, width)
-        ax.set_ylim(self.legend_size[1] / k, 0)
-        y = 4.0
-        line = LEGEND_PT * 1.55
-        sw = 16.0  # swatch width, points
-        text_x = sw + 7
-
-        def heading(text: str) -> None:
-            nonlocal y
-            self._add(
-                draw_text(
-                    ax,
-                    0,
-                    y,
-                    text,
-                    fontsize=HEADING_PT * k,
-                    fontweight="bold",
-                    color=INK,
-                    va="top",
-                    ha="left",
-                    family=FONT_FAMILY,
-                )
-            )
-            y += HEADING_PT * 1.75
-
-        def label(text: str, x: float = text_x, colour: str = INK) -> None:
-            self._add(
-                draw_text(
-                    ax,
-                    x,
-                    y + line * 0.42,
-                    text,
-                    fontsize=LEGEND_PT * k,
-                    color=colour,
-                    va="center",
-                    ha="left",
-                    family=FONT_FAMILY,
-                )
-            )
+        pen = LegendPen(self, k)
+        ax, line, sw = pen.ax, pen.line, pen.sw
+        heading, label = pen.heading, pen.label
 
         view = frame.view
         ctrl_colours = style.controller_colours(legend.controllers, palette=self._palette)
@@ -1059,7 +1024,7 @@ class MapFigure:
                 contested = name == schema.CONTESTED
                 base = style.LAND_FILL
                 rect = Rectangle(
-                    (0, y + 1),
+                    (0, pen.y + 1),
                     sw,
                     line - 3.5,
                     facecolor=_blend(colour, 0.15 if contested else style.AREA_FILL_OPACITY, base),
@@ -1073,8 +1038,8 @@ class MapFigure:
                     rect.set_hatch_linewidth(1.2)
                 self._add(ax.add_patch(rect))
                 label(name)
-                y += line
-            y += line * 0.6
+                pen.y += line
+            pen.y += line * 0.6
         hexes = self._hexes
         if LAYER_EVENTS in view.layers and hexes is not None and hexes.n_cells:
             heading(style.HEX_LEGEND_HEADING)
@@ -1083,7 +1048,7 @@ class MapFigure:
                 self._add(
                     ax.add_patch(
                         RegularPolygon(
-                            (sw / 2, y + line * 0.42),
+                            (sw / 2, pen.y + line * 0.42),
                             6,
                             radius=line * 0.45,
                             facecolor=_rgba(fill, style.HEX_FILL_OPACITY),
@@ -1093,8 +1058,8 @@ class MapFigure:
                     )
                 )
                 label(style.count_class_label(low, high))
-                y += line
-            y += line * 0.6
+                pen.y += line
+            pen.y += line * 0.6
         elif LAYER_EVENTS in view.layers and legend.event_types:
             heading("Event type")
             colours = self.data.type_colours
@@ -1103,7 +1068,7 @@ class MapFigure:
                 self._add(
                     ax.add_patch(
                         Circle(
-                            (sw / 2, y + line * 0.42),
+                            (sw / 2, pen.y + line * 0.42),
                             4.2,
                             facecolor=_rgba(colour, style.POINT_FILL_OPACITY),
                             edgecolor=style.POINT_OUTLINE,
@@ -1112,10 +1077,10 @@ class MapFigure:
                     )
                 )
                 label(name)
-                y += line
-            y += line * 0.6
+                pen.y += line
+            pen.y += line * 0.6
             heading("Symbols")
-            y = self._size_key(y, line, sw, k)
+            pen.y = self._size_key(pen.y, line, sw, k)
             for text, hollow, dashed in (
                 ("fatalities unknown (dashed)", False, True),
                 ("approximate location (hollow)", True, False),
@@ -1124,7 +1089,7 @@ class MapFigure:
                 self._add(
                     ax.add_patch(
                         Circle(
-                            (sw / 2, y + line * 0.42),
+                            (sw / 2, pen.y + line * 0.42),
                             4.2,
                             facecolor=_rgba(
                                 grey,
@@ -1137,17 +1102,11 @@ class MapFigure:
                     )
                 )
                 label(text)
-                y += line
-            y += line * 0.6
-        # Counts
-        counts = self._counts(frame)
-        self._add(ax.add_line(_legend_rule(0, width, y)))
-        y += 5
-        for text in counts:
-            for part in textwrap.wrap(text, max(24, int(width / (LEGEND_PT * 0.55)))):
-                label(part, x=0, colour="#333333")
-                y += line * 0.92
-        return y * k
+                pen.y += line
+            pen.y += line * 0.6
+        pen.rule()
+        pen.notes(self._counts(frame))
+        return pen.y * k
 
     def _size_key(self, y: float, line: float, sw: float, k: float) -> float:
         ax = self.legend_ax
@@ -1242,6 +1201,72 @@ class MapFigure:
                 )
                 out.append(f"No control areas on this date (the area files cover {cover})")
         return out
+
+
+class LegendPen:
+    """Writes a legend's rows from the top of its axes down (units: points from the top-left
+    corner, every size times ``k`` so a legend too tall for its box can be drawn smaller).
+
+    ``y`` is the top of the next row; :meth:`heading` moves it down, a row's writer adds
+    ``line`` after drawing its swatch and :meth:`label`.
+    """
+
+    def __init__(self, figure: MapFigure, k: float) -> None:
+        self.figure = figure
+        self.ax = figure.legend_ax
+        self.k = k
+        self.width = figure.legend_size[0] / k
+        self.ax.set_xlim(0, self.width)
+        self.ax.set_ylim(figure.legend_size[1] / k, 0)
+        self.y = 4.0
+        self.line = LEGEND_PT * 1.55
+        self.sw = 16.0  # swatch width
+        self.text_x = self.sw + 7
+
+    def heading(self, text: str) -> None:
+        self.figure._add(
+            draw_text(
+                self.ax,
+                0,
+                self.y,
+                text,
+                fontsize=HEADING_PT * self.k,
+                fontweight="bold",
+                color=INK,
+                va="top",
+                ha="left",
+                family=FONT_FAMILY,
+            )
+        )
+        self.y += HEADING_PT * 1.75
+
+    def label(self, text: str, x: float | None = None, colour: str = INK) -> None:
+        self.figure._add(
+            draw_text(
+                self.ax,
+                self.text_x if x is None else x,
+                self.y + self.line * 0.42,
+                text,
+                fontsize=LEGEND_PT * self.k,
+                color=colour,
+                va="center",
+                ha="left",
+                family=FONT_FAMILY,
+            )
+        )
+
+    def rule(self) -> None:
+        """A thin line across the legend, above its counts."""
+        self.figure._add(self.ax.add_line(_legend_rule(0, self.width, self.y)))
+        self.y += 5
+
+    def notes(self, lines: Sequence[str]) -> None:
+        """Lines of text across the legend's width, wrapped."""
+        chars = max(24, int(self.width / (LEGEND_PT * 0.55)))
+        for text in lines:
+            for part in textwrap.wrap(text, chars):
+                self.label(part, x=0, colour="#333333")
+                self.y += self.line * 0.92
 
 
 #: Town labels of capitals and cities are a little larger (points).
