@@ -25,7 +25,12 @@ from dashboard.cli_options import (
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quick
+    import geopandas as gpd
+
+    from dashboard.export.data import ExportData
+    from dashboard.export.render import ExportSettings
     from dashboard.pipeline import AreaOptions
+    from dashboard.viewstate import CompareView, Notice, ViewState
 
 FORMATS: tuple[str, ...] = ("png", "pdf", "html", "gif", "mp4")
 ANIMATED: tuple[str, ...] = ("gif", "mp4")
@@ -147,6 +152,101 @@ def _write(path: Path, data: bytes) -> None:
 
 def _size(n: int) -> str:
     return f"{n / 1024:,.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.1f} MB"
+
+
+def _check_compare_options(
+    fmt: str,
+    compare_dates: tuple[str, str] | None,
+    focus: str | None,
+    date_text: str | None,
+    window: int | None,
+) -> None:
+    if compare_dates is not None and (date_text is not None or window is not None):
+        raise _Fail("--compare draws the control areas of its two dates: drop --date and --window")
+    if fmt not in ("png", "pdf"):
+        raise _Fail(f"the change map (--compare, --focus) is made as png or pdf, not {fmt}")
+
+
+def _coverage(areas: gpd.GeoDataFrame) -> tuple[dt.date, dt.date]:
+    from dashboard.compare import layer_coverage
+
+    first, last = layer_coverage(areas)
+    if first is None or last is None:
+        raise _Fail("the control areas have open dates: the change map needs dated areas")
+    return first, last
+
+
+def _controllers(areas: gpd.GeoDataFrame) -> list[str]:
+    from dashboard import schema
+    from dashboard.compare import controller_order
+
+    return controller_order(areas[schema.CONTROLLER].dropna().astype(str)) if len(areas) else []
+
+
+def _compare_from_url(
+    url: str, areas: gpd.GeoDataFrame, view: ViewState
+) -> tuple[CompareView | None, list[Notice]]:
+    """The compare view of a permalink with ``mode=compare`` (None for a single-date one)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from dashboard.viewstate import MODE_COMPARE, parse_compare_query
+
+    params = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    if MODE_COMPARE not in params.get("mode", []):
+        return None, []
+    first, last = _coverage(areas)
+    compare, notices = parse_compare_query(
+        params, first=first, last=last, default_b=view.as_of, controllers=_controllers(areas)
+    )
+    return (compare if compare.mode == MODE_COMPARE else None), notices
+
+
+def _compare_view(
+    dates: tuple[str, str] | None,
+    focus: str | None,
+    areas: gpd.GeoDataFrame,
+    base: CompareView | None,
+) -> CompareView:
+    """The compare view of --compare and --focus (over a permalink's, when one was given)."""
+    from dashboard.viewstate import FOCUS_ALL, MODE_COMPARE, CompareView
+
+    if dates is None and base is None:
+        raise _Fail("--focus goes with --compare FROM TO (or a compare permalink in --view-url)")
+    first, last = _coverage(areas)
+    if dates is not None:
+        day_a, day_b = (_date(text, "--compare") for text in dates)
+        assert day_a is not None and day_b is not None
+        for day in (day_a, day_b):
+            if not first <= day <= last:
+                raise _Fail(
+                    f"--compare {day.isoformat()} is outside the control areas "
+                    f"({first.isoformat()} to {last.isoformat()})"
+                )
+        if day_a > day_b:
+            raise _Fail(
+                f"--compare {day_a.isoformat()} {day_b.isoformat()}: the first date is after "
+                "the second (give FROM then TO)"
+            )
+    else:
+        assert base is not None
+        day_a, day_b = base.day_a, base.day_b
+    chosen = base.focus if base is not None else FOCUS_ALL
+    if focus is not None:
+        chosen = (
+            focus if focus == FOCUS_ALL else _choose([focus], _controllers(areas), "--focus")[0]
+        )
+    return CompareView(mode=MODE_COMPARE, day_a=day_a, day_b=day_b, focus=chosen)
+
+
+def _change_map(
+    data: ExportData, view: ViewState, compare: CompareView, settings: ExportSettings, fmt: str
+) -> bytes:
+    from dashboard.changemap import change_of
+    from dashboard.export.change import render_change_pdf, render_change_png
+
+    change = change_of(data.areas, data.events, view.filters, compare)
+    render = render_change_png if fmt == "png" else render_change_pdf
+    return render(data, view, change, settings)
 
 
 @click.command(
@@ -304,6 +404,22 @@ def _size(n: int) -> str:
     is_flag=True,
     help="Draw OpenStreetMap tiles under the map when they can be fetched (network).",
 )
+@click.option(
+    "--compare",
+    "compare_dates",
+    nargs=2,
+    metavar="FROM TO",
+    default=None,
+    help="png/pdf of the compare mode's change map: the ground that changed hands from "
+    "FROM to TO (YYYY-MM-DD), with the events of the span inside it. A permalink with "
+    "mode=compare (--view-url) makes the same map.",
+)
+@click.option(
+    "--focus",
+    default=None,
+    metavar="CONTROLLER",
+    help="With --compare: only this controller's gains and losses.",
+)
 def export(
     output: str,
     fmt: str | None,
@@ -332,6 +448,8 @@ def export(
     area_options: AreaOptions,
     db_url: str | None,
     tiles: bool,
+    compare_dates: tuple[str, str] | None,
+    focus: str | None,
 ) -> None:
     """Export a view of the map for a briefing: PNG, PDF, standalone HTML, GIF or MP4.
 
@@ -344,8 +462,11 @@ def export(
       conflictmap export --date 2017-11-09 --window 30 -o abu-kamal.png
       conflictmap export --view-url 'http://localhost:8501/?date=2015-06-15&window=90' -o v.pdf
       conflictmap export --format gif --from 2017-10-01 --to 2017-12-31 --step week -o q4.gif
+      conflictmap export --compare 2017-05-01 2017-11-30 -o changes.pdf
     """
     fmt = _format_of(fmt, output)
+    if compare_dates is not None or focus is not None:
+        _check_compare_options(fmt, compare_dates, focus, date_text, window)
     start, end = _date(start_text, "--from"), _date(end_text, "--to")
     animated = fmt in ANIMATED
     if animated and (start is None or end is None):
@@ -402,12 +523,19 @@ def export(
     except DashboardError as exc:
         raise _Fail(str(exc)) from None
 
+    areas = source.areas if source is not None else data.areas
+    change_view = None
     if view_url is not None:
         view, notices = view_from_url(view_url, options)
-        for notice in notices:
+        change_view, more = _compare_from_url(view_url, areas, view)
+        for notice in [*notices, *more]:
             click.echo(f"warning: {notice.text()}", err=True)
     else:
         view = default_state(options)
+    if compare_dates is not None or focus is not None:
+        change_view = _compare_view(compare_dates, focus, areas, change_view)
+    if change_view is not None and fmt not in ("png", "pdf"):
+        raise _Fail(f"the change map is made as png or pdf, not {fmt}")
     if as_of is not None:
         if not options.first <= as_of <= options.last:
             raise _Fail(
@@ -439,8 +567,11 @@ def export(
     )
     if source is not None:  # only the dates drawn: the first frame's window to the last
         first_day = window_bounds(start or view.as_of, view.window)[0]
+        last_day = end or view.as_of
+        if change_view is not None:  # the events of the compared span
+            first_day, last_day = change_view.day_a, change_view.day_b
         try:
-            data = source.data(first_day, end or view.as_of, view.filters)
+            data = source.data(first_day, last_day, view.filters)
         except DashboardError as exc:
             raise _Fail(str(exc)) from None
     settings = ExportSettings(
@@ -448,7 +579,9 @@ def export(
     )
     path = Path(output)
     try:
-        if fmt == "png":
+        if change_view is not None:
+            blob = _change_map(data, view, change_view, settings, fmt)
+        elif fmt == "png":
             blob = render_png(data, view, settings)
         elif fmt == "pdf":
             blob = render_pdf(data, view, settings)
@@ -470,4 +603,5 @@ def export(
     except (ExportError, DashboardError, ValueError) as exc:
         raise _Fail(str(exc)) from None
     _write(path, blob)
-    click.echo(f"wrote {path} ({fmt}, {_size(len(blob))})")
+    what = "" if change_view is None else ", change map"
+    click.echo(f"wrote {path} ({fmt}{what}, {_size(len(blob))})")

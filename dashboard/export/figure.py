@@ -82,6 +82,7 @@ RULE = "#BBBBBB"
 # Font sizes in points.
 TITLE_PT = 16.0
 SUBTITLE_PT = 9.5
+SUBTITLE_MIN_PT = 6.5
 DATE_PT = 16.0
 LEGEND_PT = 8.0
 HEADING_PT = 8.6
@@ -220,11 +221,11 @@ def subtitle_text(view: ViewState) -> str:
     return "  ·  ".join(parts)
 
 
-def _rgba(colour: str, alpha: float) -> tuple[float, float, float, float]:
+def rgba(colour: str, alpha: float) -> tuple[float, float, float, float]:
     return mcolors.to_rgba(colour, alpha)
 
 
-def _blend(colour: str, alpha: float, under: str) -> str:
+def blend(colour: str, alpha: float, under: str) -> str:
     """``colour`` at ``alpha`` over ``under``, as an opaque colour (for legend swatches)."""
     top = np.array(mcolors.to_rgb(colour))
     base = np.array(mcolors.to_rgb(under))
@@ -305,9 +306,10 @@ class MapFigure:
     # --- static parts -------------------------------------------------------------------
 
     def _wrap_footer(self, lines: list[str]) -> list[str]:
-        # DejaVu Sans averages about 0.55 em per character.
+        # DejaVu Sans averages about 0.55 em per character; a permalink's letters and signs are
+        # wider (0.6 keeps its line inside the page).
         usable = (self.layout.width - 2 * self.layout.margin) * 72
-        chars = max(40, int(usable / (FOOTER_PT * 0.56)))
+        chars = max(40, int(usable / (FOOTER_PT * 0.6)))
         out: list[str] = []
         for line in lines:
             # A line names files (an upload's name, many area files): however long, it
@@ -532,20 +534,20 @@ class MapFigure:
             if name == schema.CONTESTED:
                 patch = PathPatch(
                     path,
-                    facecolor=_rgba(colour, 0.15),
-                    edgecolor=_rgba(colour, 0.95),
+                    facecolor=rgba(colour, 0.15),
+                    edgecolor=rgba(colour, 0.95),
                     linewidth=2.0 * PX,
                     linestyle=(0, (6, 4)),
                     hatch="////",
                     zorder=3,
                 )
-                patch.set_hatchcolor(_rgba(colour, 0.65))
+                patch.set_hatchcolor(rgba(colour, 0.65))
                 patch.set_hatch_linewidth(1.6)
             else:
                 patch = PathPatch(
                     path,
-                    facecolor=_rgba(colour, style.AREA_FILL_OPACITY),
-                    edgecolor=_rgba(colour, 0.9),
+                    facecolor=rgba(colour, style.AREA_FILL_OPACITY),
+                    edgecolor=rgba(colour, 0.9),
                     linewidth=style.AREA_OUTLINE_WEIGHT * PX,
                     zorder=2,
                 )
@@ -586,13 +588,13 @@ class MapFigure:
         classes = style.count_classes(int(cells[aggregate.COUNT].max()))
         lows = np.array([low for low, _, _, _ in classes])
         which = np.searchsorted(lows, cells[aggregate.COUNT].to_numpy(), side="right") - 1
-        fills = [_rgba(classes[i][2], style.HEX_FILL_OPACITY) for i in which]
+        fills = [rgba(classes[i][2], style.HEX_FILL_OPACITY) for i in which]
         self._add(
             self.ax.add_collection(
                 PolyCollection(
                     polygons,
                     facecolors=fills,
-                    edgecolors=_rgba(style.HEX_OUTLINE, 0.9),
+                    edgecolors=rgba(style.HEX_OUTLINE, 0.9),
                     linewidths=style.HEX_OUTLINE_WIDTH * PX,
                     zorder=6,
                 )
@@ -637,12 +639,12 @@ class MapFigure:
                 if not len(pick):
                     continue
                 if is_hollow:
-                    face = [_rgba(c, style.HOLLOW_FILL_OPACITY) for c in fill[pick]]
-                    edge = [_rgba(c, 0.95) for c in fill[pick]]
+                    face = [rgba(c, style.HOLLOW_FILL_OPACITY) for c in fill[pick]]
+                    edge = [rgba(c, 0.95) for c in fill[pick]]
                     width = 2.0 * PX
                 else:
-                    face = [_rgba(c, style.POINT_FILL_OPACITY) for c in fill[pick]]
-                    edge = [_rgba(style.POINT_OUTLINE, 1.0)] * len(pick)
+                    face = [rgba(c, style.POINT_FILL_OPACITY) for c in fill[pick]]
+                    edge = [rgba(style.POINT_OUTLINE, 1.0)] * len(pick)
                     width = (1.2 if is_unknown else 0.7) * PX
                 self._add(
                     self.ax.scatter(
@@ -940,6 +942,7 @@ class MapFigure:
         right = 1 - layout.margin / layout.width
         top = 1 - layout.margin / layout.height
         fig = self.fig
+        corner_label, corner_text = self._corner(view)
         self._add(
             draw_text(
                 fig,
@@ -954,12 +957,12 @@ class MapFigure:
                 family=FONT_FAMILY,
             )
         )
-        self._add(
+        subtitle = self._add(
             draw_text(
                 fig,
                 left,
                 top - 0.36 / layout.height,
-                subtitle_text(view),
+                self._subtitle(view),
                 fontsize=SUBTITLE_PT,
                 color="#333333",
                 ha="left",
@@ -967,12 +970,18 @@ class MapFigure:
                 family=FONT_FAMILY,
             )
         )
+        # A long subtitle (many filters, a comparison) is set smaller rather than run off
+        # the page.
+        room = (right - left) * fig.bbox.width
+        width = subtitle.get_window_extent(self.canvas.get_renderer()).width
+        if width > room:
+            subtitle.set_fontsize(max(SUBTITLE_PT * room / width, SUBTITLE_MIN_PT))
         self._add(
             draw_text(
                 fig,
                 right,
                 top + 0.005,
-                "AS OF",
+                corner_label,
                 fontsize=7.5,
                 color=MUTED,
                 ha="right",
@@ -986,8 +995,8 @@ class MapFigure:
                 fig,
                 right,
                 top - 0.15 / layout.height,
-                _long_date(view.as_of),
-                fontsize=DATE_PT,
+                corner_text,
+                fontsize=DATE_PT if len(corner_text) <= 18 else DATE_PT * 0.8,
                 fontweight="bold",
                 color=INK,
                 ha="right",
@@ -997,6 +1006,13 @@ class MapFigure:
         )
         rule_y = 1 - (layout.margin + layout.title_height) / layout.height
         self._add(fig.add_artist(_hline(fig, rule_y, left, right, RULE, 0.6)))
+
+    def _subtitle(self, view: ViewState) -> str:
+        return subtitle_text(view)
+
+    def _corner(self, view: ViewState) -> tuple[str, str]:
+        """The title block's top-right corner: a small label and the date under it."""
+        return "AS OF", _long_date(view.as_of)
 
     def _draw_legend(self, frame: Frame, legend: LegendSpec) -> None:
         """The legend, shrunk as a whole when it would not fit beside the map."""
@@ -1027,14 +1043,14 @@ class MapFigure:
                     (0, pen.y + 1),
                     sw,
                     line - 3.5,
-                    facecolor=_blend(colour, 0.15 if contested else style.AREA_FILL_OPACITY, base),
+                    facecolor=blend(colour, 0.15 if contested else style.AREA_FILL_OPACITY, base),
                     edgecolor=colour,
                     linewidth=(2.0 if contested else 1.0) * PX,
                     linestyle=(0, (3, 2)) if contested else "solid",
                     hatch="////" if contested else None,
                 )
                 if contested:
-                    rect.set_hatchcolor(_rgba(colour, 0.65))
+                    rect.set_hatchcolor(rgba(colour, 0.65))
                     rect.set_hatch_linewidth(1.2)
                 self._add(ax.add_patch(rect))
                 label(name)
@@ -1051,8 +1067,8 @@ class MapFigure:
                             (sw / 2, pen.y + line * 0.42),
                             6,
                             radius=line * 0.45,
-                            facecolor=_rgba(fill, style.HEX_FILL_OPACITY),
-                            edgecolor=_rgba(style.HEX_OUTLINE, 0.9),
+                            facecolor=rgba(fill, style.HEX_FILL_OPACITY),
+                            edgecolor=rgba(style.HEX_OUTLINE, 0.9),
                             linewidth=style.HEX_OUTLINE_WIDTH * PX,
                         )
                     )
@@ -1061,52 +1077,58 @@ class MapFigure:
                 pen.y += line
             pen.y += line * 0.6
         elif LAYER_EVENTS in view.layers and legend.event_types:
-            heading("Event type")
-            colours = self.data.type_colours
-            for name in legend.event_types:
-                colour = colours.get(name) or style.event_type_colours([name])[name]
-                self._add(
-                    ax.add_patch(
-                        Circle(
-                            (sw / 2, pen.y + line * 0.42),
-                            4.2,
-                            facecolor=_rgba(colour, style.POINT_FILL_OPACITY),
-                            edgecolor=style.POINT_OUTLINE,
-                            linewidth=0.7 * PX,
-                        )
-                    )
-                )
-                label(name)
-                pen.y += line
-            pen.y += line * 0.6
-            heading("Symbols")
-            pen.y = self._size_key(pen.y, line, sw, k)
-            for text, hollow, dashed in (
-                ("fatalities unknown (dashed)", False, True),
-                ("approximate location (hollow)", True, False),
-            ):
-                grey = "#777777"
-                self._add(
-                    ax.add_patch(
-                        Circle(
-                            (sw / 2, pen.y + line * 0.42),
-                            4.2,
-                            facecolor=_rgba(
-                                grey,
-                                style.HOLLOW_FILL_OPACITY if hollow else style.POINT_FILL_OPACITY,
-                            ),
-                            edgecolor=grey if hollow else style.POINT_OUTLINE,
-                            linewidth=(2.0 if hollow else 1.2) * PX,
-                            linestyle=(0, (2, 2)) if dashed else "solid",
-                        )
-                    )
-                )
-                label(text)
-                pen.y += line
-            pen.y += line * 0.6
+            self._event_key(pen, legend.event_types, "Event type")
         pen.rule()
         pen.notes(self._counts(frame))
         return pen.y * k
+
+    def _event_key(self, pen: LegendPen, event_types: Sequence[str], title: str) -> None:
+        """The colours of the event types drawn, then the symbols (size, dashed, hollow)."""
+        ax, line, sw = pen.ax, pen.line, pen.sw
+        heading, label = pen.heading, pen.label
+        heading(title)
+        colours = self.data.type_colours
+        for name in event_types:
+            colour = colours.get(name) or style.event_type_colours([name])[name]
+            self._add(
+                ax.add_patch(
+                    Circle(
+                        (sw / 2, pen.y + line * 0.42),
+                        4.2,
+                        facecolor=rgba(colour, style.POINT_FILL_OPACITY),
+                        edgecolor=style.POINT_OUTLINE,
+                        linewidth=0.7 * PX,
+                    )
+                )
+            )
+            label(name)
+            pen.y += line
+        pen.y += line * 0.6
+        heading("Symbols")
+        pen.y = self._size_key(pen.y, line, sw, pen.k)
+        for text, hollow, dashed in (
+            ("fatalities unknown (dashed)", False, True),
+            ("approximate location (hollow)", True, False),
+        ):
+            grey = "#777777"
+            self._add(
+                ax.add_patch(
+                    Circle(
+                        (sw / 2, pen.y + line * 0.42),
+                        4.2,
+                        facecolor=rgba(
+                            grey,
+                            style.HOLLOW_FILL_OPACITY if hollow else style.POINT_FILL_OPACITY,
+                        ),
+                        edgecolor=grey if hollow else style.POINT_OUTLINE,
+                        linewidth=(2.0 if hollow else 1.2) * PX,
+                        linestyle=(0, (2, 2)) if dashed else "solid",
+                    )
+                )
+            )
+            label(text)
+            pen.y += line
+        pen.y += line * 0.6
 
     def _size_key(self, y: float, line: float, sw: float, k: float) -> float:
         ax = self.legend_ax
@@ -1121,7 +1143,7 @@ class MapFigure:
                     Circle(
                         (cx, y + row / 2),
                         r,
-                        facecolor=_rgba("#777777", style.POINT_FILL_OPACITY),
+                        facecolor=rgba("#777777", style.POINT_FILL_OPACITY),
                         edgecolor=style.POINT_OUTLINE,
                         linewidth=0.7 * PX,
                     )
@@ -1166,11 +1188,13 @@ class MapFigure:
             if hexes is not None:
                 out.append(hexes.describe())
             else:
-                out.append(_n(len(frame.placed), "event") + " on the map")
+                out.append(plural(len(frame.placed), "event") + " on the map")
             if self._events_outside:
-                out.append(_n(self._events_outside, "event") + " of the window outside this frame")
+                out.append(
+                    plural(self._events_outside, "event") + " of the window outside this frame"
+                )
             if frame.unplaced:
-                out.append(_n(frame.unplaced, "event") + " without a known place (not drawn)")
+                out.append(plural(frame.unplaced, "event") + " without a known place (not drawn)")
             fat = (
                 pd.to_numeric(frame.events.get(schema.FATALITIES), errors="coerce")
                 if len(frame.events)
@@ -1181,9 +1205,9 @@ class MapFigure:
             if len(frame.events) and unknown == len(frame.events):
                 out.append("Fatalities unknown for every event")
             elif len(frame.events):
-                text = _n(known, "fatality", "fatalities") + " reported"
+                text = plural(known, "fatality", "fatalities") + " reported"
                 if unknown:
-                    text += f" (unknown for {_n(unknown, 'event')})"
+                    text += f" (unknown for {plural(unknown, 'event')})"
                 out.append(text)
             if frame.selection.hidden_total:
                 out.append(
@@ -1193,7 +1217,7 @@ class MapFigure:
         if LAYER_AREAS in view.layers:
             options = self.data.options
             if options.areas_cover(view.as_of):
-                out.append(_n(len(frame.areas), "control area"))
+                out.append(plural(len(frame.areas), "control area"))
             else:
                 cover = " to ".join(
                     d.isoformat() if d else "open"
@@ -1307,7 +1331,7 @@ def _spaced(text: str) -> str:
     return "\u2009".join(text)
 
 
-def _n(count: int, singular: str, plural: str | None = None) -> str:
+def plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
 
 

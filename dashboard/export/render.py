@@ -96,7 +96,7 @@ class ExportSettings:
         return replace(self, scale=float(self.scale))
 
 
-def _tile_source(settings: ExportSettings) -> TileSource | None:
+def tile_source(settings: ExportSettings) -> TileSource | None:
     if not settings.tiles:
         return None
     from dashboard.export.tiles import fetch_background
@@ -124,7 +124,7 @@ def _raster_figure(
         view=view,
         title=settings.title,
         exported_at=settings.exported_at,
-        tiles=_tile_source(settings),
+        tiles=tile_source(settings),
         **kwargs,
     )
 
@@ -190,7 +190,7 @@ def render_pdf(data: ExportData, view: ViewState, settings: ExportSettings | Non
         view=view,
         title=settings.title,
         exported_at=when,
-        tiles=_tile_source(settings),
+        tiles=tile_source(settings),
     )
     figure.draw(resolve_frame(data, view))
     out = io.BytesIO()
