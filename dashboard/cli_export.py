@@ -80,7 +80,8 @@ def _choose(values: Sequence[str], allowed: Sequence[str], option: str) -> tuple
     out: list[str] = []
     for value in values:
         if value not in known:
-            close = difflib.get_close_matches(value, list(allowed), n=3)
+            same = [c for c in allowed if c.casefold() == value.casefold()]
+            close = same or difflib.get_close_matches(value, list(allowed), n=3)
             hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
             raise _Fail(f"{option} {value!r} is not in the loaded data{hint}")
         if value not in out:

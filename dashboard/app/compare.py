@@ -33,6 +33,7 @@ from dashboard import layers, paths, schema
 from dashboard import viewstate as S
 from dashboard.app import mapview
 from dashboard.app import session as K
+from dashboard.app.exportbuttons import change_export_buttons
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.safetext import md
 from dashboard.areas import areas_at
@@ -49,6 +50,7 @@ from dashboard.changecheck import (
     CheckSettings,
     check_territorial_changes,
 )
+from dashboard.changemap import Change, change_bounds
 from dashboard.errors import DashboardError
 from dashboard.tableexport import to_csv_bytes
 from dashboard.timewindow import Filters, combine, filter_masks
@@ -69,7 +71,7 @@ from dashboard.viewstate import (
 )
 
 MAP_HEIGHT = 560
-SIDE_MAP_HEIGHT = 480
+SIDE_MAP_HEIGHT = 560
 
 # Widget keys.
 K_MODE = "w_mode"
@@ -244,10 +246,11 @@ def render(ds: Dataset) -> None:
 
     _summary(result, events, view)
     _area_ledger(ds, view)
+    change = Change(view, result, events)
     if view.map == MAP_SIDE:
-        _side_by_side(ds, state, view)
+        _side_by_side(ds, state, change)
     else:
-        _change_map(ds, state, view, result, events)
+        _change_map(ds, state, change)
     _area_table(result)
     _towns_table(result)
     _events_table(events, view)
@@ -307,7 +310,8 @@ def _base_map(ds: Dataset, state: S.ViewState, *, zoom_out: int = 0) -> Any:
     for a map half as wide), tiles or none, country outlines and towns."""
     center, zoom = mapview.default_view(ds)
     zoom = max(S.MIN_ZOOM, zoom - zoom_out)
-    fmap = layers.build_map(center=center, zoom=zoom, basemap=state.basemap)
+    # framed on the changed ground, not linked by a permalink: fractional zooms fill the frame
+    fmap = layers.build_map(center=center, zoom=zoom, basemap=state.basemap, zoom_snap=0.25)
     if S.LAYER_CONTEXT in state.layers:
         countries_ref, towns_ref = context_refs()
         countries, towns = load_context(countries_ref.token, towns_ref.token)
@@ -317,32 +321,54 @@ def _base_map(ds: Dataset, state: S.ViewState, *, zoom_out: int = 0) -> Any:
     return fmap
 
 
+#: Room kept free for the legend in the map's lower right corner (CSS pixels) when the map
+#: is framed on the changed ground, so the legend does not cover it.
+LEGEND_ROOM_PX: tuple[int, int] = (250, 0)
+#: None on each side-by-side map: half as wide, the region would shrink to a quarter; its
+#: legend sits in the corner, which is mostly open desert on the bundled maps.
+SIDE_LEGEND_ROOM_PX: tuple[int, int] = (0, 0)
+
+
+def _frame_on_changes(fmap: Any, change: Change, *, legend_room: tuple[int, int]) -> None:
+    """Look at the changed ground (as the change map's PNG/PDF do), beside the legend;
+    nothing changed: the data's default framing stays."""
+    box = change_bounds(change)
+    if box is not None:
+        west, south, east, north = box
+        fmap.fit_bounds(
+            [[south, west], [north, east]],
+            padding_top_left=(12, 12),
+            padding_bottom_right=(legend_room[0] + 12, legend_room[1] + 12),
+        )
+
+
 def _change_map(
     ds: Dataset,
     state: S.ViewState,
-    view: CompareView,
-    result: cmp.Comparison,
-    events: pd.DataFrame,
+    change: Change,
 ) -> None:
     fmap = _base_map(ds, state)
-    focus = None if view.focus == FOCUS_ALL else view.focus
-    layers.change_layer(result.pieces, focus=focus, palette=ds.palette).add_to(fmap)
+    focus = change.focus
+    result = change.result
+    layers.change_layer(change.pieces(), focus=focus, palette=ds.palette).add_to(fmap)
     types: list[str] = []
-    if S.LAYER_EVENTS in state.layers and len(events):
-        placed = events[events[schema.LATITUDE].notna() & events[schema.LONGITUDE].notna()]
+    shown = change.shown_events()
+    if S.LAYER_EVENTS in state.layers and len(shown):
+        placed = shown[shown[schema.LATITUDE].notna() & shown[schema.LONGITUDE].notna()]
         types = list(dict.fromkeys(placed[schema.EVENT_TYPE].dropna().astype(str)))
         layers.events_layer(placed, event_types=types).add_to(fmap)
     # the map's legend states the figure of the summary above it, not the total with Unknown
     counts = {"changed hands between controllers": f"{result.changed_parts_km2()[0]:,.0f} km²"}
     layers.change_legend(
         result.pieces,
-        day_a=view.day_a,
-        day_b=view.day_b,
+        day_a=result.day_a,
+        day_b=result.day_b,
         focus=focus,
         event_types=types,
         counts=counts,
         palette=ds.palette,
     ).add_to(fmap)
+    _frame_on_changes(fmap, change, legend_room=LEGEND_ROOM_PX)
     st_folium(
         fmap,
         key="compare_map",
@@ -350,11 +376,13 @@ def _change_map(
         use_container_width=True,
         returned_objects=[],
     )
+    change_export_buttons(ds, state, change)
 
 
-def _side_by_side(ds: Dataset, state: S.ViewState, view: CompareView) -> None:
+def _side_by_side(ds: Dataset, state: S.ViewState, change: Change) -> None:
     columns = st.columns(2)
-    for column, label, day in zip(columns, ("A", "B"), (view.day_a, view.day_b), strict=True):
+    result = change.result
+    for column, label, day in zip(columns, ("A", "B"), (result.day_a, result.day_b), strict=True):
         fmap = _base_map(ds, state, zoom_out=1)
         now = areas_at(ds.areas, day)
         layers.control_areas_layer(now, palette=ds.palette).add_to(fmap)
@@ -367,6 +395,8 @@ def _side_by_side(ds: Dataset, state: S.ViewState, view: CompareView) -> None:
             title=f"Date {label}",
             palette=ds.palette,
         ).add_to(fmap)
+        # both maps look at the ground that changed hands, the same extent on each
+        _frame_on_changes(fmap, change, legend_room=SIDE_LEGEND_ROOM_PX)
         with column:
             st_folium(
                 fmap,

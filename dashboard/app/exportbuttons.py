@@ -25,9 +25,10 @@ import streamlit as st
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.mapview import reported_bounds
 from dashboard.app.safetext import md
+from dashboard.changemap import Change
 from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
-from dashboard.viewstate import ViewState
+from dashboard.viewstate import CompareView, ViewState
 
 LOGGER = logging.getLogger(__name__)
 #: Degrees west, south, east, north: the extent the map shows.
@@ -95,6 +96,8 @@ class Made:
     bbox: BBox | None = None
     data: bytes | None = None
     error: str | None = None
+    #: The compared dates and focus of a change map (None: the single-date map).
+    compare: CompareView | None = None
 
 
 def make_file(
@@ -216,3 +219,60 @@ def export_buttons(ds: Dataset, view: ViewState) -> None:
             if error:
                 st.error(md(error, limit=400), icon=":material/error:")
     ss[K_MADE] = made
+
+
+#: Session key of the change-map files made for the comparison on show.
+K_CHANGE_MADE = "change_exports_made"
+
+
+def change_export_buttons(ds: Dataset, view: ViewState, change: Change) -> None:
+    """PNG (1600 x 1000) and PDF (A4 landscape) of the change map on show, made on click,
+    as ``conflictmap export --compare`` makes them (framed on the changed ground)."""
+    from dashboard.export import ExportSettings
+    from dashboard.export.change import render_change_pdf, render_change_png
+
+    renderers = {"png": render_change_png, "pdf": render_change_pdf}
+
+    def maker(fmt: str) -> Maker:
+        def make(ds: Dataset, view: ViewState, bbox: BBox | None) -> bytes:
+            return renderers[fmt](_data(ds, view), view, change, ExportSettings(bbox=bbox))
+
+        return make
+
+    ss = st.session_state
+    made: dict[str, Made] = {
+        fmt: m
+        for fmt, m in (ss.get(K_CHANGE_MADE) or {}).items()
+        if m.dataset == ds.key and m.view == view and m.compare == change.compare
+    }
+    a, b = change.result.day_a.isoformat(), change.result.day_b.isoformat()
+    with st.container(key="change-exports"):
+        st.caption(
+            "The change map as a picture for a slide (PNG) or a printable page (PDF), framed "
+            "on the ground that changed hands; `conflictmap export --compare` makes the same"
+        )
+        cols = st.columns([1, 1, 1, 2])
+        for col, (fmt, name, mime) in zip(cols, FORMATS[:2], strict=False):
+            slot = col.empty()
+            short = fmt.upper()
+            current = made.get(fmt)
+            if (current is None or current.data is None) and slot.button(
+                f"Make {short}", key=f"mk_change_{fmt}", help=f"Make the {name} of the change map"
+            ):
+                with st.spinner(f"Making the {name} of the change map…"):
+                    current = make_file(maker(fmt), name, ds, view)
+                    current = made[fmt] = replace(current, compare=change.compare)
+            if current is not None and current.data is not None:
+                slot.download_button(
+                    f"Download {short}",
+                    data=current.data,
+                    file_name=f"changes_{a}_{b}.{fmt}",
+                    mime=mime,
+                    on_click="ignore",
+                    key=f"dl_change_{fmt}",
+                )
+        for fmt, _, _ in FORMATS[:2]:
+            error = made[fmt].error if fmt in made else None
+            if error:
+                st.error(md(error, limit=400), icon=":material/error:")
+    ss[K_CHANGE_MADE] = made

@@ -79,6 +79,7 @@ def build_map(
     layer_control: bool = False,
     min_zoom: int = 3,
     max_zoom: int = 12,
+    zoom_snap: float = 1,
 ) -> folium.Map:
     """An empty map (or one with ``layers``) that loads nothing from the internet but tiles.
 
@@ -102,6 +103,10 @@ def build_map(
         Zoom limits. Events are placed to a town (ACLED and UCDP precision 1 is "the
         town"), so zooming past 12 (a scale bar of a few hundred metres) would show a
         precision the data does not have.
+    zoom_snap
+        Zoom levels the map settles on (Leaflet's ``zoomSnap``): whole levels by default (a
+        permalink's zoom is a whole number); a fraction lets a map that is framed on a
+        region rather than linked (compare mode) fill its frame.
 
     Returns
     -------
@@ -129,7 +134,7 @@ def build_map(
         # One notch of a mouse wheel (a delta of 100 px) is one zoom level; Leaflet's 60
         # made it two.
         wheelPxPerZoomLevel=WHEEL_PX_PER_ZOOM_LEVEL,
-        zoomSnap=1,
+        zoomSnap=zoom_snap,
         zoomDelta=1,
     )
     fmap._cm_assets = urls  # read by AssetLinks.default_js of every element on this map

@@ -55,3 +55,54 @@ def test_hexagons_from_a_link_are_drawn_and_the_legend_says_how_many(page, tiny_
     noun = "event" if events == 1 else "events"
     expect(legend).to_contain_text(f"{events:,} {noun} shown as {hexes:,} hexagon")
     assert not page.page_errors, page.page_errors
+
+
+#: JS: the screen rectangles (map container pixels) of the changed ground and of the legend.
+_FRAMING_JS = """
+() => {
+  const map = window.map;
+  let bounds = null;
+  map.eachLayer(l => {
+    const props = l.feature && l.feature.properties;
+    if (props && props.change !== undefined && typeof l.getBounds === 'function') {
+      bounds = bounds ? bounds.extend(l.getBounds()) : L.latLngBounds(l.getBounds());
+    }
+  });
+  const nw = map.latLngToContainerPoint(bounds.getNorthWest());
+  const se = map.latLngToContainerPoint(bounds.getSouthEast());
+  const box = map.getContainer().getBoundingClientRect();
+  const legend = document.querySelector('.cm-legend').getBoundingClientRect();
+  return {
+    zoom: map.getZoom(),
+    size: [box.width, box.height],
+    data: [nw.x, nw.y, se.x, se.y],
+    legend: [legend.left - box.left, legend.top - box.top,
+             legend.right - box.left, legend.bottom - box.top],
+  };
+}
+"""
+
+
+def test_the_change_map_is_framed_on_the_changed_ground_beside_its_legend(page, bundled_server):
+    page.goto(
+        f"{bundled_server.url}/?mode=compare&from=2017-05-01&to=2017-11-30&basemap=none"
+    )
+    frame = map_frame(page)
+    frame.wait_for_function(
+        "() => { let n = 0; window.map.eachLayer(l => { if (l.feature) n += 1; }); return n > 0"
+        " && document.querySelector('.cm-legend'); }"
+    )
+    wait_idle(page)
+    frame.wait_for_function("() => !window.map._animatingZoom")
+    seen = frame.evaluate(_FRAMING_JS)
+    width, height = seen["size"]
+    west, north, east, south = seen["data"]
+    # the whole changed ground is on screen ...
+    assert west >= -1 and north >= -1 and east <= width + 1 and south <= height + 1, seen
+    # ... filling the map's width left of the legend (not the opening zoom of the region)
+    assert east - west > 0.5 * width, seen
+    assert seen["zoom"] > 5, seen
+    # ... and the legend covers none of it
+    left, top, _, _ = seen["legend"]
+    assert east <= left or south <= top, seen
+    assert not page.page_errors, page.page_errors
