@@ -10,9 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_compare_mode_from_a_link_shows_the_islamic_states_losses(page, bundled_server, artifacts):
-    page.goto(
-        f"{bundled_server.url}/?mode=compare&from=2017-06-01&to=2017-12-31&basemap=none"
-    )
+    page.goto(f"{bundled_server.url}/?mode=compare&from=2017-06-01&to=2017-12-31&basemap=none")
     frame = map_frame(page)
     # The change map draws the ground that changed hands as polygons.
     frame.wait_for_function(
@@ -84,9 +82,7 @@ _FRAMING_JS = """
 
 
 def test_the_change_map_is_framed_on_the_changed_ground_beside_its_legend(page, bundled_server):
-    page.goto(
-        f"{bundled_server.url}/?mode=compare&from=2017-05-01&to=2017-11-30&basemap=none"
-    )
+    page.goto(f"{bundled_server.url}/?mode=compare&from=2017-05-01&to=2017-11-30&basemap=none")
     frame = map_frame(page)
     frame.wait_for_function(
         "() => { let n = 0; window.map.eachLayer(l => { if (l.feature) n += 1; }); return n > 0"
