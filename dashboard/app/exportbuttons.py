@@ -194,31 +194,50 @@ def export_buttons(ds: Dataset, view: ViewState) -> None:
             "The map as a picture for a slide (PNG), a printable page (PDF) or an interactive "
             "page that opens without a network (HTML); for GIF/MP4 use `conflictmap export`"
         )
-        cols = st.columns([1, 1, 1, 2])
-        for col, (fmt, name, mime) in zip(cols, FORMATS, strict=False):
-            slot = col.empty()
-            short = fmt.upper()
-            current = made.get(fmt)
-            missing = current is None or current.data is None
-            if missing and slot.button(
-                f"Make {short}", key=f"mk_map_{fmt}", help=f"Make the {name}"
-            ):
-                with st.spinner(f"Making the {name} of this view…"):
-                    current = made[fmt] = make_file(makers[fmt], name, ds, view, bbox)
-            if current is not None and current.data is not None:
-                slot.download_button(
-                    f"Download {short}",
-                    data=current.data,
-                    file_name=f"{stem}.{fmt}",
-                    mime=mime,
-                    on_click="ignore",
-                    key=f"dl_map_{fmt}",
-                )
-        for fmt, _, _ in FORMATS:
-            error = made[fmt].error if fmt in made else None
-            if error:
-                st.error(md(error, limit=400), icon=":material/error:")
+        _file_buttons(
+            made,
+            FORMATS,
+            lambda fmt, name: make_file(makers[fmt], name, ds, view, bbox),
+            key="map",
+            stem=stem,
+            what="this view",
+        )
     ss[K_MADE] = made
+
+
+def _file_buttons(
+    made: dict[str, Made],
+    formats: tuple[tuple[str, str, str], ...],
+    make: Callable[[str, str], Made],
+    *,
+    key: str,
+    stem: str,
+    what: str,
+) -> None:
+    """A row of "Make X" buttons, each replaced by "Download X" once its file is made
+    (``make(format, name)``, stored in ``made``), and the message of any that failed."""
+    cols = st.columns([1, 1, 1, 2])
+    for col, (fmt, name, mime) in zip(cols, formats, strict=False):
+        slot = col.empty()
+        short = fmt.upper()
+        current = made.get(fmt)
+        missing = current is None or current.data is None
+        if missing and slot.button(f"Make {short}", key=f"mk_{key}_{fmt}", help=f"Make the {name}"):
+            with st.spinner(f"Making the {name} of {what}…"):
+                current = made[fmt] = make(fmt, name)
+        if current is not None and current.data is not None:
+            slot.download_button(
+                f"Download {short}",
+                data=current.data,
+                file_name=f"{stem}.{fmt}",
+                mime=mime,
+                on_click="ignore",
+                key=f"dl_{key}_{fmt}",
+            )
+    for fmt, _, _ in formats:
+        error = made[fmt].error if fmt in made else None
+        if error:
+            st.error(md(error, limit=400), icon=":material/error:")
 
 
 #: Session key of the change-map files made for the comparison on show.
@@ -251,28 +270,14 @@ def change_export_buttons(ds: Dataset, view: ViewState, change: Change) -> None:
             "The change map as a picture for a slide (PNG) or a printable page (PDF), framed "
             "on the ground that changed hands; `conflictmap export --compare` makes the same"
         )
-        cols = st.columns([1, 1, 1, 2])
-        for col, (fmt, name, mime) in zip(cols, FORMATS[:2], strict=False):
-            slot = col.empty()
-            short = fmt.upper()
-            current = made.get(fmt)
-            if (current is None or current.data is None) and slot.button(
-                f"Make {short}", key=f"mk_change_{fmt}", help=f"Make the {name} of the change map"
-            ):
-                with st.spinner(f"Making the {name} of the change map…"):
-                    current = make_file(maker(fmt), name, ds, view)
-                    current = made[fmt] = replace(current, compare=change.compare)
-            if current is not None and current.data is not None:
-                slot.download_button(
-                    f"Download {short}",
-                    data=current.data,
-                    file_name=f"changes_{a}_{b}.{fmt}",
-                    mime=mime,
-                    on_click="ignore",
-                    key=f"dl_change_{fmt}",
-                )
-        for fmt, _, _ in FORMATS[:2]:
-            error = made[fmt].error if fmt in made else None
-            if error:
-                st.error(md(error, limit=400), icon=":material/error:")
+        _file_buttons(
+            made,
+            FORMATS[:2],
+            lambda fmt, name: replace(
+                make_file(maker(fmt), name, ds, view), compare=change.compare
+            ),
+            key="change",
+            stem=f"changes_{a}_{b}",
+            what="the change map",
+        )
     ss[K_CHANGE_MADE] = made
