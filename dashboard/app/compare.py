@@ -159,9 +159,7 @@ def current_view() -> CompareView:
 
 
 def _sync_url(ds: Dataset, view: CompareView) -> None:
-    wanted = {**S.to_query(K.current_state(ds.options)), **compare_query(view)}
-    if K.read_query_params() != wanted:
-        st.query_params.from_dict(wanted)
+    K.write_query({**S.to_query(K.current_state(ds.options)), **compare_query(view)})
 
 
 # --- cached computations --------------------------------------------------------------------

@@ -325,4 +325,5 @@ def render_map(
         returned_objects=RETURNED,
         center=fly_to[:2] if fly_to else None,
         zoom=fly_to[2] if fly_to else None,
+        on_change=K.mark_interaction,
     )

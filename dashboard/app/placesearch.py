@@ -109,6 +109,11 @@ def _search(ds: Dataset) -> None:
     )
 
 
+def _searched(ds: Dataset) -> None:
+    K.mark_interaction()  # while playing, a search does not take a step
+    _search(ds)
+
+
 def search_box(ds: Dataset) -> Found | None:
     """The box and what it found (the map flies there and marks it)."""
     ss = st.session_state
@@ -122,7 +127,7 @@ def search_box(ds: Dataset) -> Found | None:
         placeholder="Find a place: Mosul, الرقة, Abu Kamal…",
         help="Any spelling, Latin or Arabic, from the gazetteer the events are placed with. "
         "The map flies there and the place's control history opens under the map.",
-        on_change=_search,
+        on_change=_searched,
         args=(ds,),
     )
     message = ss.get(K_MESSAGE)

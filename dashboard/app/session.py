@@ -43,6 +43,10 @@ K_MAP_INIT = "map_init"  # (center, zoom) the base map is built with; fixed per 
 K_NOTICES = "url_notices"  # list[str] shown once at the top of the page
 K_PLAYING = "playing"
 K_PLAY = "w_play"  # the Play/Pause button (playbutton.py): its last press
+#: Set by the map's report and the place search: the run they start is the reader's, not a
+#: Play tick, and must not move the date (a pan while playing took an extra step).
+K_INTERACTED = "interacted_while_playing"
+K_URL_SENT = "url_sent"  # the query the server last wrote to the browser's URL
 #: The date the server moved to (step, Play tick, Pause): the next run shows it and sends it
 #: to the browser's slider; otherwise the slider keeps what the user set (view.py).
 K_DATE_SET = "date_set_by_server"
@@ -171,7 +175,21 @@ def start(options: S.Options, data_key: str) -> None:
 
 def sync_url(view: S.ViewState) -> None:
     """Write the view to the URL when it differs (one message, no rerun)."""
-    wanted = S.to_query(view)
-    current = read_query_params()
-    if current != wanted:
+    write_query(S.to_query(view))
+
+
+def write_query(wanted: dict[str, list[str]]) -> None:
+    """Make the browser's URL ``wanted``: sent when the URL this run's request came with
+    differs, and also when the last URL sent differs. The request's URL can be older than
+    one an earlier run sent that has not reached the browser yet (a Play tick's answer
+    arriving after the Pause was sent): the URL then ended on the tick's date."""
+    ss = st.session_state
+    sent = ss.get(K_URL_SENT)
+    if read_query_params() != wanted or (sent is not None and sent != wanted):
         st.query_params.from_dict(wanted)
+        ss[K_URL_SENT] = wanted
+
+
+def mark_interaction() -> None:
+    """Callback of the map and the place search: this run is not a Play tick."""
+    st.session_state[K_INTERACTED] = True

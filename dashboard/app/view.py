@@ -190,7 +190,10 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     options = ds.options
     first, last = options.first, options.last
 
-    if ss.get(K.K_PLAYING):
+    # A Play tick moves the date; a run the map's report or the place search started does
+    # not (the next tick comes on time).
+    interacted = ss.pop(K.K_INTERACTED, False)
+    if ss.get(K.K_PLAYING) and not interacted:
         _advance(first, last)
 
     _date_controls(first, last)

@@ -7,7 +7,9 @@ events (IRQ3, IRQ4, IRQ5, SYR2, IRQ6), two control areas (Mosul, Raqqa).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 
 import pytest
 from browser_helpers import (
@@ -218,3 +220,35 @@ def test_filter_counts_follow_the_slider(page, tiny_server):
     page.keyboard.press("Home")  # 2015-06-01: only SYR1, a battle
     expect(sidebar).to_contain_text("No filter hides any of the 1 event in the window")
     expect(sidebar).not_to_contain_text("Hides 3 of 5")
+
+
+def test_moving_the_map_while_playing_takes_no_extra_step(page, tiny_server):
+    """Play steps on its timer only: a pan (the map reports its new extent, which runs the
+    page) is not a step. On a loaded machine ticks come late, never early, so the number of
+    steps stays within the ticks the elapsed time allows whatever the load."""
+    frame, _ = open_app(page, tiny_server, "date=2017-01-01&window=30&step=day")
+    wait_for_map_date(frame, "2017-01-01")
+    speed = page.get_by_label("Play speed")
+    speed.click()
+    page.get_by_role("option", name="2 s per step").click()
+    expect(speed).to_have_value("2 s per step")
+    wait_idle(page)
+    started = time.monotonic()
+    page.get_by_role("button", name="Play").click()
+    wait_for_map_date_from(frame, "2017-01-02")  # playing
+    pans, panning = 0, time.monotonic()
+    while time.monotonic() - panning < 6.0:
+        frame.evaluate("(k) => window.map.panBy([k % 2 ? 60 : -60, 0], {animate: false})", pans)
+        pans += 1
+        page.wait_for_timeout(250)
+    page.get_by_role("button", name="Pause").click()
+    elapsed = time.monotonic() - started
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.wait_for_function(SLIDER_ON_MAP_DATE_JS)
+    stopped = map_date(frame)
+    assert stopped is not None
+    steps = (dt.date.fromisoformat(stopped) - dt.date(2017, 1, 1)).days
+    # one step when Play starts, then one per 2 s tick at most
+    allowed = 1 + int(elapsed // 2.0) + 1
+    assert pans >= 3, pans
+    assert 1 <= steps <= allowed, (steps, allowed, elapsed, pans)
