@@ -77,3 +77,29 @@ def test_a_point_standing_for_several_events_shows_their_count(bundled, day) -> 
         assert not any(box.overlaps(t.get_window_extent(renderer)) for t in labels)
     # Every count is of events on one pixel: the counts add up to at most the events.
     assert sum(int(a.get_text()) for a in counts) <= len(placed)
+
+
+def test_a_framed_export_draws_no_count_for_events_outside_its_frame(bundled) -> None:
+    """The Abu Kamal stack lies outside a frame around Hasakah: its count is neither on the
+    map nor on the footer or the legend beside it."""
+    view = ViewState(as_of=dt.date(2017, 11, 19), window=30)
+    x, y = to_mercator(np.array([39.5, 42.0]), np.array([34.8, 37.2]))
+    figure = MapFigure(
+        bundled,
+        width_in=10,
+        height_in=6.25,
+        dpi=160,
+        extent=(float(x[0]), float(y[0]), float(x[1]), float(y[1])),
+        view=view,
+        exported_at=WHEN,
+    )
+    figure.draw(resolve_frame(bundled, view))
+    figure.canvas.draw()
+    box = figure.ax.get_window_extent()
+    counts = [t for t in figure.ax.texts if t.get_zorder() == STACK_COUNT_ZORDER]
+    outside = [
+        t.get_text()
+        for t in counts
+        if not box.contains(*t.get_window_extent(figure.canvas.get_renderer()).get_points()[0])
+    ]
+    assert outside == []

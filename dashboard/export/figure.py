@@ -684,6 +684,17 @@ class MapFigure:
         order = np.lexsort((-radius_pt, group))
         leads = order[np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]]
         stacked = np.flatnonzero(counts > 1)
+        # Only groups on the map: events outside a framed export's extent are counted in
+        # the legend, and their badge would land on the footer or the legend.
+        box = self.ax.get_window_extent()
+        lead_px = px[leads[stacked]]
+        on_map = (
+            (lead_px[:, 0] >= box.x0)
+            & (lead_px[:, 0] <= box.x1)
+            & (lead_px[:, 1] >= box.y0)
+            & (lead_px[:, 1] <= box.y1)
+        )
+        stacked = stacked[on_map]
         stacked = stacked[np.argsort(-counts[stacked], kind="stable")]
         to_px = self.fig.dpi / 72
         taken: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
