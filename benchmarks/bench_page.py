@@ -14,6 +14,8 @@ what the user waits for:
 - date typed -> map repainted: a date typed in *Go to date* and Enter, until the map is
   drawn for it (``data-cm-as-of``);
 - export click -> file: *Make PNG* until *Download PNG* is offered (the file exists);
+- change map export -> file: the same under compare mode's change map (May to November
+  2017, the Islamic State's losses across both countries);
 - upload of 1,000 rows -> map: a CSV of 1,000 place names with no coordinates and no
   country column chosen in the uploader, until the map shows the new events.
 
@@ -122,6 +124,13 @@ def _export(page) -> float:
     return took
 
 
+def _change_export(browser, url: str) -> float:
+    page, _, _ = _open(browser, url, "mode=compare&from=2017-05-01&to=2017-11-30&basemap=none")
+    took = _export(page)
+    page.close()
+    return took
+
+
 def _upload_csv(folder: Path) -> Path:
     towns = ["Mosul", "Tikrit", "Ramadi", "Fallujah", "Kirkuk", "Raqqa", "Manbij", "Palmyra"]
     rows = [
@@ -151,7 +160,7 @@ def run(repeat: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, list[float]] = {
-        k: [] for k in ("step", "popup", "search", "typed", "export", "upload")
+        k: [] for k in ("step", "popup", "search", "typed", "export", "change", "upload")
     }
     with tempfile.TemporaryDirectory() as tmp, _server(None, []) as url:
         csv_path = _upload_csv(Path(tmp))
@@ -169,6 +178,7 @@ def run(repeat: int) -> dict[str, Any]:
                 figures["export"].append(_export(page))
                 figures["upload"].append(_upload(page, frame, csv_path))
                 page.close()
+                figures["change"].append(_change_export(browser, url))
             browser.close()
     median = {k: statistics.median(v) for k, v in figures.items()}
     out: dict[str, Any] = {"repeat": repeat, "baseline: slider step (s)": median["step"]}
@@ -177,6 +187,7 @@ def run(repeat: int) -> dict[str, Any]:
         "search": "place search -> map moved",
         "typed": "date typed -> map repainted",
         "export": "export click -> PNG offered",
+        "change": "change map export -> PNG offered",
         "upload": "upload 1,000 rows -> map",
     }
     for key, label in names.items():

@@ -555,17 +555,17 @@ def serve(
     .streamlit/secrets.toml) or a shared password ([access] password there, or
     DASHBOARD_PASSWORD); see the README, Deployment.
     """
-    from dashboard.app import auth
+    from dashboard import access
 
     for path in [events_file, *area_paths]:
         if path:
             _check_exists(path)
     try:
-        policy = auth.policy_from(auth.read_secret_files(auth.default_secret_files()), os.environ)
-    except auth.AccessConfigError as exc:
+        policy = access.policy_from(access.read_secret_files(access.default_secret_files()), os.environ)
+    except access.AccessConfigError as exc:
         raise _Fail(str(exc)) from exc
-    public = auth.is_public_address(address)
-    if public and policy.mode == auth.LOCAL and not insecure_public:
+    public = access.is_public_address(address)
+    if public and policy.mode == access.LOCAL and not insecure_public:
         raise _Fail(
             f"refusing to serve on {address!r} without access control: anyone who can reach "
             "it would see the data. Configure a login ([auth] in .streamlit/secrets.toml) or "
@@ -574,9 +574,9 @@ def serve(
         )
     env = dict(os.environ)
     # Only this flag opens a public server without access control, never an inherited value.
-    env.pop(auth.INSECURE_ENV, None)
+    env.pop(access.INSECURE_ENV, None)
     if insecure_public:
-        env[auth.INSECURE_ENV] = "1"
+        env[access.INSECURE_ENV] = "1"
     db_url = db_url or os.environ.get("DASHBOARD_DB", "").strip() or None
     if db_url:  # unreachable at start: one line, exit 2, before the server starts
         from dashboard import dbstore
@@ -597,7 +597,7 @@ def serve(
     if settings != BuildSettings():
         env[READ_SETTINGS_ENV] = read_settings_json(settings)
     command = streamlit_command(port=port, address=address)
-    if public or policy.mode != auth.LOCAL:
+    if public or policy.mode != access.LOCAL:
         # Served to others: tracebacks stay in the server log.
         command += ["--client.showErrorDetails", "none"]
     click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)", nl=True)

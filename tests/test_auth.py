@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import attribution, paths
+from dashboard import access, attribution, paths
 from dashboard.app import auth, gate
 from dashboard.app import session as K
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
@@ -44,9 +44,9 @@ NO_ACCESS = {"conflictmap_tests": {"isolated": True}}
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch):
-    monkeypatch.delenv(auth.PASSWORD_ENV, raising=False)
-    monkeypatch.delenv(auth.INSECURE_ENV, raising=False)
-    monkeypatch.delenv(auth.ADDRESS_HEADER_ENV, raising=False)
+    monkeypatch.delenv(access.PASSWORD_ENV, raising=False)
+    monkeypatch.delenv(access.INSECURE_ENV, raising=False)
+    monkeypatch.delenv(access.ADDRESS_HEADER_ENV, raising=False)
     # The process-wide records start empty for each test (every AppTest is "loopback").
     monkeypatch.setattr(gate, "ATTEMPTS", gate.AttemptLimiter())
     monkeypatch.setattr(gate, "GRANTS", gate.Grants())
@@ -110,7 +110,7 @@ def _submit_password(at: AppTest, value: str) -> AppTest:
     "address", ["localhost", "LOCALHOST", "127.0.0.1", "127.3.2.1", "::1", "[::1]"]
 )
 def test_loopback_addresses_are_not_public(address):
-    assert not auth.is_public_address(address)
+    assert not access.is_public_address(address)
 
 
 @pytest.mark.parametrize(
@@ -118,11 +118,11 @@ def test_loopback_addresses_are_not_public(address):
 )
 def test_other_addresses_are_public(address):
     # "" is Streamlit's default: every interface. Host names may resolve anywhere.
-    assert auth.is_public_address(address)
+    assert access.is_public_address(address)
 
 
 def test_no_http_server_is_not_public():
-    assert not auth.is_public_address(None)
+    assert not access.is_public_address(None)
 
 
 @pytest.mark.parametrize(
@@ -143,32 +143,32 @@ def test_no_http_server_is_not_public():
     ],
 )
 def test_allowlist_matches_addresses_and_whole_domains(email, expected):
-    allowed = auth.normalise_allowlist(["@team.org", "Bob@Partner.org"])
-    assert auth.email_allowed(email, allowed) is expected
+    allowed = access.normalise_allowlist(["@team.org", "Bob@Partner.org"])
+    assert access.email_allowed(email, allowed) is expected
 
 
 def test_an_address_the_provider_did_not_verify_is_refused():
-    allowed = auth.normalise_allowlist(["@team.org"])
-    assert not auth.email_allowed("alice@team.org", allowed, verified=False)
-    assert not auth.email_allowed("alice@team.org", allowed, verified="false")
-    assert auth.email_allowed("alice@team.org", allowed, verified=True)
+    allowed = access.normalise_allowlist(["@team.org"])
+    assert not access.email_allowed("alice@team.org", allowed, verified=False)
+    assert not access.email_allowed("alice@team.org", allowed, verified="false")
+    assert access.email_allowed("alice@team.org", allowed, verified=True)
 
 
 def test_an_empty_allowlist_admits_nobody_and_star_admits_everyone():
-    assert not auth.email_allowed("alice@team.org", ())
-    assert auth.email_allowed("anyone@anywhere.net", auth.normalise_allowlist("*"))
+    assert not access.email_allowed("alice@team.org", ())
+    assert access.email_allowed("anyone@anywhere.net", access.normalise_allowlist("*"))
 
 
 @pytest.mark.parametrize("entry", ["team.org", "alice", "a b@team.org", "a@"])
 def test_a_malformed_allowlist_entry_is_named(entry):
-    with pytest.raises(auth.AccessConfigError, match=repr(entry)):
-        auth.normalise_allowlist(["@ok.org", entry])
+    with pytest.raises(access.AccessConfigError, match=repr(entry)):
+        access.normalise_allowlist(["@ok.org", entry])
 
 
 def test_policy_oidc_wins_over_a_password():
     secrets = {"auth": AUTH_SECRETS, "access": {"allowed": ["@team.org"], "password": "x"}}
-    policy = auth.policy_from(secrets, {auth.PASSWORD_ENV: "y"})
-    assert policy.mode == auth.OIDC
+    policy = access.policy_from(secrets, {access.PASSWORD_ENV: "y"})
+    assert policy.mode == access.OIDC
     assert policy.allowed == ("@team.org",)
     assert policy.providers == (None,)
 
@@ -183,24 +183,24 @@ def test_policy_offers_named_providers():
             "okta": {"client_id": "a", "client_secret": "b", "server_metadata_url": "c"},
         }
     }
-    assert auth.policy_from(secrets, {}).providers == ("google", "okta")
+    assert access.policy_from(secrets, {}).providers == ("google", "okta")
     secrets["access"] = {"provider": "okta"}
-    assert auth.policy_from(secrets, {}).providers == ("okta",)
+    assert access.policy_from(secrets, {}).providers == ("okta",)
 
 
 def test_policy_password_from_secrets_then_environment():
-    from_secrets = auth.policy_from({"access": {"password": "s"}}, {auth.PASSWORD_ENV: "e"})
-    assert (from_secrets.mode, from_secrets.password) == (auth.PASSWORD, "s")
-    from_env = auth.policy_from({}, {auth.PASSWORD_ENV: "env-pass"})
-    assert (from_env.mode, from_env.password) == (auth.PASSWORD, "env-pass")
+    from_secrets = access.policy_from({"access": {"password": "s"}}, {access.PASSWORD_ENV: "e"})
+    assert (from_secrets.mode, from_secrets.password) == (access.PASSWORD, "s")
+    from_env = access.policy_from({}, {access.PASSWORD_ENV: "env-pass"})
+    assert (from_env.mode, from_env.password) == (access.PASSWORD, "env-pass")
     assert "env-pass" not in repr(from_env)  # never printed by accident
 
 
 def test_policy_without_access_control_is_local():
-    assert auth.policy_from({}, {}).mode == auth.LOCAL
+    assert access.policy_from({}, {}).mode == access.LOCAL
     # An empty password is no password.
     assert (
-        auth.policy_from({"access": {"password": ""}}, {auth.PASSWORD_ENV: ""}).mode == auth.LOCAL
+        access.policy_from({"access": {"password": ""}}, {access.PASSWORD_ENV: ""}).mode == access.LOCAL
     )
 
 
@@ -209,33 +209,33 @@ def test_secret_files_merge_and_a_broken_one_is_named(tmp_path):
     second = tmp_path / "b.toml"
     first.write_text('[access]\npassword = "one"\n', encoding="utf-8")
     second.write_text('[access]\npassword = "two"\n', encoding="utf-8")
-    merged = auth.read_secret_files([first, tmp_path / "missing.toml", second])
+    merged = access.read_secret_files([first, tmp_path / "missing.toml", second])
     assert merged == {"access": {"password": "two"}}
     broken = tmp_path / "broken.toml"
     broken.write_text("[access\npassword = 'secret-value'\n", encoding="utf-8")
-    with pytest.raises(auth.AccessConfigError, match="broken.toml") as info:
-        auth.read_secret_files([broken])
+    with pytest.raises(access.AccessConfigError, match="broken.toml") as info:
+        access.read_secret_files([broken])
     assert "secret-value" not in str(info.value)
 
 
 def test_wrong_passwords_wait_longer_each_time():
-    waits = [auth.lock_seconds(n) for n in range(1, 12)]
-    assert waits[: auth.FREE_ATTEMPTS - 1] == [0.0, 0.0]
-    assert waits[auth.FREE_ATTEMPTS - 1] == auth.FIRST_LOCK_S
+    waits = [access.lock_seconds(n) for n in range(1, 12)]
+    assert waits[: access.FREE_ATTEMPTS - 1] == [0.0, 0.0]
+    assert waits[access.FREE_ATTEMPTS - 1] == access.FIRST_LOCK_S
     assert all(b >= a for a, b in itertools.pairwise(waits))
-    assert max(waits) == auth.MAX_LOCK_S
+    assert max(waits) == access.MAX_LOCK_S
 
 
 def test_saved_view_round_trips_and_refuses_junk():
     raw = "date%3D2015-06-15%26window%3D90%26layers%3Dareas%26layers%3Devents"
-    assert auth.saved_view_params(raw) == {
+    assert access.saved_view_params(raw) == {
         "date": ["2015-06-15"],
         "window": ["90"],
         "layers": ["areas", "events"],
     }
-    assert auth.saved_view_params("") == {}
-    assert auth.saved_view_params(None) == {}
-    assert auth.saved_view_params("x=" + "1" * (auth.MAX_SAVED_QUERY + 1)) == {}
+    assert access.saved_view_params("") == {}
+    assert access.saved_view_params(None) == {}
+    assert access.saved_view_params("x=" + "1" * (access.MAX_SAVED_QUERY + 1)) == {}
 
 
 # --- attribution -------------------------------------------------------------------------
@@ -352,12 +352,12 @@ def test_the_password_is_never_kept_in_the_session(tiny):
     at = _submit_password(at, PASSWORD)
     assert _shows_data(at)
     state = at.session_state.to_dict()
-    assert state[auth.K_GRANTED] == auth.PASSWORD
+    assert state[auth.K_GRANTED] == access.PASSWORD
     assert not any(PASSWORD in repr(value) for value in state.values())
 
 
 def test_the_password_can_come_from_the_environment(tiny, monkeypatch):
-    monkeypatch.setenv(auth.PASSWORD_ENV, PASSWORD)
+    monkeypatch.setenv(access.PASSWORD_ENV, PASSWORD)
     at = _app(NO_ACCESS)
     assert not _shows_data(at)
     at = _submit_password(at, PASSWORD)
@@ -368,14 +368,14 @@ def test_wrong_passwords_are_rate_limited(tiny, monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(auth, "_clock", lambda: now[0])
     at = _app({"access": {"password": PASSWORD}})
-    for _ in range(auth.FREE_ATTEMPTS):
+    for _ in range(access.FREE_ATTEMPTS):
         at = _submit_password(at, "wrong")
         assert "Wrong password." in [e.value for e in at.error]
     # Locked: even the right password is not checked now.
     at = _submit_password(at, PASSWORD)
     assert not _shows_data(at)
     assert any(e.value.startswith("Too many wrong passwords") for e in at.error)
-    now[0] += auth.lock_seconds(auth.FREE_ATTEMPTS)
+    now[0] += access.lock_seconds(access.FREE_ATTEMPTS)
     at = _submit_password(at, PASSWORD)
     assert _shows_data(at)
 
@@ -384,7 +384,7 @@ def test_new_sessions_do_not_reset_the_count_of_wrong_passwords(tiny):
     wrong = 0
     while wrong < gate.ADDRESS_FREE_ATTEMPTS:  # a new session each time its own wait begins
         at = _app({"access": {"password": PASSWORD}})
-        for _ in range(min(auth.FREE_ATTEMPTS, gate.ADDRESS_FREE_ATTEMPTS - wrong)):
+        for _ in range(min(access.FREE_ATTEMPTS, gate.ADDRESS_FREE_ATTEMPTS - wrong)):
             at = _submit_password(at, "wrong")
             assert "Wrong password." in [e.value for e in at.error]
             wrong += 1
@@ -417,14 +417,14 @@ def test_the_access_token_is_signed_and_renewed_near_its_expiry(tiny, monkeypatc
     at = _app({"access": {"password": PASSWORD}})
     at = _submit_password(at, PASSWORD)
     (token,) = _written_tokens(at)
-    assert gate.TOKENS.mode(token) == auth.PASSWORD
+    assert gate.TOKENS.mode(token) == access.PASSWORD
     at.run()
     assert _written_tokens(at) == []  # fresh: not written again
     now[0] += gate.TOKEN_LIFETIME_S - gate.TOKEN_RENEW_S + 1
     at.run()
     (renewed,) = _written_tokens(at)
     assert renewed != token
-    assert gate.TOKENS.fresh(renewed, auth.PASSWORD)
+    assert gate.TOKENS.fresh(renewed, access.PASSWORD)
 
 
 def test_too_many_wrong_passwords_on_the_whole_server_make_everyone_wait(tiny, monkeypatch):
@@ -500,7 +500,7 @@ def test_oidc_a_user_off_the_list_is_refused_and_can_log_out(tiny, user):
 def test_oidc_logging_out_revokes_the_browsers_access_token(tiny):
     at = _app(_oidc(["@team.org"]), user={"is_logged_in": True, "email": "alice@team.org"})
     (token,) = _written_tokens(at)
-    assert gate.TOKENS.mode(token) == auth.OIDC
+    assert gate.TOKENS.mode(token) == access.OIDC
     at.sidebar.button(key="auth_logout").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert gate.TOKENS.mode(token) is None
@@ -537,7 +537,7 @@ def test_local_mode_on_a_public_address_refuses_to_show_data(tiny, monkeypatch):
 
 def test_local_mode_on_a_public_address_with_the_insecure_flag_warns_and_credits(tiny, monkeypatch):
     monkeypatch.setattr(auth, "listen_address", lambda: "0.0.0.0")
-    monkeypatch.setenv(auth.INSECURE_ENV, "1")
+    monkeypatch.setenv(access.INSECURE_ENV, "1")
     at = _app(NO_ACCESS)
     assert _shows_data(at)
     assert any("Open to anyone" in w.value for w in at.warning)

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dashboard import paths
-from dashboard.app import auth
+from dashboard import access, paths
 from dashboard.cli import cli
 
 REPO = paths.PROJECT_DIR
@@ -235,8 +234,8 @@ def serve(tmp_path, monkeypatch):
     work.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(work)
-    monkeypatch.delenv(auth.PASSWORD_ENV, raising=False)
-    monkeypatch.delenv(auth.INSECURE_ENV, raising=False)
+    monkeypatch.delenv(access.PASSWORD_ENV, raising=False)
+    monkeypatch.delenv(access.INSECURE_ENV, raising=False)
 
     def fake_execve(path, argv, env):
         raise _Exec(argv, env)
@@ -261,21 +260,21 @@ def test_serve_refuses_a_public_address_without_access_control(serve):
 
 
 def test_serve_on_localhost_needs_nothing_and_drops_an_inherited_insecure_flag(serve, monkeypatch):
-    monkeypatch.setenv(auth.INSECURE_ENV, "1")
+    monkeypatch.setenv(access.INSECURE_ENV, "1")
     _, started = serve()
     assert started is not None
     assert started.argv[started.argv.index("--server.address") + 1] == "localhost"
-    assert auth.INSECURE_ENV not in started.env
+    assert access.INSECURE_ENV not in started.env
     assert "--client.showErrorDetails" not in started.argv
 
 
 def test_serve_with_a_password_starts_on_a_public_address_without_error_details(serve, monkeypatch):
-    monkeypatch.setenv(auth.PASSWORD_ENV, "a long shared password")
+    monkeypatch.setenv(access.PASSWORD_ENV, "a long shared password")
     _, started = serve("--address", "0.0.0.0")
     assert started is not None
     assert started.argv[started.argv.index("--server.address") + 1] == "0.0.0.0"
     assert started.argv[started.argv.index("--client.showErrorDetails") + 1] == "none"
-    assert auth.INSECURE_ENV not in started.env
+    assert access.INSECURE_ENV not in started.env
 
 
 def test_serve_reads_a_login_from_the_secrets_file(serve):
@@ -295,7 +294,7 @@ def test_serve_reads_a_login_from_the_secrets_file(serve):
 def test_serve_insecure_public_passes_the_flag_to_the_app(serve):
     _, started = serve("--address", "0.0.0.0", "--insecure-public")
     assert started is not None
-    assert started.env[auth.INSECURE_ENV] == "1"
+    assert started.env[access.INSECURE_ENV] == "1"
 
 
 def test_serve_names_an_unreadable_secrets_file(serve):

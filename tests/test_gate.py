@@ -14,6 +14,7 @@ import pytest
 from streamlit.runtime.context import StreamlitHeaders
 from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
+from dashboard import access
 from dashboard.app import auth, gate, guard
 
 MB = 1024 * 1024
@@ -74,7 +75,7 @@ def test_waits_after_any_number_of_wrong_passwords_stay_at_their_cap():
     """Before: 5.0 * 2 ** (failures - free) raised OverflowError past 1023 doublings."""
     for failures in (1030, 1034, 5000, 10**9):
         assert gate.address_lock_seconds(failures) == gate.ADDRESS_MAX_LOCK_S
-        assert auth.lock_seconds(failures) == auth.MAX_LOCK_S
+        assert access.lock_seconds(failures) == access.MAX_LOCK_S
     assert gate.doubling_wait(2, free=3, first=5.0, cap=300.0) == 0.0
     assert gate.doubling_wait(3, free=3, first=5.0, cap=300.0) == 5.0
     assert gate.doubling_wait(4, free=3, first=5.0, cap=300.0) == 10.0
@@ -143,11 +144,11 @@ def test_the_server_ceiling_is_generous_and_documented():
 def test_the_client_address_comes_from_a_proxy_header_only_when_trusted():
     headers = {"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}
     # Not configured: a client's own header is ignored.
-    assert auth.client_address("198.51.100.1", headers, None) == "198.51.100.1"
-    assert auth.client_address(None, headers, None) == "loopback"
+    assert access.client_address("198.51.100.1", headers, None) == "198.51.100.1"
+    assert access.client_address(None, headers, None) == "loopback"
     # Configured: the entry the nearest proxy added (the last), not the client's claim.
-    assert auth.client_address("10.0.0.5", headers, "X-Forwarded-For") == "203.0.113.9"
-    assert auth.client_address("10.0.0.5", {}, "X-Forwarded-For") == "10.0.0.5"
+    assert access.client_address("10.0.0.5", headers, "X-Forwarded-For") == "203.0.113.9"
+    assert access.client_address("10.0.0.5", {}, "X-Forwarded-For") == "10.0.0.5"
 
 
 def test_a_proxy_that_adds_its_own_header_line_is_the_one_believed():
@@ -162,8 +163,8 @@ def test_a_proxy_that_adds_its_own_header_line_is_the_one_believed():
         ]
     )
     assert headers.get("X-Forwarded-For") == "6.6.6.6"  # what was read before
-    assert auth.client_address("10.0.0.5", headers, "X-Forwarded-For") == "203.0.113.9"
-    assert auth.header_values(headers, "X-FORWARDED-FOR")[-1] == "7.7.7.7, 203.0.113.9"
+    assert access.client_address("10.0.0.5", headers, "X-Forwarded-For") == "203.0.113.9"
+    assert access.header_values(headers, "X-FORWARDED-FOR")[-1] == "7.7.7.7, 203.0.113.9"
 
 
 @pytest.mark.parametrize(
@@ -182,28 +183,28 @@ def test_a_proxy_that_adds_its_own_header_line_is_the_one_believed():
     ],
 )
 def test_ipv6_clients_are_counted_by_their_64(address, key):
-    assert auth.address_key(address) == key
+    assert access.address_key(address) == key
 
 
 def test_addresses_of_one_64_share_one_lock():
     """Before: each of an attacker's 2^64 addresses had ten free guesses."""
     limiter = gate.AttemptLimiter(clock=Clock())
     for i in range(gate.ADDRESS_FREE_ATTEMPTS):
-        address = auth.client_address(f"2001:db8:7:7::{i + 1:x}", {}, None)
+        address = access.client_address(f"2001:db8:7:7::{i + 1:x}", {}, None)
         assert limiter.begin(address).wait == 0.0
-    other = auth.client_address("2001:db8:7:7:abcd::1", {}, None)
+    other = access.client_address("2001:db8:7:7:abcd::1", {}, None)
     assert limiter.begin(other).wait > 0
-    assert limiter.begin(auth.client_address("2001:db8:7:8::1", {}, None)).wait == 0.0
+    assert limiter.begin(access.client_address("2001:db8:7:8::1", {}, None)).wait == 0.0
 
 
 def test_the_trusted_header_is_read_from_the_secrets_or_the_environment():
-    env = {auth.ADDRESS_HEADER_ENV: "X-Real-IP", auth.PASSWORD_ENV: "pw"}
-    assert auth.policy_from({}, env).address_header == "X-Real-IP"
+    env = {access.ADDRESS_HEADER_ENV: "X-Real-IP", access.PASSWORD_ENV: "pw"}
+    assert access.policy_from({}, env).address_header == "X-Real-IP"
     secrets = {"access": {"password": "pw", "client_address_header": "X-Forwarded-For"}}
-    assert auth.policy_from(secrets, env).address_header == "X-Forwarded-For"
-    assert auth.policy_from({}, {auth.PASSWORD_ENV: "pw"}).address_header is None
-    with pytest.raises(auth.AccessConfigError, match="not a header name"):
-        auth.policy_from({"access": {"client_address_header": "X-Forwarded-For: x"}}, {})
+    assert access.policy_from(secrets, env).address_header == "X-Forwarded-For"
+    assert access.policy_from({}, {access.PASSWORD_ENV: "pw"}).address_header is None
+    with pytest.raises(access.AccessConfigError, match="not a header name"):
+        access.policy_from({"access": {"client_address_header": "X-Forwarded-For: x"}}, {})
 
 
 # --- admitted sessions ----------------------------------------------------------------------
@@ -211,9 +212,9 @@ def test_the_trusted_header_is_read_from_the_secrets_or_the_environment():
 
 def test_revoked_and_ended_sessions_are_forgotten():
     grants = gate.Grants()
-    grants.admit("s1", auth.OIDC)
-    grants.admit("s2", auth.OIDC)
-    assert grants.mode("s1") == auth.OIDC
+    grants.admit("s1", access.OIDC)
+    grants.admit("s2", access.OIDC)
+    assert grants.mode("s1") == access.OIDC
     grants.revoke("s1")
     assert grants.mode("s1") is None
     assert grants.prune(lambda sid: False) == 1
@@ -223,10 +224,10 @@ def test_revoked_and_ended_sessions_are_forgotten():
 def test_the_grant_record_is_bounded_dead_sessions_first():
     grants = gate.Grants(max_sessions=2)
     for sid in ("a", "b", "c"):
-        grants.admit(sid, auth.LOCAL)
+        grants.admit(sid, access.LOCAL)
     assert len(grants) == 2
     assert grants.mode("a") is None
-    grants.admit("d", auth.LOCAL, alive={"b", "d"}.__contains__)
+    grants.admit("d", access.LOCAL, alive={"b", "d"}.__contains__)
     assert (grants.mode("b"), grants.mode("c"), grants.mode("d")) == ("local", None, "local")
 
 
@@ -238,20 +239,20 @@ def test_a_token_is_the_browsers_whatever_became_of_the_session_that_wrote_it():
     after the other wrote two tokens; closing the second voided the one the browser kept,
     and the first tab's downloads answered 403."""
     tokens = gate.AccessTokens(clock=Clock())
-    first = tokens.issue(auth.PASSWORD)  # tab A
-    second = tokens.issue(auth.PASSWORD)  # tab B, which saw no cookie, writes over it
+    first = tokens.issue(access.PASSWORD)  # tab A
+    second = tokens.issue(access.PASSWORD)  # tab B, which saw no cookie, writes over it
     assert first != second
     # Nothing about sessions: both stay valid until they expire.
-    assert tokens.mode(first) == tokens.mode(second) == auth.PASSWORD
+    assert tokens.mode(first) == tokens.mode(second) == access.PASSWORD
     assert re.fullmatch(r"v1\.\d+\.password\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}", second)
 
 
 def test_a_token_is_signed_by_this_process():
     clock = Clock()
     tokens = gate.AccessTokens(clock=clock)
-    token = tokens.issue(auth.OIDC)
+    token = tokens.issue(access.OIDC)
     version, expiry, mode, nonce, mac = token.split(".")
-    assert tokens.mode(token) == auth.OIDC
+    assert tokens.mode(token) == access.OIDC
     later = f"{version}.{int(expiry) + 10**6}.{mode}.{nonce}.{mac}"
     other_mode = f"{version}.{expiry}.password.{nonce}.{mac}"
     flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
@@ -264,12 +265,12 @@ def test_a_token_is_signed_by_this_process():
 def test_a_token_expires_and_is_renewed_before():
     clock = Clock()
     tokens = gate.AccessTokens(clock=clock, lifetime_s=100, renew_s=40)
-    token = tokens.issue(auth.PASSWORD)
-    assert tokens.fresh(token, auth.PASSWORD)
-    assert not tokens.fresh(token, auth.OIDC)  # another mode: written again
+    token = tokens.issue(access.PASSWORD)
+    assert tokens.fresh(token, access.PASSWORD)
+    assert not tokens.fresh(token, access.OIDC)  # another mode: written again
     clock.now += 61  # less than renew_s left: the next run writes a new one
-    assert tokens.mode(token) == auth.PASSWORD
-    assert not tokens.fresh(token, auth.PASSWORD)
+    assert tokens.mode(token) == access.PASSWORD
+    assert not tokens.fresh(token, access.PASSWORD)
     clock.now += 40
     assert tokens.mode(token) is None
 
@@ -277,18 +278,18 @@ def test_a_token_expires_and_is_renewed_before():
 def test_a_revoked_token_stays_revoked_even_past_the_record():
     clock = Clock()
     tokens = gate.AccessTokens(clock=clock, max_revoked=3)
-    kept = tokens.issue(auth.OIDC)
-    revoked = [tokens.issue(auth.OIDC) for _ in range(3)]
+    kept = tokens.issue(access.OIDC)
+    revoked = [tokens.issue(access.OIDC) for _ in range(3)]
     for token in revoked:
         assert tokens.revoke(token)
     assert not tokens.revoke("made-up")  # only genuine tokens take a place
     assert [tokens.mode(t) for t in revoked] == [None] * 3
-    assert tokens.mode(kept) == auth.OIDC
+    assert tokens.mode(kept) == access.OIDC
     # One more than the record holds: every token issued so far is void, none revived.
-    assert tokens.revoke(tokens.issue(auth.OIDC))
+    assert tokens.revoke(tokens.issue(access.OIDC))
     assert tokens.mode(kept) is None
     assert [tokens.mode(t) for t in revoked] == [None] * 3
-    assert tokens.mode(tokens.issue(auth.OIDC)) == auth.OIDC
+    assert tokens.mode(tokens.issue(access.OIDC)) == access.OIDC
 
 
 # --- upload budgets -------------------------------------------------------------------------
@@ -440,8 +441,8 @@ def _call(app, method: str, path: str, *, headers=(), body: Body | None = None):
     return start["status"], dict(start["headers"]), content
 
 
-def _guard(*, base_path: str = "conflictmap", mode: str = auth.PASSWORD, store=None, alive=()):
-    policy = auth.Policy(mode, password="pw" if mode == auth.PASSWORD else None)
+def _guard(*, base_path: str = "conflictmap", mode: str = access.PASSWORD, store=None, alive=()):
+    policy = access.Policy(mode, password="pw" if mode == access.PASSWORD else None)
     inner = Inner()
     parts = guard.GuardParts(environ={}, store=store)
     app = guard.AccessGuard(
@@ -486,15 +487,15 @@ def test_metrics_and_media_need_a_token_under_any_spelling(tokens, path, method)
     assert status == 403
     assert headers[b"connection"] == b"close"
     assert inner.paths == []
-    cookie = ("Cookie", f"other=1; {auth.ACCESS_COOKIE}={tokens.issue(auth.PASSWORD)}")
+    cookie = ("Cookie", f"other=1; {auth.ACCESS_COOKIE}={tokens.issue(access.PASSWORD)}")
     assert _call(app, method, path, headers=[cookie])[0] == 200
     assert inner.paths == [path]
 
 
 def test_a_token_of_another_mode_or_revoked_opens_nothing(tokens):
-    app, _inner, _ = _guard(mode=auth.OIDC)
-    password_token = tokens.issue(auth.PASSWORD)
-    oidc_token = tokens.issue(auth.OIDC)
+    app, _inner, _ = _guard(mode=access.OIDC)
+    password_token = tokens.issue(access.PASSWORD)
+    oidc_token = tokens.issue(access.OIDC)
     metrics = "/conflictmap/_stcore/metrics"
     assert (
         _call(app, "GET", metrics, headers=[("Cookie", f"conflictmap_access={password_token}")])[0]
@@ -531,7 +532,7 @@ def test_other_paths_reach_streamlit(tokens, path):
 def test_options_and_local_mode_reach_streamlit(tokens):
     app, _inner, _ = _guard()
     assert _call(app, "OPTIONS", "/conflictmap/media/0123abcd.csv")[0] == 200
-    local, _inner_local, _ = _guard(mode=auth.LOCAL, base_path="")
+    local, _inner_local, _ = _guard(mode=access.LOCAL, base_path="")
     assert _call(local, "GET", "/_stcore/metrics")[0] == 200
     assert _call(local, "HEAD", "/media/0123abcd.csv")[0] == 200
 
@@ -547,7 +548,7 @@ def test_options_and_local_mode_reach_streamlit(tokens):
 def test_uploads_of_a_session_not_admitted_are_refused(tokens, path):
     app, inner, _ = _guard()
     assert _call(app, "PUT", path)[0] == 403
-    gate.GRANTS.admit("s1", auth.PASSWORD)
+    gate.GRANTS.admit("s1", access.PASSWORD)
     assert _call(app, "PUT", path)[0] == 200
     assert inner.paths == [path]
 
@@ -577,7 +578,7 @@ def test_a_refused_upload_is_not_read_to_its_end(tokens):
 def test_an_upload_over_budget_is_said_on_the_page_and_asks_for_a_run(tokens):
     store = guard.UploadStore("/upload", session_budget=2 * MB, server_budget=3 * MB)
     app, _inner, _ = _guard(store=store, alive={"s1"})
-    gate.GRANTS.admit("s1", auth.PASSWORD)
+    gate.GRANTS.admit("s1", access.PASSWORD)
     body = Body(chunks=50, size=MB)
     status, _headers, text = _call(
         app,

@@ -5,9 +5,9 @@ cannot, because they must outlive a session or be read where no session is:
 
 :data:`ATTEMPTS`
     Wrong passwords per client address, across sessions, and for the whole server. The
-    page's per-session back-off (``auth.lock_seconds``) ends with the session, and a new
+    page's per-session back-off (``access.lock_seconds``) ends with the session, and a new
     session is one request away; this one does not. Keyed on the client's address
-    (``auth.client_address``: an IPv6 client by its /64).
+    (``access.client_address``: an IPv6 client by its /64).
 :data:`GRANTS`
     The sessions the access gate admitted. The upload endpoint runs outside any page run:
     it asks here whether a session was admitted.
@@ -36,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from dashboard.access import doubling_wait
+
 #: Wrong passwords one client address may try (over any number of sessions) freely.
 ADDRESS_FREE_ATTEMPTS = 10
 #: First wait after them (doubling with each further wrong one), and the cap.
@@ -62,20 +64,6 @@ _TOKEN = re.compile(
     rf"{TOKEN_VERSION}\.(?P<expiry>\d{{1,12}})\.(?P<mode>[a-z]{{1,16}})"
     r"\.(?P<nonce>[A-Za-z0-9_-]{16,64})\.(?P<mac>[A-Za-z0-9_-]{43})"
 )
-
-
-def doubling_wait(failures: int, *, free: int, first: float, cap: float) -> float:
-    """Seconds to wait after ``failures`` wrong passwords in a row: none for the first
-    ``free - 1``, then ``first``, doubling with each further one, never more than ``cap``.
-
-    Any count is fine: the exponent is bounded before ``2 **`` (an unbounded one raised
-    OverflowError past 1023 doublings, long after the cap was reached).
-    """
-    if failures < free:
-        return 0.0
-    # 2.0 ** 64 times any sensible first wait is far past any sensible cap.
-    exponent = min(failures - free, 64)
-    return float(min(cap, first * 2.0**exponent))
 
 
 def address_lock_seconds(failures: int) -> float:

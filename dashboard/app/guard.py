@@ -495,7 +495,8 @@ class AccessGuard:
     # --- metrics and media --------------------------------------------------------------
 
     def _token_ok(self, scope: Mapping[str, Any]) -> bool:
-        from dashboard.app.auth import ACCESS_COOKIE, AccessConfigError, current_policy
+        from dashboard.access import AccessConfigError
+        from dashboard.app.auth import ACCESS_COOKIE, current_policy
         from dashboard.app.gate import TOKENS
 
         try:
