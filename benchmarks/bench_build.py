@@ -170,7 +170,7 @@ def run_stages(
         return out
 
     geocoding._cached_gazetteer.cache_clear()  # a cold gazetteer load, as in a fresh build
-    geocoding._geonames_places.cache_clear()
+    geocoding.geonames_places.cache_clear()
     read = timed("read", read_events, events_path)
     how = "the pyarrow fast path" if read.parser == "pyarrow" else f"csv ({read.fallback})"
     print(f"             read with {how}", flush=True)
@@ -202,7 +202,7 @@ def run_baseline(events_path: Path, areas_path: Path, *, sample: int, total: int
 
     t = time.perf_counter()
     areas = gpd.read_parquet(areas_path)
-    places = list(geocoding._geonames_places(tuple(sorted(COUNTRIES))))
+    places = list(geocoding.geonames_places(tuple(sorted(COUNTRIES))))
     times["fixed_areas_and_names"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -233,11 +233,11 @@ def main(
 ) -> dict[str, Any]:
     """Run the benchmark, print a table and return its figures."""
     geocoding._cached_gazetteer.cache_clear()  # time a cold load
-    geocoding._geonames_places.cache_clear()
+    geocoding.geonames_places.cache_clear()
     t0 = time.perf_counter()
     gazetteer = load_gazetteer(countries=list(COUNTRIES.values()))
     load_s = time.perf_counter() - t0
-    places = list(geocoding._geonames_places(tuple(sorted(COUNTRIES))))
+    places = list(geocoding.geonames_places(tuple(sorted(COUNTRIES))))
 
     events, truth = make_events(places, rows=rows, distinct=distinct, seed=seed)
     n_distinct = events[schema.LOCATION].nunique()
@@ -417,7 +417,7 @@ def homonym_rows(
     admin1 of each row is GeoNames' name of its province (places of provinces without a
     known name are left out).
     """
-    places = [pn for cc in countries for pn in geocoding._geonames_places((cc,))]
+    places = [pn for cc in countries for pn in geocoding.geonames_places((cc,))]
     provinces: dict[tuple[str, str], set[str]] = {}
     for place, _ in places:
         key = (place.country_code, normalise_name(place.name))

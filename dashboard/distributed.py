@@ -92,14 +92,14 @@ from dashboard.pipeline import (
 from dashboard.readers import ReadResult, fastcsv, read_events, textio
 from dashboard.readers.events import (
     Layout,
-    _check_options,
     acled_keys,
     apply_superseded,
+    check_options,
     derive_ucdp_codes,
     sniff_layout,
     superseded_rows,
 )
-from dashboard.readers.textio import _BOMS, check_file
+from dashboard.readers.textio import bom_encoding, check_file
 from dashboard.report import WARNING, Problem, Report
 from dashboard.spatial import join_events_to_areas
 from dashboard.validation import (
@@ -477,7 +477,7 @@ def _plan(path: Path, settings: BuildSettings, partition_rows: int) -> _Plan | s
 
     Raises what ``read_events`` raises for a missing or unusable file or bad options.
     """
-    _check_options(settings.format, settings.mapping)  # before the file, as read_events does
+    check_options(settings.format, settings.mapping)  # before the file, as read_events does
     if settings.encoding is not None:
         # The whole-file read checks every byte decodes in it, as the single build does.
         return f"--encoding {settings.encoding} given: the file is read whole with it"
@@ -515,10 +515,7 @@ def _head_encoding(path: Path, *, max_line: int) -> str:
     check_file(path, max_line=max_line)
     with path.open("rb") as fh:
         head = fh.read(4)
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            return encoding
-    return "utf-8"
+    return bom_encoding(head) or "utf-8"
 
 
 def _byte_ranges(path: Path, size: int, header_end: int, step: int) -> list[tuple[int, int]]:
@@ -822,13 +819,7 @@ def _geocode_facts(events: pd.DataFrame) -> _GeocodeFacts:
     """What the gazetteer choice needs of these rows (see ``geocoding.geocode_events``)."""
     from dashboard import geocoding
 
-    lat = geocoding._numeric(events, schema.LATITUDE)
-    lon = geocoding._numeric(events, schema.LONGITUDE)
-    rows = np.flatnonzero(np.isnan(lat) | np.isnan(lon))
-    if not rows.size or schema.LOCATION not in events.columns:
-        return _GeocodeFacts(int(rows.size), None)
-    keys = geocoding._key_frame(events, rows)
-    return _GeocodeFacts(int(rows.size), pd.unique(keys[schema.COUNTRY]))
+    return _GeocodeFacts(*geocoding.geocode_need(events))
 
 
 def _gazetteer_for(
@@ -847,7 +838,7 @@ def _gazetteer_for(
     if not named:
         return None, []
     countries = pd.Series(pd.unique(np.concatenate(named)), dtype=object)
-    return geocoding._default_gazetteer(
+    return geocoding.default_gazetteer(
         settings.countries, countries, sum(f.rows for f in facts), fallback=fallback
     )
 

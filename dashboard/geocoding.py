@@ -811,15 +811,15 @@ def _country_codes(countries: Iterable[str]) -> tuple[str, ...] | None:
 def _cached_gazetteer(
     countries: tuple[str, ...] | None, alias_key: tuple[str, int, int] | None
 ) -> Gazetteer:
-    geonames = _geonames_places(countries)
-    aliases = _read_aliases(Path(alias_key[0])) if alias_key else ()
+    geonames = geonames_places(countries)
+    aliases = read_aliases(Path(alias_key[0])) if alias_key else ()
     if countries is not None:
         aliases = tuple(a for a in aliases if a[0].country_code in countries)
     return Gazetteer(geonames, aliases)
 
 
 @lru_cache(maxsize=4)
-def _geonames_places(
+def geonames_places(
     countries: tuple[str, ...] | None,
 ) -> tuple[tuple[Place, tuple[str, ...]], ...]:
     """GeoNames cities500 entries of some countries (all if ``None``) with their names."""
@@ -871,7 +871,7 @@ def _read_cities500(countries: tuple[str, ...] | None) -> list[dict]:
     return [r for r in records if countries is None or r["countrycode"] in countries]
 
 
-def _read_aliases(path: Path) -> tuple[tuple[Place, tuple[str, ...]], ...]:
+def read_aliases(path: Path) -> tuple[tuple[Place, tuple[str, ...]], ...]:
     """The authored alias table, one place per (name, country_code), checked."""
     try:
         with path.open(encoding="utf-8", newline="") as fh:
@@ -1011,7 +1011,7 @@ def geocode_events(
         keys = _key_frame(out, rows)
         codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
         if gazetteer is None:
-            gazetteer, notes = _default_gazetteer(
+            gazetteer, notes = default_gazetteer(
                 countries, keys[schema.COUNTRY], rows.size, fallback=fallback_countries
             )
         answers = _resolve_distinct(
@@ -1047,7 +1047,7 @@ def geocode_events(
     )
 
 
-def _default_gazetteer(
+def default_gazetteer(
     countries: Iterable[str] | None,
     row_countries: pd.Series,
     n_rows: int,
@@ -1093,6 +1093,23 @@ def _default_gazetteer(
         WARNING,
     )
     return load_gazetteer(countries=None), [note]
+
+
+def geocode_need(events: pd.DataFrame) -> tuple[int, np.ndarray | None]:
+    """How many rows have no usable coordinates (a place name to look up), and the
+    countries those rows name ("" where none), in the order first seen; None when there
+    is no location column (the lookup then fails, as :func:`geocode_events` says).
+
+    A partitioned build asks this of each partition to choose one gazetteer for all of
+    them, as :func:`geocode_events` chooses it for the whole frame.
+    """
+    lat = _numeric(events, schema.LATITUDE)
+    lon = _numeric(events, schema.LONGITUDE)
+    rows = np.flatnonzero(np.isnan(lat) | np.isnan(lon))
+    if not rows.size or schema.LOCATION not in events.columns:
+        return int(rows.size), None
+    keys = _key_frame(events, rows)
+    return int(rows.size), pd.unique(keys[schema.COUNTRY])
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -504,10 +504,10 @@ def _gazetteer_places(codes: tuple[str, ...]) -> list[tuple[Place, tuple[str, ..
     The gazetteer keeps its places private; these are the loaders it is built from (both
     cached), so the towns are exactly the places the geocoder knows.
     """
-    from dashboard.geocoding import _geonames_places, _read_aliases
+    from dashboard.geocoding import geonames_places, read_aliases
 
-    aliases = tuple(a for a in _read_aliases(paths.BUNDLED_ALIASES) if a[0].country_code in codes)
-    return [*_geonames_places(codes), *aliases]
+    aliases = tuple(a for a in read_aliases(paths.BUNDLED_ALIASES) if a[0].country_code in codes)
+    return [*geonames_places(codes), *aliases]
 
 
 def _spellings(

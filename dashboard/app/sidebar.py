@@ -265,7 +265,7 @@ def _keep_payloads(
     return {k: v for k, v in payloads.items() if k in used}
 
 
-def _reset_sources() -> None:
+def reset_sources() -> None:
     ss = st.session_state
     for key in (K_SRC_EVENTS, K_SRC_AREAS, K_PAYLOADS, K_SRC_READ, K_UPLOAD_ERROR, K_UPLOAD_OK):
         ss.pop(key, None)
@@ -339,7 +339,7 @@ def render_data_section(ds: Dataset, sources: Sources) -> None:
             text = "\n\n".join(md(p, limit=600) for p in str(ss[K_UPLOAD_OK]).split("\n\n"))
             st.success(text)
         if sources.uploaded:
-            st.button("Back to the original data", on_click=_reset_sources)
+            st.button("Back to the original data", on_click=reset_sources)
     render_report(ds)
 
 

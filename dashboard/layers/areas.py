@@ -86,7 +86,7 @@ class _Hatch(AssetLinks, folium.MacroElement):
         self.colour = script_json(colour)
 
 
-def _display_geometries(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+def display_geometries(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
     """Simplified, rounded copies for display, and the mask of geometries worth drawing.
 
     Null, empty and NaN-coordinate geometries are set aside: one NaN makes Leaflet throw,
@@ -108,7 +108,7 @@ def _display_geometries(geoms: np.ndarray, tolerance: float) -> tuple[np.ndarray
     return out, ok
 
 
-def _feature(i: int, geom: shapely.Geometry, props: dict[str, str]) -> dict[str, Any]:
+def geojson_feature(i: int, geom: shapely.Geometry, props: dict[str, str]) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": str(i),
@@ -205,7 +205,7 @@ def control_areas_layer(
     if len(areas) and areas.crs is not None and areas.crs.to_epsg() != 4326:
         areas = areas.to_crs(4326)
 
-    geoms, ok = _display_geometries(np.asarray(areas.geometry.array, dtype=object), simplify)
+    geoms, ok = display_geometries(np.asarray(areas.geometry.array, dtype=object), simplify)
     controllers = [
         schema.UNKNOWN if style.is_missing(v) or str(v).strip() == "" else str(v)
         for v in (areas[schema.CONTROLLER] if schema.CONTROLLER in areas else [None] * len(areas))
@@ -236,7 +236,7 @@ def control_areas_layer(
             "source": escape_text(src),
             "_colour": colours[ctrl],
         }
-        (contested if ctrl == schema.CONTESTED else plain).append(_feature(i, geom, props))
+        (contested if ctrl == schema.CONTESTED else plain).append(geojson_feature(i, geom, props))
 
     group = AreasGroup(name=escape_text(name), show=show)
     if plain:

@@ -16,7 +16,7 @@ import shapely
 from dashboard import schema, style
 from dashboard.errors import CRSError
 from dashboard.layers._base import JsonLayer, content_seed, stabilise_ids
-from dashboard.layers.areas import SIMPLIFY_DEGREES, _display_geometries
+from dashboard.layers.areas import SIMPLIFY_DEGREES, display_geometries
 from dashboard.layers.safety import escape_text, script_json
 
 # The columns of dashboard.compare.changed_pieces (kept in step by a test).
@@ -131,7 +131,7 @@ def change_layer(
     new = [_name(v) for v in (pieces[TO] if TO in pieces else [None] * len(pieces))]
     km2 = list(pieces[AREA_KM2]) if AREA_KM2 in pieces else [None] * len(pieces)
     colours = style.controller_colours([*new, *old], palette=palette)
-    geoms, ok = _display_geometries(np.asarray(pieces.geometry.array, dtype=object), simplify)
+    geoms, ok = display_geometries(np.asarray(pieces.geometry.array, dtype=object), simplify)
 
     features: list[dict[str, Any]] = []
     for i, (geom, good, a, b, area) in enumerate(zip(geoms, ok, old, new, km2, strict=True)):

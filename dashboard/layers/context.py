@@ -15,7 +15,7 @@ import shapely
 from dashboard import basemap as bm
 from dashboard import style
 from dashboard.layers._base import JsonLayer, content_seed, stabilise_ids
-from dashboard.layers.areas import _display_geometries, _feature
+from dashboard.layers.areas import display_geometries, geojson_feature
 from dashboard.layers.safety import escape_text, script_json
 
 #: Outline simplification for countries, in degrees (0.01 = about 1 km).
@@ -163,7 +163,7 @@ def _country_outlines(
     """Bare country polygons: their GeoJSON features and one label row each."""
     if countries.crs is not None and countries.crs.to_epsg() != 4326:
         countries = countries.to_crs(4326)
-    geoms, ok = _display_geometries(
+    geoms, ok = display_geometries(
         np.asarray(countries.geometry.array, dtype=object), COUNTRY_SIMPLIFY_DEGREES
     )
     names = countries["name"] if "name" in countries else [""] * len(countries)
@@ -172,7 +172,7 @@ def _country_outlines(
     for i, (geom, good, cname) in enumerate(zip(geoms, ok, names, strict=True)):
         if not good:
             continue
-        features.append(_feature(i, geom, {"name": escape_text(cname)}))
+        features.append(geojson_feature(i, geom, {"name": escape_text(cname)}))
         point = shapely.get_coordinates(shapely.point_on_surface(_largest_part(geom)))[0]
         if _text(cname):
             label_rows.append(
@@ -222,9 +222,7 @@ def _basemap_layers(
                 if geom is not None
             ],
         }
-        JsonLayer("remoteBasemap", script_json(spec), name="basemap", control=False).add_to(
-            group
-        )
+        JsonLayer("remoteBasemap", script_json(spec), name="basemap", control=False).add_to(group)
         layers = ()
     for kind, geom, look, class_name in layers:
         if geom is None:

@@ -287,7 +287,7 @@ def sniff_layout(
         As :func:`read_events`.
     """
     path = Path(path)
-    _check_options(format, mapping)
+    check_options(format, mapping)
     limits = limits or textio.limits()
     textio.check_file(path, max_bytes=max_bytes, max_line=limits.line_bytes)
     encoding = encoding or textio.detect_encoding(path)
@@ -353,7 +353,7 @@ def _in_file_order(table: textio.Table) -> pd.DataFrame:
     return pd.concat([table.frame, ragged]).sort_values(schema.SOURCE_ROW, kind="stable")
 
 
-def _check_options(format: str | None, mapping: Mapping[str, str] | None) -> None:
+def check_options(format: str | None, mapping: Mapping[str, str] | None) -> None:
     if format is not None and format not in schema.EVENT_FORMATS:
         raise SchemaError(
             f"unknown format {format!r}; choose one of {', '.join(schema.EVENT_FORMATS)}"

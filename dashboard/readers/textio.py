@@ -67,13 +67,23 @@ _LONG_RECORD_LINES = 20  # a record spanning more lines than this hints at an un
 _MAX_ROWS_LISTED = 10
 
 # Checked longest first: a UTF-32-LE BOM starts with the UTF-16-LE one.
-_BOMS: tuple[tuple[bytes, str], ...] = (
+BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of ``head`` names, or None."""
+    for bom, encoding in BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
 _NOT_CSV: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip-compressed"),
     (b"PK\x03\x04", "a ZIP archive (or an Excel .xlsx workbook)"),
@@ -287,15 +297,15 @@ def detect_encoding(path: Path) -> str:
     """
     with path.open("rb") as fh:
         head = fh.read(4)
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            failure = _first_failure(path, encoding)
-            if failure is not None:
-                raise EncodingDetectionError(
-                    f"{path}: starts with a {encoding.upper()} byte-order mark but "
-                    f"{failure.describe()} cannot be decoded as {encoding.upper()}"
-                )
-            return encoding
+    encoding = bom_encoding(head)
+    if encoding is not None:
+        failure = _first_failure(path, encoding)
+        if failure is not None:
+            raise EncodingDetectionError(
+                f"{path}: starts with a {encoding.upper()} byte-order mark but "
+                f"{failure.describe()} cannot be decoded as {encoding.upper()}"
+            )
+        return encoding
     failure = _first_failure(path, "utf-8")
     if failure is None:
         return "utf-8"
