@@ -22,14 +22,34 @@ LABELS_JS = """
   const origin = window.map.getContainer().getBoundingClientRect();
   const box = (el) => { const r = el.getBoundingClientRect();
     return [r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top]; };
+  const inView = (b) => b && b[2] > 0 && b[3] > 0 && b[0] < origin.width && b[1] < origin.height;
   return Array.from(document.querySelectorAll('.cm-label')).map(l => {
     const text = l.querySelector('.cm-label-text');
     const dot = l.querySelector('.cm-town-dot');
     const shown = l.getAttribute('data-side') !== 'none';
+    const textBox = shown ? box(text) : null;
     return {name: l.querySelector('.cm-label-name').textContent, shown: shown,
-            country: l.classList.contains('cm-label-country'),
-            text: shown ? box(text) : null, dot: dot ? box(dot) : null};
+            country: l.classList.contains('cm-label-country'), onScreen: inView(textBox),
+            text: textBox, dot: dot ? box(dot) : null};
   });
+}
+"""
+
+
+#: JS: true once the labels have kept the same sides and boxes for a second. The page lays
+#: them out again whenever a text's size or the map changes (fonts arriving, the frame
+#: taking its width); on a loaded machine that settles later, and a read in between sees
+#: a layout the reader never does.
+LABELS_SETTLED_JS = """
+() => {
+  const now = performance.now();
+  const sig = Array.from(document.querySelectorAll('.cm-label')).map(l => {
+    const t = l.querySelector('.cm-label-text').getBoundingClientRect();
+    return [l.getAttribute('data-side'), Math.round(t.left), Math.round(t.top),
+            Math.round(t.width)].join(',');
+  }).join(';');
+  if (window.__cmLabelSig !== sig) { window.__cmLabelSig = sig; window.__cmLabelSince = now; }
+  return sig.length > 0 && now - window.__cmLabelSince > 1000;
 }
 """
 
@@ -46,13 +66,16 @@ def test_the_story_towns_are_named_and_no_label_covers_another(
     frame, _ = open_app(page, bundled_server, query, predicate_js="s => s.polygons > 0")
     wait_idle(page)
     frame.wait_for_function("() => document.querySelectorAll('.cm-label').length > 10")
+    frame.wait_for_function(LABELS_SETTLED_JS, polling=100)
     labels = frame.evaluate(LABELS_JS)
     towns = pd.read_csv(paths.BUNDLED_TOWNS)
     key = set(towns.loc[towns["role"] == "key", "name"])
     assert len(key) == 8
     shown = {lab["name"] for lab in labels if lab["shown"]}
     assert key <= shown, f"not named: {sorted(key - shown)}"
-    texts = [lab for lab in labels if lab["shown"]]
+    # What a reader sees: labels off the map's edge (Abu Kamal's at zoom 8 from the default
+    # centre) are laid out again when the map moves there.
+    texts = [lab for lab in labels if lab["shown"] and lab["onScreen"]]
     for i, a in enumerate(texts):
         for b in texts[i + 1 :]:
             assert not _overlap(a["text"], b["text"]), (a["name"], b["name"])

@@ -236,8 +236,9 @@ def test_moving_the_map_while_playing_takes_no_extra_step(page, tiny_server):
     started = time.monotonic()
     page.get_by_role("button", name="Play").click()
     wait_for_map_date_from(frame, "2017-01-02")  # playing
+    # At least 6 s and 3 pans, however slowly a loaded machine answers them.
     pans, panning = 0, time.monotonic()
-    while time.monotonic() - panning < 6.0:
+    while time.monotonic() - panning < 6.0 or pans < 3:
         frame.evaluate("(k) => window.map.panBy([k % 2 ? 60 : -60, 0], {animate: false})", pans)
         pans += 1
         page.wait_for_timeout(250)
@@ -250,5 +251,4 @@ def test_moving_the_map_while_playing_takes_no_extra_step(page, tiny_server):
     steps = (dt.date.fromisoformat(stopped) - dt.date(2017, 1, 1)).days
     # one step when Play starts, then one per 2 s tick at most
     allowed = 1 + int(elapsed // 2.0) + 1
-    assert pans >= 3, pans
     assert 1 <= steps <= allowed, (steps, allowed, elapsed, pans)
