@@ -25,10 +25,11 @@ WORKDIR /app
 COPY pyproject.toml README.md events.csv ./
 COPY geodata ./geodata
 COPY dashboard ./dashboard
-# Editable install: the package finds the bundled events.csv and geodata/ beside it.
-# Then copy Leaflet and the plugins into the static folder now, so the server (which
-# cannot write there) finds them in place.
-RUN pip install -e . \
+# A regular install, as from a wheel: the bundled events.csv and geodata/ go to
+# /usr/local/share/conflictmap, where the package looks outside a checkout. Then copy
+# Leaflet and the plugins into the static folder now, so the server (which cannot write
+# there) finds them in place.
+RUN pip install . \
  && python -c "from dashboard.assets import ensure_static_assets; ensure_static_assets()"
 
 # Streamlit's hosting settings; secrets are mounted at run time, never built in.

@@ -5,14 +5,34 @@ from __future__ import annotations
 
 import os
 import stat
+import sysconfig
 from pathlib import Path
 
 from dashboard.errors import InputFileError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-BUNDLED_EVENTS = PROJECT_DIR / "events.csv"
-GEODATA_DIR = PROJECT_DIR / "geodata"
+#: Where a wheel installs the bundled demo and geodata (``[tool.setuptools.data-files]``
+#: in pyproject.toml), under the environment's (or the user's) data prefix.
+SHARE_SUBDIR = Path("share") / "conflictmap"
+
+
+def _bundled_dir() -> Path:
+    """The folder holding ``events.csv`` and ``geodata/``: the checkout the package runs
+    from (a clone, an editable install), else where a wheel put them."""
+    if (PROJECT_DIR / "geodata").is_dir() and (PROJECT_DIR / "events.csv").is_file():
+        return PROJECT_DIR
+    schemes = [sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")]
+    for scheme in dict.fromkeys(schemes):
+        candidate = Path(sysconfig.get_path("data", scheme)) / SHARE_SUBDIR
+        if (candidate / "geodata").is_dir():
+            return candidate
+    return PROJECT_DIR  # nothing installed: the messages name the checkout's paths
+
+
+BUNDLED_DIR = _bundled_dir()
+BUNDLED_EVENTS = BUNDLED_DIR / "events.csv"
+GEODATA_DIR = BUNDLED_DIR / "geodata"
 BUNDLED_AREAS = GEODATA_DIR / "control_areas.geojson"
 BUNDLED_ALIASES = GEODATA_DIR / "gazetteer_aliases.csv"
 #: Coarse outlines of Syria, Iraq and their neighbours: an input of the control-area build.
