@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-from dashboard.cli import streamlit_command  # noqa: E402  (the one serve command line)
+from dashboard.cli import streamlit_command
+
 CHROMIUM = os.environ.get("CONFLICTMAP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FRAME = 'iframe[title="streamlit_folium.st_folium"]'

@@ -18,12 +18,33 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = [
-    "bench_join", "bench_geocode", "bench_build", "bench_layers", "bench_slider", "bench_app",
-    "bench_dask", "bench_db", "bench_buildcache", "bench_tableexport", "bench_headers",
-    "bench_popup_text", "bench_upload_memory", "bench_basemap", "bench_page",
+    "bench_join",
+    "bench_geocode",
+    "bench_build",
+    "bench_layers",
+    "bench_slider",
+    "bench_app",
+    "bench_dask",
+    "bench_db",
+    "bench_buildcache",
+    "bench_tableexport",
+    "bench_headers",
+    "bench_popup_text",
+    "bench_upload_memory",
+    "bench_basemap",
+    "bench_page",
 ]
-PACKAGES = ["pandas", "numpy", "geopandas", "shapely", "pyogrio", "rapidfuzz", "folium",
-            "streamlit", "streamlit-folium"]
+PACKAGES = [
+    "pandas",
+    "numpy",
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "rapidfuzz",
+    "folium",
+    "streamlit",
+    "streamlit-folium",
+]
 
 
 def _load(name: str):
@@ -70,9 +91,11 @@ def main() -> int:
         try:
             # An empty argument list: a benchmark's own options keep their defaults.
             module = _load(name)
-            takes_argv = "argv" in module.main.__code__.co_varnames[: module.main.__code__.co_argcount]
+            takes_argv = (
+                "argv" in module.main.__code__.co_varnames[: module.main.__code__.co_argcount]
+            )
             rows.append((name, module.main([]) if takes_argv else module.main()))
-        except Exception:  # one failing benchmark must not hide the others' figures
+        except Exception:  # noqa: BLE001 - one failing benchmark must not hide the others' figures
             rows.append((name, "FAILED:\n" + traceback.format_exc()))
     today = dt.datetime.now().isoformat(timespec="seconds")
     results = HERE / "RESULTS.md"
@@ -80,9 +103,12 @@ def main() -> int:
     lines = [
         "# Benchmark results",
         "",
-        f"- date: {today}" + (f" ({', '.join(only)} only; the rest as measured before)" if only else ""),
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- date: {today}"
+        + (f" ({', '.join(only)} only; the rest as measured before)" if only else ""),
+        (
+            f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+        ),
         f"- versions: {_versions()}",
         "",
         "The machine is shared and noisy: compare the ratios, which are measured in one run.",
@@ -106,7 +132,9 @@ def main() -> int:
         for key, value in figures.items():
             if isinstance(value, float):
                 value = f"{value:.3g}"
-            lines.append(f"| {key} | {json.dumps(value) if isinstance(value, (dict, list)) else value} |")
+            lines.append(
+                f"| {key} | {json.dumps(value) if isinstance(value, (dict, list)) else value} |"
+            )
         lines.append("")
     (HERE / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {HERE / 'RESULTS.md'}")

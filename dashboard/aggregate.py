@@ -450,6 +450,7 @@ def _grow(
     _check_grid(cell_size, orientation)
     if max_cells < 1:
         raise ValueError(f"max_cells must be at least 1, not {max_cells!r}")
+
     def fits(step: int) -> bool:
         return _n_cells(x, y, cell_size * GROWTH_STEP**step, orientation) <= max_cells
 

@@ -561,7 +561,9 @@ def serve(
         if path:
             _check_exists(path)
     try:
-        policy = access.policy_from(access.read_secret_files(access.default_secret_files()), os.environ)
+        policy = access.policy_from(
+            access.read_secret_files(access.default_secret_files()), os.environ
+        )
     except access.AccessConfigError as exc:
         raise _Fail(str(exc)) from exc
     public = access.is_public_address(address)

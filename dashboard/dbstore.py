@@ -853,9 +853,7 @@ class DbStore:
         names = _known_columns(columns or SELECT_COLUMNS)
         where, params = _view_where(as_of, window_days, filters, bbox)
         order = "event_date DESC, event_id DESC" if newest_first else "event_date, event_id"
-        query = (
-            f"SELECT {', '.join(names)} FROM {SCHEMA}.events WHERE {where} ORDER BY {order}"
-        )
+        query = f"SELECT {', '.join(names)} FROM {SCHEMA}.events WHERE {where} ORDER BY {order}"
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)

@@ -98,10 +98,10 @@ def write_inputs(
 
 # --- pytest fixtures shared by the AppTest modules (imported there by name) ---------------
 
-import pytest  # noqa: E402
+import pytest
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def private_build_cache(tmp_path, monkeypatch):
     """Builds kept on disk go to a temporary folder, not the user's cache."""
     from dashboard.app.loaders import CACHE_ENV

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
@@ -20,6 +19,9 @@ from dashboard.app import session as K
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.app.safetext import md
 from dashboard.timewindow import Filters
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120

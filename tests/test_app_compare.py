@@ -13,7 +13,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths, schema
@@ -21,6 +20,9 @@ from dashboard import viewstate as S
 from dashboard.app import compare as C
 from dashboard.app import session as K
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 180

@@ -8,13 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
-from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
 from dashboard.app import exportbuttons, mapview
 from dashboard.app import session as K
 from dashboard.export.render import ExportError
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120

@@ -8,19 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
-from app_fixtures import (  # noqa: F401 (pytest fixtures)
-    EVENT_ROWS,
-    EVENTS_HEADER,
-    areas_doc,
-    private_build_cache,
-    tiny,
-    write_inputs,
-)
+from app_fixtures import EVENT_ROWS, EVENTS_HEADER, areas_doc, write_inputs
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.pipeline import READ_SETTINGS_ENV, AreaOptions, BuildSettings, read_settings_json
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120

@@ -13,17 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_fixtures import (
-    EVENT_ROWS,
-    private_build_cache,  # noqa: F401 (pytest fixture)
-    write_inputs,
-)
+from app_fixtures import EVENT_ROWS, write_inputs
 from streamlit.testing.v1 import AppTest
 from test_app_uploads import _download, media  # noqa: F401 (pytest fixture)
 
 from dashboard import paths
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, cap_cells
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 NOTE = "n" * 100_000

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import pytest
 from app_fixtures import EVENT_ROWS, EVENTS_HEADER, areas_doc, write_inputs
-from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import paths
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 APP = str(Path(paths.PACKAGE_DIR) / "app" / "main.py")
 TIMEOUT = 120
@@ -172,21 +174,13 @@ def _is_number(text: str) -> bool:
 
 def test_an_events_upload_with_a_bad_row_shows_the_validation_report(tiny, tmp_path, media):
     upload = tmp_path / "mine.csv"
-    upload.write_text(
-        "\n".join(
-            [
-                EVENTS_HEADER,
-                "UP1,2017-11-14,Battles,Armed clash,A,B,Iraq,Ninewa,Mosul,Mosul,"
-                "36.34,43.13,1,1,1,X,first",
-                "UP2,2017-13-45,Battles,Armed clash,A,B,Iraq,Ninewa,Mosul,Mosul,"
-                "36.34,43.13,1,1,1,X,bad date",
-                "UP3,2017-11-15,Protests,Peaceful protest,C,,Iraq,Ninewa,Mosul,Mosul,"
-                "36.35,43.12,1,1,0,Y,third",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    rows = [
+        EVENTS_HEADER,
+        "UP1,2017-11-14,Battles,Armed clash,A,B,Iraq,Ninewa,Mosul,Mosul,36.34,43.13,1,1,1,X,first",
+        "UP2,2017-13-45,Battles,Armed clash,A,B,Iraq,Ninewa,Mosul,Mosul,36.34,43.13,1,1,1,X,bad",
+        "UP3,2017-11-15,Protests,Peaceful protest,C,,Iraq,Ninewa,Mosul,Mosul,36.35,43.12,1,1,0,Y,z",
+    ]
+    upload.write_text("\n".join(rows) + "\n", encoding="utf-8")
     at = _app()
     at.file_uploader(key="up_events").set_value(("mine.csv", upload.read_bytes(), "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -24,7 +24,6 @@ from dashboard import assets
 from dashboard.errors import InputFileError
 
 
-
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

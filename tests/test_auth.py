@@ -200,7 +200,8 @@ def test_policy_without_access_control_is_local():
     assert access.policy_from({}, {}).mode == access.LOCAL
     # An empty password is no password.
     assert (
-        access.policy_from({"access": {"password": ""}}, {access.PASSWORD_ENV: ""}).mode == access.LOCAL
+        access.policy_from({"access": {"password": ""}}, {access.PASSWORD_ENV: ""}).mode
+        == access.LOCAL
     )
 
 

@@ -72,6 +72,7 @@ def test_the_built_demo_survives_a_parquet_round_trip(tmp_path):
     assert sorted(out[schema.EVENT_ID]) == sorted(built[schema.EVENT_ID])
     out.to_parquet(tmp_path / "events.parquet", index=False)
     back = pd.read_parquet(tmp_path / "events.parquet")
+
     def plain(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.astype(object)
         return frame.where(frame.notna(), None)

@@ -481,7 +481,9 @@ def test_change_legend_says_whose_colours_the_dashed_outlines_are(squares):
     pieces = cmp.compare(squares, "2017-06-30", "2017-07-01").pieces
     html = _html(layers.change_legend(pieces, day_a="2017-06-30", day_b="2017-07-01"))
     assert "Held on the first date by (dashed outline)" in html
-    spec = _json.loads(_re.search(r"L\.ConflictMap\.legend\(\s*(\{.*?\})\s*\);", html, _re.S)[1])
+    spec = _json.loads(
+        _re.search(r"L\.ConflictMap\.legend\(\s*(\{.*?\})\s*\);", html, _re.DOTALL)[1]
+    )
     before = dict(spec["outlines"]["rows"])
     assert set(before) == set(pieces["controller_a"])
     # The outline of each piece in the layer is the colour the legend gives its old holder.

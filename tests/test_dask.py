@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import sys
 
+import dask.distributed  # noqa: F401 - the dask extra is part of the test extra: missing fails
 import pytest
 from click.testing import CliRunner
-
-import distributed  # noqa: F401 - the dask extra is part of the test extra: missing fails
+from dask_compare import same_build
 
 from dashboard import distributed, paths, schema, synth
 from dashboard.cli import cli
 from dashboard.pipeline import build
-from dask_compare import same_build
 
 SYNTH_EVENTS = int(os.environ.get("CONFLICTMAP_DASK_EVENTS", "200000"))
 

@@ -11,16 +11,15 @@ import csv
 import io
 from pathlib import Path
 
+import dask.distributed  # noqa: F401 - the dask extra is part of the test extra: missing fails
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
-import distributed  # noqa: F401 - the dask extra is part of the test extra: missing fails
+from dask_compare import same_build
 
 from dashboard import distributed, paths, schema, synth
 from dashboard.cli import cli
 from dashboard.pipeline import BuildSettings, build
-from dask_compare import same_build
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +134,7 @@ def test_bad_rows_in_several_partitions(tmp_path, client):
     assert len(set(dist.rejected[schema.SOURCE_ROW] // 6)) >= 5  # spread over partitions
 
 
-def test_unknown_admin1_names_in_several_partitions_give_the_single_builds_notes(
-    tmp_path, client
-):
+def test_unknown_admin1_names_in_several_partitions_give_the_single_builds_notes(tmp_path, client):
     header, rows = _rows(paths.BUNDLED_EVENTS)
     lat, lon = header.index("latitude"), header.index("longitude")
     named = [i for i, r in enumerate(rows) if r[header.index("location")]][:24]
@@ -147,7 +144,7 @@ def test_unknown_admin1_names_in_several_partitions_give_the_single_builds_notes
             rows[i] = _set(header, rows[i], admin1="Atlantis" if k % 4 == 1 else "Lemuria")
     events = _write(tmp_path / "events.csv", header, rows)
 
-    single, dist = same_build(events, tmp_path, client, rows=6)
+    _, dist = same_build(events, tmp_path, client, rows=6)
     notes = [n for n in dist.notes if "is not a first-level unit" in n.message]
     # one note per (country, admin1), each with its rows summed over the partitions
     assert {n.value for n in notes} == {"Atlantis", "Lemuria"}

@@ -17,7 +17,6 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from db_fixtures import empty_db, pg_url  # noqa: F401 (pytest fixtures)
 from shapely.geometry import box
 
 from dashboard import dbstore, paths, schema
@@ -340,7 +339,10 @@ def test_cli_init_load_join(empty_db, tmp_path):
     done = runner.invoke(cli, ["db", "load", str(paths.BUNDLED_EVENTS), "--db", empty_db])
     assert done.exit_code == 0 and "inserted 0, updated 0, unchanged 90" in done.output
     done = runner.invoke(cli, ["db", "join", "--db", empty_db])
-    assert done.exit_code == 0 and "90 events joined in PostGIS, 0 with a different answer" in done.output
+    assert (
+        done.exit_code == 0
+        and "90 events joined in PostGIS, 0 with a different answer" in done.output
+    )
 
 
 def test_cli_load_exit_status_says_what_was_left_out(empty_db, tmp_path):

@@ -19,7 +19,6 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from db_fixtures import empty_db, pg_url  # noqa: F401 (pytest fixtures)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import dbstore, paths, schema
@@ -116,7 +115,7 @@ def _statements() -> Iterator[list[tuple[str, int]]]:
 
     seen: list[tuple[str, int]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+    def record(conn, cursor, statement, parameters, context, executemany):
         seen.append((statement, cursor.rowcount))
 
     sa.event.listen(sa.engine.Engine, "after_cursor_execute", record)
@@ -304,7 +303,7 @@ def test_a_load_by_another_process_shows_on_the_next_run(loaded, bundled, monkey
 def test_the_page_says_when_the_database_is_lost_and_recovers(loaded, monkeypatch):
     import sqlalchemy as sa
 
-    url, engine = loaded
+    url, _ = loaded
     # libpq also reads a password from the query: it must not reach the viewers either.
     secret = "query-secret-7f3a"
     at = _app(f"{url}?password={secret}", monkeypatch, {"date": "2017-11-15", "window": "365"})

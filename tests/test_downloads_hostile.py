@@ -34,17 +34,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from app_fixtures import (
-    EVENTS_HEADER,
-    areas_doc,
-    private_build_cache,  # noqa: F401 (pytest fixture)
-)
+from app_fixtures import EVENTS_HEADER, areas_doc
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import arealedger, paths, pipeline, schema
 from dashboard.app.loaders import AREAS_ENV, EVENTS_ENV
 from dashboard.tableexport import restore, to_csv_bytes, to_csv_text, to_geojson_bytes, write_csv
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 HOSTILE: list[str] = [
     # formulas with each prefix

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_fixtures import private_build_cache, tiny, write_inputs  # noqa: F401 (pytest fixtures)
+from app_fixtures import write_inputs
 from cli_runner import run_cli
 from matplotlib import colors as mcolors
 from PIL import Image
@@ -27,6 +27,9 @@ from dashboard.changemap import change_of
 from dashboard.export import ExportSettings, load_export_data
 from dashboard.export.change import render_change_pdf, render_change_png
 from dashboard.viewstate import MODE_COMPARE, CompareView, ViewState
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 WHEN = dt.datetime(2024, 5, 1, 9, 30, tzinfo=dt.UTC)
 SETTINGS = ExportSettings(exported_at=WHEN)

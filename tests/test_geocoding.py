@@ -62,10 +62,14 @@ def _tiny(*places: Place, aliases: tuple[tuple[Place, tuple[str, ...]], ...] = (
 
 MUST_RESOLVE = [
     # spelling, country, lat, lon, method
-    *[(s, "Syria", 34.45, 40.92, "exact")
-      for s in ["Bukamal", "Abu Kamal", "Al-Bukamal", "Albu Kamal", "البوكمال"]],
-    *[(s, "Syria", 35.33, 40.14, "exact")
-      for s in ["Deir Ezzor", "Deir ez-Zor", "Dayr az Zawr", "Deir al-Zour", "دير الزور"]],
+    *[
+        (s, "Syria", 34.45, 40.92, "exact")
+        for s in ["Bukamal", "Abu Kamal", "Al-Bukamal", "Albu Kamal", "البوكمال"]
+    ],
+    *[
+        (s, "Syria", 35.33, 40.14, "exact")
+        for s in ["Deir Ezzor", "Deir ez-Zor", "Dayr az Zawr", "Deir al-Zour", "دير الزور"]
+    ],
     *[(s, "Iraq", 36.34, 43.13, "exact") for s in ["Mosul", "Al Mawsil", "الموصل"]],
     *[(s, "Syria", 35.95, 39.01, "exact") for s in ["Raqqa", "Ar-Raqqah", "الرقة"]],
     *[(s, "Syria", 34.56, 38.28, "exact") for s in ["Palmyra", "Tadmur"]],
@@ -177,16 +181,20 @@ def test_same_name_in_two_countries_resolves_by_country(gaz):
 
 
 def test_same_name_in_two_countries_without_country_is_ambiguous():
-    tiny = _tiny(_place("Tell Abyad", "SY", 36.7, 38.9, pop=1000),
-                 _place("Tell Abyad", "IQ", 33.0, 44.0, pop=1000))
+    tiny = _tiny(
+        _place("Tell Abyad", "SY", 36.7, 38.9, pop=1000),
+        _place("Tell Abyad", "IQ", 33.0, 44.0, pop=1000),
+    )
     assert tiny.lookup("Tell Abyad", country="Syria").place.country_code == "SY"
     assert tiny.lookup("Tell Abyad", country="IQ").place.country_code == "IQ"
     assert tiny.lookup("Tell Abyad").method == "ambiguous"
 
 
 def test_same_name_twice_in_one_country_is_ambiguous_and_lists_candidates():
-    tiny = _tiny(_place("Suran", lat=36.5, lon=37.2, admin1="09", pop=0),
-                 _place("Suran", lat=35.3, lon=36.7, admin1="10", pop=30000))
+    tiny = _tiny(
+        _place("Suran", lat=36.5, lon=37.2, admin1="09", pop=0),
+        _place("Suran", lat=35.3, lon=36.7, admin1="10", pop=30000),
+    )
     result = geocode_events(_events(["Suran"], "Syria"), gazetteer=tiny)
     assert result.events[schema.GEOCODE_METHOD].tolist() == ["ambiguous"]
     assert result.events[schema.LATITUDE].isna().all()
@@ -196,8 +204,10 @@ def test_same_name_twice_in_one_country_is_ambiguous_and_lists_candidates():
 
 
 def test_admin1_picks_among_same_name_places():
-    tiny = _tiny(_place("Suran", lat=36.5, lon=37.2, admin1="09"),
-                 _place("Suran", lat=35.3, lon=36.7, admin1="10"))
+    tiny = _tiny(
+        _place("Suran", lat=36.5, lon=37.2, admin1="09"),
+        _place("Suran", lat=35.3, lon=36.7, admin1="10"),
+    )
     events = _events(["Suran", "Suran", "Suran"], "Syria", admin1=["Hama", "Aleppo", "حلب"])
     out = geocode_events(events, gazetteer=tiny).events
     assert out[schema.LATITUDE].tolist() == [35.3, 36.5, 36.5]
@@ -252,8 +262,12 @@ def test_fuzzy_stays_in_the_row_country():
 
 
 def test_no_fuzzy_without_country_when_many_countries_are_loaded():
-    many = _tiny(*[_place("Hammam al Alil", cc, 36.0 - i, 43.0) for i, cc in
-                   enumerate(["IQ", "SY", "TR", "JO", "LB", "IR"])])
+    many = _tiny(
+        *[
+            _place("Hammam al Alil", cc, 36.0 - i, 43.0)
+            for i, cc in enumerate(["IQ", "SY", "TR", "JO", "LB", "IR"])
+        ]
+    )
     assert many.lookup("Hammam al Ali", country="Iraq").method == "fuzzy"
     assert many.lookup("Hammam al Ali") is None
     result = geocode_events(_events(["Hammam al Ali"], [None]), gazetteer=many)
@@ -409,9 +423,22 @@ def test_countries_option_restricts_the_gazetteer(monkeypatch):
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("Syria", "SY"), ("syria ", "SY"), ("Syrian Arab Republic", "SY"), ("SYR", "SY"),
-     ("sy", "SY"), ("سوريا", "SY"), ("Iraq", "IQ"), ("IQ", "IQ"), ("العراق", "IQ"),
-     ("Turkey", "TR"), ("Narnia", None), ("", None), (None, None), (float("nan"), None)],
+    [
+        ("Syria", "SY"),
+        ("syria ", "SY"),
+        ("Syrian Arab Republic", "SY"),
+        ("SYR", "SY"),
+        ("sy", "SY"),
+        ("سوريا", "SY"),
+        ("Iraq", "IQ"),
+        ("IQ", "IQ"),
+        ("العراق", "IQ"),
+        ("Turkey", "TR"),
+        ("Narnia", None),
+        ("", None),
+        (None, None),
+        (float("nan"), None),
+    ],
 )
 def test_country_code(text, code):
     assert country_code(text) == code
@@ -485,17 +512,38 @@ def test_alias_table_without_a_source_is_refused(tmp_path):
 # --- admin1 codes ----------------------------------------------------------------------------
 
 CAPITALS = {
-    ("SY", "01"): "Al Hasakah", ("SY", "02"): "Latakia", ("SY", "03"): "Al Qunaytirah",
-    ("SY", "04"): "Ar Raqqah", ("SY", "05"): "As-Suwayda", ("SY", "06"): "Daraa",
-    ("SY", "07"): "Deir ez-Zor", ("SY", "08"): "Duma", ("SY", "09"): "Aleppo",
-    ("SY", "10"): "Hama", ("SY", "11"): "Homs", ("SY", "12"): "Idlib",
-    ("SY", "13"): "Damascus", ("SY", "14"): "Tartus",
-    ("IQ", "01"): "Ramadi", ("IQ", "02"): "Basrah", ("IQ", "03"): "As Samawah",
-    ("IQ", "04"): "Al Diwaniyah", ("IQ", "05"): "Sulaymaniyah", ("IQ", "06"): "Al Hillah",
-    ("IQ", "07"): "Baghdad", ("IQ", "08"): "Dihok", ("IQ", "09"): "Nasiriyah",
-    ("IQ", "10"): "Baqubah", ("IQ", "11"): "Erbil", ("IQ", "12"): "Karbala",
-    ("IQ", "13"): "Kirkuk", ("IQ", "14"): "Al Amarah", ("IQ", "15"): "Mosul",
-    ("IQ", "16"): "Al-Kut", ("IQ", "17"): "Najaf", ("IQ", "18"): "Tikrit",
+    ("SY", "01"): "Al Hasakah",
+    ("SY", "02"): "Latakia",
+    ("SY", "03"): "Al Qunaytirah",
+    ("SY", "04"): "Ar Raqqah",
+    ("SY", "05"): "As-Suwayda",
+    ("SY", "06"): "Daraa",
+    ("SY", "07"): "Deir ez-Zor",
+    ("SY", "08"): "Duma",
+    ("SY", "09"): "Aleppo",
+    ("SY", "10"): "Hama",
+    ("SY", "11"): "Homs",
+    ("SY", "12"): "Idlib",
+    ("SY", "13"): "Damascus",
+    ("SY", "14"): "Tartus",
+    ("IQ", "01"): "Ramadi",
+    ("IQ", "02"): "Basrah",
+    ("IQ", "03"): "As Samawah",
+    ("IQ", "04"): "Al Diwaniyah",
+    ("IQ", "05"): "Sulaymaniyah",
+    ("IQ", "06"): "Al Hillah",
+    ("IQ", "07"): "Baghdad",
+    ("IQ", "08"): "Dihok",
+    ("IQ", "09"): "Nasiriyah",
+    ("IQ", "10"): "Baqubah",
+    ("IQ", "11"): "Erbil",
+    ("IQ", "12"): "Karbala",
+    ("IQ", "13"): "Kirkuk",
+    ("IQ", "14"): "Al Amarah",
+    ("IQ", "15"): "Mosul",
+    ("IQ", "16"): "Al-Kut",
+    ("IQ", "17"): "Najaf",
+    ("IQ", "18"): "Tikrit",
     ("IQ", "19"): "Halabja",
 }
 
@@ -531,17 +579,15 @@ def _polygon_scores(gaz, features, name_col, admin1_col, country) -> tuple[int, 
         match = gaz.lookup(props[name_col], country=country, admin1=props[admin1_col])
         if match is None or match.place is None:
             continue
-        inside = shape(feature["geometry"]).buffer(0.05).contains(
-            Point(match.longitude, match.latitude)
+        inside = (
+            shape(feature["geometry"]).buffer(0.05).contains(Point(match.longitude, match.latitude))
         )
         right, wrong = right + inside, wrong + (not inside)
     return right, wrong, len(features)
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize(
-    ("name_col", "floor"), [("admin3Name_en", 0.72), ("admin3Name_ar", 0.74)]
-)
+@pytest.mark.parametrize(("name_col", "floor"), [("admin3Name_en", 0.72), ("admin3Name_ar", 0.74)])
 def test_real_syrian_subdistrict_names_land_in_their_subdistrict(gaz, shared_data, name_col, floor):
     # Measured: English 201/272 (73.9%), Arabic 207/272 (76.1%), 0 wrong. Most misses are
     # sub-district seats too small for cities500.

@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 
 import pytest
-from app_fixtures import private_build_cache, tiny  # noqa: F401 (pytest fixtures)
 from cli_runner import run_cli
 
 from dashboard import schema
@@ -25,6 +24,9 @@ from dashboard.errors import InputFileError, SchemaError, SettingError
 from dashboard.readers import fastcsv, read_events, textio
 from dashboard.readers.events import sniff_layout
 from dashboard.report import WARNING
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 MAX_COLUMNS = textio.MAX_COLUMNS
 MAX_LINE = textio.MAX_LINE_BYTES

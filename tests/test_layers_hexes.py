@@ -21,7 +21,7 @@ import folium
 import numpy as np
 import pandas as pd
 import pytest
-from app_fixtures import EVENT_ROWS, EVENTS_HEADER, private_build_cache, write_inputs  # noqa: F401
+from app_fixtures import EVENT_ROWS, write_inputs
 from static_site import serve_static
 
 from dashboard import aggregate, assets, schema, style
@@ -34,6 +34,9 @@ from dashboard.layers import (
     hexagon_layer,
     legend_element,
 )
+
+# Each test builds into a cache of its own (app_fixtures.private_build_cache).
+pytestmark = pytest.mark.usefixtures("private_build_cache")
 
 REPO = Path(__file__).resolve().parents[1]
 JS = REPO / "dashboard" / "app" / "static" / "js" / "conflictmap.js"

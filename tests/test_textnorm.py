@@ -9,8 +9,16 @@ import pytest
 from dashboard.textnorm import name_keys, normalise_name, strip_place_type
 
 SAME_KEY = {
-    "Deir ez-Zor": ["Deir ez-Zor", "Deir Ezzor", "Deir-ez-Zor", "DEIR EZ ZOR", "Dair ez-Zor",
-                    "Deir el-Zor", "Dayr az-Zor", "Deïr ez Zor"],
+    "Deir ez-Zor": [
+        "Deir ez-Zor",
+        "Deir Ezzor",
+        "Deir-ez-Zor",
+        "DEIR EZ ZOR",
+        "Dair ez-Zor",
+        "Deir el-Zor",
+        "Dayr az-Zor",
+        "Deïr ez Zor",
+    ],
     "Bukamal": ["Bukamal", "Al-Bukamal", "Al Bukamal", "Albukamal", "al-bukamal"],
     "Albu Kamal": ["Albu Kamal", "Al-bu Kamal", "Ālbū Kamāl", "Al Bu Kamal", "Al-bu-Kamal"],
     "Raqqa": ["Raqqa", "Ar-Raqqah", "Al-Raqqa", "Arraqqa", "Rakka", "RAQQAH", "ar Raqqa"],
@@ -22,8 +30,16 @@ SAME_KEY = {
     "Kafr Nubl": ["Kafr Nubl", "Kfar Nubl", "Kafar Nubl", "Kafer Nubl"],
     "Hajin": ["Hajin", "Hajīn", "HAJIN", " hajin "],
     # Arabic: harakat, shadda, tatweel, bidi marks, alef forms, ta marbuta, alef maqsura
-    "الرقة": ["الرقة", "الرَّقَّة", "الرقـــة", "\u200fالرقة\u200f", "\u202bالرقة\u202c",
-              "ٱلرقة", "الرقه", "رقة"],
+    "الرقة": [
+        "الرقة",
+        "الرَّقَّة",
+        "الرقـــة",
+        "\u200fالرقة\u200f",
+        "\u202bالرقة\u202c",
+        "ٱلرقة",
+        "الرقه",
+        "رقة",
+    ],
     "إدلب": ["إدلب", "ادلب", "أدلب", "\u2067إِدْلِب\u2069"],
     "القائم": ["القائم", "القايم", "القاىم"],
     "المثنى": ["المثنى", "المثني"],

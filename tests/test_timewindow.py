@@ -17,10 +17,10 @@ from dashboard.timewindow import (
     period_counts,
     select,
     step_date,
+    weekly_counts,
     window_bounds,
     window_mask,
     window_positions,
-    weekly_counts,
 )
 
 D = dt.date

@@ -79,7 +79,8 @@ def hexagon_key(bins: HexBins) -> HexagonKey:
     """The legend entry of ``bins``: its sentence and count classes."""
     top = int(bins.cells[aggregate.COUNT].max()) if bins.n_cells else 1
     classes = tuple(
-        (style.count_class_label(low, high), fill) for low, high, fill, _ in style.count_classes(top)
+        (style.count_class_label(low, high), fill)
+        for low, high, fill, _ in style.count_classes(top)
     )
     return HexagonKey(sentence=bins.describe(), classes=classes)
 

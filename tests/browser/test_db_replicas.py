@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from browser_helpers import PAGE_TIMEOUT_MS, REPO, Server, run_server, wait_for_map, wait_idle
-from db_fixtures import empty_db, pg_url  # noqa: F401 (pytest fixtures)
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dashboard import dbstore, paths
@@ -47,7 +46,7 @@ SUMMARY_COUNT = re.compile(r"· ([\d,]+) events? \d{4}-\d{2}-\d{2} to " + AS_OF)
 
 
 @pytest.fixture
-def two_servers(empty_db: str, artifacts: Path) -> Iterator[tuple[str, list[Server]]]:  # noqa: F811
+def two_servers(empty_db: str, artifacts: Path) -> Iterator[tuple[str, list[Server]]]:
     """The bundled build in a fresh database, and two app servers reading it."""
     engine = dbstore.connect(empty_db)
     dbstore.load_build(engine, build())

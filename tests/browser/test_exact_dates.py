@@ -41,9 +41,7 @@ def test_a_date_typed_beside_the_slider_moves_the_view_there(page, bundled_serve
         ("2030-01-01", "2030-01-01 is outside the data's dates"),
     ],
 )
-def test_a_date_that_cannot_be_shown_is_said_and_the_view_stays(
-    page, bundled_server, typed, said
-):
+def test_a_date_that_cannot_be_shown_is_said_and_the_view_stays(page, bundled_server, typed, said):
     open_app(page, bundled_server, "date=2016-01-15&window=30&basemap=none")
     wait_idle(page)
     field = page.get_by_role("textbox", name="Go to date")
