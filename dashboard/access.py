@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from dashboard.errors import DashboardError
+from dashboard.errors import AccessConfigError
 
 OIDC = "oidc"
 PASSWORD = "password"
@@ -40,10 +40,6 @@ MAX_LOCK_S = 300.0
 #: Longest query string kept (cookies hold about 4 kB); longer views are not kept.
 MAX_SAVED_QUERY = 2000
 MAX_SAVED_KEYS = 40
-
-
-class AccessConfigError(DashboardError, ValueError):
-    """The access settings in the secrets (or the environment) cannot be used."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import schema
-from dashboard.errors import DashboardError, InputFileError
+from dashboard.errors import ActorMapError, InputFileError
 from dashboard.spatial import join_events_to_areas
 
 __all__ = [
@@ -168,10 +168,6 @@ ROW_COLUMNS: tuple[str, ...] = (
 )
 
 _YEARS = re.compile(r"\s*\(\s*\d{4}\s*-\s*(\d{4})?\s*\)\s*$")
-
-
-class ActorMapError(DashboardError, ValueError):
-    """An actor mapping that cannot be used (a controller the layer does not know)."""
 
 
 def normalise_actor(name: object) -> str:

@@ -51,7 +51,7 @@ import shapely
 
 from dashboard import paths, schema
 from dashboard.areas import areas_at
-from dashboard.errors import DashboardError
+from dashboard.errors import CompareError
 from dashboard.measure import DENSIFY_DEGREES, EQUAL_AREA_CRS, area_km2
 from dashboard.report import json_records
 from dashboard.spatial import join_events_to_areas
@@ -97,10 +97,6 @@ TOWN = "town"
 TOWN_AR = "town_ar"
 
 _WGS84 = "EPSG:4326"
-
-
-class CompareError(DashboardError, ValueError):
-    """A comparison that cannot be made (a date outside the layer, dates reversed)."""
 
 
 # --------------------------------------------------------------------------------------------

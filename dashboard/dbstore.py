@@ -41,7 +41,7 @@ import pandas as pd
 import shapely
 
 from dashboard import schema
-from dashboard.errors import DashboardError, SchemaError
+from dashboard.errors import DatabaseError, SchemaError
 from dashboard.redact import mask_url
 from dashboard.timewindow import FILTER_LABELS, Filters, Selection, window_bounds
 
@@ -86,10 +86,6 @@ _EVENT_COLUMNS: tuple[str, ...] = tuple(_EVENT_TYPES)
 #: Build columns not kept: they describe the file, not the event (a re-load would differ).
 _NOT_STORED = {schema.SOURCE_ROW, "geometry"}
 _EXTRA = "extra"
-
-
-class DatabaseError(DashboardError, ConnectionError):
-    """The database cannot be reached, or does not hold the expected tables."""
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,27 @@ class GeometryError(DashboardError, ValueError):
 
 class CRSError(GeometryError):
     """Coordinate reference system missing or incompatible."""
+
+
+class HistoryError(DashboardError, ValueError):
+    """The point or the layer cannot give a history (a point off the globe, no areas)."""
+
+
+class CompareError(DashboardError, ValueError):
+    """A comparison that cannot be made (a date outside the layer, dates reversed)."""
+
+
+class AccessConfigError(DashboardError, ValueError):
+    """The access settings in the secrets (or the environment) cannot be used."""
+
+
+class ActorMapError(DashboardError, ValueError):
+    """An actor mapping that cannot be used (a controller the layer does not know)."""
+
+
+class ExportError(DashboardError, ValueError):
+    """An export cannot be made as asked (bad size, nothing to animate, missing codec)."""
+
+
+class DatabaseError(DashboardError, ConnectionError):
+    """The database cannot be reached, or does not hold the expected tables."""

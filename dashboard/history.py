@@ -42,7 +42,7 @@ import shapely
 from dashboard import schema
 from dashboard.areas import last_change
 from dashboard.changecheck import TERRITORY_SUB_EVENT_TYPES
-from dashboard.errors import DashboardError
+from dashboard.errors import HistoryError
 from dashboard.geocoding import distances_km
 
 __all__ = [
@@ -69,10 +69,6 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
     "source",
 )
-
-
-class HistoryError(DashboardError, ValueError):
-    """The point or the layer cannot give a history (a point off the globe, no areas)."""
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,17 @@ def test_nothing_outside_app_imports_app():
         if "app" not in p.relative_to(PACKAGE).parts and _imports_app(p)
     }
     assert offenders == set(), sorted(offenders)
+
+
+def test_the_projects_exceptions_live_in_errors():
+    """Every exception the CLI and the page show as a message (a ``DashboardError``) is
+    defined in ``dashboard/errors.py``; the modules that raise them import them."""
+    elsewhere = []
+    for path in _modules():
+        if path.name == "errors.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            bases = [b.id for b in getattr(node, "bases", []) if isinstance(b, ast.Name)]
+            if isinstance(node, ast.ClassDef) and "DashboardError" in bases:
+                elsewhere.append(f"{path.relative_to(PACKAGE)}:{node.name}")
+    assert elsewhere == []

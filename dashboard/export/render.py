@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 
 from dashboard import style
-from dashboard.errors import DashboardError
+from dashboard.errors import ExportError
 from dashboard.export.data import ExportData
 from dashboard.export.figure import Background, MapFigure, TileSource, legend_spec
 from dashboard.export.footer import exported_line
@@ -47,10 +47,6 @@ LAST_FRAME_MS = 2400
 MP4_FPS = 10
 
 Progress = Callable[[int, int], None]
-
-
-class ExportError(DashboardError, ValueError):
-    """An export cannot be made as asked (bad size, nothing to animate, missing codec)."""
 
 
 @dataclass(frozen=True)
