@@ -29,7 +29,7 @@ Progress = Callable[[str, int, int], None]
 class AreaOptions:
     """How control-area files are read (field names, snapshot dates, repairs).
 
-    The command line's area options, one field each (see ``dashboard.cli_options``).
+    The command line's area options, one field each (see ``dashboard.cli.options``).
     """
 
     controller_field: str = schema.CONTROLLER

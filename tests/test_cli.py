@@ -310,7 +310,7 @@ def test_build_country_option_restricts_the_gazetteer(tmp_path):
 
 
 def test_build_text_summary_shows_the_world_gazetteer_warning():
-    from dashboard.cli import _summary_text
+    from dashboard.cli.building import _summary_text
 
     summary = {
         "rows_in": 1, "rows_loaded": 1, "rows_rejected": 0, "input_format": "canonical",

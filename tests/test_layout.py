@@ -87,3 +87,19 @@ def test_the_projects_exceptions_live_in_errors():
             if isinstance(node, ast.ClassDef) and "DashboardError" in bases:
                 elsewhere.append(f"{path.relative_to(PACKAGE)}:{node.name}")
     assert elsewhere == []
+
+
+def test_the_command_line_has_one_error_type():
+    """Every ``conflictmap`` command fails through ``cli.common.CliError`` (one line naming
+    the command, exit 2): no module of the command line defines its own."""
+    own = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        if path.name == "common.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                "Exception" in ast.unparse(base) or "Error" in ast.unparse(base)
+                for base in node.bases
+            ):
+                own.append(f"cli/{path.name}:{node.name}")
+    assert own == []

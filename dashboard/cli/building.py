@@ -1,12 +1,11 @@
-"""The ``conflictmap`` command: validate, geocode, build and serve."""
+"""``conflictmap validate``, ``geocode``, ``build``, ``serve`` and ``synth``: reading, placing and
+joining events, and serving the dashboard."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,31 +13,26 @@ from typing import TYPE_CHECKING
 import click
 
 from dashboard import paths
-from dashboard.cli_options import (
+from dashboard.cli.common import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    CliError,
+    check_exists,
+    progress_bar,
+)
+from dashboard.cli.options import (
     area_read_options,
-    areas_option,
     date_format_option,
     encoding_option,
-    events_option,
 )
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas/geopandas load when a command runs: `--help` stays quick
     from dashboard.pipeline import AreaOptions
 
-EXIT_OK = 0
-EXIT_ERRORS = 1
-EXIT_UNUSABLE = 2
 
 FORMATS = ("canonical", "acled", "ucdp", "mapped")
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class _Fail(click.ClickException):
-    """A clean one-line error, exit status 2 (unusable input; never a traceback)."""
-
-    exit_code = EXIT_UNUSABLE
 
 
 def _mapping_from(options: Sequence[str], mapping_file: str | None) -> dict[str, str] | None:
@@ -112,67 +106,7 @@ def _area_options(func: Callable) -> Callable:
     return func
 
 
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar on a terminal; nothing when output is piped."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
-
-    tasks: dict[str, TaskID] = {}
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as bar:
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update
-
-
-def _check_exists(path: str) -> None:
-    from dashboard.paths import check_input_file
-
-    try:
-        check_input_file(Path(path))
-    except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
-
-
-@click.group(context_settings=CONTEXT_SETTINGS)
-@click.version_option(package_name="conflictmap")
-def cli() -> None:
-    """Conflict events, geocoded offline and joined with who controlled the ground."""
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: project errors and OS errors become one line and exit status 2."""
-    try:
-        cli.main(args=argv, prog_name="conflictmap")
-    except (DashboardError, OSError) as exc:
-        click.echo(f"conflictmap: {exc}", err=True)
-        sys.exit(EXIT_UNUSABLE)
-    except Exception as exc:  # a bug: say so plainly, traceback only on request
-        if os.environ.get("CONFLICTMAP_DEBUG"):
-            raise
-        click.echo(
-            f"conflictmap: unexpected error ({type(exc).__name__}: {exc}); "
-            "set CONFLICTMAP_DEBUG=1 to see the traceback",
-            err=True,
-        )
-        sys.exit(EXIT_UNUSABLE)
-
-
-@cli.command()
+@click.command()
 @click.argument("events_file", type=click.Path(dir_okay=False))
 @lambda f: _input_options(f, format_alias=False)
 @click.option(
@@ -199,7 +133,7 @@ def validate(
 
     Exit status: 0 no errors, 1 errors (rows set aside), 2 unusable input (no row loads).
     """
-    _check_exists(events_file)
+    check_exists(events_file)
     from dashboard.readers import read_events
     from dashboard.validation import validate_events
 
@@ -211,7 +145,7 @@ def validate(
         read = read_events(events_file, format=input_format, mapping=mapping, encoding=encoding)
         result = validate_events(read, date_format=date_format)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     report = result.report
     if output_format == "json":
         click.echo(report.to_json())
@@ -233,7 +167,7 @@ def _country_option(func: Callable) -> Callable:
     )(func)
 
 
-@cli.command()
+@click.command()
 @click.argument("events_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV out.")
 @_input_options
@@ -262,7 +196,7 @@ def geocode(
     from dashboard.pipeline import BuildSettings, read_and_geocode, write_rejected
     from dashboard.tableexport import write_csv
 
-    _check_exists(events_file)
+    check_exists(events_file)
     try:
         encoding, date_format = _read_options(
             mapping_file, encoding=encoding, date_format=date_format
@@ -276,10 +210,10 @@ def geocode(
         )
         if threshold is not None:
             settings = replace(settings, fuzzy_threshold=threshold)
-        with _progress_bar() as progress:
+        with progress_bar() as progress:
             checked, result = read_and_geocode(events_file, settings=settings, progress=progress)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     write_csv(result.events, output)
     report = checked.report
@@ -301,7 +235,7 @@ def geocode(
         )
 
 
-@cli.command()
+@click.command()
 @click.argument("events_file", type=click.Path(dir_okay=False), default=str(paths.BUNDLED_EVENTS))
 @click.option(
     "-o",
@@ -350,9 +284,9 @@ def build(
     from dashboard.pipeline import BuildSettings, write_outputs
     from dashboard.pipeline import build as run_build
 
-    _check_exists(events_file)
+    check_exists(events_file)
     for area_path in area_paths:
-        _check_exists(area_path)
+        check_exists(area_path)
     try:
         encoding, date_format = _read_options(
             mapping_file, encoding=encoding, date_format=date_format
@@ -369,7 +303,7 @@ def build(
             from dashboard import distributed
 
             if not distributed.dask_installed():
-                raise _Fail(distributed.DASK_MISSING)
+                raise CliError(distributed.DASK_MISSING)
             with distributed.connect(dask_address) as client:
                 on_dask = distributed.build_distributed(
                     events_file,
@@ -382,15 +316,15 @@ def build(
             summary = on_dask.summary()
         else:
             if Path(output).is_dir():
-                raise _Fail(f"{output!r} is a directory; give a .parquet file (or use --dask)")
-            with _progress_bar() as progress:
+                raise CliError(f"{output!r} is a directory; give a .parquet file (or use --dask)")
+            with progress_bar() as progress:
                 result = run_build(
                     events_file, list(area_paths) or None, settings=settings, progress=progress
                 )
             out, rejected = write_outputs(result, output)
             summary = result.summary()
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     from dashboard.pipeline import rejected_areas_path
 
     if not area_paths:  # real events tagged with the demo's areas must not pass unsaid
@@ -482,133 +416,7 @@ def _summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def streamlit_command(*, port: int, address: str) -> list[str]:
-    """The ``streamlit run`` command line of the dashboard (also used by tests and benchmarks).
-
-    The options live here rather than in ``.streamlit/config.toml`` because Streamlit reads
-    that file from the current directory only.
-    """
-    script = paths.PACKAGE_DIR / "app" / "main.py"
-    return [
-        # streamlit run, plus the data loading as the server starts (dashboard/app/server.py)
-        sys.executable,
-        "-m",
-        "dashboard.app.server",
-        "run",
-        str(script),
-        "--server.port",
-        str(port),
-        "--server.address",
-        address,
-        "--server.headless",
-        "true",
-        "--server.enableStaticServing",
-        "true",
-        "--server.enableXsrfProtection",
-        "true",
-        "--server.maxUploadSize",
-        "200",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.toolbarMode",
-        "minimal",
-    ]
-
-
-@cli.command()
-@events_option
-@encoding_option
-@date_format_option
-@areas_option
-@area_read_options
-@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--address", default="localhost", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--insecure-public",
-    is_flag=True,
-    help="Allow a non-loopback --address without a login or password: anyone "
-    "who can reach the server sees the data.",
-)
-@click.option(
-    "--db",
-    "db_url",
-    default=None,
-    help="Read the events from this PostgreSQL/PostGIS URL (loaded with "
-    "`conflictmap db load`; default: $DASHBOARD_DB, else the files).",
-)
-def serve(
-    events_file: str | None,
-    encoding: str | None,
-    date_format: str | None,
-    area_paths: tuple[str, ...],
-    area_options: AreaOptions,
-    port: int,
-    address: str,
-    insecure_public: bool,
-    db_url: str | None,
-) -> None:
-    """Start the dashboard in a browser-ready Streamlit server.
-
-    On an address other than localhost it needs access control: a login ([auth] in
-    .streamlit/secrets.toml) or a shared password ([access] password there, or
-    DASHBOARD_PASSWORD); see the README, Deployment.
-    """
-    from dashboard import access
-
-    for path in [events_file, *area_paths]:
-        if path:
-            _check_exists(path)
-    try:
-        policy = access.policy_from(
-            access.read_secret_files(access.default_secret_files()), os.environ
-        )
-    except access.AccessConfigError as exc:
-        raise _Fail(str(exc)) from exc
-    public = access.is_public_address(address)
-    if public and policy.mode == access.LOCAL and not insecure_public:
-        raise _Fail(
-            f"refusing to serve on {address!r} without access control: anyone who can reach "
-            "it would see the data. Configure a login ([auth] in .streamlit/secrets.toml) or "
-            "a password ([access] password there, or DASHBOARD_PASSWORD), or pass "
-            "--insecure-public to serve it to everyone."
-        )
-    env = dict(os.environ)
-    # Only this flag opens a public server without access control, never an inherited value.
-    env.pop(access.INSECURE_ENV, None)
-    if insecure_public:
-        env[access.INSECURE_ENV] = "1"
-    db_url = db_url or os.environ.get("DASHBOARD_DB", "").strip() or None
-    if db_url:  # unreachable at start: one line, exit 2, before the server starts
-        from dashboard import dbstore
-
-        try:
-            dbstore.DbStore(db_url).engine.dispose()
-        except DashboardError as exc:
-            raise _Fail(str(exc)) from None
-        env["DASHBOARD_DB"] = db_url
-    if events_file:
-        env["CONFLICTMAP_EVENTS"] = str(Path(events_file).resolve())
-    if area_paths:
-        env["CONFLICTMAP_AREAS"] = os.pathsep.join(str(Path(p).resolve()) for p in area_paths)
-    from dashboard.pipeline import READ_SETTINGS_ENV, BuildSettings, read_settings_json
-
-    settings = BuildSettings(encoding=encoding, date_format=date_format, areas=area_options)
-    env.pop(READ_SETTINGS_ENV, None)
-    if settings != BuildSettings():
-        env[READ_SETTINGS_ENV] = read_settings_json(settings)
-    command = streamlit_command(port=port, address=address)
-    if public or policy.mode != access.LOCAL:
-        # Served to others: tracebacks stay in the server log.
-        command += ["--client.showErrorDetails", "none"]
-    click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)", nl=True)
-    sys.stdout.flush()
-    # Become the server, so a signal sent to this process (Ctrl+C, kill) reaches it.
-    os.execve(command[0], command, env)
-
-
-@cli.command()
+@click.command()
 @click.option(
     "--events",
     "n_events",
@@ -654,25 +462,8 @@ def synth(n_events: int, n_areas: int, output: str, seed: int, layout: str) -> N
     """
     from dashboard.synth import write_synthetic
 
-    with _progress_bar() as progress:
+    with progress_bar() as progress:
         result = write_synthetic(
             output, events=n_events, areas=n_areas, seed=seed, layout=layout, progress=progress
         )
     click.echo(result.summary())
-
-
-# Commands kept in their own modules (they do not import this one).
-from dashboard.cli_compare import check, compare, history
-
-cli.add_command(compare)
-cli.add_command(check)
-cli.add_command(history)
-from dashboard.cli_export import export
-
-cli.add_command(export)
-from dashboard.cli_db import db
-
-cli.add_command(db)
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,5 @@
-"""``conflictmap compare`` and ``conflictmap check``: two dates compared, and the
-territorial-change check (registered on the ``conflictmap`` group in ``dashboard/cli.py``).
-
-This module does not import ``dashboard.cli`` (which imports this one to register the
-commands), so either may be imported first; it has its own one-line error type with the
-same exit status.
+"""``conflictmap compare``, ``check`` and ``history``: two dates compared, the
+territorial-change check, and who held one place when.
 
 Exit status: 0 done with every control-area feature used (``check``: and no
 disagreement); 1 the figures leave out set-aside features (said next to them, with their
@@ -26,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dashboard import paths, schema
-from dashboard.cli_options import (
+from dashboard.cli.common import EXIT_ERRORS, EXIT_OK, CliError, check_exists, parse_date
+from dashboard.cli.options import (
     area_read_options,
     areas_option,
     date_format_option,
@@ -40,40 +37,10 @@ if TYPE_CHECKING:  # pandas is imported when a command runs: `conflictmap --help
 
     from dashboard.pipeline import AreaOptions
 
-EXIT_OK = 0
-EXIT_DISAGREEMENTS = 1
-EXIT_INCOMPLETE = 1  # the figures leave out set-aside control-area features
-EXIT_UNUSABLE = 2
+EXIT_DISAGREEMENTS = EXIT_ERRORS
+EXIT_INCOMPLETE = EXIT_ERRORS  # the figures leave out set-aside control-area features
 OUTPUT_FORMATS = ("text", "json", "csv")
 COMPARE_TABLES = ("areas", "changed", "towns", "events")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class _Fail(click.ClickException):
-    """A clean one-line error, exit status 2 (unusable input; never a traceback)."""
-
-    exit_code = EXIT_UNUSABLE
-
-
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        if not _DATE_RE.fullmatch(text):
-            raise ValueError
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise _Fail(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
-
-
-def _check_file(path: str) -> None:
-    from dashboard.errors import InputFileError
-
-    try:
-        paths.check_input_file(Path(path))
-    except InputFileError as exc:
-        raise _Fail(str(exc)) from exc
 
 
 def _data_options(func: Callable) -> Callable:
@@ -208,11 +175,11 @@ def _load(
     from dashboard.pipeline import BuildSettings, build, load_areas
 
     for path in [*([events_file] if events_file else []), *area_paths]:
-        _check_file(path)
+        check_exists(path)
     try:
         areas = load_areas(list(area_paths) or None, options=options)
         if not len(areas.areas):
-            raise _Fail(
+            raise CliError(
                 "no usable control areas in "
                 + ", ".join(area_paths or ["the bundled file"])
                 + f": {areas.ledger.sentence()}"
@@ -226,11 +193,11 @@ def _load(
             areas=areas,
         )
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     report = result.event_report
     if not report.rows_loaded:
         first = report.errors[0].message if report.errors else "the file has no data rows"
-        raise _Fail(
+        raise CliError(
             f"{events_path}: no event could be loaded ({report.rows_in:,} rows in, all set "
             f"aside; {first}); `conflictmap validate {events_path}` lists every reason, "
             "--no-events compares the areas alone"
@@ -307,13 +274,13 @@ def compare(
     from dashboard.compare import CompareError, read_towns
     from dashboard.compare import compare as run_compare
 
-    day_a = _date(date_a, "--from")
-    day_b = _date(date_b, "--to")
+    day_a = parse_date(date_a, "--from")
+    day_b = parse_date(date_b, "--to")
     assert day_a is not None and day_b is not None
     if day_a > day_b:
-        raise _Fail(f"--from {day_a.isoformat()} is after --to {day_b.isoformat()}")
+        raise CliError(f"--from {day_a.isoformat()} is after --to {day_b.isoformat()}")
     if towns_file:
-        _check_file(towns_file)
+        check_exists(towns_file)
     inputs = _load(
         events_file,
         area_paths,
@@ -327,9 +294,9 @@ def compare(
         result = run_compare(inputs.areas.areas, day_a, day_b, towns=towns, events=inputs.events)
     except CompareError as exc:
         message = str(exc).replace("date A", "--from").replace("date B", "--to")
-        raise _Fail(message) from exc
+        raise CliError(message) from exc
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
 
     if output_format == "json":
         out = result.to_dict() | inputs.to_dict()
@@ -504,18 +471,18 @@ def check(
         parse_actor_items,
     )
 
-    first = _date(date_from, "--from")
-    last = _date(date_to, "--to")
+    first = parse_date(date_from, "--from")
+    last = parse_date(date_to, "--to")
     if first and last and first > last:
-        raise _Fail(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+        raise CliError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
     overrides: dict[str, str] = {}
     try:
         if actor_map:
-            _check_file(actor_map)
+            check_exists(actor_map)
             overrides.update(load_actor_map(actor_map))
         overrides.update(parse_actor_items(actor_items))
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     inputs = _load(
         events_file,
         area_paths,
@@ -537,7 +504,7 @@ def check(
     try:
         result = check_territorial_changes(events, inputs.areas.areas, settings=settings)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
 
     if output_format == "json":
         out = result.to_dict() | inputs.to_dict()
@@ -643,11 +610,11 @@ def _point(value: str) -> tuple[float, float]:
             raise ValueError
         lat, lon = float(parts[0]), float(parts[1])
     except ValueError:
-        raise _Fail(
+        raise CliError(
             f"--at {value!r}: expected LAT,LON in decimal degrees, e.g. --at 36.34,43.13"
         ) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise _Fail(
+        raise CliError(
             f"--at {value!r}: off the globe (latitude within ±90, longitude within ±180; "
             "latitude comes first)"
         )
@@ -662,15 +629,15 @@ def _find_place(name: str, countries: Sequence[str]) -> _Where:
     try:
         answer = find_place(name, countries)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     if answer.candidates:
-        raise _Fail(
+        raise CliError(
             f"--place {name!r} names several places in {answer.where}: {answer.listed()}; "
             "give --country, or the point with --at LAT,LON"
         )
     match = answer.place
     if match is None:
-        raise _Fail(
+        raise CliError(
             f"--place {name!r}: not found in {answer.where} (GeoNames and the alias table); "
             "check the spelling, give --country, or the point with --at LAT,LON"
         )
@@ -721,7 +688,7 @@ def history(
     from dashboard.history import HistoryError, control_history
 
     if (at is None) == (place is None):
-        raise _Fail("give the point with --at LAT,LON or a name with --place NAME (one of them)")
+        raise CliError("give the point with --at LAT,LON or a name with --place NAME (one of them)")
     point = _point(at) if at is not None else None
     inputs = _load(
         events_file,
@@ -747,7 +714,7 @@ def history(
             radius_km=radius_km,
         )
     except HistoryError as exc:
-        raise _Fail(str(exc)) from exc
+        raise CliError(str(exc)) from exc
 
     if output_format == "json":
         out = {"place": where.label} | result.to_dict() | inputs.to_dict()

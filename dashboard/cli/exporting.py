@@ -5,17 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli_options import (
+from dashboard.cli.common import (
+    CONTEXT_SETTINGS,
+    CliError,
+    OneLineCommand,
+    parse_date,
+    progress_bar,
+)
+from dashboard.cli.options import (
     area_read_options,
     areas_option,
     date_format_option,
@@ -44,36 +49,6 @@ _SUFFIXES = {
 }
 
 
-class _Fail(click.ClickException):
-    """One clear line, exit status 2 (unusable input); never a traceback."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
-        click.echo(f"conflictmap export: {self.format_message()}", err=True)
-
-
-class _OneLineCommand(click.Command):
-    """Usage errors (a bad --scale, an unknown --format) as one line too, not a usage page."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise _Fail(exc.format_message()) from None
-
-
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        if len(value.strip()) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise _Fail(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
-
-
 def _choose(values: Sequence[str], allowed: Sequence[str], option: str) -> tuple[str, ...]:
     """Filter values checked against the data, as the app's URL parser does."""
     known = set(allowed)
@@ -83,7 +58,7 @@ def _choose(values: Sequence[str], allowed: Sequence[str], option: str) -> tuple
             same = [c for c in allowed if c.casefold() == value.casefold()]
             close = same or difflib.get_close_matches(value, list(allowed), n=3)
             hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-            raise _Fail(f"{option} {value!r} is not in the loaded data{hint}")
+            raise CliError(f"{option} {value!r} is not in the loaded data{hint}")
         if value not in out:
             out.append(value)
     return tuple(out)
@@ -95,7 +70,7 @@ def _precisions(values: Sequence[str]) -> tuple[int, ...]:
         for part in value.split(","):
             part = part.strip()
             if part not in ("1", "2", "3"):
-                raise _Fail(f"--precision {part!r}: expected 1, 2 or 3")
+                raise CliError(f"--precision {part!r}: expected 1, 2 or 3")
             levels.add(int(part))
     return tuple(sorted(levels))
 
@@ -106,37 +81,13 @@ def _format_of(fmt: str | None, output: str) -> str:
         return fmt
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
-    raise _Fail(f"cannot tell the format from {output!r}: add --format {'|'.join(FORMATS)}")
-
-
-@contextmanager
-def _frame_progress(total_hint: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar of frames on a terminal; nothing when stderr is piped."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task(total_hint, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
+    raise CliError(f"cannot tell the format from {output!r}: add --format {'|'.join(FORMATS)}")
 
 
 def _write(path: Path, data: bytes) -> None:
     """Write atomically: a reader never sees half a file, a failure leaves no debris."""
     if path.is_dir():
-        raise _Fail(f"{path}: is a directory; give a file name")
+        raise CliError(f"{path}: is a directory; give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -163,9 +114,11 @@ def _check_compare_options(
     window: int | None,
 ) -> None:
     if compare_dates is not None and (date_text is not None or window is not None):
-        raise _Fail("--compare draws the control areas of its two dates: drop --date and --window")
+        raise CliError(
+            "--compare draws the control areas of its two dates: drop --date and --window"
+        )
     if fmt not in ("png", "pdf"):
-        raise _Fail(f"the change map (--compare, --focus) is made as png or pdf, not {fmt}")
+        raise CliError(f"the change map (--compare, --focus) is made as png or pdf, not {fmt}")
 
 
 def _coverage(areas: gpd.GeoDataFrame) -> tuple[dt.date, dt.date]:
@@ -173,7 +126,7 @@ def _coverage(areas: gpd.GeoDataFrame) -> tuple[dt.date, dt.date]:
 
     first, last = layer_coverage(areas)
     if first is None or last is None:
-        raise _Fail("the control areas have open dates: the change map needs dated areas")
+        raise CliError("the control areas have open dates: the change map needs dated areas")
     return first, last
 
 
@@ -212,19 +165,19 @@ def _compare_view(
     from dashboard.viewstate import FOCUS_ALL, MODE_COMPARE, CompareView
 
     if dates is None and base is None:
-        raise _Fail("--focus goes with --compare FROM TO (or a compare permalink in --view-url)")
+        raise CliError("--focus goes with --compare FROM TO (or a compare permalink in --view-url)")
     first, last = _coverage(areas)
     if dates is not None:
-        day_a, day_b = (_date(text, "--compare") for text in dates)
+        day_a, day_b = (parse_date(text, "--compare") for text in dates)
         assert day_a is not None and day_b is not None
         for day in (day_a, day_b):
             if not first <= day <= last:
-                raise _Fail(
+                raise CliError(
                     f"--compare {day.isoformat()} is outside the control areas "
                     f"({first.isoformat()} to {last.isoformat()})"
                 )
         if day_a > day_b:
-            raise _Fail(
+            raise CliError(
                 f"--compare {day_a.isoformat()} {day_b.isoformat()}: the first date is after "
                 "the second (give FROM then TO)"
             )
@@ -252,8 +205,8 @@ def _change_map(
 
 @click.command(
     "export",
-    cls=_OneLineCommand,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    cls=OneLineCommand,
+    context_settings=CONTEXT_SETTINGS,
 )
 @click.option(
     "-o",
@@ -468,13 +421,13 @@ def export(
     fmt = _format_of(fmt, output)
     if compare_dates is not None or focus is not None:
         _check_compare_options(fmt, compare_dates, focus, date_text, window)
-    start, end = _date(start_text, "--from"), _date(end_text, "--to")
+    start, end = parse_date(start_text, "--from"), parse_date(end_text, "--to")
     animated = fmt in ANIMATED
     if animated and (start is None or end is None):
-        raise _Fail(f"{fmt} needs --from and --to (the dates of the first and last frame)")
+        raise CliError(f"{fmt} needs --from and --to (the dates of the first and last frame)")
     if not animated and (start_text or end_text):
-        raise _Fail(f"--from and --to make an animation: use --format gif or mp4, not {fmt}")
-    as_of = _date(date_text, "--date")
+        raise CliError(f"--from and --to make an animation: use --format gif or mp4, not {fmt}")
+    as_of = parse_date(date_text, "--date")
     try:
         box = None
         if bbox is not None:
@@ -482,12 +435,12 @@ def export(
 
             box = parse_bbox(bbox)
     except ValueError as exc:
-        raise _Fail(str(exc)) from None
+        raise CliError(str(exc)) from None
     if fmt == "mp4":
         from dashboard.export.render import mp4_available
 
         if not mp4_available():
-            raise _Fail("mp4 needs PyAV (pip install 'conflictmap[video]'); gif needs nothing")
+            raise CliError("mp4 needs PyAV (pip install 'conflictmap[video]'); gif needs nothing")
 
     from dashboard.export import (
         ExportError,
@@ -505,7 +458,7 @@ def export(
     from dashboard.viewstate import default_state
 
     if db_url and (events_file or area_paths):
-        raise _Fail("--db reads the events and areas from the database: drop --events/--areas")
+        raise CliError("--db reads the events and areas from the database: drop --events/--areas")
     if not (db_url or events_file or area_paths):
         db_url = os.environ.get("DASHBOARD_DB", "").strip() or None
     source = None
@@ -522,7 +475,7 @@ def export(
                 # the footer says it too; a script reading stderr should not miss it
                 click.echo(f"warning: control areas: {ledger.sentence()}", err=True)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from None
+        raise CliError(str(exc)) from None
 
     areas = source.areas if source is not None else data.areas
     change_view = None
@@ -536,10 +489,10 @@ def export(
     if compare_dates is not None or focus is not None:
         change_view = _compare_view(compare_dates, focus, areas, change_view)
     if change_view is not None and fmt not in ("png", "pdf"):
-        raise _Fail(f"the change map is made as png or pdf, not {fmt}")
+        raise CliError(f"the change map is made as png or pdf, not {fmt}")
     if as_of is not None:
         if not options.first <= as_of <= options.last:
-            raise _Fail(
+            raise CliError(
                 f"--date {as_of.isoformat()} is outside the data ({options.first.isoformat()} "
                 f"to {options.last.isoformat()})"
             )
@@ -548,7 +501,7 @@ def export(
         view = replace(view, window=window)
     for option, day in (("--from", start), ("--to", end)):
         if day is not None and not options.first <= day <= options.last:
-            raise _Fail(
+            raise CliError(
                 f"{option} {day.isoformat()} is outside the data ({options.first.isoformat()} "
                 f"to {options.last.isoformat()})"
             )
@@ -574,7 +527,7 @@ def export(
         try:
             data = source.data(first_day, last_day, view.filters)
         except DashboardError as exc:
-            raise _Fail(str(exc)) from None
+            raise CliError(str(exc)) from None
     settings = ExportSettings(
         title=title, bbox=box, scale=scale, paper=paper, tiles=tiles, frame_ms=frame_ms
     )
@@ -590,7 +543,12 @@ def export(
             blob = render_html(data, view, settings).encode("utf-8")
         else:
             assert start is not None and end is not None
-            with _frame_progress(f"{fmt} frames") as progress:
+            with progress_bar() as stages:
+                progress = (
+                    None
+                    if stages is None
+                    else lambda done, total: stages(f"{fmt} frames", done, total)
+                )
                 blob = render_animation(
                     data,
                     view,
@@ -602,7 +560,7 @@ def export(
                     progress=progress,
                 )
     except (ExportError, DashboardError, ValueError) as exc:
-        raise _Fail(str(exc)) from None
+        raise CliError(str(exc)) from None
     _write(path, blob)
     what = "" if change_view is None else ", change map"
     click.echo(f"wrote {path} ({fmt}{what}, {_size(len(blob))})")

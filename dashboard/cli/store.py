@@ -1,6 +1,6 @@
 """``conflictmap db``: PostGIS as the team's shared store (init, load, join).
 
-Kept in its own module (it does not import ``dashboard.cli``); needs the ``db`` extra.
+Needs the ``db`` extra.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli_options import (
+from dashboard.cli.common import CliError
+from dashboard.cli.options import (
     area_read_options,
     areas_option,
     date_format_option,
@@ -27,12 +28,6 @@ if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quic
 DB_HELP = "PostgreSQL URL, e.g. postgresql://user@host/db (default: $DASHBOARD_DB)."
 
 
-class _Fail(click.ClickException):
-    """One line, exit status 2 (unusable input or unreachable database)."""
-
-    exit_code = 2
-
-
 def _db_option(func):  # type: ignore[no-untyped-def]
     return click.option("--db", "db_url", envvar="DASHBOARD_DB", required=True, help=DB_HELP)(func)
 
@@ -43,7 +38,7 @@ def _engine(db_url: str):  # type: ignore[no-untyped-def]
     try:
         return dbstore.connect(db_url)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 @click.group()
@@ -61,7 +56,7 @@ def init(db_url: str) -> None:
     try:
         dbstore.init_schema(engine)
     except Exception as exc:  # noqa: BLE001 - a refused statement: one line
-        raise _Fail(f"could not create the schema: {dbstore.first_line(exc)}") from None
+        raise CliError(f"could not create the schema: {dbstore.first_line(exc)}") from None
     click.echo(f"schema {dbstore.SCHEMA!r} ready in {dbstore.safe_url(db_url)}")
 
 
@@ -116,7 +111,7 @@ def load(
         try:
             check_input_file(Path(path))
         except DashboardError as exc:
-            raise _Fail(str(exc)) from None
+            raise CliError(str(exc)) from None
     engine = _engine(db_url)
     started = time.perf_counter()
     try:
@@ -133,7 +128,7 @@ def load(
         )
         if not result.event_report.rows_loaded:
             report = result.event_report
-            raise _Fail(
+            raise CliError(
                 f"{events_file}: nothing to load: all {report.rows_in:,} rows were set aside "
                 f"({report.errors[0].message if report.errors else 'no data rows'}); the "
                 "database was not changed (`conflictmap validate` lists every reason)"
@@ -147,7 +142,7 @@ def load(
             batch_size=batch_size,
         )
     except DashboardError as exc:
-        raise _Fail(str(exc)) from None
+        raise CliError(str(exc)) from None
     finished = time.perf_counter()
     summary = loaded.summary()
     summary["rows_rejected"] = result.event_report.rows_rejected
@@ -200,7 +195,7 @@ def join(db_url: str) -> None:
     try:
         total, changed = dbstore.join_in_db(engine)
     except DashboardError as exc:
-        raise _Fail(str(exc)) from None
+        raise CliError(str(exc)) from None
     click.echo(f"{total} events joined in PostGIS, {changed} with a different answer")
 
 
