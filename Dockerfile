@@ -21,16 +21,21 @@ RUN groupadd --system --gid 10001 conflictmap \
  && useradd --system --uid 10001 --gid conflictmap --create-home \
       --home-dir /home/conflictmap conflictmap
 
-WORKDIR /app
+# Installed from a scratch folder that is then removed, as from a wheel: the bundled
+# events.csv and geodata/ go to /usr/local/share/conflictmap, where the package looks
+# outside a checkout. No copy of the sources stays where Python would import it before the
+# installed one (the current folder comes first for `python -c` and `python -m`). Then
+# copy Leaflet and the plugins into the installed static folder now, so the server (which
+# cannot write there) finds them in place.
+WORKDIR /src
 COPY pyproject.toml README.md events.csv ./
 COPY geodata ./geodata
 COPY dashboard ./dashboard
-# A regular install, as from a wheel: the bundled events.csv and geodata/ go to
-# /usr/local/share/conflictmap, where the package looks outside a checkout. Then copy
-# Leaflet and the plugins into the static folder now, so the server (which cannot write
-# there) finds them in place.
-RUN pip install . \
+RUN pip install /src \
+ && rm -rf /src \
+ && cd / \
  && python -c "from dashboard.assets import ensure_static_assets; ensure_static_assets()"
+WORKDIR /app
 
 # Streamlit's hosting settings; secrets are mounted at run time, never built in.
 COPY deploy/config.toml /app/.streamlit/config.toml

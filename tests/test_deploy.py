@@ -130,6 +130,24 @@ def test_every_copied_path_exists_and_is_in_the_build_context():
             assert not _ignored(source), f"COPY {source}: excluded by .dockerignore"
 
 
+def test_no_copy_of_the_sources_stays_where_the_server_runs():
+    """The package is installed from a folder that is then removed: a copy left in the
+    server's working folder would be imported before the installed one (the current
+    folder comes first for `python -c` and `python -m`), and Leaflet, copied into the
+    installed static folder, would be missing from the copy the server runs."""
+    workdir, source_dirs = "/", []
+    for keyword, rest in _instructions():
+        if keyword == "WORKDIR":
+            workdir = rest
+        elif keyword == "COPY" and "dashboard" in shlex.split(rest)[:-1]:
+            source_dirs.append(workdir)
+    assert source_dirs, "the package is not copied into the image"
+    runs = " ".join(_of("RUN"))
+    for folder in source_dirs:
+        assert folder != _of("WORKDIR")[-1], f"the sources stay in the server's folder {folder}"
+        assert f"pip install {folder}" in runs and f"rm -rf {folder}" in runs, folder
+
+
 def test_the_hosting_settings_are_installed_and_no_secrets_are():
     assert ["deploy/config.toml"] in [src for src, _ in _copies()]
     targets = {dest for src, dest in _copies() if src == ["deploy/config.toml"]}
