@@ -22,6 +22,17 @@ def _bundled_dir() -> Path:
     from (a clone, an editable install), else where a wheel put them."""
     if (PROJECT_DIR / "geodata").is_dir() and (PROJECT_DIR / "events.csv").is_file():
         return PROJECT_DIR
+    # The install's own record of its files (any prefix: a venv, --user, --prefix).
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        for record in distribution("conflictmap").files or ():
+            if record.name == "events.csv" and "conflictmap" in record.parts:
+                folder = Path(str(record.locate())).resolve().parent
+                if (folder / "geodata").is_dir():
+                    return folder
+    except PackageNotFoundError:
+        pass
     schemes = [sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")]
     for scheme in dict.fromkeys(schemes):
         candidate = Path(sysconfig.get_path("data", scheme)) / SHARE_SUBDIR
