@@ -236,4 +236,5 @@ def test_maths_in_the_data_is_drawn_as_text(tmp_path):
     assert out.returncode == 0, out.stderr
     text = _pdf_text(pdf)
     assert r"$\frac{1}{2}$" in text
-    assert "Filtered: actor $x^{x^{x^{" in text and _nested(60) in text
+    # drawn as the characters they are (long ones cut to their room on the page)
+    assert "Filtered: actor $x^{x^{x^{" in text and _nested(60)[:40] in text

@@ -241,3 +241,35 @@ def test_the_compare_page_makes_the_change_map_png_it_shows():
     at.session_state[C.K_B] = dt.date(2017, 10, 1)
     at.run()
     assert "png" not in (at.session_state[exportbuttons.K_CHANGE_MADE] or {})
+
+
+def test_long_names_and_subtitles_stay_on_the_page(bundled):
+    """A focus on the longest controller with many filters: the subtitle is set smaller
+    and then cut with an ellipsis, and a long legend label is cut to the legend's column,
+    rather than running off the page."""
+    from dashboard.export.change import ChangeFigure, change_extent
+    from dashboard.timewindow import Filters
+
+    actors = tuple(sorted(bundled.options.actors, key=len, reverse=True)[:6])
+    view = replace(VIEW, filters=Filters(actors=actors, event_types=("Battles",)))
+    focus = CompareView(
+        MODE_COMPARE, dt.date(2017, 5, 1), dt.date(2017, 11, 30),
+        focus="Kurdistan Regional Government",
+    )  # fmt: skip
+    change = change_of(bundled.areas, bundled.events, view.filters, focus)
+    figure = ChangeFigure(
+        bundled, view, change, width_in=10, height_in=6.25, dpi=160,
+        extent=change_extent(bundled, view, change), exported_at=WHEN,
+    )  # fmt: skip
+    figure.draw_change()
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width = figure.fig.bbox.width
+    texts = [*figure.fig.texts, *figure.legend_ax.texts]
+    outside = [
+        t.get_text()
+        for t in texts
+        if t.get_text() and t.get_window_extent(renderer).x1 > width + 0.5
+    ]
+    assert outside == []
+    assert any(t.get_text().endswith("\u2026") for t in figure.fig.texts)  # the subtitle

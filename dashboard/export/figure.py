@@ -456,7 +456,7 @@ class MapFigure:
                 - 0.06
                 - (i + 0.8) * layout.footer_line
             )
-            draw_text(
+            text = draw_text(
                 self.fig,
                 x,
                 y / layout.height,
@@ -467,6 +467,10 @@ class MapFigure:
                 va="baseline",
                 family=FONT_FAMILY,
             )
+            # Lines are wrapped by an average letter's width; a line of wide letters (a
+            # file named "WWW…") is cut at the page's edge instead of running past it.
+            room = (layout.width - 2 * layout.margin) * self.fig.dpi
+            fit_width(text, room, self.canvas.get_renderer(), min_size=FOOTER_PT)
 
     def _setup_legend_axes(self) -> None:
         ax = self.legend_ax
@@ -954,7 +958,7 @@ class MapFigure:
         top = 1 - layout.margin / layout.height
         fig = self.fig
         corner_label, corner_text = self._corner(view)
-        self._add(
+        title = self._add(
             draw_text(
                 fig,
                 left,
@@ -981,12 +985,10 @@ class MapFigure:
                 family=FONT_FAMILY,
             )
         )
-        # A long subtitle (many filters, a comparison) is set smaller rather than run off
-        # the page.
-        room = (right - left) * fig.bbox.width
-        width = subtitle.get_window_extent(self.canvas.get_renderer()).width
-        if width > room:
-            subtitle.set_fontsize(max(SUBTITLE_PT * room / width, SUBTITLE_MIN_PT))
+        # A long subtitle (many filters, a comparison) is set smaller, then cut with "…",
+        # rather than run off the page (the footer's permalink holds every filter).
+        fit_width(subtitle, (right - left) * fig.bbox.width, self.canvas.get_renderer(),
+                  min_size=SUBTITLE_MIN_PT)  # fmt: skip
         self._add(
             draw_text(
                 fig,
@@ -1001,7 +1003,7 @@ class MapFigure:
                 fontweight="bold",
             )
         )
-        self._add(
+        date = self._add(
             draw_text(
                 fig,
                 right,
@@ -1015,6 +1017,10 @@ class MapFigure:
                 family=FONT_FAMILY,
             )
         )
+        # A long title (--title, or a file's name) keeps clear of the date beside it.
+        renderer = self.canvas.get_renderer()
+        room = date.get_window_extent(renderer).x0 - title.get_window_extent(renderer).x0 - 24
+        fit_width(title, room, renderer, min_size=TITLE_PT * 0.7)
         rule_y = 1 - (layout.margin + layout.title_height) / layout.height
         self._add(fig.add_artist(_hline(fig, rule_y, left, right, RULE, 0.6)))
 
@@ -1276,7 +1282,7 @@ class LegendPen:
         self.y += HEADING_PT * 1.75
 
     def label(self, text: str, x: float | None = None, colour: str = INK) -> None:
-        self.figure._add(
+        artist = self.figure._add(
             draw_text(
                 self.ax,
                 self.text_x if x is None else x,
@@ -1289,6 +1295,11 @@ class LegendPen:
                 family=FONT_FAMILY,
             )
         )
+        # A long name (a controller, an actor) stays inside the legend's column.
+        renderer = self.figure.canvas.get_renderer()
+        right = self.ax.get_window_extent(renderer).x1
+        room = right - artist.get_window_extent(renderer).x0
+        fit_width(artist, room, renderer, min_size=LEGEND_PT * self.k * 0.85)
 
     def rule(self) -> None:
         """A thin line across the legend, above its counts."""
@@ -1321,6 +1332,27 @@ _CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
     (-3.5, 3.0, "right", "bottom"),
     (-3.5, -3.0, "right", "top"),
 )
+
+
+def fit_width(artist: Any, room: float, renderer: Any, *, min_size: float) -> None:
+    """Make a text artist at most ``room`` pixels wide: a smaller font (not below
+    ``min_size`` points), then the text cut with "…"."""
+    width = artist.get_window_extent(renderer).width
+    if width <= room:
+        return
+    artist.set_fontsize(max(artist.get_fontsize() * room / width, min_size))
+    text = artist.get_text()
+    if artist.get_window_extent(renderer).width <= room:
+        return
+    lo, hi = 0, len(text)  # the longest prefix that fits, with the ellipsis
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        artist.set_text(text[:mid].rstrip() + "\u2026")
+        if artist.get_window_extent(renderer).width <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    artist.set_text(text[:lo].rstrip() + "\u2026")
 
 
 def _offset(ax: Any, dx_pt: float, dy_pt: float) -> Any:
