@@ -370,6 +370,28 @@ def test_compare_mode_gives_the_same_answers_as_the_files(loaded, monkeypatch):
             )
 
 
+def test_the_change_map_export_asks_the_database_for_no_window_of_events(loaded, monkeypatch):
+    """The change map brings its own events (those of the compared span in changed ground):
+    making its file must not ask the database for the single-date window's rows."""
+    from dashboard.app import exportbuttons
+
+    url, engine = loaded
+    dbstore.load_build(engine, build())
+    params = {"mode": "compare", "from": "2017-06-01", "to": "2017-12-31", "basemap": "none"}
+    at = _app(url, monkeypatch, params)
+    _clean(at)
+
+    def no_window(*args, **kwargs):
+        raise AssertionError("the change map's export asked for the window's events")
+
+    monkeypatch.setattr(dbstore.DbStore, "select", no_window)
+    at.button(key="mk_change_png").click()
+    at.run()
+    _clean(at)
+    made = at.session_state[exportbuttons.K_CHANGE_MADE]["png"]
+    assert made.error is None and made.data.startswith(b"\x89PNG")
+
+
 def test_exports_in_database_mode_draw_the_views_events(loaded, monkeypatch):
     from dashboard.app import exportbuttons
     from dashboard.viewstate import ViewState

@@ -45,14 +45,20 @@ FORMATS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _data(ds: Dataset, view: ViewState) -> ExportData:
+def _data(ds: Dataset, view: ViewState, *, window_events: bool = True) -> ExportData:
+    """What an export of ``view`` draws from. ``window_events=False``: no events of the
+    view's window (the change map brings its own), so a database is not asked for them."""
     from dashboard.export.data import Context, export_data
 
     countries_ref, towns_ref = context_refs()
     countries, towns = load_context(countries_ref.token, towns_ref.token)
     events, index = ds.events, ds.index
     if ds.store is not None:  # a database: the view's window, every column, asked on click
-        events = ds.store.select(view.as_of, view.window, view.filters)
+        from dashboard.dbstore import no_events
+
+        events = (
+            ds.store.select(view.as_of, view.window, view.filters) if window_events else no_events()
+        )
         index = None  # export_data indexes the window's events
     data = export_data(
         events,
@@ -254,7 +260,8 @@ def change_export_buttons(ds: Dataset, view: ViewState, change: Change) -> None:
 
     def maker(fmt: str) -> Maker:
         def make(ds: Dataset, view: ViewState, bbox: BBox | None) -> bytes:
-            return renderers[fmt](_data(ds, view), view, change, ExportSettings(bbox=bbox))
+            data = _data(ds, view, window_events=False)
+            return renderers[fmt](data, view, change, ExportSettings(bbox=bbox))
 
         return make
 
