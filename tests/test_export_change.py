@@ -207,6 +207,19 @@ def test_cli_refuses_a_bad_comparison_in_one_line(tmp_path, args, message):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_cli_compare_permalink_as_html_is_its_single_date_view(tmp_path):
+    url = "http://host/?date=2017-11-09&window=30&mode=compare&from=2017-05-01&to=2017-11-30"
+    page = tmp_path / "view.html"
+    done = run_cli("export", "--view-url", url, "-o", str(page))
+    assert done.returncode == 0, done.stderr
+    assert "a html shows its single-date view" in done.stderr
+    assert "date=2017-11-09" in page.read_text(encoding="utf-8")
+    refused = run_cli(
+        "export", "--view-url", url, "--date", "2017-01-01", "-o", str(tmp_path / "x.png")
+    )
+    assert refused.returncode == 2 and "drop --date and --window" in refused.stderr
+
+
 def test_cli_change_map_is_png_or_pdf_only(tmp_path):
     done = run_cli("export", "--compare", "2017-05-01", "2017-11-30", "-o", str(tmp_path / "x.gif"))
     assert done.returncode == 2

@@ -486,6 +486,20 @@ def export(
             click.echo(f"warning: {notice.text()}", err=True)
     else:
         view = default_state(options)
+    if change_view is not None and compare_dates is None and focus is None:
+        if fmt not in ("png", "pdf"):
+            # the permalink's single-date part is a view of its own: html, gif and mp4 show it
+            click.echo(
+                f"warning: the permalink is of compare mode; a {fmt} shows its single-date "
+                "view (the change map is made as png or pdf)",
+                err=True,
+            )
+            change_view = None
+        elif date_text is not None or window is not None:
+            raise CliError(
+                "the permalink is of compare mode, whose change map draws its two dates: "
+                "drop --date and --window"
+            )
     if compare_dates is not None or focus is not None:
         change_view = _compare_view(compare_dates, focus, areas, change_view)
     if change_view is not None and fmt not in ("png", "pdf"):
