@@ -29,6 +29,7 @@ CHROMIUM = os.environ.get("CONFLICTMAP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STARTUP_TIMEOUT_S = 90
 PAGE_TIMEOUT_MS = 90_000
+FIRST_MAP_TIMEOUT_MS = 240_000
 MAP_FRAME_TITLE = "streamlit_folium.st_folium"
 T = TypeVar("T")
 
@@ -143,10 +144,16 @@ def wait_until(
 
 def map_frame(page):
     """The streamlit-folium iframe (a Playwright Frame), once its map exists."""
-    page.wait_for_selector(f'iframe[title="{MAP_FRAME_TITLE}"]', state="attached")
+    # A page's first map (a new session: the data, the component and Leaflet's files) is
+    # the slowest wait of a test; on a machine loaded by a full run it took over 90 s.
+    page.wait_for_selector(
+        f'iframe[title="{MAP_FRAME_TITLE}"]', state="attached", timeout=FIRST_MAP_TIMEOUT_MS
+    )
     handle = page.query_selector(f'iframe[title="{MAP_FRAME_TITLE}"]')
     frame = handle.content_frame()
-    frame.wait_for_function("() => window.map && window.L && window.L.ConflictMap")
+    frame.wait_for_function(
+        "() => window.map && window.L && window.L.ConflictMap", timeout=FIRST_MAP_TIMEOUT_MS
+    )
     return frame
 
 
