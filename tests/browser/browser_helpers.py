@@ -142,6 +142,24 @@ def wait_until(
             server.process.wait(timeout=0.25)
 
 
+#: JS: true once the labels have kept the same sides and boxes for a second. The page lays
+#: them out again whenever a text's size or the map changes (fonts arriving, the frame
+#: taking its width); on a loaded machine that settles later, and a read in between sees
+#: a layout the reader never does.
+LABELS_SETTLED_JS = """
+() => {
+  const now = performance.now();
+  const sig = Array.from(document.querySelectorAll('.cm-label')).map(l => {
+    const t = l.querySelector('.cm-label-text').getBoundingClientRect();
+    return [l.getAttribute('data-side'), Math.round(t.left), Math.round(t.top),
+            Math.round(t.width)].join(',');
+  }).join(';');
+  if (window.__cmLabelSig !== sig) { window.__cmLabelSig = sig; window.__cmLabelSince = now; }
+  return sig.length > 0 && now - window.__cmLabelSince > 1000;
+}
+"""
+
+
 def map_frame(page):
     """The streamlit-folium iframe (a Playwright Frame), once its map exists."""
     # A page's first map (a new session: the data, the component and Leaflet's files) is

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from browser_helpers import open_app, wait_idle
+from browser_helpers import LABELS_SETTLED_JS, open_app, wait_idle
 
 from dashboard import paths
 
@@ -32,24 +32,6 @@ LABELS_JS = """
             country: l.classList.contains('cm-label-country'), onScreen: inView(textBox),
             text: textBox, dot: dot ? box(dot) : null};
   });
-}
-"""
-
-
-#: JS: true once the labels have kept the same sides and boxes for a second. The page lays
-#: them out again whenever a text's size or the map changes (fonts arriving, the frame
-#: taking its width); on a loaded machine that settles later, and a read in between sees
-#: a layout the reader never does.
-LABELS_SETTLED_JS = """
-() => {
-  const now = performance.now();
-  const sig = Array.from(document.querySelectorAll('.cm-label')).map(l => {
-    const t = l.querySelector('.cm-label-text').getBoundingClientRect();
-    return [l.getAttribute('data-side'), Math.round(t.left), Math.round(t.top),
-            Math.round(t.width)].join(',');
-  }).join(';');
-  if (window.__cmLabelSig !== sig) { window.__cmLabelSig = sig; window.__cmLabelSince = now; }
-  return sig.length > 0 && now - window.__cmLabelSince > 1000;
 }
 """
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_helpers import open_app, wait_idle
+from browser_helpers import LABELS_SETTLED_JS, map_frame, open_app, wait_idle
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -43,6 +43,15 @@ def test_the_readme_picture_is_the_page_as_it_is(page, bundled_server, artifacts
     panel = page.locator(".st-key-control-history")
     expect(panel).to_contain_text("Syrian government")
     wait_idle(page)
+    # The map has flown to the place and settled (a picture taken during the flight shows
+    # the last zoom's shapes scaled up and blurred).
+    frame = map_frame(page)
+    frame.wait_for_function(
+        "() => window.map.getZoom() === 10 && !window.map._animatingZoom"
+        " && !window.map._panAnim?._inProgress"
+        " && document.querySelectorAll('.cm-label').length > 0"
+    )
+    frame.wait_for_function(LABELS_SETTLED_JS, polling=100)
     shot = page.screenshot()
     (artifacts / "readme-dashboard.png").write_bytes(shot)
     if _differs(shot, PICTURE):
