@@ -103,3 +103,12 @@ def test_the_command_line_has_one_error_type():
             ):
                 own.append(f"cli/{path.name}:{node.name}")
     assert own == []
+
+
+def test_the_map_script_defines_each_helper_once():
+    """conflictmap.js has two sections (the layers, then the hexagons); the second takes the
+    first's helpers from ``L.ConflictMap.util`` instead of keeping copies that drift (its
+    own ``isoDay`` had lost the guard against missing dates)."""
+    script = (PACKAGE / "app" / "static" / "js" / "conflictmap.js").read_text(encoding="utf-8")
+    for helper in ("el", "isoDay"):
+        assert script.count(f"function {helper}(") == 1, helper

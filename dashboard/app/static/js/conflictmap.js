@@ -113,6 +113,9 @@
     return new Date(day * DAY_MS).toISOString().slice(0, 10);
   }
 
+  // Shared with the hexagon section at the end of the file (one copy of each helper).
+  CM.util = { el: el, isoDay: isoDay, DAY_MS: DAY_MS, SVG_NS: SVG_NS };
+
   function ensurePane(map, name, zIndex, passive) {
     var pane = map.getPane(name);
     if (!pane) {
@@ -1275,19 +1278,9 @@
   var EARTH_RADIUS = 6378137;  // the Web Mercator sphere, as dashboard/aggregate.py
   var WORLD_M = 2 * Math.PI * EARTH_RADIUS;
   var SQRT3 = Math.sqrt(3);
-  var DAY_MS = 86400000;
-  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var el = CM.util.el, isoDay = CM.util.isoDay, SVG_NS = CM.util.SVG_NS;
 
   CM.hexagonLayers = [];
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
-
-  function isoDay(day) { return new Date(day * DAY_MS).toISOString().slice(0, 10); }
 
   function fmt(n) { return Number(n).toLocaleString('en-US'); }
 
