@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import compare as cmp
-from dashboard import schema
+from dashboard import schema, style
 from dashboard.timewindow import Filters, combine, filter_masks
 from dashboard.viewstate import FOCUS_ALL, CompareView
 
@@ -60,6 +60,20 @@ class Change:
             return pieces
         keep = (pieces[cmp.TO] == self.focus) | (pieces[cmp.FROM] == self.focus)
         return pieces[keep.to_numpy()]
+
+
+def controller_name(value: object) -> str:
+    """A piece's controller as drawn and listed: ``Unknown`` where none is named."""
+    return schema.UNKNOWN if style.is_missing(value) or not str(value).strip() else str(value)
+
+
+def km2_text(value: object) -> str:
+    """``12,345 km²`` (a decimal below 10 km²); "" for no number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return f"{number:,.0f} km²" if number >= 10 else f"{number:,.1f} km²"
 
 
 def change_of(

@@ -27,8 +27,8 @@ import shapely
 from matplotlib.patches import PathPatch, Rectangle
 
 from dashboard import compare as cmp
-from dashboard import schema, style
-from dashboard.changemap import Change, change_bounds
+from dashboard import style
+from dashboard.changemap import Change, change_bounds, controller_name, km2_text
 from dashboard.export.cartography import mercator_geometries, polygon_path
 from dashboard.export.data import ExportData
 from dashboard.export.figure import (
@@ -38,6 +38,8 @@ from dashboard.export.figure import (
     MapFigure,
     blend,
     filters_text,
+    legend_spec,
+    long_date,
     plural,
     rgba,
 )
@@ -101,14 +103,6 @@ def _short_date(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
-def _long_date(day: dt.date) -> str:
-    return f"{day.day} {day.strftime('%B %Y')}"
-
-
-def _km2(value: float) -> str:
-    return f"{value:,.0f} km²" if value >= 10 else f"{value:,.1f} km²"
-
-
 class ChangeFigure(MapFigure):
     """The change map on the single-date export's page: same background, basemap, scale
     bar, north arrow and footer; the pieces, events, title and legend of a comparison."""
@@ -143,7 +137,7 @@ class ChangeFigure(MapFigure):
             self._draw_labels(frame, markers)
         self._draw_title(view)
         self._shown_pieces = pieces
-        self._draw_legend(frame, LegendSpec((), self._event_types(frame)))
+        self._draw_legend(frame, legend_spec([frame], self.data.type_order))
 
     # --- the map --------------------------------------------------------------------------
 
@@ -157,8 +151,8 @@ class ChangeFigure(MapFigure):
         tolerance = 0.5 / self._map_px_per_unit
         frame_box = shapely.box(*self.extent)
         reach = frame_box.buffer((self.extent[2] - self.extent[0]) * 0.05)
-        old = [_name(v) for v in pieces[cmp.FROM]]
-        new = [_name(v) for v in pieces[cmp.TO]]
+        old = [controller_name(v) for v in pieces[cmp.FROM]]
+        new = [controller_name(v) for v in pieces[cmp.TO]]
         colours = style.controller_colours([*new, *old], palette=self._palette)
         inside = np.zeros(len(pieces), dtype=bool)
         for i, (geom, a, b) in enumerate(zip(geoms, old, new, strict=True)):
@@ -189,18 +183,11 @@ class ChangeFigure(MapFigure):
         colour = style.CHANGE_GAINED if new == focus else style.CHANGE_LOST
         return colour, colour
 
-    def _event_types(self, frame: Frame) -> tuple[str, ...]:
-        if not len(frame.placed):
-            return ()
-        shown = set(frame.placed[schema.EVENT_TYPE].dropna().astype(str))
-        order = [t for t in self.data.type_order if t in shown]
-        return (*order, *sorted(shown - set(order)))
-
     # --- title and legend -------------------------------------------------------------------
 
     def _subtitle(self, view: ViewState) -> str:
         result = self.change.result
-        a, b = _long_date(result.day_a), _long_date(result.day_b)
+        a, b = long_date(result.day_a), long_date(result.day_b)
         parts = [f"Control on {a} compared with {b}"]
         if self.change.focus is not None:
             parts.append(f"Gains and losses of {self.change.focus}")
@@ -233,8 +220,8 @@ class ChangeFigure(MapFigure):
                 pen.y += pen.line
             pen.y += pen.line * 0.6
         elif focus is None and len(pieces):
-            gaining = list(dict.fromkeys(_name(v) for v in pieces[cmp.TO]))
-            losing = list(dict.fromkeys(_name(v) for v in pieces[cmp.FROM]))
+            gaining = list(dict.fromkeys(controller_name(v) for v in pieces[cmp.TO]))
+            losing = list(dict.fromkeys(controller_name(v) for v in pieces[cmp.FROM]))
             colours = style.controller_colours([*gaining, *losing], palette=self._palette)
             pen.heading(f"Held on {_short_date(result.day_b)} by (fill)")
             for name in cmp.controller_order(gaining):
@@ -276,12 +263,14 @@ class ChangeFigure(MapFigure):
         out: list[str] = []
         if focus is not None:
             km2_a, km2_b = result.area_of(focus)
-            out.append(f"{focus}: {_km2(km2_a)} → {_km2(km2_b)} ({km2_b - km2_a:+,.0f} km²)")
+            out.append(
+                f"{focus}: {km2_text(km2_a)} → {km2_text(km2_b)} ({km2_b - km2_a:+,.0f} km²)"
+            )
         every = "" if focus is None else ", all controllers"
-        out.append(f"{_km2(between)} changed hands between controllers{every}")
+        out.append(f"{km2_text(between)} changed hands between controllers{every}")
         if newly or no_longer:
             out.append(
-                f"{_km2(newly)} newly mapped and {_km2(no_longer)} no longer mapped "
+                f"{km2_text(newly)} newly mapped and {km2_text(no_longer)} no longer mapped "
                 "(not counted as changing hands)"
             )
         if self._pieces_outside:
@@ -295,7 +284,7 @@ class ChangeFigure(MapFigure):
             if frame.unplaced:
                 out.append(plural(frame.unplaced, "event") + " without a known place (not drawn)")
         overlaps = [
-            f"{_short_date(d)}: {_km2(v)}"
+            f"{_short_date(d)}: {km2_text(v)}"
             for d, v in zip((result.day_a, result.day_b), result.overlap_km2, strict=True)
             if v
         ]
@@ -308,10 +297,6 @@ class ChangeFigure(MapFigure):
                 f"{result.day_b.isoformat()} is that map carried forward"
             )
         return out
-
-
-def _name(value: object) -> str:
-    return schema.UNKNOWN if style.is_missing(value) or not str(value).strip() else str(value)
 
 
 def _figure(

@@ -170,17 +170,17 @@ def legend_spec(frames: Sequence[Frame], type_order: Sequence[str]) -> LegendSpe
     return LegendSpec(tuple(_sorted_controllers(controllers)), tuple(types))
 
 
-def _long_date(day: dt.date) -> str:
+def long_date(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
 
 def _short_span(start: dt.date, end: dt.date) -> str:
     if start == end:
-        return _long_date(end)
+        return long_date(end)
     if start.year == end.year:
         head = f"{start.day} {start.strftime('%B')}" if start.month != end.month else f"{start.day}"
-        return f"{head} – {_long_date(end)}"
-    return f"{_long_date(start)} – {_long_date(end)}"
+        return f"{head} – {long_date(end)}"
+    return f"{long_date(start)} – {long_date(end)}"
 
 
 def filters_text(view: ViewState) -> str:
@@ -212,7 +212,7 @@ def subtitle_text(view: ViewState) -> str:
     days = "1 day" if view.window == 1 else f"{view.window} days"
     parts = []
     if LAYER_AREAS in view.layers:
-        parts.append(f"Control of territory on {_long_date(view.as_of)}")
+        parts.append(f"Control of territory on {long_date(view.as_of)}")
     if LAYER_EVENTS in view.layers:
         parts.append(f"Events {_short_span(start, end)} ({days})")
     active = filters_text(view)
@@ -1029,7 +1029,7 @@ class MapFigure:
 
     def _corner(self, view: ViewState) -> tuple[str, str]:
         """The title block's top-right corner: a small label and the date under it."""
-        return "AS OF", _long_date(view.as_of)
+        return "AS OF", long_date(view.as_of)
 
     def _draw_legend(self, frame: Frame, legend: LegendSpec) -> None:
         """The legend, shrunk as a whole when it would not fit beside the map."""

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dashboard import schema, style
+from dashboard import style
+from dashboard.changemap import controller_name, km2_text
 from dashboard.errors import CRSError
 from dashboard.layers._base import JsonLayer, content_seed, stabilise_ids
 from dashboard.layers.areas import SIMPLIFY_DEGREES, display_geometries
@@ -40,18 +41,6 @@ class ChangeGroup(folium.FeatureGroup):
 
     n_pieces: int = 0
     skipped: int = 0
-
-
-def _name(value: Any) -> str:
-    return schema.UNKNOWN if style.is_missing(value) or not str(value).strip() else str(value)
-
-
-def _km2_text(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return f"{number:,.0f} km²" if number >= 10 else f"{number:,.1f} km²"
 
 
 def piece_style(
@@ -127,8 +116,8 @@ def change_layer(
         raise CRSError("changed pieces: CRS missing (expected EPSG:4326)")
     if len(pieces) and pieces.crs is not None and pieces.crs.to_epsg() != 4326:
         pieces = pieces.to_crs(4326)
-    old = [_name(v) for v in (pieces[FROM] if FROM in pieces else [None] * len(pieces))]
-    new = [_name(v) for v in (pieces[TO] if TO in pieces else [None] * len(pieces))]
+    old = [controller_name(v) for v in (pieces[FROM] if FROM in pieces else [None] * len(pieces))]
+    new = [controller_name(v) for v in (pieces[TO] if TO in pieces else [None] * len(pieces))]
     km2 = list(pieces[AREA_KM2]) if AREA_KM2 in pieces else [None] * len(pieces)
     colours = style.controller_colours([*new, *old], palette=palette)
     geoms, ok = display_geometries(np.asarray(pieces.geometry.array, dtype=object), simplify)
@@ -148,7 +137,7 @@ def change_layer(
             "change": escape_text(change),
             "from": escape_text(a),
             "to": escape_text(b),
-            "km2": escape_text(_km2_text(area)),
+            "km2": escape_text(km2_text(area)),
             "_style": look,
         }
         features.append(
@@ -202,11 +191,13 @@ def change_legend(
     """
     a, b = (pd.Timestamp(d).date().isoformat() for d in (day_a, day_b))
     if focus is None:
-        gaining = list(dict.fromkeys(_name(v) for v in pieces[TO])) if len(pieces) else []
+        gaining = list(dict.fromkeys(controller_name(v) for v in pieces[TO])) if len(pieces) else []
         # The dashed outlines are drawn in the colour of who held the ground before: say
         # whose colours those are, or the outlines cannot be read. One colour table for
         # both, as the layer has (change_layer).
-        losing = list(dict.fromkeys(_name(v) for v in pieces[FROM])) if len(pieces) else []
+        losing = (
+            list(dict.fromkeys(controller_name(v) for v in pieces[FROM])) if len(pieces) else []
+        )
         colours = style.controller_colours([*gaining, *losing], palette=palette)
         rows = [[c, colours[c], False] for c in gaining]
         heading = "Held on the second date by (fill)"
