@@ -286,3 +286,21 @@ def test_long_names_and_subtitles_stay_on_the_page(bundled):
     ]
     assert outside == []
     assert any(t.get_text().endswith("\u2026") for t in figure.fig.texts)  # the subtitle
+
+
+def test_cli_change_map_of_ochas_2015_maps(shared_data, tmp_path):
+    """Real control maps nobody here wrote: OCHA's two 2015 snapshots (the last one open-
+    ended, six empty features, polygons whose projection GEOS refuses to cut as they come).
+    The change map is made, and the footer says what the figures leave out."""
+    out = tmp_path / "ocha.png"
+    done = run_cli(
+        "export",
+        "--areas", str(shared_data / "ocha_syria_areas_of_influence_2015-05-24.geojson"),
+        "--areas", str(shared_data / "ocha_syria_areas_of_influence_2015-11-29.geojson"),
+        "--controller-field", "actor_type", "--date-field", "valid_date",
+        "--compare", "2015-05-24", "2015-11-29", "-o", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "6 set aside (6 empty geometry)" in done.stderr
+    text = _png_text(out.read_bytes())
+    assert "from=2015-05-24" in text["View"] and "to=2015-11-29" in text["View"]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quic
     from dashboard.export.data import ExportData
     from dashboard.export.render import ExportSettings
     from dashboard.pipeline import AreaOptions
-    from dashboard.viewstate import CompareView, Notice, ViewState
+    from dashboard.viewstate import CompareView, Notice, Options, ViewState
 
 FORMATS: tuple[str, ...] = ("png", "pdf", "html", "gif", "mp4")
 ANIMATED: tuple[str, ...] = ("gif", "mp4")
@@ -121,13 +121,15 @@ def _check_compare_options(
         raise CliError(f"the change map (--compare, --focus) is made as png or pdf, not {fmt}")
 
 
-def _coverage(areas: gpd.GeoDataFrame) -> tuple[dt.date, dt.date]:
+def _coverage(areas: gpd.GeoDataFrame, options: Options) -> tuple[dt.date, dt.date]:
+    """The dates a comparison may take: the period the control areas cover, an open side
+    (a last snapshot with no end, as OCHA's maps come) ending at the data's own first or
+    last date, as the page's compare mode offers them."""
     from dashboard.compare import layer_coverage
 
     first, last = layer_coverage(areas)
-    if first is None or last is None:
-        raise CliError("the control areas have open dates: the change map needs dated areas")
-    return first, last
+    first = first or options.first
+    return first, max(first, last or options.last)
 
 
 def _controllers(areas: gpd.GeoDataFrame) -> list[str]:
@@ -138,7 +140,7 @@ def _controllers(areas: gpd.GeoDataFrame) -> list[str]:
 
 
 def _compare_from_url(
-    url: str, areas: gpd.GeoDataFrame, view: ViewState
+    url: str, areas: gpd.GeoDataFrame, view: ViewState, options: Options
 ) -> tuple[CompareView | None, list[Notice]]:
     """The compare view of a permalink with ``mode=compare`` (None for a single-date one)."""
     from urllib.parse import parse_qs, urlsplit
@@ -148,7 +150,7 @@ def _compare_from_url(
     params = parse_qs(urlsplit(url).query, keep_blank_values=True)
     if MODE_COMPARE not in params.get("mode", []):
         return None, []
-    first, last = _coverage(areas)
+    first, last = _coverage(areas, options)
     compare, notices = parse_compare_query(
         params, first=first, last=last, default_b=view.as_of, controllers=_controllers(areas)
     )
@@ -160,13 +162,14 @@ def _compare_view(
     focus: str | None,
     areas: gpd.GeoDataFrame,
     base: CompareView | None,
+    options: Options,
 ) -> CompareView:
     """The compare view of --compare and --focus (over a permalink's, when one was given)."""
     from dashboard.viewstate import FOCUS_ALL, MODE_COMPARE, CompareView
 
     if dates is None and base is None:
         raise CliError("--focus goes with --compare FROM TO (or a compare permalink in --view-url)")
-    first, last = _coverage(areas)
+    first, last = _coverage(areas, options)
     if dates is not None:
         day_a, day_b = (parse_date(text, "--compare") for text in dates)
         assert day_a is not None and day_b is not None
@@ -481,7 +484,7 @@ def export(
     change_view = None
     if view_url is not None:
         view, notices = view_from_url(view_url, options)
-        change_view, more = _compare_from_url(view_url, areas, view)
+        change_view, more = _compare_from_url(view_url, areas, view, options)
         for notice in [*notices, *more]:
             click.echo(f"warning: {notice.text()}", err=True)
     else:
@@ -501,7 +504,7 @@ def export(
                 "drop --date and --window"
             )
     if compare_dates is not None or focus is not None:
-        change_view = _compare_view(compare_dates, focus, areas, change_view)
+        change_view = _compare_view(compare_dates, focus, areas, change_view, options)
     if change_view is not None and fmt not in ("png", "pdf"):
         raise CliError(f"the change map is made as png or pdf, not {fmt}")
     if as_of is not None:

@@ -37,6 +37,7 @@ from dashboard.export.figure import (
     LegendSpec,
     MapFigure,
     blend,
+    clip,
     filters_text,
     legend_spec,
     long_date,
@@ -159,7 +160,7 @@ class ChangeFigure(MapFigure):
             if geom is None or shapely.is_empty(geom):
                 continue
             inside[i] = shapely.intersects(geom, frame_box)
-            path = polygon_path(shapely.simplify(shapely.intersection(geom, reach), tolerance))
+            path = polygon_path(shapely.simplify(clip(geom, reach), tolerance))
             if path is None:
                 continue
             fill, line = self._piece_colours(a, b, colours)

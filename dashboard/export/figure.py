@@ -529,7 +529,7 @@ class MapFigure:
         for geom, controller in zip(geoms, areas[schema.CONTROLLER].tolist(), strict=True):
             if geom is None or shapely.is_empty(geom):
                 continue
-            shown = shapely.simplify(shapely.intersection(geom, frame_box), tolerance)
+            shown = shapely.simplify(clip(geom, frame_box), tolerance)
             path = polygon_path(shown)
             if path is None:
                 continue
@@ -1332,6 +1332,16 @@ _CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
     (-3.5, 3.0, "right", "bottom"),
     (-3.5, -3.0, "right", "top"),
 )
+
+
+def clip(geom: shapely.Geometry, box: shapely.Geometry) -> shapely.Geometry:
+    """``geom`` cut to ``box``, in Web Mercator. A polygon valid in lon/lat can come out of
+    the projection with a self-touching ring (real control maps do: GEOS then refuses the
+    cut with a TopologyException); such a one is made valid first."""
+    try:
+        return shapely.intersection(geom, box)
+    except shapely.errors.GEOSException:
+        return shapely.intersection(shapely.make_valid(geom), box)
 
 
 def fit_width(artist: Any, room: float, renderer: Any, *, min_size: float) -> None:
