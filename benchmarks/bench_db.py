@@ -98,12 +98,12 @@ def _database() -> Iterator[tuple[str, str]]:
 
 
 def _emptied(url: str) -> str:
-    from dashboard import dbstore
+    from dashboard import store as pgstore
 
-    engine = dbstore.connect(url)
+    engine = pgstore.connect(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {dbstore.SCHEMA} CASCADE")
-    dbstore.init_schema(engine)
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {pgstore.SCHEMA} CASCADE")
+    pgstore.init_schema(engine)
     engine.dispose()
     return url
 
@@ -149,7 +149,7 @@ def _memory() -> dict[str, float]:
 
 
 def _start_db(url: str) -> dict[str, Any]:
-    from dashboard.dbstore import DbStore
+    from dashboard.store import DbStore
     from dashboard.viewstate import counted_options
 
     before = _memory()
@@ -210,7 +210,7 @@ def _start_files(folder: str) -> dict[str, Any]:
 def _child(kind: str, argument: str) -> None:
     # Both kinds import the same modules before measuring, so "before" is the same process.
     import dashboard.app.loaders
-    import dashboard.dbstore
+    import dashboard.store
     import dashboard.viewstate  # noqa: F401
 
     figures = _start_db(argument) if kind == "db" else _start_files(argument)
@@ -247,13 +247,13 @@ def _load_with_cli(url: str, events: Path, areas: Path) -> dict[str, Any]:
 
 
 def _vacuum_analyze(url: str) -> float:
-    from dashboard import dbstore
+    from dashboard import store as pgstore
 
-    engine = dbstore.connect(url)
+    engine = pgstore.connect(url)
     t = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql(f"VACUUM ANALYZE {dbstore.SCHEMA}.events")
-        conn.exec_driver_sql(f"VACUUM ANALYZE {dbstore.SCHEMA}.control_areas")
+        conn.exec_driver_sql(f"VACUUM ANALYZE {pgstore.SCHEMA}.events")
+        conn.exec_driver_sql(f"VACUUM ANALYZE {pgstore.SCHEMA}.control_areas")
     seconds = time.perf_counter() - t
     engine.dispose()
     return seconds
@@ -379,8 +379,9 @@ def run(events: Path, areas: Path, *, n_dates: int, seed: int) -> dict[str, Any]
     """Every measurement (see the module's docstring); the figures."""
     from dashboard import buildcache
     from dashboard.app import loaders
-    from dashboard.dbstore import DbStore, bbox_from_view
+    from dashboard.layers.mapping import bbox_from_view
     from dashboard.pipeline import build
+    from dashboard.store import DbStore
 
     figures: dict[str, Any] = {}
     # Baseline of step 1, and the in-memory dataset of steps 3-4 (as the app holds it).

@@ -47,11 +47,11 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture()
 def empty_db(pg_url: str) -> Iterator[str]:
     """The test database with the project's tables dropped and created again."""
-    from dashboard import dbstore
+    from dashboard import store as pgstore
 
-    engine = dbstore.connect(pg_url)
+    engine = pgstore.connect(pg_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {dbstore.SCHEMA} CASCADE")
-    dbstore.init_schema(engine)
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {pgstore.SCHEMA} CASCADE")
+    pgstore.init_schema(engine)
     engine.dispose()
     yield pg_url

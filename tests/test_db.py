@@ -19,8 +19,10 @@ import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
 
-from dashboard import dbstore, paths, schema
+from dashboard import paths, schema
+from dashboard import store as pgstore
 from dashboard.cli import cli
+from dashboard.layers.mapping import bbox_from_view
 from dashboard.pipeline import build
 from dashboard.spatial import join_events_to_areas
 from dashboard.timewindow import Filters, build_date_index, select
@@ -35,24 +37,24 @@ def bundled():
 
 def _all_events(engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        result = conn.exec_driver_sql(f"SELECT * FROM {dbstore.SCHEMA}.events ORDER BY event_id")
+        result = conn.exec_driver_sql(f"SELECT * FROM {pgstore.SCHEMA}.events ORDER BY event_id")
         frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     return frame.drop(columns=["geom"]).astype(object)
 
 
 def _count(engine, table: str) -> int:
     with engine.connect() as conn:
-        return conn.exec_driver_sql(f"SELECT count(*) FROM {dbstore.SCHEMA}.{table}").scalar()
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {pgstore.SCHEMA}.{table}").scalar()
 
 
 def test_init_creates_tables_with_spatial_and_date_indexes(empty_db):
-    engine = dbstore.connect(empty_db)
-    dbstore.init_schema(engine)  # twice: idempotent
+    engine = pgstore.connect(empty_db)
+    pgstore.init_schema(engine)  # twice: idempotent
     with engine.connect() as conn:
         indexes = dict(
             conn.exec_driver_sql(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %(s)s",
-                {"s": dbstore.SCHEMA},
+                {"s": pgstore.SCHEMA},
             ).all()
         )
     assert "USING gist (geom)" in indexes["events_geom_gist"]
@@ -62,13 +64,13 @@ def test_init_creates_tables_with_spatial_and_date_indexes(empty_db):
 
 
 def test_load_is_idempotent_and_reports_what_the_file_lacks(empty_db, bundled, tmp_path):
-    engine = dbstore.connect(empty_db)
-    first = dbstore.load_build(engine, bundled, source="events.csv")
+    engine = pgstore.connect(empty_db)
+    first = pgstore.load_build(engine, bundled, source="events.csv")
     assert (first.inserted, first.updated, first.unchanged) == (90, 0, 0)
     assert first.areas == len(bundled.areas) and _count(engine, "control_areas") == first.areas
     before = _all_events(engine)
 
-    again = dbstore.load_build(engine, bundled, source="events.csv")
+    again = pgstore.load_build(engine, bundled, source="events.csv")
     assert (again.inserted, again.updated, again.unchanged, again.not_in_file) == (0, 0, 90, 0)
     assert again.version == first.version + 1
     pd.testing.assert_frame_equal(
@@ -81,7 +83,7 @@ def test_load_is_idempotent_and_reports_what_the_file_lacks(empty_db, bundled, t
     frame = frame[frame.event_id != "CM002"]
     edited = tmp_path / "events.csv"
     frame.to_csv(edited, index=False)
-    third = dbstore.load_build(engine, build(edited), source=str(edited))
+    third = pgstore.load_build(engine, build(edited), source=str(edited))
     assert (third.inserted, third.updated, third.unchanged) == (0, 1, 88)
     assert third.not_in_file == 1 and third.not_in_file_ids == ("CM002",)
     after = _all_events(engine).set_index("event_id")
@@ -89,14 +91,14 @@ def test_load_is_idempotent_and_reports_what_the_file_lacks(empty_db, bundled, t
         after.loc["CM001", "fatalities"] == 7.0 and after.loc["CM001", "version"] == third.version
     )
     assert "CM002" in after.index  # never deleted silently
-    versions = dbstore.DbStore(empty_db, engine=engine).versions()
+    versions = pgstore.DbStore(empty_db, engine=engine).versions()
     assert list(versions.version) == [third.version, again.version, first.version]
     assert versions.complete.all() and versions.iloc[0].not_in_file == 1
 
 
 def test_a_load_failing_half_way_leaves_the_previous_version(empty_db, bundled, tmp_path):
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled, source="events.csv")
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled, source="events.csv")
     before = _all_events(engine)
     frame = pd.read_csv(paths.BUNDLED_EVENTS, dtype=str, keep_default_na=False)
     frame["fatalities"] = "99"
@@ -113,7 +115,7 @@ def test_a_load_failing_half_way_leaves_the_previous_version(empty_db, bundled, 
         raise RuntimeError("interrupted")
 
     with pytest.raises(RuntimeError, match="interrupted"):
-        dbstore.load_build(engine, changed, batch_size=10, on_batch=fail_after_first_batch)
+        pgstore.load_build(engine, changed, batch_size=10, on_batch=fail_after_first_batch)
     assert batches == [10]
     pd.testing.assert_frame_equal(_all_events(engine), before)
     assert _count(engine, "data_versions") == 1
@@ -127,7 +129,7 @@ JOINED = [
 
 def _compare_join(engine, joined: pd.DataFrame) -> None:
     """The join in PostGIS gives every event the in-process join's four answers."""
-    in_db = dbstore.joined_in_db(engine).set_index(schema.EVENT_ID)
+    in_db = pgstore.joined_in_db(engine).set_index(schema.EVENT_ID)
     expected = joined.set_index(schema.EVENT_ID)[JOINED].astype(object)
     expected = expected.where(expected.notna(), None)
     assert list(in_db.index) == sorted(expected.index)
@@ -139,11 +141,11 @@ def _compare_join(engine, joined: pd.DataFrame) -> None:
 
 
 def test_join_in_postgis_matches_the_in_process_join_on_the_bundled_data(empty_db, bundled):
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled)
     _compare_join(engine, bundled.events)
     assert {schema.CONTESTED, schema.UNKNOWN} <= set(bundled.events[schema.CONTROLLER])
-    assert dbstore.join_in_db(engine) == (90, 0)
+    assert pgstore.join_in_db(engine) == (90, 0)
 
 
 def test_join_in_postgis_follows_the_tie_break_rules(empty_db):
@@ -172,10 +174,10 @@ def test_join_in_postgis_follows_the_tie_break_rules(empty_db):
         }
     )  # fmt: skip
     joined = join_events_to_areas(events, areas)
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, SimpleNamespace(events=joined, areas=areas))
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, SimpleNamespace(events=joined, areas=areas))
     _compare_join(engine, joined)
-    got = dbstore.joined_in_db(engine).set_index(schema.EVENT_ID)[schema.CONTROLLER].to_dict()
+    got = pgstore.joined_in_db(engine).set_index(schema.EVENT_ID)[schema.CONTROLLER].to_dict()
     assert got == {
         "border": "X",  # on A's and B's shared edge: first listed
         "overlap": schema.CONTESTED,
@@ -228,16 +230,16 @@ def test_join_in_postgis_sees_changes_inside_the_event_window(empty_db):
         }
     )  # fmt: skip
     joined = join_events_to_areas(events, areas)
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, SimpleNamespace(events=joined, areas=areas))
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, SimpleNamespace(events=joined, areas=areas))
     with engine.begin() as conn:  # forget the load's answers: the SQL must find them itself
         conn.exec_driver_sql(
-            f"UPDATE {dbstore.SCHEMA}.events SET controller = NULL, area_id = NULL, "
+            f"UPDATE {pgstore.SCHEMA}.events SET controller = NULL, area_id = NULL, "
             "controller_changed_in_window = NULL, controller_confidence = NULL"
         )
-    assert dbstore.join_in_db(engine) == (len(events), len(events))
+    assert pgstore.join_in_db(engine) == (len(events), len(events))
     _compare_join(engine, joined)
-    got = dbstore.joined_in_db(engine).set_index(schema.EVENT_ID)
+    got = pgstore.joined_in_db(engine).set_index(schema.EVENT_ID)
     assert got[schema.CONTROLLER_CHANGED].to_dict() == {
         "handover": True, "steady": False, "reversed": True, "edge": True, "leaves": True,
         "vague": False, "far": False, "twice": True,
@@ -253,20 +255,20 @@ def test_join_in_postgis_sees_changes_inside_the_event_window(empty_db):
 def test_a_load_with_new_areas_joins_the_kept_events_again(empty_db, bundled):
     """Events of an earlier load that a new file lacks are kept, and joined with the new
     load's control areas: every stored answer then follows one set of areas."""
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled)
     areas = bundled.areas.copy()
     areas[schema.CONTROLLER] = areas[schema.CONTROLLER].replace(schema.ISLAMIC_STATE, "Renamed")
     events = bundled.events.drop(columns=JOINED + ["geometry"], errors="ignore")
     part = events.iloc[:30]
-    loaded = dbstore.load_build(
+    loaded = pgstore.load_build(
         engine, SimpleNamespace(events=join_events_to_areas(part, areas), areas=areas)
     )
     assert loaded.not_in_file == 60 and loaded.rejoined > 0
     expected = join_events_to_areas(events, areas)
     _compare_join(engine, expected)  # the join in PostGIS: the in-process answers
     # and what is stored is that join already: running it again changes nothing
-    assert dbstore.join_in_db(engine) == (90, 0)
+    assert pgstore.join_in_db(engine) == (90, 0)
     stored = _all_events(engine).set_index(schema.EVENT_ID)[schema.CONTROLLER]
     assert (stored == "Renamed").sum() == (expected[schema.CONTROLLER] == "Renamed").sum() > 0
 
@@ -276,16 +278,16 @@ def test_join_in_postgis_matches_on_a_synthetic_dataset(empty_db, tmp_path):
 
     write_synthetic(tmp_path, events=3000, areas=400, seed=3)
     result = build(tmp_path / "events.csv", [tmp_path / "control_areas.parquet"])
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, result)
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, result)
     _compare_join(engine, result.events)
     assert result.events[schema.CONTROLLER].nunique() > 3
 
 
 def test_select_gives_the_in_process_selection_clipped_to_the_map(empty_db, bundled):
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
-    store = dbstore.DbStore(empty_db, engine=engine)
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled)
+    store = pgstore.DbStore(empty_db, engine=engine)
     events = bundled.events.sort_values(schema.EVENT_DATE, kind="stable").reset_index(drop=True)
     index = build_date_index(events[schema.EVENT_DATE])
     as_of = dt.date(2017, 11, 15)
@@ -320,9 +322,9 @@ def test_select_gives_the_in_process_selection_clipped_to_the_map(empty_db, bund
 
 
 def test_select_sends_values_as_parameters(empty_db, bundled):
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
-    store = dbstore.DbStore(empty_db, engine=engine)
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled)
+    store = pgstore.DbStore(empty_db, engine=engine)
     hostile = "x' OR '1'='1'; DROP TABLE conflictmap.events; --"
     got = store.select(dt.date(2017, 11, 15), 3660, Filters(event_types=(hostile,)))
     assert got.empty
@@ -355,7 +357,7 @@ def test_cli_load_exit_status_says_what_was_left_out(empty_db, tmp_path):
     assert done.exit_code == 2, done.output
     assert "nothing to load: all 1 rows were set aside" in done.output
     assert "database was not changed" in done.output
-    assert _count(dbstore.connect(empty_db), "events") == 0
+    assert _count(pgstore.connect(empty_db), "events") == 0
     # a control-area feature set aside: loaded without it, exit 1, said
     areas = json.loads(paths.BUNDLED_AREAS.read_text(encoding="utf-8"))
     areas["features"][0]["geometry"] = None
@@ -367,7 +369,7 @@ def test_cli_load_exit_status_says_what_was_left_out(empty_db, tmp_path):
     assert done.exit_code == 1, done.output
     assert "1 set aside (1 null geometry)" in done.output
     assert "loaded with rows or control-area features set aside (exit 1)" in done.output
-    assert _count(dbstore.connect(empty_db), "events") == 90
+    assert _count(pgstore.connect(empty_db), "events") == 90
 
 
 def test_cli_unreachable_database_is_one_line_and_exit_2(pg_url):
@@ -388,11 +390,11 @@ def test_cli_unreachable_database_is_one_line_and_exit_2(pg_url):
 
 
 def test_bbox_from_view_holds_the_visible_map():
-    assert dbstore.bbox_from_view(None, 6) is None
-    minx, miny, maxx, maxy = dbstore.bbox_from_view((35.0, 40.0), 6)
+    assert bbox_from_view(None, 6) is None
+    minx, miny, maxx, maxy = bbox_from_view((35.0, 40.0), 6)
     assert minx < 40.0 < maxx and miny < 35.0 < maxy
     assert 20 < maxx - minx < 60  # about 1600 px at 0.022 degrees per px
-    assert dbstore.bbox_from_view((0.0, 0.0), 0) == (-180.0, -90.0, 180.0, 90.0)
+    assert bbox_from_view((0.0, 0.0), 0) == (-180.0, -90.0, 180.0, 90.0)
 
 
 def test_serve_refuses_an_unreachable_database(pg_url):

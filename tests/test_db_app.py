@@ -21,8 +21,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import dbstore, paths, schema
+from dashboard import paths, schema
+from dashboard import store as pgstore
 from dashboard.app.loaders import DB_ENV, db_store, load_db_dataset
+from dashboard.layers.mapping import bbox_from_view
 from dashboard.pipeline import build
 from dashboard.timewindow import (
     Filters,
@@ -68,8 +70,8 @@ def bundled():
 @pytest.fixture
 def loaded(empty_db, bundled):
     """The build in a fresh database, and the page's caches emptied around the test."""
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, bundled)
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled)
     _clear_caches()
     yield empty_db, engine
     _clear_caches()
@@ -131,7 +133,7 @@ def _statements() -> Iterator[list[tuple[str, int]]]:
 @pytest.mark.parametrize("filters", FILTER_SETS, ids=lambda f: repr(f)[8:60])
 def test_window_counts_match_the_in_process_selection(loaded, bundled, filters):
     url, engine = loaded
-    store = dbstore.DbStore(url, engine=engine)
+    store = pgstore.DbStore(url, engine=engine)
     events = _sorted(bundled.events)
     index = build_date_index(events[schema.EVENT_DATE])
     for as_of, days in ((dt.date(2017, 11, 15), 365), (dt.date(2019, 3, 23), 3660)):
@@ -166,7 +168,7 @@ def test_daily_counts_match_period_counts(loaded, bundled, filters):
     from dashboard.timewindow import combine, filter_masks, weekly_counts
 
     url, engine = loaded
-    store = dbstore.DbStore(url, engine=engine)
+    store = pgstore.DbStore(url, engine=engine)
     events = bundled.events
     kept = events[combine(filter_masks(events, filters), len(events))]
     expected = period_counts(kept, freq="D")
@@ -180,7 +182,7 @@ def test_daily_counts_match_period_counts(loaded, bundled, filters):
 
 def test_options_from_the_aggregates_are_those_of_the_events(loaded, bundled):
     url, engine = loaded
-    store = dbstore.DbStore(url, engine=engine)
+    store = pgstore.DbStore(url, engine=engine)
     facts = store.facts()
     events = _sorted(bundled.events)
     index = build_date_index(events[schema.EVENT_DATE])
@@ -195,9 +197,9 @@ def test_options_from_the_aggregates_are_those_of_the_events(loaded, bundled):
 
 def test_actor_choices_are_capped_to_the_most_frequent(loaded):
     url, engine = loaded
-    store = dbstore.DbStore(url, engine=engine)
+    store = pgstore.DbStore(url, engine=engine)
     facts = store.facts()
-    assert len(facts.actors) <= dbstore.MAX_ACTORS
+    assert len(facts.actors) <= pgstore.MAX_ACTORS
     assert facts.actors.is_monotonic_decreasing
     assert "" not in facts.actors.index
 
@@ -215,14 +217,14 @@ def test_the_page_reads_no_event_rows_beyond_the_view(loaded, bundled, monkeypat
         _clean(at)
     per_event = [(s, n) for s, n in seen if "SELECT event_id" in s]
     assert len(per_event) == 1, [s for s, _ in per_event]
-    bbox = dbstore.bbox_from_view((36.34, 43.13), 10)
-    store = dbstore.DbStore(url)
+    bbox = bbox_from_view((36.34, 43.13), 10)
+    store = pgstore.DbStore(url)
     expected = store.select(dt.date(2017, 7, 10), 365, Filters(), bbox)
     assert per_event[0][1] == len(expected)
     assert 0 < len(expected) < len(bundled.events) // 4
     # Every other statement on the events aggregates them (one row per day, value or
     # controller at most), and is not a list of events.
-    on_events = [s for s, _ in seen if f"FROM {dbstore.SCHEMA}.events" in s]
+    on_events = [s for s, _ in seen if f"FROM {pgstore.SCHEMA}.events" in s]
     others = [s for s in on_events if "ST_MakeEnvelope" not in s]
     assert len(others) >= 4
     for statement in others:
@@ -253,7 +255,7 @@ def test_hexagons_get_only_the_columns_they_aggregate(loaded, monkeypatch):
     assert len(per_event) == 2, [s for s, _ in per_event]
     (aggregate, n_map), (newest, n_table) = sorted(per_event, key=lambda p: "LIMIT" in p[0])
     assert schema.NOTES not in aggregate and schema.SOURCE not in aggregate
-    assert aggregate.startswith("SELECT " + ", ".join(dbstore.AGGREGATE_COLUMNS) + " FROM")
+    assert aggregate.startswith("SELECT " + ", ".join(pgstore.AGGREGATE_COLUMNS) + " FROM")
     assert "DESC" in newest and schema.NOTES in newest
     assert n_map == n_table > 0  # fewer than TABLE_MAX_ROWS events here: all of them
     table = _event_table(at)
@@ -265,7 +267,7 @@ def test_app_reads_the_map_events_from_the_database(loaded, monkeypatch):
     # Mark the database's copy: the page must show it, not the bundled file.
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            f"UPDATE {dbstore.SCHEMA}.events SET notes = 'from-postgis' WHERE event_id = 'CM090'"
+            f"UPDATE {pgstore.SCHEMA}.events SET notes = 'from-postgis' WHERE event_id = 'CM090'"
         )
     at = _app(url, monkeypatch, {"date": "2019-10-27", "window": "3660"})
     _clean(at)
@@ -287,9 +289,9 @@ def test_a_load_by_another_process_shows_on_the_next_run(loaded, bundled, monkey
     extra = bundled.events[bundled.events[schema.EVENT_ID] == "CM090"].copy()
     extra[schema.EVENT_ID] = "NEW1"
     extra[schema.EVENT_DATE] = pd.Timestamp("2019-10-26")
-    other = dbstore.connect(url)
+    other = pgstore.connect(url)
     result = SimpleNamespace(**{**vars(bundled), "events": pd.concat([bundled.events, extra])})
-    loaded_now = dbstore.load_build(other, result, source="events-v2.csv")
+    loaded_now = pgstore.load_build(other, result, source="events-v2.csv")
     other.dispose()
     assert loaded_now.version == 2
 
@@ -345,7 +347,7 @@ def test_the_page_says_when_the_database_is_lost_and_recovers(loaded, monkeypatc
 
 def test_compare_mode_gives_the_same_answers_as_the_files(loaded, monkeypatch):
     url, engine = loaded
-    dbstore.load_build(engine, build())  # the bundled build as the files give it
+    pgstore.load_build(engine, build())  # the bundled build as the files give it
     params = {"mode": "compare", "from": "2017-06-01", "to": "2017-12-31", "basemap": "none"}
     at_db = _app(url, monkeypatch, params)
     _clean(at_db)
@@ -376,7 +378,7 @@ def test_the_change_map_export_asks_the_database_for_no_window_of_events(loaded,
     from dashboard.app import exportbuttons
 
     url, engine = loaded
-    dbstore.load_build(engine, build())
+    pgstore.load_build(engine, build())
     params = {"mode": "compare", "from": "2017-06-01", "to": "2017-12-31", "basemap": "none"}
     at = _app(url, monkeypatch, params)
     _clean(at)
@@ -384,7 +386,7 @@ def test_the_change_map_export_asks_the_database_for_no_window_of_events(loaded,
     def no_window(*args, **kwargs):
         raise AssertionError("the change map's export asked for the window's events")
 
-    monkeypatch.setattr(dbstore.DbStore, "select", no_window)
+    monkeypatch.setattr(pgstore.DbStore, "select", no_window)
     at.button(key="mk_change_png").click()
     at.run()
     _clean(at)
@@ -398,7 +400,7 @@ def test_exports_in_database_mode_draw_the_views_events(loaded, monkeypatch):
 
     url, engine = loaded
     monkeypatch.setenv(DB_ENV, url)
-    ds = load_db_dataset(url, dbstore.DbStore(url, engine=engine).token())
+    ds = load_db_dataset(url, pgstore.DbStore(url, engine=engine).token())
     assert ds.events.empty and ds.store is not None
     view = ViewState(as_of=dt.date(2017, 11, 15), window=30)
     data = exportbuttons._data(ds, view)
@@ -412,13 +414,13 @@ def test_the_token_tells_apart_a_database_emptied_and_loaded_again(loaded, bundl
     """The same version number after the tables were made again is another data version:
     the page's caches are keyed on the token, not on the number."""
     url, engine = loaded
-    store = dbstore.DbStore(url, engine=engine)
+    store = pgstore.DbStore(url, engine=engine)
     first = store.token()
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {dbstore.SCHEMA} CASCADE")
-    dbstore.init_schema(engine)
+        conn.exec_driver_sql(f"DROP SCHEMA {pgstore.SCHEMA} CASCADE")
+    pgstore.init_schema(engine)
     assert store.token() == "0:" and store.version() == 0
-    dbstore.load_build(engine, bundled)
+    pgstore.load_build(engine, bundled)
     second = store.token()
     assert store.version() == 1 and first.startswith("1:") and second.startswith("1:")
     assert second != first
@@ -483,7 +485,7 @@ def test_a_store_dataset_credits_its_sources_and_counts_every_event(loaded, bund
     from dashboard.attribution import GEONAMES_ATTRIBUTION, attribution_lines, source_formats
 
     url, engine = loaded
-    ds = load_db_dataset(url, dbstore.DbStore(url, engine=engine).token())
+    ds = load_db_dataset(url, pgstore.DbStore(url, engine=engine).token())
     assert ds.events.empty
     assert ds.event_report.rows_in == ds.event_report.rows_loaded == len(bundled.events)
     assert source_formats(ds) == source_formats(bundled)
@@ -529,7 +531,7 @@ def test_the_map_box_is_what_the_map_reported_on_this_run(monkeypatch):
     }  # fmt: skip
     assert mapview.map_bbox(view) == pytest.approx((35.2, 32.6, 44.8, 37.4))
     del state[mapview.MAP_KEY]["bounds"]
-    assert mapview.map_bbox(view) == dbstore.bbox_from_view((35.0, 40.0), 7)
+    assert mapview.map_bbox(view) == bbox_from_view((35.0, 40.0), 7)
     state[mapview.MAP_KEY]["bounds"] = {"_southWest": {"lat": -80, "lng": -400},
                                         "_northEast": {"lat": 80, "lng": 400}}  # fmt: skip
     assert mapview.map_bbox(view) == pytest.approx((-180.0, -90.0, 180.0, 90.0))

@@ -61,20 +61,20 @@ def test_passwords_and_keys_are_masked_and_the_rest_kept(url, shown):
 
 
 def test_database_messages_hide_a_password_in_the_query():
-    from dashboard import dbstore
+    from dashboard import store as pgstore
     from dashboard.errors import DashboardError
 
     with pytest.raises(DashboardError) as refused:
-        dbstore.connect("postgresql://analyst@127.0.0.1:1/none?password=hunter2", check=True)
+        pgstore.connect("postgresql://analyst@127.0.0.1:1/none?password=hunter2", check=True)
     assert "hunter2" not in str(refused.value)
     assert "password=***" in str(refused.value)
     with pytest.raises(DashboardError) as bad:
-        dbstore.connect("notaurl://analyst:hunter2@/x?password=hunter3")
+        pgstore.connect("notaurl://analyst:hunter2@/x?password=hunter3")
     assert "hunter2" not in str(bad.value) and "hunter3" not in str(bad.value)
 
 
 def test_a_driver_message_quoting_the_connection_string_is_masked():
-    from dashboard.dbstore import first_line
+    from dashboard.store import first_line
 
     quoted = ValueError('invalid dsn: "host=db password=hunter2 sslmode=bogus"\nmore')
     assert first_line(quoted) == 'invalid dsn: "host=db password=*** sslmode=bogus"'

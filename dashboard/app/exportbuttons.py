@@ -54,7 +54,7 @@ def _data(ds: Dataset, view: ViewState, *, window_events: bool = True) -> Export
     countries, towns = load_context(countries_ref.token, towns_ref.token)
     events, index = ds.events, ds.index
     if ds.store is not None:  # a database: the view's window, every column, asked on click
-        from dashboard.dbstore import no_events
+        from dashboard.store import no_events
 
         events = (
             ds.store.select(view.as_of, view.window, view.filters) if window_events else no_events()

@@ -144,9 +144,9 @@ def configured_db(environ: Mapping[str, str] | None = None) -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def db_store(url: str) -> Any:
-    """One :class:`dashboard.dbstore.DbStore` (a connection pool) per URL and process;
+    """One :class:`dashboard.pgstore.DbStore` (a connection pool) per URL and process;
     DatabaseError when unreachable (not cached: the next run tries again)."""
-    from dashboard.dbstore import DbStore
+    from dashboard.store import DbStore
 
     return DbStore(url)
 
@@ -156,8 +156,8 @@ def load_db_dataset(url: str, token: str) -> Dataset:
     """The dataset of a PostGIS store at one data version (``token``:
     ``DbStore.token()``, see the comment above); no events in memory, ``store`` answers for
     them. DatabaseError when unreachable."""
-    from dashboard.dbstore import LIGHT_COLUMNS, no_events
     from dashboard.export.data import db_source
+    from dashboard.store import LIGHT_COLUMNS, no_events
 
     source = db_source(db_store(url))
     facts, areas, name = source.facts, source.areas, source.name

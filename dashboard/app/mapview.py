@@ -151,8 +151,8 @@ def reported_bounds() -> tuple[float, float, float, float] | None:
 def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
     """The part of the world the map shows now (degrees, a tenth wider on every side): the
     bounds it reported on this run, else a box sized for its centre and zoom
-    (``dbstore.bbox_from_view``). What a database is asked for the map's events."""
-    from dashboard.dbstore import bbox_from_view
+    (``layers.mapping.bbox_from_view``). What a database is asked for the map's events."""
+    from dashboard.layers.mapping import bbox_from_view
 
     shown = reported_bounds()
     if shown is not None:

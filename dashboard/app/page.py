@@ -105,7 +105,7 @@ def _db_dataset(url: str) -> Dataset:
     """The database's dataset at its newest data version (asked on every run, so loads made
     by any process show here). When the version cannot be asked, the version this session
     saw last: the view's own queries then say that the database is gone."""
-    from dashboard.dbstore import DatabaseError
+    from dashboard.store import DatabaseError
 
     ss = st.session_state
     try:
@@ -123,7 +123,7 @@ def _prepare(ds: Dataset) -> view.Prepared:
     state = K.current_state(ds.options)
     if ds.store is None:
         return _prepared(ds.key, state.filters, ds)
-    from dashboard.dbstore import DatabaseError
+    from dashboard.store import DatabaseError
 
     try:
         return _prepared_db(ds.key, state.filters, ds)

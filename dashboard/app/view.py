@@ -42,7 +42,7 @@ from dashboard.timewindow import (
 )
 
 if TYPE_CHECKING:
-    from dashboard.dbstore import WindowCounts
+    from dashboard.store import WindowCounts
 
 K_NEED_APP_RERUN = "need_app_rerun"
 #: The events table shows at most this many rows (the most recent of the window): every
@@ -255,7 +255,7 @@ def _from_store(
     page says so and shows the control areas; the next change of the view asks again.
     """
     from dashboard.aggregate import POINTS_MAX
-    from dashboard.dbstore import DatabaseError
+    from dashboard.store import DatabaseError
 
     events_layer = S.LAYER_EVENTS in view.layers
     auto = view.points == "auto" and events_layer

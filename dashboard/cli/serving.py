@@ -127,10 +127,10 @@ def serve(
         env[access.INSECURE_ENV] = "1"
     db_url = db_url or os.environ.get("DASHBOARD_DB", "").strip() or None
     if db_url:  # unreachable at start: one line, exit 2, before the server starts
-        from dashboard import dbstore
+        from dashboard import store as pgstore
 
         try:
-            dbstore.DbStore(db_url).engine.dispose()
+            pgstore.DbStore(db_url).engine.dispose()
         except DashboardError as exc:
             raise CliError(str(exc)) from None
         env["DASHBOARD_DB"] = db_url

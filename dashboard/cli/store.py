@@ -33,10 +33,10 @@ def _db_option(func):  # type: ignore[no-untyped-def]
 
 
 def _engine(db_url: str):  # type: ignore[no-untyped-def]
-    from dashboard import dbstore
+    from dashboard import store as pgstore
 
     try:
-        return dbstore.connect(db_url)
+        return pgstore.connect(db_url)
     except DashboardError as exc:
         raise CliError(str(exc)) from None
 
@@ -50,14 +50,14 @@ def db() -> None:
 @_db_option
 def init(db_url: str) -> None:
     """Create the tables (events, control areas, data versions) and their indexes."""
-    from dashboard import dbstore
+    from dashboard import store as pgstore
 
     engine = _engine(db_url)
     try:
-        dbstore.init_schema(engine)
+        pgstore.init_schema(engine)
     except Exception as exc:  # noqa: BLE001 - a refused statement: one line
-        raise CliError(f"could not create the schema: {dbstore.first_line(exc)}") from None
-    click.echo(f"schema {dbstore.SCHEMA!r} ready in {dbstore.safe_url(db_url)}")
+        raise CliError(f"could not create the schema: {pgstore.first_line(exc)}") from None
+    click.echo(f"schema {pgstore.SCHEMA!r} ready in {pgstore.safe_url(db_url)}")
 
 
 @db.command("load")
@@ -103,7 +103,7 @@ def load(
     Exit status: 0 every row and control-area feature used, 1 rows or features set aside
     (loaded without them), 2 nothing to load (the database is not touched) or unusable input.
     """
-    from dashboard import dbstore
+    from dashboard import store as pgstore
     from dashboard.paths import check_input_file
     from dashboard.pipeline import BuildSettings, build
 
@@ -134,7 +134,7 @@ def load(
                 "database was not changed (`conflictmap validate` lists every reason)"
             )
         built = time.perf_counter()
-        loaded = dbstore.load_build(
+        loaded = pgstore.load_build(
             engine,
             result,
             source=str(Path(events_file).resolve()),
@@ -189,11 +189,11 @@ def join(db_url: str) -> None:
     controller_confidence by the in-process join's rules (for example after a load that
     replaced the control areas: events of earlier loads are joined with the new ones).
     """
-    from dashboard import dbstore
+    from dashboard import store as pgstore
 
     engine = _engine(db_url)
     try:
-        total, changed = dbstore.join_in_db(engine)
+        total, changed = pgstore.join_in_db(engine)
     except DashboardError as exc:
         raise CliError(str(exc)) from None
     click.echo(f"{total} events joined in PostGIS, {changed} with a different answer")

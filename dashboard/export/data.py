@@ -204,7 +204,7 @@ class DbSource:
 
     store: Any
     facts: Any
-    """``dbstore.StoreFacts`` of the version read."""
+    """``pgstore.StoreFacts`` of the version read."""
     options: Options
     areas: gpd.GeoDataFrame
     name: str
@@ -217,7 +217,7 @@ class DbSource:
     def data(self, start: dt.date, end: dt.date, filters: Filters) -> ExportData:
         """The :class:`ExportData` of the events dated ``start`` to ``end`` that pass
         ``filters`` (every column), with the store's options and areas."""
-        from dashboard.dbstore import SELECT_COLUMNS
+        from dashboard.store import SELECT_COLUMNS
 
         events = self.store.events_frame(SELECT_COLUMNS, start=start, end=end, filters=filters)
         data = export_data(
@@ -232,14 +232,14 @@ class DbSource:
 
 
 def db_source(store: Any) -> DbSource:
-    """What a ``dbstore.DbStore`` holds now (a handful of aggregate queries and the areas).
+    """What a ``pgstore.DbStore`` holds now (a handful of aggregate queries and the areas).
 
     Raises
     ------
-    dashboard.dbstore.DatabaseError
+    dashboard.pgstore.DatabaseError
         The database cannot be reached (one-line message).
     """
-    from dashboard.dbstore import safe_url
+    from dashboard.store import safe_url
     from dashboard.viewstate import counted_options
 
     facts = store.facts()
@@ -255,9 +255,9 @@ def open_db_source(url: str) -> DbSource:
 
     Raises
     ------
-    dashboard.dbstore.DatabaseError
+    dashboard.pgstore.DatabaseError
         The database cannot be reached or holds no tables of ours (one-line message).
     """
-    from dashboard.dbstore import DbStore
+    from dashboard.store import DbStore
 
     return db_source(DbStore(url))

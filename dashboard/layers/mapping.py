@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,35 @@ BASEMAPS: tuple[str, ...] = ("osm", "none")
 DEFAULT_TITLE = "Conflict events and territorial control"
 #: Example fatality counts drawn in the legend's size key.
 LEGEND_SIZES: tuple[int, ...] = (0, 10, 100)
+
+
+def bbox_from_view(
+    center: tuple[float, float] | None,
+    zoom: int | None,
+    *,
+    width_px: int = 1600,
+    height_px: int = 1000,
+) -> tuple[float, float, float, float] | None:
+    """A bounding box (degrees west, south, east, north) that holds a web map of about this size at ``center``/``zoom``.
+
+    Generous on purpose (the map's real size is not known on the server): a little more than
+    the view crosses the wire, never less. None when there is no view yet.
+    """
+    if center is None or zoom is None:
+        return None
+    lat, lon = float(center[0]), float(center[1])
+    degrees_per_px = 360.0 / (256.0 * 2.0 ** max(0, int(zoom)))
+    half_w = width_px / 2 * degrees_per_px
+    # web mercator: a pixel spans fewer degrees of latitude away from the equator
+    half_h = height_px / 2 * degrees_per_px * max(math.cos(math.radians(min(abs(lat), 85.0))), 0.05)
+    if half_w >= 180:
+        return (-180.0, max(-90.0, lat - half_h), 180.0, min(90.0, lat + half_h))
+    return (
+        max(-180.0, lon - half_w),
+        max(-90.0, lat - half_h),
+        min(180.0, lon + half_w),
+        min(90.0, lat + half_h),
+    )
 
 
 class ConflictMap(AssetLinks, folium.Map):

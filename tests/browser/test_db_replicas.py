@@ -24,7 +24,8 @@ import pytest
 from browser_helpers import PAGE_TIMEOUT_MS, REPO, Server, run_server, wait_for_map, wait_idle
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from dashboard import dbstore, paths
+from dashboard import paths
+from dashboard import store as pgstore
 from dashboard.pipeline import build
 from dashboard.timewindow import Filters
 
@@ -48,8 +49,8 @@ SUMMARY_COUNT = re.compile(r"· ([\d,]+) events? \d{4}-\d{2}-\d{2} to " + AS_OF)
 @pytest.fixture
 def two_servers(empty_db: str, artifacts: Path) -> Iterator[tuple[str, list[Server]]]:
     """The bundled build in a fresh database, and two app servers reading it."""
-    engine = dbstore.connect(empty_db)
-    dbstore.load_build(engine, build())
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, build())
     engine.dispose()
     with ExitStack() as stack:
         servers = [
@@ -121,7 +122,7 @@ def _downloaded_ids(page: Any) -> set[str]:
 
 
 def _in_store(url: str) -> int:
-    store = dbstore.DbStore(url)
+    store = pgstore.DbStore(url)
     try:
         import datetime as dt
 

@@ -1,0 +1,75 @@
+"""Connecting to the PostGIS store: the URL, the engine, and the check that its tables exist."""
+
+from typing import Any
+
+from dashboard.errors import DatabaseError
+from dashboard.redact import mask_url
+
+#: The environment variable the app reads the database URL from.
+DB_ENV = "DASHBOARD_DB"
+#: The PostgreSQL schema (namespace) holding the tables.
+SCHEMA = "conflictmap"
+
+
+def load_sqlalchemy() -> Any:
+    try:
+        import sqlalchemy
+    except ImportError as exc:  # the embedded default needs none of this
+        raise DatabaseError(
+            "the database store needs the 'db' extra: pip install 'conflictmap[db]'"
+        ) from exc
+    return sqlalchemy
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden (user information and query), for messages."""
+    return mask_url(url)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of the driver's message (the SQLAlchemy wrapper adds a page)."""
+    reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+    # A driver may quote the connection string it was given: never with its password.
+    return mask_url(reason[0]) if reason else type(exc).__name__
+
+
+def connect(url: str, *, check: bool = True) -> Any:
+    """A SQLAlchemy engine for ``url`` (``postgresql://`` is driven by psycopg 3).
+
+    Raises
+    ------
+    DatabaseError
+        The URL is not a PostgreSQL URL, or (with ``check``) the server cannot be reached.
+    """
+    sa = load_sqlalchemy()
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception as exc:
+        raise DatabaseError(f"not a database URL: {safe_url(url)!r}") from exc
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseError(
+            f"only PostgreSQL (with PostGIS) is supported, got {parsed.drivername!r}"
+        )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"cannot reach the database {safe_url(url)}: {first_line(exc)}"
+            ) from None
+    return engine
+
+
+def require_schema(conn: Any) -> None:
+    sa = load_sqlalchemy()
+    found = conn.execute(
+        sa.text("SELECT to_regclass(:name)"), {"name": f"{SCHEMA}.events"}
+    ).scalar()
+    if found is None:
+        raise DatabaseError(
+            f"the database has no {SCHEMA}.events table: run `conflictmap db init --db URL`"
+        )

@@ -1,0 +1,335 @@
+"""Loading a build into the store: rows copied in batches into a staging table, merged by
+``event_id`` in one transaction, the control areas replaced, and a data version recorded."""
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from dashboard import schema
+from dashboard.errors import SchemaError
+from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema
+from dashboard.store.join import write_join
+from dashboard.store.tables import (
+    BOOL_COLUMNS,
+    DATE_COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_TYPES,
+    EXTRA_COLUMN,
+    FLOAT_COLUMNS,
+    NOT_STORED,
+    SMALLINT_COLUMNS,
+)
+
+#: Rows copied per batch during a load.
+DEFAULT_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did to the database."""
+
+    version: int
+    rows_in_file: int
+    inserted: int
+    updated: int
+    unchanged: int
+    areas: int
+    not_in_file: int
+    not_in_file_ids: tuple[str, ...] = field(default=())
+    """Up to 50 ids of events in the database that the file did not hold (kept)."""
+    rejoined: int = 0
+    """Of those, how many got a different controller (or area, or confidence) from the join
+    with this load's control areas."""
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "rows_in_file": self.rows_in_file,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "areas": self.areas,
+            "not_in_file": self.not_in_file,
+            "not_in_file_ids": list(self.not_in_file_ids),
+            "rejoined": self.rejoined,
+        }
+
+
+def _python_values(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column as Python values for COPY: None for every kind of missing."""
+    values = frame[column]
+    if column in DATE_COLUMNS:
+        parsed = pd.to_datetime(values, errors="coerce")
+        return [None if pd.isna(v) else v.date() for v in parsed]
+    if column in SMALLINT_COLUMNS:
+        numbers = pd.to_numeric(values, errors="coerce")
+        return [None if pd.isna(v) else int(v) for v in numbers]
+    if column in FLOAT_COLUMNS:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        return [None if not np.isfinite(v) else float(v) for v in numbers]
+    if column in BOOL_COLUMNS:
+        return [None if pd.isna(v) else bool(v) for v in values]
+    return [None if pd.isna(v) else str(v) for v in values.astype(object)]
+
+
+def _event_columns(events: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The staging columns (event_id, the stored columns, extra) and the build's columns
+    that go into ``extra``; refuses events without a unique event_id."""
+    if schema.EVENT_ID not in events:
+        raise SchemaError("the database store needs an event_id column to merge loads")
+    ids = events[schema.EVENT_ID].astype(object)
+    blank = ids.isna() | (ids.astype(str).str.strip() == "")
+    if blank.any():
+        raise SchemaError(
+            f"{int(blank.sum())} events have no event_id (e.g. data row "
+            f"{_row_of(events, blank)}): the database merges loads by event_id"
+        )
+    dupes = ids[ids.duplicated(keep=False)]
+    if len(dupes):
+        raise SchemaError(
+            f"duplicate event_id values, e.g. {str(dupes.iloc[0])!r}: the database merges "
+            "loads by event_id"
+        )
+    columns = [c for c in EVENT_COLUMNS if c in events]
+    extras = [
+        c for c in events.columns
+        if c not in EVENT_TYPES and c != schema.EVENT_ID and c not in NOT_STORED
+        and str(events[c].dtype) != "geometry"
+    ]  # fmt: skip
+    return [schema.EVENT_ID, *columns, EXTRA_COLUMN], extras
+
+
+def _event_rows(
+    events: pd.DataFrame, columns: Sequence[str], extras: Sequence[str], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The staging rows, ``size`` at a time: Python values are made for one batch only
+    (a million rows as tuples at once would take gigabytes)."""
+    stored = [c for c in columns if c not in (schema.EVENT_ID, EXTRA_COLUMN)]
+    for start in range(0, len(events), size):
+        part = events.iloc[start : start + size]
+        values = [[str(v) for v in part[schema.EVENT_ID].astype(object)]]
+        values += [_python_values(part, c) for c in stored]
+        if extras:
+            text = part[list(extras)].to_json(orient="records", lines=True, date_format="iso")
+            values.append(text.splitlines())
+        else:
+            values.append([None] * len(part))
+        yield list(zip(*values, strict=True))
+
+
+def _row_of(events: pd.DataFrame, mask: pd.Series) -> object:
+    if schema.SOURCE_ROW in events:
+        return events.loc[mask, schema.SOURCE_ROW].iloc[0]
+    return int(np.flatnonzero(mask.to_numpy())[0]) + 1
+
+
+def load_build(
+    engine: Any,
+    result: Any,
+    *,
+    source: str = "",
+    area_sources: Sequence[str] = (),
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> LoadResult:
+    """Merge a :class:`dashboard.pipeline.BuildResult` into the database, in one transaction.
+
+    Events are matched by ``event_id``: new ones inserted, changed ones updated, the same
+    ones left alone. Events in the database that the build does not hold are kept and
+    counted (``not_in_file``). The control areas are replaced by the build's (the ones its
+    events were joined with), and the kept events are joined again inside PostGIS with them
+    (``rejoined`` counts the answers that changed). A data version row records the load.
+
+    Parameters
+    ----------
+    engine
+        From :func:`connect`; the schema must exist (:func:`init_schema`).
+    result
+        The build to load (``pipeline.build``).
+    source, area_sources
+        Recorded in the data version.
+    batch_size
+        Rows copied per batch.
+    on_batch
+        Called as ``on_batch(done, total)`` after each batch of events is copied (a
+        progress bar). An exception raised by it aborts the load and rolls everything back.
+
+    Raises
+    ------
+    SchemaError
+        An event has no ``event_id``, or two share one.
+    DatabaseError
+        The schema is missing.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size!r}")
+    sa = load_sqlalchemy()
+    columns, extras = _event_columns(result.events)
+    total = len(result.events)
+    s = SCHEMA
+    with engine.begin() as conn:
+        require_schema(conn)
+        version = conn.execute(
+            sa.text(
+                f"INSERT INTO {s}.data_versions (source, area_sources, rows_in_file) "
+                "VALUES (:source, :areas, :rows) RETURNING version"
+            ),
+            {"source": source, "areas": "\n".join(area_sources), "rows": total},
+        ).scalar_one()
+        raw = conn.connection.driver_connection  # psycopg: COPY in the same transaction
+        with raw.cursor() as cur:
+            stage_cols = ", ".join(f"{c} {_stage_type(c)}" for c in columns)
+            cur.execute(f"CREATE TEMP TABLE cm_stage ({stage_cols}) ON COMMIT DROP")
+            done = 0
+            for batch in _event_rows(result.events, columns, extras, batch_size):
+                with cur.copy(f"COPY cm_stage ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+                done += len(batch)
+                if on_batch is not None:
+                    on_batch(done, total)
+            cur.execute("ANALYZE cm_stage")
+        inserted, updated = _merge(conn, columns, version)
+        missing_count, missing_ids = _not_in_file(conn)
+        n_areas = _replace_areas(conn, result.areas, version)
+        # The events the file lacks were joined with the areas of an earlier load: join
+        # them with the areas just written, so that every stored answer follows one set.
+        rejoined = (
+            write_join(
+                conn,
+                f"NOT EXISTS (SELECT 1 FROM cm_stage s WHERE s.event_id = {SCHEMA}.events.event_id)",
+            )
+            if missing_count
+            else 0
+        )
+        conn.execute(
+            sa.text(
+                f"UPDATE {s}.data_versions SET inserted = :i, updated = :u, unchanged = :same, "
+                "not_in_file = :missing, areas = :areas, complete = true WHERE version = :v"
+            ),
+            {
+                "i": inserted,
+                "u": updated,
+                "same": total - inserted - updated,
+                "missing": missing_count,
+                "areas": n_areas,
+                "v": version,
+            },
+        )
+        # Fresh statistics for the planner: the views after a large load should not wait
+        # for autovacuum to learn the new dates and places.
+        conn.execute(sa.text(f"ANALYZE {s}.events"))
+        conn.execute(sa.text(f"ANALYZE {s}.control_areas"))
+    return LoadResult(
+        version=int(version),
+        rows_in_file=total,
+        inserted=inserted,
+        updated=updated,
+        unchanged=total - inserted - updated,
+        areas=n_areas,
+        not_in_file=missing_count,
+        not_in_file_ids=missing_ids,
+        rejoined=rejoined,
+    )
+
+
+def _stage_type(column: str) -> str:
+    if column == schema.EVENT_ID:
+        return "text"
+    return "jsonb" if column == EXTRA_COLUMN else EVENT_TYPES[column]
+
+
+def _merge(conn: Any, columns: Sequence[str], version: int) -> tuple[int, int]:
+    sa = load_sqlalchemy()
+    s = SCHEMA
+    data = [c for c in columns if c != schema.EVENT_ID]
+    geom = (
+        "CASE WHEN longitude BETWEEN -180 AND 180 AND latitude BETWEEN -90 AND 90 "
+        "THEN ST_SetSRID(ST_MakePoint(longitude, latitude), 4326) END"
+        if schema.LATITUDE in columns and schema.LONGITUDE in columns
+        else "NULL::geometry"
+    )
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*data, "geom", "version"])
+    old = ", ".join(f"e.{c}" for c in data)
+    new = ", ".join(f"EXCLUDED.{c}" for c in data)
+    statement = f"""
+INSERT INTO {s}.events AS e ({", ".join(columns)}, geom, version)
+SELECT {", ".join(columns)}, {geom}, :version FROM cm_stage
+ON CONFLICT (event_id) DO UPDATE SET {updates}
+WHERE ROW({old}) IS DISTINCT FROM ROW({new})
+RETURNING (xmax = 0) AS inserted"""
+    flags = conn.execute(sa.text(statement), {"version": version}).scalars().all()
+    inserted = sum(1 for f in flags if f)
+    return inserted, len(flags) - inserted
+
+
+def _not_in_file(conn: Any, limit: int = 50) -> tuple[int, tuple[str, ...]]:
+    sa = load_sqlalchemy()
+    rows = conn.execute(
+        sa.text(
+            f"SELECT e.event_id, count(*) OVER () FROM {SCHEMA}.events e "
+            "WHERE NOT EXISTS (SELECT 1 FROM cm_stage s WHERE s.event_id = e.event_id) "
+            "ORDER BY e.event_id LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
+    return (int(rows[0][1]) if rows else 0), tuple(str(r[0]) for r in rows)
+
+
+def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
+    sa = load_sqlalchemy()
+    s = SCHEMA
+    conn.execute(sa.text(f"DELETE FROM {s}.control_areas"))
+    if areas is None or not len(areas):
+        return 0
+    geoms = np.asarray(areas.geometry.array, dtype=object)
+    usable = ~(shapely.is_missing(geoms))
+    wkb = np.full(len(geoms), None, dtype=object)
+    wkb[usable] = shapely.to_wkb(geoms[usable])
+    frame = pd.DataFrame(areas.drop(columns=areas.geometry.name))
+    params = [
+        {
+            "ord": i,
+            "area_id": a,
+            "controller": c,
+            "valid_from": f,
+            "valid_to": t,
+            "area_source": src,
+            "wkb": w,
+            "version": version,
+        }
+        for i, (a, c, f, t, src, w) in enumerate(
+            zip(
+                _python_values(frame, schema.AREA_ID),
+                _python_values(frame, schema.CONTROLLER),
+                _dates(frame[schema.VALID_FROM]),
+                _dates(frame[schema.VALID_TO]),
+                _python_values(frame, schema.AREA_SOURCE)
+                if schema.AREA_SOURCE in frame
+                else [None] * len(frame),
+                wkb,
+                strict=True,
+            )
+        )
+    ]
+    conn.execute(
+        sa.text(
+            f"INSERT INTO {s}.control_areas "
+            "(ord, area_id, controller, valid_from, valid_to, area_source, geom, version) "
+            "VALUES (:ord, :area_id, :controller, :valid_from, :valid_to, :area_source, "
+            "ST_SetSRID(ST_GeomFromWKB(:wkb), 4326), :version)"
+        ),
+        params,
+    )
+    return len(params)
+
+
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    parsed = pd.to_datetime(values, errors="coerce")
+    return [None if pd.isna(v) else v.date() for v in parsed]

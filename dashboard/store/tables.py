@@ -1,0 +1,81 @@
+"""The store's tables: the stored event columns with their SQL types, and the DDL that
+creates the tables and indexes (idempotent)."""
+
+from typing import Any
+
+from dashboard import schema
+from dashboard.store.connection import SCHEMA, load_sqlalchemy
+
+TEXT_COLUMNS = (
+    schema.EVENT_TYPE, schema.SUB_EVENT_TYPE, schema.ACTOR1, schema.ACTOR2, schema.COUNTRY,
+    schema.ADMIN1, schema.ADMIN2, schema.LOCATION, schema.SOURCE, schema.NOTES,
+    schema.SOURCE_FORMAT, schema.GEOCODE_METHOD, schema.GEOCODE_MATCH, schema.CONTROLLER,
+    schema.AREA_ID, schema.CONTROLLER_CONFIDENCE,
+)  # fmt: skip
+DATE_COLUMNS = (schema.EVENT_DATE, schema.DATE_START, schema.DATE_END)
+SMALLINT_COLUMNS = (schema.TIME_PRECISION, schema.GEO_PRECISION)
+FLOAT_COLUMNS = (schema.LATITUDE, schema.LONGITUDE, schema.FATALITIES, schema.GEOCODE_SCORE)
+BOOL_COLUMNS = (schema.CONTROLLER_CHANGED,)
+#: Stored event columns (besides event_id, geom, extra, version), with their SQL types.
+EVENT_TYPES: dict[str, str] = {
+    **{c: "date" for c in DATE_COLUMNS},
+    **{c: "text" for c in TEXT_COLUMNS},
+    **{c: "smallint" for c in SMALLINT_COLUMNS},
+    **{c: "double precision" for c in FLOAT_COLUMNS},
+    **{c: "boolean" for c in BOOL_COLUMNS},
+}
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_TYPES)
+#: Build columns not kept: they describe the file, not the event (a re-load would differ).
+NOT_STORED = {schema.SOURCE_ROW, "geometry"}
+EXTRA_COLUMN = "extra"
+
+
+def schema_sql() -> list[str]:
+    cols = ",\n  ".join(f"{c} {t}" for c, t in EVENT_TYPES.items())
+    s = SCHEMA
+    return [
+        "CREATE EXTENSION IF NOT EXISTS postgis",
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"""CREATE TABLE IF NOT EXISTS {s}.data_versions (
+  version serial PRIMARY KEY,
+  loaded_at timestamptz NOT NULL DEFAULT now(),
+  source text,
+  area_sources text,
+  rows_in_file integer,
+  inserted integer,
+  updated integer,
+  unchanged integer,
+  not_in_file integer,
+  areas integer,
+  complete boolean NOT NULL DEFAULT false
+)""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.events (
+  event_id text PRIMARY KEY,
+  {cols},
+  {EXTRA_COLUMN} jsonb,
+  geom geometry(Point, 4326),
+  version integer REFERENCES {s}.data_versions(version)
+)""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.control_areas (
+  ord integer PRIMARY KEY,
+  area_id text,
+  controller text,
+  valid_from date,
+  valid_to date,
+  area_source text,
+  geom geometry(Geometry, 4326),
+  version integer REFERENCES {s}.data_versions(version)
+)""",
+        f"CREATE INDEX IF NOT EXISTS events_geom_gist ON {s}.events USING gist (geom)",
+        f"CREATE INDEX IF NOT EXISTS events_date_idx ON {s}.events (event_date)",
+        f"CREATE INDEX IF NOT EXISTS areas_geom_gist ON {s}.control_areas USING gist (geom)",
+        f"CREATE INDEX IF NOT EXISTS areas_valid_idx ON {s}.control_areas (valid_from, valid_to)",
+    ]
+
+
+def init_schema(engine: Any) -> None:
+    """Create the PostGIS extension (if allowed), the schema, tables and indexes; idempotent."""
+    sa = load_sqlalchemy()
+    with engine.begin() as conn:
+        for statement in schema_sql():
+            conn.execute(sa.text(statement))
