@@ -71,8 +71,10 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from benchmarks.bench_geocode import naive_geocode
 from benchmarks.bench_join import naive_join
-from dashboard import geocoding, schema
-from dashboard.geocoding import DEFAULT_THRESHOLD, geocode_events
+from dashboard import gazetteer as gazetteer_data
+from dashboard import schema
+from dashboard.gazetteer import DEFAULT_THRESHOLD
+from dashboard.geocoding import geocode_events
 from dashboard.pipeline import BuildSettings, build, load_areas
 from dashboard.readers import read_events
 from dashboard.spatial import join_events_to_areas
@@ -169,8 +171,8 @@ def run_stages(
         print(f"  {name:<10} {stages[name]['seconds']:7.2f} s", flush=True)
         return out
 
-    geocoding._cached_gazetteer.cache_clear()  # a cold gazetteer load, as in a fresh build
-    geocoding.geonames_places.cache_clear()
+    gazetteer_data._cached_gazetteer.cache_clear()  # a cold gazetteer load, as in a fresh build
+    gazetteer_data.geonames_places.cache_clear()
     read = timed("read", read_events, events_path)
     how = "the pyarrow fast path" if read.parser == "pyarrow" else f"csv ({read.fallback})"
     print(f"             read with {how}", flush=True)
@@ -202,7 +204,7 @@ def run_baseline(events_path: Path, areas_path: Path, *, sample: int, total: int
 
     t = time.perf_counter()
     areas = gpd.read_parquet(areas_path)
-    places = list(geocoding.geonames_places(tuple(sorted(COUNTRIES))))
+    places = list(gazetteer_data.geonames_places(tuple(sorted(COUNTRIES))))
     times["fixed_areas_and_names"] = time.perf_counter() - t
 
     t = time.perf_counter()

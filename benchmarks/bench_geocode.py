@@ -69,15 +69,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from dashboard import geocoding, schema
-from dashboard.geocoding import (
-    DEFAULT_THRESHOLD,
-    Gazetteer,
-    Place,
-    geocode_events,
-    haversine_km,
-    load_gazetteer,
-)
+from dashboard import gazetteer as gazetteer_data
+from dashboard import schema
+from dashboard.gazetteer import DEFAULT_THRESHOLD, Gazetteer, Place, haversine_km, load_gazetteer
+from dashboard.geocoding import geocode_events
 from dashboard.textnorm import normalise_name
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -232,12 +227,12 @@ def main(
     rows: int = 100_000, distinct: int = 3_000, seed: int = 7, baseline_sample: int = 1_000
 ) -> dict[str, Any]:
     """Run the benchmark, print a table and return its figures."""
-    geocoding._cached_gazetteer.cache_clear()  # time a cold load
-    geocoding.geonames_places.cache_clear()
+    gazetteer_data._cached_gazetteer.cache_clear()  # time a cold load
+    gazetteer_data.geonames_places.cache_clear()
     t0 = time.perf_counter()
     gazetteer = load_gazetteer(countries=list(COUNTRIES.values()))
     load_s = time.perf_counter() - t0
-    places = list(geocoding.geonames_places(tuple(sorted(COUNTRIES))))
+    places = list(gazetteer_data.geonames_places(tuple(sorted(COUNTRIES))))
 
     events, truth = make_events(places, rows=rows, distinct=distinct, seed=seed)
     n_distinct = events[schema.LOCATION].nunique()
@@ -417,7 +412,7 @@ def homonym_rows(
     admin1 of each row is GeoNames' name of its province (places of provinces without a
     known name are left out).
     """
-    places = [pn for cc in countries for pn in geocoding.geonames_places((cc,))]
+    places = [pn for cc in countries for pn in gazetteer_data.geonames_places((cc,))]
     provinces: dict[tuple[str, str], set[str]] = {}
     for place, _ in places:
         key = (place.country_code, normalise_name(place.name))
@@ -425,7 +420,7 @@ def homonym_rows(
     rng = random.Random(seed)
     chosen, held_out = [], []
     for place, _ in places:
-        unit = geocoding.admin1_name(place.country_code, place.admin1_code or "")
+        unit = gazetteer_data.admin1_name(place.country_code, place.admin1_code or "")
         if unit is None or len(provinces[(place.country_code, normalise_name(place.name))]) < 2:
             continue
         row = _row(

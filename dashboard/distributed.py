@@ -78,7 +78,8 @@ from dashboard import schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import last_change
 from dashboard.errors import InputFileError
-from dashboard.geocoding import DEFAULT_THRESHOLD, Gazetteer, admin1_notes, geocode_events
+from dashboard.gazetteer import DEFAULT_THRESHOLD, Gazetteer
+from dashboard.geocoding import admin1_notes, geocode_events
 from dashboard.pipeline import (
     BuildSettings,
     area_countries,

@@ -43,7 +43,7 @@ from dashboard import schema
 from dashboard.areas import last_change
 from dashboard.changecheck import TERRITORY_SUB_EVENT_TYPES
 from dashboard.errors import HistoryError
-from dashboard.geocoding import distances_km
+from dashboard.gazetteer import distances_km
 
 __all__ = [
     "DEFAULT_RADIUS_KM",
@@ -349,9 +349,9 @@ class PlaceAnswer:
     where: str
     """The countries searched, in words ("Iraq or Syria", or "the whole gazetteer")."""
     place: Any = None
-    """The :class:`dashboard.geocoding.Match` taken, or None."""
+    """The :class:`dashboard.gazetteer.Match` taken, or None."""
     candidates: tuple[Any, ...] = ()
-    """Places the name could mean (:class:`dashboard.geocoding.Place`), when several."""
+    """Places the name could mean (:class:`dashboard.gazetteer.Place`), when several."""
 
     @property
     def how(self) -> str:
@@ -376,7 +376,7 @@ def find_place(name: str, countries: Sequence[str]) -> PlaceAnswer:
     DashboardError
         The gazetteer cannot be loaded (its alias table is unreadable or malformed).
     """
-    from dashboard.geocoding import load_gazetteer
+    from dashboard.gazetteer import load_gazetteer
 
     scope = [c for c in countries if str(c).strip()]
     where = " or ".join(scope) if scope else "the whole gazetteer"

@@ -15,7 +15,8 @@ from dashboard import paths, schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import AreasResult, last_change, read_control_areas
 from dashboard.errors import SchemaError
-from dashboard.geocoding import DEFAULT_THRESHOLD, GeocodeResult, geocode_events
+from dashboard.gazetteer import DEFAULT_THRESHOLD
+from dashboard.geocoding import GeocodeResult, geocode_events
 from dashboard.readers import read_events
 from dashboard.report import WARNING, Problem, Report, json_records
 from dashboard.spatial import join_events_to_areas

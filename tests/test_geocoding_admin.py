@@ -11,15 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard import gazetteer as gazetteer_data
 from dashboard import geocoding, schema
-from dashboard.geocoding import (
-    ADMIN1_NAMES,
-    ADMIN1_TABLE,
-    Gazetteer,
-    Place,
-    admin1_codes,
-    geocode_events,
-)
+from dashboard.gazetteer import ADMIN1_NAMES, ADMIN1_TABLE, Gazetteer, Place, admin1_codes
+from dashboard.geocoding import geocode_events
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 
@@ -89,7 +84,7 @@ def test_admin1_table_codes_are_geonames_codes_of_their_country():
     with ADMIN1_TABLE.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["source"] for r in rows} == {"geonames", "authored"}
-    ua_places = geocoding.geonames_places(("UA",))
+    ua_places = gazetteer_data.geonames_places(("UA",))
     ua_codes = {p.admin1_code for p, _ in ua_places}
     table_ua = {r["admin1_code"] for r in rows if r["country_code"] == "UA"}
     # every Ukrainian oblast that has towns in the gazetteer has a name
@@ -284,7 +279,7 @@ def test_real_rows_are_placed_beyond_50_km_at_most_once_in_a_hundred(shared_data
     # Measured: OCHA Syrian sub-districts 203/272 (en) and 262/272 (ar) placed, Iraqi
     # 97/294 and 101/294, GeoNames SY+IQ 469/477; none beyond 50 km of its truth.
     rows = bench.real_rows(shared_data)
-    gaz = geocoding.load_gazetteer(countries=["Syria", "Iraq"])
+    gaz = gazetteer_data.load_gazetteer(countries=["Syria", "Iraq"])
     figures = bench.measure_real(rows, gaz)
     assert figures["rows"] == 2 * 272 + 2 * 294 + 477
     assert figures["placed"] / figures["rows"] >= 0.65, figures
@@ -315,7 +310,7 @@ def test_every_spelling_of_a_syrian_governorate_names_one_geonames_unit(shared_d
     for unit in governorates:
         names = [unit["name"]["en"], unit["name"]["ar"], *(a["value"] for a in unit["aliases"])]
         for name in names:
-            codes = geocoding.admin1_codes(name, country="SY")
+            codes = gazetteer_data.admin1_codes(name, country="SY")
             assert len(codes) == 1, (unit["id"], name, codes)
             seen.setdefault(unit["id"], set()).update(codes)
     assert all(len(codes) == 1 for codes in seen.values())

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard import geocoding, paths, schema
-from dashboard.geocoding import Gazetteer, Place
+from dashboard.gazetteer import Gazetteer, Place
 from dashboard.pipeline import (
     AreaOptions,
     BuildSettings,

@@ -96,7 +96,7 @@ def test_location_only_rows_geocode_to_real_towns(written):
 def test_spellings_exercise_every_geocoding_tier():
     """The spelling tables hold names each tier must resolve (exact, alias, fuzzy)."""
     towns = synth._towns()
-    from dashboard.geocoding import load_gazetteer
+    from dashboard.gazetteer import load_gazetteer
 
     gazetteer = load_gazetteer(countries=["SY", "IQ"])
     methods = set()

@@ -88,7 +88,7 @@ def _towns() -> pd.DataFrame:
 
 def nearest_town(lat: float, lon: float) -> str:
     """ "near Mosul (1.1 km)" for the nearest bundled town within 15 km, else ""."""
-    from dashboard.geocoding import distances_km
+    from dashboard.gazetteer import distances_km
 
     towns = _towns()
     if not len(towns):
