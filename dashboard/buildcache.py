@@ -62,21 +62,30 @@ HASH_MAX_BYTES = 32 * 1024 * 1024
 CHECKSUMS = "checksums.json"
 #: The files of one copy, in the order they are read back.
 STORED_FILES = ("meta.json", "events.parquet", "areas.parquet", "rejected.parquet")
-_BUILD_CODE = (
+#: The modules whose source keys a copy: every module the build imports (a test holds the
+#: list to ``dashboard.pipeline``'s imports), the columnar form and this module.
+BUILD_CODE = (
     "pipeline.py",
     "areas.py",
     "arealedger.py",
     "measure.py",
     "spatial.py",
+    "gazetteer.py",
     "geocoding.py",
+    "dateparse.py",
+    "rowwise.py",
     "validation.py",
     "textnorm.py",
     "schema.py",
     "report.py",
+    "errors.py",
+    "paths.py",
+    "tableexport.py",
     "columnar.py",
     "buildcache.py",
     "readers/__init__.py",
     "readers/events.py",
+    "readers/fastcsv.py",
     "readers/mapping.py",
     "readers/textio.py",
 )
@@ -215,7 +224,7 @@ def disk_key(inputs: Sequence[str | Path], read: str = "") -> str | None:
     try:
         for path in inputs:
             _input_digest(digest, Path(path))
-        for name in _BUILD_CODE:
+        for name in BUILD_CODE:
             code = paths.PACKAGE_DIR / name
             if code.is_file():
                 digest.update(code.read_bytes())

@@ -16,7 +16,7 @@ from every worker, and the output directory writable from every worker.
 3. **The whole-file rules, decided on the client from small per-partition facts**, with the
    same functions the single build calls: superseded ACLED versions
    (``readers.events.superseded_rows`` on the keys), how each date column is read
-   (``validation.decide_date_order`` on each partition's ``DateFacts``: rows per form, one
+   (``dateparse.decide_date_order`` on each partition's ``DateFacts``: rows per form, one
    value proving each day/month order, spreadsheet-serial counts),
    duplicate ``event_id`` among otherwise valid rows (``validation.duplicate_ids`` on the ids
    of rows without errors), the file-level warnings (``validation.FileFacts`` summed: 'NA'
@@ -77,6 +77,13 @@ import pandas as pd
 from dashboard import schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import last_change
+from dashboard.dateparse import (
+    DateFacts,
+    DateRule,
+    check_date_format,
+    date_proofs,
+    decide_date_order,
+)
 from dashboard.errors import InputFileError
 from dashboard.gazetteer import DEFAULT_THRESHOLD, Gazetteer
 from dashboard.geocoding import admin1_notes, geocode_events
@@ -104,15 +111,10 @@ from dashboard.readers.textio import bom_encoding, check_file
 from dashboard.report import WARNING, Problem, Report
 from dashboard.spatial import join_events_to_areas
 from dashboard.validation import (
-    DateFacts,
-    DateRule,
     PartOutcome,
     PartValidation,
     check_columns,
-    check_date_format,
     combine_parts,
-    date_proofs,
-    decide_date_order,
     duplicate_ids,
     finish_part,
     id_keys,

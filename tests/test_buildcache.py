@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from app_fixtures import write_inputs
 
-from dashboard import buildcache
+from dashboard import buildcache, paths
 from dashboard.app import loaders
 
 
@@ -500,3 +502,27 @@ def test_the_key_of_a_copy_covers_the_readers_limits(tmp_path, monkeypatch):
     assert len({default, wider, longer}) == 3
     monkeypatch.setenv(textio.MAX_LINE_MB_ENV, "two")
     assert buildcache.disk_key([events]) is None  # no copy: the build says what is wrong
+
+
+def test_every_module_the_build_imports_keys_the_cache():
+    # A module the build runs but the key leaves out would let a changed rule serve copies
+    # built by the old one. The build's modules, as a fresh interpreter imports them:
+    code = (
+        "import sys, dashboard.pipeline, dashboard.distributed\n"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('dashboard.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    imported = {
+        name.removeprefix("dashboard.").replace(".", "/")
+        for name in done.stdout.split()
+        if name != "dashboard.distributed"  # the --dask path of the same build steps
+    }
+    as_files = {
+        f"{name}/__init__.py" if (paths.PACKAGE_DIR / name).is_dir() else f"{name}.py"
+        for name in imported
+    }
+    assert as_files <= set(buildcache.BUILD_CODE), sorted(as_files - set(buildcache.BUILD_CODE))
+    for name in buildcache.BUILD_CODE:
+        assert (paths.PACKAGE_DIR / name).is_file(), name
