@@ -8,13 +8,13 @@ The ledger always balances: rows in = rows loaded + rows set aside.
 
 Decisions worth knowing:
 
-- Dates (read by :mod:`dashboard.dateparse`): ISO ``2017-11-09`` (a time part is
-  dropped), ``09 November 2017`` / ``9 Nov 2017``, ``November 9, 2017`` and numeric
-  ``09-11-2017`` / ``09/11/2017``. In ACLED files a ``dd-mm-yyyy`` date is day first by
-  definition. Elsewhere a numeric date with both parts <= 12 is ambiguous: if other rows of the same column settle the order (a part above 12
-  appears in only one position) that order is used silently; otherwise ``dayfirst`` decides
-  and each such row gets a warning saying how it was read. Years outside 1800-2100 are
-  errors (typos, not history).
+- Dates (read by :mod:`dashboard.dateparse`): ISO ``2017-11-09`` (a time part is dropped),
+  ``09 November 2017`` / ``9 Nov 2017``, ``November 9, 2017`` and numeric ``09-11-2017`` /
+  ``09/11/2017``. In ACLED files a ``dd-mm-yyyy`` date is day first by definition. Elsewhere
+  a numeric date with both parts <= 12 is ambiguous: if other rows of the same column settle
+  the order (a part above 12 appears in only one position) that order is used silently;
+  otherwise ``dayfirst`` decides and each such row gets a warning saying how it was read.
+  Years outside 1800-2100 are errors (typos, not history).
 - Year-only sources (a ``year`` column and no date column): date_start = 1 January,
   date_end = 31 December, event_date = date_start, time_precision 3 where empty.
 - Coordinates must both be given, or both be empty with a ``location`` to geocode later.
