@@ -32,18 +32,13 @@ from dashboard.changemap import Change, change_bounds, controller_name, km2_text
 from dashboard.export.cartography import mercator_geometries, polygon_path
 from dashboard.export.data import ExportData
 from dashboard.export.figure import (
-    PX,
-    LegendPen,
-    LegendSpec,
     MapFigure,
-    blend,
     clip,
     filters_text,
-    legend_spec,
     long_date,
-    plural,
-    rgba,
 )
+from dashboard.export.ink import PX, blend, plural, rgba
+from dashboard.export.legend import LegendPen, LegendSpec, event_key, legend_spec
 from dashboard.export.render import (
     PAPERS,
     PNG_DPI,
@@ -172,7 +167,7 @@ class ChangeFigure(MapFigure):
                 linestyle=(0, (4, 3)),
                 zorder=2,
             )
-            self._add(self.ax.add_patch(patch))
+            self.add(self.ax.add_patch(patch))
         self._pieces_outside = int((~inside).sum())
         return pieces[inside]
 
@@ -237,7 +232,7 @@ class ChangeFigure(MapFigure):
                 pen.y += pen.line
             pen.y += pen.line * 0.6
         if LAYER_EVENTS in frame.view.layers and legend.event_types:
-            self._event_key(pen, legend.event_types, "Events in changed ground")
+            event_key(pen, legend.event_types, "Events in changed ground", self.data.type_colours)
         pen.rule()
         pen.notes(self._change_counts(frame))
         return pen.y * k
@@ -254,7 +249,7 @@ class ChangeFigure(MapFigure):
             linewidth=1.6 * PX,
             linestyle=(0, (3, 2)),
         )
-        self._add(pen.ax.add_patch(rect))
+        self.add(pen.ax.add_patch(rect))
 
     def _change_counts(self, frame: Frame) -> list[str]:
         """The page's figures, each with what it leaves out."""

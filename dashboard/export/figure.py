@@ -32,12 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib import colors as mcolors
-from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, PathPatch, Rectangle, RegularPolygon
+from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 from matplotlib.transforms import Bbox, ScaledTranslation
 
@@ -46,13 +44,38 @@ from dashboard import basemap as bm
 from dashboard.export.cartography import mercator_geometries, north_arrow, polygon_path, scale_bar
 from dashboard.export.data import ExportData
 from dashboard.export.footer import attribution_lines, exported_line
+from dashboard.export.ink import (
+    DATE_PT,
+    FONT_FAMILY,
+    FOOTER_PT,
+    FURNITURE_PT,
+    INK,
+    MUTED,
+    PX,
+    RULE,
+    SUBTITLE_MIN_PT,
+    SUBTITLE_PT,
+    TITLE_PT,
+    fit_width,
+    rgba,
+)
+from dashboard.export.labels import LabelPlacer, town_candidates, town_table
+from dashboard.export.legend import (
+    LegendPen,
+    LegendSpec,
+    controller_key,
+    event_key,
+    hexagon_key,
+    legend_spec,
+    sorted_controllers,
+    view_counts,
+)
 from dashboard.export.text import draw_text
 from dashboard.export.view import (
     Frame,
     fit_extent,
     from_mercator,
     permalink_query,
-    placed_rows,
     to_mercator,
     within,
 )
@@ -64,32 +87,12 @@ DEFAULT_TITLE = "Conflict events and territorial control"
 Background = tuple[np.ndarray, tuple[float, float, float, float]]
 #: Gives the background of an extent at a pixel size, or None when tiles cannot be had.
 TileSource = Callable[[tuple[float, float, float, float], tuple[int, int]], Background | None]
-FONT_FAMILY = ["DejaVu Sans"]
 #: Counts beside points that stand for several events: above the circles (zorder 6),
 #: below the town labels (8).
 STACK_COUNT_ZORDER = 6.5
-#: One CSS pixel (the unit of ``style``'s symbol sizes) in points.
-PX = 0.75
 #: Event symbols are drawn this much larger than on screen: a slide or a printed page is
 #: seen from further away than a monitor.
 SYMBOL_SCALE = 1.25
-#: Fatality counts drawn in the legend's size key (as the app's legend).
-LEGEND_SIZES: tuple[int, ...] = (0, 10, 100)
-INK = "#222222"
-MUTED = "#555555"
-RULE = "#BBBBBB"
-
-# Font sizes in points.
-TITLE_PT = 16.0
-SUBTITLE_PT = 9.5
-SUBTITLE_MIN_PT = 6.5
-DATE_PT = 16.0
-LEGEND_PT = 8.0
-HEADING_PT = 8.6
-FOOTER_PT = 6.2
-TOWN_PT = 6.8
-COUNTRY_PT = 9.0
-FURNITURE_PT = 7.0
 #: Most footer lines one source line may wrap to.
 FOOTER_LINES_PER_SOURCE = 3
 
@@ -141,35 +144,6 @@ def arabic_supported() -> bool:
     return all(font.get_char_index(ord(ch)) for ch in "دير الزور")
 
 
-@dataclass(frozen=True)
-class LegendSpec:
-    """What the legend lists: controllers and event types (an animation passes the union
-    over its frames, so the legend stays still)."""
-
-    controllers: tuple[str, ...]
-    event_types: tuple[str, ...]
-
-
-def _sorted_controllers(values: Sequence[Any]) -> list[str]:
-    names = list(dict.fromkeys(schema.UNKNOWN if style.is_missing(v) else str(v) for v in values))
-    names.sort(key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN), c))
-    return names
-
-
-def legend_spec(frames: Sequence[Frame], type_order: Sequence[str]) -> LegendSpec:
-    """The controllers and event types any of ``frames`` shows, in the app's legend order."""
-    controllers: list[Any] = []
-    shown_types: set[str] = set()
-    for frame in frames:
-        if LAYER_AREAS in frame.view.layers and len(frame.areas):
-            controllers.extend(frame.areas[schema.CONTROLLER].tolist())
-        if LAYER_EVENTS in frame.view.layers and len(frame.placed):
-            shown_types.update(frame.placed[schema.EVENT_TYPE].dropna().astype(str))
-    types = [t for t in type_order if t in shown_types]
-    types += sorted(shown_types - set(types))
-    return LegendSpec(tuple(_sorted_controllers(controllers)), tuple(types))
-
-
 def long_date(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B %Y')}"
 
@@ -219,22 +193,6 @@ def subtitle_text(view: ViewState) -> str:
     if active:
         parts.append(f"Filtered: {active}")
     return "  ·  ".join(parts)
-
-
-def rgba(colour: str, alpha: float) -> tuple[float, float, float, float]:
-    return mcolors.to_rgba(colour, alpha)
-
-
-def blend(colour: str, alpha: float, under: str) -> str:
-    """``colour`` at ``alpha`` over ``under``, as an opaque colour (for legend swatches)."""
-    top = np.array(mcolors.to_rgb(colour))
-    base = np.array(mcolors.to_rgb(under))
-    mixed = alpha * top + (1 - alpha) * base
-    return mcolors.to_hex((float(mixed[0]), float(mixed[1]), float(mixed[2])))
-
-
-def _halo(width: float = 2.2) -> list[patheffects.AbstractPathEffect]:
-    return [patheffects.withStroke(linewidth=width, foreground="white", alpha=0.9)]
 
 
 class MapFigure:
@@ -348,7 +306,7 @@ class MapFigure:
             ax.set_xlim(minx, maxx)
             ax.set_ylim(miny, maxy)
         self._countries = self._country_shapes()
-        self._towns = self._town_table()
+        self._towns = town_table(self.data.context.towns, self.data.events, arabic=self.arabic)
         if LAYER_CONTEXT in self.layers:
             self._draw_basemap(tiles is not None)
         self._furniture_boxes: list[Bbox] = []
@@ -511,7 +469,8 @@ class MapFigure:
         lon, lat = from_mercator(np.array([minx, maxx]), np.array([miny, maxy]))
         return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
 
-    def _add(self, artist: Any) -> Any:
+    def add(self, artist: Any) -> Any:
+        """Keep ``artist`` as part of this frame (removed before the next one is drawn)."""
         self._dynamic.append(artist)
         return artist
 
@@ -524,7 +483,7 @@ class MapFigure:
         tolerance = 0.5 / self._map_px_per_unit
         frame_box = shapely.box(*self.extent).buffer((self.extent[2] - self.extent[0]) * 0.05)
         colours = style.controller_colours(
-            _sorted_controllers(areas[schema.CONTROLLER].tolist()), palette=self._palette
+            sorted_controllers(areas[schema.CONTROLLER].tolist()), palette=self._palette
         )
         for geom, controller in zip(geoms, areas[schema.CONTROLLER].tolist(), strict=True):
             if geom is None or shapely.is_empty(geom):
@@ -555,7 +514,7 @@ class MapFigure:
                     linewidth=style.AREA_OUTLINE_WEIGHT * PX,
                     zorder=2,
                 )
-            self._add(self.ax.add_patch(patch))
+            self.add(self.ax.add_patch(patch))
 
     @staticmethod
     def _aggregated(frame: Frame) -> bool:
@@ -593,7 +552,7 @@ class MapFigure:
         lows = np.array([low for low, _, _, _ in classes])
         which = np.searchsorted(lows, cells[aggregate.COUNT].to_numpy(), side="right") - 1
         fills = [rgba(classes[i][2], style.HEX_FILL_OPACITY) for i in which]
-        self._add(
+        self.add(
             self.ax.add_collection(
                 PolyCollection(
                     polygons,
@@ -650,7 +609,7 @@ class MapFigure:
                     face = [rgba(c, style.POINT_FILL_OPACITY) for c in fill[pick]]
                     edge = [rgba(style.POINT_OUTLINE, 1.0)] * len(pick)
                     width = (1.2 if is_unknown else 0.7) * PX
-                self._add(
+                self.add(
                     self.ax.scatter(
                         x[pick],
                         y[pick],
@@ -726,7 +685,7 @@ class MapFigure:
             beside = self.ax.transData + ScaledTranslation(
                 -offset / 72, offset / 72, self.fig.dpi_scale_trans
             )
-            self._add(
+            self.add(
                 draw_text(
                     self.ax,
                     x[lead],
@@ -748,208 +707,16 @@ class MapFigure:
         return placed
 
     def _draw_labels(self, frame: Frame, markers: list[tuple[float, float, float]]) -> None:
-        renderer = self.canvas.get_renderer()
-        to_px = self.ax.transData
-        dpi_scale = self.fig.dpi / 72
-        taken: list[Bbox] = [
-            a.get_window_extent(renderer)
-            for a in self._furniture
-            if hasattr(a, "get_window_extent")
-        ]
-        markers_px = [(*to_px.transform((mx, my)), r) for mx, my, r in markers]
-        # The box inscribed in each circle: a label may graze a circle, not cover it.
-        marker_boxes = [
-            Bbox.from_extents(mx - 0.7 * rr, my - 0.7 * rr, mx + 0.7 * rr, my + 0.7 * rr)
-            for mx, my, rr in ((mx, my, r * dpi_scale) for mx, my, r in markers_px)
-        ]
-        axes_box = self.ax.get_window_extent(renderer)
-
-        def fits(box: Bbox) -> bool:
-            return (
-                box.x0 >= axes_box.x0 + 2
-                and box.x1 <= axes_box.x1 - 2
-                and box.y0 >= axes_box.y0 + 2
-                and box.y1 <= axes_box.y1 - 2
-                and not any(box.overlaps(t) for t in taken)
-            )
-
-        # Country names first (large, pale, fixed in place), then the towns by priority.
-        for name, cx, cy, _area, width in sorted(self._countries["labels"], key=lambda t: -t[3]):
-            text = self._add(
-                draw_text(
-                    self.ax,
-                    cx,
-                    cy,
-                    _spaced(name.upper()),
-                    ha="center",
-                    va="center",
-                    fontsize=COUNTRY_PT,
-                    color="#8A8A8A",
-                    fontweight="bold",
-                    zorder=5,
-                    family=FONT_FAMILY,
-                    path_effects=_halo(2.0),
-                )
-            )
-            box = text.get_window_extent(renderer).padded(2)
-            # A name much wider than its country would read as the neighbour's.
-            narrow = box.width <= 1.2 * width * self._map_px_per_unit
-            if fits(box) and narrow:
-                taken.append(box)
-            else:
-                text.remove()
-                self._dynamic.remove(text)
-
-        for rank, label, tx, ty, kind in self._town_candidates(frame):
-            px, py = to_px.transform((tx, ty))
-            if not (axes_box.x0 < px < axes_box.x1 and axes_box.y0 < py < axes_box.y1):
-                continue
-            # An event drawn on the town itself pushes the label out past its circle.
-            local = [r for mx, my, r in markers_px if math.hypot(mx - px, my - py) < r * dpi_scale]
-            push = max(0.0, max(local, default=0.0) + 1.5 - _CANDIDATES[0][0])
-            text = draw_text(
-                self.ax,
-                tx,
-                ty,
-                label,
-                fontsize=TOWN_PT + TOWN_PT_EXTRA.get(kind, 0.0),
-                color=INK,
-                fontweight="bold" if kind == "capital" else "normal",
-                zorder=8,
-                family=FONT_FAMILY,
-                path_effects=_halo(),
-            )
-            # Less important towns keep more room around them: fewer, clearer labels.
-            box = self._place(text, tx, ty, push, LABEL_PAD[rank] * dpi_scale, fits, marker_boxes)
-            if box is None:
-                text.remove()
-                continue
-            taken.append(box)
-            self._add(text)
-            dot = 2.4 * dpi_scale
-            taken.append(Bbox.from_extents(px - dot, py - dot, px + dot, py + dot))
-            self._add(
-                self.ax.scatter(
-                    [tx],
-                    [ty],
-                    s=(3.6 if kind == "capital" else 2.6) ** 2,
-                    marker="s" if kind == "capital" else "o",
-                    c=[style.TOWN_COLOUR],
-                    edgecolors="white",
-                    linewidths=0.7,
-                    zorder=7,
-                )
-            )
-
-    def _place(
-        self,
-        text: Any,
-        tx: float,
-        ty: float,
-        push: float,
-        pad: float,
-        fits: Any,
-        avoid: list[Bbox],
-    ) -> Bbox | None:
-        """Put ``text`` at the first candidate position that fits and covers no event, else
-        at the first that fits; None when none fits. Returns the box it takes."""
-        renderer = self.canvas.get_renderer()
-        fallback: tuple[float, float, str, str, Bbox] | None = None
-        for dx, dy, ha, va in _CANDIDATES:
-            dx += math.copysign(push, dx) if dx else 0.0
-            dy += math.copysign(push, dy) if dy else 0.0
-            text.set_ha(ha)
-            text.set_va(va)
-            text.set_transform(_offset(self.ax, dx, dy))
-            box = text.get_window_extent(renderer).padded(pad)
-            if not fits(box):
-                continue
-            if not any(box.overlaps(m) for m in avoid):
-                return box
-            if fallback is None:
-                fallback = (dx, dy, ha, va, box)
-        if fallback is None:
-            return None
-        dx, dy, ha, va, box = fallback
-        text.set_ha(ha)
-        text.set_va(va)
-        text.set_transform(_offset(self.ax, dx, dy))
-        return box
-
-    def _town_table(self) -> pd.DataFrame:
-        """Towns with their Mercator position, label, kind and how many events of the whole
-        dataset lie near them (the story's places rank before the others)."""
-        columns = ["x", "y", "name", "label", "kind", "weight"]
-        towns = self.data.context.towns
-        if towns is None or not len(towns) or "name" not in towns:
-            return pd.DataFrame(columns=columns)
-        lat = pd.to_numeric(towns.get("latitude"), errors="coerce").to_numpy(dtype=float)
-        lon = pd.to_numeric(towns.get("longitude"), errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        names = towns["name"].where(towns["name"].notna(), "").astype(str).str.strip()
-        ok &= (names != "").to_numpy()
-        towns, lat, lon, names = towns.loc[ok], lat[ok], lon[ok], names[ok]
-        x, y = to_mercator(lon, lat)
-        arabic = (
-            towns["name_ar"].where(towns["name_ar"].notna(), "").astype(str).str.strip()
-            if "name_ar" in towns and self.arabic
-            else pd.Series("", index=towns.index)
+        placer = LabelPlacer(
+            self.ax,
+            self.canvas.get_renderer(),
+            furniture=self._furniture,
+            markers=markers,
+            map_px_per_unit=self._map_px_per_unit,
+            add=self.add,
         )
-        roles = (
-            towns["role"].where(towns["role"].notna(), "").astype(str).str.strip().str.lower()
-            if "role" in towns
-            else pd.Series("", index=towns.index)
-        )
-        kinds = [
-            "capital" if "capital" in r else ("city" if r == "city" else "town") for r in roles
-        ]
-        events = placed_rows(self.data.events)
-        ex, ey = to_mercator(
-            pd.to_numeric(events[schema.LONGITUDE]).to_numpy(dtype=float),
-            pd.to_numeric(events[schema.LATITUDE]).to_numpy(dtype=float),
-        )
-        near = _near_metres(lat)
-        weight = [
-            int((np.hypot(ex - tx, ey - ty) < near).sum()) for tx, ty in zip(x, y, strict=True)
-        ]
-        labels = [f"{n}  {a}" if a else n for n, a in zip(names, arabic, strict=True)]
-        return pd.DataFrame(
-            {
-                "x": x,
-                "y": y,
-                "name": names.to_numpy(),
-                "label": labels,
-                "kind": kinds,
-                "weight": weight,
-            }
-        )
-
-    def _town_candidates(self, frame: Frame) -> list[tuple[int, str, float, float, str]]:
-        """Towns to label, most important first, with their rank (see LABEL_PAD): capitals,
-        towns near the window's events, cities, then the rest by events nearby."""
-        towns = self._towns
-        if not len(towns):
-            return []
-        x, y = towns["x"].to_numpy(), towns["y"].to_numpy()
-        active = np.zeros(len(towns), dtype=bool)
-        if LAYER_EVENTS in frame.view.layers and len(frame.placed):
-            lat = pd.to_numeric(frame.placed[schema.LATITUDE]).to_numpy(dtype=float)
-            ex, ey = to_mercator(
-                pd.to_numeric(frame.placed[schema.LONGITUDE]).to_numpy(dtype=float), lat
-            )
-            near = _near_metres(lat)
-            for i in range(len(towns)):
-                active[i] = bool((np.hypot(ex - x[i], ey - y[i]) < near).any())
-        kinds = towns["kind"].tolist()
-        rank = [
-            0 if k == "capital" else (1 if a else (2 if k == "city" else 3))
-            for k, a in zip(kinds, active, strict=True)
-        ]
-        order = sorted(
-            range(len(towns)),
-            key=lambda i: (rank[i], -int(towns["weight"].iat[i]), towns["name"].iat[i]),
-        )
-        return [(rank[i], towns["label"].iat[i], float(x[i]), float(y[i]), kinds[i]) for i in order]
+        placer.countries(self._countries["labels"])
+        placer.towns(town_candidates(self._towns, frame))
 
     def _draw_title(self, view: ViewState) -> None:
         layout = self.layout
@@ -958,7 +725,7 @@ class MapFigure:
         top = 1 - layout.margin / layout.height
         fig = self.fig
         corner_label, corner_text = self._corner(view)
-        title = self._add(
+        title = self.add(
             draw_text(
                 fig,
                 left,
@@ -972,7 +739,7 @@ class MapFigure:
                 family=FONT_FAMILY,
             )
         )
-        subtitle = self._add(
+        subtitle = self.add(
             draw_text(
                 fig,
                 left,
@@ -989,7 +756,7 @@ class MapFigure:
         # rather than run off the page (the footer's permalink holds every filter).
         fit_width(subtitle, (right - left) * fig.bbox.width, self.canvas.get_renderer(),
                   min_size=SUBTITLE_MIN_PT)  # fmt: skip
-        self._add(
+        self.add(
             draw_text(
                 fig,
                 right,
@@ -1003,7 +770,7 @@ class MapFigure:
                 fontweight="bold",
             )
         )
-        date = self._add(
+        date = self.add(
             draw_text(
                 fig,
                 right,
@@ -1022,7 +789,7 @@ class MapFigure:
         room = date.get_window_extent(renderer).x0 - title.get_window_extent(renderer).x0 - 24
         fit_width(title, room, renderer, min_size=TITLE_PT * 0.7)
         rule_y = 1 - (layout.margin + layout.title_height) / layout.height
-        self._add(fig.add_artist(_hline(fig, rule_y, left, right, RULE, 0.6)))
+        self.add(fig.add_artist(_hline(fig, rule_y, left, right, RULE, 0.6)))
 
     def _subtitle(self, view: ViewState) -> str:
         return subtitle_text(view)
@@ -1045,293 +812,25 @@ class MapFigure:
     def _legend_at(self, frame: Frame, legend: LegendSpec, k: float) -> float:
         """Draw the legend with every size times ``k``; returns its height (points / k)."""
         pen = LegendPen(self, k)
-        ax, line, sw = pen.ax, pen.line, pen.sw
-        heading, label = pen.heading, pen.label
-
-        view = frame.view
-        ctrl_colours = style.controller_colours(legend.controllers, palette=self._palette)
-        if LAYER_AREAS in view.layers and legend.controllers:
-            heading("Controlled by")
-            for name in legend.controllers:
-                colour = ctrl_colours[name]
-                contested = name == schema.CONTESTED
-                base = style.LAND_FILL
-                rect = Rectangle(
-                    (0, pen.y + 1),
-                    sw,
-                    line - 3.5,
-                    facecolor=blend(colour, 0.15 if contested else style.AREA_FILL_OPACITY, base),
-                    edgecolor=colour,
-                    linewidth=(2.0 if contested else 1.0) * PX,
-                    linestyle=(0, (3, 2)) if contested else "solid",
-                    hatch="////" if contested else None,
-                )
-                if contested:
-                    rect.set_hatchcolor(rgba(colour, 0.65))
-                    rect.set_hatch_linewidth(1.2)
-                self._add(ax.add_patch(rect))
-                label(name)
-                pen.y += line
-            pen.y += line * 0.6
+        layers = frame.view.layers
+        if LAYER_AREAS in layers and legend.controllers:
+            colours = style.controller_colours(legend.controllers, palette=self._palette)
+            controller_key(pen, legend.controllers, colours)
         hexes = self._hexes
-        if LAYER_EVENTS in view.layers and hexes is not None and hexes.n_cells:
-            heading(style.HEX_LEGEND_HEADING)
-            top = int(hexes.cells[aggregate.COUNT].max())
-            for low, high, fill, _ in style.count_classes(top):
-                self._add(
-                    ax.add_patch(
-                        RegularPolygon(
-                            (sw / 2, pen.y + line * 0.42),
-                            6,
-                            radius=line * 0.45,
-                            facecolor=rgba(fill, style.HEX_FILL_OPACITY),
-                            edgecolor=rgba(style.HEX_OUTLINE, 0.9),
-                            linewidth=style.HEX_OUTLINE_WIDTH * PX,
-                        )
-                    )
-                )
-                label(style.count_class_label(low, high))
-                pen.y += line
-            pen.y += line * 0.6
-        elif LAYER_EVENTS in view.layers and legend.event_types:
-            self._event_key(pen, legend.event_types, "Event type")
+        if LAYER_EVENTS in layers and hexes is not None and hexes.n_cells:
+            hexagon_key(pen, hexes)
+        elif LAYER_EVENTS in layers and legend.event_types:
+            event_key(pen, legend.event_types, "Event type", self.data.type_colours)
         pen.rule()
-        pen.notes(self._counts(frame))
+        pen.notes(
+            view_counts(
+                frame,
+                hexes=self._hexes,
+                events_outside=self._events_outside,
+                options=self.data.options,
+            )
+        )
         return pen.y * k
-
-    def _event_key(self, pen: LegendPen, event_types: Sequence[str], title: str) -> None:
-        """The colours of the event types drawn, then the symbols (size, dashed, hollow)."""
-        ax, line, sw = pen.ax, pen.line, pen.sw
-        heading, label = pen.heading, pen.label
-        heading(title)
-        colours = self.data.type_colours
-        for name in event_types:
-            colour = colours.get(name) or style.event_type_colours([name])[name]
-            self._add(
-                ax.add_patch(
-                    Circle(
-                        (sw / 2, pen.y + line * 0.42),
-                        4.2,
-                        facecolor=rgba(colour, style.POINT_FILL_OPACITY),
-                        edgecolor=style.POINT_OUTLINE,
-                        linewidth=0.7 * PX,
-                    )
-                )
-            )
-            label(name)
-            pen.y += line
-        pen.y += line * 0.6
-        heading("Symbols")
-        pen.y = self._size_key(pen.y, line, sw, pen.k)
-        for text, hollow, dashed in (
-            ("fatalities unknown (dashed)", False, True),
-            ("approximate location (hollow)", True, False),
-        ):
-            grey = "#777777"
-            self._add(
-                ax.add_patch(
-                    Circle(
-                        (sw / 2, pen.y + line * 0.42),
-                        4.2,
-                        facecolor=rgba(
-                            grey,
-                            style.HOLLOW_FILL_OPACITY if hollow else style.POINT_FILL_OPACITY,
-                        ),
-                        edgecolor=grey if hollow else style.POINT_OUTLINE,
-                        linewidth=(2.0 if hollow else 1.2) * PX,
-                        linestyle=(0, (2, 2)) if dashed else "solid",
-                    )
-                )
-            )
-            label(text)
-            pen.y += line
-        pen.y += line * 0.6
-
-    def _size_key(self, y: float, line: float, sw: float, k: float) -> float:
-        ax = self.legend_ax
-        radii = [style.point_radius(n) * PX for n in LEGEND_SIZES]
-        row = 2 * max(radii) + 4
-        x = 0.0
-        labels = []
-        for n, r in zip(LEGEND_SIZES, radii, strict=True):
-            cx = x + max(r, sw / 2)
-            self._add(
-                ax.add_patch(
-                    Circle(
-                        (cx, y + row / 2),
-                        r,
-                        facecolor=rgba("#777777", style.POINT_FILL_OPACITY),
-                        edgecolor=style.POINT_OUTLINE,
-                        linewidth=0.7 * PX,
-                    )
-                )
-            )
-            labels.append((cx, f"{n:,}"))
-            x = cx + r + 10
-        for cx, text in labels:
-            self._add(
-                draw_text(
-                    ax,
-                    cx,
-                    y + row + 2,
-                    text,
-                    fontsize=(LEGEND_PT - 0.5) * k,
-                    color=INK,
-                    ha="center",
-                    va="top",
-                    family=FONT_FAMILY,
-                )
-            )
-        self._add(
-            draw_text(
-                ax,
-                x + 2,
-                y + row / 2,
-                "fatalities\n(circle area)",
-                fontsize=(LEGEND_PT - 0.5) * k,
-                color=MUTED,
-                ha="left",
-                va="center",
-                family=FONT_FAMILY,
-            )
-        )
-        return y + row + LEGEND_PT * 1.9
-
-    def _counts(self, frame: Frame) -> list[str]:
-        view = frame.view
-        out: list[str] = []
-        if LAYER_EVENTS in view.layers:
-            hexes = self._hexes
-            if hexes is not None:
-                out.append(hexes.describe())
-            else:
-                out.append(plural(len(frame.placed), "event") + " on the map")
-            if self._events_outside:
-                out.append(
-                    plural(self._events_outside, "event") + " of the window outside this frame"
-                )
-            if frame.unplaced:
-                out.append(plural(frame.unplaced, "event") + " without a known place (not drawn)")
-            fat = (
-                pd.to_numeric(frame.events.get(schema.FATALITIES), errors="coerce")
-                if len(frame.events)
-                else pd.Series(dtype=float)
-            )
-            known = int(fat.sum()) if len(fat) else 0
-            unknown = int(fat.isna().sum()) if len(fat) else 0
-            if len(frame.events) and unknown == len(frame.events):
-                out.append("Fatalities unknown for every event")
-            elif len(frame.events):
-                text = plural(known, "fatality", "fatalities") + " reported"
-                if unknown:
-                    text += f" (unknown for {plural(unknown, 'event')})"
-                out.append(text)
-            if frame.selection.hidden_total:
-                out.append(
-                    f"{frame.selection.hidden_total} of {frame.selection.in_window} "
-                    "events in the window hidden by filters"
-                )
-        if LAYER_AREAS in view.layers:
-            options = self.data.options
-            if options.areas_cover(view.as_of):
-                out.append(plural(len(frame.areas), "control area"))
-            else:
-                cover = " to ".join(
-                    d.isoformat() if d else "open"
-                    for d in (options.areas_first, options.areas_last)
-                )
-                out.append(f"No control areas on this date (the area files cover {cover})")
-        return out
-
-
-class LegendPen:
-    """Writes a legend's rows from the top of its axes down (units: points from the top-left
-    corner, every size times ``k`` so a legend too tall for its box can be drawn smaller).
-
-    ``y`` is the top of the next row; :meth:`heading` moves it down, a row's writer adds
-    ``line`` after drawing its swatch and :meth:`label`.
-    """
-
-    def __init__(self, figure: MapFigure, k: float) -> None:
-        self.figure = figure
-        self.ax = figure.legend_ax
-        self.k = k
-        self.width = figure.legend_size[0] / k
-        self.ax.set_xlim(0, self.width)
-        self.ax.set_ylim(figure.legend_size[1] / k, 0)
-        self.y = 4.0
-        self.line = LEGEND_PT * 1.55
-        self.sw = 16.0  # swatch width
-        self.text_x = self.sw + 7
-
-    def heading(self, text: str) -> None:
-        self.figure._add(
-            draw_text(
-                self.ax,
-                0,
-                self.y,
-                text,
-                fontsize=HEADING_PT * self.k,
-                fontweight="bold",
-                color=INK,
-                va="top",
-                ha="left",
-                family=FONT_FAMILY,
-            )
-        )
-        self.y += HEADING_PT * 1.75
-
-    def label(self, text: str, x: float | None = None, colour: str = INK) -> None:
-        artist = self.figure._add(
-            draw_text(
-                self.ax,
-                self.text_x if x is None else x,
-                self.y + self.line * 0.42,
-                text,
-                fontsize=LEGEND_PT * self.k,
-                color=colour,
-                va="center",
-                ha="left",
-                family=FONT_FAMILY,
-            )
-        )
-        # A long name (a controller, an actor) stays inside the legend's column.
-        renderer = self.figure.canvas.get_renderer()
-        right = self.ax.get_window_extent(renderer).x1
-        room = right - artist.get_window_extent(renderer).x0
-        fit_width(artist, room, renderer, min_size=LEGEND_PT * self.k * 0.85)
-
-    def rule(self) -> None:
-        """A thin line across the legend, above its counts."""
-        self.figure._add(self.ax.add_line(_legend_rule(0, self.width, self.y)))
-        self.y += 5
-
-    def notes(self, lines: Sequence[str]) -> None:
-        """Lines of text across the legend's width, wrapped."""
-        chars = max(24, int(self.width / (LEGEND_PT * 0.55)))
-        for text in lines:
-            for part in textwrap.wrap(text, chars):
-                self.label(part, x=0, colour="#333333")
-                self.y += self.line * 0.92
-
-
-#: Town labels of capitals and cities are a little larger (points).
-TOWN_PT_EXTRA: dict[str, float] = {"capital": 1.0, "city": 0.4}
-#: Room kept free around a town label, in points, by rank: capitals, towns near the
-#: window's events, cities, other towns.
-LABEL_PAD: tuple[float, ...] = (1.0, 1.0, 3.0, 6.0)
-
-# Label positions around a town's dot, in points: right, left, above, below, diagonals.
-_CANDIDATES: tuple[tuple[float, float, str, str], ...] = (
-    (4.5, 0.0, "left", "center"),
-    (-4.5, 0.0, "right", "center"),
-    (0.0, 4.0, "center", "bottom"),
-    (0.0, -4.0, "center", "top"),
-    (3.5, 3.0, "left", "bottom"),
-    (3.5, -3.0, "left", "top"),
-    (-3.5, 3.0, "right", "bottom"),
-    (-3.5, -3.0, "right", "top"),
-)
 
 
 def clip(geom: shapely.Geometry, box: shapely.Geometry) -> shapely.Geometry:
@@ -1344,60 +843,10 @@ def clip(geom: shapely.Geometry, box: shapely.Geometry) -> shapely.Geometry:
         return shapely.intersection(shapely.make_valid(geom), box)
 
 
-def fit_width(artist: Any, room: float, renderer: Any, *, min_size: float) -> None:
-    """Make a text artist at most ``room`` pixels wide: a smaller font (not below
-    ``min_size`` points), then the text cut with "…"."""
-    width = artist.get_window_extent(renderer).width
-    if width <= room:
-        return
-    artist.set_fontsize(max(artist.get_fontsize() * room / width, min_size))
-    text = artist.get_text()
-    if artist.get_window_extent(renderer).width <= room:
-        return
-    lo, hi = 0, len(text)  # the longest prefix that fits, with the ellipsis
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        artist.set_text(text[:mid].rstrip() + "\u2026")
-        if artist.get_window_extent(renderer).width <= room:
-            lo = mid
-        else:
-            hi = mid - 1
-    artist.set_text(text[:lo].rstrip() + "\u2026")
-
-
-def _offset(ax: Any, dx_pt: float, dy_pt: float) -> Any:
-    """Data coordinates shifted by a distance in points (right for PNG and PDF alike)."""
-    return ax.transData + ScaledTranslation(dx_pt / 72, dy_pt / 72, ax.figure.dpi_scale_trans)
-
-
-#: A town "has" the events within this ground distance of it.
-NEAR_KM = 25.0
-
-
-def _near_metres(latitudes: np.ndarray) -> float:
-    """:data:`NEAR_KM` in Web Mercator metres at the median of ``latitudes``."""
-    middle = float(np.nanmedian(latitudes)) if len(latitudes) else 0.0
-    return NEAR_KM * 1000 / max(math.cos(math.radians(middle)), 0.05)
-
-
-def _spaced(text: str) -> str:
-    return "\u2009".join(text)
-
-
-def plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
-
-
 def _hline(fig: Figure, y: float, x0: float, x1: float, colour: str, width: float) -> Any:
     from matplotlib.lines import Line2D
 
     return Line2D([x0, x1], [y, y], transform=fig.transFigure, color=colour, linewidth=width)
-
-
-def _legend_rule(x0: float, x1: float, y: float) -> Any:
-    from matplotlib.lines import Line2D
-
-    return Line2D([x0, x1], [y, y], color=RULE, linewidth=0.6)
 
 
 def _line_path(geom: shapely.Geometry) -> Path | None:

@@ -18,8 +18,9 @@ import numpy as np
 from dashboard import layers
 from dashboard.assets import inline_asset_urls
 from dashboard.export.data import ExportData
-from dashboard.export.figure import DEFAULT_TITLE, legend_spec
+from dashboard.export.figure import DEFAULT_TITLE
 from dashboard.export.footer import attribution_lines, exported_line
+from dashboard.export.legend import legend_spec
 from dashboard.export.render import ExportSettings
 from dashboard.export.view import (
     EARTH_RADIUS,

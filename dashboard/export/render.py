@@ -25,8 +25,9 @@ from matplotlib import colors as mcolors
 from dashboard import style
 from dashboard.errors import ExportError
 from dashboard.export.data import ExportData
-from dashboard.export.figure import Background, MapFigure, TileSource, legend_spec
+from dashboard.export.figure import Background, MapFigure, TileSource
 from dashboard.export.footer import exported_line
+from dashboard.export.legend import legend_spec
 from dashboard.export.view import (
     animation_dates,
     permalink_query,
