@@ -89,8 +89,8 @@ from dashboard.gazetteer import DEFAULT_THRESHOLD, Gazetteer
 from dashboard.geocoding import admin1_notes, geocode_events
 from dashboard.pipeline import (
     BuildSettings,
+    BuildSummary,
     area_countries,
-    build_summary,
     carried_forward_notes,
     events_after,
     load_areas,
@@ -166,7 +166,7 @@ class _PartResult:
 
 
 @dataclass
-class DistributedBuildResult:
+class DistributedBuildResult(BuildSummary):
     """A build on a cluster: where the parts are, and everything but the events themselves."""
 
     output: Path
@@ -196,18 +196,11 @@ class DistributedBuildResult:
     ``read_on_client``; then ``areas``, ``gazetteer``, ``scatter`` and ``compute`` (geocode,
     join and write)."""
 
-    def summary(self) -> dict[str, object]:
-        """The single-process build's summary, plus the partition count."""
-        summary = build_summary(
-            event_report=self.event_report,
-            input_format=self.input_format,
-            geocoded=self.geocode_counts,
-            controllers=self.controllers,
-            area_ledger=self.area_ledger,
-            area_table=self.area_table,
-            notes=self.notes,
-        )
-        return summary | {"partitions": len(self.parts)}
+    def controller_counts(self) -> dict[str, int]:
+        return dict(self.controllers)
+
+    def extra_summary(self) -> dict[str, object]:
+        return {"partitions": len(self.parts)}
 
 
 def dask_installed() -> bool:

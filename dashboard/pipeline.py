@@ -68,8 +68,53 @@ class BuildSettings:
     """A strftime format every date must match (``--date-format``); None: inferred."""
 
 
+class BuildSummary:
+    """What a build tells a person first, the same from a single-process build
+    (:class:`BuildResult`) and a partitioned one (``distributed.DistributedResult``): rows,
+    geocoding, controllers, control-area features used and set aside, problems and notes."""
+
+    event_report: Report
+    input_format: str
+    geocode_counts: dict[str, int]
+    area_ledger: AreaLedger
+    area_table: pd.DataFrame
+    notes: list[Problem]
+
+    def controller_counts(self) -> dict[str, int]:
+        """Events per controller."""
+        raise NotImplementedError
+
+    def extra_summary(self) -> dict[str, object]:
+        """Keys a kind of build adds to :meth:`summary`."""
+        return {}
+
+    def summary(self) -> dict[str, object]:
+        """Counts a person reads first: rows, geocoding, controllers, rejects, and notes."""
+        return {
+            "rows_in": self.event_report.rows_in,
+            "rows_loaded": self.event_report.rows_loaded,
+            "rows_rejected": self.event_report.rows_rejected,
+            "input_format": self.input_format,
+            "geocoded": dict(self.geocode_counts),
+            "controllers": self.controller_counts(),
+            "areas_in": self.area_ledger.features_in,
+            "areas_loaded": self.area_ledger.used + self.area_ledger.repaired,
+            "areas_repaired": self.area_ledger.repaired,
+            "areas_rejected": self.area_ledger.set_aside,
+            "control_areas": self.area_ledger.to_dict(),
+            # file, feature, reason and km² of each (OUT.rejected-areas.csv holds the same)
+            "control_area_features_not_used_as_read": json_records(self.area_table),
+            "errors": len(self.event_report.errors),
+            "warnings": len(self.event_report.warnings),
+            "file_problems": [
+                f"{p.severity}: {p.message}" for p in self.event_report.problems if p.row is None
+            ],
+            "notes": [p.message for p in self.notes],
+        } | self.extra_summary()
+
+
 @dataclass
-class BuildResult:
+class BuildResult(BuildSummary):
     """The joined events, the areas they were joined with, and what was set aside."""
 
     events: gpd.GeoDataFrame
@@ -86,52 +131,9 @@ class BuildResult:
     area_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per control-area feature set aside or repaired (``OUT.rejected-areas.csv``)."""
 
-    def summary(self) -> dict[str, object]:
-        """Counts a person reads first: rows, geocoding, controllers, rejects, and notes."""
-        controllers = self.events[schema.CONTROLLER].value_counts().to_dict()
-        return build_summary(
-            event_report=self.event_report,
-            input_format=self.input_format,
-            geocoded=self.geocode_counts,
-            controllers={str(k): int(v) for k, v in controllers.items()},
-            area_ledger=self.area_ledger,
-            area_table=self.area_table,
-            notes=self.notes,
-        )
-
-
-def build_summary(
-    *,
-    event_report: Report,
-    input_format: str,
-    geocoded: Mapping[str, int],
-    controllers: Mapping[str, int],
-    area_ledger: AreaLedger,
-    area_table: pd.DataFrame,
-    notes: Sequence[Problem],
-) -> dict[str, object]:
-    """The summary of a build, single-process or partitioned: the same keys from both."""
-    return {
-        "rows_in": event_report.rows_in,
-        "rows_loaded": event_report.rows_loaded,
-        "rows_rejected": event_report.rows_rejected,
-        "input_format": input_format,
-        "geocoded": dict(geocoded),
-        "controllers": dict(controllers),
-        "areas_in": area_ledger.features_in,
-        "areas_loaded": area_ledger.used + area_ledger.repaired,
-        "areas_repaired": area_ledger.repaired,
-        "areas_rejected": area_ledger.set_aside,
-        "control_areas": area_ledger.to_dict(),
-        # file, feature, reason and km² of each (OUT.rejected-areas.csv holds the same)
-        "control_area_features_not_used_as_read": json_records(area_table),
-        "errors": len(event_report.errors),
-        "warnings": len(event_report.warnings),
-        "file_problems": [
-            f"{p.severity}: {p.message}" for p in event_report.problems if p.row is None
-        ],
-        "notes": [p.message for p in notes],
-    }
+    def controller_counts(self) -> dict[str, int]:
+        counts = self.events[schema.CONTROLLER].value_counts().to_dict()
+        return {str(k): int(v) for k, v in counts.items()}
 
 
 #: The environment variable ``conflictmap serve`` passes its reading options in.
