@@ -4,7 +4,7 @@ Run::
 
     .venv/bin/python benchmarks/bench_popup_text.py [--chars 10000 30000 100000] [--repeat 3]
 
-A page with Leaflet and ``conflictmap.js`` (the app's own files) and one event whose actor
+A page with Leaflet and ``core.js``/``points.js`` (the app's own files) and one event whose actor
 and notes are each N characters with no space is opened in headless Chromium (Debian's,
 ``CONFLICTMAP_CHROMIUM`` or ``/usr/bin/chromium``). Timed in the page (``performance.now``):
 
@@ -114,6 +114,10 @@ def _page(folder: Path, chars: int) -> Path:
         }
     )
     payload = script_json(encode_events(events, notes_budget_bytes=None).payload)
+    scripts = "".join(
+        f'<script src="{(STATIC / f"js/{module}.js").as_uri()}"></script>'
+        for module in ("core", "points")
+    )
     page = folder / f"popup-{chars}.html"
     page.write_text(
         f"""<!doctype html><html><head><meta charset="utf-8">
@@ -121,7 +125,7 @@ def _page(folder: Path, chars: int) -> Path:
 <link rel="stylesheet" href="{(STATIC / "js/conflictmap.css").as_uri()}">
 <style>{_OLD_CSS}</style>
 <script src="{(STATIC / "vendor/leaflet/leaflet.js").as_uri()}"></script>
-<script src="{(STATIC / "js/conflictmap.js").as_uri()}"></script></head>
+{scripts}</head>
 <body><div id="map" style="width:980px;height:620px"></div><script>
 window.map = L.map('map').setView([36, 42], 9);
 L.ConflictMap.points({payload}).addTo(window.map);

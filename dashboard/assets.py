@@ -5,7 +5,8 @@ The JavaScript and CSS come from installed Python packages, never from the netwo
 * ``xstatic-leaflet`` (Leaflet 1.9.3, the version folium 0.20 is written against),
 * ``xstatic-leaflet-markercluster`` (Leaflet.markercluster 1.4.1),
 * folium's own copy of Leaflet.heat (``folium/templates/leaflet_heat.min.js``),
-* the project's point layer, ``dashboard/app/static/js/conflictmap.{js,css}``.
+* the project's own layers, ``dashboard/app/static/js/``: the modules of
+  :data:`MAP_MODULES` (``core.js``, ``points.js``, ...) and ``conflictmap.css``.
 
 :func:`ensure_static_assets` copies the package files into ``<static_dir>/vendor/`` (not
 committed) when the app starts; Streamlit serves that folder at ``<base>/app/static/`` when
@@ -52,6 +53,39 @@ class Asset:
     kind: str  # "js" or "css"
 
 
+#: The modules of the map's own script (``L.ConflictMap``, in ``static/js/<module>.js``), each
+#: with every module it uses, in load order: a page loads a module after those it needs.
+#: Each module is one function that adds to ``L.ConflictMap``, which ``core.js`` defines
+#: with the helpers the others share; ``clusters.js`` draws the events the way
+#: ``points.js`` does (payload, symbols, popups). Layers name the modules they use with
+#: :func:`map_scripts`.
+MAP_MODULES: dict[str, tuple[str, ...]] = {
+    "core": (),
+    "points": ("core",),
+    "clusters": ("core", "points"),
+    "heat": ("core",),
+    "labels": ("core",),
+    "basemap": ("core",),
+    "legend": ("core",),
+    "hexagons": ("core",),
+}
+
+
+def module_asset(module: str) -> str:
+    """The asset name of a module of :data:`MAP_MODULES` ("points": "conflictmap_points_js")."""
+    return f"conflictmap_{module}_js"
+
+
+def map_scripts(*modules: str) -> tuple[str, ...]:
+    """Asset names of ``modules`` and of the modules they need, in load order."""
+    wanted: set[str] = set()
+    for module in modules:
+        if module not in MAP_MODULES:
+            raise ValueError(f"the map's script has no module {module!r}: {list(MAP_MODULES)}")
+        wanted.update((module, *MAP_MODULES[module]))
+    return tuple(module_asset(m) for m in MAP_MODULES if m in wanted)
+
+
 # Order matters: scripts load in this order, Leaflet first.
 ASSETS: tuple[Asset, ...] = (
     Asset("leaflet", "xstatic.pkg.leaflet", "leaflet.js", "vendor/leaflet/leaflet.js", "js"),
@@ -84,7 +118,7 @@ ASSETS: tuple[Asset, ...] = (
         "vendor/leaflet-heat/leaflet-heat.min.js",
         "js",
     ),
-    Asset("conflictmap_js", None, "js/conflictmap.js", "js/conflictmap.js", "js"),
+    *(Asset(module_asset(m), None, f"js/{m}.js", f"js/{m}.js", "js") for m in MAP_MODULES),
     Asset("conflictmap_css", None, "js/conflictmap.css", "js/conflictmap.css", "css"),
 )
 # Leaflet's CSS refers to these (layer-control icon, default marker).

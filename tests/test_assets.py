@@ -60,8 +60,32 @@ def test_default_urls_reach_the_app_static_folder_from_the_component_iframe() ->
     assert (
         urljoin(iframe, urls["leaflet"]) == "http://host/base/app/static/vendor/leaflet/leaflet.js"
     )
-    for name in ("conflictmap_js", "conflictmap_css"):
+    for name in (*assets.map_scripts(*assets.MAP_MODULES), "conflictmap_css"):
         assert (assets.APP_STATIC_DIR / urls[name].removeprefix("../../app/static/")).is_file()
+
+
+def test_the_map_modules_load_after_the_modules_they_need() -> None:
+    order = list(assets.MAP_MODULES)
+    assert order[0] == "core"  # defines L.ConflictMap and the helpers the others take
+    for module, needs in assets.MAP_MODULES.items():
+        for need in needs:
+            assert order.index(need) < order.index(module), (module, need)
+            # Listed whole: what a needed module needs is named too.
+            assert set(assets.MAP_MODULES[need]) <= set(needs), (module, need)
+    # Served in that order, after Leaflet and its plugins (which clusters.js and heat.js use).
+    js = [a.name for a in assets.ASSETS if a.kind == "js"]
+    modules = [assets.module_asset(m) for m in order]
+    assert js[-len(modules) :] == modules
+    assert js[0] == "leaflet"
+
+
+def test_map_scripts_names_a_module_with_those_it_needs_in_load_order() -> None:
+    core, points = assets.module_asset("core"), assets.module_asset("points")
+    assert assets.map_scripts("core") == (core,)
+    assert assets.map_scripts("clusters") == (core, points, assets.module_asset("clusters"))
+    assert assets.map_scripts("hexagons", "points") == (core, points, "conflictmap_hexagons_js")
+    with pytest.raises(ValueError, match="no module 'conflictmap'"):
+        assets.map_scripts("conflictmap")
 
 
 def test_leaflet_is_the_version_folium_writes_its_code_for() -> None:

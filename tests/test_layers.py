@@ -557,6 +557,37 @@ def test_build_map_uses_given_asset_urls_for_every_element() -> None:
         build_map(center=(0, 0), zoom=1, assets={"leaflet": "x.js"})
 
 
+def test_each_layer_links_the_map_modules_it_uses_after_those_they_need() -> None:
+    def links(element: Any) -> list[str]:
+        return [name for name, _ in element.default_js]
+
+    core, points = assets.module_asset("core"), assets.module_asset("points")
+    assert links(events_layer(_events())) == ["leaflet", core, points]
+    cluster = ["leaflet", "markerclusterjs", core, points, assets.module_asset("clusters")]
+    assert links(cluster_layer(_events())) == cluster
+    heat = ["leaflet", "leaflet-heat.js", core, assets.module_asset("heat")]
+    assert links(heatmap_layer(_events())) == heat
+    legend = legend_element(["SDF"], ["Battles"], as_of=None, window_days=None)
+    assert links(legend) == ["leaflet", core, assets.module_asset("legend")]
+    (labels,) = context_layer(None, _towns())._children.values()
+    assert links(labels) == ["leaflet", core, assets.module_asset("labels")]
+    basemap = layers.JsonLayer("remoteBasemap", "{}", name="basemap")
+    assert links(basemap) == ["leaflet", core, assets.module_asset("basemap")]
+    assert links(layers.JsonLayer("viewDate", "{}", name="date")) == ["leaflet", core]
+    with pytest.raises(ValueError, match="L.ConflictMap.nothing"):
+        layers.JsonLayer("nothing", "{}", name="x")
+
+
+def test_the_page_loads_every_map_module_once_in_load_order() -> None:
+    """The map links them all (streamlit-folium loads scripts only when the map mounts, not
+    when layers are swapped in), in the order of assets.MAP_MODULES."""
+    html = _full_map(assets=assets.asset_urls("/s/")).get_root().render()
+    sources = re.findall(r'<script src="([^"]+)"', html)
+    ours = [s for s in sources if s.startswith("/s/js/")]
+    assert ours == [f"/s/js/{m}.js" for m in assets.MAP_MODULES]
+    assert sources.index("/s/vendor/leaflet/leaflet.js") < sources.index("/s/js/core.js")
+
+
 def test_same_inputs_same_html() -> None:
     assert _html(_full_map()) == _html(_full_map())
 
@@ -872,7 +903,7 @@ def test_popup_says_no_area_instead_of_unknown_controller(page: _Page, site: Any
     assert rows[1]["Controlled by"] == "SDF (high confidence)"
 
 
-# --- long text in popups (conflictmap.js CM.longText) ----------------------------------------
+# --- long text in popups (core.js CM.longText) -----------------------------------------------
 
 LONG_NOTE = "n" * 100_000  # no space: Chromium took 20-30 s to lay out such a run whole
 LONG_ACTOR = XSS * 3000  # 105,000 characters of markup, with spaces
@@ -1030,7 +1061,7 @@ def test_map_legend_and_polygons_agree_on_every_date() -> None:
         assert {c[0]: c[1] for c in legend["controllers"]} == {n: palette[n] for n in shown}
 
 
-# --- events on one spot (conflictmap.js CM.stackPopup, count badges) -------------------------
+# --- events on one spot (points.js CM.stackPopup, count badges) ------------------------------
 
 
 def _one_spot(n: int) -> pd.DataFrame:

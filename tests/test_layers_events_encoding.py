@@ -2,7 +2,7 @@
 
 ``decode_events`` is written from the format description in ``dashboard.layers.events``
 (not from its code), so an encoder bug is not mirrored by the decoder. The browser tests
-check that conflictmap.js decodes the same values, and that a popup of a 100k-event map
+check that points.js decodes the same values, and that a popup of a 100k-event map
 opens, says that the notes were not sent, and where to read them.
 """
 

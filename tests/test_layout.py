@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+from dashboard.assets import MAP_MODULES
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dashboard"
 
@@ -105,10 +108,59 @@ def test_the_command_line_has_one_error_type():
     assert own == []
 
 
+# --- the map's script: one module per file in app/static/js (assets.MAP_MODULES) ----------
+
+JS_DIR = PACKAGE / "app" / "static" / "js"
+
+
+def _map_scripts() -> dict[str, str]:
+    """The text of each module of the map's script, in load order."""
+    return {m: (JS_DIR / f"{m}.js").read_text(encoding="utf-8") for m in MAP_MODULES}
+
+
+def test_every_script_of_the_map_is_a_registered_module():
+    """A script in static/js reaches a page only as one of assets.MAP_MODULES (the Play/Pause
+    button's, a Streamlit component, is loaded by Streamlit)."""
+    assert {p.stem for p in JS_DIR.glob("*.js")} - {"playpause"} == set(MAP_MODULES)
+
+
 def test_the_map_script_defines_each_helper_once():
-    """conflictmap.js has two sections (the layers, then the hexagons); the second takes the
-    first's helpers from ``L.ConflictMap.util`` instead of keeping copies that drift (its
-    own ``isoDay`` had lost the guard against missing dates)."""
-    script = (PACKAGE / "app" / "static" / "js" / "conflictmap.js").read_text(encoding="utf-8")
-    for helper in ("el", "isoDay"):
-        assert script.count(f"function {helper}(") == 1, helper
+    """core.js defines the shared helpers; the other modules take them from
+    ``L.ConflictMap.util`` instead of keeping copies that drift (the hexagons' own ``isoDay``
+    had lost the guard against missing dates, and their ``shortCount`` wrote counts of a
+    million or more otherwise than the points' badges)."""
+    scripts = _map_scripts()
+    util = re.search(r"CM\.util = \{(.*?)\};", scripts["core"], re.DOTALL)
+    assert util is not None
+    shared = re.findall(r"(\w+):", util.group(1))
+    assert {"el", "isoDay", "fmtCount", "shortCount"} <= set(shared)
+    for helper in shared:
+        # "function el(" or "var DAY_MS = ...", not "el = util.el" nor "CM.shortCount = ..."
+        definition = re.compile(
+            rf"\bfunction {helper}\(|(?<![\w.]){helper} = (?!(CM\.)?util\.{helper}\b)"
+        )
+        owners = [m for m, text in scripts.items() for _ in definition.finditer(text)]
+        assert owners == ["core"], (helper, owners)
+    # The helpers a module takes are ones core.js shares.
+    for module, text in scripts.items():
+        taken = set(re.findall(r"\butil\.(\w+)", text))
+        assert taken <= set(shared), (module, taken - set(shared))
+
+
+def test_each_map_module_uses_only_the_modules_it_needs():
+    """A module reads from ``L.ConflictMap`` only what it defines or what the modules it
+    needs (assets.MAP_MODULES) define: those are the ones a page loads before it. And each
+    name has one module that defines it."""
+    scripts = _map_scripts()
+    namespace = re.search(r"L\.ConflictMap = \{(.*?)\}", scripts["core"])
+    assert namespace is not None
+    owner: dict[str, str] = dict.fromkeys(re.findall(r"(\w+):", namespace.group(1)), "core")
+    for module, text in scripts.items():
+        for name in re.findall(r"\bCM\.(\w+) = ", text):
+            assert owner.setdefault(name, module) == module, f"CM.{name}: {owner[name]}, {module}"
+    for module, text in scripts.items():
+        for name in set(re.findall(r"\bCM\.(\w+)", text)):
+            assert name in owner, f"{module}.js reads CM.{name}, which no module defines"
+            assert owner[name] in (module, *MAP_MODULES[module]), (
+                f"{module}.js reads CM.{name} of {owner[name]}.js, not among the modules it needs"
+            )

@@ -179,7 +179,7 @@ def view_date_group(as_of: dt.date) -> folium.FeatureGroup:
     """The layer that writes on the map the date its layers are drawn for.
 
     Added after every other layer of an update (``L.ConflictMap.ViewDate`` in
-    conflictmap.js): once the browser has added it, the areas, events and legend of that
+    ``static/js/core.js``): once the browser has added it, the areas, events and legend of that
     date are on the map, and the map's container says so in ``data-cm-as-of``. The Pause
     button reads the date there; it is kept out of the layer control.
 

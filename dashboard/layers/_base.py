@@ -13,7 +13,7 @@ from folium.template import Template
 
 from dashboard import assets
 
-#: Where the map page finds Leaflet, the plugins and conflictmap.js when nobody says
+#: Where the map page finds Leaflet, the plugins and the map's own scripts when nobody says
 #: otherwise: the app's static folder as seen from streamlit-folium's iframe.
 DEFAULT_ASSETS: Mapping[str, str] = assets.asset_urls(assets.COMPONENT_STATIC_URL)
 _KIND = {a.name: a.kind for a in assets.ASSETS}
@@ -114,17 +114,32 @@ class _Raw(Element):
 
 _PLACEHOLDER = "/*cm-payload*/null"
 
+#: The module of the map's script (``assets.MAP_MODULES``) that defines each
+#: ``L.ConflictMap.<factory>`` a :class:`JsonLayer` calls.
+FACTORY_MODULES: Mapping[str, str] = {
+    "points": "points",
+    "cluster": "clusters",
+    "heat": "heat",
+    "hexagons": "hexagons",
+    "labels": "labels",
+    "remoteBasemap": "basemap",
+    "legend": "legend",
+    "viewDate": "core",
+}
+
 
 class JsonLayer(AssetLinks, Layer):
-    """A layer made by one ``L.ConflictMap.<factory>(json)`` call from conflictmap.js.
+    """A layer made by one ``L.ConflictMap.<factory>(json)`` call of the map's script.
 
     The payload is already JavaScript source (``safety.script_json``); the template puts it
     in verbatim. Everything is in the ``script`` macro because streamlit-folium keeps only
     that macro of layers passed as ``feature_group_to_add`` (their header and html macros
-    are never sent to the browser).
+    are never sent to the browser). The layer links Leaflet, :attr:`_plugin_js`, and the
+    module that defines the factory (:data:`FACTORY_MODULES`) after those it needs.
     """
 
-    _asset_js: tuple[str, ...] = ("leaflet", "conflictmap_js")
+    #: Leaflet plugins the factory uses (asset names), loaded before the map's modules.
+    _plugin_js: tuple[str, ...] = ()
     _asset_css: tuple[str, ...] = ("leaflet_css", "conflictmap_css")
     #: What the layer holds and what its builder set aside (rows without coordinates).
     n_points: int = 0
@@ -169,7 +184,11 @@ class JsonLayer(AssetLinks, Layer):
         control: bool = True,
         show: bool = True,
     ) -> None:
+        if factory not in FACTORY_MODULES:
+            raise ValueError(f"no module of the map's script defines L.ConflictMap.{factory}")
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "ConflictMap" + factory.capitalize()
         self.factory = factory
+        module = assets.map_scripts(FACTORY_MODULES[factory])
+        self._asset_js = ("leaflet", *self._plugin_js, *module)
         self.payload = payload

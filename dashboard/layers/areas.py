@@ -14,6 +14,7 @@ import shapely
 from folium.template import Template
 
 from dashboard import schema, style
+from dashboard.assets import map_scripts
 from dashboard.errors import CRSError
 from dashboard.layers._base import AssetLinks, content_seed, stabilise_ids
 from dashboard.layers.safety import escape_text, script_json
@@ -70,7 +71,7 @@ class AreasGroup(folium.FeatureGroup):
 class _Hatch(AssetLinks, folium.MacroElement):
     """Defines the hatch pattern contested areas are filled with (once per page)."""
 
-    _asset_js = ("leaflet", "conflictmap_js")
+    _asset_js = ("leaflet", *map_scripts("core"))
     _asset_css = ("leaflet_css", "conflictmap_css")
     _template = Template(
         """

@@ -1,7 +1,7 @@
 """Event layers: canvas points, clusters and a heat map, all from compact arrays.
 
 One folium object per layer, never one per event. The points and clusters get one JSON
-value (format 2) that ``conflictmap.js`` decodes into typed arrays::
+value (format 2) that ``points.js`` decodes into typed arrays::
 
     {"format": 2, "n": <events>, "scale": 10000,
      "cols":   {name: column, ...},              one value per event
@@ -84,10 +84,10 @@ POPUP_LABELS: Mapping[str, Any] = {
     "outsideAreas": "no control area mapped here on that date",
     "geoPrecision": ["unknown precision", "exact place", "near the place", "regional centroid"],
     "timePrecision": ["", "", "date within a week", "date within a month or more"],
-    # A value longer than the popup shows at once (conflictmap.js CM.longText); {n} is
+    # A value longer than the popup shows at once (core.js CM.longText); {n} is
     # the number of characters not shown yet.
     "showMore": "Show more ({n} more characters)",
-    # Events under one click (conflictmap.js CM.stackPopup): {n} events, newest first.
+    # Events under one click (points.js CM.stackPopup): {n} events, newest first.
     "stackTitle": "{n} events here",
     "stackOrder": "newest first; click an event for its details",
     "stackMore": "Show {k} more ({n} not shown yet)",
@@ -127,7 +127,7 @@ class EncodedEvents:
     Attributes
     ----------
     payload
-        The JSON value (a dict) ``conflictmap.js`` reads (format in the module docstring).
+        The JSON value (a dict) ``points.js`` reads (format in the module docstring).
     kept
         Positions (``iloc``) of the rows that were drawn, in payload order.
     skipped
@@ -663,7 +663,7 @@ def _encoded_layer(
 
 
 class _ClusterLayer(_EventsLayer):
-    _asset_js = ("leaflet", "markerclusterjs", "conflictmap_js")
+    _plugin_js = ("markerclusterjs",)
     _asset_css = ("leaflet_css", "markerclustercss", "markerclusterdefaultcss", "conflictmap_css")
 
 
@@ -703,8 +703,7 @@ def cluster_layer(
 class _HeatLayer(JsonLayer):
     """Leaflet.heat fed from integer coordinates (folium's HeatMap validates row by row)."""
 
-    _asset_js = ("leaflet", "leaflet-heat.js", "conflictmap_js")
-    _asset_css = ("leaflet_css", "conflictmap_css")
+    _plugin_js = ("leaflet-heat.js",)
 
 
 def heatmap_layer(

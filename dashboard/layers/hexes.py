@@ -3,7 +3,7 @@
 The page gets one small record per hexagon, never one per event: axial grid coordinates
 (the browser computes the exact centre and corners from them and the cell size), the count,
 the known fatalities and how many tolls are unknown, counts per event type and the first
-and last day. ``L.ConflictMap.Hexagons`` in ``conflictmap.js`` draws them as regular
+and last day. ``L.ConflictMap.Hexagons`` in ``hexagons.js`` draws them as regular
 hexagons whose size follows the map zoom, filled by count on a log-scale ramp
 (``style.HEX_RAMP``), and builds each popup as text.
 """
@@ -64,7 +64,7 @@ class HexagonKey:
     hint: str = LEGEND_HINT
 
     def spec(self) -> dict[str, Any]:
-        """The JSON value ``conflictmap.js`` reads."""
+        """The JSON value the legend (``legend.js``) reads."""
         return {
             "heading": self.heading,
             "classes": [list(c) for c in self.classes],

@@ -13,6 +13,7 @@ from branca.element import Element
 from folium.template import Template
 
 from dashboard import schema, style
+from dashboard.assets import map_scripts
 from dashboard.layers._base import (
     ALL_CSS,
     ALL_JS,
@@ -78,7 +79,7 @@ class ConflictMap(AssetLinks, folium.Map):
 
 
 class _MapSetup(AssetLinks, folium.MacroElement):
-    _asset_js = ("leaflet", "conflictmap_js")
+    _asset_js = ("leaflet", *map_scripts("core"))
     _asset_css = ("leaflet_css", "conflictmap_css")
     _template = Template(
         """
@@ -121,7 +122,7 @@ def build_map(
         ``"osm"``: OpenStreetMap tiles, with their attribution (the only network use).
         ``"none"``: no tiles at all; add :func:`context_layer` for outlines and towns.
     assets
-        ``{name: url}`` of Leaflet, the plugins and conflictmap.js, as returned by
+        ``{name: url}`` of Leaflet, the plugins and the map's own scripts, as returned by
         ``dashboard.assets.ensure_static_assets`` or ``inline_asset_urls``; default: the
         app's static folder as seen from streamlit-folium's iframe.
     layers, legend

@@ -17,7 +17,7 @@ function shownDate(frameTitle) {
     try {
       const box = frame.contentDocument && frame.contentDocument.querySelector('[data-cm-as-of]');
       if (box) return box.getAttribute('data-cm-as-of');
-    } catch (err) {
+    } catch {
       return null; // a frame of another origin: nothing to read
     }
   }
