@@ -130,10 +130,7 @@ def _vary(name: str, rng: random.Random) -> str:
         out = out.replace(" ", "-") if " " in out else out.replace("-", " ")
     if rng.random() < 0.2:
         low = out.lower()
-        if low.startswith(("al ", "al-")):
-            out = out[3:]
-        else:
-            out = rng.choice(["Al-", "al ", "Al "]) + out
+        out = out[3:] if low.startswith(("al ", "al-")) else rng.choice(["Al-", "al ", "Al "]) + out
     if rng.random() < 0.15 and len(out) >= 6:
         out = _typo(out, rng)
     return out
@@ -206,7 +203,7 @@ def naive_geocode(
             owners.append(place)
     iso = {v: k for k, v in COUNTRIES.items()}
     out = []
-    for loc, country in zip(locations, countries):
+    for loc, country in zip(locations, countries, strict=True):
         choices, owners = by_country[iso[country]]
         hit = process.extractOne(
             loc,
@@ -257,7 +254,7 @@ def main(
     ours_lon = result.events[schema.LONGITUDE].to_numpy()
     ours_q = pd.Series([_score(ours_lat[i], ours_lon[i], truth[i]) for i in sample]).value_counts()
     naive_q = pd.Series(
-        [_score(lat, lon, truth[i]) for (lat, lon), i in zip(naive, sample)]
+        [_score(lat, lon, truth[i]) for (lat, lon), i in zip(naive, sample, strict=True)]
     ).value_counts()
     all_q = pd.Series(
         [_score(ours_lat[i], ours_lon[i], truth[i]) for i in range(rows)]
@@ -465,7 +462,12 @@ def measure_real(rows: pd.DataFrame, gazetteer: Gazetteer, *, use_admin1: bool =
         [
             _error_km(lat, lon, true_lat, true_lon, area)
             for lat, lon, true_lat, true_lon, area in zip(
-                out[schema.LATITUDE], out[schema.LONGITUDE], rows[TRUE_LAT], rows[TRUE_LON], areas
+                out[schema.LATITUDE],
+                out[schema.LONGITUDE],
+                rows[TRUE_LAT],
+                rows[TRUE_LON],
+                areas,
+                strict=True,
             )
         ]
     )

@@ -6,6 +6,7 @@ sections of RESULTS.md (each section names the date it was measured).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -58,10 +59,8 @@ def _load(name: str):
 def _versions() -> str:
     found = []
     for name in PACKAGES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            pass
     return ", ".join(found)
 
 

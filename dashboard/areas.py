@@ -864,7 +864,7 @@ def _looks_like_degrees(frame: gpd.GeoDataFrame) -> bool:
     if not present.any():
         return False
     x0, y0, x1, y1 = frame.geometry[present].total_bounds
-    return bool(-180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90)
+    return bool(x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90)
 
 
 def _feature_error(

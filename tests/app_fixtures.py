@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 EVENTS_HEADER = (
     "event_id,event_date,event_type,sub_event_type,actor1,actor2,country,admin1,admin2,"
     "location,latitude,longitude,geo_precision,time_precision,fatalities,source,notes"
@@ -97,8 +99,6 @@ def write_inputs(
 
 
 # --- pytest fixtures shared by the AppTest modules (imported there by name) ---------------
-
-import pytest
 
 
 @pytest.fixture

@@ -670,7 +670,11 @@ def test_ocha_facts_hold_through_the_join(ocha):
     events[EVENT_DATE] = pd.to_datetime(events[EVENT_DATE])
     out = join_events_to_areas(events, ocha.areas)
     got = dict(
-        zip(zip(out["place"], out[EVENT_DATE].dt.date.astype(str)), out[CONTROLLER], strict=True)
+        zip(
+            zip(out["place"], out[EVENT_DATE].dt.date.astype(str), strict=True),
+            out[CONTROLLER],
+            strict=True,
+        )
     )
     assert got[("Tall Abyad", "2015-06-01")] == ISLAMIC_STATE  # "ISIS-affiliated groups"
     assert got[("Tall Abyad", "2015-12-15")] == "Kurdish Forces"

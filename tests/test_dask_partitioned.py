@@ -59,7 +59,9 @@ def test_acled_version_superseded_by_a_row_in_another_partition(tmp_path, client
     events = _write(tmp_path / "acled.csv", header, rows)
 
     single, dist = same_build(events, tmp_path, client, rows=3)
-    reasons = dict(zip(dist.rejected[schema.SOURCE_ROW], dist.rejected[schema.REJECT_REASON]))
+    reasons = dict(
+        zip(dist.rejected[schema.SOURCE_ROW], dist.rejected[schema.REJECT_REASON], strict=True)
+    )
     assert "superseded by a newer version" in reasons[4]  # original row 3, now row 4
     assert "superseded by a newer version" in reasons[2]  # the older copy of row 31
     assert "with the same or no timestamp" in reasons[len(rows)]
@@ -75,7 +77,9 @@ def test_duplicate_ids_in_different_partitions(tmp_path, client):
     events = _write(tmp_path / "events.csv", header, rows)
 
     _, dist = same_build(events, tmp_path, client, rows=4)
-    reasons = dict(zip(dist.rejected[schema.SOURCE_ROW], dist.rejected[schema.REJECT_REASON]))
+    reasons = dict(
+        zip(dist.rejected[schema.SOURCE_ROW], dist.rejected[schema.REJECT_REASON], strict=True)
+    )
     assert (
         reasons[61]
         == f"duplicate event_id {rows[1][0]!r}: row 2 has the same id (that one is kept)"

@@ -658,5 +658,5 @@ def test_real_geonames_extract_is_what_we_load(shared_data):
 
 
 def test_bundled_alias_path_is_the_package_one():
-    assert paths.BUNDLED_ALIASES == Path(paths.GEODATA_DIR) / "gazetteer_aliases.csv"
+    assert Path(paths.GEODATA_DIR) / "gazetteer_aliases.csv" == paths.BUNDLED_ALIASES
     assert paths.BUNDLED_ALIASES.is_file()

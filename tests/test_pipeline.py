@@ -202,7 +202,9 @@ def test_every_set_aside_row_reaches_the_rejected_csv_with_its_reason(tmp_path):
     assert len(written) + len(rejected) == 5
     assert written[schema.EVENT_ID].tolist() == ["IRQ1"]
     assert written["timestamp"].tolist() == ["2000"]  # ACLED's extra columns kept to the end
-    reasons = dict(zip(rejected[schema.SOURCE_ROW].astype(int), rejected[schema.REJECT_REASON]))
+    reasons = dict(
+        zip(rejected[schema.SOURCE_ROW].astype(int), rejected[schema.REJECT_REASON], strict=True)
+    )
     assert sorted(reasons) == [1, 3, 4, 5]
     assert reasons[1].startswith("superseded by a newer version (timestamp 2000, row 2)")
     assert "not a real date" in reasons[3]

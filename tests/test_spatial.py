@@ -394,8 +394,12 @@ def _random_case(seed: int) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     back = rng.integers(0, 6, n) * (rng.random(n) < 0.5)
     ahead = rng.integers(0, 6, n) * (rng.random(n) < 0.5)
     dates = [str((DAY0 + pd.Timedelta(days=int(d))).date()) for d in day]
-    starts = [str((DAY0 + pd.Timedelta(days=int(d - b))).date()) for d, b in zip(day, back)]
-    ends = [str((DAY0 + pd.Timedelta(days=int(d + a))).date()) for d, a in zip(day, ahead)]
+    starts = [
+        str((DAY0 + pd.Timedelta(days=int(d - b))).date()) for d, b in zip(day, back, strict=True)
+    ]
+    ends = [
+        str((DAY0 + pd.Timedelta(days=int(d + a))).date()) for d, a in zip(day, ahead, strict=True)
+    ]
     events = make_events([tuple(p) for p in xy], dates, start=starts, end=ends)
     return events, areas
 

@@ -160,7 +160,9 @@ def start(options: S.Options, data_key: str) -> None:
             # The kept window would show "0 events" with no reason given: open the new
             # data where it has events instead, and say so.
             default = S.default_state(options)
-            notices = [n for n, c in zip(notices, changes) if not c.startswith("date moved")]
+            notices = [
+                n for n, c in zip(notices, changes, strict=True) if not c.startswith("date moved")
+            ]
             notices.insert(
                 0,
                 "The new data has no events in the window of "

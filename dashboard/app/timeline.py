@@ -41,13 +41,15 @@ def time_ticks(first: dt.date, last: dt.date) -> tuple[list[dt.date], str]:
     ticks on a weekly axis labelled "%b %Y" repeat a month's name once a week)."""
     if last < first:
         first, last = last, first
-    for unit, step, fmt in _TICK_STEPS:
-        ticks = _ticks(first, last, unit, step)
-        if len(ticks) <= MAX_TICKS:
-            break
+    # The finest step that gives few enough ticks (else the last, yearly one).
+    unit, step, label = next(
+        (s for s in _TICK_STEPS if len(_ticks(first, last, s[0], s[1])) <= MAX_TICKS),
+        _TICK_STEPS[-1],
+    )
+    ticks = _ticks(first, last, unit, step)
     if unit == "day" and first.year != last.year:
-        fmt = "%d %b %Y"
-    return ticks, fmt
+        return ticks, "%d %b %Y"
+    return ticks, label
 
 
 def _ticks(first: dt.date, last: dt.date, unit: str, step: int) -> list[dt.date]:

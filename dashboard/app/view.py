@@ -663,12 +663,19 @@ def _event_table(
         def window_rows() -> pd.DataFrame:
             return store_ds.store.select(view.as_of, view.window, view.filters)
 
-        csv_rows = lambda: window_rows()[columns]
+        def csv_rows() -> pd.DataFrame:
+            return window_rows()[columns]
+
         geojson_rows = window_rows
     else:
-        csv_rows = lambda: table if len(table.columns) else shown
         full = shown.drop(columns=["geometry"], errors="ignore")
-        geojson_rows = lambda: full
+
+        def csv_rows() -> pd.DataFrame:
+            return table if len(table.columns) else shown
+
+        def geojson_rows() -> pd.DataFrame:
+            return full
+
     left.download_button(
         "Download CSV",
         data=lambda: to_csv_bytes(csv_rows()),

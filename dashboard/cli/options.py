@@ -220,7 +220,9 @@ def parse_as_of(items: Sequence[str]) -> tuple[str | None, dict[str, str]]:
         try:
             dt.date.fromisoformat(day)
         except ValueError:
-            raise click.BadParameter(f"{item!r}: {day} is not a date", param_hint="--as-of")
+            raise click.BadParameter(
+                f"{item!r}: {day} is not a date", param_hint="--as-of"
+            ) from None
         if not sep:
             if default is not None and default != day:
                 raise click.BadParameter(
