@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # The port `make run` serves on: `make run PORT=8600`.
 PORT ?= 8501
 
-.PHONY: run test bench browser-deps clean
+.PHONY: run test lint bench browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ browser-deps:
 
 test: $(TEST_STAMP) browser-deps
 	$(BIN)/python -m pytest
+
+# The house rules: ruff (rules and format), mypy on the package, ESLint on the map's script
+# (tests/lint_js.sh installs it from package-lock.json). CI runs this before the tests.
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	bash tests/lint_js.sh
 
 bench: $(TEST_STAMP) browser-deps
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -164,3 +164,37 @@ def test_each_map_module_uses_only_the_modules_it_needs():
             assert owner[name] in (module, *MAP_MODULES[module]), (
                 f"{module}.js reads CM.{name} of {owner[name]}.js, not among the modules it needs"
             )
+
+
+def _readme_layout() -> list[str]:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```", 2)[1].splitlines()
+
+
+def test_the_readme_layout_names_every_module_once():
+    listed: list[str] = []
+    folders: list[tuple[int, str]] = []  # (indent, folder) of the lines above
+    for line in _readme_layout():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        name = line.split()[0]
+        folders = [(i, f) for i, f in folders if i < indent]
+        if name.endswith("/"):
+            folders.append((indent, name))
+        elif name.endswith(".py"):
+            listed.append("".join(f for _, f in folders) + name)
+    on_disk = sorted(
+        str(p.relative_to(PACKAGE.parent))
+        for p in PACKAGE.rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    assert len(listed) == len(set(listed)), "a module is listed twice"
+    assert sorted(listed) == on_disk
+
+
+def test_the_readme_layout_names_every_map_module():
+    text = "\n".join(_readme_layout())
+    scripts = sorted(p.name for p in (PACKAGE / "app" / "static" / "js").glob("*.js"))
+    assert sorted(set(re.findall(r"\b[a-z]+\.js\b", text))) == scripts
