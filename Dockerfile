@@ -21,7 +21,7 @@ RUN groupadd --system --gid 10001 conflictmap \
  && useradd --system --uid 10001 --gid conflictmap --create-home \
       --home-dir /home/conflictmap conflictmap
 
-# Installed from a scratch folder that is then removed, as from a wheel: the bundled
+# Installed as a wheel, built from a scratch folder that is then removed: the bundled
 # events.csv and geodata/ go to /usr/local/share/conflictmap, where the package looks
 # outside a checkout. No copy of the sources stays where Python would import it before the
 # installed one (the current folder comes first for `python -c` and `python -m`). Then
@@ -31,8 +31,9 @@ WORKDIR /src
 COPY pyproject.toml README.md events.csv ./
 COPY geodata ./geodata
 COPY dashboard ./dashboard
-RUN pip install /src \
- && rm -rf /src \
+RUN pip wheel --no-deps --wheel-dir /tmp/wheels /src \
+ && pip install /tmp/wheels/conflictmap-*.whl \
+ && rm -rf /src /tmp/wheels \
  && cd / \
  && python -c "from dashboard.assets import ensure_static_assets; ensure_static_assets()"
 WORKDIR /app

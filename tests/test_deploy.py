@@ -145,7 +145,11 @@ def test_no_copy_of_the_sources_stays_where_the_server_runs():
     runs = " ".join(_of("RUN"))
     for folder in source_dirs:
         assert folder != _of("WORKDIR")[-1], f"the sources stay in the server's folder {folder}"
-        assert f"pip install {folder}" in runs and f"rm -rf {folder}" in runs, folder
+        # built into a wheel, the wheel installed, both folders removed
+        assert f"pip wheel --no-deps --wheel-dir /tmp/wheels {folder}" in runs, folder
+        assert "pip install /tmp/wheels/conflictmap-" in runs
+        assert f"rm -rf {folder} /tmp/wheels" in runs, folder
+    assert "pip install -e" not in runs and "--editable" not in runs
 
 
 def test_the_hosting_settings_are_installed_and_no_secrets_are():

@@ -1,5 +1,5 @@
 """The package as a wheel, installed like any other (not editable, not from a checkout):
-it finds its bundled demo and geodata, and builds the demo.
+it finds its bundled demo and geodata, builds the demo, and serves the dashboard.
 
 The wheel is built offline (``--no-build-isolation``: the test extras hold setuptools) and
 installed into a fresh virtual environment whose only other path is this environment's
@@ -9,9 +9,15 @@ the checkout.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import subprocess
 import sys
 import sysconfig
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -72,3 +78,55 @@ def test_the_installed_command_builds_the_demo(installed, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "every row and control-area feature used" in done.stdout + done.stderr
     assert (tmp_path / "out").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def test_the_installed_command_serves_the_dashboard(installed, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env.pop("DASHBOARD_PASSWORD", None)
+    server = subprocess.Popen(
+        [str(installed), "-m", "dashboard", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # A condition wait: generous, so that a busy machine slows it down but never fails it.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and server.poll() is None:
+            with contextlib.suppress(OSError):
+                if _get(f"{base}/_stcore/health")[0] == 200:
+                    break
+            time.sleep(0.25)
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+        assert _get(f"{base}/_stcore/health")[0] == 200
+        # The page, and the map's own script and Leaflet served from the installed package.
+        status, page = _get(f"{base}/")
+        assert status == 200 and b"<html" in page.lower()
+        status, core = _get(f"{base}/app/static/js/core.js")
+        assert status == 200 and b"L.ConflictMap" in core
+        status, leaflet = _get(f"{base}/app/static/vendor/leaflet/leaflet.js")
+        assert status == 200 and len(leaflet) > 100_000
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
