@@ -198,3 +198,25 @@ def test_the_readme_layout_names_every_map_module():
     text = "\n".join(_readme_layout())
     scripts = sorted(p.name for p in (PACKAGE / "app" / "static" / "js").glob("*.js"))
     assert sorted(set(re.findall(r"\b[a-z]+\.js\b", text))) == scripts
+
+
+def test_no_private_name_crosses_a_module():
+    # A name with a leading underscore is its module's own; a module with one (layers/_base)
+    # belongs to its package. Other modules use public names, or the seam is missing.
+    crossings = []
+    for path in _modules():
+        here = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                "dashboard"
+            ):
+                continue
+            module = node.module or ""
+            for alias in node.names:
+                dunder = alias.name.startswith("__") and alias.name.endswith("__")
+                if alias.name.startswith("_") and not dunder:
+                    crossings.append(f"{here}: {module}.{alias.name}")
+            private = [p for p in module.split(".") if p.startswith("_")]
+            if private and not here.startswith(module.rsplit(".", 1)[0] + "."):
+                crossings.append(f"{here}: {module}")
+    assert crossings == []
