@@ -6,7 +6,6 @@ import base64
 import contextlib
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from procs import free_port, stop
 
 from dashboard import assets
 from dashboard.errors import InputFileError
@@ -175,12 +175,6 @@ st.text("clicked: " + repr((out or {}).get("last_object_clicked_popup")))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 90) -> None:
     """Poll Streamlit's health endpoint until it answers (or the server died)."""
     deadline = time.monotonic() + deadline_s
@@ -201,7 +195,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 9
 def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("app")
     (folder / "app.py").write_text(textwrap.dedent(APP), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     proc = subprocess.Popen(
         [
@@ -232,12 +226,7 @@ def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.mark.browser

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -21,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from procs import free_port, stop
 
 from dashboard import paths
 
@@ -80,12 +80,6 @@ def test_the_installed_command_builds_the_demo(installed, tmp_path):
     assert (tmp_path / "out").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -95,7 +89,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_the_installed_command_serves_the_dashboard(installed, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     env.pop("DASHBOARD_PASSWORD", None)
     server = subprocess.Popen(
@@ -124,9 +118,4 @@ def test_the_installed_command_serves_the_dashboard(installed, tmp_path):
         status, leaflet = _get(f"{base}/app/static/vendor/leaflet/leaflet.js")
         assert status == 200 and len(leaflet) > 100_000
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from procs import free_port, stop
 
 from dashboard import paths
 from dashboard.cli import streamlit_command
@@ -32,12 +33,6 @@ PAGE_TIMEOUT_MS = 90_000
 FIRST_MAP_TIMEOUT_MS = 240_000
 MAP_FRAME_TITLE = "streamlit_folium.st_folium"
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -106,12 +101,7 @@ def run_server(
                 process.wait(timeout=0.2)  # returns early only if the server exits
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        stop(process)
         log_file.close()
 
 
