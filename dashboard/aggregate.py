@@ -370,7 +370,8 @@ def _types(events: pd.DataFrame, event_types: Iterable[str] | None) -> tuple[np.
 
 
 def _missing(value: object) -> bool:
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    # pd.isna takes any scalar; pandas-stubs' is_scalar does not narrow ``object`` to one.
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))  # type: ignore[call-overload]
 
 
 def _days(events: pd.DataFrame) -> np.ndarray:

@@ -60,7 +60,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -68,6 +68,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 
 from dashboard.arealedger import AREA_KM2, AREA_KM2_BEFORE, REASON_KIND, AreaLedger
 from dashboard.errors import CRSError, GeometryError, InputFileError, SchemaError
@@ -98,7 +99,7 @@ __all__ = [
 ]
 
 #: The dtype of VALID_FROM / VALID_TO: whole days (midnight), NaT in VALID_TO = open-ended.
-DATE_DTYPE = "datetime64[s]"
+DATE_DTYPE: Final = "datetime64[s]"
 
 #: OCHA "Areas of Influence" (2015) ``actor_type`` values mapped onto the project's names.
 #: Only the unambiguous ones: "Kurdish Forces" (YPG, before and during the SDF's founding
@@ -420,10 +421,10 @@ def _as_of_day(value: Any) -> date | None:
     if value is None:
         return None
     try:
-        stamp = pd.Timestamp(value)
+        stamp: pd.Timestamp | None = pd.Timestamp(value)
     except (ValueError, TypeError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
         raise SchemaError(f"--as-of {value!r}: expected a date YYYY-MM-DD")
     return stamp.date()
 
@@ -1069,7 +1070,7 @@ def _split_antimeridian(geoms: np.ndarray, pending: np.ndarray, name: str, repor
         )
 
 
-def _translate_west(geom: shapely.Geometry) -> shapely.Geometry:
+def _translate_west(geom: BaseGeometry) -> BaseGeometry:
     """Move a geometry 360 degrees west (the eastern half of an antimeridian split)."""
     return shapely.transform(geom, lambda xy: xy - [360.0, 0.0])
 

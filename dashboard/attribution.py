@@ -166,4 +166,6 @@ def _uses_gazetteer(dataset: Any) -> bool:
         return bool(methods.isin(_GAZETTEER_METHODS).any())
     summary = getattr(dataset, "summary", None)
     listed = summary.get("geocode_methods") if isinstance(summary, dict) else None
-    return bool(listed) and bool(_GAZETTEER_METHODS & {str(m) for m in listed})
+    if not listed:
+        return False
+    return bool(_GAZETTEER_METHODS & {str(m) for m in listed})

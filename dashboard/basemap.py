@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from dashboard import paths, style
 
@@ -159,7 +160,7 @@ def _numbers(frame: gpd.GeoDataFrame, name: str) -> list[float]:
     return [0.0 if style.is_missing(v) else float(v) for v in frame[name]]
 
 
-def _polygon_label(name: str, geom: shapely.Geometry) -> CountryLabel:
+def _polygon_label(name: str, geom: BaseGeometry) -> CountryLabel:
     parts = shapely.get_parts(geom)
     largest = parts[int(np.argmax(shapely.area(parts)))] if len(parts) > 1 else geom
     point = shapely.point_on_surface(largest)

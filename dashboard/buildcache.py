@@ -267,7 +267,8 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
     """Parquet stores datetimes in ms; give back the units the pipeline produced."""
     for column, dtype in dtypes.items():
         if column in frame and dtype.startswith("datetime64") and str(frame[column].dtype) != dtype:
-            frame[column] = frame[column].astype(dtype)
+            # The name read back as a dtype, as astype would (its stubs take only known names).
+            frame[column] = frame[column].astype(pd.api.types.pandas_dtype(dtype))
     return frame
 
 

@@ -378,7 +378,10 @@ def check_territorial_changes(
         if column not in frame:
             frame[column] = pd.NA
     for column in (schema.LATITUDE, schema.LONGITUDE):
-        frame[column] = pd.to_numeric(frame.get(column), errors="coerce").astype(float)
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        else:
+            frame[column] = np.nan
     first = pd.to_datetime(frame[schema.EVENT_DATE], errors="coerce").dt.normalize()
     last = first
     if schema.DATE_START in frame:

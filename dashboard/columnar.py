@@ -79,6 +79,7 @@ def _worth_a_category(column: pd.Series) -> bool:
     n = len(column)
     if n < CATEGORY_MIN_ROWS:
         return False
-    if column.dtype == object and not column.dropna().map(type).eq(str).all():
+    # Each value's type compared with str (eq takes any object; pandas-stubs only scalars).
+    if column.dtype == object and not column.dropna().map(type).eq(str).all():  # type: ignore[arg-type]
         return False  # mixed objects: leave them as they are
     return column.nunique(dropna=True) <= CATEGORY_MAX_SHARE * n

@@ -48,6 +48,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from dashboard import paths, schema
 from dashboard.areas import areas_at
@@ -146,7 +147,7 @@ def check_date_in_layer(areas: gpd.GeoDataFrame, day: Any, *, label: str = "date
 # geometry helpers
 
 
-def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry:
+def _polygonal(geom: BaseGeometry | None) -> BaseGeometry:
     """The polygonal part of a geometry (intersections of touching polygons give lines)."""
     if geom is None or geom.is_empty:
         return shapely.Polygon()
@@ -276,7 +277,7 @@ def changed_pieces(a: ControlMap, b: ControlMap) -> gpd.GeoDataFrame:
     geoms_b = dict(zip(b.frame[schema.CONTROLLER], b.frame.geometry.array, strict=True))
     all_a = shapely.union_all(list(geoms_a.values())) if geoms_a else shapely.Polygon()
     all_b = shapely.union_all(list(geoms_b.values())) if geoms_b else shapely.Polygon()
-    pieces: list[tuple[str, str, shapely.Geometry]] = []
+    pieces: list[tuple[str, str, BaseGeometry]] = []
     for name_a, ga in geoms_a.items():
         for name_b, gb in geoms_b.items():
             if name_a == name_b or not shapely.intersects(ga, gb):

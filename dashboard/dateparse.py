@@ -18,8 +18,10 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Final, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard import schema
@@ -27,7 +29,8 @@ from dashboard.errors import SchemaError
 from dashboard.report import ERROR, WARNING, Problem
 from dashboard.rowwise import flagged_labels, per_row, per_row_mask
 
-DATE_DTYPE = "datetime64[s]"
+# Final: a literal, so pandas-stubs knows what ``astype(DATE_DTYPE)`` returns.
+DATE_DTYPE: Final = "datetime64[s]"
 YEAR_MIN, YEAR_MAX = 1800, 2100
 
 _MONTHS_EN: tuple[str, ...] = (
@@ -328,13 +331,13 @@ def parse_date_column(
     codes, uniques = pd.factorize(text)
     distinct = pd.Series(uniques, dtype="str")
     if rule.date_format is not None:
-        dates_u, timed_u = _by_format(distinct, rule.date_format), _format_has_time(rule)
+        dates_u = _by_format(distinct, rule.date_format)
         unread_u = dates_u.isna()
         parts_u = pd.DataFrame(
             {"y": dates_u.dt.year, "m": dates_u.dt.month, "d": dates_u.dt.day}, dtype="float64"
         )
         ambiguous_u = pd.Series(False, index=distinct.index)
-        timed_u = pd.Series(timed_u, index=distinct.index)
+        timed_u = pd.Series(_format_has_time(rule), index=distinct.index)
         time_error_u = pd.Series(np.nan, index=distinct.index, dtype="object")
     else:
         shape = _shapes(distinct)
@@ -344,11 +347,13 @@ def parse_date_column(
         unread_u = parts_u.isna().any(axis=1)
         timed_u = shape["time"].notna() & ~unread_u
         time_error_u = shape["time_error"]
+    # per_row gives back what it is given: a Series here (its annotation is the union).
     y, m, d = (per_row(parts_u[part], codes, text.index) for part in ("y", "m", "d"))
     unread = text.notna() & per_row_mask(unread_u, codes, text.index)
     time_error = per_row(time_error_u, codes, text.index)
     for label in flagged_labels(unread):
-        value = text.at[label]
+        # pandas-stubs types an .at read as any scalar; an unread row has text.
+        value = cast(str, text.at[label])
         why = time_error.at[label]
         message = (
             f"{column} {value!r} is not a real date ({why})"
@@ -373,12 +378,13 @@ def parse_date_column(
     dates = per_row(dates_u, codes, text.index).astype(DATE_DTYPE)
     impossible = text.notna() & ~unread & ~out_of_range & dates.isna()
     for label in flagged_labels(impossible):
+        # pandas-stubs types an .at read as any scalar; the parts are float64 numbers.
+        why = _why_impossible(*(cast(float, part.at[label]) for part in (y, m, d)))
         findings.append(
             DateFinding(
                 label,
                 text.at[label],
-                f"{column} {text.at[label]!r} is not a real date "
-                f"({_why_impossible(y.at[label], m.at[label], d.at[label])})",
+                f"{column} {text.at[label]!r} is not a real date ({why})",
                 ERROR,
             )
         )
@@ -389,7 +395,7 @@ def parse_date_column(
             DateFinding(
                 label,
                 text.at[label],
-                f"{column} {text.at[label]!r} is {_spell(dates.at[label])}, after today "
+                f"{column} {text.at[label]!r} is {_spell_at(dates, label)}, after today "
                 f"({today.date().isoformat()}): a typo? (two-digit years 00-68 read as 20xx; "
                 "--date-format says otherwise)",
                 ERROR,
@@ -402,7 +408,7 @@ def parse_date_column(
                 label,
                 text.at[label],
                 f"{column} {text.at[label]!r} is ambiguous (day and month both 12 or less): "
-                f"read as {_spell(dates.at[label])} ({'day first' if dayfirst else 'month first'})",
+                f"read as {_spell_at(dates, label)} ({'day first' if dayfirst else 'month first'})",
                 WARNING,
             )
         )
@@ -482,7 +488,7 @@ def _shapes(text: pd.Series) -> pd.DataFrame:
             if part in got:
                 out.loc[idx, part] = got[part].astype("float64")
         out.loc[idx, "time"] = clock
-        year_form = np.where(short, "yy", "yyyy")
+        year_form: npt.NDArray[np.str_] = np.where(short, "yy", "yyyy")
         if kind == "ymd":
             base = "yyyy" + got["sep"] + "mm" + got["sep"] + "dd"
         elif kind == "numeric":
@@ -611,6 +617,12 @@ def _why_impossible(y: float, m: float, d: float) -> str:
 
 def _spell(date: pd.Timestamp) -> str:
     return f"{date.day} {_MONTH_NAMES[date.month]} {date.year}"
+
+
+def _spell_at(dates: pd.Series, label: int) -> str:
+    """:func:`_spell` of row ``label`` of a column of dates (not NaT: the callers' rows)."""
+    # pandas-stubs types an .at read as any scalar, whatever the column's dtype.
+    return _spell(cast(pd.Timestamp, dates.at[label]))
 
 
 # --- what the report says about dates ---------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeGuard, cast
 
 import numpy as np
 import pandas as pd
@@ -162,8 +163,10 @@ def geocode_events(
             gazetteer, notes = default_gazetteer(
                 countries, keys[schema.COUNTRY], rows.size, fallback=fallback_countries
             )
+        # pandas-stubs types factorize's uniques as a plain Index; of a MultiIndex they
+        # are a MultiIndex (one (location, country, admin1) tuple each).
         answers = _resolve_distinct(
-            gazetteer, uniques, codes, threshold, progress, done=n - rows.size
+            gazetteer, cast(pd.MultiIndex, uniques), codes, threshold, progress, done=n - rows.size
         )
         given = admin1_counts(keys)
         notes = notes + admin1_notes(given)
@@ -257,7 +260,9 @@ def geocode_need(events: pd.DataFrame) -> tuple[int, np.ndarray | None]:
     if not rows.size or schema.LOCATION not in events.columns:
         return int(rows.size), None
     keys = _key_frame(events, rows)
-    return int(rows.size), pd.unique(keys[schema.COUNTRY])
+    # As an object array: pd.unique of the (str dtype) column would be a pandas string
+    # array, not the ndarray this returns.
+    return int(rows.size), pd.unique(keys[schema.COUNTRY].to_numpy(dtype=object))
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -395,9 +400,13 @@ def admin1_notes(counts: pd.Series, *, limit: int = ADMIN1_NOTES_MAX) -> list[Pr
     """
     if counts.empty:
         return []
+    ranked = counts.sort_values(ascending=False, kind="stable")
+    pairs = zip(  # the index levels: each row's country and admin1
+        ranked.index.get_level_values(0), ranked.index.get_level_values(1), ranked, strict=True
+    )
     unknown = [
         (country, admin1, int(n))
-        for (country, admin1), n in counts.sort_values(ascending=False, kind="stable").items()
+        for country, admin1, n in pairs
         if not admin1_codes(admin1, country=country_code(country))
     ]
     notes = [
@@ -461,7 +470,7 @@ def _unmatched_frame(
     return frame
 
 
-def _is_int_like(value: object) -> bool:
+def _is_int_like(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
     """Whether a row label is a whole number (an int, or a float such as 3.0)."""
     if isinstance(value, (int, np.integer)):
         return True

@@ -313,6 +313,14 @@ def _merged(pieces: list[Span]) -> list[Span]:
     return out
 
 
+def _coordinate(events: pd.DataFrame, column: str) -> np.ndarray:
+    """A coordinate column as floats: NaN where missing, everywhere without the column."""
+    values = events.get(column)
+    if values is None:
+        return np.full(len(events), np.nan)
+    return pd.to_numeric(values, errors="coerce").to_numpy(float)
+
+
 def _change_events(
     events: pd.DataFrame | None, latitude: float, longitude: float, radius_km: float
 ) -> tuple[pd.DataFrame, int, int]:
@@ -321,8 +329,7 @@ def _change_events(
     empty = pd.DataFrame(columns=list(EVENT_COLUMNS))
     if events is None or not len(events):
         return empty, 0, 0
-    lat = pd.to_numeric(events.get(schema.LATITUDE), errors="coerce").to_numpy(float)
-    lon = pd.to_numeric(events.get(schema.LONGITUDE), errors="coerce").to_numpy(float)
+    lat, lon = _coordinate(events, schema.LATITUDE), _coordinate(events, schema.LONGITUDE)
     placed = np.isfinite(lat) & np.isfinite(lon)
     distance = np.full(len(events), np.inf)
     distance[placed] = distances_km(lat[placed], lon[placed], latitude, longitude)

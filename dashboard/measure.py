@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import geopandas as gpd
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 __all__ = ["DENSIFY_DEGREES", "EQUAL_AREA_CRS", "area_km2", "format_km2", "polygonal_part"]
 
@@ -52,7 +53,7 @@ def format_km2(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.1f}"
 
 
-def polygonal_part(geom: shapely.Geometry | None) -> shapely.Geometry | None:
+def polygonal_part(geom: BaseGeometry | None) -> BaseGeometry | None:
     """The Polygon/MultiPolygon part of a geometry; None when it has no area.
 
     ``make_valid`` can return a collection with lines and points beside the polygons (the

@@ -4,10 +4,16 @@ million rows), and the labels of the rows a mask flags."""
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import pandas as pd
 
 
+@overload
+def per_row(per_value: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series: ...
+@overload
+def per_row(per_value: pd.DataFrame, codes: np.ndarray, index: pd.Index) -> pd.DataFrame: ...
 def per_row(
     per_value: pd.Series | pd.DataFrame, codes: np.ndarray, index: pd.Index
 ) -> pd.Series | pd.DataFrame:

@@ -68,6 +68,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -244,7 +245,9 @@ def _check_inputs(events: pd.DataFrame, areas: gpd.GeoDataFrame, date_column: st
     location[in_range] = codes
     distinct = np.asarray(distinct, dtype=complex)
     x, y = distinct.real.copy(), distinct.imag.copy()
-    points = shapely.points(x, y)
+    # x and y are 1-d: an array of points (shapely's stubs cannot tell a 1-d array from a
+    # 0-d one, which would give one Point).
+    points = cast(np.ndarray, shapely.points(x, y))
 
     when = day_numbers(events[date_column])
     first = day_numbers(events[DATE_START]) if DATE_START in events.columns else when.copy()
@@ -362,8 +365,8 @@ def _build_index(areas: gpd.GeoDataFrame) -> _AreaIndex:
     broken_group[group[1:][broken]] = True
     broken_group[group[start[order] >= end[order]]] = True
     controller = areas[CONTROLLER].astype("string").fillna(UNKNOWN).to_numpy(dtype=object)
-    code, names = pd.factorize(pd.Series(controller, dtype=object))
-    names = np.asarray(names, dtype=object)
+    code, uniques = pd.factorize(pd.Series(controller, dtype=object))
+    names = np.asarray(uniques, dtype=object)
     if CONTESTED not in set(names):
         names = np.append(names, CONTESTED)
     contested = int(np.flatnonzero(names == CONTESTED)[0])

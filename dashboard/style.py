@@ -102,7 +102,8 @@ TOWN_COLOUR = "#333333"
 
 def is_missing(value: object) -> bool:
     """None, NaN, NaT or pandas' NA, for one value."""
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    # pd.isna takes any scalar; pandas-stubs' is_scalar does not narrow ``object`` to one.
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))  # type: ignore[call-overload]
 
 
 def _lookup(

@@ -400,7 +400,8 @@ def area_versions(
     ids = pd.Series(cell).astype(str).radd("c") + "-v" + pd.Series(serial).astype(str)
     return gpd.GeoDataFrame(
         {
-            schema.AREA_ID: pd.array(ids, dtype="string"),
+            # pd.array takes a Series; pandas-stubs' overloads name only sequences and arrays.
+            schema.AREA_ID: pd.array(ids, dtype="string"),  # type: ignore[call-overload]
             schema.CONTROLLER: pd.array(controller, dtype="string"),
             schema.VALID_FROM: pd.Series(start).astype("datetime64[s]"),
             schema.VALID_TO: pd.Series(end).astype("datetime64[s]"),

@@ -326,6 +326,12 @@ def _first_cell_text(value: Any) -> Any:
     return _cell_text(value, keep_numbers=False)
 
 
+def _objects(series: pd.Series) -> np.ndarray:
+    """The column's values as an object array, each missing value None."""
+    # pandas takes any na_value; pandas-stubs only a scalar, which leaves out None.
+    return series.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
+
+
 def _text_column(series: pd.Series, *, first: bool = False) -> pd.Series:
     """An object column of neutralised text (and any numbers) from a column of any dtype.
 
@@ -343,8 +349,8 @@ def _text_column(series: pd.Series, *, first: bool = False) -> pd.Series:
         values[present] = converted[codes[present]]
         values[~present] = None
         return pd.Series(values, index=series.index, dtype=object)
-    values = pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
-    return values.map(convert, na_action="ignore").astype(object)
+    plain = pd.Series(_objects(series), index=series.index)
+    return plain.map(convert, na_action="ignore").astype(object)
 
 
 def _header(name: Hashable, *, first: bool) -> str:
@@ -400,7 +406,7 @@ def _export_column(series: pd.Series, *, neutralise_text: bool, first: bool) -> 
     elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
         return series.copy()
     if not neutralise_text:
-        return pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
+        return pd.Series(_objects(series), index=series.index)
     return _text_column(series, first=first)
 
 
@@ -433,7 +439,7 @@ class _RowSink:
 
 def _cells(series: pd.Series) -> list[Any]:
     """A column's cells for ``csv.writer``: missing values empty, the rest as pandas writes."""
-    values = series.to_numpy(dtype=object, na_value=None)
+    values = _objects(series)
     if series.dtype == object:
         # Missing values held as NaN/NaT/NA in an object column: empty too.
         missing = pd.isna(series).to_numpy()
@@ -540,11 +546,12 @@ def to_geojson_bytes(
     (the file is often opened in a spreadsheet after a GIS round trip).
     """
     frame = export_frame(events, neutralise_text=neutralise_text)
-    lat = pd.to_numeric(events.get(schema.LATITUDE), errors="coerce")
-    lon = pd.to_numeric(events.get(schema.LONGITUDE), errors="coerce")
-    if lat is None or lon is None or not isinstance(lat, pd.Series):
-        lat = pd.Series(np.nan, index=events.index)
-        lon = pd.Series(np.nan, index=events.index)
+    lat_column, lon_column = events.get(schema.LATITUDE), events.get(schema.LONGITUDE)
+    if lat_column is None or lon_column is None:
+        lat = lon = pd.Series(np.nan, index=events.index)
+    else:
+        lat = pd.to_numeric(lat_column, errors="coerce")
+        lon = pd.to_numeric(lon_column, errors="coerce")
     lat_values = lat.to_numpy(dtype=float)
     lon_values = lon.to_numpy(dtype=float)
     columns = list(frame.columns)

@@ -36,6 +36,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -284,7 +285,7 @@ def validate_part(
     typed[schema.FATALITIES] = _fatalities(frame, found)
     for column in (schema.FATALITIES_LOW, schema.FATALITIES_HIGH):
         if column in frame:
-            typed[column] = _quiet_float(frame[column], found)
+            typed[column] = _quiet_float(frame, column, found)
     for column in schema.INT_CODE_COLUMNS:
         typed[column] = _precision(frame, column, found, decimal_comma=comma)
     if is_year_only(frame):
@@ -437,17 +438,19 @@ class _Findings:
     facts: FileFacts = field(default_factory=lambda: FileFacts())
 
     def error(self, label: int, column: str | None, value: object, message: str) -> None:
-        self.problems.append(Problem(self._row(label), column, value, message, ERROR))
+        self.problems.append(Problem(self.source_row(label), column, value, message, ERROR))
         self.reasons.setdefault(label, []).append(message)
 
     def warn(self, label: int, column: str | None, value: object, message: str) -> None:
-        self.problems.append(Problem(self._row(label), column, value, message, WARNING))
+        self.problems.append(Problem(self.source_row(label), column, value, message, WARNING))
 
     def rejected_mask(self, index: pd.Index) -> pd.Series:
         return pd.Series(index.isin(list(self.reasons)), index=index)
 
-    def _row(self, label: int) -> int:
-        return int(self.source_rows.at[label])
+    def source_row(self, label: int) -> int:
+        """The 1-based file row of the frame row ``label``."""
+        # pandas-stubs types an .at read as any scalar; source rows are numpy integers.
+        return int(cast(np.integer, self.source_rows.at[label]))
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -782,6 +785,7 @@ def _to_float(
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     numbers = numbers.where(np.isfinite(numbers))
     bad = per_row_mask(text.notna() & numbers.isna(), codes, values.index)
+    # per_row gives back what it is given: a Series here (its annotation is the union).
     return per_row(numbers, codes, values.index), bad, commas
 
 
@@ -823,7 +827,8 @@ def _check_ranges(frame: pd.DataFrame, lat: pd.Series, lon: pd.Series, found: _F
     lat_out, lon_out = lat.abs() > 90, lon.abs() > 180
     for label in flagged_labels(lat_out):
         value = frame[schema.LATITUDE].at[label]
-        swapped = abs(lon.at[label]) <= 90
+        # pandas-stubs types an .at read as any scalar; lon holds floats.
+        swapped = abs(cast(float, lon.at[label])) <= 90
         note = "; latitude and longitude look swapped" if swapped else ""
         found.error(label, schema.LATITUDE, value, f"latitude {value} is outside [-90, 90]{note}")
     for label in flagged_labels(lon_out):
@@ -848,6 +853,7 @@ def _country_bounds(countries: pd.Series) -> pd.DataFrame:
             for i, side in enumerate(("south", "north", "west", "east"))
         }
     ).astype("float64")
+    # per_row gives back what it is given: a DataFrame here (its annotation is the union).
     return per_row(per_country, codes, countries.index)
 
 
@@ -913,14 +919,15 @@ def _fatalities(frame: pd.DataFrame, found: _Findings) -> pd.Series:
     return numbers
 
 
-def _quiet_float(values: pd.Series, found: _Findings) -> pd.Series:
+def _quiet_float(frame: pd.DataFrame, column: str, found: _Findings) -> pd.Series:
+    values = frame[column]
     numbers, bad, _ = _to_float(values)
     for label in flagged_labels(bad):
         found.warn(
             label,
-            values.name,
+            column,
             values.at[label],
-            f"{values.name} {values.at[label]!r} is not a number; left empty",
+            f"{column} {values.at[label]!r} is not a number; left empty",
         )
     return numbers
 
@@ -972,7 +979,7 @@ def _duplicate_ids(ids: pd.Series, duplicates: dict[int, int], found: _Findings)
     rows = found.source_rows
     for label in flagged_labels(rows.isin(list(duplicates))):
         event_id = ids.at[label]
-        first_row = duplicates[int(rows.at[label])]
+        first_row = duplicates[found.source_row(label)]
         found.error(
             label,
             schema.EVENT_ID,

@@ -304,3 +304,13 @@ def test_cli_change_map_of_ochas_2015_maps(shared_data, tmp_path):
     assert "6 set aside (6 empty geometry)" in done.stderr
     text = _png_text(out.read_bytes())
     assert "from=2015-05-24" in text["View"] and "to=2015-11-29" in text["View"]
+
+
+def test_the_change_pdf_is_dated_by_its_export_not_by_the_clock(tiny_data):
+    # As the single-date PDF: the same export made twice is the same file.
+    from pypdf import PdfReader
+
+    change = change_of(tiny_data.areas, tiny_data.events, VIEW.filters, TINY)
+    pdf = render_change_pdf(tiny_data, VIEW, change, SETTINGS)
+    assert PdfReader(io.BytesIO(pdf)).metadata.creation_date == WHEN
+    assert render_change_pdf(tiny_data, VIEW, change, SETTINGS) == pdf

@@ -28,6 +28,7 @@ from dashboard.app.safetext import md
 from dashboard.changemap import Change
 from dashboard.errors import DashboardError
 from dashboard.export.data import ExportData
+from dashboard.timewindow import DateIndex
 from dashboard.viewstate import CompareView, ViewState
 
 LOGGER = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def _data(ds: Dataset, view: ViewState, *, window_events: bool = True) -> Export
 
     countries_ref, towns_ref = context_refs()
     countries, towns = load_context(countries_ref.token, towns_ref.token)
-    events, index = ds.events, ds.index
+    events = ds.events
+    index: DateIndex | None = ds.index
     if ds.store is not None:  # a database: the view's window, every column, asked on click
         from dashboard.store import no_events
 

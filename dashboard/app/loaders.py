@@ -280,8 +280,9 @@ def load_dataset(
         return held[1]
     with st.spinner("Reading, validating, geocoding and joining the events…"):
         # The cached function's own body (functools.update_wrapper's __wrapped__): an
-        # upload's build is the session's, never a process cache entry.
-        built = _build_cached.__wrapped__(event_token, area_tokens, read, dict(payloads or {}))
+        # upload's build is the session's, never a process cache entry. Streamlit's
+        # CachedFunc type does not declare the attribute update_wrapper sets.
+        built = _build_cached.__wrapped__(event_token, area_tokens, read, dict(payloads or {}))  # type: ignore[attr-defined]
     if keep:
         keep_upload_build(events, areas, read, built)
     return built

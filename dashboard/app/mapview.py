@@ -11,6 +11,7 @@ exports), so panning and zooming are the only things that make it talk back.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -69,11 +70,13 @@ def default_view(ds: Dataset) -> tuple[tuple[float, float], int]:
     bounds = None
     if len(ds.areas):
         bounds = ds.areas.total_bounds
-    lat = pd.to_numeric(ds.events.get(schema.LATITUDE), errors="coerce")
-    lon = pd.to_numeric(ds.events.get(schema.LONGITUDE), errors="coerce")
+    lat_column, lon_column = ds.events.get(schema.LATITUDE), ds.events.get(schema.LONGITUDE)
     ev = ds.extent  # a database's events are not in memory: their extent is
-    if lat is not None and lat.notna().any():
-        ev = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    if lat_column is not None and lon_column is not None:
+        lat = pd.to_numeric(lat_column, errors="coerce")
+        lon = pd.to_numeric(lon_column, errors="coerce")
+        if lat.notna().any():
+            ev = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
     if ev is not None:
         bounds = (
             ev
@@ -137,6 +140,8 @@ def reported_bounds() -> tuple[float, float, float, float] | None:
     """
     reported = st.session_state.get(MAP_KEY)
     bounds = reported.get("bounds") if isinstance(reported, Mapping) else None
+    if bounds is None:
+        return None
     try:
         south, west = float(bounds["_southWest"]["lat"]), float(bounds["_southWest"]["lng"])
         north, east = float(bounds["_northEast"]["lat"]), float(bounds["_northEast"]["lng"])
@@ -168,10 +173,10 @@ def map_bbox(view: S.ViewState) -> tuple[float, float, float, float] | None:
         )
     reported = st.session_state.get(MAP_KEY)
     center = reported.get("center") if isinstance(reported, Mapping) else None
-    try:
-        lat_lon = (float(center["lat"]), float(center["lng"]))
-    except (KeyError, TypeError, ValueError):
-        lat_lon = view.center
+    lat_lon = view.center  # unless the map reported a centre
+    if center is not None:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            lat_lon = (float(center["lat"]), float(center["lng"]))
     return bbox_from_view(lat_lon, map_zoom(view, view.zoom or 6) if lat_lon else None)
 
 

@@ -121,7 +121,7 @@ def current_state(options: S.Options, store: MutableMapping[str, Any] | None = N
         layers=tuple(name for name, key in LAYER_KEYS.items() if ss.get(key, False)),
         points=ss.get(K_POINTS, "auto"),
         basemap=ss.get(K_BASEMAP, "osm"),
-        center=tuple(center) if center else None,  # type: ignore[arg-type]
+        center=tuple(center) if center else None,
         zoom=int(zoom) if zoom else None,
         step=ss.get(K_STEP, "week"),
         timeline=ss.get(K_TIMELINE, "all"),
@@ -155,15 +155,15 @@ def start(options: S.Options, data_key: str) -> None:
     elif ss[K_DATA_KEY] != data_key:
         # New data (an upload): keep the view, drop what the new data cannot show.
         view, changes = S.restrict_to(current_state(options), options)
-        notices = [f"View adjusted to the new data: {c}." for c in changes]
+        lines = [f"View adjusted to the new data: {c}." for c in changes]
         if options.window_has_events(view.as_of, view.window) is False:
             # The kept window would show "0 events" with no reason given: open the new
             # data where it has events instead, and say so.
             default = S.default_state(options)
-            notices = [
-                n for n, c in zip(notices, changes, strict=True) if not c.startswith("date moved")
+            lines = [
+                n for n, c in zip(lines, changes, strict=True) if not c.startswith("date moved")
             ]
-            notices.insert(
+            lines.insert(
                 0,
                 "The new data has no events in the window of "
                 f"{view.window} days to {view.as_of.isoformat()}: the view moved to the new "
@@ -171,7 +171,7 @@ def start(options: S.Options, data_key: str) -> None:
             )
             view = dataclasses.replace(view, as_of=default.as_of, window=default.window)
         apply_state(view)
-        ss[K_NOTICES] = notices
+        ss[K_NOTICES] = lines
         ss[K_DATA_KEY] = data_key
 
 

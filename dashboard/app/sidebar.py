@@ -165,6 +165,11 @@ def _try_load(
     return None, candidate
 
 
+def _texts(messages: object) -> list[str]:
+    """A summary's list of messages as text; none when it has no such list."""
+    return [str(m) for m in messages] if isinstance(messages, list | tuple) else []
+
+
 def upload_outcome(lead: str, ds: Dataset, *, most: int = 3) -> str:
     """The success message of an upload: what was loaded, what was set aside, how the
     places were found, and the build's first warnings (the report has them all)."""
@@ -175,14 +180,14 @@ def upload_outcome(lead: str, ds: Dataset, *, most: int = 3) -> str:
             f"loaded, {summary.get('rows_rejected', 0):,} set aside."
         )
     ]
-    geocoded = {k: v for k, v in dict(summary.get("geocoded") or {}).items() if v}
+    counts = summary.get("geocoded")
+    geocoded = {k: v for k, v in counts.items() if v} if isinstance(counts, Mapping) else {}
     if set(geocoded) - {"given"}:
         lines.append("Places: " + ", ".join(f"{k} {v:,}" for k, v in geocoded.items()) + ".")
     areas = summary.get("control_areas")
     if isinstance(areas, Mapping) and areas.get("set_aside"):
         lines.append(f"Control areas: {areas.get('set_aside'):,} features set aside.")
-    notes = [str(n) for n in summary.get("notes") or []]
-    notes += [str(p) for p in summary.get("file_problems") or []]
+    notes = _texts(summary.get("notes")) + _texts(summary.get("file_problems"))
     for note in notes[:most]:
         lines.append(f"Warning: {note}")
     if len(notes) > most:
@@ -371,7 +376,8 @@ def render_report(ds: Dataset) -> None:
         if len(ds.rejected):
             st.caption("Rows set aside, with the reason")
             st.dataframe(_rejected_view(ds.rejected), height=200, hide_index=True)
-        features = pd.DataFrame(summary.get("control_area_features_not_used_as_read") or [])
+        records = summary.get("control_area_features_not_used_as_read")
+        features = pd.DataFrame(records if isinstance(records, list) else [])
         if len(features):
             st.caption("Control-area features set aside or repaired, with the reason")
             st.dataframe(features, height=200, hide_index=True, key="rejected-areas")

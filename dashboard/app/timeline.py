@@ -60,7 +60,7 @@ def _ticks(first: dt.date, last: dt.date, unit: str, step: int) -> list[dt.date]
         if first.day != 1:
             months += 1
         months += (-months) % step  # months of the same phase every year (Jan, Apr, ...)
-        out = []
+        out: list[dt.date] = []
         while True:
             day = dt.date(months // 12, months % 12 + 1, 1)
             if day > last:

@@ -407,8 +407,8 @@ def _summary_line(
     if counts is not None:  # a database: counted there over the whole window
         unplaced, known, unknown = counts.unplaced, counts.fatalities, counts.unknown_fatalities
     else:
-        lat = pd.to_numeric(shown[schema.LATITUDE], errors="coerce") if len(shown) else shown
-        unplaced = int(lat.isna().sum()) if len(shown) else 0
+        lat = pd.to_numeric(shown[schema.LATITUDE], errors="coerce") if len(shown) else None
+        unplaced = int(lat.isna().sum()) if lat is not None else 0
         fat = pd.to_numeric(shown[schema.FATALITIES], errors="coerce") if len(shown) else None
         known = int(fat.sum()) if fat is not None else 0
         unknown = int(fat.isna().sum()) if fat is not None else 0

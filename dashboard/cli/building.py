@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -328,7 +328,8 @@ def build(
     from dashboard.pipeline import rejected_areas_path
 
     if not area_paths:  # real events tagged with the demo's areas must not pass unsaid
-        summary["notes"].insert(
+        # A list of messages in every summary (BuildSummary.summary), typed as an object there.
+        cast(list[str], summary["notes"]).insert(
             0,
             "control areas: the bundled demo control areas (authored for the demo, "
             "approximate); give your own with --areas",
@@ -337,12 +338,13 @@ def build(
     summary["output"] = None if nothing else str(out)
     summary["rejected_output"] = str(rejected)
     summary["rejected_areas_output"] = str(rejected_areas_path(out))
-    summary["exit_status"] = build_exit_status(summary)
+    status = build_exit_status(summary)
+    summary["exit_status"] = status
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         click.echo(_summary_text(summary))
-    sys.exit(summary["exit_status"])
+    sys.exit(status)
 
 
 def build_exit_status(summary: dict) -> int:

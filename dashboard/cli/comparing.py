@@ -45,7 +45,7 @@ COMPARE_TABLES = ("areas", "changed", "towns", "events")
 
 def _data_options(func: Callable) -> Callable:
     """--events and the control-area options, as ``serve`` and ``build`` spell them."""
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         events_option,
         encoding_option,
         date_format_option,

@@ -28,11 +28,11 @@ if TYPE_CHECKING:  # the pipeline loads when a command runs: `--help` stays quic
 DB_HELP = "PostgreSQL URL, e.g. postgresql://user@host/db (default: $DASHBOARD_DB)."
 
 
-def _db_option(func):  # type: ignore[no-untyped-def]
+def _db_option(func):
     return click.option("--db", "db_url", envvar="DASHBOARD_DB", required=True, help=DB_HELP)(func)
 
 
-def _engine(db_url: str):  # type: ignore[no-untyped-def]
+def _engine(db_url: str):
     from dashboard import store as pgstore
 
     try:

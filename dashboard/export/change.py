@@ -103,7 +103,7 @@ class ChangeFigure(MapFigure):
     """The change map on the single-date export's page: same background, basemap, scale
     bar, north arrow and footer; the pieces, events, title and legend of a comparison."""
 
-    def __init__(self, data: ExportData, view: ViewState, change: Change, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, data: ExportData, view: ViewState, change: Change, **kwargs) -> None:
         super().__init__(
             data, view=view, permalink=change_permalink(view, change.compare), **kwargs
         )
@@ -375,6 +375,7 @@ def render_change_pdf(
             f"{result.day_b.isoformat()}",
             "Keywords": _metadata(view, change, figure, when)["Comment"],
             "Creator": "conflictmap",
+            "CreationDate": when,
         },
     )
     return out.getvalue()

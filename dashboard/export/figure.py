@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
@@ -380,7 +381,7 @@ class MapFigure:
     def _outline_labels(
         countries: Sequence[tuple[str, shapely.Geometry]],
         clip: shapely.Geometry,
-        frame: shapely.Geometry,
+        frame: shapely.Polygon,
     ) -> list[tuple[str, float, float, float, float]]:
         """A name for each country with room in the frame, inside the part the frame shows
         (a neighbour cut by the frame is named at its edge, not at its far-off centre)."""
@@ -555,7 +556,9 @@ class MapFigure:
         self.add(
             self.ax.add_collection(
                 PolyCollection(
-                    polygons,
+                    # An (n, 6, 2) array, matplotlib's fast path for polygons of one shape;
+                    # its stubs only name a sequence of vertex arrays.
+                    polygons,  # type: ignore[arg-type]
                     facecolors=fills,
                     edgecolors=rgba(style.HEX_OUTLINE, 0.9),
                     linewidths=style.HEX_OUTLINE_WIDTH * PX,
@@ -649,13 +652,13 @@ class MapFigure:
         stacked = np.flatnonzero(counts > 1)
         # Only groups on the map: events outside a framed export's extent are counted in
         # the legend, and their badge would land on the footer or the legend.
-        box = self.ax.get_window_extent()
+        window = self.ax.get_window_extent()
         lead_px = px[leads[stacked]]
         on_map = (
-            (lead_px[:, 0] >= box.x0)
-            & (lead_px[:, 0] <= box.x1)
-            & (lead_px[:, 1] >= box.y0)
-            & (lead_px[:, 1] <= box.y1)
+            (lead_px[:, 0] >= window.x0)
+            & (lead_px[:, 0] <= window.x1)
+            & (lead_px[:, 1] >= window.y0)
+            & (lead_px[:, 1] <= window.y1)
         )
         stacked = stacked[on_map]
         stacked = stacked[np.argsort(-counts[stacked], kind="stable")]

@@ -63,10 +63,10 @@ def town_table(towns: pd.DataFrame | None, events: pd.DataFrame, *, arabic: bool
     """Towns with their Mercator position, label (with the Arabic name when the fonts can
     draw it), kind and how many of ``events`` lie near them."""
     columns = ["x", "y", "name", "label", "kind", "weight"]
-    if towns is None or not len(towns) or "name" not in towns:
+    if towns is None or not len(towns) or not {"name", "latitude", "longitude"} <= set(towns):
         return pd.DataFrame(columns=columns)
-    lat = pd.to_numeric(towns.get("latitude"), errors="coerce").to_numpy(dtype=float)
-    lon = pd.to_numeric(towns.get("longitude"), errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(towns["latitude"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(towns["longitude"], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     names = towns["name"].where(towns["name"].notna(), "").astype(str).str.strip()
     ok &= (names != "").to_numpy()
@@ -118,16 +118,17 @@ def town_candidates(towns: pd.DataFrame, frame: Frame) -> list[TownCandidate]:
         near = _near_metres(lat)
         for i in range(len(towns)):
             active[i] = bool((np.hypot(ex - x[i], ey - y[i]) < near).any())
-    kinds = towns["kind"].tolist()
+    kinds, labels = towns["kind"].tolist(), towns["label"].tolist()
+    weights, names = towns["weight"].tolist(), towns["name"].tolist()
     rank = [
         0 if k == "capital" else (1 if a else (2 if k == "city" else 3))
         for k, a in zip(kinds, active, strict=True)
     ]
     order = sorted(
         range(len(towns)),
-        key=lambda i: (rank[i], -int(towns["weight"].iat[i]), towns["name"].iat[i]),
+        key=lambda i: (rank[i], -int(weights[i]), names[i]),
     )
-    return [(rank[i], towns["label"].iat[i], float(x[i]), float(y[i]), kinds[i]) for i in order]
+    return [(rank[i], labels[i], float(x[i]), float(y[i]), kinds[i]) for i in order]
 
 
 class LabelPlacer:

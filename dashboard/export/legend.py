@@ -316,10 +316,11 @@ def view_counts(
             out.append(plural(events_outside, "event") + " of the window outside this frame")
         if frame.unplaced:
             out.append(plural(frame.unplaced, "event") + " without a known place (not drawn)")
+        fatalities = frame.events.get(schema.FATALITIES)
         fat = (
-            pd.to_numeric(frame.events.get(schema.FATALITIES), errors="coerce")
-            if len(frame.events)
-            else pd.Series(dtype=float)
+            pd.to_numeric(fatalities, errors="coerce")
+            if fatalities is not None
+            else pd.Series(float("nan"), index=frame.events.index)  # every count unknown
         )
         known = int(fat.sum()) if len(fat) else 0
         unknown = int(fat.isna().sum()) if len(fat) else 0

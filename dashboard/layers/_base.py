@@ -43,7 +43,7 @@ class AssetLinks(JSCSSMixin):
     _asset_js: tuple[str, ...] = ()
     _asset_css: tuple[str, ...] = ()
 
-    @property  # type: ignore[override]
+    @property
     def default_js(self) -> list[tuple[str, str]]:
         urls = _root_assets(self)
         return [(name, urls[name]) for name in self._asset_js]
@@ -52,7 +52,7 @@ class AssetLinks(JSCSSMixin):
     def default_js(self, value: Any) -> None:
         raise AttributeError("asset links come from build_map(assets=...), not default_js")
 
-    @property  # type: ignore[override]
+    @property
     def default_css(self) -> list[tuple[str, str]]:
         urls = _root_assets(self)
         return [(name, urls[name]) for name in self._asset_css]

@@ -57,10 +57,10 @@ def _text(value: Any) -> str:
 
 
 def _town_rows(towns: pd.DataFrame | None) -> list[list[Any]]:
-    if towns is None or not len(towns):
+    if towns is None or not len(towns) or not {"latitude", "longitude"} <= set(towns):
         return []
-    lat = pd.to_numeric(towns.get("latitude"), errors="coerce")
-    lon = pd.to_numeric(towns.get("longitude"), errors="coerce")
+    lat = pd.to_numeric(towns["latitude"], errors="coerce")
+    lon = pd.to_numeric(towns["longitude"], errors="coerce")
     rows: list[list[Any]] = []
     names = towns["name"] if "name" in towns else pd.Series([""] * len(towns))
     arabic = towns["name_ar"] if "name_ar" in towns else pd.Series([""] * len(towns))
@@ -205,7 +205,8 @@ def _basemap_layers(
     only on a map without tiles: over tiles they would double the tiles' own coasts and
     rivers, a little off); borders are drawn over tiles too, as the outlines always were.
     """
-    layers = (
+    # (kind, geometry, style, class name); none drawn here when the page fetches the file.
+    layers: tuple[tuple[str, shapely.Geometry | None, dict[str, object], str], ...] = (
         ("land", parts.land, bm.LAND_STYLE, "cm-land cm-notiles-only"),
         ("lakes", parts.lakes, bm.LAKE_STYLE, "cm-lake cm-notiles-only"),
         ("rivers", parts.rivers, bm.RIVER_STYLE, "cm-river cm-notiles-only"),

@@ -236,7 +236,7 @@ def _days(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
     values = pd.to_datetime(col, errors="coerce")
     ok = values.notna().to_numpy()
-    days = np.zeros(n, dtype=np.int64)
+    days: np.ndarray = np.zeros(n, dtype=np.int64)
     if ok.any():
         days[ok] = values[ok].to_numpy().astype("datetime64[D]").astype(np.int64)
         if not ok.all():  # a missing day repeats its neighbour: a zero difference
@@ -254,7 +254,8 @@ def _event_ids(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray, lis
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), []
     ids = _clean(_column(frame, schema.EVENT_ID), n)
-    arr = pa.array(ids.to_numpy(dtype=object, na_value=None), type=pa.string())
+    # Missing ids as None, pyarrow's null (pandas takes any na_value; its stubs a scalar).
+    arr = pa.array(ids.to_numpy(dtype=object, na_value=None), type=pa.string())  # type: ignore[call-overload]
     parts = pc.extract_regex(arr, r"(?s)^(?P<p>.*?)(?P<d>[0-9]{1,9})$")
     digits = pc.struct_field(parts, "d")  # null where the id is missing or has no number
     matched = pc.is_valid(digits).to_numpy(zero_copy_only=False)

@@ -17,10 +17,12 @@ Values stay text here; ``dashboard.validation`` types them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
+import numpy as np
 import pandas as pd
 
 from dashboard import schema
@@ -541,12 +543,15 @@ def superseded_rows(keys: pd.DataFrame) -> tuple[dict[int, str], list[Problem]]:
     reasons: dict[int, str] = {}
     problems: list[Problem] = []
     for label in ranked.index[~first]:
-        event_id = keys.at[label, schema.EVENT_ID]
+        # pandas-stubs types an .at read as any scalar; the ids here are text (the
+        # duplicated ones, so not NA), the stamps floats (NaN where unread).
+        event_id = cast(str, keys.at[label, schema.EVENT_ID])
         winner = winner_of[event_id]
-        winner_row = int(keys.at[winner, schema.SOURCE_ROW])
-        newest, mine = stamps.at[winner], stamps.at[label]
+        winner_row = _source_row(keys, winner)
+        newest, mine = cast(float, stamps.at[winner]), cast(float, stamps.at[label])
         if pd.notna(newest) and (pd.isna(mine) or mine < newest):
-            shown = raw_stamps.at[winner] if raw_stamps is not None else newest
+            # The raw text of a stamp that was read (``newest`` is not NaN).
+            shown = cast(str, raw_stamps.at[winner]) if raw_stamps is not None else newest
             reason = (
                 f"superseded by a newer version (timestamp {shown}, row {winner_row}) "
                 f"of event {event_id}"
@@ -556,7 +561,7 @@ def superseded_rows(keys: pd.DataFrame) -> tuple[dict[int, str], list[Problem]]:
                 f"duplicate of event {event_id} (row {winner_row}) with the same or no "
                 "timestamp; the first row is kept"
             )
-        row = int(keys.at[label, schema.SOURCE_ROW])
+        row = _source_row(keys, label)
         reasons[row] = reason
         problems.append(Problem(row, schema.EVENT_ID, event_id, reason, WARNING))
     return reasons, problems
@@ -571,6 +576,12 @@ def apply_superseded(
     set_aside[schema.REJECT_REASON] = set_aside[schema.SOURCE_ROW].map(reasons).astype("str")
     kept = frame[~gone].reset_index(drop=True)
     return kept, set_aside.sort_values(schema.SOURCE_ROW, ignore_index=True)
+
+
+def _source_row(frame: pd.DataFrame, label: Hashable) -> int:
+    """The 1-based file row of the frame row ``label``."""
+    # pandas-stubs types an .at read as any scalar; source rows are numpy integers.
+    return int(cast(np.integer, frame.at[label, schema.SOURCE_ROW]))
 
 
 def derive_ucdp_codes(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
@@ -609,7 +620,7 @@ def _derive_ucdp_codes(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]
         for i in unknown:
             problems.append(
                 Problem(
-                    int(frame.at[i, schema.SOURCE_ROW]),
+                    _source_row(frame, i),
                     source,
                     frame.at[i, source],
                     f"{label} {frame.at[i, source]!r} is not a UCDP code ({codes}); "

@@ -71,8 +71,8 @@ def _python_values(frame: pd.DataFrame, column: str) -> list[Any]:
         numbers = pd.to_numeric(values, errors="coerce")
         return [None if pd.isna(v) else int(v) for v in numbers]
     if column in FLOAT_COLUMNS:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        return [None if not np.isfinite(v) else float(v) for v in numbers]
+        floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        return [None if not np.isfinite(v) else float(v) for v in floats]
     if column in BOOL_COLUMNS:
         return [None if pd.isna(v) else bool(v) for v in values]
     return [None if pd.isna(v) else str(v) for v in values.astype(object)]
@@ -113,7 +113,7 @@ def _event_rows(
     stored = [c for c in columns if c not in (schema.EVENT_ID, EXTRA_COLUMN)]
     for start in range(0, len(events), size):
         part = events.iloc[start : start + size]
-        values = [[str(v) for v in part[schema.EVENT_ID].astype(object)]]
+        values: list[list[Any]] = [[str(v) for v in part[schema.EVENT_ID].astype(object)]]
         values += [_python_values(part, c) for c in stored]
         if extras:
             text = part[list(extras)].to_json(orient="records", lines=True, date_format="iso")

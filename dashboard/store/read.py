@@ -576,7 +576,8 @@ def _frame(rows: Sequence[Any], columns: Sequence[str] = SELECT_COLUMNS) -> pd.D
         if c in DATE_COLUMNS:
             frame[c] = pd.to_datetime(frame[c])
         elif c in SMALLINT_COLUMNS:
-            frame[c] = pd.array(frame[c], dtype="Int8")
+            # pd.array takes a Series; pandas-stubs' overloads name only sequences and arrays.
+            frame[c] = pd.array(frame[c], dtype="Int8")  # type: ignore[call-overload]
         elif c in FLOAT_COLUMNS:
             frame[c] = pd.to_numeric(frame[c]).astype(float)
         elif c in BOOL_COLUMNS:
