@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 from matplotlib.lines import Line2D
@@ -30,9 +30,6 @@ from dashboard.export.ink import (
 from dashboard.export.text import draw_text
 from dashboard.export.view import Frame
 from dashboard.viewstate import LAYER_AREAS, LAYER_EVENTS, Options
-
-if TYPE_CHECKING:
-    from dashboard.export.figure import MapFigure
 
 #: Fatality counts drawn in the legend's size key (as the app's legend).
 LEGEND_SIZES: tuple[int, ...] = (0, 10, 100)
@@ -70,6 +67,17 @@ def legend_spec(frames: Sequence[Frame], type_order: Sequence[str]) -> LegendSpe
     return LegendSpec(tuple(sorted_controllers(controllers)), tuple(types))
 
 
+class LegendHost(Protocol):
+    """What the pen needs of the figure it writes on (``figure.MapFigure`` is one)."""
+
+    legend_ax: Any
+    legend_size: tuple[float, float]
+    """Width and height of the legend's axes, in points."""
+    canvas: Any
+
+    def add(self, artist: Any) -> Any: ...
+
+
 class LegendPen:
     """Writes a legend's rows from the top of its axes down (units: points from the top-left
     corner, every size times ``k`` so a legend too tall for its box can be drawn smaller).
@@ -78,7 +86,7 @@ class LegendPen:
     ``line`` after drawing its swatch and :meth:`label`.
     """
 
-    def __init__(self, figure: MapFigure, k: float) -> None:
+    def __init__(self, figure: LegendHost, k: float) -> None:
         self.figure = figure
         self.ax = figure.legend_ax
         self.k = k
