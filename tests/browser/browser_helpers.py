@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from procs import free_port, stop
 
 from dashboard import paths
@@ -159,10 +160,28 @@ def map_frame(page):
     )
     handle = page.query_selector(f'iframe[title="{MAP_FRAME_TITLE}"]')
     frame = handle.content_frame()
-    frame.wait_for_function(
-        "() => window.map && window.L && window.L.ConflictMap", timeout=FIRST_MAP_TIMEOUT_MS
-    )
+    try:
+        frame.wait_for_function(
+            "() => window.map && window.L && window.L.ConflictMap", timeout=FIRST_MAP_TIMEOUT_MS
+        )
+    except PlaywrightTimeoutError:
+        # Say how far the frame got: streamlit-folium adds the map's scripts one at a time
+        # and draws the map after the last; the last one listed is the one it waited on.
+        state = frame.evaluate(MAP_FRAME_STATE_JS) if not frame.is_detached() else "detached"
+        raise AssertionError(f"the map never appeared in its frame: {state}") from None
     return frame
+
+
+#: JS: how far a map frame got (what map_frame reports when the map never appears).
+MAP_FRAME_STATE_JS = """
+() => ({
+  leaflet: !!window.L,
+  conflictMap: !!(window.L && window.L.ConflictMap),
+  map: !!window.map,
+  scripts: Array.from(document.scripts).map(s => s.src.split('/').pop() || 'inline'),
+  mapDiv: !!document.getElementById('map_div'),
+})
+"""
 
 
 #: JS: what the map shows now (points drawn by the canvas layer, control polygons, legend).

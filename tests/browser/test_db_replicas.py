@@ -136,12 +136,18 @@ def test_two_replicas_agree_and_both_follow_a_load_by_another_process(
 ) -> None:
     url, servers = two_servers
     pages = []
+    console: list[str] = []
     for server in servers:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        # Console errors of every frame, the map's included: only to explain a failure.
+        page.on(
+            "console",
+            lambda msg, log=console: log.append(msg.text) if msg.type == "error" else None,
+        )
         page.goto(f"{server.url}/?{VIEW_QUERY}")
         pages.append((page, errors))
     try:
@@ -164,8 +170,11 @@ def test_two_replicas_agree_and_both_follow_a_load_by_another_process(
             page.reload()
         after = [_shown_count(page) for page, _ in pages]
         assert after == [expected, expected], after
-        for page, _ in pages:
-            ids = _downloaded_ids(page)
+        for page, errors in pages:
+            try:
+                ids = _downloaded_ids(page)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; page errors {errors}; console {console}") from None
             assert len(ids) == expected
             assert {new["event_id"] for new in NEW_EVENTS} <= ids
         for server in servers:  # neither was restarted
