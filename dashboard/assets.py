@@ -6,10 +6,11 @@ The JavaScript and CSS come from installed Python packages, never from the netwo
 * ``xstatic-leaflet-markercluster`` (Leaflet.markercluster 1.4.1),
 * folium's own copy of Leaflet.heat (``folium/templates/leaflet_heat.min.js``),
 * the project's own layers, ``dashboard/app/static/js/``: the modules of
-  :data:`MAP_MODULES` (``core.js``, ``points.js``, ...) and ``conflictmap.css``.
+  :data:`MAP_MODULES` (``core.js``, ``points.js``, ...), served joined as one script
+  (:data:`MAP_SCRIPT`), and ``conflictmap.css``.
 
 :func:`ensure_static_assets` copies the package files into ``<static_dir>/vendor/`` (not
-committed) when the app starts; Streamlit serves that folder at ``<base>/app/static/`` when
+committed), and writes the map's script there, when the app starts; Streamlit serves that folder at ``<base>/app/static/`` when
 ``server.enableStaticServing`` is on. The URLs it returns are relative to the page that
 loads them: streamlit-folium draws the map in a component iframe at
 ``<base>/component/streamlit_folium.st_folium/index.html``, so ``../../app/static/`` reaches
@@ -71,19 +72,34 @@ MAP_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
-def module_asset(module: str) -> str:
-    """The asset name of a module of :data:`MAP_MODULES` ("points": "conflictmap_points_js")."""
-    return f"conflictmap_{module}_js"
+#: The map's script as pages load it: every module of :data:`MAP_MODULES`, in that order, in
+#: one file written beside the vendor copies. streamlit-folium adds a page's scripts one at a
+#: time, each once the one before has loaded: in Chromium here each small file took about
+#: 46 ms, so eight modules as eight files held the first map back by about a third of a
+#: second. Each module stays its own source file (and is linted as one).
+MAP_SCRIPT = "conflictmap_js"
+MAP_SCRIPT_TARGET = "vendor/conflictmap/conflictmap.js"
 
 
 def map_scripts(*modules: str) -> tuple[str, ...]:
-    """Asset names of ``modules`` and of the modules they need, in load order."""
-    wanted: set[str] = set()
+    """Asset names that give a page ``modules`` and the modules they need: the map's one
+    script, which holds them all in load order."""
     for module in modules:
         if module not in MAP_MODULES:
             raise ValueError(f"the map's script has no module {module!r}: {list(MAP_MODULES)}")
-        wanted.update((module, *MAP_MODULES[module]))
-    return tuple(module_asset(m) for m in MAP_MODULES if m in wanted)
+    return (MAP_SCRIPT,)
+
+
+def map_script_bytes() -> bytes:
+    """The map's script: the modules' files joined in load order, each after a line naming
+    it."""
+    parts = []
+    for module in MAP_MODULES:
+        path = APP_STATIC_DIR / "js" / f"{module}.js"
+        if not path.is_file():
+            raise InputFileError(f"the map's module {module!r} is missing: {str(path)!r}")
+        parts.append(f"/* {module}.js */\n".encode() + path.read_bytes().rstrip(b"\n") + b"\n")
+    return b"\n".join(parts)
 
 
 # Order matters: scripts load in this order, Leaflet first.
@@ -118,7 +134,7 @@ ASSETS: tuple[Asset, ...] = (
         "vendor/leaflet-heat/leaflet-heat.min.js",
         "js",
     ),
-    *(Asset(module_asset(m), None, f"js/{m}.js", f"js/{m}.js", "js") for m in MAP_MODULES),
+    Asset(MAP_SCRIPT, None, "js/<module>.js", MAP_SCRIPT_TARGET, "js"),
     Asset("conflictmap_css", None, "js/conflictmap.css", "js/conflictmap.css", "css"),
 )
 # Leaflet's CSS refers to these (layer-control icon, default marker).
@@ -146,10 +162,20 @@ def _package_dir(package: str) -> Path:
 
 
 def source_path(asset: Asset) -> Path:
-    """Where an asset's file is on this machine."""
+    """Where an asset's file is on this machine (the map's script is made, see
+    :func:`asset_bytes`)."""
+    if asset.name == MAP_SCRIPT:
+        raise ValueError("the map's script is made from its modules: use asset_bytes()")
     if asset.package is None:
         return APP_STATIC_DIR / asset.source
     return _package_dir(asset.package) / asset.source
+
+
+def asset_bytes(asset: Asset) -> bytes:
+    """An asset's content, as served."""
+    if asset.name == MAP_SCRIPT:
+        return map_script_bytes()
+    return source_path(asset).read_bytes()
 
 
 def _leaflet_images() -> list[tuple[Path, str]]:
@@ -157,9 +183,8 @@ def _leaflet_images() -> list[tuple[Path, str]]:
     return [(images / name, f"vendor/leaflet/images/{name}") for name in _LEAFLET_IMAGES]
 
 
-def _copy_if_changed(src: Path, dest: Path) -> bool:
-    """Copy atomically unless ``dest`` already has the same bytes; True if it wrote."""
-    data = src.read_bytes()
+def _write_if_changed(data: bytes, dest: Path) -> bool:
+    """Write atomically unless ``dest`` already has the same bytes; True if it wrote."""
     if (
         dest.is_file()
         and dest.stat().st_size == len(data)
@@ -222,6 +247,9 @@ def ensure_static_assets(
     static_dir = Path(static_dir)
     copies: list[tuple[Path, str]] = []
     for asset in ASSETS:
+        if asset.name == MAP_SCRIPT:
+            _write_if_changed(map_script_bytes(), static_dir / asset.target)
+            continue
         src = source_path(asset)
         if not src.is_file():
             raise InputFileError(f"map asset {asset.name!r} not found at {str(src)!r}")
@@ -232,7 +260,7 @@ def ensure_static_assets(
     for src, target in copies:
         dest = static_dir / target
         if dest.resolve() != src.resolve():  # committed files already live in static/
-            _copy_if_changed(src, dest)
+            _write_if_changed(src.read_bytes(), dest)
     return asset_urls(base_url)
 
 
@@ -256,7 +284,7 @@ def inline_asset_urls() -> dict[str, str]:
 
     out: dict[str, str] = {}
     for asset in ASSETS:
-        data = source_path(asset).read_bytes()
+        data = asset_bytes(asset)
         if asset.name == "leaflet_css":
             text = re.sub(r"url\(images/([\w.-]+)\)", inline_image, data.decode("utf-8"))
             data = text.encode("utf-8")

@@ -33,7 +33,7 @@ def test_ensure_static_assets_copies_every_file_from_its_package(tmp_path: Path)
     assert list(urls) == [a.name for a in assets.ASSETS]
     for asset in assets.ASSETS:
         assert urls[asset.name] == f"static/{asset.target}"
-        assert _sha(tmp_path / asset.target) == _sha(assets.source_path(asset))
+        assert (tmp_path / asset.target).read_bytes() == assets.asset_bytes(asset)
     for image in ("layers.png", "layers-2x.png", "marker-icon.png"):  # leaflet.css uses them
         assert (tmp_path / "vendor" / "leaflet" / "images" / image).is_file()
 
@@ -60,8 +60,8 @@ def test_default_urls_reach_the_app_static_folder_from_the_component_iframe() ->
     assert (
         urljoin(iframe, urls["leaflet"]) == "http://host/base/app/static/vendor/leaflet/leaflet.js"
     )
-    for name in (*assets.map_scripts(*assets.MAP_MODULES), "conflictmap_css"):
-        assert (assets.APP_STATIC_DIR / urls[name].removeprefix("../../app/static/")).is_file()
+    assert urls["conflictmap_css"] == "../../app/static/js/conflictmap.css"
+    assert urls[assets.MAP_SCRIPT] == "../../app/static/vendor/conflictmap/conflictmap.js"
 
 
 def test_the_map_modules_load_after_the_modules_they_need() -> None:
@@ -72,18 +72,21 @@ def test_the_map_modules_load_after_the_modules_they_need() -> None:
             assert order.index(need) < order.index(module), (module, need)
             # Listed whole: what a needed module needs is named too.
             assert set(assets.MAP_MODULES[need]) <= set(needs), (module, need)
-    # Served in that order, after Leaflet and its plugins (which clusters.js and heat.js use).
+    # Served in that order in one script, after Leaflet and its plugins (which clusters.js
+    # and heat.js use): one request, not one per module.
     js = [a.name for a in assets.ASSETS if a.kind == "js"]
-    modules = [assets.module_asset(m) for m in order]
-    assert js[-len(modules) :] == modules
-    assert js[0] == "leaflet"
+    assert js[0] == "leaflet" and js[-1] == assets.MAP_SCRIPT
+    script = assets.map_script_bytes().decode("utf-8")
+    starts = [script.index(f"/* {m}.js */\n") for m in order]
+    assert starts == sorted(starts)
+    for module in order:
+        source = (assets.APP_STATIC_DIR / "js" / f"{module}.js").read_text(encoding="utf-8")
+        assert script.count(source.rstrip("\n")) == 1, module
 
 
-def test_map_scripts_names_a_module_with_those_it_needs_in_load_order() -> None:
-    core, points = assets.module_asset("core"), assets.module_asset("points")
-    assert assets.map_scripts("core") == (core,)
-    assert assets.map_scripts("clusters") == (core, points, assets.module_asset("clusters"))
-    assert assets.map_scripts("hexagons", "points") == (core, points, "conflictmap_hexagons_js")
+def test_map_scripts_names_the_one_script_and_refuses_unknown_modules() -> None:
+    assert assets.map_scripts("core") == (assets.MAP_SCRIPT,)
+    assert assets.map_scripts("clusters", "hexagons") == (assets.MAP_SCRIPT,)
     with pytest.raises(ValueError, match="no module 'conflictmap'"):
         assets.map_scripts("conflictmap")
 
@@ -102,7 +105,7 @@ def test_inline_asset_urls_are_the_files(tmp_path: Path) -> None:
         head, data = inline[asset.name].split(",", 1)
         assert head == f"data:{'text/javascript' if asset.kind == 'js' else 'text/css'};base64"
         if asset.name != "leaflet_css":
-            assert base64.b64decode(data) == assets.source_path(asset).read_bytes()
+            assert base64.b64decode(data) == assets.asset_bytes(asset)
     css = base64.b64decode(inline["leaflet_css"].split(",", 1)[1]).decode()
     assert "url(images/" not in css and "url(data:image/png;base64," in css
     total = sum(len(u) for u in inline.values())

@@ -557,35 +557,31 @@ def test_build_map_uses_given_asset_urls_for_every_element() -> None:
         build_map(center=(0, 0), zoom=1, assets={"leaflet": "x.js"})
 
 
-def test_each_layer_links_the_map_modules_it_uses_after_those_they_need() -> None:
+def test_each_layer_links_leaflet_its_plugin_and_the_maps_script() -> None:
     def links(element: Any) -> list[str]:
         return [name for name, _ in element.default_js]
 
-    core, points = assets.module_asset("core"), assets.module_asset("points")
-    assert links(events_layer(_events())) == ["leaflet", core, points]
-    cluster = ["leaflet", "markerclusterjs", core, points, assets.module_asset("clusters")]
-    assert links(cluster_layer(_events())) == cluster
-    heat = ["leaflet", "leaflet-heat.js", core, assets.module_asset("heat")]
-    assert links(heatmap_layer(_events())) == heat
+    script = assets.MAP_SCRIPT
+    assert links(events_layer(_events())) == ["leaflet", script]
+    assert links(cluster_layer(_events())) == ["leaflet", "markerclusterjs", script]
+    assert links(heatmap_layer(_events())) == ["leaflet", "leaflet-heat.js", script]
     legend = legend_element(["SDF"], ["Battles"], as_of=None, window_days=None)
-    assert links(legend) == ["leaflet", core, assets.module_asset("legend")]
+    assert links(legend) == ["leaflet", script]
     (labels,) = context_layer(None, _towns())._children.values()
-    assert links(labels) == ["leaflet", core, assets.module_asset("labels")]
-    basemap = layers.JsonLayer("remoteBasemap", "{}", name="basemap")
-    assert links(basemap) == ["leaflet", core, assets.module_asset("basemap")]
-    assert links(layers.JsonLayer("viewDate", "{}", name="date")) == ["leaflet", core]
+    assert links(labels) == ["leaflet", script]
+    assert links(layers.JsonLayer("viewDate", "{}", name="date")) == ["leaflet", script]
     with pytest.raises(ValueError, match="L.ConflictMap.nothing"):
         layers.JsonLayer("nothing", "{}", name="x")
 
 
-def test_the_page_loads_every_map_module_once_in_load_order() -> None:
-    """The map links them all (streamlit-folium loads scripts only when the map mounts, not
-    when layers are swapped in), in the order of assets.MAP_MODULES."""
+def test_the_page_loads_the_maps_script_once_after_leaflet() -> None:
+    """The map links it (streamlit-folium loads scripts only when the map mounts, not when
+    layers are swapped in): one file holding every module, so one request."""
     html = _full_map(assets=assets.asset_urls("/s/")).get_root().render()
     sources = re.findall(r'<script src="([^"]+)"', html)
-    ours = [s for s in sources if s.startswith("/s/js/")]
-    assert ours == [f"/s/js/{m}.js" for m in assets.MAP_MODULES]
-    assert sources.index("/s/vendor/leaflet/leaflet.js") < sources.index("/s/js/core.js")
+    ours = [s for s in sources if "conflictmap" in s]
+    assert ours == ["/s/vendor/conflictmap/conflictmap.js"]
+    assert sources.index("/s/vendor/leaflet/leaflet.js") < sources.index(ours[0])
 
 
 def test_same_inputs_same_html() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -35,8 +36,18 @@ def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
 def installed(tmp_path_factory) -> Path:
     """The python of a virtual environment holding the wheel of this checkout."""
     root = tmp_path_factory.mktemp("wheel")
+    # Built from the files the Dockerfile copies, in a folder of their own: a checkout's
+    # build/ folder (setuptools adds to it, never removes) and the copies the app makes in
+    # static/vendor/ at run time must not reach the wheel.
+    source = root / "src"
+    for name in ("pyproject.toml", "README.md", "events.csv"):
+        source.mkdir(exist_ok=True)
+        shutil.copy2(paths.PROJECT_DIR / name, source / name)
+    skip = shutil.ignore_patterns("__pycache__", "vendor", "*.pyc")
+    for folder in ("geodata", "dashboard"):
+        shutil.copytree(paths.PROJECT_DIR / folder, source / folder, ignore=skip)
     built = _run(
-        sys.executable, "-m", "pip", "wheel", paths.PROJECT_DIR, "--no-deps",
+        sys.executable, "-m", "pip", "wheel", source, "--no-deps",
         "--no-build-isolation", "--no-index", "-w", root / "dist", "-q",
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
@@ -85,7 +96,7 @@ def _get(url: str) -> tuple[int, bytes]:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, b""
+        return exc.code, exc.read()
 
 
 def test_the_installed_command_serves_the_dashboard(installed, tmp_path):
@@ -112,9 +123,9 @@ def test_the_installed_command_serves_the_dashboard(installed, tmp_path):
         assert _get(f"{base}/_stcore/health")[0] == 200
         # The page, and the map's own script and Leaflet served from the installed package.
         status, page = _get(f"{base}/")
-        assert status == 200 and b"<html" in page.lower()
-        status, core = _get(f"{base}/app/static/js/core.js")
-        assert status == 200 and b"L.ConflictMap" in core
+        assert status == 200 and b"<html" in page.lower(), (status, page[:200])
+        status, script = _get(f"{base}/app/static/vendor/conflictmap/conflictmap.js")
+        assert status == 200 and b"L.ConflictMap" in script
         status, leaflet = _get(f"{base}/app/static/vendor/leaflet/leaflet.js")
         assert status == 200 and len(leaflet) > 100_000
     finally:

@@ -144,6 +144,7 @@ def serve(
     env.pop(READ_SETTINGS_ENV, None)
     if settings != BuildSettings():
         env[READ_SETTINGS_ENV] = read_settings_json(settings)
+    _prepare_static_files()
     command = streamlit_command(port=port, address=address)
     if public or policy.mode != access.LOCAL:
         # Served to others: tracebacks stay in the server log.
@@ -152,3 +153,19 @@ def serve(
     sys.stdout.flush()
     # Become the server, so a signal sent to this process (Ctrl+C, kill) reaches it.
     os.execve(command[0], command, env)
+
+
+def _prepare_static_files() -> None:
+    """Leaflet, its plugins and the map's script in the served static folder before the
+    server starts (the page would write them on its first run; a file asked for before
+    that would be missing). Unchanged files are not rewritten."""
+    from dashboard.assets import APP_STATIC_DIR, ensure_static_assets
+
+    try:
+        ensure_static_assets(APP_STATIC_DIR)
+    except OSError as exc:
+        raise CliError(
+            f"cannot write the map's scripts into {str(APP_STATIC_DIR / 'vendor')!r} "
+            f"({exc.strerror or exc}): run conflictmap serve once as the owner of that "
+            "folder, or install the package where the server can write"
+        ) from None

@@ -115,7 +115,8 @@ class _Raw(Element):
 _PLACEHOLDER = "/*cm-payload*/null"
 
 #: The module of the map's script (``assets.MAP_MODULES``) that defines each
-#: ``L.ConflictMap.<factory>`` a :class:`JsonLayer` calls.
+#: ``L.ConflictMap.<factory>`` a :class:`JsonLayer` calls (a factory no module defines is
+#: refused when the layer is made, not when a browser runs it).
 FACTORY_MODULES: Mapping[str, str] = {
     "points": "points",
     "cluster": "clusters",
@@ -135,7 +136,7 @@ class JsonLayer(AssetLinks, Layer):
     in verbatim. Everything is in the ``script`` macro because streamlit-folium keeps only
     that macro of layers passed as ``feature_group_to_add`` (their header and html macros
     are never sent to the browser). The layer links Leaflet, :attr:`_plugin_js`, and the
-    module that defines the factory (:data:`FACTORY_MODULES`) after those it needs.
+    map's script (``assets.map_scripts``: one file holding every module).
     """
 
     #: Leaflet plugins the factory uses (asset names), loaded before the map's modules.
