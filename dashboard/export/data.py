@@ -55,7 +55,7 @@ class ExportData:
     areas
         Control-area versions (EPSG:4326).
     options
-        Date range and filter values (the allowlists of ``app.state.parse_query``).
+        Date range and filter values (the allowlists of ``viewstate.parse_query``).
     context
         Country outlines and towns.
     events_name, areas_names
