@@ -70,7 +70,7 @@ class BuildSettings:
 
 class BuildSummary:
     """What a build tells a person first, the same from a single-process build
-    (:class:`BuildResult`) and a partitioned one (``distributed.DistributedResult``): rows,
+    (:class:`BuildResult`) and a partitioned one (``distributed.DistributedBuildResult``): rows,
     geocoding, controllers, control-area features used and set aside, problems and notes."""
 
     event_report: Report

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from dashboard import access, paths
 from dashboard.cli import cli
+from dashboard.errors import InputFileError
 
 REPO = paths.PROJECT_DIR
 DOCKERFILE = REPO / "Dockerfile"
@@ -327,3 +328,39 @@ def test_serve_names_an_unreadable_secrets_file(serve):
     assert started is None and result.exit_code == 2
     assert "secrets.toml: not valid TOML" in result.output
     assert "hunter2" not in result.output
+
+
+def test_serve_writes_the_static_files_before_the_server_starts(serve, monkeypatch, tmp_path):
+    from dashboard import assets
+
+    written = []
+    monkeypatch.setattr(assets, "ensure_static_assets", lambda folder: written.append(folder))
+    _, started = serve()
+    assert started is not None and written == [assets.APP_STATIC_DIR]
+
+
+@pytest.mark.parametrize(
+    ("fault", "says", "wrong_advice"),
+    [
+        (PermissionError(13, "Permission denied"), "run conflictmap serve once as the owner", ""),
+        (
+            InputFileError("package 'xstatic.pkg.leaflet' is not installed"),
+            "package 'xstatic.pkg.leaflet' is not installed",
+            "owner of that folder",  # a missing package is not a folder's permissions
+        ),
+    ],
+)
+def test_serve_says_why_it_cannot_write_the_static_files(
+    serve, monkeypatch, fault, says, wrong_advice
+):
+    from dashboard import assets
+
+    def fail(folder):
+        raise fault
+
+    monkeypatch.setattr(assets, "ensure_static_assets", fail)
+    result, started = serve()
+    assert started is None and result.exit_code == 2
+    assert says in result.output
+    assert not wrong_advice or wrong_advice not in result.output
+    assert "Traceback" not in result.output

@@ -144,7 +144,7 @@ def configured_db(environ: Mapping[str, str] | None = None) -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def db_store(url: str) -> Any:
-    """One :class:`dashboard.pgstore.DbStore` (a connection pool) per URL and process;
+    """One :class:`dashboard.store.DbStore` (a connection pool) per URL and process;
     DatabaseError when unreachable (not cached: the next run tries again)."""
     from dashboard.store import DbStore
 

@@ -22,7 +22,7 @@ from dashboard.cli.options import (
     encoding_option,
     events_option,
 )
-from dashboard.errors import DashboardError
+from dashboard.errors import DashboardError, InputFileError
 
 if TYPE_CHECKING:  # pandas/geopandas load when a command runs: `--help` stays quick
     from dashboard.pipeline import AreaOptions
@@ -163,6 +163,8 @@ def _prepare_static_files() -> None:
 
     try:
         ensure_static_assets(APP_STATIC_DIR)
+    except InputFileError as exc:  # a package or a module of the map's script is missing
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(
             f"cannot write the map's scripts into {str(APP_STATIC_DIR / 'vendor')!r} "

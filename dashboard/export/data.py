@@ -204,7 +204,7 @@ class DbSource:
 
     store: Any
     facts: Any
-    """``pgstore.StoreFacts`` of the version read."""
+    """``store.StoreFacts`` of the version read."""
     options: Options
     areas: gpd.GeoDataFrame
     name: str
@@ -232,11 +232,11 @@ class DbSource:
 
 
 def db_source(store: Any) -> DbSource:
-    """What a ``pgstore.DbStore`` holds now (a handful of aggregate queries and the areas).
+    """What a ``store.DbStore`` holds now (a handful of aggregate queries and the areas).
 
     Raises
     ------
-    dashboard.pgstore.DatabaseError
+    dashboard.store.DatabaseError
         The database cannot be reached (one-line message).
     """
     from dashboard.store import safe_url
@@ -255,7 +255,7 @@ def open_db_source(url: str) -> DbSource:
 
     Raises
     ------
-    dashboard.pgstore.DatabaseError
+    dashboard.store.DatabaseError
         The database cannot be reached or holds no tables of ours (one-line message).
     """
     from dashboard.store import DbStore
