@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -95,6 +96,24 @@ def _shown_count(page: Any) -> int:
     return int(match.group(1).replace(",", ""))
 
 
+def _after_reload(page: Any, look: Any) -> Any:
+    """``look(page)``; if the reloaded page never gets there, reload it once more, saying so.
+
+    In 2 of 7 full runs (never alone, never with both cores kept busy) one reloaded page in
+    database mode stalled: once its summary, once its map, never came. The second reload
+    still has to show the new data; the warning keeps each stall in the run's summary.
+    """
+    try:
+        return look(page)
+    except (PlaywrightTimeoutError, AssertionError) as exc:
+        warnings.warn(
+            f"a reloaded page stalled in database mode, reloaded once more: {exc}",
+            stacklevel=2,
+        )
+        page.reload()
+        return look(page)
+
+
 def _downloaded_ids(page: Any) -> set[str]:
     """The event ids of the events table's CSV download (the grid itself is a canvas, whose
     cells are not in the page's text; the download asks the database for the window).
@@ -168,11 +187,11 @@ def test_two_replicas_agree_and_both_follow_a_load_by_another_process(
         assert _in_store(url) == expected
         for page, _ in pages:
             page.reload()
-        after = [_shown_count(page) for page, _ in pages]
+        after = [_after_reload(page, _shown_count) for page, _ in pages]
         assert after == [expected, expected], after
         for page, errors in pages:
             try:
-                ids = _downloaded_ids(page)
+                ids = _after_reload(page, _downloaded_ids)
             except AssertionError as exc:
                 raise AssertionError(f"{exc}; page errors {errors}; console {console}") from None
             assert len(ids) == expected
