@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import os
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from procs import free_port, stop
+from procs import free_port, stop, wait_healthy
 
 from dashboard import assets
 from dashboard.errors import InputFileError
@@ -178,22 +174,6 @@ st.text("clicked: " + repr((out or {}).get("last_object_clicked_popup")))
 """
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 90) -> None:
-    """Poll Streamlit's health endpoint until it answers (or the server died)."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        with (
-            contextlib.suppress(urllib.error.URLError, ConnectionError),
-            urllib.request.urlopen(url, timeout=2) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.2)  # poll interval of a condition wait, not a fixed delay
-    raise TimeoutError(f"{url} did not answer within {deadline_s} s")
-
-
 @pytest.fixture(scope="module")
 def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("app")
@@ -226,7 +206,7 @@ def streamlit_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
+        wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)

@@ -9,19 +9,17 @@ the checkout.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from procs import free_port, stop
+from procs import free_port, stop, wait_healthy
 
 from dashboard import paths
 
@@ -103,24 +101,22 @@ def test_the_installed_command_serves_the_dashboard(installed, tmp_path):
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     env.pop("DASHBOARD_PASSWORD", None)
-    server = subprocess.Popen(
-        [str(installed), "-m", "dashboard", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [str(installed), "-m", "dashboard", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         # A condition wait: generous, so that a busy machine slows it down but never fails it.
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and server.poll() is None:
-            with contextlib.suppress(OSError):
-                if _get(f"{base}/_stcore/health")[0] == 200:
-                    break
-            time.sleep(0.25)
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        assert _get(f"{base}/_stcore/health")[0] == 200
+        try:
+            wait_healthy(f"{base}/_stcore/health", server, deadline_s=180)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"{exc}: {log_path.read_text(errors='replace')}") from None
         # The page, and the map's own script and Leaflet served from the installed package.
         status, page = _get(f"{base}/")
         assert status == 200 and b"<html" in page.lower(), (status, page[:200])
