@@ -96,6 +96,8 @@ class AreaLedger:
     repaired_km2_before: float = 0.0
     repaired_km2_after: float = 0.0
     notes: tuple[str, ...] = ()
+    noun: str = "control-area features"
+    """What was counted: features of area files, or rows of a control table."""
 
     @property
     def balanced(self) -> bool:
@@ -110,9 +112,9 @@ class AreaLedger:
     def sentence(self) -> str:
         """One line for a person: what the figures rest on and what they leave out."""
         if self.features_in == 0:
-            return "no control-area features read"
+            return f"no {self.noun} read"
         if self.complete and not self.repaired:
-            return f"all {self.features_in:,} control-area features used"
+            return f"all {self.features_in:,} {self.noun} used"
         parts = [f"{self.used:,} used as read"]
         if self.repaired:
             parts.append(
@@ -123,7 +125,7 @@ class AreaLedger:
         if self.set_aside:
             kinds = ", ".join(f"{n:,} {kind}" for kind, n in self.by_kind.items())
             parts.append(f"{self.set_aside:,} set aside ({kinds})")
-        text = f"{self.features_in:,} control-area features: " + ", ".join(parts)
+        text = f"{self.features_in:,} {self.noun}: " + ", ".join(parts)
         if self.set_aside:
             text += "; " + self.left_out()
         return text
@@ -139,8 +141,13 @@ class AreaLedger:
         if self.set_aside_unmeasured:
             pieces.append(f"{self.set_aside_unmeasured:,} with no polygon to measure")
         return (
-            f"the figures leave out the {self.set_aside:,} set-aside features ({', '.join(pieces)})"
+            f"the figures leave out the {self.set_aside:,} set-aside {self._short_noun} "
+            f"({', '.join(pieces)})"
         )
+
+    @property
+    def _short_noun(self) -> str:
+        return self.noun.removeprefix("control-area ")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -165,6 +172,7 @@ class AreaLedger:
             repaired_km2_before=float(data.get("repaired_km2_before", 0.0)),
             repaired_km2_after=float(data.get("repaired_km2_after", 0.0)),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            noun=str(data.get("noun") or "control-area features"),
         )
 
     @classmethod
@@ -175,6 +183,7 @@ class AreaLedger:
         set_aside: pd.DataFrame,
         repaired: pd.DataFrame,
         notes: tuple[str, ...] = (),
+        noun: str = "control-area features",
     ) -> AreaLedger:
         """The ledger of a read, from its set-aside and repaired tables.
 
@@ -194,6 +203,7 @@ class AreaLedger:
             repaired_km2_before=float(repaired[AREA_KM2_BEFORE].sum()) if len(repaired) else 0.0,
             repaired_km2_after=float(repaired[AREA_KM2].sum()) if len(repaired) else 0.0,
             notes=notes,
+            noun=noun,
         )
 
 

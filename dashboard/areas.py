@@ -78,6 +78,8 @@ from dashboard.report import WARNING, Problem, Report
 from dashboard.schema import (
     AREA_FEATURE,
     AREA_ID,
+    AREA_KIND,
+    AREA_PROVENANCE,
     AREA_SOURCE,
     CONTESTED,
     CONTROLLER,
@@ -1234,6 +1236,8 @@ def _assemble(
         frame = f.frame.copy()
         frame[AREA_SOURCE] = f.name
         frame[AREA_FEATURE] = np.arange(1, len(frame) + 1)
+        frame[AREA_KIND] = "polygons"
+        frame[AREA_PROVENANCE] = [f"{f.name} feature {k}" for k in frame[AREA_FEATURE]]
         stem = Path(f.name).stem
         frame[AREA_ID] = [f"{stem}-{k}" for k in frame[AREA_FEATURE]]
         bad = np.array([bool(e) for e in f.errors], dtype=bool)

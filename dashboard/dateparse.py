@@ -423,6 +423,22 @@ def parse_date_column(
     )
 
 
+def parse_dates(values: pd.Series, column: str, *, dayfirst: bool = True) -> ColumnDates:
+    """Read one column of dates from any small table (control per unit, a town list) by the
+    rules the event files follow: one day/month order for the column when its values settle
+    it, spreadsheet serials, Arabic month names; ``dayfirst`` decides each ambiguous value,
+    with a warning. ``column`` names the column in the findings' messages."""
+    frame = pd.DataFrame({schema.EVENT_DATE: values.astype("str")})
+    rule = decide_date_order([date_proofs(frame, fmt="canonical")])[schema.EVENT_DATE]
+    got = parse_date_column(
+        frame[schema.EVENT_DATE], schema.EVENT_DATE, fmt="canonical", dayfirst=dayfirst, rule=rule
+    )
+    findings = tuple(
+        replace(f, message=f.message.replace(schema.EVENT_DATE, column)) for f in got.findings
+    )
+    return replace(got, findings=findings)
+
+
 def _unread_message(column: str, value: str, rule: DateRule) -> str:
     if rule.date_format is not None:
         return (

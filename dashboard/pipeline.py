@@ -14,6 +14,7 @@ import pandas as pd
 from dashboard import paths, schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import AreasResult, last_change, read_control_areas
+from dashboard.areasources import describe_sources, read_area_sources
 from dashboard.errors import SchemaError
 from dashboard.gazetteer import DEFAULT_THRESHOLD
 from dashboard.geocoding import GeocodeResult, geocode_events
@@ -48,6 +49,25 @@ class AreaOptions:
     """Repair self-intersecting polygons (the default); ``--no-repair`` sets them aside."""
     assume_crs: str | None = None
     """``--assume-crs``: the CRS of files that declare none."""
+    table: str | None = None
+    """``--areas-table``: a table of control per administrative unit."""
+    boundaries: str | None = None
+    """``--boundaries``: the polygons of the table's units."""
+    unit_field: str | None = None
+    """``--unit-field``: the table's column naming the units (default: found)."""
+    unit_matches: Mapping[str, str] | None = None
+    """``--unit-match NAME=PCODE``: the analyst's answers for units the table names loosely."""
+    points: str | None = None
+    """``--areas-points``: a list of localities and their controllers."""
+    outline: str | None = None
+    """``--outline``: the ground the localities' cells are clipped to (default: countries)."""
+    max_distance_km: float = 25.0
+    """``--max-distance``: the farthest ground a locality speaks for."""
+
+    def source_files(self) -> tuple[str, ...]:
+        """The files other than ``--areas`` that the areas are read from."""
+        files = (self.table, self.boundaries, self.points, self.outline)
+        return tuple(f for f in files if f)
 
 
 @dataclass(frozen=True)
@@ -131,6 +151,9 @@ class BuildResult(BuildSummary):
     area_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per control-area feature set aside or repaired (``OUT.rejected-areas.csv``)."""
 
+    def extra_summary(self) -> dict[str, object]:
+        return {"area_sources": describe_sources(self.areas)}
+
     def controller_counts(self) -> dict[str, int]:
         counts = self.events[schema.CONTROLLER].value_counts().to_dict()
         return {str(k): int(v) for k, v in counts.items()}
@@ -162,6 +185,13 @@ def read_settings_json(settings: BuildSettings) -> str:
                 "controller_names": dict(areas.controller_names or {}),
                 "repair": areas.repair,
                 "assume_crs": areas.assume_crs,
+                "table": areas.table,
+                "boundaries": areas.boundaries,
+                "unit_field": areas.unit_field,
+                "unit_matches": dict(areas.unit_matches or {}),
+                "points": areas.points,
+                "outline": areas.outline,
+                "max_distance_km": areas.max_distance_km,
             },
         },
         sort_keys=True,
@@ -196,6 +226,13 @@ def read_settings_from_json(text: str | None) -> BuildSettings:
                 controller_names=areas.get("controller_names") or None,
                 repair=bool(areas.get("repair", True)),
                 assume_crs=areas.get("assume_crs"),
+                table=areas.get("table"),
+                boundaries=areas.get("boundaries"),
+                unit_field=areas.get("unit_field"),
+                unit_matches=areas.get("unit_matches") or None,
+                points=areas.get("points"),
+                outline=areas.get("outline"),
+                max_distance_km=float(areas.get("max_distance_km", 25.0)),
             ),
         )
     except (ValueError, TypeError, AttributeError) as exc:
@@ -205,21 +242,39 @@ def read_settings_from_json(text: str | None) -> BuildSettings:
 def load_areas(
     area_paths: Sequence[str | Path] | None = None, *, options: AreaOptions | None = None
 ) -> AreasResult:
-    """Read control-area files (the bundled ones when none are given)."""
+    """Read the control areas: files, a table per unit, localities; the bundled file when
+    none is given."""
     options = options or AreaOptions()
-    sources = list(area_paths) if area_paths else [paths.BUNDLED_AREAS]
-    return read_control_areas(
-        sources,
-        controller_field=options.controller_field,
-        from_field=options.from_field,
-        to_field=options.to_field,
-        date_field=options.date_field,
-        as_of=options.as_of,
-        as_of_by_file=options.as_of_by_file,
-        controller=options.controller,
+    files = list(area_paths or [])
+    if not files and not options.source_files():
+        files = [paths.BUNDLED_AREAS]
+
+    def read_files(sources: Sequence[str | Path]) -> AreasResult:
+        return read_control_areas(
+            sources,
+            controller_field=options.controller_field,
+            from_field=options.from_field,
+            to_field=options.to_field,
+            date_field=options.date_field,
+            as_of=options.as_of,
+            as_of_by_file=options.as_of_by_file,
+            controller=options.controller,
+            controller_names=options.controller_names,
+            repair=options.repair,
+            assume_crs=options.assume_crs,
+        )
+
+    return read_area_sources(
+        files,
+        read_files=read_files,
+        table=options.table,
+        boundaries=options.boundaries,
+        points=options.points,
+        outline=options.outline,
+        max_distance_km=options.max_distance_km,
+        unit_field=options.unit_field,
+        unit_matches=options.unit_matches,
         controller_names=options.controller_names,
-        repair=options.repair,
-        assume_crs=options.assume_crs,
     )
 
 

@@ -81,6 +81,10 @@ CONFIDENCE_LOW = "low"
 VALID_FROM = "valid_from"
 VALID_TO = "valid_to"
 AREA_SOURCE = "area_source"
+# What kind of source a version came from ("polygons", "table per unit", "locality points")
+# and, in a line, where it says so: shown in popups, the control history and the exports.
+AREA_KIND = "area_kind"
+AREA_PROVENANCE = "area_provenance"
 AREA_COLUMNS: tuple[str, ...] = (AREA_ID, CONTROLLER, VALID_FROM, VALID_TO)
 
 # Controller names used by the bundled control areas (and the map's palette).
@@ -93,6 +97,9 @@ KRG = "Kurdistan Regional Government"
 TURKEY_BACKED = "Turkey-backed opposition"
 CONTESTED = "Contested"
 UNKNOWN = "Unknown"
+# Ground a control layer says nothing about (farther than --max-distance from every
+# locality of a town list, dashboard/controlpoints.py): drawn apart, never a side.
+NO_INFORMATION = "No information"
 CONTROLLERS: tuple[str, ...] = (
     ISLAMIC_STATE,
     SYRIAN_GOVERNMENT,

@@ -285,7 +285,7 @@ def build(
     from dashboard.pipeline import build as run_build
 
     check_exists(events_file)
-    for area_path in area_paths:
+    for area_path in (*area_paths, *area_options.source_files()):
         check_exists(area_path)
     try:
         encoding, date_format = _read_options(
@@ -327,7 +327,9 @@ def build(
         raise CliError(str(exc)) from exc
     from dashboard.pipeline import rejected_areas_path
 
-    if not area_paths:  # real events tagged with the demo's areas must not pass unsaid
+    if (
+        not area_paths and not area_options.source_files()
+    ):  # real events tagged with the demo's areas must not pass unsaid
         # A list of messages in every summary (BuildSummary.summary), typed as an object there.
         cast(list[str], summary["notes"]).insert(
             0,
@@ -404,6 +406,7 @@ def _summary_text(summary: dict) -> str:
     lines += [f"  {name:<32} {count:>7}" for name, count in summary["controllers"].items()]
     ledger = summary["control_areas"]
     lines.append(f"control areas: {ledger['sentence']}")
+    lines += [f"  from {source}" for source in summary.get("area_sources", [])]
     lines += [f"warning: {note}" for note in ledger["notes"]]
     if summary["output"]:
         lines.append(f"written: {summary['output']}")

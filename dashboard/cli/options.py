@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -108,6 +109,65 @@ _AREA_READ_OPTIONS = (
         help="Rename a controller of the area files (repeatable).",
     ),
     click.option(
+        "--areas-table",
+        "table",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A table of control per administrative unit (unit name or P-code, status, "
+        "date), each row the unit's status as of its date; needs --boundaries.",
+    ),
+    click.option(
+        "--boundaries",
+        type=click.Path(),
+        default=None,
+        help="The polygons of the table's units (e.g. OCHA COD-AB admin3 GeoJSON).",
+    ),
+    click.option(
+        "--unit-field",
+        default=None,
+        metavar="COLUMN",
+        help="The table's column naming the units (default: found from its values).",
+    ),
+    click.option(
+        "--unit-match",
+        "unit_match_items",
+        multiple=True,
+        metavar="NAME=PCODE",
+        help="The unit a table name stands for, where it is spelled unlike the boundaries "
+        "(repeatable).",
+    ),
+    click.option(
+        "--unit-matches",
+        "unit_matches_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="CSV of (name, P-code) pairs, as many --unit-match at once.",
+    ),
+    click.option(
+        "--areas-points",
+        "points",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A list of localities (name or coordinates, controller, date): the ground "
+        "goes to the nearest locality within --max-distance (an approximation).",
+    ),
+    click.option(
+        "--max-distance",
+        "max_distance_km",
+        type=click.FloatRange(min=0.1, max=500),
+        default=25.0,
+        show_default=True,
+        metavar="KM",
+        help="The farthest ground one locality speaks for; farther is 'No information'.",
+    ),
+    click.option(
+        "--outline",
+        type=click.Path(),
+        default=None,
+        help="Polygons bounding the localities' ground (default: the bundled countries "
+        "that hold them).",
+    ),
+    click.option(
         "--ocha-names",
         is_flag=True,
         help="Rename the OCHA 2015 'Areas of Influence' actor types to the bundled names "
@@ -125,6 +185,14 @@ _AREA_READ_PARAMS = (
     "assume_crs",
     "renames",
     "ocha_names",
+    "table",
+    "boundaries",
+    "unit_field",
+    "unit_match_items",
+    "unit_matches_file",
+    "points",
+    "max_distance_km",
+    "outline",
 )
 
 
@@ -158,6 +226,14 @@ def area_options_from(
     assume_crs: str | None = None,
     renames: Sequence[str] = (),
     ocha_names: bool = False,
+    table: str | None = None,
+    boundaries: str | None = None,
+    unit_field: str | None = None,
+    unit_match_items: Sequence[str] = (),
+    unit_matches_file: str | None = None,
+    points: str | None = None,
+    max_distance_km: float = 25.0,
+    outline: str | None = None,
 ) -> Any:
     """The :class:`dashboard.pipeline.AreaOptions` the command-line values describe."""
     from dashboard.pipeline import AreaOptions
@@ -175,7 +251,49 @@ def area_options_from(
         repair=repair,
         assume_crs=assume_crs,
         controller_names=names or None,
+        table=_absolute(table),
+        boundaries=_absolute(boundaries),
+        unit_field=unit_field,
+        unit_matches=unit_matches(unit_match_items, unit_matches_file) or None,
+        points=_absolute(points),
+        outline=_absolute(outline),
+        max_distance_km=max_distance_km,
     )
+
+
+def _absolute(path: str | None) -> str | None:
+    # Absolute: ``serve`` hands the options to the app, which may run elsewhere.
+    return str(Path(path).resolve()) if path else None
+
+
+def unit_matches(items: Sequence[str], path: str | None) -> dict[str, str]:
+    """``--unit-matches FILE`` pairs, then ``--unit-match NAME=PCODE`` values over them.
+
+    Raises
+    ------
+    click.BadParameter
+        A value that is not ``NAME=PCODE``, or a file whose rows are not two fields.
+    """
+    out: dict[str, str] = {}
+    if path:
+        from dashboard.readers.plaintable import read_plain_table
+
+        table = read_plain_table(path)
+        columns = [c for c in table.frame.columns if c != schema.SOURCE_ROW]
+        if len(columns) < 2:
+            raise click.BadParameter(
+                f"{path}: expected two columns (name, P-code); found {columns}",
+                param_hint="--unit-matches",
+            )
+        for name, code in zip(table.frame[columns[0]], table.frame[columns[1]], strict=True):
+            if isinstance(name, str) and isinstance(code, str):
+                out[name] = code
+    for item in items:
+        name, sep, code = item.rpartition("=")
+        if not sep or not name.strip() or not code.strip():
+            raise click.BadParameter(f"{item!r}: expected NAME=PCODE", param_hint="--unit-match")
+        out[name.strip()] = code.strip()
+    return out
 
 
 def controller_names(items: Sequence[str], *, ocha: bool) -> dict[str, str]:
