@@ -130,14 +130,26 @@ def attribution_lines(
     if _uses_gazetteer(dataset):
         lines.append(GEONAMES_ATTRIBUTION)
     area_files = tuple(area_paths) if area_paths is not None else None
-    if areas:
-        if _areas_bundled(areas, area_files):
-            lines.append(DEMO_AREAS_ATTRIBUTION)
-        else:
-            lines.append(f"Control areas: {', '.join(areas)} (supplied by the user).")
+    described = _described_sources(dataset)
+    if areas and _areas_bundled(areas, area_files):
+        lines.append(DEMO_AREAS_ATTRIBUTION)
+    elif described:
+        lines.append(f"Control areas (supplied by the user): {'; '.join(described)}.")
+    elif areas:
+        lines.append(f"Control areas: {', '.join(areas)} (supplied by the user).")
     if basemap == "osm":
         lines.append(OSM_ATTRIBUTION)
     return lines
+
+
+def _described_sources(dataset: Any) -> list[str]:
+    """Each control-area source of the dataset in a line (its file, kind, dates), or []."""
+    areas = getattr(dataset, "areas", None)
+    if not isinstance(areas, pd.DataFrame):
+        return []
+    from dashboard.areasources import describe_sources
+
+    return describe_sources(areas)
 
 
 def _is_bundled(name: str | None, path: str | Path | None, bundled: Path) -> bool:

@@ -120,7 +120,7 @@ _LEVEL_FIELD = re.compile(
     re.IGNORECASE,
 )
 # A column whose distinct values name fewer units than this is not a name column.
-_MIN_NAMED = 2
+_MIN_NAMED = 1
 _CANDIDATES_LISTED = 3
 _UNMATCHED = "unit not matched"
 _AMBIGUOUS = "unit matches several"
@@ -419,15 +419,15 @@ def _find_columns(
     # Each other column speaks of the level whose units it names most (a governorate column
     # also names districts called after their capital: the coarser level wins a tie).
     coarser = [lv for lv in sorted(units.levels) if lv < units.level.level]
-    best: dict[int, tuple[int, str]] = {}
+    per_level: dict[int, tuple[int, str]] = {}
     for c, counts in named.items():
         if c in (unit, code) or not coarser:
             continue
-        level = max(coarser, key=lambda lv: (counts.get(lv, 0), -lv))
+        level = max(coarser, key=lambda lv: (counts.get(lv, 0), -lv))  # noqa: B023 (used at once)
         n = counts.get(level, 0)
-        if n >= _MIN_NAMED and n > best.get(level, (0, ""))[0]:
-            best[level] = (n, c)
-    upper = {level: c for level, (_, c) in best.items()}
+        if n >= _MIN_NAMED and n > per_level.get(level, (0, ""))[0]:
+            per_level[level] = (n, c)
+    upper = {level: c for level, (_, c) in per_level.items()}
     return _Columns(unit=unit, code=code, upper=upper, status=status, date=day)
 
 

@@ -87,11 +87,19 @@ class Span:
     """The controllers of the versions covering the point (several when contested)."""
     versions: int = 0
     """How many polygon versions the layer drew over the point in the span."""
+    sources: tuple[str, ...] = ()
+    """Where those versions come from: a file's feature, a table's row, a locality's row."""
 
     @property
     def days(self) -> int | None:
         """Days in the span, both ends included; None when open-ended."""
         return None if self.end is None else (self.end - self.start).days + 1
+
+    def source_text(self, most: int = 2) -> str:
+        """The sources in a line: the first ``most``, then how many more."""
+        shown = "; ".join(self.sources[:most])
+        more = len(self.sources) - most
+        return shown + (f"; and {more} more" if more > 0 else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +109,7 @@ class Span:
             "days": self.days,
             "claimants": list(self.claimants),
             "versions": self.versions,
+            "sources": list(self.sources),
         }
 
 
@@ -150,10 +159,11 @@ class History:
                 "controller": s.controller,
                 "claimants": "; ".join(s.claimants),
                 "versions": s.versions,
+                "sources": "; ".join(s.sources),
             }
             for s in self.spans
         ]
-        columns = ["start", "end", "days", "controller", "claimants", "versions"]
+        columns = ["start", "end", "days", "controller", "claimants", "versions", "sources"]
         return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,6 +247,7 @@ def control_history(
     splits = sorted({first, last_split, *start[covering], *end[covering].dropna()})
     splits = [d for d in splits if first <= d <= last_split]
     controllers = areas[schema.CONTROLLER].to_numpy()
+    provenance = _provenance(areas)
     pieces: list[Span] = []
     cov_idx = np.flatnonzero(covering)
     cov_start = start.to_numpy()[cov_idx]
@@ -248,12 +259,15 @@ def control_history(
         claimants = tuple(sorted({_name(controllers[i]) for i in valid}))
         answer = _answer(claimants)
         last_day = (b - pd.Timedelta(days=1)).date()
-        pieces.append(Span(answer, a.date(), last_day, claimants, len(valid)))
+        sources = tuple(dict.fromkeys(provenance[i] for i in valid if provenance[i]))
+        pieces.append(Span(answer, a.date(), last_day, claimants, len(valid), sources))
     spans = _merged(pieces)
     if open_ended and spans:
         tail = spans[-1]
         # The newest versions hold on: the last span has no end (unless nothing covers it).
-        spans[-1] = Span(tail.controller, tail.start, None, tail.claimants, tail.versions)
+        spans[-1] = Span(
+            tail.controller, tail.start, None, tail.claimants, tail.versions, tail.sources
+        )
     near, n_near, n_unplaced = _change_events(events, latitude, longitude, radius_km)
     return History(
         latitude=float(latitude),
@@ -267,6 +281,14 @@ def control_history(
         events_near=n_near,
         events_without_position=n_unplaced,
     )
+
+
+def _provenance(areas: pd.DataFrame) -> list[str]:
+    """Each version's source line (``area_provenance``), else its file, else ""."""
+    for column in (schema.AREA_PROVENANCE, schema.AREA_SOURCE):
+        if column in areas:
+            return ["" if pd.isna(v) else str(v) for v in areas[column]]
+    return [""] * len(areas)
 
 
 def _check_point(latitude: float, longitude: float) -> None:
@@ -307,6 +329,7 @@ def _merged(pieces: list[Span]) -> list[Span]:
                 piece.end,
                 prev.claimants,
                 prev.versions + piece.versions,
+                tuple(dict.fromkeys(prev.sources + piece.sources)),
             )
         else:
             out.append(piece)

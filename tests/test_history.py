@@ -222,8 +222,12 @@ def test_cli_history_csv_tables():
     spans = run("history", "--at", "36.335, 43.119", "--no-events", "-f", "csv")
     assert spans.returncode == 0, spans.stderr
     frame = pd.read_csv(__import__("io").StringIO(spans.stdout))
-    assert frame.columns.tolist() == ["start", "end", "days", "controller", "claimants", "versions"]
+    assert frame.columns.tolist() == [
+        "start", "end", "days", "controller", "claimants", "versions", "sources",
+    ]  # fmt: skip
     assert frame["controller"].tolist()[1] == "Islamic State"
+    # each span names the features of the bundled file it rests on
+    assert frame["sources"].str.contains("control_areas.geojson feature").all()
     events = run("history", "--at", "34.452,40.919", "-f", "csv", "--table", "events")
     assert events.returncode == 0, events.stderr
     frame = pd.read_csv(__import__("io").StringIO(events.stdout))

@@ -157,9 +157,10 @@ def _spans(history: History) -> None:
                 "To": span.end.isoformat() if span.end else "(no end)",
                 "Days": span.days,
                 "Held by": who,
+                "Source": span.source_text(),
             }
         )
-    frame = pd.DataFrame(rows, columns=["From", "To", "Days", "Held by"])
+    frame = pd.DataFrame(rows, columns=["From", "To", "Days", "Held by", "Source"])
     changes = history.changes
     holders = history.holders()
     summary = (

@@ -94,9 +94,11 @@ class _Inputs:
         """What the figures rest on, said before them: the areas' ledger and its notes, the
         dates of ``days`` after the areas' last change, the events' rows set aside."""
         from dashboard.areas import last_change
+        from dashboard.areasources import describe_sources
 
         ledger = self.areas.ledger
         lines = [f"Control areas: {ledger.sentence()}"]
+        lines += [f"  from {source}" for source in describe_sources(self.areas.areas)]
         lines += [f"  warning: {note}" for note in ledger.notes]
         if self.bundled_areas:
             lines.append(
@@ -147,8 +149,11 @@ class _Inputs:
         from dashboard.report import json_records
 
         areas = self.areas
+        from dashboard.areasources import describe_sources
+
         out: dict[str, Any] = {
             "control_areas": areas.ledger.to_dict(),
+            "control_area_sources": describe_sources(areas.areas),
             "features_not_used_as_read": json_records(ledger_table(areas.rejected, areas.repaired)),
         }
         if self.event_report is not None:
@@ -174,18 +179,19 @@ def _load(
     """The areas, and the events joined with them when ``need_events``."""
     from dashboard.pipeline import BuildSettings, build, load_areas
 
-    for path in [*([events_file] if events_file else []), *area_paths]:
+    for path in [*([events_file] if events_file else []), *area_paths, *options.source_files()]:
         check_exists(path)
+    bundled = not area_paths and not options.source_files()
     try:
         areas = load_areas(list(area_paths) or None, options=options)
         if not len(areas.areas):
             raise CliError(
                 "no usable control areas in "
-                + ", ".join(area_paths or ["the bundled file"])
+                + ", ".join([*area_paths, *options.source_files()] or ["the bundled file"])
                 + f": {areas.ledger.sentence()}"
             )
         if not need_events:
-            return _Inputs(areas, bundled_areas=not area_paths)
+            return _Inputs(areas, bundled_areas=bundled)
         events_path = events_file or str(paths.BUNDLED_EVENTS)
         result = build(
             events_path,
@@ -207,7 +213,7 @@ def _load(
         result.events,
         report,
         Path(events_path).name,
-        bundled_areas=not area_paths,
+        bundled_areas=bundled,
         bundled_events=not events_file,
     )
 
@@ -753,6 +759,8 @@ def _history_text(result: Any, where: _Where, inputs: _Inputs, *, events_read: b
             who += f" (claimed by {', '.join(span.claimants)})"
         versions = f"{span.versions} version{'s' if span.versions != 1 else ''} of the layer"
         lines.append(f"  {span.start.isoformat()} to {end:<10}  {days:>12}  {who}  [{versions}]")
+        if span.sources:
+            lines.append(f"      source: {span.source_text()}")
     holders = result.holders()
     if not holders:
         lines.append("No controller holds this point alone on any date of the layer.")

@@ -460,9 +460,10 @@ def export(
     from dashboard.timewindow import Filters, window_bounds
     from dashboard.viewstate import default_state
 
-    if db_url and (events_file or area_paths):
+    own_areas = bool(area_paths or area_options.source_files())
+    if db_url and (events_file or own_areas):
         raise CliError("--db reads the events and areas from the database: drop --events/--areas")
-    if not (db_url or events_file or area_paths):
+    if not (db_url or events_file or own_areas):
         db_url = os.environ.get("DASHBOARD_DB", "").strip() or None
     source = None
     try:

@@ -110,7 +110,7 @@ _AREA_READ_OPTIONS = (
     ),
     click.option(
         "--areas-table",
-        "table",
+        "areas_table",
         type=click.Path(dir_okay=False),
         default=None,
         help="A table of control per administrative unit (unit name or P-code, status, "
@@ -145,7 +145,7 @@ _AREA_READ_OPTIONS = (
     ),
     click.option(
         "--areas-points",
-        "points",
+        "areas_points",
         type=click.Path(dir_okay=False),
         default=None,
         help="A list of localities (name or coordinates, controller, date): the ground "
@@ -185,12 +185,12 @@ _AREA_READ_PARAMS = (
     "assume_crs",
     "renames",
     "ocha_names",
-    "table",
+    "areas_table",
     "boundaries",
     "unit_field",
     "unit_match_items",
     "unit_matches_file",
-    "points",
+    "areas_points",
     "max_distance_km",
     "outline",
 )
@@ -226,12 +226,12 @@ def area_options_from(
     assume_crs: str | None = None,
     renames: Sequence[str] = (),
     ocha_names: bool = False,
-    table: str | None = None,
+    areas_table: str | None = None,
     boundaries: str | None = None,
     unit_field: str | None = None,
     unit_match_items: Sequence[str] = (),
     unit_matches_file: str | None = None,
-    points: str | None = None,
+    areas_points: str | None = None,
     max_distance_km: float = 25.0,
     outline: str | None = None,
 ) -> Any:
@@ -251,11 +251,11 @@ def area_options_from(
         repair=repair,
         assume_crs=assume_crs,
         controller_names=names or None,
-        table=_absolute(table),
+        table=_absolute(areas_table),
         boundaries=_absolute(boundaries),
         unit_field=unit_field,
         unit_matches=unit_matches(unit_match_items, unit_matches_file) or None,
-        points=_absolute(points),
+        points=_absolute(areas_points),
         outline=_absolute(outline),
         max_distance_km=max_distance_km,
     )

@@ -103,7 +103,7 @@ def serve(
     """
     from dashboard import access
 
-    for path in [events_file, *area_paths]:
+    for path in [events_file, *area_paths, *area_options.source_files()]:
         if path:
             check_exists(path)
     try:

@@ -107,7 +107,7 @@ def load(
     from dashboard.paths import check_input_file
     from dashboard.pipeline import BuildSettings, build
 
-    for path in (events_file, *area_paths):
+    for path in (events_file, *area_paths, *area_options.source_files()):
         try:
             check_input_file(Path(path))
         except DashboardError as exc:
@@ -138,7 +138,9 @@ def load(
             engine,
             result,
             source=str(Path(events_file).resolve()),
-            area_sources=[str(Path(p).resolve()) for p in area_paths],
+            area_sources=[
+                str(Path(p).resolve()) for p in (*area_paths, *area_options.source_files())
+            ],
             batch_size=batch_size,
         )
     except DashboardError as exc:

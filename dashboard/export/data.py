@@ -173,17 +173,18 @@ def load_export_data(
     from dashboard.pipeline import build
 
     events_file = Path(events_path) if events_path else paths.BUNDLED_EVENTS
-    area_files = [Path(p) for p in area_paths] or [paths.BUNDLED_AREAS]
-    for path in (events_file, *area_files):
+    extra = settings.areas.source_files() if settings else ()
+    area_files = [Path(p) for p in area_paths] or ([] if extra else [paths.BUNDLED_AREAS])
+    for path in (events_file, *area_files, *map(Path, extra)):
         paths.check_input_file(path)
-    result = build(events_file, area_files, settings=settings)
+    result = build(events_file, area_files or None, settings=settings)
     if not len(result.events):
         raise InputFileError(f"{events_file}: no event could be loaded")
     data = export_data(
         result.events,
         result.areas,
         events_name=events_file.name,
-        areas_names=tuple(p.name for p in area_files),
+        areas_names=tuple(p.name for p in [*area_files, *map(Path, extra)]),
     )
     same_events = events_file.resolve() == paths.BUNDLED_EVENTS.resolve()
     same_areas = [p.resolve() for p in area_files] == [paths.BUNDLED_AREAS.resolve()]

@@ -10,6 +10,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from folium.template import Template
 
@@ -118,6 +119,16 @@ def geojson_feature(i: int, geom: shapely.Geometry, props: dict[str, str]) -> di
     }
 
 
+def _sources(areas: pd.DataFrame) -> list[Any]:
+    """Where each version says so: its file's row or feature (``area_provenance``), else
+    its file."""
+    files = areas.get(schema.AREA_SOURCE)
+    lines = areas.get(schema.AREA_PROVENANCE)
+    if lines is None:
+        return list(files) if files is not None else [None] * len(areas)
+    return list(lines if files is None else lines.where(lines.notna(), files))
+
+
 def _area_style(colour: str, contested: bool) -> dict[str, Any]:
     return {
         "color": colour,
@@ -224,7 +235,7 @@ def control_areas_layer(
             ok,
             controllers,
             column(schema.AREA_ID),
-            column(schema.AREA_SOURCE),
+            _sources(areas),
             strict=True,
         )
     ):
