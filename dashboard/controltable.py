@@ -581,18 +581,39 @@ def _narrow(
 
 
 def _closest(key: str, values: dict[str, object], columns: _Columns, units: _Units) -> list[int]:
-    """Units whose names are spelled most like ``key``, in the same parent units if known."""
-    pool = _narrow(set(range(len(units.frame))), values, columns, units) or set(
-        range(len(units.frame))
-    )
+    """Units whose names are spelled most like ``key``, within the row's own governorate
+    and district as far as the boundaries know them."""
+    pool = set(range(len(units.frame)))
+    for level, column in sorted(columns.upper.items()):
+        keys = set(_keys(values.get(column))[:1])
+        inside = {i for i in pool if units.keys_of[level].get(i, set()) & keys}
+        if inside:  # a parent the boundaries do not know narrows nothing
+            pool = inside
+    words = _word_key(key)
     scored: list[tuple[float, int]] = []
     for i in pool:
         names = units.keys_of[units.level.level].get(i, set())
         if names:
-            ratio = max(difflib.SequenceMatcher(None, key, n).ratio() for n in names)
+            ratio = max(max(_similar(key, n), _similar(words, _word_key(n))) for n in names)
             scored.append((ratio, i))
     scored.sort(key=lambda t: (-t[0], t[1]))
     return [i for ratio, i in scored[:_CANDIDATES_LISTED] if ratio >= 0.5]
+
+
+# Direction words in Arabic transliteration and English ("Kwers Sharqi", "Eastern Kwaires").
+_DIRECTIONS = {"sharqi": "east", "sharki": "east", "eastern": "east", "east": "east",
+               "gharbi": "west", "western": "west", "west": "west",
+               "shamali": "north", "northern": "north", "north": "north",
+               "janubi": "south", "janoubi": "south", "southern": "south", "south": "south"}  # fmt: skip
+
+
+def _word_key(key: str) -> str:
+    """The words of a name key with direction words in one spelling, in sorted order."""
+    return " ".join(sorted(_DIRECTIONS.get(w, w) for w in key.split()))
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def _unmatched_reason(

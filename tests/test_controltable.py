@@ -287,6 +287,10 @@ def test_real_oti_subdistrict_table_on_ocha_boundaries(shared_data: Path) -> Non
     assert by_unit.loc["SY060000", schema.CONTROLLER] == schema.SYRIAN_GOVERNMENT
     # no unit is matched twice
     assert got.areas["unit_code"].is_unique
+    # "Kwers Sharqi" is OCHA's "Eastern Kwaires": listed first among the candidates (the
+    # direction word read in both languages), and still not taken without --unit-match
+    kwers = got.rejected[got.rejected[schema.REJECT_REASON].str.contains("Kwers Sharqi")]
+    assert "closest: Eastern Kwaires" in kwers[schema.REJECT_REASON].iloc[0]
 
 
 def test_cli_build_with_a_table_and_its_boundaries(tmp_path: Path, boundaries: Path) -> None:
