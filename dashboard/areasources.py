@@ -27,13 +27,21 @@ from dashboard.arealedger import AreaLedger
 from dashboard.areas import AreasResult
 from dashboard.report import Report
 
-__all__ = ["KIND_FILE", "combine_results", "describe_sources", "read_area_sources"]
+__all__ = [
+    "KIND_FILE",
+    "KIND_POINTS",
+    "approximation_notes",
+    "combine_results",
+    "describe_sources",
+    "read_area_sources",
+]
 
 KIND_FILE = "polygons"
+KIND_POINTS = "locality points"
 _KIND_WORDS = {
     KIND_FILE: "control polygons",
     "table per unit": "status per administrative unit",
-    "locality points": "status per locality, ground to the nearest locality",
+    KIND_POINTS: "status per locality, ground to the nearest locality (an approximation)",
 }
 
 
@@ -151,6 +159,23 @@ def combine_results(results: Sequence[AreasResult]) -> AreasResult:
     return AreasResult(
         areas=areas, rejected=rejected, report=report, repaired=repaired, ledger=ledger
     )
+
+
+def approximation_notes(areas: pd.DataFrame) -> list[str]:
+    """What a map drawn from ``areas`` must say of their kind: areas made from locality
+    points are an approximation, one line per such source."""
+    if not len(areas) or schema.AREA_KIND not in areas:
+        return []
+    from_points = areas[areas[schema.AREA_KIND] == KIND_POINTS]
+    out = []
+    for source, part in from_points.groupby(schema.AREA_SOURCE, sort=False):
+        km = part["max_distance_km"].dropna() if "max_distance_km" in part else pd.Series([])
+        within = f"within {km.iloc[0]:g} km" if len(km) else "within a set distance"
+        out.append(
+            f"Areas from {source} are an approximation: ground goes to the nearest listed "
+            f"locality {within}; farther ground is '{schema.NO_INFORMATION}'"
+        )
+    return out
 
 
 def describe_sources(areas: pd.DataFrame) -> list[str]:

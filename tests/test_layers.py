@@ -517,8 +517,8 @@ def test_legend_element() -> None:
         "Control of territory on 2017-01-31",
         "Events 2017-01-02 to 2017-01-31 (30 days)",
     ]
-    assert spec["controllers"][0] == [schema.SDF, style.CONTROLLER_COLOURS[schema.SDF], False]
-    assert spec["controllers"][1][2] is True  # contested: hatched swatch
+    assert spec["controllers"][0] == [schema.SDF, style.CONTROLLER_COLOURS[schema.SDF], ""]
+    assert spec["controllers"][1][2] == "hatched"  # contested: hatched swatch
     assert spec["controllers"][2][1] == style.EXTRA_CONTROLLER_COLOURS[0]
     assert spec["types"][1][1] == style.EXTRA_EVENT_TYPE_COLOURS[0]
     assert spec["counts"] == ["1,234 events", "9 areas"]

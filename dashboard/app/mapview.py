@@ -27,6 +27,7 @@ from dashboard import layers, schema
 from dashboard import viewstate as S
 from dashboard.app import session as K
 from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.areasources import approximation_notes
 from dashboard.assets import basemap_url
 from dashboard.layers.areas import display_tolerance
 
@@ -294,7 +295,9 @@ def render_map(
             for c in (areas[schema.CONTROLLER] if len(areas) else [])
         )
     )
-    controllers.sort(key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN), c))
+    controllers.sort(
+        key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN, schema.NO_INFORMATION), c)
+    )
     shown_types = set(placed[schema.EVENT_TYPE].dropna().astype(str)) if len(placed) else set()
     event_types = [t for t in type_order if t in shown_types]
     event_types += sorted(shown_types - set(event_types))
@@ -315,6 +318,7 @@ def render_map(
         hexagons=hexagons.key if hexagons is not None else None,
         palette=dataset.palette,
         heat=S.LAYER_HEATMAP in view.layers and len(placed) > 0,
+        notes=approximation_notes(areas),
     )
     if place is not None:
         groups.append(place_group(*place))

@@ -495,7 +495,16 @@ class MapFigure:
                 continue
             name = schema.UNKNOWN if style.is_missing(controller) else str(controller)
             colour = colours.get(name, style.CONTROLLER_COLOURS[schema.UNKNOWN])
-            if name == schema.CONTESTED:
+            if name == schema.NO_INFORMATION:
+                patch = PathPatch(
+                    path,
+                    facecolor=rgba(colour, style.NO_INFORMATION_FILL_OPACITY),
+                    edgecolor=rgba(style.NO_INFORMATION_EDGE, 0.9),
+                    linewidth=1.0 * PX,
+                    linestyle=(0, (2, 4)),
+                    zorder=2,
+                )
+            elif name == schema.CONTESTED:
                 patch = PathPatch(
                     path,
                     facecolor=rgba(colour, 0.15),

@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle, RegularPolygon
 
 from dashboard import aggregate, schema, style
+from dashboard.areasources import approximation_notes
 from dashboard.export.ink import (
     FONT_FAMILY,
     HEADING_PT,
@@ -49,7 +50,7 @@ class LegendSpec:
 def sorted_controllers(values: Sequence[Any]) -> list[str]:
     """Controller names in the legend's order (Contested and Unknown last), one each."""
     names = list(dict.fromkeys(schema.UNKNOWN if style.is_missing(v) else str(v) for v in values))
-    names.sort(key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN), c))
+    names.sort(key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN, schema.NO_INFORMATION), c))
     return names
 
 
@@ -160,6 +161,20 @@ def controller_key(pen: LegendPen, controllers: Sequence[str], colours: Mapping[
     for name in controllers:
         colour = colours[name]
         contested = name == schema.CONTESTED
+        if name == schema.NO_INFORMATION:
+            veil = Rectangle(
+                (0, pen.y + 1),
+                sw,
+                line - 3.5,
+                facecolor=blend(colour, style.NO_INFORMATION_FILL_OPACITY, style.LAND_FILL),
+                edgecolor=style.NO_INFORMATION_EDGE,
+                linewidth=1.0 * PX,
+                linestyle=(0, (2, 2)),
+            )
+            pen.add(pen.ax.add_patch(veil))
+            pen.label(name)
+            pen.y += line
+            continue
         rect = Rectangle(
             (0, pen.y + 1),
             sw,
@@ -352,4 +367,5 @@ def view_counts(
                 d.isoformat() if d else "open" for d in (options.areas_first, options.areas_last)
             )
             out.append(f"No control areas on this date (the area files cover {cover})")
+        out += approximation_notes(frame.areas)
     return out

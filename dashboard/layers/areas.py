@@ -58,6 +58,8 @@ TOOLTIP_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
+_NO_INFO_COLOUR = style.CONTROLLER_COLOURS[schema.NO_INFORMATION]
+
 #: What the tooltip says of the area's dates: a click shows the place's whole history.
 HISTORY_HINT = "click for who held this place, and when"
 
@@ -130,6 +132,15 @@ def _sources(areas: pd.DataFrame) -> list[Any]:
 
 
 def _area_style(colour: str, contested: bool) -> dict[str, Any]:
+    if colour == _NO_INFO_COLOUR:
+        return {
+            "color": style.NO_INFORMATION_EDGE,
+            "weight": 1.0,
+            "opacity": 0.9,
+            "fillColor": colour,
+            "fillOpacity": style.NO_INFORMATION_FILL_OPACITY,
+            "dashArray": style.NO_INFORMATION_DASH,
+        }
     return {
         "color": colour,
         "weight": 2.0 if contested else style.AREA_OUTLINE_WEIGHT,

@@ -203,6 +203,15 @@ def _id_for(seed: str, what: str) -> str:
     return stable_id(f"{seed}:{what}")
 
 
+def _swatch(controller: str) -> str:
+    """How the legend draws a controller's swatch besides its colour ("" = plain fill)."""
+    if controller == schema.CONTESTED:
+        return "hatched"
+    if controller == schema.NO_INFORMATION:
+        return "veiled"
+    return ""
+
+
 def _day(value: Any) -> dt.date | None:
     if value is None:
         return None
@@ -231,6 +240,7 @@ def legend_element(
     hexagons: HexagonKey | None = None,
     palette: Mapping[str, str] | None = None,
     heat: bool = False,
+    notes: Sequence[str] = (),
 ) -> JsonLayer:
     """The legend and a title/date box, drawn on the map so a screenshot explains itself.
 
@@ -261,6 +271,9 @@ def legend_element(
     heat
         The heat map is on: its colour ramp, from few events to many (a density, no
         count: the heat map has no scale of its own).
+    notes
+        Lines after the counts: what the map's areas are (an approximation from locality
+        points, :func:`dashboard.areasources.approximation_notes`).
 
     Returns
     -------
@@ -286,9 +299,9 @@ def legend_element(
         "title": title,
         "subtitle": subtitle,
         "position": position,
-        "controllers": [[c, ctrl_colours[c], c == schema.CONTESTED] for c in ctrl],
+        "controllers": [[c, ctrl_colours[c], _swatch(c)] for c in ctrl],
         "types": [[t, type_colours[t]] for t in types],
-        "counts": [_count_text(str(k), v) for k, v in (counts or {}).items()],
+        "counts": [_count_text(str(k), v) for k, v in (counts or {}).items()] + list(notes),
         "headings": {
             "controllers": "Controlled by",
             "types": "Event type",

@@ -50,7 +50,8 @@
         box.appendChild(el('div', 'cm-legend-heading', h.controllers));
         for (k = 0; k < spec.controllers.length; k++) {
           row = el('div', 'cm-legend-row');
-          sw = el('span', 'cm-swatch' + (spec.controllers[k][2] ? ' cm-swatch-hatched' : ''));
+          // the third item names a swatch style: 'hatched' (Contested), 'veiled' (No information)
+          sw = el('span', 'cm-swatch' + (spec.controllers[k][2] ? ' cm-swatch-' + spec.controllers[k][2] : ''));
           sw.style.backgroundColor = spec.controllers[k][1];
           row.appendChild(sw);
           row.appendChild(el('span', 'cm-legend-label', spec.controllers[k][0]));
