@@ -34,8 +34,8 @@ CONTROLLER_COLOURS: Mapping[str, str] = MappingProxyType(
         schema.TURKEY_BACKED: "#999933",  # olive
         schema.CONTESTED: "#AA4499",  # purple, and hatched on the map
         schema.UNKNOWN: "#BBBBBB",  # grey
-        # Ground no source speaks for: a white veil with a dotted grey edge, never a side.
-        schema.NO_INFORMATION: "#FFFFFF",
+        # Ground no source speaks for: a light grey veil with a dotted edge, never a side.
+        schema.NO_INFORMATION: "#D4D4D4",
     }
 )
 #: Colours handed out, in order, to controllers the bundled palette does not name (Tol's
@@ -95,9 +95,9 @@ RADIUS_UNKNOWN = 4.5
 AREA_FILL_OPACITY = 0.28
 AREA_OUTLINE_WEIGHT = 1.0
 CONTESTED_DASH = "6 4"
-#: "No information" ground: veiled white over the land, a dotted grey edge.
+#: "No information" ground: veiled light grey over the land, a dotted grey edge.
 NO_INFORMATION_EDGE = "#808080"
-NO_INFORMATION_FILL_OPACITY = 0.55
+NO_INFORMATION_FILL_OPACITY = 0.7
 NO_INFORMATION_DASH = "2 4"
 #: Context layer (the no-tiles basemap).
 LAND_FILL = "#F4F1EA"
