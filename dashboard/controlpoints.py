@@ -9,6 +9,8 @@ What a row means
     "This locality was held by this controller as of this date." A locality's status holds
     until its next row (rows may come in any order); consecutive rows with the same
     controller are one version. Before a locality's first row nothing is said about it.
+    Rows that give one locality different controllers on one date are all set aside (the
+    file contradicts itself; which row is right is not guessed), as in a control table.
 
 Where a locality is
     Its coordinates, or else its name: first the same name with coordinates elsewhere in
@@ -1163,8 +1165,8 @@ class _Runs:
 def _runs(
     places: _Localities, days: np.ndarray, controller: np.ndarray, verdicts: _Verdicts
 ) -> _Runs:
-    """Rows sorted per locality and date, same-date conflicts set aside (the later line
-    wins), then one version per run of the same controller."""
+    """Rows sorted per locality and date, same-date conflicts set aside (every row of
+    them), then one version per run of the same controller."""
     rows = np.flatnonzero(verdicts.ok & (places.code >= 0))
     loc = places.code[rows]
     day = days[rows].astype(np.int64)
@@ -1173,20 +1175,28 @@ def _runs(
     ctrl, _ = pd.factorize(pd.Series(controller[rows], dtype=object))
     same_next = np.append((loc[1:] == loc[:-1]) & (day[1:] == day[:-1]), False)
     if same_next.any():
-        # the last row of each (locality, date) group is kept; earlier ones that disagree
-        # with it are set aside, those that agree are the same statement twice
+        # Rows that agree are the same statement twice (one is kept); rows that disagree on
+        # one locality and date are all set aside: which one is right is not guessed.
         group = np.cumsum(np.append(True, ~same_next[:-1])) - 1
-        last = np.flatnonzero(~same_next)[group]
-        for p in np.flatnonzero(same_next & (ctrl != ctrl[last])).tolist():
-            i, j = rows[p], rows[last[p]]
+        lowest = np.full(group[-1] + 1, np.iinfo(np.int64).max)
+        highest = np.full(group[-1] + 1, -1)
+        np.minimum.at(lowest, group, ctrl)
+        np.maximum.at(highest, group, ctrl)
+        clash = (lowest != highest)[group]
+        for p in np.flatnonzero(clash).tolist():
+            i = rows[p]
+            others = [
+                f"line {verdicts.lines[rows[q]]} says {controller[rows[q]]!r}"
+                for q in np.flatnonzero(group == group[p]).tolist()
+                if q != p and ctrl[q] != ctrl[p]
+            ]
             verdicts.reject(
                 i, SAME_DAY_CONFLICT, None, controller[i],
-                f"says {controller[i]!r} but line {verdicts.lines[j]} (data row "
-                f"{verdicts.rows[j]}) says {controller[j]!r} of the same locality on the same "
-                f"date ({pd.Timestamp(days[i]).date().isoformat()}): the later line is used; "
+                f"says {controller[i]!r} but {', '.join(others)} of the same locality on the "
+                f"same date ({pd.Timestamp(days[i]).date().isoformat()}): neither is used; "
                 "fix one of them",
             )  # fmt: skip
-        keep = ~same_next
+        keep = ~same_next & ~clash
         rows, loc, day, ctrl = rows[keep], loc[keep], day[keep], ctrl[keep]
     if not len(rows):
         return _Runs(np.zeros(0, np.int64), np.zeros(0, DATE_DTYPE), np.zeros(0, np.int64))

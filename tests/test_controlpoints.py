@@ -287,16 +287,18 @@ def test_the_order_of_the_rows_does_not_matter(tmp_path):
         assert shapely.equals(r.geometry, geoms[r[AREA_ID].replace("shuffled:", "towns:")])
 
 
-def test_two_rows_disagreeing_on_the_same_date_keep_the_later_line(tmp_path):
+def test_two_rows_disagreeing_on_the_same_date_are_both_set_aside(tmp_path):
     path = write(
         tmp_path,
-        HEADER + "A,39.0,35.0,Islamic State,2015-01-01\nA,39.0,35.0,SDF,2015-01-01\n",
+        HEADER
+        + "A,39.0,35.0,Islamic State,2015-01-01\nA,39.0,35.0,SDF,2015-01-01\n"
+        + "A,39.0,35.0,SDF,2015-02-01\nA,39.0,35.0,SDF,2015-02-01\n",  # agree: one statement
     )
     result = areas_from_points(path, outline=box_outline(38, 34, 40, 36), today=TODAY)
-    assert versions(result) == [("A", SDF, "2015-01-01", None)]
-    assert result.rejected[AREA_FEATURE].tolist() == [1]
+    assert versions(result) == [("A", SDF, "2015-02-01", None)]
+    assert result.rejected[AREA_FEATURE].tolist() == [1, 2]
     reason = result.rejected[REJECT_REASON].iloc[0]
-    assert "line 3 (data row 2) says 'SDF'" in reason and "the later line is used" in reason
+    assert "line 3 says 'SDF'" in reason and "neither is used" in reason
     assert_balanced(result)
 
 
