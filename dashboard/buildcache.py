@@ -67,6 +67,9 @@ STORED_FILES = ("meta.json", "events.parquet", "areas.parquet", "rejected.parque
 BUILD_CODE = (
     "pipeline.py",
     "areas.py",
+    "areasources.py",
+    "controltable.py",
+    "controlpoints.py",
     "arealedger.py",
     "measure.py",
     "spatial.py",
@@ -87,6 +90,7 @@ BUILD_CODE = (
     "readers/events.py",
     "readers/fastcsv.py",
     "readers/mapping.py",
+    "readers/plaintable.py",
     "readers/textio.py",
 )
 _CACHE_VERSION = "3"

@@ -1,8 +1,11 @@
 """Load the data the page shows: the one expensive, cached step.
 
 Which files: ``CONFLICTMAP_EVENTS`` (a path) and ``CONFLICTMAP_AREAS`` (paths joined with
-``os.pathsep``), set by ``conflictmap serve``; absent, the bundled data. Uploads come as
-bytes and are built the same way from a private temporary directory.
+``os.pathsep``), set by ``conflictmap serve``; absent, the bundled data. A control table and
+its boundaries, or a list of localities, are named by the reading options
+(``pipeline.AreaOptions``, in ``CONFLICTMAP_READ_SETTINGS``). Uploads come as bytes and are
+built the same way from a private temporary directory; the reading options name an uploaded
+table by its content's fingerprint (:func:`upload_source`).
 
 The dataset built from files on disk is kept once per server process (``st.cache_resource``:
 every session shares the same read-only object; ``st.cache_data`` would hand each run a
@@ -26,10 +29,10 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -47,6 +50,9 @@ from dashboard.timewindow import (
 )
 from dashboard.viewstate import Options, dataset_options
 
+if TYPE_CHECKING:
+    from dashboard.pipeline import BuildSettings
+
 EVENTS_ENV = "CONFLICTMAP_EVENTS"
 AREAS_ENV = "CONFLICTMAP_AREAS"
 #: Where the on-disk copies of builds go (``dashboard.buildcache``).
@@ -54,6 +60,24 @@ CACHE_ENV = buildcache.CACHE_ENV
 
 EVENT_UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
 AREA_UPLOAD_TYPES: tuple[str, ...] = ("geojson", "json", "gpkg", "parquet", "geoparquet", "kml")
+#: A control table per unit, or a list of localities: plain tables, as events are.
+TABLE_UPLOAD_TYPES: tuple[str, ...] = EVENT_UPLOAD_TYPES
+#: The units' polygons of a control table: the area files' formats but GeoParquet, which the
+#: boundaries' reader (GDAL, through pyogrio) has no driver for here.
+BOUNDARY_UPLOAD_TYPES: tuple[str, ...] = tuple(
+    t for t in AREA_UPLOAD_TYPES if t not in ("parquet", "geoparquet")
+)
+#: The files the reading options name besides the area files (``AreaOptions.source_files``),
+#: by field, with the formats an upload of each is saved as.
+SOURCE_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "table": TABLE_UPLOAD_TYPES,
+    "boundaries": BOUNDARY_UPLOAD_TYPES,
+    "points": TABLE_UPLOAD_TYPES,
+    "outline": BOUNDARY_UPLOAD_TYPES,
+}
+#: How the reading options name an upload (``upload:<fingerprint>/<name>``): its bytes are
+#: the session's, put in a private folder only while a build reads them.
+UPLOAD_SCHEME = "upload:"
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +248,55 @@ def configured_sources(
     events = env.get(EVENTS_ENV, "").strip()
     areas: list[str | Path] = [p for p in env.get(AREAS_ENV, "").split(os.pathsep) if p.strip()]
     events_ref = file_ref(events or paths.BUNDLED_EVENTS)
-    area_refs = tuple(file_ref(p) for p in (areas or [paths.BUNDLED_AREAS]))
+    if not areas and not _names_sources(configured_read(env)):
+        areas = [paths.BUNDLED_AREAS]  # as the pipeline does when nothing is given
+    area_refs = tuple(file_ref(p) for p in areas)
     return events_ref, area_refs
+
+
+def _names_sources(read: str) -> bool:
+    """Whether the reading options name a table or localities (never raises: a broken
+    value is said by the build that reads it)."""
+    try:
+        return bool(source_refs(read))
+    except DashboardError:
+        return False
+
+
+def upload_source(ref: FileRef) -> str:
+    """How the reading options (``AreaOptions.table`` and the like) name an upload."""
+    return f"{UPLOAD_SCHEME}{ref.fingerprint}/{ref.name}"
+
+
+def _uploaded(value: str) -> FileRef | None:
+    """The upload :func:`upload_source` named ``value``; None for a path."""
+    if not value.startswith(UPLOAD_SCHEME):
+        return None
+    fingerprint, _, name = value.removeprefix(UPLOAD_SCHEME).partition("/")
+    return FileRef(name=name, fingerprint=fingerprint)
+
+
+def source_refs(read: str) -> dict[str, FileRef]:
+    """The files the reading options name besides the area files, by field
+    (:data:`SOURCE_FIELDS`): an upload as its name and content fingerprint, a file on disk
+    as :func:`file_ref` gives it (so a changed file is a new build).
+
+    Raises
+    ------
+    dashboard.errors.SchemaError
+        ``read`` is not reading options.
+    """
+    from dashboard.pipeline import read_settings_from_json
+
+    if not read:
+        return {}
+    options = read_settings_from_json(read).areas
+    out: dict[str, FileRef] = {}
+    for name in SOURCE_FIELDS:
+        value = getattr(options, name)
+        if value:
+            out[name] = _uploaded(value) or file_ref(value)
+    return out
 
 
 def safe_file_name(name: str, *, allowed: Sequence[str]) -> str:
@@ -272,8 +343,9 @@ def load_dataset(
         The pipeline refused an input; the message names the file and the problem.
     """
     event_token, area_tokens = events.token, tuple(a.token for a in areas)
-    if all(token[2] for token in (event_token, *area_tokens)):
-        return _build_cached(event_token, area_tokens, read, _payloads={})
+    source_tokens = tuple(ref.token for ref in source_refs(read).values())
+    if all(token[2] for token in (event_token, *area_tokens, *source_tokens)):
+        return _build_cached(event_token, area_tokens, read, source_tokens, _payloads={})
     key = upload_build_key(events, areas, read)
     held = st.session_state.get(K_UPLOAD_BUILD)
     if held is not None and held[0] == key:
@@ -282,15 +354,20 @@ def load_dataset(
         # The cached function's own body (functools.update_wrapper's __wrapped__): an
         # upload's build is the session's, never a process cache entry. Streamlit's
         # CachedFunc type does not declare the attribute update_wrapper sets.
-        built = _build_cached.__wrapped__(event_token, area_tokens, read, dict(payloads or {}))  # type: ignore[attr-defined]
+        built = _build_cached.__wrapped__(  # type: ignore[attr-defined]
+            event_token, area_tokens, read, source_tokens, dict(payloads or {})
+        )
     if keep:
         keep_upload_build(events, areas, read, built)
     return built
 
 
 def upload_build_key(events: FileRef, areas: Sequence[FileRef], read: str) -> str:
-    """What identifies a build of these inputs read this way."""
-    return repr((events.token, tuple(a.token for a in areas), read))
+    """What identifies a build of these inputs read this way: each file's name and
+    fingerprint (an upload's: its content), those of the table, boundaries and localities
+    the reading options name too."""
+    sources = tuple(ref.token for ref in source_refs(read).values())
+    return repr((events.token, tuple(a.token for a in areas), read, sources))
 
 
 def keep_upload_build(
@@ -324,15 +401,22 @@ def _build_cached(
     events: tuple[str, str, str],
     areas: tuple[tuple[str, str, str], ...],
     read: str,
+    sources: tuple[tuple[str, str, str], ...],
     _payloads: dict[str, bytes],
 ) -> Dataset:
+    """The build of ``events`` with ``areas`` and the ``sources`` (table, boundaries,
+    localities: :func:`source_refs`) the reading options ``read`` name. Keyed on every
+    file's fingerprint: ``read`` names a file on disk by its path only."""
     # Imported here so that a page that fails to import the pipeline still shows a message.
     from dashboard.pipeline import build, read_settings_from_json
 
-    names = (events[0], tuple(a[0] for a in areas))
-    key = hashlib.sha256(repr((events, areas, read)).encode()).hexdigest()[:24]
-    on_disk = all(token[2] for token in (events, *areas))
-    disk_key = buildcache.disk_key([t[2] for t in (events, *areas)], read) if on_disk else None
+    names = (events[0], tuple(a[0] for a in (*areas, *sources)))
+    key = hashlib.sha256(repr((events, areas, read, sources)).encode()).hexdigest()[:24]
+    inputs = (events, *areas, *sources)
+    on_disk = all(token[2] for token in inputs)
+    # The copy on disk is keyed on the files' bytes (buildcache.disk_key), the table's and
+    # boundaries' as much as the events'.
+    disk_key = buildcache.disk_key([t[2] for t in inputs], read) if on_disk else None
     if disk_key is not None:
         cached = buildcache.find_copy(Path(events[2]), disk_key)
         if cached is not None:
@@ -344,7 +428,8 @@ def _build_cached(
             for i, a in enumerate(areas)
         ]
         try:
-            result = build(events_path, area_paths, settings=read_settings_from_json(read))
+            settings = _with_upload_paths(read_settings_from_json(read), _payloads, Path(tmp))
+            result = build(events_path, area_paths, settings=settings)
         except DashboardError as exc:
             # Messages name the file: show the upload's name, not our temporary folder.
             message = re.sub(re.escape(str(Path(tmp))) + r"/[^/]+/", "", str(exc))
@@ -355,6 +440,21 @@ def _build_cached(
     if disk_key is not None:
         buildcache.store_copy(Path(events[2]), disk_key, built)
     return _dataset(built, events_name=names[0], areas_names=names[1], key=key)
+
+
+def _with_upload_paths(
+    settings: BuildSettings, payloads: Mapping[str, bytes], tmp: Path
+) -> BuildSettings:
+    """``settings`` with each upload its options name (:func:`upload_source`) saved under
+    ``tmp`` and named by its path there."""
+    changes: dict[str, Any] = {}
+    for name, allowed in SOURCE_FIELDS.items():
+        upload = _uploaded(getattr(settings.areas, name) or "")
+        if upload is not None:
+            changes[name] = str(_materialise(upload.token, payloads, tmp, allowed, name))
+    if not changes:
+        return settings
+    return replace(settings, areas=replace(settings.areas, **changes))
 
 
 def _materialise(

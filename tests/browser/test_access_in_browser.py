@@ -214,7 +214,9 @@ def test_insecure_public_shows_the_data_with_a_warning(watched, insecure_public_
     # the user's, not the bundled demo (same file name, other folder).
     credits = page.locator('[data-testid="stCaptionContainer"]', has_text="Event data:")
     expect(credits).to_contain_text("Event data: events.csv; sources as cited in its rows.")
-    expect(credits).to_contain_text("Control areas: areas.geojson (supplied by the user).")
+    expect(credits).to_contain_text(
+        re.compile(r"Control areas \(supplied by the user\): areas\.geojson: control polygons, \d")
+    )
 
 
 # --- OIDC --------------------------------------------------------------------------------
