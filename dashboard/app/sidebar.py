@@ -573,7 +573,7 @@ def _area_sources_inputs() -> None:
             "Unit matches (optional)",
             key=K_IN_UNIT_MATCHES,
             height=68,
-            placeholder="Kwers Sharqi=SY020205",
+            placeholder="Sosa=SY090203",
             help="NAME=PCODE, one a line: the unit a table name stands for, where it is "
             "spelled unlike the boundaries (the command line's --unit-match).",
         )
