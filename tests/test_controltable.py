@@ -322,3 +322,18 @@ def test_cli_build_with_a_table_and_its_boundaries(tmp_path: Path, boundaries: P
     assert alone.returncode == 2
     assert "--areas-table needs --boundaries" in alone.stderr
     assert "Traceback" not in alone.stderr
+
+
+def test_control_history_names_the_table_rows_behind_each_span(
+    tmp_path: Path, boundaries: Path
+) -> None:
+    from dashboard.history import control_history
+
+    text = "pcode,status,date\nSY110100,ISIS,2014-01-24\nSY110100,SDF,2017-10-20\n"
+    got = areas_from_table(write(tmp_path / "t.csv", text), boundaries, today=TODAY)
+    history = control_history(got.areas, 0.5, 1.5)
+    held = [(s.controller, s.sources) for s in history.spans]
+    assert held[0][0] == schema.ISLAMIC_STATE
+    assert held[0][1][0].startswith("t.csv row 1: SY110100 'ISIS' as of 2014-01-24; ground: ")
+    assert held[1][0] == schema.SDF and "t.csv row 2" in held[1][1][0]
+    assert "t.csv row 2" in history.span_table()["sources"].iloc[1]
