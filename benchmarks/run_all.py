@@ -34,6 +34,8 @@ BENCHES = [
     "bench_upload_memory",
     "bench_basemap",
     "bench_page",
+    "bench_controlpoints",
+    "bench_pull",
 ]
 PACKAGES = [
     "pandas",

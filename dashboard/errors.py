@@ -53,3 +53,13 @@ class ExportError(DashboardError, ValueError):
 
 class DatabaseError(DashboardError, ConnectionError):
     """The database cannot be reached, or does not hold the expected tables."""
+
+
+class PullError(DashboardError, ConnectionError):
+    """A pull from a data source's API failed: the network, the server, or an answer that
+    cannot be used (the local copy is left as it was)."""
+
+
+class CredentialsError(PullError, PermissionError):
+    """A data source refused the credentials or the access they give (HTTP 401 or 403), or
+    none were found; the message names where they were read from, never their values."""

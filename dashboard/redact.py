@@ -7,6 +7,9 @@ reads too, as it reads ``sslpassword``). A tile or service URL carries keys in i
 ``***`` and leaves the rest readable, so a message still says which server and which
 database it is about.
 
+:func:`mask_values` hides values the product knows are secret (a password, a token) wherever
+they appear in a message, for the API pulls, whose servers may quote them back.
+
 Plain string work, no URL library: an unparseable URL (a typo in a password with a ``/``
 in it) must be masked too, and it is exactly the one a parser refuses.
 """
@@ -14,6 +17,7 @@ in it) must be masked too, and it is exactly the one a parser refuses.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 MASK = "***"
 
@@ -59,3 +63,25 @@ def mask_url(url: str) -> str:
     """
     text = _URL.sub(lambda m: _mask_userinfo(m.group(0)), str(url))
     return _KEY_VALUE.sub(lambda m: f"{m.group('key')}={MASK}", text)
+
+
+def mask_values(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every occurrence of each secret value replaced by ``***``, and its URLs
+    masked as :func:`mask_url` does.
+
+    For messages that may quote a value the product holds (a server's error text echoing a
+    token, a password typed into the wrong field): the values are known, so they are
+    replaced wherever they appear, not only where a URL would carry them. Values shorter than
+    four characters are left alone (masking every "a" would garble the message and hide
+    nothing a guess would not find).
+
+    Examples
+    --------
+    >>> mask_values("token abc123 refused", ["abc123"])
+    'token *** refused'
+    """
+    masked = mask_url(str(text))
+    # Longest first: a secret that contains another is replaced whole.
+    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        masked = masked.replace(value, MASK)
+    return masked

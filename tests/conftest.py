@@ -9,7 +9,7 @@ import pytest
 from suites import SUITE_SKIP, suite_missing
 
 #: Fixture modules, registered once here instead of imported by name in each test module.
-pytest_plugins = ["app_fixtures", "db_fixtures"]
+pytest_plugins = ["app_fixtures", "db_fixtures", "fake_sources"]
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_DIR.parent / "shared" / "data"

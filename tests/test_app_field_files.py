@@ -130,9 +130,7 @@ def test_set_aside_features_are_said_beside_the_map_and_in_compare_mode(tmp_path
     at = _app()
     _clean(at)
     summary = next(t.value for t in at.text if t.value.startswith("As of "))
-    assert "(1 control-area features set aside, see the validation report)" in (
-        summary
-    )
+    assert "(1 control-area features set aside, see the validation report)" in (summary)
     assert "4 control-area features: 3 used as read, 1 set aside (1 null geometry)" in (
         _sidebar_text(at)
     )

@@ -416,9 +416,7 @@ def _summary_line(
     ledger = ds.area_ledger
     if ledger is not None and ledger.set_aside:
         # who held the ground is drawn without these: never let the map pass for complete
-        areas_text += (
-            f" ({ledger.set_aside:,} {ledger.noun} set aside, see the validation report)"
-        )
+        areas_text += f" ({ledger.set_aside:,} {ledger.noun} set aside, see the validation report)"
     last = ds.last_change
     if last is not None and view.as_of > last:
         areas_text += (

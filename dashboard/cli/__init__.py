@@ -8,7 +8,8 @@
 - ``serving``: ``serve``;
 - ``comparing``: ``compare``, ``check``, ``history``;
 - ``exporting``: ``export``;
-- ``store``: ``db`` (PostGIS).
+- ``store``: ``db`` (PostGIS);
+- ``pulling``: ``pull`` (ACLED's and UCDP's APIs).
 
 Every module loads pandas, geopandas and the rest only when its command runs, so
 ``conflictmap --help`` stays quick.
@@ -26,6 +27,7 @@ from dashboard.cli.building import build, build_exit_status, geocode, synth, val
 from dashboard.cli.common import CONTEXT_SETTINGS, EXIT_UNUSABLE
 from dashboard.cli.comparing import check, compare, history
 from dashboard.cli.exporting import export
+from dashboard.cli.pulling import pull
 from dashboard.cli.serving import serve, streamlit_command
 from dashboard.cli.store import db
 from dashboard.errors import DashboardError
@@ -57,5 +59,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_UNUSABLE)
 
 
-for _command in (validate, geocode, build, synth, serve, compare, check, history, export, db):
+for _command in (
+    validate, geocode, build, synth, serve, compare, check, history, export, db, pull
+):  # fmt: skip
     cli.add_command(_command)

@@ -20,12 +20,16 @@ Modules:
 * :mod:`~dashboard.store.tables`: the stored columns and their SQL types; the DDL.
 * :mod:`~dashboard.store.load`: :func:`load_build` runs in one transaction: rows are copied
   into a temporary table in batches, then merged by ``event_id``. A load that fails half-way
-  leaves the previous version untouched. Nothing is deleted: events in the database but not
-  in the file are counted and listed, never removed.
+  leaves the previous version untouched. Events in the database but not in the file are
+  counted and listed, never removed; only ``delete_ids`` (a source's own deletions) are.
 * :mod:`~dashboard.store.join`: :func:`join_in_db` runs the spatial-temporal join inside
   PostGIS with the rules of :mod:`dashboard.spatial` (half-open validity; strict interiors
   of different controllers overlapping: Contested; on a border only: the first-listed area;
   outside: Unknown).
+* :mod:`~dashboard.store.sync`: what an update from a source's API needs: the newest stored
+  ACLED ``timestamp`` and countries (:func:`acled_state`), and removing the events the
+  source deleted (:func:`delete_events`; ``load_build(delete_ids=...)`` removes them in the
+  load's own transaction). These are the only deletions the store makes.
 * :mod:`~dashboard.store.read`: :class:`DbStore` answers the map's question (a date window,
   the filters, the map's bounding box) with one parameterised query, so only what the map
   shows leaves the database.
@@ -48,10 +52,12 @@ from dashboard.store.read import (
     WindowCounts,
     no_events,
 )
+from dashboard.store.sync import AcledState, DeleteResult, acled_state, delete_events
 from dashboard.store.tables import init_schema
 
 __all__ = [
     "AGGREGATE_COLUMNS",
+    "AcledState",
     "DB_ENV",
     "LIGHT_COLUMNS",
     "MAX_ACTORS",
@@ -60,10 +66,13 @@ __all__ = [
     "DatabaseError",
     "DbStore",
     "DbView",
+    "DeleteResult",
     "LoadResult",
     "StoreFacts",
     "WindowCounts",
+    "acled_state",
     "connect",
+    "delete_events",
     "first_line",
     "init_schema",
     "join_in_db",

@@ -15,6 +15,7 @@ from dashboard import schema
 from dashboard.errors import SchemaError
 from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema
 from dashboard.store.join import write_join
+from dashboard.store.sync import delete_in
 from dashboard.store.tables import (
     BOOL_COLUMNS,
     DATE_COLUMNS,
@@ -46,6 +47,8 @@ class LoadResult:
     rejoined: int = 0
     """Of those, how many got a different controller (or area, or confidence) from the join
     with this load's control areas."""
+    deleted_ids: tuple[str, ...] = ()
+    """Events removed by this load because their source deleted them (``delete_ids``)."""
 
     def summary(self) -> dict[str, object]:
         return {
@@ -58,6 +61,8 @@ class LoadResult:
             "not_in_file": self.not_in_file,
             "not_in_file_ids": list(self.not_in_file_ids),
             "rejoined": self.rejoined,
+            "deleted": len(self.deleted_ids),
+            "deleted_ids": list(self.deleted_ids),
         }
 
 
@@ -137,6 +142,7 @@ def load_build(
     area_sources: Sequence[str] = (),
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
+    delete_ids: Sequence[str] = (),
 ) -> LoadResult:
     """Merge a :class:`dashboard.pipeline.BuildResult` into the database, in one transaction.
 
@@ -159,6 +165,10 @@ def load_build(
     on_batch
         Called as ``on_batch(done, total)`` after each batch of events is copied (a
         progress bar). An exception raised by it aborts the load and rolls everything back.
+    delete_ids
+        Events to remove in the same transaction, before the merge: those their source
+        deleted (an ACLED update). A load that fails removes none of them. Ids the store
+        does not hold are ignored; ``deleted_ids`` lists the ones removed.
 
     Raises
     ------
@@ -182,6 +192,8 @@ def load_build(
             ),
             {"source": source, "areas": "\n".join(area_sources), "rows": total},
         ).scalar_one()
+        # The source's deletions go in the same transaction: a failed load removes nothing.
+        deleted = delete_in(conn, delete_ids)
         raw = conn.connection.driver_connection  # psycopg: COPY in the same transaction
         with raw.cursor() as cur:
             stage_cols = ", ".join(f"{c} {_stage_type(c)}" for c in columns)
@@ -236,6 +248,7 @@ def load_build(
         not_in_file=missing_count,
         not_in_file_ids=missing_ids,
         rejoined=rejoined,
+        deleted_ids=tuple(deleted),
     )
 
 
