@@ -407,3 +407,20 @@ def test_serve_refuses_an_unreachable_database(pg_url):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "cannot reach the database" in done.stderr
+
+
+def test_areas_keep_their_provenance_and_an_older_store_gains_the_columns(empty_db, bundled):
+    engine = pgstore.connect(empty_db)
+    # a store made before the provenance columns existed
+    with engine.begin() as conn:
+        for column in (schema.AREA_KIND, schema.AREA_PROVENANCE):
+            conn.exec_driver_sql(f"ALTER TABLE conflictmap.control_areas DROP COLUMN {column}")
+    store = pgstore.DbStore(empty_db, engine=engine)
+    assert schema.AREA_PROVENANCE not in store.areas_at(None).columns  # reads as before
+
+    pgstore.load_build(engine, bundled)
+    areas = store.areas_at(None)
+    assert areas[schema.AREA_KIND].eq("polygons").all()
+    first = areas[schema.AREA_PROVENANCE].iloc[0]
+    assert first == bundled.areas[schema.AREA_PROVENANCE].iloc[0]
+    assert first.startswith("control_areas.geojson feature ")

@@ -25,6 +25,7 @@ from dashboard.store.tables import (
     FLOAT_COLUMNS,
     NOT_STORED,
     SMALLINT_COLUMNS,
+    area_provenance_sql,
 )
 
 #: Rows copied per batch during a load.
@@ -298,6 +299,8 @@ def _not_in_file(conn: Any, limit: int = 50) -> tuple[int, tuple[str, ...]]:
 def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
     sa = load_sqlalchemy()
     s = SCHEMA
+    for statement in area_provenance_sql():  # a store made before the columns existed
+        conn.execute(sa.text(statement))
     conn.execute(sa.text(f"DELETE FROM {s}.control_areas"))
     if areas is None or not len(areas):
         return 0
@@ -314,18 +317,21 @@ def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
             "valid_from": f,
             "valid_to": t,
             "area_source": src,
+            "area_kind": kind,
+            "area_provenance": line,
             "wkb": w,
             "version": version,
         }
-        for i, (a, c, f, t, src, w) in enumerate(
+        for i, (a, c, f, t, src, kind, line, w) in enumerate(
             zip(
                 _python_values(frame, schema.AREA_ID),
                 _python_values(frame, schema.CONTROLLER),
                 _dates(frame[schema.VALID_FROM]),
                 _dates(frame[schema.VALID_TO]),
-                _python_values(frame, schema.AREA_SOURCE)
-                if schema.AREA_SOURCE in frame
-                else [None] * len(frame),
+                *(
+                    _python_values(frame, column) if column in frame else [None] * len(frame)
+                    for column in (schema.AREA_SOURCE, schema.AREA_KIND, schema.AREA_PROVENANCE)
+                ),
                 wkb,
                 strict=True,
             )
@@ -334,9 +340,10 @@ def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
     conn.execute(
         sa.text(
             f"INSERT INTO {s}.control_areas "
-            "(ord, area_id, controller, valid_from, valid_to, area_source, geom, version) "
+            "(ord, area_id, controller, valid_from, valid_to, area_source, area_kind, "
+            "area_provenance, geom, version) "
             "VALUES (:ord, :area_id, :controller, :valid_from, :valid_to, :area_source, "
-            "ST_SetSRID(ST_GeomFromWKB(:wkb), 4326), :version)"
+            ":area_kind, :area_provenance, ST_SetSRID(ST_GeomFromWKB(:wkb), 4326), :version)"
         ),
         params,
     )

@@ -63,13 +63,25 @@ def schema_sql() -> list[str]:
   valid_from date,
   valid_to date,
   area_source text,
+  area_kind text,
+  area_provenance text,
   geom geometry(Geometry, 4326),
   version integer REFERENCES {s}.data_versions(version)
 )""",
+        *area_provenance_sql(),
         f"CREATE INDEX IF NOT EXISTS events_geom_gist ON {s}.events USING gist (geom)",
         f"CREATE INDEX IF NOT EXISTS events_date_idx ON {s}.events (event_date)",
         f"CREATE INDEX IF NOT EXISTS areas_geom_gist ON {s}.control_areas USING gist (geom)",
         f"CREATE INDEX IF NOT EXISTS areas_valid_idx ON {s}.control_areas (valid_from, valid_to)",
+    ]
+
+
+def area_provenance_sql() -> list[str]:
+    """Add the provenance columns to a control-area table made before they existed."""
+    s = SCHEMA
+    return [
+        f"ALTER TABLE {s}.control_areas ADD COLUMN IF NOT EXISTS {column} text"
+        for column in ("area_kind", "area_provenance")
     ]
 
 
