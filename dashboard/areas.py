@@ -84,6 +84,7 @@ from dashboard.schema import (
     CONTESTED,
     CONTROLLER,
     ISLAMIC_STATE,
+    NO_INFORMATION,
     REJECT_REASON,
     SYRIAN_GOVERNMENT,
     VALID_FROM,
@@ -96,6 +97,7 @@ __all__ = [
     "OCHA_AOI_2015_NAMES",
     "AreasResult",
     "areas_at",
+    "check_overlaps",
     "last_change",
     "read_control_areas",
 ]
@@ -307,7 +309,7 @@ def read_control_areas(
     _snapshots_to_intervals([f for f in files if f.snapshot])
     areas, rejected, repaired = _assemble(files, id_field, report)
     _check_known_controllers(areas, known_controllers, report)
-    _check_overlaps(areas, report)
+    check_overlaps(areas, report)
     report.rows_in = sum(len(f.frame) for f in files)
     report.rows_loaded = len(areas)
     report.rows_rejected = len(rejected)
@@ -1349,8 +1351,14 @@ def _check_known_controllers(
         )
 
 
-def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
+def check_overlaps(
+    areas: gpd.GeoDataFrame, report: Report, *, between_sources: bool = False
+) -> None:
     """Warn about overlapping polygons of different controllers valid at the same time.
+
+    ``between_sources``: only pairs from two different sources (``area_source``), other
+    than "No information" ground, which contests nothing (a combined read: the overlaps
+    inside each source were said when it was read).
 
     Cheap filters first: bounding boxes (the tree, no predicate), then different controllers
     and overlapping validity intervals (numpy on day numbers); only the surviving pairs get
@@ -1366,6 +1374,10 @@ def _check_overlaps(areas: gpd.GeoDataFrame, report: Report) -> None:
     left, right = left[keep], right[keep]
     codes, _names = pd.factorize(areas[CONTROLLER], use_na_sentinel=False)
     keep = codes[left] != codes[right]
+    if between_sources:
+        origin = pd.factorize(areas[AREA_SOURCE], use_na_sentinel=False)[0]
+        veiled = (areas[CONTROLLER] == NO_INFORMATION).to_numpy(dtype=bool)
+        keep &= (origin[left] != origin[right]) & ~veiled[left] & ~veiled[right]
     left, right = left[keep], right[keep]
     start = day_numbers(areas[VALID_FROM], missing=np.iinfo(np.int64).min)
     end = day_numbers(areas[VALID_TO], missing=np.iinfo(np.int64).max)

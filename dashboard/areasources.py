@@ -24,7 +24,7 @@ import pandas as pd
 
 from dashboard import schema
 from dashboard.arealedger import AreaLedger
-from dashboard.areas import AreasResult
+from dashboard.areas import AreasResult, check_overlaps
 from dashboard.report import Report
 
 __all__ = [
@@ -88,6 +88,8 @@ def read_area_sources(
         raise SchemaError(
             f"{given} needs {missing}: a control table is joined to its units' polygons"
         )
+    if outline is not None and points is None:
+        raise SchemaError("--outline bounds the ground of a town list: it needs --areas-points")
     results: list[AreasResult] = []
     if files:
         results.append(read_files(files))
@@ -145,6 +147,8 @@ def combine_results(results: Sequence[AreasResult]) -> AreasResult:
     report = Report(source=", ".join(r.report.source for r in results))
     for r in results:
         report.extend(r.report.problems)
+    # where two sources give the ground to different sides, events there are Contested
+    check_overlaps(areas, report, between_sources=True)
     report.rows_in = sum(r.report.rows_in for r in results)
     report.rows_loaded = sum(r.report.rows_loaded for r in results)
     report.rows_rejected = sum(r.report.rows_rejected for r in results)

@@ -66,7 +66,13 @@ from dashboard.areas import (
     repaired_polygon,
 )
 from dashboard.areasources import KIND_POINTS
-from dashboard.dateparse import DateRule, date_proofs, decide_date_order, parse_date_column
+from dashboard.dateparse import (
+    DateRule,
+    date_proofs,
+    decide_date_order,
+    month_forms,
+    parse_date_column,
+)
 from dashboard.errors import CRSError, GeometryError, InputFileError, SchemaError
 from dashboard.gazetteer import ALIAS, EXACT, FUZZY, Gazetteer, country_code, load_gazetteer
 from dashboard.measure import area_km2, format_km2, polygonal_part
@@ -146,9 +152,6 @@ _COARSE_BORDER_KM = 30.0
 _STEPS = 6  # progress steps: read, dates, places, versions, cells, assembled
 
 # A month without a day ("2015-03", "03/2015", "Mar 2015", "آذار 2015") is the 1st of it.
-_YEAR_MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
-_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
-_NAMED_MONTH_YEAR = re.compile(r"^([^\W\d_]+(?: [^\W\d_]+)?)\.?[\s\-/.,]+(\d{4})$")
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](?:\d{4}|\d{2})(?!\d)")
 _DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)$")
 
@@ -578,7 +581,7 @@ def _dates(table: pd.DataFrame, fields: _Fields, today: date, verdicts: _Verdict
     """
     column = fields.date
     raw = table[column]
-    text, months = _month_forms(raw)
+    text, months = month_forms(raw)
     found = decide_date_order([date_proofs(pd.DataFrame({EVENT_DATE: text}), fmt="canonical")])
     rule = found[EVENT_DATE]
     ambiguous = np.zeros(len(text), dtype=bool)
@@ -632,26 +635,6 @@ def _ambiguous(text: pd.Series) -> np.ndarray:
             a, b = int(m[1]), int(m[2])
             flags[j] = a <= 12 and b <= 12 and a != b
     return flags[codes]
-
-
-def _month_forms(raw: pd.Series) -> tuple[pd.Series, int]:
-    """Months without a day written as their 1st (``2015-03`` -> ``2015-03-01``), and how
-    many rows were; every distinct value is looked at once."""
-    codes, uniques = pd.factorize(raw)
-    out: list[str] = []
-    changed = np.zeros(len(uniques), dtype=bool)
-    for j, value in enumerate(uniques):
-        text = str(value).strip()
-        if m := _YEAR_MONTH.match(text):
-            text, changed[j] = f"{m[1]}-{int(m[2]):02d}-01", 1 <= int(m[2]) <= 12
-        elif m := _MONTH_YEAR.match(text):
-            text, changed[j] = f"{m[2]}-{int(m[1]):02d}-01", 1 <= int(m[1]) <= 12
-        elif m := _NAMED_MONTH_YEAR.match(text):
-            text, changed[j] = f"1 {m[1]} {m[2]}", True
-        out.append(text)
-    values = np.append(np.asarray(out, dtype=object), np.array([None], dtype=object))[codes]
-    rows = int(np.append(changed, False)[codes].sum())
-    return pd.Series(values, index=raw.index, dtype="str"), rows
 
 
 def _date_notes(

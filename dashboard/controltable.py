@@ -50,7 +50,7 @@ import shapely
 from dashboard import schema
 from dashboard.arealedger import AREA_KM2, REASON_KIND, AreaLedger
 from dashboard.areas import DATE_DTYPE, AreasResult, repaired_polygon
-from dashboard.dateparse import parse_dates
+from dashboard.dateparse import month_forms, parse_dates
 from dashboard.errors import InputFileError, SchemaError
 from dashboard.paths import check_input_file
 from dashboard.readers.plaintable import read_plain_table
@@ -158,6 +158,8 @@ class _Units:
     by_key: dict[str, set[int]] = field(default_factory=dict)
     keys_of: dict[int, dict[int, set[str]]] = field(default_factory=dict)
     """level -> unit position -> the name keys of its unit at that level."""
+    known: dict[int, set[str]] = field(default_factory=dict)
+    """level -> every name key of that level's units."""
 
     def label(self, i: int) -> str:
         row = self.frame.iloc[i]
@@ -242,6 +244,7 @@ def areas_from_table(
     errors: dict[int, tuple[str, str]] = {}  # source row -> (kind, reason)
     rows = frame[schema.SOURCE_ROW].to_numpy()
     matched = _match_units(frame, columns, units, unit_matches or {}, name, errors, report)
+    _unused_matches(frame, columns, unit_matches or {}, name, report)
     days = _dates(frame, columns.date, name, dayfirst, today, errors, report)
     status = frame[columns.status]
     for row in rows[status.isna().to_numpy()].tolist():
@@ -251,9 +254,14 @@ def areas_from_table(
     used = pd.DataFrame(
         {"row": rows, "unit": matched, "day": days, "status": status, CONTROLLER: controllers}
     )
+    every = used
     used = used[~used["row"].isin(errors.keys())]
     used = _drop_clashes(used, units, name, errors, report)
-    areas = _versions(used, units, name, boundaries_path.name, frame, columns)
+    # A dated row set aside for what it says (two statuses, none) still says the unit's
+    # previous status is in doubt from that date: the status does not run across it.
+    disputed = [r for r, (kind, _) in errors.items() if kind in (_CLASH, _NO_STATUS)]
+    breaks = every[every["row"].isin(disputed) & (every["unit"] >= 0) & every["day"].notna()]
+    areas = _versions(used, breaks, units, name, boundaries_path.name, frame, columns)
     rejected = _rejected(errors, frame, status, name)
     ragged = _ragged_rejected(plain.set_aside, name)
     rejected = pd.concat([rejected, ragged], ignore_index=True) if len(ragged) else rejected
@@ -327,6 +335,8 @@ def _read_units(path: Path, report: Report) -> _Units:
     level = usable[max(usable)]
     frame = frame.reset_index(drop=True)
     frame["geometry"] = _repaired(frame.geometry, path.name, level, frame, report)
+    if level.code:
+        frame = _one_feature_per_code(frame, level.code, path.name, report)
     units = _Units(frame=frame, level=level, levels=usable)
     if level.code:
         for i, code in enumerate(frame[level.code]):
@@ -342,7 +352,29 @@ def _read_units(path: Path, report: Report) -> _Units:
                     for k in _keys(frame.at[i, f]):
                         units.by_key.setdefault(k, set()).add(i)
         units.keys_of[n] = per
+        units.known[n] = set().union(*per.values()) if per else set()
     return units
+
+
+def _one_feature_per_code(
+    frame: gpd.GeoDataFrame, code: str, name: str, report: Report
+) -> gpd.GeoDataFrame:
+    """Features sharing a P-code (an island, a unit drawn in parts) are one unit: their
+    ground joined under the first one's fields, and said."""
+    keys = frame[code].map(lambda v: _code_key(v) if _text(v) else None)
+    repeated = keys.notna() & keys.duplicated(keep=False)
+    if not repeated.any():
+        return frame
+    keep = ~(repeated & keys.duplicated(keep="first"))
+    merged = frame.loc[keep].copy()
+    for _key, part in frame[repeated].groupby(keys[repeated], sort=False):
+        ground = [g for g in part.geometry if g is not None]
+        merged.loc[part.index[0], "geometry"] = shapely.union_all(ground) if ground else None
+    listed = ", ".join(sorted(set(keys[repeated])))
+    report.add(Problem(None, code, None,
+                       f"{name}: {int(repeated.sum())} features share {keys[repeated].nunique()} "
+                       f"P-codes ({listed}): each code's parts joined into one unit", WARNING))  # fmt: skip
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=frame.crs).reset_index(drop=True)
 
 
 def _repaired(
@@ -401,13 +433,18 @@ def _find_columns(
     code = _code_column(frame, rest, units) if unit_field is None else None
     named = {c: _named_per_level(frame[c], units) for c in rest if c != code}
     unit = unit_field
-    if unit is None and code is None:
-        # Most distinct values naming units, a unit-like header breaking ties and carrying a
-        # small table whose names are all spelled unlike the boundaries.
-        def score(c: str) -> float:
-            hinted = c.strip().lower().replace("-", "_").replace(" ", "_") in _UNIT_HEADERS
-            return named[c].get(units.level.level, 0) + (0.5 if hinted else 0.0)
 
+    # Most distinct values naming units, a unit-like header breaking ties and carrying a
+    # small table whose names are all spelled unlike the boundaries.
+    def score(c: str) -> float:
+        hinted = c.strip().lower().replace("-", "_").replace(" ", "_") in _UNIT_HEADERS
+        return named[c].get(units.level.level, 0) + (0.5 if hinted else 0.0)
+
+    if unit is None and code is not None:
+        # beside the codes, a column of names: the fallback of a blank or stale code
+        best = max(named, key=score, default=None)
+        unit = best if best is not None and named[best].get(units.level.level, 0) > 0 else None
+    elif unit is None:
         best = max(named, key=score, default=None)
         if best is None or score(best) <= 0:
             raise SchemaError(
@@ -520,13 +557,37 @@ def _match_units(
     return out
 
 
+def _unused_matches(
+    frame: pd.DataFrame,
+    columns: _Columns,
+    unit_matches: Mapping[str, str],
+    name: str,
+    report: Report,
+) -> None:
+    """Say which ``--unit-match`` names no row of the table holds (a typo, another file)."""
+    written = {
+        _match_key(v)
+        for c in (columns.unit, columns.code)
+        if c is not None
+        for v in frame[c].dropna().unique()
+    }
+    unused = [k for k in unit_matches if _match_key(k) not in written]
+    if unused:
+        listed = ", ".join(repr(k) for k in unused[:10])
+        report.add(Problem(None, columns.unit or columns.code, None,
+                           f"{name}: --unit-match names no row of the table: {listed}",
+                           WARNING))  # fmt: skip
+
+
 def _match_one(
     values: dict[str, object], columns: _Columns, units: _Units, manual: Mapping[str, str]
 ) -> tuple[int, str, list[int]]:
     """(unit position or -1, why not, the candidates considered)."""
     unit_text = values.get(columns.unit) if columns.unit else None
-    if _text(unit_text) and _match_key(unit_text) in manual:
-        return units.by_code[_code_key(manual[_match_key(unit_text)])], "", []
+    code_text = values.get(columns.code) if columns.code else None
+    for given in (unit_text, code_text):
+        if _text(given) and _match_key(given) in manual:
+            return units.by_code[_code_key(manual[_match_key(given)])], "", []
     if columns.code:
         code = values.get(columns.code)
         if _text(code) and _code_key(code) in units.by_code:
@@ -569,14 +630,16 @@ def _without_parent(key: str, values: dict[str, object], columns: _Columns) -> s
 def _narrow(
     found: set[int], values: dict[str, object], columns: _Columns, units: _Units
 ) -> set[int]:
-    """Keep the candidates in the table's governorate, then district, when it says one."""
+    """Keep the candidates in the table's governorate, then district, when it says one.
+
+    A parent the boundaries do not know at that level (another spelling of a district)
+    narrows nothing; one they know that no candidate lies in leaves none: the name and its
+    governorate disagree, and which is right is not guessed."""
     for level, column in sorted(columns.upper.items()):
         keys = set(_keys(values.get(column))[:1])
-        if not keys:
+        if not keys or not keys & units.known[level]:
             continue
-        inside = {i for i in found if units.keys_of[level].get(i, set()) & keys}
-        if inside or len(found) > 1:
-            found = inside
+        found = {i for i in found if units.keys_of[level].get(i, set()) & keys}
     return found
 
 
@@ -633,7 +696,7 @@ def _unmatched_reason(
     else:
         head = f"unit {what} matches no unit of the boundaries"
     if not candidates:
-        return head + "; give its P-code with --unit-match 'NAME=PCODE'"
+        return head + f"; give its P-code with --unit-match '{written}=PCODE'"
     listed = "; ".join(units.label(i) for i in candidates)
     code = units.frame.at[candidates[0], units.level.code] if units.level.code else "PCODE"
     return (
@@ -655,7 +718,8 @@ def _dates(
     errors: dict[int, tuple[str, str]],
     report: Report,
 ) -> pd.Series:
-    got = parse_dates(frame[column], column, dayfirst=dayfirst)
+    text, _months = month_forms(frame[column])  # "2015-03", "Mar 2015": the 1st of the month
+    got = parse_dates(text, column, dayfirst=dayfirst)
     rows = frame[schema.SOURCE_ROW]
     for finding in got.findings:
         row = int(rows.loc[finding.label])
@@ -747,20 +811,33 @@ def _drop_clashes(
 
 def _versions(
     used: pd.DataFrame,
+    breaks: pd.DataFrame,
     units: _Units,
     name: str,
     boundary_name: str,
     frame: pd.DataFrame,
     columns: _Columns,
 ) -> gpd.GeoDataFrame:
-    """One version per run of one controller in each unit's dated rows."""
-    used = used.sort_values(["unit", "day", "row"], kind="stable")
-    used = used.drop_duplicates(["unit", "day"], keep="first")
-    same_unit = used["unit"].eq(used["unit"].shift())
-    new_run = ~(same_unit & used[CONTROLLER].eq(used[CONTROLLER].shift()))
-    runs = used[new_run.to_numpy()].copy()
+    """One version per run of one controller in each unit's dated rows; a break (a
+    disputed row) ends the run before it, and the unit's status resumes at its next row."""
+    disputed = breaks.copy()
+    disputed[CONTROLLER] = pd.Series(pd.NA, index=disputed.index, dtype="string")
+    marked: pd.DataFrame = pd.concat(
+        [used.assign(_break=False), disputed.assign(_break=True)], ignore_index=True
+    )
+    # a usable row and a disputed one on the same day: the usable row says it
+    marked = marked.sort_values(["unit", "day", "_break", "row"], kind="stable")
+    marked = marked.drop_duplicates(["unit", "day"], keep="first")
+    same_unit = marked["unit"].eq(marked["unit"].shift())
+    controller = marked[CONTROLLER].astype("string")
+    same_controller = controller.eq(controller.shift()).fillna(False).astype(bool)
+    is_break = marked["_break"].astype(bool)
+    new_run = ~(same_unit & same_controller & ~is_break & ~is_break.shift(fill_value=False))
+    runs = marked[new_run.to_numpy()].copy()
     nxt_same = runs["unit"].eq(runs["unit"].shift(-1))
     ends = runs["day"].shift(-1).where(nxt_same)
+    held = ~runs["_break"].to_numpy(dtype=bool)
+    runs, ends = runs[held], ends[held]
     code_field = units.level.code
     labels = [units.label(int(u)) for u in runs["unit"]]
     written = frame.set_index(schema.SOURCE_ROW)

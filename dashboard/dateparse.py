@@ -423,6 +423,35 @@ def parse_date_column(
     )
 
 
+# Months without a day (control tables and town lists): 2015-03, 03/2015, Mar 2015.
+_YEAR_MONTH = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
+_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
+_NAMED_MONTH_YEAR = re.compile(r"^([^\W\d_]+(?: [^\W\d_]+)?)\.?[\s\-/.,]+(\d{4})$")
+
+
+def month_forms(raw: pd.Series) -> tuple[pd.Series, int]:
+    """Months without a day written as their 1st (``2015-03``, ``03/2015``, ``Mar 2015`` ->
+    the 1st of the month), and how many rows were; every distinct value is looked at once.
+
+    Control tables and town lists are often monthly ("who held each town each month");
+    event files never are, so :func:`parse_dates` leaves this to their readers."""
+    codes, uniques = pd.factorize(raw)
+    out: list[str] = []
+    changed = np.zeros(len(uniques), dtype=bool)
+    for j, value in enumerate(uniques):
+        text = str(value).strip()
+        if m := _YEAR_MONTH.match(text):
+            text, changed[j] = f"{m[1]}-{int(m[2]):02d}-01", 1 <= int(m[2]) <= 12
+        elif m := _MONTH_YEAR.match(text):
+            text, changed[j] = f"{m[2]}-{int(m[1]):02d}-01", 1 <= int(m[1]) <= 12
+        elif m := _NAMED_MONTH_YEAR.match(text):
+            text, changed[j] = f"1 {m[1]} {m[2]}", True
+        out.append(text)
+    values = np.append(np.asarray(out, dtype=object), np.array([None], dtype=object))[codes]
+    rows = int(np.append(changed, False)[codes].sum())
+    return pd.Series(values, index=raw.index, dtype="str"), rows
+
+
 def parse_dates(values: pd.Series, column: str, *, dayfirst: bool = True) -> ColumnDates:
     """Read one column of dates from any small table (control per unit, a town list) by the
     rules the event files follow: one day/month order for the column when its values settle
@@ -433,10 +462,16 @@ def parse_dates(values: pd.Series, column: str, *, dayfirst: bool = True) -> Col
     got = parse_date_column(
         frame[schema.EVENT_DATE], schema.EVENT_DATE, fmt="canonical", dayfirst=dayfirst, rule=rule
     )
-    findings = tuple(
-        replace(f, message=f.message.replace(schema.EVENT_DATE, column)) for f in got.findings
-    )
+    findings = tuple(replace(f, message=_table_words(f.message, column)) for f in got.findings)
     return replace(got, findings=findings)
+
+
+def _table_words(message: str, column: str) -> str:
+    """A finding's words for a table's own date column: its name, and no --date-format
+    (the tables' readers do not take it)."""
+    message = message.replace(schema.EVENT_DATE, column)
+    message = message.replace("give another form with --date-format", "write it as YYYY-MM-DD")
+    return message.replace("--date-format says otherwise", "write four-digit years")
 
 
 def _unread_message(column: str, value: str, rule: DateRule) -> str:

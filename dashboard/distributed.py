@@ -77,6 +77,7 @@ import pandas as pd
 from dashboard import schema
 from dashboard.arealedger import AreaLedger, ledger_table
 from dashboard.areas import last_change
+from dashboard.areasources import describe_sources
 from dashboard.dateparse import (
     DateFacts,
     DateRule,
@@ -186,6 +187,8 @@ class DistributedBuildResult(BuildSummary):
     """False when the file could not be cut safely and was read on the client (see notes)."""
     partition_rows: list[int] = field(default_factory=list)
     """Rows loaded per partition."""
+    source_lines: list[str] = field(default_factory=list)
+    """Each control-area source in a line (``areasources.describe_sources``)."""
     partition_seconds: list[dict[str, float]] = field(default_factory=list)
     """Per partition, seconds measured inside its tasks: ``read``, ``prepare``, ``validate``
     and ``finish`` (when read on the workers), ``geocode``, ``join`` and ``write``."""
@@ -201,6 +204,9 @@ class DistributedBuildResult(BuildSummary):
 
     def extra_summary(self) -> dict[str, object]:
         return {"partitions": len(self.parts)}
+
+    def area_sources(self) -> list[str]:
+        return list(self.source_lines)
 
 
 def dask_installed() -> bool:
@@ -382,6 +388,7 @@ def build_distributed(
         area_report=areas.report,
         area_ledger=areas.ledger,
         area_table=area_table,
+        source_lines=describe_sources(areas.areas),
         geocode_counts=_sum_counts([p.counts for p in parts], schema.GEOCODE_METHODS),
         controllers=_controller_counts([p.controllers for p in parts]),
         unmatched=_concat_unmatched(parts),

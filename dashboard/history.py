@@ -257,6 +257,8 @@ def control_history(
         on = (cov_start <= day) & (np.isnat(cov_end) | (day < cov_end))
         valid = cov_idx[on]
         claimants = tuple(sorted({_name(controllers[i]) for i in valid}))
+        if len(claimants) > 1:
+            claimants = tuple(c for c in claimants if c != schema.NO_INFORMATION)
         answer = _answer(claimants)
         last_day = (b - pd.Timedelta(days=1)).date()
         sources = tuple(dict.fromkeys(provenance[i] for i in valid if provenance[i]))

@@ -108,6 +108,10 @@ class BuildSummary:
         """Keys a kind of build adds to :meth:`summary`."""
         return {}
 
+    def area_sources(self) -> list[str]:
+        """Each control-area source in a line (``areasources.describe_sources``)."""
+        raise NotImplementedError
+
     def summary(self) -> dict[str, object]:
         """Counts a person reads first: rows, geocoding, controllers, rejects, and notes."""
         return {
@@ -122,6 +126,7 @@ class BuildSummary:
             "areas_repaired": self.area_ledger.repaired,
             "areas_rejected": self.area_ledger.set_aside,
             "control_areas": self.area_ledger.to_dict(),
+            "area_sources": self.area_sources(),
             # file, feature, reason and km² of each (OUT.rejected-areas.csv holds the same)
             "control_area_features_not_used_as_read": json_records(self.area_table),
             "errors": len(self.event_report.errors),
@@ -151,8 +156,8 @@ class BuildResult(BuildSummary):
     area_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per control-area feature set aside or repaired (``OUT.rejected-areas.csv``)."""
 
-    def extra_summary(self) -> dict[str, object]:
-        return {"area_sources": describe_sources(self.areas)}
+    def area_sources(self) -> list[str]:
+        return describe_sources(self.areas)
 
     def controller_counts(self) -> dict[str, int]:
         counts = self.events[schema.CONTROLLER].value_counts().to_dict()

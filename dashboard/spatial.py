@@ -21,6 +21,8 @@ polygon intersects *p* (interior or boundary).
    wins: its controller and area_id. Strict interiors beat boundaries: a point inside A and on
    the edge of B belongs to A. Every event gets exactly one controller.
 3. **Contested areas.** An area whose controller is ``CONTESTED`` yields ``CONTESTED``.
+   An area whose controller is ``NO_INFORMATION`` (ground a town list knows nothing of)
+   yields to any other version holding the point, and contests nothing.
 4. Outside every candidate: ``UNKNOWN``, area_id NA.
 
 Time window. ``controller_changed_in_window`` is True when the controller at *p* (by the
@@ -93,6 +95,7 @@ from dashboard.schema import (
     IMPRECISE_GEO,
     LATITUDE,
     LONGITUDE,
+    NO_INFORMATION,
     UNKNOWN,
     VALID_FROM,
     VALID_TO,
@@ -659,6 +662,9 @@ def _resolve_ties(
     version = np.full(n_probes, -1, dtype=np.int64)
     if not len(row_probe):
         return code, version
+    row_probe, row_version, row_interior = _without_yielding(
+        index, row_probe, row_version, row_interior
+    )
     head = np.flatnonzero(np.r_[True, row_probe[1:] != row_probe[:-1]])
     probe = row_probe[head]
     # the first interior row of the group if there is one (rule 1), else the first row (rule 2)
@@ -673,6 +679,25 @@ def _resolve_ties(
     highest = np.maximum.reduceat(np.where(row_interior, row_code, -1), head)
     code[probe[(first_inside != big) & (lowest != highest)]] = index.contested
     return code, version
+
+
+def _without_yielding(
+    index: _AreaIndex, row_probe: np.ndarray, row_version: np.ndarray, row_interior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of a probe without its "No information" versions when any other version
+    holds the point (inside or on its border): ground a town list knows nothing of yields
+    to any side another source places there; it is no side of its own to contest with."""
+    weak_codes = np.flatnonzero(index.names == NO_INFORMATION)
+    if not len(weak_codes):
+        return row_probe, row_version, row_interior
+    weak = index.code[row_version] == int(weak_codes[0])
+    if not weak.any():
+        return row_probe, row_version, row_interior
+    head = np.flatnonzero(np.r_[True, row_probe[1:] != row_probe[:-1]])
+    group = np.cumsum(np.r_[True, row_probe[1:] != row_probe[:-1]]) - 1
+    has_strong = np.maximum.reduceat((~weak).astype(np.int8), head).astype(bool)
+    keep = ~weak | ~has_strong[group]
+    return row_probe[keep], row_version[keep], row_interior[keep]
 
 
 def _unknown_as_none(index: _AreaIndex, code: np.ndarray) -> np.ndarray:

@@ -337,3 +337,131 @@ def test_control_history_names_the_table_rows_behind_each_span(
     assert held[0][1][0].startswith("t.csv row 1: SY110100 'ISIS' as of 2014-01-24; ground: ")
     assert held[1][0] == schema.SDF and "t.csv row 2" in held[1][1][0]
     assert "t.csv row 2" in history.span_table()["sources"].iloc[1]
+
+
+def test_a_name_whose_governorate_disagrees_is_set_aside_not_moved(
+    tmp_path: Path, boundaries: Path
+) -> None:
+    # "Kisreh" is in Deir-ez-Zor; a row placing it in Hama (a governorate the boundaries
+    # know) contradicts itself: which of the two is right is not guessed.
+    text = "Governorate,Sub_Region,Control_Status,Last_Update\n" \
+        "Hama,Kisreh,ISIS,2014-07-03\nAr-Raqqa,Ar-Raqqa,ISIS,2014-01-24\n"  # fmt: skip
+    got = areas_from_table(write(tmp_path / "t.csv", text), boundaries, today=TODAY)
+    assert got.areas["unit_code"].tolist() == ["SY110100"]
+    reason = got.rejected.iloc[0][schema.REJECT_REASON]
+    assert "'Kisreh' (Hama)" in reason and "matches no unit" in reason
+    # a parent the boundaries do not know (another spelling of a district) narrows nothing
+    text = "Region,Sub_Region,Control_Status,Last_Update\nDayr al Zawr District,Kisreh,ISIS,2014-07-03\n"
+    got = areas_from_table(
+        write(tmp_path / "u.csv", text), boundaries, unit_field="Sub_Region", today=TODAY
+    )
+    assert got.areas["unit_code"].tolist() == ["SY090101"]
+
+
+def test_a_disputed_row_ends_the_status_before_it(tmp_path: Path, boundaries: Path) -> None:
+    text = (
+        "pcode,status,date\n"
+        "SY090101,ISIS,2015-01-01\n"
+        "SY090101,ISIS,2015-03-01\n"  # two statuses on 1 March: both set aside
+        "SY090101,SDF,2015-03-01\n"
+        "SY090101,,2015-04-01\n"  # no status
+        "SY090101,ISIS,2015-06-01\n"
+    )
+    got = areas_from_table(write(tmp_path / "t.csv", text), boundaries, today=TODAY)
+    spans = [
+        (r[schema.CONTROLLER], str(r[schema.VALID_FROM].date()), r[schema.VALID_TO])
+        for _, r in got.areas.sort_values(schema.VALID_FROM).iterrows()
+    ]
+    # Islamic State until the dispute, nothing said from 1 March to 1 June, then again
+    assert spans[0][:2] == (schema.ISLAMIC_STATE, "2015-01-01")
+    assert spans[0][2] == pd.Timestamp("2015-03-01")
+    assert spans[1][:2] == (schema.ISLAMIC_STATE, "2015-06-01") and pd.isna(spans[1][2])
+    assert len(spans) == 2
+    assert got.report.rows_in == 5 == got.report.rows_loaded + got.report.rows_rejected
+
+
+def test_a_unit_drawn_in_parts_keeps_all_its_ground(tmp_path: Path) -> None:
+    parts = gpd.GeoDataFrame(
+        {"admin3Name_en": ["Island", "Island", "Coast"], "admin3Pcode": ["SY01", "SY01", "SY02"]},
+        geometry=[box(0, 0, 1, 1), box(5, 5, 6, 6), box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "parts.geojson"
+    parts.to_file(path, driver="GeoJSON")
+    for text in (
+        "pcode,status,date\nSY01,ISIS,2015-01-01\n",
+        "name,status,date\nIsland,ISIS,2015-01-01\n",
+    ):
+        got = areas_from_table(write(tmp_path / "t.csv", text), path, today=TODAY)
+        assert got.areas["unit_code"].tolist() == ["SY01"]
+        assert got.areas.geometry.iloc[0].area == pytest.approx(2.0)
+        assert any("joined into one unit" in p.message for p in got.report.problems)
+
+
+def test_a_stale_code_falls_back_to_the_name_and_unit_match_takes_codes(
+    tmp_path: Path, boundaries: Path
+) -> None:
+    text = (
+        "pcode,name,status,date\n"
+        "SY110100,Ar-Raqqa,ISIS,2014-01-24\n"
+        "SY090101,Kisreh,ISIS,2014-07-03\n"
+        "SY0901,Kisreh,SDF,2017-09-01\n"  # a stale code: the name says which unit
+        "SY9,Nowhere,ISIS,2014-01-01\n"
+    )
+    table = write(tmp_path / "t.csv", text)
+    got = areas_from_table(table, boundaries, today=TODAY)
+    kisreh = got.areas[got.areas["unit_code"] == "SY090101"]
+    assert kisreh[schema.CONTROLLER].tolist() == [schema.ISLAMIC_STATE, schema.SDF]
+    assert got.rejected[schema.AREA_FEATURE].tolist() == [4]
+    assert "--unit-match 'Nowhere=" in got.rejected[schema.REJECT_REASON].iloc[0]
+    fixed = areas_from_table(table, boundaries, unit_matches={"SY9": "SY050101"}, today=TODAY)
+    assert "SY050101" in set(fixed.areas["unit_code"]) and fixed.rejected.empty
+
+
+def test_monthly_dates(tmp_path: Path, boundaries: Path) -> None:
+    text = (
+        "pcode,status,month\nSY110100,ISIS,2014-01\nSY090101,ISIS,Mar 2015\nSY050101,Regime,junk\n"
+    )
+    got = areas_from_table(write(tmp_path / "t.csv", text), boundaries, today=TODAY)
+    starts = dict(zip(got.areas["unit_code"], got.areas[schema.VALID_FROM], strict=True))
+    assert starts == {
+        "SY110100": pd.Timestamp("2014-01-01"),
+        "SY090101": pd.Timestamp("2015-03-01"),
+    }
+    reason = got.rejected.iloc[0][schema.REJECT_REASON]
+    assert "'junk' is not a date" in reason and "--date-format" not in reason
+
+
+def test_unit_matches_file_with_or_without_a_header_and_unused_matches_said(
+    tmp_path: Path, boundaries: Path
+) -> None:
+    import click
+
+    from dashboard.cli.options import unit_matches
+
+    with_header = write(tmp_path / "m1.csv", "name,pcode\nKasra,SY090101\n")
+    without = write(tmp_path / "m2.csv", "Kasra;SY090101\nSosa;SY090203\n")
+    assert unit_matches((), str(with_header)) == {"Kasra": "SY090101"}
+    assert unit_matches(("Sosa=SY000",), str(without)) == {"Kasra": "SY090101", "Sosa": "SY000"}
+    with pytest.raises(click.BadParameter, match="rows 2 lack a name or a P-code"):
+        unit_matches((), str(write(tmp_path / "m3.csv", "name,pcode\nKasra,SY090101\nSosa,\n")))
+
+    text = "Governorate,Sub_Region,Control_Status,Last_Update\nDeir-ez-Zor,Kasra,ISIS,2014-07-03\n"
+    got = areas_from_table(
+        write(tmp_path / "t.csv", text), boundaries,
+        unit_matches={"Kasra": "SY090101", "Sosa": "SY090101"}, today=TODAY,
+    )  # fmt: skip
+    said = " ".join(p.message for p in got.report.problems)
+    assert "--unit-match names no row of the table: 'Sosa'" in said
+
+
+def test_outline_without_a_town_list_is_one_line(tmp_path: Path, boundaries: Path) -> None:
+    events = write(
+        tmp_path / "e.csv", "event_id,event_date,latitude,longitude\ne1,2015-01-01,0.5,1.5\n"
+    )
+    done = run_cli(
+        "build", str(events), "--outline", str(boundaries), "-o", str(tmp_path / "o.parquet")
+    )
+    assert done.returncode == 2
+    assert "--outline bounds the ground of a town list: it needs --areas-points" in done.stderr
+    assert "unexpected" not in done.stderr

@@ -285,9 +285,17 @@ def unit_matches(items: Sequence[str], path: str | None) -> dict[str, str]:
                 f"{path}: expected two columns (name, P-code); found {columns}",
                 param_hint="--unit-matches",
             )
-        for name, code in zip(table.frame[columns[0]], table.frame[columns[1]], strict=True):
-            if isinstance(name, str) and isinstance(code, str):
-                out[name] = code
+        frame = table.frame
+        blank = frame[frame[columns[0]].isna() | frame[columns[1]].isna()][schema.SOURCE_ROW]
+        if len(blank):
+            raise click.BadParameter(
+                f"{path}: rows {', '.join(map(str, blank.tolist()[:10]))} lack a name or a P-code",
+                param_hint="--unit-matches",
+            )
+        pairs = list(zip(frame[columns[0]], frame[columns[1]], strict=True))
+        if any(ch.isdigit() for ch in columns[1]):  # no header: the first line is a pair
+            pairs.insert(0, (columns[0], columns[1]))
+        out.update({str(name): str(code) for name, code in pairs})
     for item in items:
         name, sep, code = item.rpartition("=")
         if not sep or not name.strip() or not code.strip():

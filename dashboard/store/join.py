@@ -16,7 +16,8 @@ from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema
 # day and on every day inside (first, last] where one of those versions starts or ends
 # (kind 1): between those days nothing changes, so the controller changed in the window
 # exactly when the kind-1 probes disagree. On each probe day, among the versions valid then
-# (half-open, NULL = open): the first interior version wins, else the first-listed border
+# (half-open, NULL = open), "No information" ground last (it yields to any other version
+# holding the point and contests nothing): the first interior version wins, else the first-listed border
 # one; interiors of two or more controllers make it Contested; none: Unknown. A missing
 # controller counts as Unknown. Confidence is low for an imprecise place (precision 3), a
 # change in the window, no usable coordinates or no date.
@@ -51,9 +52,13 @@ probes AS (
 ),
 picked AS (
   SELECT p.event_id, p.kind, p.probe_day,
-         (array_agg(h.area_id ORDER BY NOT h.interior, h.ord))[1] AS area_id,
-         (array_agg(h.controller ORDER BY NOT h.interior, h.ord))[1] AS controller,
-         count(DISTINCT h.controller) FILTER (WHERE h.interior) AS interior_controllers
+         (array_agg(h.area_id ORDER BY h.controller = '{schema.NO_INFORMATION}', NOT h.interior,
+                    h.ord))[1] AS area_id,
+         (array_agg(h.controller ORDER BY h.controller = '{schema.NO_INFORMATION}',
+                    NOT h.interior, h.ord))[1] AS controller,
+         count(DISTINCT h.controller)
+           FILTER (WHERE h.interior AND h.controller <> '{schema.NO_INFORMATION}')
+           AS interior_controllers
   FROM probes p LEFT JOIN hits h
     ON h.event_id = p.event_id
    AND (h.valid_from IS NULL OR h.valid_from <= p.probe_day)
