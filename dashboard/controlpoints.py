@@ -1179,16 +1179,25 @@ def _runs(
                 f"same date ({pd.Timestamp(days[i]).date().isoformat()}): neither is used; "
                 "fix one of them",
             )  # fmt: skip
-        keep = ~same_next & ~clash
+        # One row per (locality, date); a disputed date stays as a break (code -1): the
+        # status before it ends there, and resumes only at the locality's next row.
+        ctrl = np.where(clash, -1, ctrl)
+        keep = ~same_next
         rows, loc, day, ctrl = rows[keep], loc[keep], day[keep], ctrl[keep]
     if not len(rows):
         return _Runs(np.zeros(0, np.int64), np.zeros(0, DATE_DTYPE), np.zeros(0, np.int64))
-    starts = np.flatnonzero(np.append(True, (loc[1:] != loc[:-1]) | (ctrl[1:] != ctrl[:-1])))
+    starts = np.flatnonzero(
+        np.append(True, (loc[1:] != loc[:-1]) | (ctrl[1:] != ctrl[:-1]) | (ctrl[1:] < 0))
+    )
     nxt = np.append(starts[1:], len(rows))
     closes = nxt < len(rows)
     closes[closes] = loc[nxt[closes]] == loc[starts[closes]]
     until = np.full(len(starts), np.datetime64("NaT"), dtype=DATE_DTYPE)
     until[closes] = day[nxt[closes]].astype(DATE_DTYPE)
+    held = ctrl[starts] >= 0
+    starts, until = starts[held], until[held]
+    if not len(starts):
+        return _Runs(np.zeros(0, np.int64), np.zeros(0, DATE_DTYPE), np.zeros(0, np.int64))
     new_place = np.append(True, loc[starts[1:]] != loc[starts[:-1]])
     first_of_place = np.maximum.accumulate(np.where(new_place, np.arange(len(starts)), 0))
     return _Runs(first=rows[starts], until=until, k=np.arange(len(starts)) - first_of_place + 1)

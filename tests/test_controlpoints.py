@@ -624,3 +624,19 @@ def test_ocha_subdistrict_points_tile_syria(tmp_path, shared_data):
         _, _, metres = GEOD.inv(np.full(len(xy), x0), np.full(len(xy), y0), xy[:, 0], xy[:, 1])
         farthest = max(farthest, float(metres.max()))
     assert farthest <= 25_000 * 1.003
+
+
+def test_a_disputed_date_ends_the_status_before_it(tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "A,39.0,35.0,Islamic State,2015-01-01\n"
+        + "A,39.0,35.0,Islamic State,2015-03-01\nA,39.0,35.0,SDF,2015-03-01\n"
+        + "A,39.0,35.0,Islamic State,2015-06-01\n",
+    )
+    result = areas_from_points(path, outline=box_outline(38, 34, 40, 36), today=TODAY)
+    assert versions(result) == [
+        ("A", ISLAMIC_STATE, "2015-01-01", "2015-03-01"),
+        ("A", ISLAMIC_STATE, "2015-06-01", None),
+    ]
+    assert_balanced(result)
