@@ -11,9 +11,9 @@ sources document:
   ``token_uses`` requests or ``token_seconds`` seconds), filters ``country`` (``|``),
   ``event_date`` + ``event_date_where`` (``BETWEEN a|b``, ``>=``, ``<=``, ``=``),
   ``event_type`` (``|``), ``timestamp`` + ``timestamp_where`` (default ``>=``), ``limit``
-  (default 5,000) and ``page`` (from 1), newest event date first; answer
-  ``{"status": 200, "success": true, "count": N, "data": [...]}``. ``GET
-  /api/deleted/read`` with ``deleted_timestamp`` + ``deleted_timestamp_where``, paged the
+  (default 5,000; silently at most ``acled_max_limit``) and ``page`` (from 1), newest
+  event date first; answer ``{"status": 200, "success": true, "count": N, "data": [...]}``.
+  ``GET /api/deleted/read`` with ``deleted_timestamp`` + ``deleted_timestamp_where``, paged the
   same way, listing ``event_id_cnty`` and ``deleted_timestamp``.
 * UCDP (https://ucdp.uu.se/apidocs/): ``GET /api/gedevents/<version>`` with the
   ``x-ucdp-access-token`` header, ``pagesize`` (at most 1,000), ``page`` (from 0),
@@ -246,6 +246,11 @@ class FakeSources:
         self.token_uses = 10_000
         self.token_seconds = 86_400.0
         self.echo_password = False
+        """A careless server: a refused password is quoted back in the token endpoint's
+        error, and an ``ECHO_AUTH`` fault quotes the account's email too."""
+        self.acled_max_limit = 5000
+        """ACLED pages hold at most this many rows, whatever ``limit`` was asked (a silent
+        cap: the pages are counted with it, ``count`` agrees with the rows)."""
         self.ucdp_max_pagesize = 1000
         """UCDP pages hold at most this many events, whatever was asked (a silent cap)."""
         self.next_page_base: str | None = None
@@ -474,7 +479,12 @@ class _Handler(BaseHTTPRequestHandler):
             message = fault.body or {"message": "injected"}
             if message == ECHO_AUTH:  # a careless server quoting the request's credentials
                 said = self.headers.get("Authorization") or self.headers.get("x-ucdp-access-token")
-                message = {"message": f"bad request with credentials {said}"}
+                text = f"bad request with credentials {said}"
+                if self.sources.echo_password:
+                    text += f" for account {ACLED_USER}"
+                message = {"message": text}
+                if fault.status == 200:  # ACLED's way: HTTP 200, the error in the body
+                    message = {"status": 400, "success": False, "messages": [text], "data": []}
             self._send(fault.status, message, fault.headers)
         elif fault.kind == "truncate":
             self.send_response(200)
@@ -552,7 +562,7 @@ class _Handler(BaseHTTPRequestHandler):
         if why is not None:
             self._send(401, {"status": 401, "success": False, "message": why})
             return
-        limit = int(query.get("limit") or 5000)
+        limit = min(int(query.get("limit") or 5000), self.sources.acled_max_limit)
         page = int(query.get("page") or 1)
         if path == "/api/acled/read":
             route = "acled"

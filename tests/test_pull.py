@@ -116,7 +116,8 @@ def test_a_full_pull_equals_the_servers_data_and_pages_to_the_end(fake_sources, 
     expected = _expected(fake_sources, SYRIA_IRAQ)
     assert _copy(out) == expected
     assert report.rows == len(expected) > 1_000
-    assert report.pages == math.ceil(len(expected) / 100) + (len(expected) % 100 == 0)
+    # Every page, then the empty one that ends the paging (a short page does not).
+    assert report.pages == math.ceil(len(expected) / 100) + 1
     reads = fake_sources.logged("/api/acled/read")
     assert [int(r.query["page"]) for r in reads] == list(range(1, report.pages + 1))
     for request in reads:  # the documented filters, every page
@@ -138,6 +139,40 @@ def test_a_page_exactly_full_is_followed_by_an_empty_one(fake_sources, tmp_path)
     report = pull_acled(tmp_path / "a.csv", query, session=_acled(fake_sources, page_size=held))
     assert report.rows == held
     assert report.pages == 2  # the full page, then the empty one that ends the paging
+
+
+def test_a_server_serving_smaller_pages_than_asked_is_followed_to_the_end(fake_sources, tmp_path):
+    fake_sources.acled_max_limit = 40  # asked for 100 a page, serves 40, says nothing
+    out = tmp_path / "acled.csv"
+    report = pull_acled(out, SYRIA_IRAQ, session=_acled(fake_sources, page_size=100))
+    expected = _expected(fake_sources, SYRIA_IRAQ)
+    assert _copy(out) == expected and report.rows == len(expected) > 1_000
+    assert report.pages == math.ceil(len(expected) / 40) + 1 and report.retries == 0
+
+    # The deleted endpoint pages the same way: 60 deletions in pages of 40.
+    gone = sorted(expected)[:60]
+    fake_sources.delete(gone)
+    update = update_acled(out, AcledQuery(), session=_acled(fake_sources, page_size=100))
+    assert sorted(update.deleted_ids) == gone and update.deletions_fetched == 60
+    assert _copy(out) == _expected(fake_sources, SYRIA_IRAQ)
+
+
+def test_a_deleted_endpoint_that_ignores_page_is_refused(fake_sources, tmp_path, monkeypatch):
+    """Only an empty page ends the paging: a server answering page 1 to every page must
+    not keep the pull asking for ever."""
+    import fake_sources as fakes
+
+    out = tmp_path / "acled.csv"
+    pull_acled(out, SYRIA_IRAQ, session=_acled(fake_sources))
+    fake_sources.delete(sorted(_expected(fake_sources, SYRIA_IRAQ))[:3])
+    real = fakes._Handler._acled
+
+    def ignore_page(self, path, query):
+        return real(self, path, {**query, "page": "1"} if "deleted" in path else query)
+
+    monkeypatch.setattr(fakes._Handler, "_acled", ignore_page)
+    with pytest.raises(PullError, match="page 2 repeats entries already received"):
+        update_acled(out, AcledQuery(), session=_acled(fake_sources))
 
 
 def test_the_date_range_and_event_types_reach_the_server(fake_sources, tmp_path):
@@ -246,9 +281,10 @@ def test_a_token_is_renewed_before_it_expires_by_its_lifetime(fake_sources, tmp_
     session = _acled(fake_sources, page_size=300, clock=clock)
     pull_acled(tmp_path / "a.csv", SYRIA_IRAQ, session=session)
     assert "refresh_token" in session.auth.grants
-    # Renewed before use, never refused: one request per page, no 401 to recover from.
+    # Renewed before use, never refused: one request per page (and the empty one that
+    # ends the paging), no 401 to recover from.
     reads = fake_sources.logged("/api/acled/read")
-    assert len(reads) == math.ceil(len(_expected(fake_sources, SYRIA_IRAQ)) / 300)
+    assert len(reads) == math.ceil(len(_expected(fake_sources, SYRIA_IRAQ)) / 300) + 1
 
 
 # --- secrets ------------------------------------------------------------------------------
@@ -300,6 +336,30 @@ def test_a_server_quoting_the_token_in_its_error_is_masked(fake_sources, tmp_pat
     with pytest.raises(PullError) as caught:
         pull_ucdp(tmp_path / "g.csv", UcdpQuery(), session=_ucdp(fake_sources))
     assert UCDP_TOKEN not in str(caught.value) and "***" in str(caught.value)
+
+
+def test_an_error_in_a_200_answer_quoting_the_token_and_email_is_masked(
+    fake_sources, source_env, tmp_path
+):
+    """ACLED puts some errors in an HTTP 200 body (``success: false``): the page check
+    raises them, and they must be scrubbed like every other message of the client."""
+    fake_sources.echo_password = True  # the error quotes the account's email too
+    fake_sources.fail("acled", Fault(status=200, body=ECHO_AUTH))
+    with pytest.raises(PullError) as caught:
+        pull_acled(tmp_path / "a.csv", SYRIA_IRAQ, session=_acled(fake_sources))
+    message = str(caught.value)
+    assert "ACLED answered with an error" in message
+    assert "bad request with credentials Bearer *** for account ***" in message
+    assert ACLED_USER not in message
+    assert not any(t in message for t in _all_tokens(fake_sources))
+
+    fake_sources.fail("acled", Fault(status=200, body=ECHO_AUTH))
+    out = tmp_path / "b.csv"
+    result = _run(["pull", "acled", "--country", "Syria", "-o", str(out)], source_env)
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "for account ***" in result.output and ACLED_USER not in result.output
+    assert not any(t in result.output for t in _all_tokens(fake_sources))
+    assert not out.exists() and not _leftovers(tmp_path)
 
 
 def test_a_wrong_password_is_a_one_line_refusal_naming_where_it_came_from(
@@ -593,6 +653,74 @@ def test_an_update_without_a_record_asks_for_the_copys_countries(fake_sources, t
     assert (report.added, report.changed, report.deleted) == (4, 7, 3)
 
 
+def test_an_update_given_one_filter_keeps_the_recorded_others(fake_sources, source_env, tmp_path):
+    """``--update FILE --since DATE`` without --country: the recorded countries, never the
+    whole world (a Turkish event changed meanwhile must not come in)."""
+    copy_csv = tmp_path / "acled.csv"
+    pull_acled(copy_csv, SYRIA_IRAQ, session=_acled(fake_sources))
+    turkish = next(k for k in fake_sources.acled if k.startswith("TUR"))
+    fake_sources.change([turkish], notes="changed in Turkey")
+    _mutate(fake_sources)
+
+    result = _run(["pull", "acled", "--update", str(copy_csv), "--since", "2015-01-01"], source_env)
+    assert result.exit_code == 0, result.output
+    asked = fake_sources.logged("/api/acled/read")[-1].query
+    assert asked["country"] == "Syria|Iraq"
+    assert (asked["event_date"], asked["event_date_where"]) == ("2015-01-01", ">=")
+    assert "(--since given, --country from the recorded pull: Syria, Iraq; 2015-01-01" in (
+        result.output
+    )
+    assert not any(k.startswith("TUR") for k in _copy(copy_csv))
+    record = json.loads(record_path(copy_csv).read_text(encoding="utf-8"))
+    assert record["query"]["countries"] == ["Syria", "Iraq"]
+    assert record["query"]["since"] == "2015-01-01"
+
+    # An event type given: the countries and the date (now recorded) stay; in JSON, where
+    # each filter came from.
+    report = update_acled(
+        copy_csv, AcledQuery(event_types=("Battles",)), session=_acled(fake_sources)
+    )
+    asked = fake_sources.logged("/api/acled/read")[-1].query
+    assert (asked["country"], asked["event_date"], asked["event_type"]) == (
+        "Syria|Iraq",
+        "2015-01-01",
+        "Battles",
+    )
+    assert report.query_fields == {
+        "countries": "the recorded pull",
+        "since": "the recorded pull",
+        "event_types": "the command line",
+    }
+    assert report.query_origin == "--event-type given, --country and --since from the recorded pull"
+
+
+def test_choose_query_takes_each_filter_from_where_it_is_given():
+    from dashboard.pull.acled import choose_query
+
+    record = {"query": AcledQuery(countries=("Syria",), since=dt.date(2014, 1, 1)).to_record()}
+    chosen = choose_query(AcledQuery(), record=record, countries=("Iraq",))
+    assert chosen.query == AcledQuery(countries=("Syria",), since=dt.date(2014, 1, 1))
+    assert chosen.origin == "the filters of the recorded pull"
+    chosen = choose_query(AcledQuery(countries=("Iraq",)), record=record, countries=())
+    assert chosen.query == AcledQuery(countries=("Iraq",), since=dt.date(2014, 1, 1))
+    assert chosen.fields == {"countries": "the command line", "since": "the recorded pull"}
+    # No record: the countries the database holds, the date given.
+    chosen = choose_query(
+        AcledQuery(until=dt.date(2020, 1, 1)), record=None, countries=("Iraq", "Syria"),
+        holder="database",
+    )  # fmt: skip
+    assert chosen.query == AcledQuery(countries=("Iraq", "Syria"), until=dt.date(2020, 1, 1))
+    assert chosen.origin == "--until given, --country from the countries the database holds"
+    # A record naming no country (as an earlier update could write) falls back on the copy's.
+    empty = {"query": AcledQuery(since=dt.date(2016, 1, 1)).to_record()}
+    chosen = choose_query(AcledQuery(), record=empty, countries=("Syria",))
+    assert chosen.query == AcledQuery(countries=("Syria",), since=dt.date(2016, 1, 1))
+    with pytest.raises(PullError, match="which countries"):
+        choose_query(AcledQuery(since=dt.date(2016, 1, 1)), record=None, countries=())
+    with pytest.raises(PullError, match=r"is after --until .*--since from the recorded pull"):
+        choose_query(AcledQuery(until=dt.date(2010, 1, 1)), record=record, countries=())
+
+
 def test_an_event_deleted_then_published_again_is_kept(fake_sources, tmp_path):
     copy_csv = tmp_path / "acled.csv"
     pull_acled(copy_csv, SYRIA_IRAQ, session=_acled(fake_sources))
@@ -732,6 +860,180 @@ def test_pull_and_update_into_the_database(fake_sources, source_env, empty_db, t
     assert result.exit_code == 0, result.output
     assert "0 added, 0 changed, 1 deleted" in result.output
     assert sorted(fresh)[0] not in _stored(empty_db)
+
+
+def _sql(url: str, statement: str, **params) -> list[tuple]:
+    from dashboard import store as pgstore
+
+    engine = pgstore.connect(url)
+    with engine.begin() as conn:
+        result = conn.exec_driver_sql(statement.format(s=pgstore.SCHEMA), params or None)
+        rows = [tuple(r) for r in result.all()] if result.returns_rows else []
+    engine.dispose()
+    return rows
+
+
+def _versions(url: str) -> list[tuple]:
+    """(version, not_in_file, area_sources) of each data version, oldest first."""
+    return _sql(url, "SELECT version, not_in_file, area_sources FROM {s}.data_versions ORDER BY 1")
+
+
+def _controller(url: str, event_id: str) -> str:
+    return _sql(url, "SELECT controller FROM {s}.events WHERE event_id = %(i)s", i=event_id)[0][0]
+
+
+def _towns(tmp_path: Path) -> Path:
+    towns = tmp_path / "towns.csv"
+    towns.write_text(
+        "name,longitude,latitude,controller,date\n"
+        f"Ar-Raqqa,39.01,35.95,{schema.ISLAMIC_STATE},2014-01-01\n"
+        f"Mosul,43.13,36.34,{schema.IRAQI_GOVERNMENT},2014-01-01\n"
+        f"Aleppo,37.1343,36.2021,{schema.SYRIAN_GOVERNMENT},2014-01-01\n",
+        encoding="utf-8",
+    )
+    return towns
+
+
+def _pull_into(url: str, env: dict[str, str], *more: str):
+    result = _run(
+        ["pull", "acled", "--country", "Syria", "--country", "Iraq", "--db", url, *more], env
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_a_database_update_given_a_filter_asks_for_the_stored_countries(
+    fake_sources, source_env, empty_db
+):
+    _pull_into(empty_db, source_env)
+    turkish = next(k for k in fake_sources.acled if k.startswith("TUR"))
+    fake_sources.change([turkish], notes="changed in Turkey")
+    _mutate(fake_sources)
+    args = ["pull", "acled", "--update", "--db", empty_db, "--since", "2014-01-01", "--json"]
+    result = _run(args, source_env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    asked = fake_sources.logged("/api/acled/read")[-1].query
+    assert asked["country"] == "Iraq|Syria" and asked["event_date"] == "2014-01-01"
+    assert summary["query_fields"] == {
+        "countries": "the countries the database holds",
+        "since": "the command line",
+    }
+    assert (
+        summary["query_origin"] == "--since given, --country from the countries the database holds"
+    )
+    assert not any(k.startswith("TUR") for k in _stored(empty_db))
+    assert (summary["added"], summary["changed"], summary["deleted"]) == (4, 7, 3)
+
+
+def test_area_tables_and_town_lists_reach_a_database_pull(
+    fake_sources, source_env, empty_db, tmp_path
+):
+    towns = _towns(tmp_path)
+    result = _pull_into(empty_db, source_env, "--areas-points", str(towns))
+    assert "no control areas yet" not in result.output  # the town list, not the bundled areas
+    count, ids = _areas(empty_db)
+    assert count == 4 and all(i.startswith("towns:") for i in ids)
+    assert _versions(empty_db)[-1][2] == str(towns.resolve())
+    raqqa = next(
+        k for k, r in _expected(fake_sources, SYRIA_IRAQ).items() if r["location"] == "Ar-Raqqa"
+    )
+    assert _controller(empty_db, raqqa) == schema.ISLAMIC_STATE
+
+    # An update with other areas: they replace the stored ones, and the events the update
+    # does not bring are joined again with them (the areas changed).
+    _mutate(fake_sources)
+    other = tmp_path / "other.csv"
+    other.write_text(towns.read_text(encoding="utf-8").replace(schema.ISLAMIC_STATE, schema.SDF))
+    args = ["pull", "acled", "--update", "--db", empty_db, "--areas-points", str(other), "--json"]
+    result = _run(args, source_env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["area_sources"] == [str(other.resolve())]
+    assert _versions(empty_db)[-1][2] == str(other.resolve())
+    assert _controller(empty_db, raqqa) == schema.SDF and summary["rejoined"] > 0
+
+    # A missing file is refused before ACLED is asked anything.
+    before = len(fake_sources.requests)
+    args = [
+        "pull",
+        "acled",
+        "--update",
+        "--db",
+        empty_db,
+        "--areas-table",
+        str(tmp_path / "no.csv"),
+    ]
+    result = _run(args, source_env)
+    assert result.exit_code == 2 and "no.csv" in result.output
+    assert len(fake_sources.requests) == before
+
+
+def test_an_event_deleted_while_the_update_ran_is_not_brought_back(fake_sources, empty_db):
+    from dashboard import store as pgstore
+    from dashboard.pull.todb import pull_into_store
+
+    engine = pgstore.connect(empty_db)
+    pull_into_store(
+        engine, AcledQuery(countries=("Syria", "Iraq")), session=_acled(fake_sources), update=False
+    )
+    victim = sorted(_expected(fake_sources, SYRIA_IRAQ))[20]
+    fake_sources.change([victim], notes="edited, then deleted")
+    session = _acled(fake_sources)
+
+    def delete_after_the_changes(stage: str, done: int, total: int) -> None:
+        if stage == "ACLED changes" and victim in fake_sources.acled:
+            fake_sources.delete([victim])  # after its change was read, before the deletions
+
+    session.progress = delete_after_the_changes
+    report = pull_into_store(engine, AcledQuery(), session=session, update=True)
+    engine.dispose()
+    # Fetched: the victim and the row of the newest timestamp (``>=``), unchanged.
+    assert report.fetched == 2 and report.deleted_ids == [victim]
+    assert (report.added, report.changed, report.unchanged) == (0, 0, 1)
+    assert victim not in _stored(empty_db)
+
+
+def test_an_update_that_changes_nothing_records_no_data_version(fake_sources, source_env, empty_db):
+    _pull_into(empty_db, source_env)
+    versions = _versions(empty_db)
+    update = ["pull", "acled", "--update", "--db", empty_db]
+
+    result = _run(update, source_env)  # nothing new: the newest rows come back the same
+    assert result.exit_code == 0, result.output
+    assert "0 added, 0 changed, 0 deleted (no new version)" in result.output
+    assert "nothing changed in the database: no new data version" in result.output
+    assert _versions(empty_db) == versions
+
+    turkish = next(k for k in fake_sources.acled if k.startswith("TUR"))
+    fake_sources.delete([turkish])  # deletions alone, of an event the store never held
+    result = _run([*update, "--json"], source_env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["deletions_fetched"] == 1 and summary["deleted"] == 0  # asked and found
+    assert summary["version"] is None and _versions(empty_db) == versions
+
+    held = sorted(_stored(empty_db))[0]
+    fake_sources.delete([held])  # a deletion that counts gets its version
+    result = _run(update, source_env)
+    assert "0 added, 0 changed, 1 deleted" in result.output
+    assert len(_versions(empty_db)) == len(versions) + 1
+
+
+def test_a_database_update_neither_counts_missing_events_nor_rejoins_them(
+    fake_sources, source_env, empty_db
+):
+    _pull_into(empty_db, source_env)
+    kept = sorted(_stored(empty_db))[100]  # an event the update will not bring
+    _sql(empty_db, "UPDATE {s}.events SET controller = 'Tampered' WHERE event_id = %(i)s", i=kept)
+    _mutate(fake_sources)
+    result = _run(["pull", "acled", "--update", "--db", empty_db, "--json"], source_env)
+    assert result.exit_code == 0, result.output
+    assert _controller(empty_db, kept) == "Tampered"  # the same areas: not joined again
+    assert _versions(empty_db)[-1][1] is None  # not_in_file: not applicable, NULL
+    summary = json.loads(result.output)
+    assert summary["not_in_pull"] is None and summary["rejoined"] == 0
+    assert (summary["added"], summary["changed"], summary["deleted"]) == (4, 7, 3)
 
 
 def test_a_failed_load_keeps_the_events_it_would_have_deleted(empty_db):
@@ -891,6 +1193,26 @@ def test_pull_options_are_checked_in_one_line(source_env, tmp_path):
             "-o",
             "a.csv",
         ): "--areas is for --db",
+        (
+            "pull",
+            "acled",
+            "--country",
+            "Syria",
+            "--areas-table",
+            "t.csv",
+            "--boundaries",
+            "b.geojson",
+            "-o",
+            "a.csv",
+        ): "--areas-table and --boundaries are for --db",
+        (
+            "pull",
+            "acled",
+            "--update",
+            "a.csv",
+            "--areas-points",
+            "towns.csv",
+        ): "--areas-points is for --db",
         (
             "pull",
             "acled",

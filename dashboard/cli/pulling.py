@@ -141,7 +141,9 @@ def _ids(ids: list[str]) -> str:
     default=None,
     metavar="[FILE]",
     help="Bring FILE (or -o FILE, or --db) up to date: what ACLED changed or added since "
-    "its newest timestamp, merged by event_id_cnty, and the events ACLED deleted removed.",
+    "its newest timestamp, merged by event_id_cnty, and the events ACLED deleted removed. "
+    "A filter given replaces that filter only; the others are the recorded pull's (the "
+    "countries: else those the copy or the database holds).",
 )
 @click.option(
     "--db",
@@ -189,8 +191,9 @@ def acled(
       conflictmap pull acled --update --db postgresql://me@host/db [--areas FILE ...]
 
     The address is --api-url, else $ACLED_API_URL, else https://acleddata.com. A file
-    written gets FILE.pull.json beside it: the filters (an update asks with the same) and
-    the data version (newest timestamp, content hash).
+    written gets FILE.pull.json beside it: the filters (an update asks with the same, each
+    filter given replacing its own) and the data version (newest timestamp, content hash).
+    The area options (--areas, --areas-table, --areas-points...) are for --db.
 
     Exit status: 0 done; 1 (--db) rows set aside by validation, loaded without them;
     2 nothing done (credentials, network, server, bad options): a file is left as it was,
@@ -214,8 +217,16 @@ def acled(
             "--country is required for a new pull (repeatable, as ACLED names countries, "
             "e.g. --country Syria --country Iraq)"
         )
-    if area_paths and target[0] != "db":
-        raise CliError("--areas is for --db: a file pull writes ACLED's rows as they are")
+    if target[0] != "db":
+        given = _area_options_given(area_paths, area_options)
+        if given:
+            verb = "is" if len(given) == 1 else "are"
+            raise CliError(
+                f"{' and '.join(given)} {verb} for --db: a file pull writes ACLED's rows as "
+                "they are"
+            )
+    else:
+        _check_area_files(area_paths, area_options)
     try:
         session = _acled_session(secrets_file, api_url, retries, retry_wait, page_size)
         with progress_bar() as progress:
@@ -229,6 +240,55 @@ def acled(
             _acled_into_file(target[1], query, session, update is not None, as_json)
     except DashboardError as exc:
         raise CliError(str(exc)) from None
+
+
+#: The command line's name of each area option (``AreaOptions`` field: option).
+_AREA_OPTION_NAMES = {
+    "controller_field": "--controller-field",
+    "from_field": "--from-field",
+    "to_field": "--to-field",
+    "date_field": "--date-field",
+    "as_of": "--as-of",
+    "as_of_by_file": "--as-of",
+    "controller": "--controller",
+    "controller_names": "--rename-controller/--ocha-names",
+    "repair": "--no-repair",
+    "assume_crs": "--assume-crs",
+    "table": "--areas-table",
+    "boundaries": "--boundaries",
+    "unit_field": "--unit-field",
+    "unit_matches": "--unit-match",
+    "points": "--areas-points",
+    "outline": "--outline",
+    "max_distance_km": "--max-distance",
+}
+
+
+def _area_options_given(area_paths: tuple[str, ...], area_options: AreaOptions) -> list[str]:
+    """The area options given on the command line (those that differ from the defaults)."""
+    import dataclasses
+
+    from dashboard.pipeline import AreaOptions
+
+    default = AreaOptions()
+    given = ["--areas"] if area_paths else []
+    for item in dataclasses.fields(area_options):
+        if getattr(area_options, item.name) != getattr(default, item.name):
+            given.append(_AREA_OPTION_NAMES.get(item.name, "--" + item.name.replace("_", "-")))
+    return list(dict.fromkeys(given))
+
+
+def _check_area_files(area_paths: tuple[str, ...], area_options: AreaOptions) -> None:
+    """Refuse a missing or unreadable area file before asking ACLED for anything."""
+    from pathlib import Path
+
+    from dashboard.paths import check_input_file
+
+    for path in (*area_paths, *area_options.source_files()):
+        try:
+            check_input_file(Path(path))
+        except DashboardError as exc:
+            raise CliError(str(exc)) from None
 
 
 def _acled_target(output: str | None, update: str | None, db_url: str | None) -> tuple[str, str]:
@@ -348,6 +408,16 @@ def _acled_into_db(
         f"  asked ACLED {since}({report.query_origin}: {report.query}): {report.fetched:,} "
         f"rows, {report.unchanged:,} as stored; {report.deletions_fetched:,} deletions"
     )
+    if report.not_in_pull:
+        click.echo(
+            f"  {report.not_in_pull:,} events in the database are not in this pull (kept); "
+            f"{report.rejoined:,} of them changed controller with these control areas"
+        )
+    elif update and report.rejoined:
+        click.echo(
+            f"  the control areas changed: {report.rejoined:,} stored events changed "
+            "controller with them"
+        )
     for note in report.notes:
         click.echo(f"  note: {note}")
     click.echo(f"data version: newest stored timestamp {_when(report.newest)}")

@@ -13,7 +13,9 @@ its R package ``acledR``: ``acled_api``, ``acled_update``, ``acled_deletions_api
   (several joined with ``|``), ``event_date`` with ``event_date_where=BETWEEN``
   (``FROM|TO``) or ``>=``/``<=``, ``event_type``, ``timestamp`` with
   ``timestamp_where=>=`` (rows added or changed since a Unix time); ``limit`` rows per
-  ``page`` (1-based). The last page holds fewer rows than the limit (or none).
+  ``page`` (1-based). A page may hold fewer rows than the limit before the last (a server
+  that caps its pages below the ``limit`` asked, silently): only an empty page ends the
+  paging, at the cost of one request more.
 * ``GET {base}/api/deleted/read?_format=json`` with ``deleted_timestamp`` and
   ``deleted_timestamp_where=>=`` lists ``event_id_cnty`` and ``deleted_timestamp`` of the
   events ACLED removed since then.
@@ -353,7 +355,13 @@ class AcledSession:
     def pages(
         self, path: str, params: Mapping[str, str], *, what: str, count: PageCount
     ) -> Iterator[list[dict[str, Any]]]:
-        """The ``data`` of each page of ``path`` until one holds fewer rows than the limit."""
+        """The ``data`` of each page of ``path`` until one is empty.
+
+        A page shorter than the limit does not end the paging: a server may serve fewer
+        rows per page than asked without saying so, and stopping there would cut the data
+        short. The price is one request more, answered with no rows. (A server that ignores
+        ``page`` is caught by the callers, which refuse a page of rows already received.)
+        """
         page = 1
         while True:
             answer = self.client.get_json(
@@ -369,9 +377,9 @@ class AcledSession:
             if self.progress is not None:
                 more = self.page_size if len(rows) >= self.page_size else 0
                 self.progress(what, count.rows, count.rows + more)
-            yield rows
-            if len(rows) < self.page_size:
+            if not rows:
                 return
+            yield rows
             page += 1
 
     def events(self, params: Mapping[str, str], *, what: str, count: PageCount) -> Iterator[Row]:
@@ -416,17 +424,36 @@ class AcledSession:
         return changes
 
     def deleted_since(self, timestamp: int, *, count: PageCount) -> dict[str, int | None]:
-        """Ids ACLED deleted at or after ``timestamp``, with when."""
+        """Ids ACLED deleted at or after ``timestamp``, with when.
+
+        Raises
+        ------
+        PullError
+            An entry without ``event_id_cnty``, or a page that repeats only entries already
+            received (a server that ignores ``page``).
+        """
         params = {"deleted_timestamp": str(timestamp), "deleted_timestamp_where": ">="}
         deleted: dict[str, int | None] = {}
-        for rows in self.pages(DELETED_PATH, params, what="ACLED deletions", count=count):
+        seen: set[tuple[str, str]] = set()
+        pages = self.pages(DELETED_PATH, params, what="ACLED deletions", count=count)
+        for number, rows in enumerate(pages, start=1):
+            fresh = 0
             for record in rows:
                 key = str(record.get(ID) or "")
                 if not key:
                     raise PullError(f"ACLED deletions: an entry without {ID}")
-                stamp = newest(None, str(record.get("deleted_timestamp") or ""))
+                when = str(record.get("deleted_timestamp") or "")
+                if (key, when) not in seen:
+                    seen.add((key, when))
+                    fresh += 1
+                stamp = newest(None, when)
                 earlier = deleted.get(key)
                 deleted[key] = stamp if earlier is None or stamp is None else max(earlier, stamp)
+            if not fresh:
+                raise PullError(
+                    f"ACLED deletions, page {number} repeats entries already received: the "
+                    "server does not page; try again later"
+                )
         return deleted
 
 
@@ -602,33 +629,119 @@ def scan_copy(path: str | Path) -> CopyFacts:
     return facts
 
 
+#: The query's fields with the option that gives each, in the order they are reported.
+QUERY_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("countries", "--country"),
+    ("since", "--since"),
+    ("until", "--until"),
+    ("event_types", "--event-type"),
+)
+
+
+@dataclass(frozen=True)
+class ChosenQuery:
+    """The filters an update asks with, and where each comes from.
+
+    Attributes
+    ----------
+    query
+        The filters.
+    origin
+        One phrase for the report ("the filters of the recorded pull", "--since given,
+        --country from the recorded pull").
+    fields
+        Each filter used (``countries``, ``since``, ``until``, ``event_types``) and where
+        it came from: ``"the command line"``, ``"the recorded pull"`` or ``"the countries
+        the copy holds"`` (``database`` for the store). A filter not listed is not used.
+    """
+
+    query: AcledQuery
+    origin: str
+    fields: dict[str, str]
+
+
 def choose_query(
     given: AcledQuery,
     *,
     record: Mapping[str, Any] | None,
     countries: tuple[str, ...],
     holder: str = "copy",
-) -> tuple[AcledQuery, str]:
-    """The filters an update asks with, and where they come from: the command line, else
-    the pull's record, else the countries the copy holds (as ``acledR::acled_update``).
+) -> ChosenQuery:
+    """The filters an update asks with, field by field: each filter given on the command
+    line replaces that filter only; the others come from the pull's record, and the
+    countries, when the record names none (or there is no record), from the countries the
+    copy holds (as ``acledR::acled_update``).
+
+    An update that named a filter without ``--country`` (``--since 2020-01-01``) thus still
+    asks for the copy's countries, never for the whole world.
 
     Raises
     ------
     PullError
-        None of the three names a country.
+        Nothing names a country, the record's query is unreadable, or the dates merged
+        from the command line and the record are reversed.
     """
-    if not given.is_empty():
-        return given, "the filters given"
-    if record and isinstance(record.get("query"), dict):
-        return AcledQuery.from_record(record["query"]), "the filters of the recorded pull"
-    if countries:
-        return AcledQuery(countries=countries), (
-            f"no record of the original pull: asking for the countries the {holder} holds"
-        )
-    raise PullError(
-        "nothing says what to ask ACLED for: give --country (and --since/--until) as for the "
-        "original pull"
+    recorded = (
+        AcledQuery.from_record(record["query"])
+        if record and isinstance(record.get("query"), dict)
+        else None
     )
+    held = f"the countries the {holder} holds"
+    base: dict[str, Any] = {}
+    fields: dict[str, str] = {}
+    if recorded is not None:
+        for name, _ in QUERY_OPTIONS:
+            value = getattr(recorded, name)
+            if value:
+                base[name], fields[name] = value, "the recorded pull"
+    if not base.get("countries") and countries:
+        base["countries"], fields["countries"] = countries, held
+    for name, _ in QUERY_OPTIONS:
+        value = getattr(given, name)
+        if value:
+            base[name], fields[name] = value, "the command line"
+    if not base.get("countries"):
+        raise PullError(
+            "nothing says which countries to ask ACLED for (no --country, no record of the "
+            f"original pull naming one, and the {holder} holds none): give --country (and "
+            "--since/--until) as for the original pull"
+        )
+    try:
+        query = AcledQuery(**base)
+    except PullError as exc:
+        whence = ", ".join(
+            f"{option} from {fields[name]}"
+            for name, option in QUERY_OPTIONS[1:3]
+            if fields.get(name, "the command line") != "the command line"
+        )
+        raise PullError(f"{exc} ({whence})" if whence else str(exc)) from None
+    origin = _origin(fields, held, had_record=recorded is not None)
+    return ChosenQuery(query=query, origin=origin, fields=fields)
+
+
+def _origin(fields: Mapping[str, str], held: str, *, had_record: bool) -> str:
+    """One phrase saying where the filters came from."""
+    given = [option for name, option in QUERY_OPTIONS if fields.get(name) == "the command line"]
+    recorded = [option for name, option in QUERY_OPTIONS if fields.get(name) == "the recorded pull"]
+    from_copy = fields.get("countries") == held
+    if not given:
+        if recorded and not from_copy:
+            return "the filters of the recorded pull"
+        if not recorded:
+            why = (
+                "the recorded pull names no filter"
+                if had_record
+                else "no record of the original pull"
+            )
+            return f"{why}: asking for {held}"
+    if given and not recorded and not from_copy:
+        return "the filters given"
+    parts = [f"{' and '.join(given)} given"] if given else []
+    if recorded:
+        parts.append(f"{' and '.join(recorded)} from the recorded pull")
+    if from_copy:
+        parts.append(f"--country from {held}")
+    return ", ".join(parts)
 
 
 @dataclass
@@ -654,6 +767,8 @@ class UpdateReport:
     requests: int = 0
     retries: int = 0
     notes: list[str] = field(default_factory=list)
+    query_fields: dict[str, str] = field(default_factory=dict)
+    """Each filter used and where it came from (see :class:`ChosenQuery`)."""
 
     @property
     def deleted(self) -> int:
@@ -674,8 +789,8 @@ def update_acled(path: str | Path, given: AcledQuery, *, session: AcledSession) 
     path
         A copy :func:`pull_acled` wrote (or an ACLED export in UTF-8 CSV).
     given
-        Filters from the command line; empty to use the recorded pull's (see
-        :func:`choose_query`).
+        Filters from the command line: each one given replaces that filter of the recorded
+        pull, the others are the recorded pull's (see :func:`choose_query`).
     session
         The API.
 
@@ -691,7 +806,8 @@ def update_acled(path: str | Path, given: AcledQuery, *, session: AcledSession) 
             f"{path}: no row has a {TIMESTAMP}, so nothing says what is new; pull the file "
             "again without --update"
         )
-    query, origin = choose_query(given, record=read_record(path), countries=facts.countries)
+    chosen = choose_query(given, record=read_record(path), countries=facts.countries)
+    query = chosen.query
     changed, removed = PageCount(), PageCount()
     changes = session.changed_since(query, facts.newest, count=changed)
     deleted = session.deleted_since(facts.newest, count=removed)
@@ -703,7 +819,7 @@ def update_acled(path: str | Path, given: AcledQuery, *, session: AcledSession) 
         path=str(path),
         since=facts.newest,
         query=query.describe(),
-        query_origin=origin,
+        query_origin=chosen.origin,
         fetched=len(changes),
         pages=changed.pages + removed.pages,
         deletions_fetched=len(deleted),
@@ -718,6 +834,7 @@ def update_acled(path: str | Path, given: AcledQuery, *, session: AcledSession) 
         superseded=merged.superseded,
         requests=session.client.requests,
         retries=session.client.retries,
+        query_fields=dict(chosen.fields),
     )
     if merged.superseded:
         report.notes.append(

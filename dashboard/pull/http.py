@@ -14,8 +14,9 @@ HTTP 401 asks the :class:`Auth` to renew its token once (ACLED's access tokens e
 second 401, or a 403, is a :class:`~dashboard.errors.CredentialsError`. Any other 4xx is a
 :class:`~dashboard.errors.PullError` at once: asking again would get the same answer.
 
-Secrets: tokens travel in headers only, never in a URL; every message goes through
-:func:`dashboard.redact.mask_values` with the secrets the client was given; a redirect to
+Secrets: tokens travel in headers only, never in a URL; every message that leaves the
+client (its own, the ``check``'s, the :class:`Auth`'s) goes through
+:func:`dashboard.redact.mask_values` with the secrets the client was given and the auth's; a redirect to
 another host (or from HTTPS to HTTP) is followed without the secret headers. A URL whose
 host is the loopback address is fetched without a proxy (the tests' fake servers).
 """
@@ -303,6 +304,39 @@ class Client:
         body: bytes | None = None,
         on_refusal: Callable[[int, str], Exception] | None = None,
         secrets: tuple[str, ...] = (),
+    ) -> Answer:
+        try:
+            return self._tries(
+                url,
+                what=what,
+                auth=auth,
+                headers=headers,
+                check=check,
+                body=body,
+                on_refusal=on_refusal,
+                secrets=secrets,
+            )
+        except PullError as exc:
+            # Every message that leaves the client is scrubbed, whoever raised it: the
+            # caller's ``check`` (an error a server put in a 200 answer, quoting a token or
+            # the account's email), the auth (a refusal), or the tries below.
+            text = str(exc)
+            clean = self.scrub(text, auth, secrets)
+            if clean == text:
+                raise
+            raise type(exc)(clean) from None
+
+    def _tries(
+        self,
+        url: str,
+        *,
+        what: str,
+        auth: Auth | None,
+        headers: Mapping[str, str] | None,
+        check: Callable[[Any], None] | None,
+        body: bytes | None,
+        on_refusal: Callable[[int, str], Exception] | None,
+        secrets: tuple[str, ...],
     ) -> Answer:
         renewed = False
         attempt = 0

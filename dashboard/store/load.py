@@ -42,7 +42,9 @@ class LoadResult:
     updated: int
     unchanged: int
     areas: int
-    not_in_file: int
+    not_in_file: int | None
+    """Events in the database that the file did not hold (kept); None for an incremental
+    load (``load_build(incremental=True)``), whose file holds only what changed."""
     not_in_file_ids: tuple[str, ...] = field(default=())
     """Up to 50 ids of events in the database that the file did not hold (kept)."""
     rejoined: int = 0
@@ -50,6 +52,9 @@ class LoadResult:
     with this load's control areas."""
     deleted_ids: tuple[str, ...] = ()
     """Events removed by this load because their source deleted them (``delete_ids``)."""
+    version_kept: bool = True
+    """False when the load changed nothing and was rolled back (``skip_unchanged``): no
+    data version was recorded, and ``version`` is the one the store already had."""
 
     def summary(self) -> dict[str, object]:
         return {
@@ -64,7 +69,17 @@ class LoadResult:
             "rejoined": self.rejoined,
             "deleted": len(self.deleted_ids),
             "deleted_ids": list(self.deleted_ids),
+            "version_kept": self.version_kept,
         }
+
+
+class _Unchanged(Exception):
+    """Raised inside a load's transaction to roll it back: it changed nothing."""
+
+    def __init__(self, missing: int | None, missing_ids: tuple[str, ...]) -> None:
+        super().__init__("the load changed nothing")
+        self.missing = missing
+        self.missing_ids = missing_ids
 
 
 def _python_values(frame: pd.DataFrame, column: str) -> list[Any]:
@@ -144,6 +159,8 @@ def load_build(
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[int, int], None] | None = None,
     delete_ids: Sequence[str] = (),
+    incremental: bool = False,
+    skip_unchanged: bool = False,
 ) -> LoadResult:
     """Merge a :class:`dashboard.pipeline.BuildResult` into the database, in one transaction.
 
@@ -152,6 +169,13 @@ def load_build(
     counted (``not_in_file``). The control areas are replaced by the build's (the ones its
     events were joined with), and the kept events are joined again inside PostGIS with them
     (``rejoined`` counts the answers that changed). A data version row records the load.
+
+    An incremental load (``incremental=True``: the build holds only the rows its source
+    changed or added, as ``pull acled --update`` gives) does not count the events it lacks
+    (``not_in_file`` is None, recorded as NULL): nearly every stored event would be one.
+    It joins them again only when the control areas changed (compared with the stored
+    ones, provenance included, before they are replaced): with the same areas their
+    answers cannot change.
 
     Parameters
     ----------
@@ -170,6 +194,14 @@ def load_build(
         Events to remove in the same transaction, before the merge: those their source
         deleted (an ACLED update). A load that fails removes none of them. Ids the store
         does not hold are ignored; ``deleted_ids`` lists the ones removed.
+    incremental
+        The build holds only changed rows (see above): no ``not_in_file``, and no join of
+        the kept events unless the control areas changed.
+    skip_unchanged
+        Roll the load back when it inserts, updates and deletes nothing and leaves the
+        control areas as they were: no data version is recorded (so app replicas do not
+        reload for nothing); ``version_kept`` is then False and ``version`` the newest
+        version the store holds (0 when none).
 
     Raises
     ------
@@ -182,6 +214,56 @@ def load_build(
         raise ValueError(f"batch_size must be positive, got {batch_size!r}")
     sa = load_sqlalchemy()
     columns, extras = _event_columns(result.events)
+    total = len(result.events)
+    s = SCHEMA
+    try:
+        return _load(
+            engine,
+            result,
+            columns,
+            extras,
+            source=source,
+            area_sources=area_sources,
+            batch_size=batch_size,
+            on_batch=on_batch,
+            delete_ids=delete_ids,
+            incremental=incremental,
+            skip_unchanged=skip_unchanged,
+        )
+    except _Unchanged as unchanged:
+        with engine.connect() as conn:
+            newest = conn.execute(
+                sa.text(f"SELECT coalesce(max(version), 0) FROM {s}.data_versions")
+            ).scalar_one()
+        return LoadResult(
+            version=int(newest),
+            rows_in_file=total,
+            inserted=0,
+            updated=0,
+            unchanged=total,
+            areas=len(result.areas) if result.areas is not None else 0,
+            not_in_file=unchanged.missing,
+            not_in_file_ids=unchanged.missing_ids,
+            version_kept=False,
+        )
+
+
+def _load(
+    engine: Any,
+    result: Any,
+    columns: Sequence[str],
+    extras: Sequence[str],
+    *,
+    source: str,
+    area_sources: Sequence[str],
+    batch_size: int,
+    on_batch: Callable[[int, int], None] | None,
+    delete_ids: Sequence[str],
+    incremental: bool,
+    skip_unchanged: bool,
+) -> LoadResult:
+    """:func:`load_build`'s transaction; raises :class:`_Unchanged` to roll it back."""
+    sa = load_sqlalchemy()
     total = len(result.events)
     s = SCHEMA
     with engine.begin() as conn:
@@ -209,16 +291,31 @@ def load_build(
                     on_batch(done, total)
             cur.execute("ANALYZE cm_stage")
         inserted, updated = _merge(conn, columns, version)
-        missing_count, missing_ids = _not_in_file(conn)
+        missing_count: int | None
+        missing_ids: tuple[str, ...]
+        if incremental:
+            missing_count, missing_ids = None, ()
+        else:
+            missing_count, missing_ids = _not_in_file(conn)
+        watch = incremental or skip_unchanged
+        areas_before = _areas_fingerprint(conn) if watch else ""
         n_areas = _replace_areas(conn, result.areas, version)
+        areas_changed = not watch or _areas_fingerprint(conn) != areas_before
+        if skip_unchanged and not (inserted or updated or deleted or areas_changed):
+            raise _Unchanged(
+                missing_count, missing_ids
+            )  # rolls back the version row, the stage and the areas' rewrite
         # The events the file lacks were joined with the areas of an earlier load: join
         # them with the areas just written, so that every stored answer follows one set.
+        # (An incremental load lacks nearly every event: they are joined again only when
+        # the areas changed.)
+        rejoin = areas_changed if incremental else bool(missing_count)
         rejoined = (
             write_join(
                 conn,
                 f"NOT EXISTS (SELECT 1 FROM cm_stage s WHERE s.event_id = {SCHEMA}.events.event_id)",
             )
-            if missing_count
+            if rejoin
             else 0
         )
         conn.execute(
@@ -283,6 +380,23 @@ RETURNING (xmax = 0) AS inserted"""
     return inserted, len(flags) - inserted
 
 
+def _areas_fingerprint(conn: Any) -> str:
+    """A digest of the stored control areas (order, every column but ``version``, the
+    geometry's exact bytes): equal before and after a load when it left them as they were."""
+    sa = load_sqlalchemy()
+    for statement in area_provenance_sql():  # the same columns before and after
+        conn.execute(sa.text(statement))
+    return str(
+        conn.execute(
+            sa.text(
+                "SELECT md5(coalesce(string_agg((to_jsonb(a) - 'version' - 'geom')::text "
+                "|| ':' || coalesce(encode(ST_AsEWKB(a.geom), 'hex'), ''), E'\\n' ORDER BY a.ord), "
+                f"'')) FROM {SCHEMA}.control_areas a"
+            )
+        ).scalar_one()
+    )
+
+
 def _not_in_file(conn: Any, limit: int = 50) -> tuple[int, tuple[str, ...]]:
     sa = load_sqlalchemy()
     rows = conn.execute(
@@ -299,7 +413,19 @@ def _not_in_file(conn: Any, limit: int = 50) -> tuple[int, tuple[str, ...]]:
 def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
     sa = load_sqlalchemy()
     s = SCHEMA
-    for statement in area_provenance_sql():  # a store made before the columns existed
+    # A store made before the provenance columns existed gains them; ALTER TABLE locks the
+    # table even when there is nothing to add, so it runs only then.
+    missing = (
+        conn.execute(
+            sa.text(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = :s AND "
+                "table_name = 'control_areas' AND column_name IN ('area_kind', 'area_provenance')"
+            ),
+            {"s": s},
+        ).scalar_one()
+        < 2
+    )
+    for statement in area_provenance_sql() if missing else ():
         conn.execute(sa.text(statement))
     conn.execute(sa.text(f"DELETE FROM {s}.control_areas"))
     if areas is None or not len(areas):

@@ -5,7 +5,9 @@ the countries the stored ACLED events cover, and the removal of events the sourc
 :func:`acled_state`'s timestamp, merges the changed rows with :func:`~dashboard.store.load_build`
 (passing the deleted ids, which it removes in the same transaction), or, when nothing but
 deletions came, calls :func:`delete_events`, which records a data version of its own so that
-every app replica sees the change.
+every app replica sees the change, and none when nothing was deleted (ACLED's deleted
+endpoint is not filtered by country: most of what it lists the store never held, and an
+empty version would make every replica reload for nothing).
 """
 
 from collections.abc import Sequence
@@ -86,7 +88,8 @@ def delete_in(conn: Any, ids: Sequence[str]) -> list[str]:
 class DeleteResult:
     """What :func:`delete_events` did."""
 
-    version: int
+    version: int | None
+    """The data version recorded; None when nothing was deleted (none recorded)."""
     deleted_ids: tuple[str, ...]
 
     @property
@@ -95,7 +98,9 @@ class DeleteResult:
 
 
 def delete_events(engine: Any, ids: Sequence[str], *, source: str = "") -> DeleteResult:
-    """Delete events by id in one transaction, recorded as a data version of its own.
+    """Delete events by id in one transaction, recorded as a data version of its own when
+    any was deleted (``not_in_file`` NULL: there is no file); when the store held none of
+    them, nothing is recorded and ``version`` is None.
 
     Parameters
     ----------
@@ -114,6 +119,9 @@ def delete_events(engine: Any, ids: Sequence[str], *, source: str = "") -> Delet
     sa = load_sqlalchemy()
     with engine.begin() as conn:
         require_schema(conn)
+        gone = delete_in(conn, ids)
+        if not gone:
+            return DeleteResult(version=None, deleted_ids=())  # nothing written to commit
         version = conn.execute(
             sa.text(
                 f"INSERT INTO {SCHEMA}.data_versions (source, area_sources, rows_in_file) "
@@ -121,11 +129,10 @@ def delete_events(engine: Any, ids: Sequence[str], *, source: str = "") -> Delet
             ),
             {"source": source},
         ).scalar_one()
-        gone = delete_in(conn, ids)
         conn.execute(
             sa.text(
                 f"UPDATE {SCHEMA}.data_versions SET inserted = 0, updated = 0, unchanged = 0, "
-                "not_in_file = 0, areas = NULL, complete = true WHERE version = :v"
+                "not_in_file = NULL, areas = NULL, complete = true WHERE version = :v"
             ),
             {"v": version},
         )
