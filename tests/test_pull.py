@@ -567,6 +567,18 @@ def test_an_interrupted_pull_leaves_the_old_file(fake_sources, tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_acled_progress_has_no_total_until_the_last_page(fake_sources, tmp_path):
+    # ACLED does not say how many rows match: a bar with a made-up end would be a wrong
+    # figure on the screen; the total is 0 (unknown) until the empty page says it.
+    session = _acled(fake_sources)
+    seen: list[tuple[int, int]] = []
+    session.progress = lambda stage, done, total: seen.append((done, total))
+    pull_acled(tmp_path / "acled.csv", SYRIA_IRAQ, session=session)
+    assert len(seen) > 2
+    assert all(total == 0 for _done, total in seen[:-1])
+    assert seen[-1][0] == seen[-1][1] > 0
+
+
 def test_atomic_output_replaces_only_on_success_and_keeps_the_mode(tmp_path):
     target = tmp_path / "t.csv"
     target.write_text("old", encoding="utf-8")

@@ -111,8 +111,10 @@ def progress_bar() -> Iterator[Progress | None]:
     ) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
+            # a total of 0 is not known yet (a paged API that does not count): no bar's end
+            known = total if total > 0 else None
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+                tasks[stage] = bar.add_task(stage, total=known)
+            bar.update(tasks[stage], completed=done, total=known)
 
         yield update

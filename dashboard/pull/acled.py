@@ -332,7 +332,8 @@ class AcledSession:
     page_size
         Rows per page (``limit``).
     progress
-        Called as ``progress(stage, rows so far, rows expected)`` after each page.
+        Called as ``progress(stage, rows so far, rows in all)`` after each page; the total
+        is 0 (unknown) until the last page.
     """
 
     def __init__(
@@ -375,8 +376,8 @@ class AcledSession:
             count.pages += 1
             count.rows += len(rows)
             if self.progress is not None:
-                more = self.page_size if len(rows) >= self.page_size else 0
-                self.progress(what, count.rows, count.rows + more)
+                # ACLED does not say how many rows match: no total until the empty page
+                self.progress(what, count.rows, 0 if rows else count.rows)
             if not rows:
                 return
             yield rows
