@@ -794,10 +794,24 @@ def _place_by_name(
     if not len(todo):
         return
     keys = _name_keys(names)
-    known = _file_positions(keys, lon, lat)
     gaz: Gazetteer | None = None
     country = table[fields.country] if fields.country else None
     admin1 = table[fields.admin1] if fields.admin1 else None
+    # a same-named row elsewhere in the file counts only within the row's own country and
+    # governorate, where the file names them (two Surans: Aleppo's and Hama's)
+    places = np.array(
+        [
+            f"{normalise_name(c) if isinstance(c, str) else ''}|"
+            f"{normalise_name(a) if isinstance(a, str) else ''}"
+            for c, a in zip(
+                [None] * len(table) if country is None else country.tolist(),
+                [None] * len(table) if admin1 is None else admin1.tolist(),
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+    known = _file_positions(keys, lon, lat, places)
     asks = pd.DataFrame(
         {
             "name": names.to_numpy(dtype=object)[todo],
@@ -814,7 +828,8 @@ def _place_by_name(
     where = ", ".join(countries) if countries else "the whole world"
     for j, (name, key, in_country, in_admin1) in enumerate(uniques):
         rows = todo[order[bounds[j] : bounds[j + 1]]]
-        spots = known.get(key, [])
+        spots = [(x, y) for x, y, at in known.get(key, []) if _same_parts(at, places[rows[0]])]
+        spots = list(dict.fromkeys(spots))
         if len(spots) == 1:
             lon[rows], lat[rows] = spots[0]
             from_file += len(rows)
@@ -896,8 +911,11 @@ def _name_keys(names: pd.Series) -> np.ndarray:
     return keys[codes]
 
 
-def _file_positions(keys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> dict[str, list]:
-    """name key -> the distinct (lon, lat) the file gives that name."""
+def _file_positions(
+    keys: np.ndarray, lon: np.ndarray, lat: np.ndarray, places: np.ndarray
+) -> dict[str, list]:
+    """name key -> the distinct (lon, lat, where) the file gives that name; ``where`` is the
+    row's country and governorate keys ("" where the file has no such column)."""
     has = np.isfinite(lon) & (keys != "")
     if not has.any():
         return {}
@@ -906,12 +924,18 @@ def _file_positions(keys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> dict[
             "key": keys[has],
             "lon": lon[has].round(_SAME_PLACE_DECIMALS),
             "lat": lat[has].round(_SAME_PLACE_DECIMALS),
+            "where": places[has],
         }
     ).drop_duplicates()
     out: dict[str, list] = {}
-    for key, x, y in frame.itertuples(index=False):
-        out.setdefault(key, []).append((x, y))
+    for key, x, y, where in frame.itertuples(index=False):
+        out.setdefault(key, []).append((x, y, where))
     return out
+
+
+def _same_parts(a: str, b: str) -> bool:
+    """Do two rows' (country, governorate) keys agree where both name one?"""
+    return all(not x or not y or x == y for x, y in zip(a.split("|"), b.split("|"), strict=True))
 
 
 # --------------------------------------------------------------------------------------------

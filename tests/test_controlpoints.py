@@ -640,3 +640,25 @@ def test_a_disputed_date_ends_the_status_before_it(tmp_path):
         ("A", ISLAMIC_STATE, "2015-06-01", None),
     ]
     assert_balanced(result)
+
+
+def test_a_nameless_row_takes_a_namesakes_place_only_in_its_own_governorate(tmp_path):
+    path = write(
+        tmp_path,
+        "name,longitude,latitude,governorate,controller,date\n"
+        "Suran,37.0,36.6,Aleppo,Islamic State,2015-01-01\n"
+        "Suran,,,Hama,Syrian government,2015-01-01\n"  # another Suran: not Aleppo's place
+        "Suran,,,Aleppo,SDF,2016-01-01\n",  # Aleppo's Suran, a year later
+    )
+    result = areas_from_points(path, outline=box_outline(35, 34, 39, 37), today=TODAY)
+    assert sorted((v[1], v[2], v[3]) for v in versions(result)) == [
+        ("Islamic State", "2015-01-01", "2016-01-01"),
+        ("SDF", "2016-01-01", None),
+        ("Syrian government", "2015-01-01", None),
+    ]
+    # Hama's Suran is placed by the gazetteer (GeoNames' Suran of Hama), a locality of its
+    # own: its ground does not hold Aleppo's Suran
+    hama = result.areas[result.areas[CONTROLLER] == "Syrian government"].geometry.iloc[0]
+    assert not hama.contains(shapely.Point(37.0, 36.6))
+    assert hama.centroid.y < 35.5
+    assert_balanced(result)
