@@ -41,3 +41,30 @@ def test_zoomed_out_outlines_are_lighter_but_keep_their_shape():
     # The simplified outline stays within the tolerance of the original one.
     original = area.geometry.iloc[0]
     assert shapely.Polygon(light).hausdorff_distance(original) <= display_tolerance(6) + 1e-3
+
+
+def test_the_tooltip_shows_each_versions_source_line_and_wraps() -> None:
+    import folium
+    import pandas as pd
+
+    areas = gpd.GeoDataFrame(
+        {
+            schema.AREA_ID: ["SY090200@2014-07-03", "f-1"],
+            schema.CONTROLLER: [schema.ISLAMIC_STATE, schema.SDF],
+            schema.VALID_FROM: pd.to_datetime(["2014-07-03", "2014-07-03"]),
+            schema.VALID_TO: pd.to_datetime([None, None]),
+            schema.AREA_SOURCE: ["control.csv", "front.geojson"],
+            schema.AREA_PROVENANCE: [
+                "control.csv row 129: Abu Kamal 'ISIS' as of 2014-07-03",
+                None,
+            ],
+        },
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    fmap = folium.Map()
+    layers.control_areas_layer(areas).add_to(fmap)
+    html = fmap.get_root().render()
+    assert "control.csv row 129: Abu Kamal" in html
+    assert '"source": "front.geojson"' in html  # no line: the file
+    assert '"className": "cm-area-tooltip"' in html

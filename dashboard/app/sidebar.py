@@ -598,7 +598,7 @@ def render_report(ds: Dataset) -> None:
     rep = ds.event_report
     label = f"Validation report: {rep.rows_loaded:,} loaded, {rep.rows_rejected:,} set aside"
     if ds.area_ledger is not None and ds.area_ledger.set_aside:
-        label += f"; {ds.area_ledger.set_aside:,} control-area features set aside"
+        label += f"; {ds.area_ledger.set_aside:,} {ds.area_ledger.noun} set aside"
     with st.sidebar.expander(label):
         summary = ds.summary
         lines = [
@@ -624,7 +624,9 @@ def render_report(ds: Dataset) -> None:
         records = summary.get("control_area_features_not_used_as_read")
         features = pd.DataFrame(records if isinstance(records, list) else [])
         if len(features):
-            st.caption("Control-area features set aside or repaired, with the reason")
+            st.caption(
+                "Control-area features (or table rows) set aside or repaired, with the reason"
+            )
             st.dataframe(features, height=200, hide_index=True, key="rejected-areas")
         problems = [p.to_dict() | {"severity": p.severity} for p in rep.problems[:2000]]
         problems += [

@@ -162,6 +162,7 @@ def _geojson(features: list[dict[str, Any]], *, contested: bool, name: str) -> f
         fields=[f for f, _ in TOOLTIP_FIELDS],
         aliases=[escape_text(alias) for _, alias in TOOLTIP_FIELDS],
         sticky=True,
+        class_name="cm-area-tooltip",  # wraps: a table row's source line is long
     )
     kwargs: dict[str, Any] = {"class_name": "cm-contested"} if contested else {}
     return folium.GeoJson(
