@@ -581,16 +581,7 @@ def pull_acled(
             "'Syria', 'Iraq') and the dates"
         )
     if record:
-        write_record(
-            path,
-            {
-                "source": "acled",
-                "query": query.to_record(),
-                "rows": report.rows,
-                "newest_timestamp": report.newest,
-                "content_hash": report.content_hash,
-            },
-        )
+        write_record(path, _record(query, report))
     return report
 
 
@@ -842,14 +833,16 @@ def update_acled(path: str | Path, given: AcledQuery, *, session: AcledSession) 
             f"{merged.superseded} older versions of changed events were in the copy and "
             "are replaced by the one new version"
         )
-    write_record(
-        path,
-        {
-            "source": "acled",
-            "query": query.to_record(),
-            "rows": report.rows,
-            "newest_timestamp": report.newest,
-            "content_hash": report.content_hash,
-        },
-    )
+    write_record(path, _record(query, report))
     return report
+
+
+def _record(query: AcledQuery, report: PullReport | UpdateReport) -> dict[str, Any]:
+    """What ``FILE.pull.json`` keeps of a pull or an update: its filters and data version."""
+    return {
+        "source": "acled",
+        "query": query.to_record(),
+        "rows": report.rows,
+        "newest_timestamp": report.newest,
+        "content_hash": report.content_hash,
+    }
