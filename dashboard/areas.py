@@ -84,6 +84,7 @@ from dashboard.schema import (
     CONTESTED,
     CONTROLLER,
     ISLAMIC_STATE,
+    KIND_POLYGONS,
     NO_INFORMATION,
     REJECT_REASON,
     SYRIAN_GOVERNMENT,
@@ -1238,7 +1239,7 @@ def _assemble(
         frame = f.frame.copy()
         frame[AREA_SOURCE] = f.name
         frame[AREA_FEATURE] = np.arange(1, len(frame) + 1)
-        frame[AREA_KIND] = "polygons"
+        frame[AREA_KIND] = KIND_POLYGONS
         frame[AREA_PROVENANCE] = [f"{f.name} feature {k}" for k in frame[AREA_FEATURE]]
         stem = Path(f.name).stem
         frame[AREA_ID] = [f"{stem}-{k}" for k in frame[AREA_FEATURE]]

@@ -36,11 +36,11 @@ __all__ = [
     "read_area_sources",
 ]
 
-KIND_FILE = "polygons"
-KIND_POINTS = "locality points"
+KIND_FILE = schema.KIND_POLYGONS
+KIND_POINTS = schema.KIND_POINTS
 _KIND_WORDS = {
     KIND_FILE: "control polygons",
-    "table per unit": "status per administrative unit",
+    schema.KIND_TABLE: "status per administrative unit",
     KIND_POINTS: "status per locality, ground to the nearest locality (an approximation)",
 }
 

@@ -65,7 +65,6 @@ from dashboard.areas import (
     AreasResult,
     repaired_polygon,
 )
-from dashboard.areasources import KIND_POINTS
 from dashboard.dateparse import (
     DateRule,
     date_proofs,
@@ -88,6 +87,7 @@ from dashboard.schema import (
     CONTROLLER,
     CONTROLLERS,
     EVENT_DATE,
+    KIND_POINTS,
     NO_INFORMATION,
     REJECT_REASON,
     SOURCE_ROW,

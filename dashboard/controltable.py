@@ -71,7 +71,7 @@ AREA_KIND: Final = schema.AREA_KIND
 AREA_PROVENANCE: Final = schema.AREA_PROVENANCE
 UNIT_CODE: Final = "unit_code"
 UNIT_NAME: Final = "unit_name"
-KIND_TABLE: Final = "table per unit"
+KIND_TABLE: Final = schema.KIND_TABLE
 
 _GOVERNMENT = "government"  # resolved per unit to its country's government
 #: Status words of control tables, keyed by :func:`_status_key`, mapped onto the project's

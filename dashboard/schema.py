@@ -85,6 +85,9 @@ AREA_SOURCE = "area_source"
 # and, in a line, where it says so: shown in popups, the control history and the exports.
 AREA_KIND = "area_kind"
 AREA_PROVENANCE = "area_provenance"
+KIND_POLYGONS = "polygons"
+KIND_TABLE = "table per unit"
+KIND_POINTS = "locality points"
 AREA_COLUMNS: tuple[str, ...] = (AREA_ID, CONTROLLER, VALID_FROM, VALID_TO)
 
 # Controller names used by the bundled control areas (and the map's palette).
