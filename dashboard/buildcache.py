@@ -70,6 +70,7 @@ BUILD_CODE = (
     "areasources.py",
     "controltable.py",
     "controlpoints.py",
+    "statusnames.py",
     "arealedger.py",
     "measure.py",
     "spatial.py",

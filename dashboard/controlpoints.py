@@ -94,6 +94,7 @@ from dashboard.schema import (
     VALID_FROM,
     VALID_TO,
 )
+from dashboard.statusnames import STATUS_NAMES, controller_name, status_key
 from dashboard.textnorm import normalise_name
 
 __all__ = [
@@ -338,6 +339,7 @@ def areas_from_points(
     else:
         chosen = given_outline
         _inside_outline(chosen, lon, lat, verdicts)
+    controller = _project_names(controller, controller_names, bundled, lon, lat)
     step(3)
     names = table[fields.name] if fields.name else pd.Series(pd.NA, index=table.index)
     localities = _localities(names, lon, lat, verdicts)
@@ -429,7 +431,10 @@ def _read(
         ignore_index=True,
     )
     frame = frame.sort_values(SOURCE_ROW, kind="stable").reset_index(drop=True)
-    lines = _line_numbers(path, plain.encoding, plain.delimiter, frame[SOURCE_ROW].to_numpy())
+    if plain.sheet_rows is not None:  # a workbook: the rows the spreadsheet shows
+        lines = np.array([plain.sheet_rows[int(r)] for r in frame[SOURCE_ROW]], dtype=np.int64)
+    else:
+        lines = _line_numbers(path, plain.encoding, plain.delimiter, frame[SOURCE_ROW].to_numpy())
     verdicts = _Verdicts(path.name, frame[SOURCE_ROW].to_numpy(dtype=np.int64), lines)
     line_of = dict(zip(verdicts.rows.tolist(), lines.tolist(), strict=True))
     for p in plain.problems:
@@ -571,6 +576,45 @@ def _controllers(
             [names.get(v, v) if v is not None else None for v in values], dtype=object
         )
     return values
+
+
+def _project_names(
+    controller: np.ndarray,
+    renames: Mapping[str, str] | None,
+    bundled: gpd.GeoDataFrame | None,
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> np.ndarray:
+    """Status words a town list shares with control tables ("ISIS", "Regime") in the
+    project's names (:mod:`dashboard.statusnames`), after the renames; "Regime" is the
+    government of the country the locality is in. Words with no equivalent stay."""
+    renamed = set((renames or {}).values())
+    out = controller.copy()
+    countries: np.ndarray | None = None
+    for i, value in enumerate(controller.tolist()):
+        if value is None or value in renamed:
+            continue
+        mapped = controller_name(str(value))
+        if mapped is None and status_key(str(value)) in STATUS_NAMES:  # a government
+            if countries is None:
+                countries = _country_codes(bundled, lon, lat)
+            mapped = controller_name(str(value), countries[i])
+        if mapped is not None:
+            out[i] = mapped
+    return out
+
+
+def _country_codes(
+    bundled: gpd.GeoDataFrame | None, lon: np.ndarray, lat: np.ndarray
+) -> np.ndarray:
+    """Each row's country as a two-letter code (``SY``), by the bundled outlines; None
+    where the point is in none of them or has no place."""
+    frame = bundled if bundled is not None else _bundled_countries()
+    owner = _owners(frame, lon, lat)
+    codes = np.array([country_code(str(n)) for n in frame["name"]], dtype=object)
+    out = np.full(len(owner), None, dtype=object)
+    out[owner >= 0] = codes[owner[owner >= 0]]
+    return out
 
 
 def _dates(table: pd.DataFrame, fields: _Fields, today: date, verdicts: _Verdicts) -> np.ndarray:

@@ -55,6 +55,7 @@ from dashboard.errors import InputFileError, SchemaError
 from dashboard.paths import check_input_file
 from dashboard.readers.plaintable import read_plain_table
 from dashboard.report import ERROR, WARNING, Problem, Report
+from dashboard.statusnames import STATUS_NAMES, controller_name
 from dashboard.textnorm import name_keys, normalise_name
 
 __all__ = [
@@ -73,44 +74,6 @@ UNIT_CODE: Final = "unit_code"
 UNIT_NAME: Final = "unit_name"
 KIND_TABLE: Final = schema.KIND_TABLE
 
-_GOVERNMENT = "government"  # resolved per unit to its country's government
-#: Status words of control tables, keyed by :func:`_status_key`, mapped onto the project's
-#: names. Only the unambiguous ones: "Kurdish" (YPG before the SDF, Peshmerga in Iraq) and
-#: "JAN" (Jabhat al-Nusra) have no faithful equivalent and stay as written, listed.
-STATUS_NAMES: Final[Mapping[str, str]] = {
-    **dict.fromkeys(
-        ["isis", "isil", "is", "islamic state", "daesh", "daish", "isis affiliated groups"],
-        schema.ISLAMIC_STATE,
-    ),
-    **dict.fromkeys(
-        ["regime", "government", "gov", "gos", "govt", "pro government", "government saa"],
-        _GOVERNMENT,
-    ),
-    **dict.fromkeys(
-        ["syrian government", "saa", "syrian regime", "assad regime"], schema.SYRIAN_GOVERNMENT
-    ),
-    **dict.fromkeys(["iraqi government", "isf", "iraqi security forces"], schema.IRAQI_GOVERNMENT),
-    **dict.fromkeys(["contested", "contested areas", "contested area"], schema.CONTESTED),
-    **dict.fromkeys(
-        [
-            "opposition",
-            "anti isis opposition groups",
-            "armed opposition",
-            "rebels",
-            "fsa",
-            "syrian opposition",
-            "free syrian army",
-        ],
-        schema.SYRIAN_OPPOSITION,
-    ),  # fmt: skip
-    **dict.fromkeys(["sdf", "syrian democratic forces"], schema.SDF),
-    **dict.fromkeys(["krg", "peshmerga", "kurdistan regional government"], schema.KRG),
-    **dict.fromkeys(
-        ["turkey backed", "turkey backed opposition", "sna", "syrian national army", "tfsa"],
-        schema.TURKEY_BACKED,
-    ),
-}
-_COUNTRY_GOVERNMENT = {"SY": schema.SYRIAN_GOVERNMENT, "IQ": schema.IRAQI_GOVERNMENT}
 
 # Boundary fields of OCHA COD-AB and HDX files: admin3Name_en, admin3Pcode, ADM3_EN,
 # ADM3_PCODE, admin3RefName, admin3AltName1_ar...
@@ -758,9 +721,7 @@ def _controllers(
             out.append(None)
             continue
         text = str(value)
-        mapped = renames.get(text) or STATUS_NAMES.get(_status_key(text))
-        if mapped == _GOVERNMENT:
-            mapped = _COUNTRY_GOVERNMENT.get(country[unit]) if unit >= 0 else None
+        mapped = renames.get(text) or controller_name(text, country[unit] if unit >= 0 else None)
         if mapped is None and text in schema.CONTROLLERS:
             mapped = text
         if mapped is None:
@@ -961,7 +922,3 @@ def _code_key(value: object) -> str:
 
 def _match_key(value: object) -> str:
     return normalise_name(str(value)) or str(value).strip().casefold()
-
-
-def _status_key(value: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", value.casefold()).split())

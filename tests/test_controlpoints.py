@@ -414,7 +414,7 @@ def test_rows_set_aside_each_with_its_reason_and_the_ledger_balances(tmp_path):
         + "F,200,35.0,SDF,2015-01-01\n"  # line 7: out of range
         + "G,45.0,35.0,SDF,2015-01-01\n"  # line 8: outside the outline
         + "H,39.1,,SDF,2015-01-01\n"  # line 9: half a position
-        + "I,39.3,35.2,Daesh,2015-01-01\n"  # line 10: used, controller not known
+        + "I,39.3,35.2,YPG,2015-01-01\n"  # line 10: used, controller not known
         + "J,39.5,35.2,SDF,2015-01-01,extra\n"  # line 11: ragged
         + "K,x,35.2,SDF,2015-01-01\n",  # line 12: not a number
     )
@@ -443,7 +443,7 @@ def test_rows_set_aside_each_with_its_reason_and_the_ledger_balances(tmp_path):
     assert "after today (2024-01-01)" in by_line[5]
     assert "'someday' is not a date" in by_line[4]
     unknown = next(m for m in messages(result) if "not among the known names" in m)
-    assert "'Daesh' (1 rows)" in unknown and "--rename-controller 'Daesh=NEW'" in unknown
+    assert "'YPG' (1 rows)" in unknown and "--rename-controller 'YPG=NEW'" in unknown
     assert "none of the" not in " ".join(messages(result))
 
 
@@ -661,4 +661,31 @@ def test_a_nameless_row_takes_a_namesakes_place_only_in_its_own_governorate(tmp_
     hama = result.areas[result.areas[CONTROLLER] == "Syrian government"].geometry.iloc[0]
     assert not hama.contains(shapely.Point(37.0, 36.6))
     assert hama.centroid.y < 35.5
+    assert_balanced(result)
+
+
+def test_a_workbook_town_list_with_status_words_and_sheet_rows(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["town", "lon", "lat", "held_by", "month"])
+    sheet.append(["Raqqa", 39.0, 35.95, "ISIS", dt.datetime(2015, 3, 1)])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["Deir ez-Zor airport", 40.17, 35.28, "Regime", "2015-03"])
+    sheet.append(["Mosul", 43.13, 36.34, "Government", "Jul 2017"])
+    sheet.append(["Kobani", 38.39, 36.89, "YPG", "2015-03"])
+    path = tmp_path / "towns.xlsx"
+    book.save(path)
+    result = areas_from_points(path, today=TODAY)
+    by_place = {v[0]: (v[1], v[2]) for v in versions(result)}
+    assert by_place["Raqqa"] == (ISLAMIC_STATE, "2015-03-01")
+    # "Regime"/"Government": the government of the locality's own country
+    assert by_place["Deir ez-Zor airport"] == ("Syrian government", "2015-03-01")
+    assert by_place["Mosul"] == ("Iraqi government", "2017-07-01")
+    assert by_place["Kobani"] == ("YPG", "2015-03-01")  # no faithful equivalent: as written
+    lines = dict(zip(result.areas["locality"], result.areas["source_line"], strict=True))
+    assert lines["Deir ez-Zor airport"] == 4  # the row the spreadsheet shows
     assert_balanced(result)

@@ -465,3 +465,32 @@ def test_outline_without_a_town_list_is_one_line(tmp_path: Path, boundaries: Pat
     assert done.returncode == 2
     assert "--outline bounds the ground of a town list: it needs --areas-points" in done.stderr
     assert "unexpected" not in done.stderr
+
+
+def test_an_excel_workbook_is_read_from_its_first_sheet_with_data(
+    tmp_path: Path, boundaries: Path
+) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"  # an empty first sheet, as analysts leave them
+    sheet = book.create_sheet("Control")
+    sheet.append(["Governorate", "Sub_Region", "Control_Status", "Last_Update"])
+    sheet.append(["Ar-Raqqa", "Ar-Raqqa", "ISIS", dt.datetime(2014, 1, 24)])  # a date cell
+    sheet.append([None, None, None, None])
+    sheet.append(["Deir-ez-Zor", "Kisreh", "Regime", "13/03/2014"])  # a text cell
+    sheet.append(["Deir-ez-Zor", "Nowhere", "ISIS", "2014-01-01"])
+    path = tmp_path / "control.xlsx"
+    book.save(path)
+    got = areas_from_table(path, boundaries, today=TODAY)
+    starts = dict(zip(got.areas["unit_code"], got.areas[schema.VALID_FROM], strict=True))
+    assert starts == {
+        "SY110100": pd.Timestamp("2014-01-24"),
+        "SY090101": pd.Timestamp("2014-03-13"),
+    }
+    assert set(got.areas[schema.CONTROLLER]) == {schema.ISLAMIC_STATE, schema.SYRIAN_GOVERNMENT}
+    assert got.report.rows_in == 3 and got.rejected[schema.AREA_FEATURE].tolist() == [3]
+    said = " ".join(p.message for p in got.report.problems)
+    assert "read sheet 'Control' (the first with data); not read: 'Notes'" in said
