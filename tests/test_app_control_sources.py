@@ -412,14 +412,27 @@ def test_a_town_list_is_read_with_the_distance_typed(recorded_points):
 
 
 def test_the_real_town_list_reader_through_the_upload(tiny):
-    pytest.importorskip(
-        "dashboard.controlpoints", reason="dashboard.controlpoints has not landed yet"
-    )
     at = _use(_app(), points=("towns.csv", TOWNS), distance=25.0)
     _clean(at)
     # IRQ6 in Baghdad is hundreds of km from both towns: no information there.
     assert _controllers(at) == {schema.IRAQI_GOVERNMENT, schema.SDF, schema.NO_INFORMATION}
     assert "towns.csv" in _sidebar_text(at)
+
+
+def test_a_town_list_saved_as_an_excel_workbook(tiny):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for line in TOWNS.decode().splitlines():
+        book.active.append(line.split(","))
+    data = io.BytesIO()
+    book.save(data)
+    at = _use(_app(), points=("towns.xlsx", data.getvalue()), distance=25.0)
+    _clean(at)
+    assert _controllers(at) == {schema.IRAQI_GOVERNMENT, schema.SDF, schema.NO_INFORMATION}
+    assert "towns.xlsx" in _sidebar_text(at)
 
 
 # --- real data -------------------------------------------------------------------------------

@@ -60,8 +60,9 @@ CACHE_ENV = buildcache.CACHE_ENV
 
 EVENT_UPLOAD_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
 AREA_UPLOAD_TYPES: tuple[str, ...] = ("geojson", "json", "gpkg", "parquet", "geoparquet", "kml")
-#: A control table per unit, or a list of localities: plain tables, as events are.
-TABLE_UPLOAD_TYPES: tuple[str, ...] = EVENT_UPLOAD_TYPES
+#: A control table per unit, or a list of localities: text tables, as events are, or an
+#: Excel workbook (``dashboard.readers.plaintable``).
+TABLE_UPLOAD_TYPES: tuple[str, ...] = (*EVENT_UPLOAD_TYPES, "xlsx")
 #: The units' polygons of a control table: the area files' formats but GeoParquet, which the
 #: boundaries' reader (GDAL, through pyogrio) has no driver for here.
 BOUNDARY_UPLOAD_TYPES: tuple[str, ...] = tuple(

@@ -561,7 +561,9 @@ def _area_sources_inputs() -> None:
             "it than to any other town, up to the distance below. Either, or both, "
             "replace the control areas shown."
         )
-        st.file_uploader("Control table (CSV)", type=list(TABLE_UPLOAD_TYPES), key=K_UP_TABLE)
+        st.file_uploader(
+            "Control table (CSV or Excel)", type=list(TABLE_UPLOAD_TYPES), key=K_UP_TABLE
+        )
         st.file_uploader(
             "Its boundaries (GeoJSON, GeoPackage, KML)",
             type=list(BOUNDARY_UPLOAD_TYPES),
@@ -577,7 +579,7 @@ def _area_sources_inputs() -> None:
             help="NAME=PCODE, one a line: the unit a table name stands for, where it is "
             "spelled unlike the boundaries (the command line's --unit-match).",
         )
-        st.file_uploader("Town list (CSV)", type=list(TABLE_UPLOAD_TYPES), key=K_UP_POINTS)
+        st.file_uploader("Town list (CSV or Excel)", type=list(TABLE_UPLOAD_TYPES), key=K_UP_POINTS)
         from dashboard.pipeline import AreaOptions
 
         st.session_state.setdefault(K_IN_MAX_DISTANCE, AreaOptions().max_distance_km)
