@@ -343,10 +343,12 @@ def areas_from_points(
     step(3)
     names = table[fields.name] if fields.name else pd.Series(pd.NA, index=table.index)
     localities = _localities(names, lon, lat, verdicts)
-    runs = _runs(localities, days, controller, verdicts)
+    disputed_at = _disputed_at(localities, lon, lat, verdicts)
+    runs = _runs(localities, days, controller, verdicts, disputed_at)
     step(4)
     cells, no_information = _cells(localities, chosen, radius_km, verdicts)
-    runs = _runs(localities, days, controller, verdicts) if _dropped(runs, verdicts) else runs
+    if _dropped(runs, verdicts):
+        runs = _runs(localities, days, controller, verdicts, disputed_at)
     step(5)
     areas = _assemble(
         path, localities, runs, cells, no_information, days, controller, radius_km, verdicts
@@ -666,7 +668,9 @@ def _dates(table: pd.DataFrame, fields: _Fields, today: date, verdicts: _Verdict
     if warned:  # a column proving both orders: dateparse flags each ambiguous row
         ambiguous[np.asarray(warned, dtype=np.int64)] = True
     _date_notes(raw, rule, months, ambiguous & ~np.isnat(days), column, verdicts)
-    days[~verdicts.ok] = np.datetime64("NaT")
+    # rows set aside for their date have none; others keep theirs (a row set aside for an
+    # empty controller still says its locality's status is in doubt from that date)
+    days[late | early] = np.datetime64("NaT")
     return days
 
 
@@ -1213,11 +1217,11 @@ class _Runs:
     k: np.ndarray  # 1-based version number within its locality
 
 
-def _runs(
+def _set_aside_clashes(
     places: _Localities, days: np.ndarray, controller: np.ndarray, verdicts: _Verdicts
-) -> _Runs:
-    """Rows sorted per locality and date, same-date conflicts set aside (every row of
-    them), then one version per run of the same controller."""
+) -> None:
+    """Rows that give one locality different controllers on one date are all set aside:
+    which one is right is not guessed. Rows that agree are the same statement twice."""
     rows = np.flatnonzero(verdicts.ok & (places.code >= 0))
     loc = places.code[rows]
     day = days[rows].astype(np.int64)
@@ -1225,33 +1229,88 @@ def _runs(
     rows, loc, day = rows[order], loc[order], day[order]
     ctrl, _ = pd.factorize(pd.Series(controller[rows], dtype=object))
     same_next = np.append((loc[1:] == loc[:-1]) & (day[1:] == day[:-1]), False)
-    if same_next.any():
-        # Rows that agree are the same statement twice (one is kept); rows that disagree on
-        # one locality and date are all set aside: which one is right is not guessed.
-        group = np.cumsum(np.append(True, ~same_next[:-1])) - 1
-        lowest = np.full(group[-1] + 1, np.iinfo(np.int64).max)
-        highest = np.full(group[-1] + 1, -1)
-        np.minimum.at(lowest, group, ctrl)
-        np.maximum.at(highest, group, ctrl)
-        clash = (lowest != highest)[group]
-        for p in np.flatnonzero(clash).tolist():
-            i = rows[p]
-            others = [
-                f"line {verdicts.lines[rows[q]]} says {controller[rows[q]]!r}"
-                for q in np.flatnonzero(group == group[p]).tolist()
-                if q != p and ctrl[q] != ctrl[p]
-            ]
-            verdicts.reject(
-                i, SAME_DAY_CONFLICT, None, controller[i],
-                f"says {controller[i]!r} but {', '.join(others)} of the same locality on the "
-                f"same date ({pd.Timestamp(days[i]).date().isoformat()}): neither is used; "
-                "fix one of them",
-            )  # fmt: skip
-        # One row per (locality, date); a disputed date stays as a break (code -1): the
-        # status before it ends there, and resumes only at the locality's next row.
-        ctrl = np.where(clash, -1, ctrl)
-        keep = ~same_next
-        rows, loc, day, ctrl = rows[keep], loc[keep], day[keep], ctrl[keep]
+    if not same_next.any():
+        return
+    group = np.cumsum(np.append(True, ~same_next[:-1])) - 1
+    lowest = np.full(group[-1] + 1, np.iinfo(np.int64).max)
+    highest = np.full(group[-1] + 1, -1)
+    np.minimum.at(lowest, group, ctrl)
+    np.maximum.at(highest, group, ctrl)
+    clash = (lowest != highest)[group]
+    for p in np.flatnonzero(clash).tolist():
+        i = rows[p]
+        others = [
+            f"line {verdicts.lines[rows[q]]} says {controller[rows[q]]!r}"
+            for q in np.flatnonzero(group == group[p]).tolist()
+            if q != p and ctrl[q] != ctrl[p]
+        ]
+        verdicts.reject(
+            i, SAME_DAY_CONFLICT, None, controller[i],
+            f"says {controller[i]!r} but {', '.join(others)} of the same locality on the "
+            f"same date ({pd.Timestamp(days[i]).date().isoformat()}): neither is used; "
+            "fix one of them",
+        )  # fmt: skip
+
+
+def _disputed_at(
+    places: _Localities, lon: np.ndarray, lat: np.ndarray, verdicts: _Verdicts
+) -> np.ndarray:
+    """The locality of each row set aside for an empty controller (-1 for other rows, or
+    where its place is no listed locality's)."""
+    out = np.full(len(lon), -1, dtype=np.int64)
+    rows = np.flatnonzero(
+        pd.Series(verdicts.kind, dtype=object).eq(NO_CONTROLLER).to_numpy()
+        & np.isfinite(lon)
+        & np.isfinite(lat)
+    )
+    if not len(rows) or not len(places.lon):
+        return out
+    spot = {
+        (float(x), float(y)): j
+        for j, (x, y) in enumerate(zip(places.lon.tolist(), places.lat.tolist(), strict=True))
+    }
+    x = lon[rows].round(_SAME_PLACE_DECIMALS)
+    y = lat[rows].round(_SAME_PLACE_DECIMALS)
+    for i, a, b in zip(rows.tolist(), x.tolist(), y.tolist(), strict=True):
+        out[i] = spot.get((a, b), -1)
+    return out
+
+
+def _runs(
+    places: _Localities,
+    days: np.ndarray,
+    controller: np.ndarray,
+    verdicts: _Verdicts,
+    disputed_at: np.ndarray,
+) -> _Runs:
+    """Rows sorted per locality and date, same-date conflicts set aside (every row of
+    them), then one version per run of the same controller.
+
+    A date a row disputes (two controllers on it, or a row with none) is a break: the status
+    before it ends there and resumes only at the locality's next row. ``disputed_at`` is the
+    locality of rows set aside before the localities were made (-1: none).
+    """
+    _set_aside_clashes(places, days, controller, verdicts)
+    code = np.where(places.code >= 0, places.code, disputed_at)
+    kinds = pd.Series(verdicts.kind, dtype=object)
+    disputed = (
+        kinds.isin([SAME_DAY_CONFLICT, NO_CONTROLLER]).to_numpy()
+        & (code >= 0)
+        & ~np.isnat(days.astype(DATE_DTYPE))
+    )
+    rows = np.flatnonzero((verdicts.ok & (places.code >= 0)) | disputed)
+    loc = code[rows]
+    day = days[rows].astype(np.int64)
+    held = ~disputed[rows]
+    # per (locality, date): a usable row last, so that it is the one kept
+    order = np.lexsort((verdicts.lines[rows], held, day, loc))
+    rows, loc, day, held = rows[order], loc[order], day[order], held[order]
+    ctrl, _ = pd.factorize(pd.Series(controller[rows], dtype=object))
+    ctrl = np.where(held, ctrl, -1)
+    if not len(rows):
+        return _Runs(np.zeros(0, np.int64), np.zeros(0, DATE_DTYPE), np.zeros(0, np.int64))
+    keep = np.append((loc[1:] != loc[:-1]) | (day[1:] != day[:-1]), True)
+    rows, loc, day, ctrl = rows[keep], loc[keep], day[keep], ctrl[keep]
     if not len(rows):
         return _Runs(np.zeros(0, np.int64), np.zeros(0, DATE_DTYPE), np.zeros(0, np.int64))
     starts = np.flatnonzero(

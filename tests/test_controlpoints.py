@@ -689,3 +689,21 @@ def test_a_workbook_town_list_with_status_words_and_sheet_rows(tmp_path):
     lines = dict(zip(result.areas["locality"], result.areas["source_line"], strict=True))
     assert lines["Deir ez-Zor airport"] == 4  # the row the spreadsheet shows
     assert_balanced(result)
+
+
+def test_a_row_without_a_controller_ends_the_status_before_it(tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "A,39.0,35.0,Islamic State,2015-01-01\n"
+        + "A,39.0,35.0,,2015-03-01\n"  # no controller: set aside, and a break
+        + "A,39.0,35.0,Islamic State,2015-06-01\n"
+        + "A,39.0,35.0,,2015-06-01\n",  # beside a usable row of its date: no break
+    )
+    result = areas_from_points(path, outline=box_outline(38, 34, 40, 36), today=TODAY)
+    assert versions(result) == [
+        ("A", ISLAMIC_STATE, "2015-01-01", "2015-03-01"),
+        ("A", ISLAMIC_STATE, "2015-06-01", None),
+    ]
+    assert result.rejected[AREA_FEATURE].tolist() == [2, 4]
+    assert_balanced(result)
