@@ -36,6 +36,7 @@ BENCHES = [
     "bench_page",
     "bench_controlpoints",
     "bench_pull",
+    "bench_load",
 ]
 PACKAGES = [
     "pandas",
