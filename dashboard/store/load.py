@@ -25,7 +25,7 @@ from dashboard.store.tables import (
     FLOAT_COLUMNS,
     NOT_STORED,
     SMALLINT_COLUMNS,
-    area_provenance_sql,
+    add_provenance_columns,
 )
 
 #: Rows copied per batch during a load.
@@ -384,8 +384,7 @@ def _areas_fingerprint(conn: Any) -> str:
     """A digest of the stored control areas (order, every column but ``version``, the
     geometry's exact bytes): equal before and after a load when it left them as they were."""
     sa = load_sqlalchemy()
-    for statement in area_provenance_sql():  # the same columns before and after
-        conn.execute(sa.text(statement))
+    add_provenance_columns(conn)  # the same columns before and after
     return str(
         conn.execute(
             sa.text(
@@ -413,20 +412,7 @@ def _not_in_file(conn: Any, limit: int = 50) -> tuple[int, tuple[str, ...]]:
 def _replace_areas(conn: Any, areas: gpd.GeoDataFrame, version: int) -> int:
     sa = load_sqlalchemy()
     s = SCHEMA
-    # A store made before the provenance columns existed gains them; ALTER TABLE locks the
-    # table even when there is nothing to add, so it runs only then.
-    missing = (
-        conn.execute(
-            sa.text(
-                "SELECT count(*) FROM information_schema.columns WHERE table_schema = :s AND "
-                "table_name = 'control_areas' AND column_name IN ('area_kind', 'area_provenance')"
-            ),
-            {"s": s},
-        ).scalar_one()
-        < 2
-    )
-    for statement in area_provenance_sql() if missing else ():
-        conn.execute(sa.text(statement))
+    add_provenance_columns(conn)
     conn.execute(sa.text(f"DELETE FROM {s}.control_areas"))
     if areas is None or not len(areas):
         return 0

@@ -29,6 +29,7 @@ from dashboard.store.tables import (
     EVENT_COLUMNS,
     FLOAT_COLUMNS,
     SMALLINT_COLUMNS,
+    provenance_columns,
 )
 from dashboard.timewindow import FILTER_LABELS, Filters, Selection, window_bounds
 
@@ -449,7 +450,7 @@ class DbStore:
             params.update(_bbox_params(bbox))
         with self._connection() as conn:
             columns = [schema.AREA_ID, schema.CONTROLLER, schema.VALID_FROM, schema.VALID_TO,
-                       schema.AREA_SOURCE, *self._provenance_columns(conn)]  # fmt: skip
+                       schema.AREA_SOURCE, *provenance_columns(conn)]  # fmt: skip
             query = (
                 f"SELECT {', '.join(columns)}, ST_AsBinary(geom) AS wkb "
                 f"FROM {SCHEMA}.control_areas WHERE {' AND '.join(where)} ORDER BY ord"
@@ -461,21 +462,6 @@ class DbStore:
             frame[c] = pd.to_datetime(frame[c])
         geometry = shapely.from_wkb([None if r[n] is None else bytes(r[n]) for r in rows])
         return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
-
-    @staticmethod
-    def _provenance_columns(conn: Any) -> list[str]:
-        """The provenance columns the store has (none in one made before they existed and
-        not loaded since: its areas read as before)."""
-        sa = load_sqlalchemy()
-        found = conn.execute(
-            sa.text(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = :s "
-                "AND table_name = 'control_areas' AND column_name IN (:kind, :line)"
-            ),
-            {"s": SCHEMA, "kind": schema.AREA_KIND, "line": schema.AREA_PROVENANCE},
-        ).all()
-        present = {str(r[0]) for r in found}
-        return [c for c in (schema.AREA_KIND, schema.AREA_PROVENANCE) if c in present]
 
     def versions(self) -> pd.DataFrame:
         """The loads, newest first."""

@@ -76,13 +76,41 @@ def schema_sql() -> list[str]:
     ]
 
 
+#: Columns of the control-area table a store made before them lacks.
+PROVENANCE_COLUMNS: tuple[str, ...] = (schema.AREA_KIND, schema.AREA_PROVENANCE)
+
+
 def area_provenance_sql() -> list[str]:
     """Add the provenance columns to a control-area table made before they existed."""
     s = SCHEMA
     return [
         f"ALTER TABLE {s}.control_areas ADD COLUMN IF NOT EXISTS {column} text"
-        for column in ("area_kind", "area_provenance")
+        for column in PROVENANCE_COLUMNS
     ]
+
+
+def provenance_columns(conn: Any) -> list[str]:
+    """The provenance columns the store's control-area table has, in their order."""
+    sa = load_sqlalchemy()
+    found = conn.execute(
+        sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = :s "
+            "AND table_name = 'control_areas' AND column_name IN (:kind, :line)"
+        ),
+        {"s": SCHEMA, "kind": schema.AREA_KIND, "line": schema.AREA_PROVENANCE},
+    ).all()
+    present = {str(r[0]) for r in found}
+    return [c for c in PROVENANCE_COLUMNS if c in present]
+
+
+def add_provenance_columns(conn: Any) -> None:
+    """Give a store made before the provenance columns existed those columns. ALTER TABLE
+    locks the table even when there is nothing to add, so it runs only then."""
+    if len(provenance_columns(conn)) == len(PROVENANCE_COLUMNS):
+        return
+    sa = load_sqlalchemy()
+    for statement in area_provenance_sql():
+        conn.execute(sa.text(statement))
 
 
 def init_schema(engine: Any) -> None:
