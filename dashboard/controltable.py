@@ -455,12 +455,8 @@ def _code_column(frame: pd.DataFrame, columns: list[str], units: _Units) -> str 
 
 def _named_per_level(values: pd.Series, units: _Units) -> dict[int, int]:
     """How many distinct values of a column name some unit, per level."""
-    distinct = values.dropna().unique()
-    out: dict[int, int] = {}
-    for level, per in units.keys_of.items():
-        known = set().union(*per.values()) if per else set()
-        out[level] = sum(1 for v in distinct if _keys(v)[:1] and _keys(v)[0] in known)
-    return out
+    firsts = [k[0] for k in (_keys(v) for v in values.dropna().unique()) if k]
+    return {level: sum(1 for k in firsts if k in known) for level, known in units.known.items()}
 
 
 def _columns_note(name: str, columns: _Columns, units: _Units) -> Problem:
