@@ -111,23 +111,12 @@ def read_area_sources(
         results.append(
             areas_from_points(
                 points,
-                outline=_outline(outline),
+                outline=outline,
                 max_distance_km=max_distance_km,
                 controller_names=controller_names,
             )
         )
     return combine_results(results)
-
-
-def _outline(path: str | Path | None) -> gpd.GeoDataFrame | None:
-    if path is None:
-        return None
-    from dashboard.areas import read_control_areas
-
-    # Read as one undated controller so that its geometry goes through every check the
-    # area files get (CRS, ranges, repairs); only the ground is kept.
-    got = read_control_areas([path], controller="outline", as_of="2000-01-01")
-    return gpd.GeoDataFrame(geometry=got.areas.geometry, crs="EPSG:4326")
 
 
 def combine_results(results: Sequence[AreasResult]) -> AreasResult:
