@@ -211,7 +211,9 @@ def test_popup_of_100k_character_text_opens_and_reveals_it_on_demand(page, long_
     frame, _ = open_app(
         page,
         long_text_server,
-        "date=2017-11-10&window=30&basemap=none&lat=36&lon=42&zoom=9",
+        # The point sits low in the view, so the popup (and each "Show more") fits without the
+        # map panning: a pan moves the buttons under the pointer and reruns the page.
+        "date=2017-11-10&window=30&basemap=none&lat=36.42&lon=42&zoom=9",
         predicate_js="s => s.points === 1",
     )
     wait_idle(page)
@@ -221,6 +223,9 @@ def test_popup_of_100k_character_text_opens_and_reveals_it_on_demand(page, long_
     frame.locator("#map_div").click(position=point)
     popup = frame.locator(".cm-popup")
     expect(popup).to_be_visible()
+    center_js = "() => [window.map.getCenter().lat, window.map.getCenter().lng]"
+    center = frame.evaluate(center_js)
+    assert center == pytest.approx([36.42, 42], abs=0.01)  # opening it did not pan
     assert popup.evaluate("p => p.textContent.length") < 3000  # not 200,000
     expect(popup.locator(".cm-more-button")).to_have_count(2)  # the actors and the notes
     # The popup scrolls within its own height.
@@ -234,6 +239,7 @@ def test_popup_of_100k_character_text_opens_and_reveals_it_on_demand(page, long_
         notes.locator(".cm-more-button").click()
         notes.locator(".cm-text").evaluate("t => t.offsetHeight")  # lays it out
         assert notes.evaluate(shown_js) == expected
+    assert frame.evaluate(center_js) == center  # the map never moved under the clicks
     notes.locator(".cm-more-button").click()
     expect(notes.locator(".cm-more-button")).to_have_count(0)
     assert notes.evaluate(f"td => td.textContent === 'n'.repeat({LONG})")
