@@ -7,7 +7,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from dashboard.app.timeline import MAX_TICKS, PICK, time_ticks, timeline_chart
+from dashboard.app.timeline import (
+    COUNTS_DATA,
+    MARKS_DATA,
+    MAX_TICKS,
+    PICK,
+    time_ticks,
+    timeline_chart,
+)
 
 D = dt.date.fromisoformat
 
@@ -55,10 +62,32 @@ def test_the_chart_uses_those_ticks_shades_the_window_and_lets_a_bar_be_clicked(
         type_order=["Battles"],
         freq="W",
         domain=(pd.Timestamp("2014-01-01"), pd.Timestamp("2019-10-01")),
-    ).to_dict()
+    )
     window, bars, _rule = chart["layer"]
     assert window["mark"]["opacity"] >= 0.25 and window["mark"]["strokeWidth"] > 0
     values = bars["encoding"]["x"]["axis"]["values"]
     assert values[0] == {"year": 2014, "month": 1, "date": 1} and len(values) <= MAX_TICKS
     assert [p["name"] for p in chart.get("params", [])] == [PICK]
     assert chart["height"] >= 250
+    # The data go as named datasets: the counts as given, the window's marks of the date.
+    assert chart["datasets"][COUNTS_DATA] is counts
+    marks = chart["datasets"][MARKS_DATA].iloc[0]
+    assert (marks["start"], marks["end"], marks["as_of"]) == (
+        pd.Timestamp("2017-10-17"),
+        pd.Timestamp("2017-11-16"),
+        pd.Timestamp("2017-11-15"),
+    )
+    assert bars["data"] == {"name": COUNTS_DATA} and window["data"] == {"name": MARKS_DATA}
+
+
+def test_the_chart_of_another_date_reuses_the_shape_and_moves_only_the_window():
+    counts = pd.DataFrame(
+        {"period": pd.to_datetime(["2017-10-16"]), "event_type": ["Battles"], "events": [3]}
+    )
+    args = dict(window_days=7, colours={"Battles": "#cc0000"}, type_order=["Battles"], freq="W")
+    one = timeline_chart(counts, as_of=D("2017-11-15"), **args)
+    other = timeline_chart(counts, as_of=D("2017-11-22"), **args)
+    one_marks, other_marks = one.pop("datasets")[MARKS_DATA], other.pop("datasets")[MARKS_DATA]
+    assert one == other  # the same shape
+    assert one is not other and one["layer"] is not other["layer"]  # each its own copy
+    assert other_marks["as_of"].iloc[0] - one_marks["as_of"].iloc[0] == pd.Timedelta(days=7)

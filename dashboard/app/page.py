@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema, style
-from dashboard.app import auth, sidebar, view
+from dashboard.app import auth, gcpolicy, sidebar, view
 from dashboard.app import compare as compare_mode
 from dashboard.app import session as K
 from dashboard.app.loaders import Dataset, configured_db, db_store, load_dataset, load_db_dataset
@@ -42,6 +42,12 @@ _PAGE_CSS = """
 
 def main() -> None:
     """Draw the whole page (the entry script calls this on every run)."""
+    _page()
+    # Reached only by a run that drew the page (a stop or a rerun raises past it).
+    gcpolicy.freeze_once()
+
+
+def _page() -> None:
     st.set_page_config(page_title="Conflict map", layout="wide", initial_sidebar_state="expanded")
     access = auth.require_access()  # stops here, before any data, unless access is granted
     ensure_assets()

@@ -4,12 +4,15 @@ window shaded and the as-of date marked; and the small table of controllers."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
 
 from dashboard import schema
+from dashboard.app.viewcache import shared_cache
 from dashboard.timewindow import window_bounds
 
 #: Above this many days on screen the chart counts weeks, below it days.
@@ -72,6 +75,11 @@ def _ticks(first: dt.date, last: dt.date, unit: str, step: int) -> list[dt.date]
     return [dt.date(y, 1, 1) for y in range(year, last.year + 1, step)]
 
 
+#: The names the chart's data go by in its spec (Vega-Lite named datasets).
+COUNTS_DATA = "counts"
+MARKS_DATA = "marks"
+
+
 def timeline_chart(
     counts: pd.DataFrame,
     *,
@@ -82,30 +90,67 @@ def timeline_chart(
     freq: str,
     domain: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     height: int = 260,
-) -> alt.LayerChart:
-    """An altair chart of ``counts`` (from :func:`period_counts`) with the window marked.
+) -> dict[str, Any]:
+    """The Vega-Lite spec of ``counts`` (from :func:`period_counts`) with the window marked,
+    its data as named datasets (``st.vega_lite_chart`` sends them as Arrow).
 
     Colours come from the shared palette so the chart matches the map's legend; types
     without a palette entry are grey. A click on a bar selects its period
     (:data:`PICK`): the page moves the date there.
+
+    The chart's shape depends on the types, colours and time range only, not on the date:
+    it is made once (with altair, whose schema validation costs more than the rest of a
+    slider step) and shared by every session and step that shows the same range; a step
+    fills in its data.
     """
-    start, end = window_bounds(as_of, window_days)
     types = list(type_order)
     for value in counts[schema.EVENT_TYPE].unique() if len(counts) else []:
         if value not in types:
             types.append(value)
-    scale = alt.Scale(domain=types, range=[colours.get(t, "#9e9e9e") for t in types])
-    unit = "week of" if freq == "W" else "day"
     if domain:
         lo, hi = pd.Timestamp(domain[0]).date(), pd.Timestamp(domain[1]).date()
     elif len(counts):
         lo, hi = counts["period"].min().date(), counts["period"].max().date()
     else:
         lo = hi = as_of
-    ticks, tick_format = time_ticks(lo, hi)
+    shape = (
+        tuple((t, colours.get(t, "#9e9e9e")) for t in types),
+        freq,
+        (domain[0].isoformat(), domain[1].isoformat()) if domain else None,
+        lo.isoformat(),
+        hi.isoformat(),
+        height,
+    )
+    template = shared_cache().get(("timeline-spec", shape), lambda: _template(*shape))
+    spec: dict[str, Any] = json.loads(template)
+    start, end = window_bounds(as_of, window_days)
+    marks = pd.DataFrame(
+        {
+            "start": [pd.Timestamp(start)],
+            "end": [pd.Timestamp(end) + pd.Timedelta(days=1)],
+            "as_of": [pd.Timestamp(as_of)],
+        }
+    )
+    spec["datasets"] = {COUNTS_DATA: counts, MARKS_DATA: marks}
+    return spec
+
+
+def _template(
+    colours: tuple[tuple[str, str], ...],
+    freq: str,
+    domain: tuple[str, str] | None,
+    lo: str,
+    hi: str,
+    height: int,
+) -> str:
+    """The chart's spec without its data, as JSON (see :func:`timeline_chart`)."""
+    types = [t for t, _ in colours]
+    scale = alt.Scale(domain=types, range=[c for _, c in colours])
+    unit = "week of" if freq == "W" else "day"
+    ticks, tick_format = time_ticks(dt.date.fromisoformat(lo), dt.date.fromisoformat(hi))
     pick = alt.selection_point(name=PICK, fields=["period"], on="click", empty=False)
     bars = (
-        alt.Chart(counts)
+        alt.Chart(alt.NamedData(name=COUNTS_DATA))
         .mark_bar()
         .encode(
             x=alt.X(
@@ -116,9 +161,7 @@ def timeline_chart(
                     values=[alt.DateTime(year=t.year, month=t.month, date=t.day) for t in ticks],
                     labelOverlap=True,
                 ),
-                scale=alt.Scale(domain=[d.isoformat() for d in domain])
-                if domain
-                else alt.Undefined,
+                scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined,
             ),
             y=alt.Y(
                 "sum(events):Q",
@@ -141,13 +184,7 @@ def timeline_chart(
         )
         .add_params(pick)
     )
-    marks = pd.DataFrame(
-        {
-            "start": [pd.Timestamp(start)],
-            "end": [pd.Timestamp(end) + pd.Timedelta(days=1)],
-            "as_of": [pd.Timestamp(as_of)],
-        }
-    )
+    marks = alt.NamedData(name=MARKS_DATA)
     # The window: a band that reads at a glance, edged so a one-week window still shows.
     window = (
         alt.Chart(marks)
@@ -159,7 +196,7 @@ def timeline_chart(
         .mark_rule(color="#1f3b73", strokeWidth=2)
         .encode(x="as_of:T", tooltip=[alt.Tooltip("as_of:T", title="as of", format="%Y-%m-%d")])
     )
-    return (window + bars + rule).properties(height=height)
+    return json.dumps((window + bars + rule).properties(height=height).to_dict())
 
 
 def range_freq(first: dt.date, last: dt.date) -> str:

@@ -8,10 +8,10 @@ see ``mapview.py``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from dashboard.app.loaders import Dataset
 from dashboard.app.playbutton import play_button, read_press
 from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, blank_missing, cap_cells, md
 from dashboard.app.timeline import PICK, timeline_chart
+from dashboard.app.viewcache import shared_cache
 from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
 from dashboard.timewindow import (
@@ -44,6 +45,7 @@ from dashboard.timewindow import (
 if TYPE_CHECKING:
     from dashboard.store import WindowCounts
 
+T = TypeVar("T")
 K_NEED_APP_RERUN = "need_app_rerun"
 #: The events table shows at most this many rows (the most recent of the window): every
 #: row is sent to the browser on every step; the downloads always hold all of them.
@@ -232,8 +234,12 @@ def render(ds: Dataset, prepared: Prepared, slots: Mapping[str, Any]) -> None:
     historypanel.update_from_map(ds, map_state)
     historypanel.history_panel(ds)
 
-    _timeline(prepared, view, shown, counts, span=(first, last))
-    _event_table(shown, view, ds if counts is not None else None, table)
+    # What the date, window and filters of a dataset in memory decide is made once per
+    # process, for every session showing the same view (a database's rows depend on the
+    # map's extent too, and on the database's version: asked each time).
+    view_key = (ds.key, view.as_of, view.window, view.filters) if ds.store is None else None
+    _timeline(prepared, view, shown, counts, span=(first, last), view_key=view_key)
+    _event_table(shown, view, ds if counts is not None else None, table, view_key=view_key)
     export_buttons(ds, view)
 
     with st.container(key="diagnostics"):
@@ -506,6 +512,7 @@ def _timeline(
     in_store: WindowCounts | None = None,
     *,
     span: tuple[dt.date, dt.date],
+    view_key: tuple[Any, ...] | None = None,
 ) -> None:
     # The timeline across the page (its bars are the dates a click moves to); the small
     # table of controllers under it, names in full.
@@ -539,19 +546,23 @@ def _timeline(
             freq=freq,
             domain=domain,
         )
-        st.altair_chart(
+        st.vega_lite_chart(
             chart,
             width="stretch",
             key=K_TIMELINE_CHART,
-            # st.altair_chart takes no args=: the callback carries its own.
+            # st.vega_lite_chart takes no args=: the callback carries its own.
             on_select=partial(_timeline_picked, *span, freq),
             selection_mode=[PICK],
         )
     else:
         st.text("No events pass the filters.")
     st.caption("Controllers in the window")
-    table = controller_summary(shown) if in_store is None else in_store.controllers
-    cells = blank_missing(cap_cells(table)[0])
+    cells = _shared(
+        ("controllers", view_key),
+        lambda: blank_missing(
+            cap_cells(controller_summary(shown) if in_store is None else in_store.controllers)[0]
+        ),
+    )
     fatalities_help = "Sum of the known tolls; empty when none is known"
     st.dataframe(
         cells,
@@ -572,6 +583,13 @@ def _timeline(
     )
 
 
+def _shared(key: tuple[str, tuple[Any, ...] | None], make: Callable[[], T]) -> T:
+    """``make()``, through the process's shared cache when the view has a key."""
+    if key[1] is None:
+        return make()
+    return shared_cache().get(key, make)
+
+
 def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns as plain values: a categorical travels to the browser with every
     category of the whole dataset (megabytes at a million events), not just the rows'."""
@@ -587,6 +605,8 @@ def _event_table(
     view: S.ViewState,
     store_ds: Dataset | None,
     newest: pd.DataFrame | None = None,
+    *,
+    view_key: tuple[Any, ...] | None = None,
 ) -> None:
     """The events table and its downloads. With a database (``store_ds``) the table lists
     the events inside the map (``newest``: the most recent of them with every column, when
@@ -611,7 +631,9 @@ def _event_table(
         extra = "" if store_ds is None else f"; the downloads hold {whole}"
         st.caption(f"{what} ({len(shown):,}{where}); click a column header to sort{extra}")
     # Cut on the page only: the downloads below are made from `table`, every character kept.
-    cells, cut = cap_cells(blank_missing(_plain_text(listed)))
+    cells, cut = _shared(
+        ("events-table", view_key), lambda: cap_cells(blank_missing(_plain_text(listed)))
+    )
     if cut:
         st.caption(
             f"{cut:,} text {'cell is' if cut == 1 else 'cells are'} longer than "
