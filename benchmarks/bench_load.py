@@ -14,7 +14,9 @@ page with the map component in it, and then, in S threads at once, steps the sli
 key press sends, as a fragment rerun of the view) and is timed from sending the change to
 the end of the run it caused (``script_finished``), counting the bytes received.
 
-Figures per S: p50/p95 step time, bytes per step and session, server CPU seconds per step
+Figures per S: p50/p95 step time, bytes per step and session (the messages' own size, and
+what crossed the wire: the websocket compresses them with permessage-deflate, as it does
+for a browser), server CPU seconds per step
 (psutil, the server process and its children, over the stepping phase only), the server's
 RSS, and dropped sessions (a step that did not end within ``--timeout``). The baseline,
 measured in the same run: the single-session step (S=1); each S's p50 is given as a ratio
@@ -59,18 +61,11 @@ for _folder in (ROOT / "tests", ROOT / "tests" / "browser"):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-import stclient  # noqa: E402
+from loadclient import WEEK_US, LoadSession, open_sessions  # noqa: E402
 from procs import free_port, stop, wait_healthy  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from dashboard.cli.serving import streamlit_command  # noqa: E402
 
-#: The permalink the sessions open (bench_slider's: 90-day window, points, no tiles).
-QUERY = "basemap=none&date=2017-11-15&window=90&points=points"
-SLIDER_PREFIX = "As of"
-MAP_COMPONENT = "st_folium"
-WEEK_US = 7 * 86400 * 1_000_000
 PROFILE_CTL_ENV = "BENCH_LOAD_PROFILE_CTL"
 #: Extra environment of the server (``--env``: an A/B of a setting, measurement only).
 EXTRA_ENV: dict[str, str] = {}
@@ -208,126 +203,11 @@ def _rss_mb(process: psutil.Process) -> float:
     return total / 2**20
 
 
-# --- the client ---------------------------------------------------------------------------
-
-
-class LoadSession(stclient.Session):
-    """stclient's session, plus what a browser also sends: the page's query string (the one
-    the server last wrote to the URL) and, for a widget in a fragment, the fragment's id."""
-
-    query: str = QUERY
-    fragments: dict[str, str]
-
-    def run(self, widgets=None, *, timeout: float = stclient.RUN_TIMEOUT_S) -> None:
-        self.fragments = getattr(self, "fragments", {})
-        back = BackMsg()
-        back.rerun_script.query_string = self.query
-        back.rerun_script.page_script_hash = ""
-        for state in widgets or []:
-            stclient._fill(back.rerun_script.widget_states.widgets.add(), state)
-        self._ws.send(back.SerializeToString())
-        self._read_run(timeout)
-        for data in self.messages:
-            changed = data.get("pageInfoChanged")
-            if changed is not None:
-                self.query = changed.get("queryString", "")
-
-    def _note(self, data: dict[str, Any]) -> None:
-        super()._note(data)
-        element = data.get("delta", {}).get("newElement", {})
-        for proto in element.values():
-            if isinstance(proto, dict) and "label" in proto:
-                self.fragments[proto["label"]] = data.get("delta", {}).get("fragmentId", "")
-
-    def slider(self) -> tuple[str, float, float, str]:
-        """The as-of slider: its id, value and minimum (microseconds), fragment id."""
-        label = next(k for k in self.widgets if k.startswith(SLIDER_PREFIX))
-        proto = self.widgets[label][1]
-        value = proto["value"] if proto.get("setValue") else proto["default"]
-        return proto["id"], float(value[0]), float(proto["min"]), self.fragments.get(label, "")
-
-    def has_map(self) -> bool:
-        return any(
-            MAP_COMPONENT in str(m.get("delta", {}).get("newElement", {}).get("componentInstance"))
-            for m in self.messages
-        )
-
-    def step(self, widget_id: str, value: float, fragment_id: str, timeout: float):
-        """Send the slider's new value (a fragment rerun, as the browser sends it) and read
-        until that run ends: (seconds, bytes received, whether the map was sent)."""
-        back = BackMsg()
-        back.rerun_script.query_string = self.query
-        back.rerun_script.page_script_hash = ""
-        back.rerun_script.fragment_id = fragment_id
-        item = back.rerun_script.widget_states.widgets.add()
-        item.id = widget_id
-        item.double_array_value.data.append(value)
-        t0 = time.perf_counter()
-        self._ws.send(back.SerializeToString())
-        deadline = t0 + timeout
-        received, started, map_sent = 0, False, False
-        msg = ForwardMsg()
-        while True:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise TimeoutError(f"the step did not end in {timeout} s")
-            raw = self._ws.recv(timeout=left)
-            received += len(raw)
-            msg.ParseFromString(raw)
-            kind = msg.WhichOneof("type")
-            if kind == "new_session":
-                started = True
-            elif kind == "delta":
-                element = msg.delta.new_element
-                if element.WhichOneof("type") == "component_instance":
-                    map_sent = (
-                        map_sent or MAP_COMPONENT in element.component_instance.component_name
-                    )
-            elif kind == "page_info_changed":
-                self.query = msg.page_info_changed.query_string
-            elif (
-                kind == "script_finished"
-                and started
-                and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN
-            ):
-                return time.perf_counter() - t0, received, map_sent
-
-
-def _open_sessions(url: str, n: int, timeout: float) -> list[LoadSession]:
-    """n sessions opened at once, each up to its first page with the map in it."""
-    sessions: list[LoadSession | None] = [None] * n
-    errors: list[BaseException] = []
-
-    def one(i: int) -> None:
-        try:
-            s = LoadSession(url)
-            s.open()
-            deadline = time.monotonic() + timeout
-            while not s.has_map():  # e.g. a first run the page itself restarted
-                if time.monotonic() > deadline:
-                    raise TimeoutError("no map in the first page")
-                s.wait_run(timeout=timeout)
-            sessions[i] = s
-        except BaseException as exc:  # noqa: BLE001 - reported below, with the others
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        for s in sessions:
-            if s is not None:
-                s.close()
-        raise RuntimeError(f"{len(errors)} of {n} sessions did not open: {errors[0]!r}")
-    return [s for s in sessions if s is not None]
-
-
 def _stepping(sessions: list[LoadSession], steps: int, timeout: float) -> dict[str, Any]:
     """Every session steps ``steps`` times, all at once: step times, bytes, drops."""
     times: list[float] = []
     nbytes: list[int] = []
+    wire: list[int] = []
     no_map = [0]
     dropped: list[str] = []
     lock = threading.Lock()
@@ -339,11 +219,12 @@ def _stepping(sessions: list[LoadSession], steps: int, timeout: float) -> dict[s
         try:
             for _ in range(steps):
                 value = max(low, value - WEEK_US)
-                took, got, map_sent = s.step(widget_id, value, fragment_id, timeout)
+                done = s.step(widget_id, value, fragment_id, timeout)
                 with lock:
-                    times.append(took)
-                    nbytes.append(got)
-                    no_map[0] += not map_sent
+                    times.append(done.seconds)
+                    nbytes.append(done.received)
+                    wire.append(done.wire)
+                    no_map[0] += not done.map_sent
         except Exception as exc:  # noqa: BLE001 - a dropped session is a figure
             with lock:
                 dropped.append(repr(exc))
@@ -357,6 +238,7 @@ def _stepping(sessions: list[LoadSession], steps: int, timeout: float) -> dict[s
     return {
         "times": times,
         "bytes": nbytes,
+        "wire": wire,
         "no_map": no_map[0],
         "dropped": dropped,
         "wall_s": time.perf_counter() - t0,
@@ -370,7 +252,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def _measure(url: str, server: psutil.Process, n: int, steps: int, timeout: float) -> dict:
     t_open = time.perf_counter()
-    sessions = _open_sessions(url, n, timeout)
+    sessions = open_sessions(url, n, timeout)
     open_s = time.perf_counter() - t_open
     try:
         cpu0 = _cpu_s(server)
@@ -389,6 +271,7 @@ def _measure(url: str, server: psutil.Process, n: int, steps: int, timeout: floa
         "step_p95_s": round(_pct(times, 0.95), 3) if times else None,
         "step_max_s": round(max(times), 3) if times else None,
         "kb_per_step": round(statistics.median(got["bytes"]) / 1024, 1) if times else None,
+        "wire_kb_per_step": round(statistics.median(got["wire"]) / 1024, 1) if times else None,
         "server_cpu_s_per_step": round(cpu / max(1, len(times)), 3),
         "server_cpu_util": round(cpu / got["wall_s"], 2),
         "rss_mb": round(rss),
@@ -595,7 +478,7 @@ def profile(
         # A first session warms the caches (data, assets), as before the timed phases.
         _measure(url, server, 1, 2, timeout)
         for n in counts:
-            sessions = _open_sessions(url, n, timeout)
+            sessions = open_sessions(url, n, timeout)
             try:
                 started = Path(str(ctl) + ".started")
                 started.unlink(missing_ok=True)
@@ -650,7 +533,7 @@ def run(
             print(f"  S={n}: {row}", flush=True)
     base = next((r["step_p50_s"] for r in rows if r["sessions"] == 1), None)
     header = (
-        f"{'S':>3} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'p50/S1':>7} {'KB/step':>8} "
+        f"{'S':>3} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'p50/S1':>7} {'KB/step':>8} {'wire KB':>8} "
         f"{'CPU s/step':>10} {'CPU util':>8} {'RSS MB':>7} {'dropped':>7} {'open s':>7}"
     )
     print(header)
@@ -661,6 +544,7 @@ def run(
             f"{r['sessions']:>3} {r['step_p50_s'] or float('nan'):>7.3f} "
             f"{r['step_p95_s'] or float('nan'):>7.3f} {r['step_max_s'] or float('nan'):>7.3f} "
             f"{ratio:>7.2f} {r['kb_per_step'] or float('nan'):>8.1f} "
+            f"{r['wire_kb_per_step'] or float('nan'):>8.1f} "
             f"{r['server_cpu_s_per_step']:>10.3f} {r['server_cpu_util']:>8.2f} "
             f"{r['rss_mb']:>7} {r['dropped_sessions']:>7} {r['open_all_s']:>7.2f}"
         )
@@ -669,6 +553,7 @@ def run(
         figures[f"S{n}_step_p95_s"] = r["step_p95_s"]
         figures[f"S{n}_p50_over_S1"] = round(ratio, 2)
         figures[f"S{n}_kb_per_step"] = r["kb_per_step"]
+        figures[f"S{n}_wire_kb_per_step"] = r["wire_kb_per_step"]
         figures[f"S{n}_server_cpu_s_per_step"] = r["server_cpu_s_per_step"]
         figures[f"S{n}_rss_mb"] = r["rss_mb"]
         figures[f"S{n}_dropped_sessions"] = r["dropped_sessions"]

@@ -27,6 +27,7 @@ from dashboard import layers, schema
 from dashboard import viewstate as S
 from dashboard.app import session as K
 from dashboard.app.loaders import Dataset, context_refs, load_context
+from dashboard.app.prerender import prerendered
 from dashboard.areasources import approximation_notes
 from dashboard.assets import basemap_url
 from dashboard.layers.areas import display_tolerance
@@ -266,29 +267,50 @@ def render_map(
     type_order = list(colours)
     groups: list[folium.FeatureGroup] = []
     hexagons: layers.HexagonLayer | None = None
+    # The events of a dataset in memory are decided by the date, window and filters: their
+    # layer is rendered once per view for every session (a database's depend on the map's
+    # extent: rendered each time). The areas of a date are decided by which versions hold.
+    events_key = (
+        (dataset.key, view.as_of, view.window, view.filters, tuple(type_order))
+        if dataset.store is None
+        else None
+    )
     if S.LAYER_AREAS in view.layers:
         # Outlines simplified to half a pixel at the zoom shown: at a country-wide zoom a
         # megabyte of vertices per step becomes a fifth of that, with nothing visible lost.
         tolerance = display_tolerance(shown_zoom)
         groups.append(
-            _group(
-                layers.control_areas_layer(areas, simplify=tolerance, palette=dataset.palette),
-                "Control areas",
+            prerendered(
+                ("areas", dataset.key, dataset.version, tuple(areas.index), tolerance),
+                len(groups),
+                lambda: _group(
+                    layers.control_areas_layer(areas, simplify=tolerance, palette=dataset.palette),
+                    "Control areas",
+                ),
             )
         )
     if S.LAYER_HEATMAP in view.layers and len(placed):
-        groups.append(_group(layers.heatmap_layer(placed), "Event density"))
+        groups.append(
+            prerendered(
+                events_key and ("heat", events_key),
+                len(groups),
+                lambda: _group(layers.heatmap_layer(placed), "Event density"),
+            )
+        )
     if S.LAYER_EVENTS in view.layers:
         mode = view.points if view.points != "auto" else layers.default_point_mode(len(placed))
-        events_element: Any
-        if mode == "clusters":
-            events_element = layers.cluster_layer(placed, event_types=type_order)
-        elif mode == "hexagons":
+        if mode == "hexagons":  # sized for the zoom; their key goes into the legend
             hexagons = layers.hexagon_layer(placed, zoom=shown_zoom, event_types=type_order)
-            events_element = hexagons
+            groups.append(_group(hexagons, "Events"))
         else:
-            events_element = layers.events_layer(placed, event_types=type_order)
-        groups.append(_group(events_element, "Events"))
+            build = layers.cluster_layer if mode == "clusters" else layers.events_layer
+            groups.append(
+                prerendered(
+                    events_key and (mode, events_key),
+                    len(groups),
+                    lambda: _group(build(placed, event_types=type_order), "Events"),
+                )
+            )
     controllers = list(
         dict.fromkeys(
             str(c) if pd.notna(c) else schema.UNKNOWN

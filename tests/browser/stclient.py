@@ -98,6 +98,23 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(value)
 
 
+class CountingSocket(socket.socket):
+    """A socket that counts the bytes it received: what crossed the wire, compressed (the
+    websocket's permessage-deflate) and framed, not the messages' own size."""
+
+    received = 0
+
+    def recv(self, bufsize: int, *args: Any) -> bytes:
+        data = super().recv(bufsize, *args)
+        self.received += len(data)
+        return data
+
+    def recv_into(self, buffer: Any, *args: Any) -> int:
+        n = super().recv_into(buffer, *args)
+        self.received += n
+        return n
+
+
 @dataclass
 class Session:
     """One browser-less session of the app at ``url`` (its base URL, no trailing slash)."""
@@ -117,6 +134,7 @@ class Session:
     #: Every ForwardMsg of the last run, as dicts.
     messages: list[dict[str, Any]] = field(default_factory=list)
     _ws: Any = None
+    _sock: CountingSocket | None = None
     _states: dict[str, dict[str, Any]] = field(default_factory=dict)
     _chosen: dict[str, str] = field(default_factory=dict)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -132,11 +150,12 @@ class Session:
                 self.xsrf = value
         parts = urlsplit(self.url)
         ws_url = f"ws://{parts.netloc}{parts.path}/_stcore/stream"
-        sock = None
+        sock = CountingSocket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(30)
         if self.source:
-            sock = socket.create_connection(
-                (parts.hostname, parts.port), timeout=30, source_address=(self.source, 0)
-            )
+            sock.bind((self.source, 0))
+        sock.connect((parts.hostname, parts.port))
+        self._sock = sock
         self._stack = contextlib.ExitStack()
         connection = connect(
             ws_url,
@@ -150,6 +169,10 @@ class Session:
         self._ws = self._stack.enter_context(connection)
         self.run()
         return self
+
+    def wire_received(self) -> int:
+        """Bytes received on the websocket's connection so far, as sent (compressed)."""
+        return self._sock.received if self._sock is not None else 0
 
     def _header_pairs(self) -> list[tuple[str, str]]:
         if isinstance(self.headers, dict):
