@@ -5,6 +5,10 @@ Run::
     .venv/bin/python benchmarks/bench_load.py [--sessions 1,5,10,20] [--steps 5]
         [--events FILE --areas FILE ... | --synth N] [--profile]
 
+Without options (as ``run_all.py`` runs it) it measures the matrix the README quotes
+(:data:`MATRIX`): the bundled data and 200,000 synthetic events at 1, 5, 10, 20 and 40
+sessions, a million at 1 and 5.
+
 Starts ``conflictmap serve`` on a free 127.0.0.1 port (bundled data unless ``--events`` or
 ``--synth``), then for each S of ``--sessions`` opens S sessions the way a browser does
 (``tests/browser/stclient.py``: health request for the XSRF cookie, the ``/_stcore/stream``
@@ -522,15 +526,19 @@ def run(
     steps: int = 5,
     timeout: float = 180.0,
 ) -> dict[str, Any]:
-    """The load figures for each session count (the server started once)."""
+    """The load figures for each session count (the server started once), and the time to
+    the first page with the map: on a server just started on the files (the build made),
+    and on one started again on them (the build read back from the on-disk cache)."""
     log = Path(tempfile.mkdtemp(prefix="bench-load-")) / "server.log"
     rows = []
     with _server(events, areas or [], log) as (url, server):
-        _measure(url, server, 1, 2, timeout)  # warm-up: data, assets, first runs
+        warm_up = _measure(url, server, 1, 2, timeout)  # data, assets, first runs
         for n in counts:
             row = _measure(url, server, n, steps, timeout)
             rows.append(row)
             print(f"  S={n}: {row}", flush=True)
+    with _server(events, areas or [], log.with_name("server-again.log")) as (url, server):
+        again = _measure(url, server, 1, 1, timeout)
     base = next((r["step_p50_s"] for r in rows if r["sessions"] == 1), None)
     header = (
         f"{'S':>3} {'p50 s':>7} {'p95 s':>7} {'max s':>7} {'p50/S1':>7} {'KB/step':>8} {'wire KB':>8} "
@@ -560,6 +568,32 @@ def run(
         if r["steps_without_map"]:
             figures[f"S{n}_steps_without_map"] = r["steps_without_map"]
     figures["baseline_S1_step_p50_s"] = base
+    figures["first_map_new_build_s"] = warm_up["open_all_s"]
+    figures["first_map_build_cached_s"] = again["open_all_s"]
+    print(
+        f"first page with the map: {warm_up['open_all_s']:.2f} s on a new server (build made), "
+        f"{again['open_all_s']:.2f} s on a server started again (build read from the cache)"
+    )
+    return figures
+
+
+#: Run without options (``run_all.py``): (label, synthetic events or 0 for the bundled data,
+#: session counts).
+MATRIX: tuple[tuple[str, int, tuple[int, ...]], ...] = (
+    ("bundled", 0, (1, 5, 10, 20, 40)),
+    ("200k", 200_000, (1, 5, 10, 20, 40)),
+    ("1M", 1_000_000, (1, 5)),
+)
+
+
+def _matrix(steps: int, timeout: float) -> dict[str, Any]:
+    figures: dict[str, Any] = {"steps_per_session": steps}
+    for label, n, counts in MATRIX:
+        print(f"== {label}", flush=True)
+        events, areas = _synth(n) if n else (None, [])
+        found = run(events, areas, counts, steps, timeout)
+        found.pop("steps_per_session", None)
+        figures.update({f"{label}_{key}": value for key, value in found.items()})
     return figures
 
 
@@ -599,6 +633,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"raw profiles in {out}")
         return results
     counts = tuple(int(c) for c in args.sessions.split(",") if c.strip())
+    if not argv:  # run_all.py: the matrix the README quotes
+        return _matrix(args.steps, args.timeout)
     figures = run(events, areas, counts, args.steps, args.timeout)
     if EXTRA_ENV:
         figures["server_env"] = dict(EXTRA_ENV)

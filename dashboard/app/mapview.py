@@ -260,10 +260,16 @@ def render_map(
             # (once), not sent with every run of the map.
             layers.context_layer(countries, towns, basemap_url=basemap_url()).add_to(fmap)
 
-    placed = events[
+    located = (
         pd.to_numeric(events[schema.LATITUDE], errors="coerce").notna()
         & pd.to_numeric(events[schema.LONGITUDE], errors="coerce").notna()
-    ]
+    ).to_numpy(dtype=bool)
+    n_placed = int(located.sum())
+
+    def placed() -> pd.DataFrame:
+        # Taken only when a layer is built: a view rendered before needs the count alone.
+        return events[located]
+
     type_order = list(colours)
     groups: list[folium.FeatureGroup] = []
     hexagons: layers.HexagonLayer | None = None
@@ -289,18 +295,18 @@ def render_map(
                 ),
             )
         )
-    if S.LAYER_HEATMAP in view.layers and len(placed):
+    if S.LAYER_HEATMAP in view.layers and n_placed:
         groups.append(
             prerendered(
                 events_key and ("heat", events_key),
                 len(groups),
-                lambda: _group(layers.heatmap_layer(placed), "Event density"),
+                lambda: _group(layers.heatmap_layer(placed()), "Event density"),
             )
         )
     if S.LAYER_EVENTS in view.layers:
-        mode = view.points if view.points != "auto" else layers.default_point_mode(len(placed))
+        mode = view.points if view.points != "auto" else layers.default_point_mode(n_placed)
         if mode == "hexagons":  # sized for the zoom; their key goes into the legend
-            hexagons = layers.hexagon_layer(placed, zoom=shown_zoom, event_types=type_order)
+            hexagons = layers.hexagon_layer(placed(), zoom=shown_zoom, event_types=type_order)
             groups.append(_group(hexagons, "Events"))
         else:
             build = layers.cluster_layer if mode == "clusters" else layers.events_layer
@@ -308,7 +314,7 @@ def render_map(
                 prerendered(
                     events_key and (mode, events_key),
                     len(groups),
-                    lambda: _group(build(placed, event_types=type_order), "Events"),
+                    lambda: _group(build(placed(), event_types=type_order), "Events"),
                 )
             )
     controllers = list(
@@ -320,16 +326,18 @@ def render_map(
     controllers.sort(
         key=lambda c: (c in (schema.CONTESTED, schema.UNKNOWN, schema.NO_INFORMATION), c)
     )
-    shown_types = set(placed[schema.EVENT_TYPE].dropna().astype(str)) if len(placed) else set()
+    shown_types = {
+        str(t) for t in pd.unique(events[schema.EVENT_TYPE].to_numpy()[located]) if pd.notna(t)
+    }
     event_types = [t for t in type_order if t in shown_types]
     event_types += sorted(shown_types - set(event_types))
     if S.LAYER_EVENTS not in view.layers or hexagons is not None:
         event_types = []  # no point symbols on the map to explain
     counts: dict[str, int] = {}
     if hexagons is None:  # with hexagons, their sentence says how many events are shown
-        counts["events shown"] = len(placed) if S.LAYER_EVENTS in view.layers else 0
-    if len(events) > len(placed):
-        counts["events without a map position"] = len(events) - len(placed)
+        counts["events shown"] = n_placed if S.LAYER_EVENTS in view.layers else 0
+    if len(events) > n_placed:
+        counts["events without a map position"] = len(events) - n_placed
     counts["control areas"] = len(areas)
     legend = layers.legend_element(
         controllers,
@@ -339,7 +347,7 @@ def render_map(
         counts=counts,
         hexagons=hexagons.key if hexagons is not None else None,
         palette=dataset.palette,
-        heat=S.LAYER_HEATMAP in view.layers and len(placed) > 0,
+        heat=S.LAYER_HEATMAP in view.layers and n_placed > 0,
         notes=approximation_notes(areas),
     )
     if place is not None:
