@@ -7,7 +7,7 @@ Run::
 
 Without options (as ``run_all.py`` runs it) it measures the matrix the README quotes
 (:data:`MATRIX`): the bundled data and 200,000 synthetic events at 1, 5, 10, 20 and 40
-sessions, a million at 1 and 5.
+sessions (200,000 also behind ``serve --workers 2``), a million at 1 and 5.
 
 Starts ``conflictmap serve`` on a free 127.0.0.1 port (bundled data unless ``--events`` or
 ``--synth``), then for each S of ``--sessions`` opens S sessions the way a browser does
@@ -144,7 +144,12 @@ runpy.run_module("dashboard.app.server", run_name="__main__", alter_sys=True)
 
 @contextlib.contextmanager
 def _server(
-    events: str | None, areas: list[str], log: Path, *, profile_ctl: Path | None = None
+    events: str | None,
+    areas: list[str],
+    log: Path,
+    *,
+    profile_ctl: Path | None = None,
+    workers: int = 1,
 ) -> Iterator[tuple[str, psutil.Process]]:
     """``conflictmap serve`` on a free port (or, profiled, the same Streamlit command under
     the cProfile bootstrap); stopped at the end, also on an error."""
@@ -159,6 +164,8 @@ def _server(
             str(port),
             "--address",
             "127.0.0.1",
+            "--workers",
+            str(workers),
         ]
         if events:
             command += ["--events", str(Path(events).resolve())]
@@ -178,7 +185,7 @@ def _server(
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
         try:
-            wait_healthy(f"{url}/_stcore/health", process, deadline_s=120)
+            wait_healthy(f"{url}/_stcore/health", process, deadline_s=120 * workers)
             yield url, psutil.Process(process.pid)
         finally:
             stop(process)
@@ -525,19 +532,22 @@ def run(
     counts: tuple[int, ...] = (1, 5, 10, 20),
     steps: int = 5,
     timeout: float = 180.0,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """The load figures for each session count (the server started once), and the time to
+    """The load figures for each session count (the server started once, with ``workers``
+    processes behind its port), and the time to
     the first page with the map: on a server just started on the files (the build made),
     and on one started again on them (the build read back from the on-disk cache)."""
     log = Path(tempfile.mkdtemp(prefix="bench-load-")) / "server.log"
     rows = []
-    with _server(events, areas or [], log) as (url, server):
+    with _server(events, areas or [], log, workers=workers) as (url, server):
         warm_up = _measure(url, server, 1, 2, timeout)  # data, assets, first runs
         for n in counts:
             row = _measure(url, server, n, steps, timeout)
             rows.append(row)
             print(f"  S={n}: {row}", flush=True)
-    with _server(events, areas or [], log.with_name("server-again.log")) as (url, server):
+    again_log = log.with_name("server-again.log")
+    with _server(events, areas or [], again_log, workers=workers) as (url, server):
         again = _measure(url, server, 1, 1, timeout)
     base = next((r["step_p50_s"] for r in rows if r["sessions"] == 1), None)
     header = (
@@ -578,20 +588,24 @@ def run(
 
 
 #: Run without options (``run_all.py``): (label, synthetic events or 0 for the bundled data,
-#: session counts).
-MATRIX: tuple[tuple[str, int, tuple[int, ...]], ...] = (
-    ("bundled", 0, (1, 5, 10, 20, 40)),
-    ("200k", 200_000, (1, 5, 10, 20, 40)),
-    ("1M", 1_000_000, (1, 5)),
+#: session counts, worker processes).
+MATRIX: tuple[tuple[str, int, tuple[int, ...], int], ...] = (
+    ("bundled", 0, (1, 5, 10, 20, 40), 1),
+    ("200k", 200_000, (1, 5, 10, 20, 40), 1),
+    ("200k_2workers", 200_000, (1, 5, 10, 20, 40), 2),
+    ("1M", 1_000_000, (1, 5), 1),
 )
 
 
 def _matrix(steps: int, timeout: float) -> dict[str, Any]:
     figures: dict[str, Any] = {"steps_per_session": steps}
-    for label, n, counts in MATRIX:
+    made: dict[int, tuple[str | None, list[str]]] = {0: (None, [])}
+    for label, n, counts, workers in MATRIX:
         print(f"== {label}", flush=True)
-        events, areas = _synth(n) if n else (None, [])
-        found = run(events, areas, counts, steps, timeout)
+        if n not in made:
+            made[n] = _synth(n)
+        events, areas = made[n]
+        found = run(events, areas, counts, steps, timeout, workers=workers)
         found.pop("steps_per_session", None)
         figures.update({f"{label}_{key}": value for key, value in found.items()})
     return figures
@@ -618,6 +632,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metavar="KEY=VALUE",
         help="extra server environment, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false (A/B)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="serve --workers N (processes behind the port)"
+    )
     parser.add_argument("--profile", action="store_true", help="profile S=1 and S=20 instead")
     parser.add_argument("--profile-sessions", default="1,20")
     args = parser.parse_args(argv if argv is not None else [])
@@ -635,7 +652,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     counts = tuple(int(c) for c in args.sessions.split(",") if c.strip())
     if not argv:  # run_all.py: the matrix the README quotes
         return _matrix(args.steps, args.timeout)
-    figures = run(events, areas, counts, args.steps, args.timeout)
+    figures = run(events, areas, counts, args.steps, args.timeout, workers=args.workers)
+    figures["workers"] = args.workers
     if EXTRA_ENV:
         figures["server_env"] = dict(EXTRA_ENV)
     figures["events_file"] = (

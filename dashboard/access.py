@@ -30,6 +30,9 @@ INSECURE_ENV = "CONFLICTMAP_INSECURE_PUBLIC"
 #: ``X-Forwarded-For``); unset, the address of the connection is used. Also
 #: ``[access] client_address_header`` in the secrets.
 ADDRESS_HEADER_ENV = "CONFLICTMAP_CLIENT_ADDRESS_HEADER"
+#: Set by ``conflictmap serve --workers``: the address its proxy listens on, which each
+#: worker (listening on loopback behind it) treats as its own.
+LISTEN_ENV = "CONFLICTMAP_LISTEN_ADDRESS"
 #: Allowlist entry that admits every user the identity provider signs in.
 ANY_USER = "*"
 #: Wrong passwords allowed before each further attempt has to wait.

@@ -52,6 +52,7 @@ from typing import Any, NoReturn
 
 from dashboard.access import (
     INSECURE_ENV,
+    LISTEN_ENV,
     LOCAL,
     MAX_SAVED_QUERY,
     OIDC,
@@ -155,6 +156,9 @@ def listen_address() -> str | None:
 
     if not st.context.headers:
         return None
+    behind = os.environ.get(LISTEN_ENV)  # a worker of `serve --workers`: the proxy's address
+    if behind is not None:
+        return behind
     return str(st.get_option("server.address") or "")
 
 

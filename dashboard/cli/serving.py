@@ -84,6 +84,15 @@ def streamlit_command(*, port: int, address: str) -> list[str]:
     help="Read the events from this PostgreSQL/PostGIS URL (loaded with "
     "`conflictmap db load`; default: $DASHBOARD_DB, else the files).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Server processes behind the one port, each browser kept on one of them. More "
+    "than one when a team shares the server and one process is busy: see the README, "
+    "Deployment.",
+)
 def serve(
     events_file: str | None,
     encoding: str | None,
@@ -94,6 +103,7 @@ def serve(
     address: str,
     insecure_public: bool,
     db_url: str | None,
+    workers: int,
 ) -> None:
     """Start the dashboard in a browser-ready Streamlit server.
 
@@ -149,6 +159,12 @@ def serve(
     if public or policy.mode != access.LOCAL:
         # Served to others: tracebacks stay in the server log.
         command += ["--client.showErrorDetails", "none"]
+    if workers > 1:
+        from dashboard.cli.workers import serve_workers
+
+        extra = command[len(streamlit_command(port=port, address=address)) :]
+        serve_workers(workers, env, address=address, port=port, extra_args=extra, policy=policy)
+        return
     click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)", nl=True)
     sys.stdout.flush()
     # Become the server, so a signal sent to this process (Ctrl+C, kill) reaches it.

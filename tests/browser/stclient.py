@@ -37,6 +37,8 @@ class Response:
     status: int
     body: bytes
     headers: dict[str, str]
+    #: Every Set-Cookie line (``headers`` keeps one value per name).
+    set_cookies: list[str] = field(default_factory=list)
 
 
 def http(
@@ -70,7 +72,9 @@ def http(
             # The status line and headers arrived; the close that ends a refusal can cut
             # the short body after them (the unread upload makes the socket reset).
             content = exc.partial if isinstance(exc, IncompleteRead) else b""
-        return Response(answer.status, content, dict(answer.getheaders()))
+        pairs = answer.getheaders()
+        cookies = [v for k, v in pairs if k.lower() == "set-cookie"]
+        return Response(answer.status, content, dict(pairs), cookies)
     finally:
         connection.close()
 
@@ -127,6 +131,8 @@ class Session:
     headers: dict[str, str] | list[tuple[str, str]] = field(default_factory=dict)
     session_id: str = ""
     xsrf: str = ""
+    #: Cookies other than the XSRF one, as set by the server.
+    cookies: dict[str, str] = field(default_factory=dict)
     #: Widgets of the last run by label: (kind, proto dict).
     widgets: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     #: Every text the last run showed (markdown, alerts, captions).
@@ -143,11 +149,12 @@ class Session:
 
     def open(self) -> Session:
         answer = self._get("/_stcore/health")
-        cookie = answer.headers.get("set-cookie") or answer.headers.get("Set-Cookie") or ""
-        for part in cookie.split(";"):
-            key, _, value = part.strip().partition("=")
+        for line in answer.set_cookies:
+            key, _, value = line.split(";")[0].strip().partition("=")
             if key == XSRF_COOKIE:
                 self.xsrf = value
+            elif key:  # e.g. the worker a proxy of `serve --workers` keeps this client on
+                self.cookies[key] = value
         parts = urlsplit(self.url)
         ws_url = f"ws://{parts.netloc}{parts.path}/_stcore/stream"
         sock = CountingSocket(socket.AF_INET, socket.SOCK_STREAM)
@@ -162,7 +169,7 @@ class Session:
             sock=sock,
             subprotocols=["streamlit", self.xsrf] if self.xsrf else ["streamlit"],
             origin=f"http://{parts.netloc}",
-            additional_headers=[("Cookie", f"{XSRF_COOKIE}={self.xsrf}"), *self._header_pairs()],
+            additional_headers=[("Cookie", self.cookie_header()), *self._header_pairs()],
             max_size=None,
             open_timeout=30,
         )
@@ -173,6 +180,11 @@ class Session:
     def wire_received(self) -> int:
         """Bytes received on the websocket's connection so far, as sent (compressed)."""
         return self._sock.received if self._sock is not None else 0
+
+    def cookie_header(self) -> str:
+        """The Cookie header a browser would send: the XSRF cookie and the others set."""
+        pairs = [(XSRF_COOKIE, self.xsrf), *self.cookies.items()]
+        return "; ".join(f"{k}={v}" for k, v in pairs)
 
     def _header_pairs(self) -> list[tuple[str, str]]:
         if isinstance(self.headers, dict):
@@ -222,10 +234,13 @@ class Session:
         head, _, body = raw.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         headers = {}
+        cookies = []
         for line in lines[1:]:
             key, _, value = line.partition(":")
             headers[key.strip().lower()] = value.strip()
-        return Response(int(lines[0].split()[1]), body, headers)
+            if key.strip().lower() == "set-cookie":
+                cookies.append(value.strip())
+        return Response(int(lines[0].split()[1]), body, headers, cookies)
 
     # --- runs ---------------------------------------------------------------------------
 
@@ -342,7 +357,7 @@ class Session:
             headers={
                 "Content-Type": content_type,
                 "X-Xsrftoken": self.xsrf,
-                "Cookie": f"{XSRF_COOKIE}={self.xsrf}",
+                "Cookie": self.cookie_header(),
                 "Origin": self.url,
             },
         )
@@ -352,7 +367,7 @@ class Session:
         return http(
             "DELETE",
             f"{self.url}/_stcore/upload_file/{self.session_id}/{file_id}",
-            headers={"X-Xsrftoken": self.xsrf, "Cookie": f"{XSRF_COOKIE}={self.xsrf}"},
+            headers={"X-Xsrftoken": self.xsrf, "Cookie": self.cookie_header()},
         )
 
     def choose_file(self, label: str, name: str, data: bytes) -> str:

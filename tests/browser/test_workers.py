@@ -1,0 +1,130 @@
+"""``conflictmap serve --workers 2``: one port, two server processes, each browser kept on
+one of them. Sessions spread over both, step through the proxy without drops, an upload
+reaches the process holding its session, a page loads in Chromium, and stopping the command
+stops the workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psutil
+import pytest
+from browser_helpers import REPO, open_app
+from loadclient import WEEK_US, open_sessions, slider_date
+from procs import free_port, stop, wait_healthy
+from test_load import EVENTS_LABEL, MARKER, STEP_TIMEOUT_S, _upload
+
+from dashboard.serveproxy import COOKIE
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen
+
+
+@pytest.fixture(scope="module")
+def two_workers(artifacts) -> Iterator[Served]:
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CONFLICTMAP_") and k != "DASHBOARD_PASSWORD"
+    }
+    env["CONFLICTMAP_CACHE_DIR"] = str(artifacts / "build-cache")
+    log = (artifacts / "server-workers.log").open("w", encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "dashboard",
+        "serve",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+    ]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, deadline_s=240)
+        yield Served(url, process)
+    finally:
+        try:
+            workers = psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            workers = []
+        stop(process)  # SIGTERM, as a service manager stops it
+        log.close()
+        _gone, alive = psutil.wait_procs(workers, timeout=30)
+        for left in alive:
+            left.kill()
+        assert alive == [], f"workers left running after the command stopped: {alive}"
+
+
+def test_sessions_spread_over_the_workers_and_step_without_drops(two_workers):
+    queries = [f"basemap=none&date=2017-11-{d}&window=30&points=points" for d in (15, 15, 8, 1)]
+    sessions = open_sessions(two_workers.url, 4, STEP_TIMEOUT_S, queries)
+    try:
+        assert {s.cookies.get(COOKIE) for s in sessions} == {"0", "1"}
+        errors: list[str] = []
+        dates: dict[int, list] = {i: [] for i in range(len(sessions))}
+
+        def one(i: int) -> None:
+            widget_id, value, low, fragment_id = sessions[i].slider()
+            try:
+                for _ in range(3):
+                    value = max(low, value - WEEK_US)
+                    done = sessions[i].step(widget_id, value, fragment_id, STEP_TIMEOUT_S)
+                    dates[i].append((slider_date(value), done.map_date))
+            except Exception as exc:  # noqa: BLE001 - failed below
+                errors.append(f"session {i}: {exc!r}")
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(sessions))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        for steps in dates.values():
+            assert len(steps) == 3 and all(asked == drawn for asked, drawn in steps)
+    finally:
+        for s in sessions:
+            s.close()
+
+
+def test_an_upload_through_the_proxy_reaches_its_session(two_workers):
+    (s,) = open_sessions(two_workers.url, 1, STEP_TIMEOUT_S)
+    try:
+        s.choose_file(EVENTS_LABEL, "own.csv", _upload())
+        assert "Events now from own.csv" in s.text()
+        widget_id, _value, _low, fragment_id = s.slider()
+        s.keep_raw = True
+        done = s.step(
+            widget_id,
+            float((dt.date(2017, 10, 20) - dt.date(1970, 1, 1)).days * 86400 * 1_000_000),
+            fragment_id,
+            STEP_TIMEOUT_S,
+        )
+        assert MARKER.encode() in done.raw
+    finally:
+        s.close()
+
+
+def test_the_page_works_in_a_browser_through_the_proxy(page, two_workers):
+    from browser_helpers import Server
+
+    served = Server(url=two_workers.url, process=two_workers.process, log_path=REPO / "x")
+    frame, state = open_app(page, served, "date=2017-11-09&window=30&basemap=none")
+    assert state["points"] > 0 and state["polygons"] > 0
+    assert page.context.cookies() and any(c["name"] == COOKIE for c in page.context.cookies())
+    assert page.page_errors == []
