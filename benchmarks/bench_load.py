@@ -265,12 +265,20 @@ def _measure(url: str, server: psutil.Process, n: int, steps: int, timeout: floa
     t_open = time.perf_counter()
     sessions = open_sessions(url, n, timeout)
     open_s = time.perf_counter() - t_open
+    health: list[float] = []
+    stepping = threading.Event()
+    watcher = threading.Thread(target=_watch_health, args=(url, stepping, health))
     try:
         cpu0 = _cpu_s(server)
+        stepping.set()
+        watcher.start()
         got = _stepping(sessions, steps, timeout)
+        stepping.clear()
+        watcher.join()
         cpu = _cpu_s(server) - cpu0
         rss = _rss_mb(server)
     finally:
+        stepping.clear()
         for s in sessions:
             s.close()
     times = got["times"]
@@ -289,7 +297,22 @@ def _measure(url: str, server: psutil.Process, n: int, steps: int, timeout: floa
         "dropped_sessions": len(got["dropped"]),
         "steps_without_map": got["no_map"],
         "first_drop": got["dropped"][0] if got["dropped"] else "",
+        "health_max_s": round(max(health), 3) if health else None,
     }
+
+
+def _watch_health(url: str, running: threading.Event, seconds: list[float]) -> None:
+    """While ``running`` is set, ask the health endpoint every half second: how long each
+    answer took (a failure counts as 30 s)."""
+    while running.is_set():
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as answer:
+                answer.read()
+            seconds.append(time.perf_counter() - t0)
+        except OSError:
+            seconds.append(30.0)
+        time.sleep(0.5)
 
 
 # --- the profile --------------------------------------------------------------------------
@@ -575,6 +598,7 @@ def run(
         figures[f"S{n}_server_cpu_s_per_step"] = r["server_cpu_s_per_step"]
         figures[f"S{n}_rss_mb"] = r["rss_mb"]
         figures[f"S{n}_dropped_sessions"] = r["dropped_sessions"]
+        figures[f"S{n}_health_max_s"] = r["health_max_s"]
         if r["steps_without_map"]:
             figures[f"S{n}_steps_without_map"] = r["steps_without_map"]
     figures["baseline_S1_step_p50_s"] = base
