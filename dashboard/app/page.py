@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import schema, style
-from dashboard.app import auth, gcpolicy, sidebar, view
+from dashboard.app import auth, gcpolicy, runslots, sidebar, view
 from dashboard.app import compare as compare_mode
 from dashboard.app import session as K
 from dashboard.app.loaders import Dataset, configured_db, db_store, load_dataset, load_db_dataset
@@ -42,7 +42,8 @@ _PAGE_CSS = """
 
 def main() -> None:
     """Draw the whole page (the entry script calls this on every run)."""
-    _page()
+    with runslots.run_slot():
+        _page()
     # Reached only by a run that drew the page (a stop or a rerun raises past it).
     gcpolicy.freeze_once()
 
@@ -97,14 +98,22 @@ def _page() -> None:
     # tick that reaches the server after the Pause was answered then names a fragment the
     # page no longer has, and Streamlit drops it. Sent to the same fragment, it reran the
     # view with the slider of a step past the Pause: the map moved on, the slider did not.
-    body = _playing_view if playing else view.render
+    body = _playing_view if playing else _view
     fragment = st.fragment(run_every=run_every)(body)
     fragment(ds, prepared, slots)
 
 
+def _view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> None:
+    """The view fragment: :func:`view.render` in one of the process's run slots (its reruns
+    do not pass through :func:`main`)."""
+    with runslots.run_slot():
+        view.render(ds, prepared, slots)
+
+
 def _playing_view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> None:
-    """The view while playing: :func:`view.render` under a fragment id of its own."""
-    view.render(ds, prepared, slots)
+    """The view while playing: :func:`_view` under a fragment id of its own."""
+    with runslots.run_slot():
+        view.render(ds, prepared, slots)
 
 
 def _db_dataset(url: str) -> Dataset:

@@ -65,11 +65,13 @@ def main() -> None:
     """Install the guard, start the loading thread, then hand the command line to
     ``streamlit``."""
     from dashboard.app.guard import install, upload_budgets
+    from dashboard.app.runslots import slot_count
     from dashboard.app.viewcache import budget_bytes
 
     try:
         upload_budgets(1, os.environ)  # the variables' form; the sizes need Streamlit's config
         budget_bytes(os.environ)
+        slot_count(os.environ)
     except ValueError as exc:  # a BudgetError is one
         print(f"Error: {exc}", file=sys.stderr)
         sys.exit(2)

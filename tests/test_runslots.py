@@ -1,0 +1,52 @@
+"""Page runs take turns in a few slots (``app/runslots.py``)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dashboard.app import runslots
+
+
+def test_the_slot_count_comes_from_the_environment_and_a_bad_value_is_named():
+    assert runslots.slot_count({}) == runslots.DEFAULT_SLOTS
+    assert runslots.slot_count({runslots.SLOTS_ENV: "4"}) == 4
+    for bad in ("0", "-1", "two", "1.5"):
+        with pytest.raises(ValueError, match=runslots.SLOTS_ENV):
+            runslots.slot_count({runslots.SLOTS_ENV: bad})
+
+
+def test_a_run_waits_for_a_free_slot_and_a_fragment_inside_a_run_uses_the_runs(monkeypatch):
+    one = runslots._Slots(1)
+    monkeypatch.setattr(runslots, "_slots", lambda: one)
+    inside, release, second_in = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with runslots.run_slot(), runslots.run_slot():  # the fragment inside its page run
+            inside.set()
+            release.wait(timeout=30)
+
+    def second() -> None:
+        with runslots.run_slot():
+            second_in.set()
+
+    a = threading.Thread(target=first)
+    a.start()
+    assert inside.wait(timeout=30)  # not blocked by its own slot
+    b = threading.Thread(target=second)
+    b.start()
+    assert not second_in.wait(timeout=0.3)  # waits while the only slot is held
+    release.set()
+    assert second_in.wait(timeout=30)  # and runs once it is free
+    a.join(timeout=30)
+    b.join(timeout=30)
+    assert one.semaphore.acquire(blocking=False)  # every slot given back
+
+
+def test_a_run_that_raises_gives_its_slot_back(monkeypatch):
+    one = runslots._Slots(1)
+    monkeypatch.setattr(runslots, "_slots", lambda: one)
+    with pytest.raises(RuntimeError), runslots.run_slot():
+        raise RuntimeError("st.stop() or st.rerun() end a run this way")
+    assert one.semaphore.acquire(blocking=False)
