@@ -59,11 +59,17 @@ def size_of(value: Any) -> int:
     return sys.getsizeof(value)
 
 
+#: pandas 3 copies on write always; pandas 2 only when asked (``mode.copy_on_write``).
+_COPY_ON_WRITE = (
+    int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
+)
+
+
 def _handed_out(value: Any) -> Any:
     """What a session receives: frames as new shallow copies (copy-on-write keeps the
-    stored one intact), everything else as it is (immutable)."""
+    stored one intact; without it, deep copies), everything else as it is (immutable)."""
     if isinstance(value, (pd.DataFrame, pd.Series)):
-        return value.copy(deep=False)
+        return value.copy(deep=not _COPY_ON_WRITE)
     if isinstance(value, tuple):
         return tuple(_handed_out(v) for v in value)
     return value
@@ -128,7 +134,8 @@ class SharedCache:
                 self._store(key, made)
             finally:
                 with self._lock:
-                    self._making.pop(key, None)
+                    if self._making.get(key) is maker:
+                        del self._making[key]
         with self._lock:
             self._misses += 1
         return _handed_out(made)

@@ -50,3 +50,14 @@ def test_a_run_that_raises_gives_its_slot_back(monkeypatch):
     with pytest.raises(RuntimeError), runslots.run_slot():
         raise RuntimeError("st.stop() or st.rerun() end a run this way")
     assert one.semaphore.acquire(blocking=False)
+
+
+def test_a_run_gives_its_slot_back_for_a_long_wait_and_takes_one_after(monkeypatch):
+    one = runslots._Slots(1)
+    monkeypatch.setattr(runslots, "_slots", lambda: one)
+    with runslots.run_slot():
+        with runslots.released():
+            assert one.semaphore.acquire(blocking=False)  # another run may go meanwhile
+            one.semaphore.release()
+        assert not one.semaphore.acquire(blocking=False)  # held again
+    assert one.semaphore.acquire(blocking=False)

@@ -156,10 +156,13 @@ def listen_address() -> str | None:
 
     if not st.context.headers:
         return None
-    behind = os.environ.get(LISTEN_ENV)  # a worker of `serve --workers`: the proxy's address
-    if behind is not None:
+    own = str(st.get_option("server.address") or "")
+    # A worker of `serve --workers` (on loopback) takes its proxy's address as its own;
+    # the variable never makes a server on a public address pass for a local one.
+    behind = os.environ.get(LISTEN_ENV)
+    if behind is not None and not is_public_address(own):
         return behind
-    return str(st.get_option("server.address") or "")
+    return own
 
 
 def show_attribution(access: Access, dataset: object, sources: object = None) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from dashboard.app import runslots
 from dashboard.app.loaders import Dataset, context_refs, load_context
 from dashboard.app.mapview import reported_bounds
 from dashboard.app.safetext import md
@@ -231,7 +232,8 @@ def _file_buttons(
         current = made.get(fmt)
         missing = current is None or current.data is None
         if missing and slot.button(f"Make {short}", key=f"mk_{key}_{fmt}", help=f"Make the {name}"):
-            with st.spinner(f"Making the {name} of {what}…"):
+            # Seconds of drawing: the run gives its slot to other sessions' steps meanwhile.
+            with st.spinner(f"Making the {name} of {what}…"), runslots.released():
                 current = made[fmt] = make(fmt, name)
         if current is not None and current.data is not None:
             slot.download_button(

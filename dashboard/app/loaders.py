@@ -412,12 +412,15 @@ def _build_cached(
     from dashboard.pipeline import build, read_settings_from_json
 
     names = (events[0], tuple(a[0] for a in (*areas, *sources)))
-    key = hashlib.sha256(repr((events, areas, read, sources)).encode()).hexdigest()[:24]
     inputs = (events, *areas, *sources)
     on_disk = all(token[2] for token in inputs)
     # The copy on disk is keyed on the files' bytes (buildcache.disk_key), the table's and
     # boundaries' as much as the events'.
     disk_key = buildcache.disk_key([t[2] for t in inputs], read) if on_disk else None
+    # The dataset's key (what the page's caches, the shared view cache among them, are
+    # keyed on) holds the bytes' key too: a file rewritten with its size and time kept is
+    # another dataset.
+    key = hashlib.sha256(repr((events, areas, read, sources, disk_key)).encode()).hexdigest()[:24]
     if disk_key is not None:
         cached = buildcache.find_copy(Path(events[2]), disk_key)
         if cached is not None:

@@ -339,21 +339,48 @@ def render_map(
     if len(events) > n_placed:
         counts["events without a map position"] = len(events) - n_placed
     counts["control areas"] = len(areas)
-    legend = layers.legend_element(
-        controllers,
-        event_types,
-        as_of=view.as_of,
-        window_days=view.window,
-        counts=counts,
-        hexagons=hexagons.key if hexagons is not None else None,
-        palette=dataset.palette,
-        heat=S.LAYER_HEATMAP in view.layers and n_placed > 0,
-        notes=approximation_notes(areas),
-    )
+    hexagon_key = hexagons.key if hexagons is not None else None
+    heat = S.LAYER_HEATMAP in view.layers and n_placed > 0
+    notes = approximation_notes(areas)
     if place is not None:
         groups.append(place_group(*place))
-    groups.append(_group(legend, "Legend"))
-    groups.append(view_date_group(view.as_of))  # last: see its docstring
+    # The legend and the date are written once per view too: the key holds every input.
+    legend_key = (
+        dataset.key,
+        dataset.version,
+        tuple(controllers),
+        tuple(event_types),
+        view.as_of,
+        view.window,
+        tuple(counts.items()),
+        hexagon_key,
+        heat,
+        tuple(notes),
+    )
+    groups.append(
+        prerendered(
+            ("legend", legend_key),
+            len(groups),
+            lambda: _group(
+                layers.legend_element(
+                    controllers,
+                    event_types,
+                    as_of=view.as_of,
+                    window_days=view.window,
+                    counts=counts,
+                    hexagons=hexagon_key,
+                    palette=dataset.palette,
+                    heat=heat,
+                    notes=notes,
+                ),
+                "Legend",
+            ),
+        )
+    )
+    # Last: see its docstring.
+    groups.append(
+        prerendered(("view-date", view.as_of), len(groups), lambda: view_date_group(view.as_of))
+    )
     return st_folium(
         fmap,
         key=MAP_KEY,

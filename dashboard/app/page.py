@@ -42,8 +42,7 @@ _PAGE_CSS = """
 
 def main() -> None:
     """Draw the whole page (the entry script calls this on every run)."""
-    with runslots.run_slot():
-        _page()
+    _page()
     # Reached only by a run that drew the page (a stop or a rerun raises past it).
     gcpolicy.freeze_once()
 

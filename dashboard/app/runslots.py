@@ -1,5 +1,5 @@
-"""At most a few page runs compute at once in one server process; the others wait their
-turn without holding Python's interpreter lock.
+"""At most a few runs of the view (the fragment a slider step reruns) compute at once in
+one server process; the others wait their turn without holding Python's interpreter lock.
 
 Streamlit runs each session's script in a thread of its own. Forty sessions stepping the
 slider at once were forty threads taking turns on one interpreter lock: each step cost
@@ -8,6 +8,7 @@ the health check) waited seconds for its turn. With a few slots, the runs that w
 nothing, the views they ask for are often made by then (the shared view cache), and the
 event loop stays responsive.
 
+A run gives its slot back while it waits on a database or draws an export (:func:`released`).
 ``CONFLICTMAP_RUN_SLOTS`` sets how many runs compute at once (2 unless set; at least 1). A
 run waits at most :data:`WAIT_S` seconds for a slot, then goes ahead anyway: an overloaded
 server slows down, it never stops.
@@ -59,9 +60,26 @@ def _slots() -> _Slots:
 
 
 @contextmanager
+def released() -> Iterator[None]:
+    """Give the current run's slot back for a long wait or a long job (a database query, an
+    export's drawing), so other sessions' steps go on meanwhile; take one again after."""
+    slots = _slots()
+    if not getattr(slots.held, "yes", False):
+        yield
+        return
+    slots.held.yes = False
+    slots.semaphore.release()
+    try:
+        yield
+    finally:
+        slots.semaphore.acquire(timeout=WAIT_S)
+        slots.held.yes = True
+
+
+@contextmanager
 def run_slot() -> Iterator[None]:
-    """Hold one of the process's slots while the block runs: a whole page run, or a
-    fragment's rerun (a fragment run inside a page run uses the page's slot)."""
+    """Hold one of the process's slots while the block runs (a block inside another in the
+    same thread uses the outer one's slot)."""
     slots = _slots()
     if getattr(slots.held, "yes", False):
         yield

@@ -133,6 +133,7 @@ def serve(
     env = dict(os.environ)
     # Only this flag opens a public server without access control, never an inherited value.
     env.pop(access.INSECURE_ENV, None)
+    env.pop(access.LISTEN_ENV, None)  # set only for the workers of --workers, never inherited
     if insecure_public:
         env[access.INSECURE_ENV] = "1"
     db_url = db_url or os.environ.get("DASHBOARD_DB", "").strip() or None

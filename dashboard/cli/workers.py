@@ -52,9 +52,13 @@ def worker_env(env: Mapping[str, str], *, address: str, policy: Any) -> tuple[di
 
 
 def _healthy(port: int) -> bool:
+    """Whether the worker answers HTTP (any answer: under a base URL path its health check
+    is not at the root)."""
     try:
-        with urllib.request.urlopen(f"http://{_LOOPBACK}:{port}/_stcore/health", timeout=5) as r:
-            return bool(r.status == 200)
+        with urllib.request.urlopen(f"http://{_LOOPBACK}:{port}/_stcore/health", timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True
     except (urllib.error.URLError, OSError):
         return False
 
@@ -94,6 +98,25 @@ def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+async def _serve_while_alive(
+    proxy: Any, address: str, port: int, processes: Sequence[subprocess.Popen[bytes]]
+) -> int:
+    """Proxy until a worker stops; which one did."""
+    serving = asyncio.create_task(proxy.serve(address, port))
+    try:
+        while True:
+            await asyncio.sleep(1.0)
+            if serving.done():
+                serving.result()  # listening failed: raise its error
+            for i, process in enumerate(processes):
+                if process.poll() is not None:
+                    return i
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -125,9 +148,14 @@ def serve_workers(
         click.echo(f"Dashboard on http://{address}:{port}, {n} workers (Ctrl+C to stop)")
         sys.stdout.flush()
         try:
-            asyncio.run(proxy.serve(address, port))
+            stopped = asyncio.run(_serve_while_alive(proxy, address, port, processes))
         except OSError as exc:
             raise CliError(f"cannot listen on {address}:{port} ({exc.strerror or exc})") from None
+        raise CliError(
+            f"worker {stopped + 1} of {n} stopped (exit code {processes[stopped].returncode}; "
+            "its messages are above): the others are stopped too, so a service manager "
+            "restarts the whole server"
+        )
     except KeyboardInterrupt:
         pass
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -56,7 +57,7 @@ def two_workers(artifacts) -> Iterator[Served]:
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, process, deadline_s=240)
+        wait_healthy(f"{url}/_stcore/health", process, deadline_s=240)
         yield Served(url, process)
     finally:
         try:
@@ -128,3 +129,43 @@ def test_the_page_works_in_a_browser_through_the_proxy(page, two_workers):
     assert state["points"] > 0 and state["polygons"] > 0
     assert page.context.cookies() and any(c["name"] == COOKIE for c in page.context.cookies())
     assert page.page_errors == []
+
+
+def test_a_worker_that_dies_stops_the_server_with_a_message(artifacts):
+    """A dead worker is not left behind a proxy that goes on answering for it: the command
+    stops the others and exits, so a service manager restarts the whole server."""
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CONFLICTMAP_") and k != "DASHBOARD_PASSWORD"
+    }
+    env["CONFLICTMAP_CACHE_DIR"] = str(artifacts / "build-cache")
+    log_path = artifacts / "server-workers-dying.log"
+    command = [
+        sys.executable,
+        "-m",
+        "dashboard",
+        "serve",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+    ]
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", process, deadline_s=240)
+            workers = psutil.Process(process.pid).children()
+            assert len(workers) == 2
+            workers[1].kill()
+            assert process.wait(timeout=120) == 2
+        finally:
+            if process.poll() is None:
+                stop(process)
+    said = log_path.read_text(encoding="utf-8")
+    assert re.search(r"worker [12] of 2 stopped", said) and "Traceback" not in said
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == []
