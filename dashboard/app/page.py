@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -104,14 +105,15 @@ def _page() -> None:
 
 def _view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> None:
     """The view fragment: :func:`view.render` in one of the process's run slots (its reruns
-    do not pass through :func:`main`)."""
-    with runslots.run_slot():
+    do not pass through :func:`main`). A database's view waits on the database, not on
+    this process: it takes no slot."""
+    with runslots.run_slot() if ds.store is None else contextlib.nullcontext():
         view.render(ds, prepared, slots)
 
 
 def _playing_view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> None:
     """The view while playing: :func:`_view` under a fragment id of its own."""
-    with runslots.run_slot():
+    with runslots.run_slot() if ds.store is None else contextlib.nullcontext():
         view.render(ds, prepared, slots)
 
 

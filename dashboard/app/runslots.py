@@ -8,7 +8,8 @@ the health check) waited seconds for its turn. With a few slots, the runs that w
 nothing, the views they ask for are often made by then (the shared view cache), and the
 event loop stays responsive.
 
-A run gives its slot back while it waits on a database or draws an export (:func:`released`).
+A run gives its slot back while it draws an export (:func:`released`); a view of a database
+takes none (its steps wait on the database, not on this process).
 ``CONFLICTMAP_RUN_SLOTS`` sets how many runs compute at once (2 unless set; at least 1). A
 run waits at most :data:`WAIT_S` seconds for a slot, then goes ahead anyway: an overloaded
 server slows down, it never stops.
@@ -61,8 +62,8 @@ def _slots() -> _Slots:
 
 @contextmanager
 def released() -> Iterator[None]:
-    """Give the current run's slot back for a long wait or a long job (a database query, an
-    export's drawing), so other sessions' steps go on meanwhile; take one again after."""
+    """Give the current run's slot back for a long job (an export's drawing), so other
+    sessions' steps go on meanwhile; take one again after."""
     slots = _slots()
     if not getattr(slots.held, "yes", False):
         yield

@@ -19,7 +19,7 @@ import streamlit as st
 
 from dashboard import schema
 from dashboard import viewstate as S
-from dashboard.app import historypanel, mapview, placesearch, runslots
+from dashboard.app import historypanel, mapview, placesearch
 from dashboard.app import session as K
 from dashboard.app.exportbuttons import export_buttons
 from dashboard.app.loaders import Dataset
@@ -268,17 +268,16 @@ def _from_store(
     try:
         if ds.store.token() != ds.store_token:  # loaded meanwhile (by any process): reload
             st.rerun()
-        with runslots.released():  # the database's time, not this process's CPU
-            got = ds.store.view(
-                view.as_of,
-                view.window,
-                view.filters,
-                mapview.map_bbox(view),
-                # without the events layer only the heat map (if any) draws them: aggregated
-                aggregate=None if auto else (view.points == "hexagons" or not events_layer),
-                points_max=POINTS_MAX,
-                table_rows=TABLE_MAX_ROWS,
-            )
+        got = ds.store.view(
+            view.as_of,
+            view.window,
+            view.filters,
+            mapview.map_bbox(view),
+            # without the events layer only the heat map (if any) draws them: aggregated
+            aggregate=None if auto else (view.points == "hexagons" or not events_layer),
+            points_max=POINTS_MAX,
+            table_rows=TABLE_MAX_ROWS,
+        )
     except DatabaseError as exc:
         st.warning(
             f"{md(exc, limit=300)}. The map shows the control areas without events; the next "
