@@ -4,6 +4,7 @@ response heads as they are passed on (``serveproxy.py``)."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,29 @@ def test_only_a_websocket_handshake_keeps_its_connection():
     assert is_websocket_upgrade(UPGRADE)
 
 
+def _in_own_loop(coroutine: Any) -> Any:
+    """Run ``coroutine`` in a thread of its own with its own event loop (the suite's
+    browser tests leave one running in the main thread)."""
+    import asyncio
+    import threading
+
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            out["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the exchange did not end"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 async def _exchange(requests: bytes, answers: list[bytes]) -> tuple[list[bytes], bytes]:
     """Send ``requests`` through a proxy to one fake worker that answers ``answers`` (then
     closes); the heads the worker received, and everything the client received."""
@@ -113,7 +137,6 @@ async def _exchange(requests: bytes, answers: list[bytes]) -> tuple[list[bytes],
 
 
 def test_a_client_cannot_send_a_second_request_past_the_proxy_on_one_connection():
-    import asyncio
 
     first = b"GET /_stcore/health HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\n\r\n"
     second = (
@@ -121,30 +144,27 @@ def test_a_client_cannot_send_a_second_request_past_the_proxy_on_one_connection(
         b"Connection: Upgrade\r\nX-Forwarded-For: 9.9.9.9\r\n\r\n"
     )
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-    received, got = asyncio.run(_exchange(first + second, [answer]))
+    received, got = _in_own_loop(_exchange(first + second, [answer]))
     assert len(received) == 1  # the second head never reached the worker
     assert b"X-Forwarded-For: 127.0.0.1" in received[0] and b"9.9.9.9" not in received[0]
     assert got.startswith(b"HTTP/1.1 200 OK") and got.endswith(b"ok")
 
 
 def test_the_cookie_goes_on_the_final_answer_not_on_100_continue():
-    import asyncio
 
     put = (
         b"PUT /_stcore/upload_file/s/f HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
         b"Expect: 100-continue\r\n\r\nab"
     )
     answers = [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 204 No Content\r\n\r\n"]
-    _received, got = asyncio.run(_exchange(put, answers))
+    _received, got = _in_own_loop(_exchange(put, answers))
     interim, _, final = got.partition(b"\r\n\r\n")
     assert interim == b"HTTP/1.1 100 Continue" and COOKIE.encode() not in interim
     assert final.startswith(b"HTTP/1.1 204") and f"{COOKIE}=0".encode() in final
 
 
 def test_a_bad_head_is_refused_before_any_worker_sees_it():
-    import asyncio
-
-    received, got = asyncio.run(
+    received, got = _in_own_loop(
         _exchange(b"GET / HTTP/1.1\r\nHost: a\nX-Forwarded-For: 1.2.3.4\r\n\r\n", [b""])
     )
     assert received == [] and got.startswith(b"HTTP/1.1 400")

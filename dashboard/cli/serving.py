@@ -164,7 +164,14 @@ def serve(
         from dashboard.cli.workers import serve_workers
 
         extra = command[len(streamlit_command(port=port, address=address)) :]
-        serve_workers(workers, env, address=address, port=port, extra_args=extra, policy=policy)
+        serve_workers(
+            workers,
+            env,
+            address=address,
+            port=port,
+            command_for=lambda p, a: [*streamlit_command(port=p, address=a), *extra],
+            policy=policy,
+        )
         return
     click.echo(f"Dashboard on http://{address}:{port} (Ctrl+C to stop)", nl=True)
     sys.stdout.flush()

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -127,11 +127,11 @@ def serve_workers(
     *,
     address: str,
     port: int,
-    extra_args: Sequence[str],
+    command_for: Callable[[int, str], list[str]],
     policy: Any,
 ) -> None:
-    """Start ``n`` workers, then proxy ``address:port`` to them until stopped."""
-    from dashboard.cli.serving import streamlit_command
+    """Start ``n`` workers (``command_for(port, address)``: a worker's command line), then
+    proxy ``address:port`` to them until stopped."""
     from dashboard.serveproxy import StickyProxy
 
     ports = [_free_port() for _ in range(n)]
@@ -141,7 +141,7 @@ def serve_workers(
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         for worker_port in ports:
-            command = [*streamlit_command(port=worker_port, address=_LOOPBACK), *extra_args]
+            command = command_for(worker_port, _LOOPBACK)
             processes.append(subprocess.Popen(command, env=child_env))
         _wait_started(processes, ports)
         proxy = StickyProxy([(_LOOPBACK, p) for p in ports], trust_forwarded=outer)

@@ -32,28 +32,28 @@ class Served:
     process: subprocess.Popen
 
 
-@pytest.fixture(scope="module")
-def two_workers(artifacts) -> Iterator[Served]:
-    port = free_port()
+def _env(artifacts) -> dict[str, str]:
+    """The environment of a test server: no developer's data, password or cache."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("CONFLICTMAP_") and k != "DASHBOARD_PASSWORD"
     }
     env["CONFLICTMAP_CACHE_DIR"] = str(artifacts / "build-cache")
+    return env
+
+
+def _command(port: int) -> list[str]:
+    return [sys.executable, "-m", "dashboard", "serve", "--workers", "2", "--port", str(port),
+            "--address", "127.0.0.1"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def two_workers(artifacts) -> Iterator[Served]:
+    port = free_port()
+    env = _env(artifacts)
     log = (artifacts / "server-workers.log").open("w", encoding="utf-8")
-    command = [
-        sys.executable,
-        "-m",
-        "dashboard",
-        "serve",
-        "--workers",
-        "2",
-        "--port",
-        str(port),
-        "--address",
-        "127.0.0.1",
-    ]
+    command = _command(port)
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -135,25 +135,9 @@ def test_a_worker_that_dies_stops_the_server_with_a_message(artifacts):
     """A dead worker is not left behind a proxy that goes on answering for it: the command
     stops the others and exits, so a service manager restarts the whole server."""
     port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CONFLICTMAP_") and k != "DASHBOARD_PASSWORD"
-    }
-    env["CONFLICTMAP_CACHE_DIR"] = str(artifacts / "build-cache")
+    env = _env(artifacts)
     log_path = artifacts / "server-workers-dying.log"
-    command = [
-        sys.executable,
-        "-m",
-        "dashboard",
-        "serve",
-        "--workers",
-        "2",
-        "--port",
-        str(port),
-        "--address",
-        "127.0.0.1",
-    ]
+    command = _command(port)
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
