@@ -65,7 +65,7 @@ for _folder in (ROOT / "tests", ROOT / "tests" / "browser"):
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
-from loadclient import WEEK_US, LoadSession, open_sessions  # noqa: E402
+from loadclient import LoadSession, open_sessions, step_all  # noqa: E402
 from procs import free_port, stop, wait_healthy  # noqa: E402
 
 from dashboard.cli.serving import streamlit_command  # noqa: E402
@@ -216,43 +216,15 @@ def _rss_mb(process: psutil.Process) -> float:
 
 def _stepping(sessions: list[LoadSession], steps: int, timeout: float) -> dict[str, Any]:
     """Every session steps ``steps`` times, all at once: step times, bytes, drops."""
-    times: list[float] = []
-    nbytes: list[int] = []
-    wire: list[int] = []
-    no_map = [0]
-    dropped: list[str] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(sessions))
-
-    def one(s: LoadSession) -> None:
-        widget_id, value, low, fragment_id = s.slider()
-        barrier.wait()
-        try:
-            for _ in range(steps):
-                value = max(low, value - WEEK_US)
-                done = s.step(widget_id, value, fragment_id, timeout)
-                with lock:
-                    times.append(done.seconds)
-                    nbytes.append(done.received)
-                    wire.append(done.wire)
-                    no_map[0] += not done.map_sent
-        except Exception as exc:  # noqa: BLE001 - a dropped session is a figure
-            with lock:
-                dropped.append(repr(exc))
-
-    threads = [threading.Thread(target=one, args=(s,)) for s in sessions]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got = step_all(sessions, steps, timeout)
+    done = [step for session in got.steps.values() for _, step in session]
     return {
-        "times": times,
-        "bytes": nbytes,
-        "wire": wire,
-        "no_map": no_map[0],
-        "dropped": dropped,
-        "wall_s": time.perf_counter() - t0,
+        "times": [d.seconds for d in done],
+        "bytes": [d.received for d in done],
+        "wire": [d.wire for d in done],
+        "no_map": sum(not d.map_sent for d in done),
+        "dropped": got.failed,
+        "wall_s": got.wall_s,
     }
 
 

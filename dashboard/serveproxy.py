@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,11 +72,10 @@ class StickyProxy:
             return named, False
         return self._least_busy(), True
 
-    def _least_busy(self, avoid: int | None = None) -> int:
+    def _least_busy(self) -> int:
         order = [(i + self._turn) % len(self._pool) for i in range(len(self._pool))]
         self._turn += 1  # ties go round
-        candidates = [i for i in order if i != avoid] or order
-        return min(candidates, key=lambda i: self._pool[i].active)
+        return min(order, key=lambda i: self._pool[i].active)
 
     # --- a connection -----------------------------------------------------------------
 
@@ -98,7 +96,9 @@ class StickyProxy:
             # did not (a header it never saw, a connection kept open behind its back).
             await _refuse(writer, 400, "Bad Request")
             return
-        if not is_websocket_upgrade(head) and body_length(head) is None:
+        upgrade = is_websocket_upgrade(head)
+        length = 0 if upgrade else body_length(head)
+        if length is None:
             # A body without a length (chunked): its end, and so where a second request
             # would start, is not known here. Browsers send lengths.
             await _refuse(writer, 411, "Length Required")
@@ -110,7 +110,6 @@ class StickyProxy:
             return
         chosen, (up_reader, up_writer) = connected
         tell = tell or chosen != index
-        upgrade = is_websocket_upgrade(head)
         backend = self._pool[chosen]
         backend.active += 1
         tasks: list[asyncio.Task[None]] = []
@@ -118,7 +117,7 @@ class StickyProxy:
             up_writer.write(rewrite_request(head, client, trust_forwarded=self.trust_forwarded))
             await up_writer.drain()
             if not upgrade:  # the request's body (an upload) follows its head, and no more
-                tasks.append(asyncio.create_task(_copy(reader, up_writer, body_length(head))))
+                tasks.append(asyncio.create_task(_copy(reader, up_writer, length)))
             # Interim answers (100 Continue) go through as they are; the cookie goes on
             # the final answer's head.
             while True:
@@ -193,10 +192,7 @@ class StickyProxy:
 
 def cookie_worker(head: bytes, n: int) -> int | None:
     """The worker a request's cookie names, when it names one of ``n``."""
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() != b"cookie":
-            continue
+    for value in _header(head, b"cookie"):
         for part in value.split(b";"):
             key, _, text = part.strip().partition(b"=")
             if key == COOKIE.encode() and text.isdigit() and int(text) < n:
@@ -246,9 +242,6 @@ def response_status(head: bytes) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-_HOP = re.compile(rb"^(connection|x-forwarded-for)\s*:", re.IGNORECASE)
-
-
 def rewrite_request(head: bytes, client: str, *, trust_forwarded: bool = False) -> bytes:
     """The request head as the worker gets it: a plain request on a connection of its own,
     a websocket upgrade as it is; the client's address in ``X-Forwarded-For`` unless an
@@ -257,10 +250,10 @@ def rewrite_request(head: bytes, client: str, *, trust_forwarded: bool = False) 
     upgrade = is_websocket_upgrade(head)
     kept = [lines[0]]
     for line in lines[1:]:
-        if _HOP.match(line):
-            name = line.partition(b":")[0].strip().lower()
-            if name == b"connection" and upgrade or name == b"x-forwarded-for" and trust_forwarded:
-                kept.append(line)
+        name = line.partition(b":")[0].strip().lower()
+        if name == b"connection" and not upgrade:
+            continue
+        if name == b"x-forwarded-for" and not trust_forwarded:
             continue
         kept.append(line)
     if not upgrade:
@@ -276,9 +269,9 @@ def with_cookie(head: bytes, index: int) -> bytes:
     return head[:-4] + b"\r\n" + cookie + b"\r\n\r\n"
 
 
-async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, n: int | None) -> None:
+async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter, n: int) -> None:
     """Exactly ``n`` bytes from ``source`` to ``sink`` (what follows is never passed on)."""
-    left = n or 0
+    left = n
     with contextlib.suppress(ConnectionError, asyncio.CancelledError, asyncio.IncompleteReadError):
         while left > 0:
             data = await source.read(min(left, _BUFFER))

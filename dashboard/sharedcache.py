@@ -123,10 +123,8 @@ class SharedCache:
         with self._lock:
             maker = self._making.setdefault(key, threading.Lock())
         with maker:
-            found, value = self._lookup(key, count=False)
+            found, value = self._lookup(key)  # made meanwhile by the session it waited for
             if found:
-                with self._lock:
-                    self._hits += 1
                 return value
             try:
                 made = make()
@@ -140,14 +138,13 @@ class SharedCache:
             self._misses += 1
         return _handed_out(made)
 
-    def _lookup(self, key: Hashable, *, count: bool = True) -> tuple[bool, Any]:
+    def _lookup(self, key: Hashable) -> tuple[bool, Any]:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return False, None
             self._entries.move_to_end(key)
-            if count:
-                self._hits += 1
+            self._hits += 1
             return True, _handed_out(entry[0])
 
     def _store(self, key: Hashable, value: Any) -> None:

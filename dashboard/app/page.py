@@ -113,8 +113,7 @@ def _view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> Non
 
 def _playing_view(ds: Dataset, prepared: view.Prepared, slots: Mapping[str, Any]) -> None:
     """The view while playing: :func:`_view` under a fragment id of its own."""
-    with runslots.run_slot() if ds.store is None else contextlib.nullcontext():
-        view.render(ds, prepared, slots)
+    _view(ds, prepared, slots)
 
 
 def _db_dataset(url: str) -> Dataset:

@@ -20,7 +20,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 from streamlit_folium import generate_leaflet_string, get_full_id
 
-from dashboard.app.viewcache import shared_cache
+from dashboard.app.viewcache import through_cache
 
 #: A group's script, its script and style links, and (name, overlay, control, show).
 Rendered = tuple[
@@ -83,5 +83,6 @@ def prerendered(
     key, the group itself."""
     if key is None:
         return make()
-    rendered = shared_cache().get(("map-group", key, idx), lambda: render_group(make(), idx))
-    return PrerenderedGroup(rendered)
+    return PrerenderedGroup(
+        through_cache(("map-group", key, idx), lambda: render_group(make(), idx))
+    )

@@ -8,10 +8,10 @@ see ``mapview.py``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from dashboard.app.loaders import Dataset
 from dashboard.app.playbutton import play_button, read_press
 from dashboard.app.safetext import TABLE_CELL_MAX_CHARS, blank_missing, cap_cells, md
 from dashboard.app.timeline import PICK, timeline_chart
-from dashboard.app.viewcache import shared_cache
+from dashboard.app.viewcache import through_cache
 from dashboard.areas import areas_at
 from dashboard.tableexport import to_csv_bytes, to_geojson_bytes
 from dashboard.timewindow import (
@@ -45,7 +45,6 @@ from dashboard.timewindow import (
 if TYPE_CHECKING:
     from dashboard.store import WindowCounts
 
-T = TypeVar("T")
 K_NEED_APP_RERUN = "need_app_rerun"
 #: The events table shows at most this many rows (the most recent of the window): every
 #: row is sent to the browser on every step; the downloads always hold all of them.
@@ -557,8 +556,8 @@ def _timeline(
     else:
         st.text("No events pass the filters.")
     st.caption("Controllers in the window")
-    cells = _shared(
-        ("controllers", view_key),
+    cells = through_cache(
+        view_key and ("controllers", view_key),
         lambda: blank_missing(
             cap_cells(controller_summary(shown) if in_store is None else in_store.controllers)[0]
         ),
@@ -581,13 +580,6 @@ def _timeline(
             ),
         },
     )
-
-
-def _shared(key: tuple[str, tuple[Any, ...] | None], make: Callable[[], T]) -> T:
-    """``make()``, through the process's shared cache when the view has a key."""
-    if key[1] is None:
-        return make()
-    return shared_cache().get(key, make)
 
 
 def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -631,8 +623,9 @@ def _event_table(
         extra = "" if store_ds is None else f"; the downloads hold {whole}"
         st.caption(f"{what} ({len(shown):,}{where}); click a column header to sort{extra}")
     # Cut on the page only: the downloads below are made from `table`, every character kept.
-    cells, cut = _shared(
-        ("events-table", view_key), lambda: cap_cells(blank_missing(_plain_text(listed)))
+    cells, cut = through_cache(
+        view_key and ("events-table", view_key),
+        lambda: cap_cells(blank_missing(_plain_text(listed))),
     )
     if cut:
         st.caption(

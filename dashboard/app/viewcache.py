@@ -6,13 +6,15 @@ Its budget is ``CONFLICTMAP_VIEW_CACHE_MB`` megabytes (256 unless set; 0 keeps n
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
+from typing import TypeVar
 
 import streamlit as st
 
 from dashboard.sharedcache import DEFAULT_BUDGET_BYTES, SharedCache
 
 BUDGET_ENV = "CONFLICTMAP_VIEW_CACHE_MB"
+T = TypeVar("T")
 
 
 def budget_bytes(environ: Mapping[str, str] = os.environ) -> int:
@@ -43,3 +45,12 @@ def budget_bytes(environ: Mapping[str, str] = os.environ) -> int:
 def shared_cache() -> SharedCache:
     """The one cache of this server process."""
     return SharedCache(budget_bytes())
+
+
+def through_cache(key: Hashable | None, make: Callable[[], T]) -> T:
+    """``make()``, made once and shared when ``key`` names everything it derives from (the
+    data version first); made each time when the key is None (a database's view, whose
+    rows also depend on the map's extent)."""
+    if key is None:
+        return make()
+    return shared_cache().get(key, make)

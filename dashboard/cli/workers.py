@@ -14,12 +14,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from dashboard import access
 from dashboard.cli.common import CliError
+
+if TYPE_CHECKING:  # the proxy loads when the command runs
+    from dashboard.serveproxy import StickyProxy
 
 #: How long a worker may take to answer its health check after it starts.
 START_TIMEOUT_S = 180.0
@@ -32,7 +35,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def worker_env(env: Mapping[str, str], *, address: str, policy: Any) -> tuple[dict[str, str], bool]:
+def worker_env(
+    env: Mapping[str, str], *, address: str, policy: access.Policy
+) -> tuple[dict[str, str], bool]:
     """The workers' environment, and whether the proxy passes an outer proxy's
     ``X-Forwarded-For`` through.
 
@@ -45,7 +50,7 @@ def worker_env(env: Mapping[str, str], *, address: str, policy: Any) -> tuple[di
     out = dict(env)
     out.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_hex(32))
     out[access.LISTEN_ENV] = address
-    outer = bool(getattr(policy, "address_header", None))
+    outer = bool(policy.address_header)
     if not outer:
         out[access.ADDRESS_HEADER_ENV] = "X-Forwarded-For"
     return out, outer
@@ -99,7 +104,7 @@ def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
 
 
 async def _serve_while_alive(
-    proxy: Any, address: str, port: int, processes: Sequence[subprocess.Popen[bytes]]
+    proxy: StickyProxy, address: str, port: int, processes: Sequence[subprocess.Popen[bytes]]
 ) -> int:
     """Proxy until a worker stops; which one did."""
     serving = asyncio.create_task(proxy.serve(address, port))
@@ -128,7 +133,7 @@ def serve_workers(
     address: str,
     port: int,
     command_for: Callable[[int, str], list[str]],
-    policy: Any,
+    policy: access.Policy,
 ) -> None:
     """Start ``n`` workers (``command_for(port, address)``: a worker's command line), then
     proxy ``address:port`` to them until stopped."""

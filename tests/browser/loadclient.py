@@ -13,6 +13,7 @@ import datetime as dt
 import re
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import stclient
@@ -184,3 +185,42 @@ def open_sessions(
                 s.close()
         raise RuntimeError(f"{len(errors)} of {n} sessions did not open: {errors[0]!r}")
     return [s for s in sessions if s is not None]
+
+
+@dataclass
+class Stepped:
+    """What :func:`step_all` saw: per session, (date asked, step) in order; the sessions
+    that failed (one line each); the seconds from the first step to the last answer."""
+
+    steps: dict[int, list[tuple[dt.date, StepResult]]]
+    failed: list[str]
+    wall_s: float
+
+
+def step_all(sessions: list[LoadSession], steps: int, timeout: float) -> Stepped:
+    """Every session steps the slider back a week ``steps`` times (never before its first
+    date), all sessions at once; a session that fails stops there and is listed."""
+    out = Stepped({i: [] for i in range(len(sessions))}, [], 0.0)
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(sessions))
+
+    def one(i: int, s: LoadSession) -> None:
+        widget_id, value, low, fragment_id = s.slider()
+        barrier.wait()
+        try:
+            for _ in range(steps):
+                value = max(low, value - WEEK_US)
+                done = s.step(widget_id, value, fragment_id, timeout)
+                out.steps[i].append((slider_date(value), done))
+        except Exception as exc:  # noqa: BLE001 - a dropped session is what is measured
+            with lock:
+                out.failed.append(f"session {i}: {exc!r}")
+
+    threads = [threading.Thread(target=one, args=(i, s)) for i, s in enumerate(sessions)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.wall_s = time.perf_counter() - t0
+    return out

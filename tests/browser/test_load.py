@@ -12,11 +12,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import threading
 import urllib.request
 
 import pytest
-from loadclient import DAY_US, WEEK_US, LoadSession, open_sessions, slider_date
+from loadclient import DAY_US, open_sessions, step_all
 
 pytestmark = pytest.mark.browser
 
@@ -65,32 +64,6 @@ def _upload() -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _step_all(sessions: list[LoadSession], steps: int) -> dict[int, list]:
-    """Every session steps back a week ``steps`` times, all at once; what each received."""
-    results: dict[int, list] = {i: [] for i in range(len(sessions))}
-    errors: list[str] = []
-    barrier = threading.Barrier(len(sessions))
-
-    def one(i: int, s: LoadSession) -> None:
-        widget_id, value, low, fragment_id = s.slider()
-        barrier.wait()
-        try:
-            for _ in range(steps):
-                value = max(low, value - WEEK_US)
-                done = s.step(widget_id, value, fragment_id, STEP_TIMEOUT_S)
-                results[i].append((slider_date(value), done))
-        except Exception as exc:  # noqa: BLE001 - a dropped session fails the test below
-            errors.append(f"session {i}: {exc!r}")
-
-    threads = [threading.Thread(target=one, args=(i, s)) for i, s in enumerate(sessions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [], errors
-    return results
-
-
 def test_sessions_stepping_at_once_each_get_their_own_view_and_data(bundled_server):
     # Two views shared by pairs of sessions (the cache's case), one session alone, and one
     # session on its own uploaded events.
@@ -103,7 +76,9 @@ def test_sessions_stepping_at_once_each_get_their_own_view_and_data(bundled_serv
     try:
         uploader.choose_file(EVENTS_LABEL, "own.csv", _upload())
         assert "Events now from own.csv" in uploader.text()
-        results = _step_all(sessions, STEPS)
+        stepped = step_all(sessions, STEPS, STEP_TIMEOUT_S)
+        assert stepped.failed == [], stepped.failed
+        results = stepped.steps
         for i, steps in results.items():
             assert len(steps) == STEPS, f"session {i} was dropped"
             # The uploader's slider ends with its own data (2017-10-26).

@@ -10,14 +10,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psutil
 import pytest
 from browser_helpers import REPO, open_app
-from loadclient import WEEK_US, open_sessions, slider_date
+from loadclient import open_sessions, step_all
 from procs import free_port, stop, wait_healthy
 from test_load import EVENTS_LABEL, MARKER, STEP_TIMEOUT_S, _upload
 
@@ -77,27 +76,10 @@ def test_sessions_spread_over_the_workers_and_step_without_drops(two_workers):
     sessions = open_sessions(two_workers.url, 4, STEP_TIMEOUT_S, queries)
     try:
         assert {s.cookies.get(COOKIE) for s in sessions} == {"0", "1"}
-        errors: list[str] = []
-        dates: dict[int, list] = {i: [] for i in range(len(sessions))}
-
-        def one(i: int) -> None:
-            widget_id, value, low, fragment_id = sessions[i].slider()
-            try:
-                for _ in range(3):
-                    value = max(low, value - WEEK_US)
-                    done = sessions[i].step(widget_id, value, fragment_id, STEP_TIMEOUT_S)
-                    dates[i].append((slider_date(value), done.map_date))
-            except Exception as exc:  # noqa: BLE001 - failed below
-                errors.append(f"session {i}: {exc!r}")
-
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(sessions))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-        for steps in dates.values():
-            assert len(steps) == 3 and all(asked == drawn for asked, drawn in steps)
+        stepped = step_all(sessions, 3, STEP_TIMEOUT_S)
+        assert stepped.failed == []
+        for steps in stepped.steps.values():
+            assert len(steps) == 3 and all(asked == done.map_date for asked, done in steps)
     finally:
         for s in sessions:
             s.close()
