@@ -61,3 +61,29 @@ def test_a_run_gives_its_slot_back_for_a_long_wait_and_takes_one_after(monkeypat
             one.semaphore.release()
         assert not one.semaphore.acquire(blocking=False)  # held again
     assert one.semaphore.acquire(blocking=False)
+
+
+def test_a_run_that_got_no_slot_back_gives_none_back(monkeypatch):
+    """After a long job the run waits for a slot again; when the wait ends without one, it
+    finishes without one and returns none (returning one it did not hold would let a third
+    run in beside the two slots, or fail outright)."""
+    one = runslots._Slots(1)
+    monkeypatch.setattr(runslots, "_slots", lambda: one)
+    monkeypatch.setattr(runslots, "WAIT_S", 0.05)
+    taken, give_back = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with runslots.run_slot():
+            taken.set()
+            give_back.wait(timeout=30)
+
+    thread = threading.Thread(target=other)
+    with runslots.run_slot():
+        with runslots.released():
+            thread.start()
+            assert taken.wait(timeout=30)  # another run took the slot meanwhile
+        assert not one.holding()  # the wait for it ended without it
+    give_back.set()
+    thread.join(timeout=30)
+    assert one.semaphore.acquire(blocking=False)  # exactly one slot, free
+    assert not one.semaphore.acquire(blocking=False)

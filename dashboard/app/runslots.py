@@ -52,7 +52,15 @@ def slot_count(environ: Mapping[str, str] = os.environ) -> int:
 class _Slots:
     def __init__(self, n: int) -> None:
         self.semaphore = threading.BoundedSemaphore(n)
-        self.held = threading.local()  # per thread: whether it holds one already
+        # Per thread: whether it is inside a run's block, and whether it holds a slot now
+        # (not always both: a wait for a slot may end without one).
+        self.state = threading.local()
+
+    def inside(self) -> bool:
+        return bool(getattr(self.state, "inside", False))
+
+    def holding(self) -> bool:
+        return bool(getattr(self.state, "holding", False))
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,16 +73,15 @@ def released() -> Iterator[None]:
     """Give the current run's slot back for a long job (an export's drawing), so other
     sessions' steps go on meanwhile; take one again after."""
     slots = _slots()
-    if not getattr(slots.held, "yes", False):
+    if not slots.holding():
         yield
         return
-    slots.held.yes = False
+    slots.state.holding = False
     slots.semaphore.release()
     try:
         yield
     finally:
-        slots.semaphore.acquire(timeout=WAIT_S)
-        slots.held.yes = True
+        slots.state.holding = slots.semaphore.acquire(timeout=WAIT_S)
 
 
 @contextmanager
@@ -82,14 +89,15 @@ def run_slot() -> Iterator[None]:
     """Hold one of the process's slots while the block runs (a block inside another in the
     same thread uses the outer one's slot)."""
     slots = _slots()
-    if getattr(slots.held, "yes", False):
+    if slots.inside():
         yield
         return
-    got = slots.semaphore.acquire(timeout=WAIT_S)
-    slots.held.yes = True
+    slots.state.inside = True
+    slots.state.holding = slots.semaphore.acquire(timeout=WAIT_S)
     try:
         yield
     finally:
-        slots.held.yes = False
-        if got:
+        if slots.holding():
             slots.semaphore.release()
+        slots.state.holding = False
+        slots.state.inside = False
