@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -424,3 +425,133 @@ def test_areas_keep_their_provenance_and_an_older_store_gains_the_columns(empty_
     first = areas[schema.AREA_PROVENANCE].iloc[0]
     assert first == bundled.areas[schema.AREA_PROVENANCE].iloc[0]
     assert first.startswith("control_areas.geojson feature ")
+
+
+def _awkward_build(n_extras: int = 60) -> SimpleNamespace:
+    """Events a tired analyst's spreadsheet leaves: quotes, line breaks, backslashes, empty
+    cells apart from missing ones, NaN and infinite numbers; and more extra columns than one
+    jsonb_build_object call takes, one with a name longer than an SQL identifier."""
+    events = pd.DataFrame(
+        {
+            schema.EVENT_ID: ["Q1", "Q2", "Q3"],
+            schema.EVENT_DATE: pd.to_datetime(["2017-11-09", "2017-11-10", None]),
+            schema.NOTES: ['he said "Abu Kamal", then\nleft', "", None],
+            schema.LOCATION: ["C:\\temp\\N", "\\N", "البوكمال"],
+            schema.FATALITIES: [3.0, np.inf, np.nan],
+            schema.LATITUDE: [34.45, 34.46, np.nan],
+            schema.LONGITUDE: [40.92, 40.93, np.nan],
+            schema.GEO_PRECISION: pd.array([1, None, 3], dtype="Int8"),
+            schema.CONTROLLER_CHANGED: [False, True, False],
+        }
+    )
+    long_name = "a column name far longer than the sixty-three bytes PostgreSQL allows a name"
+    for i in range(n_extras):
+        events[f"extra {i}"] = [f"v{i}", None, 'quote " here']
+    events[long_name] = [1, 2, 3]
+    areas = gpd.GeoDataFrame(
+        {schema.AREA_ID: ["a"], schema.CONTROLLER: ["Islamic State"],
+         schema.VALID_FROM: pd.to_datetime(["2014-06-01"]), schema.VALID_TO: [pd.NaT]},
+        geometry=[box(40, 34, 41, 35)], crs="EPSG:4326",
+    )  # fmt: skip
+    return SimpleNamespace(events=events, areas=areas, long_name=long_name)
+
+
+def test_a_load_stores_awkward_values_exactly_and_extras_as_json(empty_db):
+    engine = pgstore.connect(empty_db)
+    built = _awkward_build()
+    first = pgstore.load_build(engine, built)
+    assert (first.inserted, first.updated) == (3, 0)
+    stored = _all_events(engine).set_index(schema.EVENT_ID)
+    assert stored.loc["Q1", schema.NOTES] == 'he said "Abu Kamal", then\nleft'
+    with engine.connect() as conn:
+        notes = conn.exec_driver_sql(
+            f"SELECT event_id, notes, notes IS NULL FROM {pgstore.SCHEMA}.events ORDER BY 1"
+        ).all()
+    assert [tuple(r) for r in notes][1:] == [
+        ("Q2", "", False),
+        ("Q3", None, True),
+    ]  # empty != missing
+    assert list(stored[schema.LOCATION]) == ["C:\\temp\\N", "\\N", "البوكمال"]
+    assert stored.loc["Q1", schema.FATALITIES] == 3.0
+    assert pd.isna(stored.loc["Q2", schema.FATALITIES])  # infinite: not a number of dead
+    assert pd.isna(stored.loc["Q3", schema.EVENT_DATE])
+    assert pd.isna(stored.loc["Q2", schema.GEO_PRECISION])
+    assert stored.loc["Q3", schema.GEO_PRECISION] == 3
+    extra = stored.loc["Q3", "extra"]
+    assert len(extra) == 61
+    assert extra["extra 0"] == extra["extra 59"] == 'quote " here'
+    assert extra[built.long_name] == 3  # a number stays a number
+    assert stored.loc["Q2", "extra"]["extra 7"] is None
+    with engine.connect() as conn:
+        placed = conn.exec_driver_sql(
+            f"SELECT event_id, ST_X(geom), ST_Y(geom) FROM {pgstore.SCHEMA}.events "
+            "WHERE geom IS NOT NULL ORDER BY 1"
+        ).all()
+    assert [tuple(r) for r in placed] == [("Q1", 40.92, 34.45), ("Q2", 40.93, 34.46)]
+
+    # The same rows again change nothing; one changed extra is one update.
+    again = pgstore.load_build(engine, built)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    built.events.loc[1, "extra 30"] = "corrected"
+    third = pgstore.load_build(engine, built)
+    assert (third.inserted, third.updated, third.unchanged) == (0, 1, 2)
+    assert _all_events(engine).set_index(schema.EVENT_ID).loc["Q2", "extra"]["extra 30"] == (
+        "corrected"
+    )
+
+
+def _event_indexes(engine) -> set[str]:
+    with engine.connect() as conn:
+        return {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %(s)s "
+                "AND tablename = 'events'",
+                {"s": pgstore.SCHEMA},
+            ).all()
+        }
+
+
+def test_a_first_large_load_builds_the_indexes_after_the_rows(empty_db, bundled, monkeypatch):
+    from dashboard.store import load as store_load
+
+    engine = pgstore.connect(empty_db)
+    indexes = _event_indexes(engine)
+    assert {"events_geom_gist", "events_date_idx"} <= indexes
+    monkeypatch.setattr(store_load, "REBUILD_INDEXES_AT", 10)
+
+    # A first load that fails after its indexes were dropped leaves them in place.
+    def interrupt(done: int, total: int) -> None:
+        raise RuntimeError("interrupted")
+
+    calls: list[str] = []
+    real_merge = store_load._merge
+
+    def merge_then_fail(conn, staged, version, *, fresh):
+        calls.append(f"fresh={fresh}")
+        real_merge(conn, staged, version, fresh=fresh)
+        raise RuntimeError("interrupted after the rows")
+
+    monkeypatch.setattr(store_load, "_merge", merge_then_fail)
+    with pytest.raises(RuntimeError, match="after the rows"):
+        pgstore.load_build(engine, bundled)
+    assert calls == ["fresh=True"]
+    assert _event_indexes(engine) == indexes and _count(engine, "events") == 0
+    monkeypatch.setattr(store_load, "_merge", real_merge)
+
+    loaded = pgstore.load_build(engine, bundled)
+    assert loaded.inserted == len(bundled.events)
+    assert _event_indexes(engine) == indexes
+    # the rebuilt indexes serve the map's queries
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"EXPLAIN SELECT event_id FROM {pgstore.SCHEMA}.events "
+                "WHERE geom && ST_MakeEnvelope(40, 34, 41, 35, 4326)"
+            ).all()
+        )
+        conn.rollback()
+    assert "events_geom_gist" in plan
+    _compare_join(engine, bundled.events)

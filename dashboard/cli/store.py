@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from dashboard.cli.common import CliError
+from dashboard.cli.common import CliError, Progress, progress_bar
 from dashboard.cli.options import (
     area_read_options,
     areas_option,
@@ -30,6 +31,12 @@ DB_HELP = "PostgreSQL URL, e.g. postgresql://user@host/db (default: $DASHBOARD_D
 
 def _db_option(func):
     return click.option("--db", "db_url", envvar="DASHBOARD_DB", required=True, help=DB_HELP)(func)
+
+
+def _copy_progress(progress: Progress) -> Callable[[int, int], None]:
+    """The load's copy into the database as a bar of its own; the merge after it is one
+    statement, without steps to count."""
+    return lambda done, total: progress("copy into the database", done, total)
 
 
 def _engine(db_url: str):
@@ -79,7 +86,7 @@ def init(db_url: str) -> None:
 )
 @encoding_option
 @date_format_option
-@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print what the load did as JSON.")
 @_db_option
 def load(
@@ -115,34 +122,37 @@ def load(
     engine = _engine(db_url)
     started = time.perf_counter()
     try:
-        result = build(
-            events_file,
-            list(area_paths) or None,
-            settings=BuildSettings(
-                format=input_format,
-                countries=countries,
-                encoding=encoding,
-                date_format=date_format,
-                areas=area_options,
-            ),
-        )
-        if not result.event_report.rows_loaded:
-            report = result.event_report
-            raise CliError(
-                f"{events_file}: nothing to load: all {report.rows_in:,} rows were set aside "
-                f"({report.errors[0].message if report.errors else 'no data rows'}); the "
-                "database was not changed (`conflictmap validate` lists every reason)"
+        with progress_bar() as progress:
+            result = build(
+                events_file,
+                list(area_paths) or None,
+                settings=BuildSettings(
+                    format=input_format,
+                    countries=countries,
+                    encoding=encoding,
+                    date_format=date_format,
+                    areas=area_options,
+                ),
+                progress=progress,
             )
-        built = time.perf_counter()
-        loaded = pgstore.load_build(
-            engine,
-            result,
-            source=str(Path(events_file).resolve()),
-            area_sources=[
-                str(Path(p).resolve()) for p in (*area_paths, *area_options.source_files())
-            ],
-            batch_size=batch_size,
-        )
+            if not result.event_report.rows_loaded:
+                report = result.event_report
+                raise CliError(
+                    f"{events_file}: nothing to load: all {report.rows_in:,} rows were set "
+                    f"aside ({report.errors[0].message if report.errors else 'no data rows'});"
+                    " the database was not changed (`conflictmap validate` lists every reason)"
+                )
+            built = time.perf_counter()
+            loaded = pgstore.load_build(
+                engine,
+                result,
+                source=str(Path(events_file).resolve()),
+                area_sources=[
+                    str(Path(p).resolve()) for p in (*area_paths, *area_options.source_files())
+                ],
+                batch_size=batch_size,
+                on_batch=None if progress is None else _copy_progress(progress),
+            )
     except DashboardError as exc:
         raise CliError(str(exc)) from None
     finished = time.perf_counter()

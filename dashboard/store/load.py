@@ -2,7 +2,7 @@
 ``event_id`` in one transaction, the control areas replaced, and a data version recorded."""
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,21 +15,27 @@ from dashboard import schema
 from dashboard.errors import SchemaError
 from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema
 from dashboard.store.join import write_join
+from dashboard.store.staging import Staged, stage
 from dashboard.store.sync import delete_in
 from dashboard.store.tables import (
     BOOL_COLUMNS,
     DATE_COLUMNS,
     EVENT_COLUMNS,
+    EVENT_INDEXES,
     EVENT_TYPES,
     EXTRA_COLUMN,
     FLOAT_COLUMNS,
     NOT_STORED,
     SMALLINT_COLUMNS,
     add_provenance_columns,
+    event_index_sql,
 )
 
 #: Rows copied per batch during a load.
-DEFAULT_BATCH = 5_000
+DEFAULT_BATCH = 50_000
+#: From this many events, a load into an empty events table builds its secondary indexes
+#: after the rows instead of growing them row by row.
+REBUILD_INDEXES_AT = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,8 +106,8 @@ def _python_values(frame: pd.DataFrame, column: str) -> list[Any]:
 
 
 def _event_columns(events: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The staging columns (event_id, the stored columns, extra) and the build's columns
-    that go into ``extra``; refuses events without a unique event_id."""
+    """The stored columns the build has (besides event_id) and the build's columns that go
+    into ``extra``; refuses events without a unique event_id."""
     if schema.EVENT_ID not in events:
         raise SchemaError("the database store needs an event_id column to merge loads")
     ids = events[schema.EVENT_ID].astype(object)
@@ -117,31 +123,13 @@ def _event_columns(events: pd.DataFrame) -> tuple[list[str], list[str]]:
             f"duplicate event_id values, e.g. {str(dupes.iloc[0])!r}: the database merges "
             "loads by event_id"
         )
-    columns = [c for c in EVENT_COLUMNS if c in events]
+    stored = [c for c in EVENT_COLUMNS if c in events]
     extras = [
         c for c in events.columns
         if c not in EVENT_TYPES and c != schema.EVENT_ID and c not in NOT_STORED
         and str(events[c].dtype) != "geometry"
     ]  # fmt: skip
-    return [schema.EVENT_ID, *columns, EXTRA_COLUMN], extras
-
-
-def _event_rows(
-    events: pd.DataFrame, columns: Sequence[str], extras: Sequence[str], size: int
-) -> Iterator[list[tuple[Any, ...]]]:
-    """The staging rows, ``size`` at a time: Python values are made for one batch only
-    (a million rows as tuples at once would take gigabytes)."""
-    stored = [c for c in columns if c not in (schema.EVENT_ID, EXTRA_COLUMN)]
-    for start in range(0, len(events), size):
-        part = events.iloc[start : start + size]
-        values: list[list[Any]] = [[str(v) for v in part[schema.EVENT_ID].astype(object)]]
-        values += [_python_values(part, c) for c in stored]
-        if extras:
-            text = part[list(extras)].to_json(orient="records", lines=True, date_format="iso")
-            values.append(text.splitlines())
-        else:
-            values.append([None] * len(part))
-        yield list(zip(*values, strict=True))
+    return stored, extras
 
 
 def _row_of(events: pd.DataFrame, mask: pd.Series) -> object:
@@ -213,15 +201,14 @@ def load_build(
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size!r}")
     sa = load_sqlalchemy()
-    columns, extras = _event_columns(result.events)
+    staged = stage(result.events, *_event_columns(result.events))
     total = len(result.events)
     s = SCHEMA
     try:
         return _load(
             engine,
             result,
-            columns,
-            extras,
+            staged,
             source=source,
             area_sources=area_sources,
             batch_size=batch_size,
@@ -251,8 +238,7 @@ def load_build(
 def _load(
     engine: Any,
     result: Any,
-    columns: Sequence[str],
-    extras: Sequence[str],
+    staged: Staged,
     *,
     source: str,
     area_sources: Sequence[str],
@@ -277,20 +263,20 @@ def _load(
         ).scalar_one()
         # The source's deletions go in the same transaction: a failed load removes nothing.
         deleted = delete_in(conn, delete_ids)
-        raw = conn.connection.driver_connection  # psycopg: COPY in the same transaction
-        with raw.cursor() as cur:
-            stage_cols = ", ".join(f"{c} {_stage_type(c)}" for c in columns)
-            cur.execute(f"CREATE TEMP TABLE cm_stage ({stage_cols}) ON COMMIT DROP")
-            done = 0
-            for batch in _event_rows(result.events, columns, extras, batch_size):
-                with cur.copy(f"COPY cm_stage ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in batch:
-                        copy.write_row(row)
-                done += len(batch)
-                if on_batch is not None:
-                    on_batch(done, total)
-            cur.execute("ANALYZE cm_stage")
-        inserted, updated = _merge(conn, columns, version)
+        _copy_stage(conn, staged, batch_size, on_batch)
+        # Into an empty table, the secondary indexes are built once after the rows rather
+        # than grown row by row (about three times faster at a million events). DROP INDEX
+        # holds the table's lock until the load commits; with no events yet, a reader
+        # waiting on it had nothing to see. A failed load rolls the drop back.
+        fresh = _no_events(conn)
+        rebuild = fresh and total >= REBUILD_INDEXES_AT
+        if rebuild:
+            for name in EVENT_INDEXES:
+                conn.execute(sa.text(f"DROP INDEX IF EXISTS {s}.{name}"))
+        inserted, updated = _merge(conn, staged, version, fresh=fresh)
+        if rebuild:
+            for statement in event_index_sql():
+                conn.execute(sa.text(statement))
         missing_count: int | None
         missing_ids: tuple[str, ...]
         if incremental:
@@ -350,34 +336,82 @@ def _load(
     )
 
 
-def _stage_type(column: str) -> str:
-    if column == schema.EVENT_ID:
-        return "text"
-    return "jsonb" if column == EXTRA_COLUMN else EVENT_TYPES[column]
+def _copy_stage(
+    conn: Any, staged: Staged, batch_size: int, on_batch: Callable[[int, int], None] | None
+) -> None:
+    """The staging table (dropped at commit), filled by COPY in CSV batches."""
+    raw = conn.connection.driver_connection  # psycopg: COPY in the same transaction
+    total = staged.table.num_rows
+    with raw.cursor() as cur:
+        typed = ", ".join(f"{c} {t}" for c, t in zip(staged.names, staged.sql_types, strict=True))
+        cur.execute(f"CREATE TEMP TABLE cm_stage ({typed}) ON COMMIT DROP")
+        names = ", ".join(staged.names)
+        done = 0
+        for rows, text in staged.csv_batches(batch_size):
+            with cur.copy(f"COPY cm_stage ({names}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(text)
+            done += rows
+            if on_batch is not None:
+                on_batch(done, total)
+        cur.execute("ANALYZE cm_stage")
 
 
-def _merge(conn: Any, columns: Sequence[str], version: int) -> tuple[int, int]:
+def _no_events(conn: Any) -> bool:
+    sa = load_sqlalchemy()
+    return not conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.events)")).scalar_one()
+
+
+#: Pairs per jsonb_build_object call: a function takes at most 100 arguments.
+_PAIRS_PER_CALL = 50
+
+
+def _extra_sql(extras: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """The expression making ``extra`` from the staged ``x0``, ``x1``... columns, and its
+    parameters (the keys, passed as values: any column name is safe)."""
+    if not extras:
+        return "NULL::jsonb", {}
+    keys = {f"k{i}": name for i, name in enumerate(extras)}
+    calls = []
+    for first in range(0, len(extras), _PAIRS_PER_CALL):
+        pairs = ", ".join(
+            f"CAST(:k{i} AS text), x{i}"
+            for i in range(first, min(first + _PAIRS_PER_CALL, len(extras)))
+        )
+        calls.append(f"jsonb_build_object({pairs})")
+    return " || ".join(calls), keys
+
+
+def _merge(conn: Any, staged: Staged, version: int, *, fresh: bool) -> tuple[int, int]:
+    """Insert the new events, update the changed ones; counted in the database (a million
+    flags need not cross the wire). Into an empty table (``fresh``) every event is new."""
     sa = load_sqlalchemy()
     s = SCHEMA
-    data = [c for c in columns if c != schema.EVENT_ID]
+    stored = [c for c in staged.names if c in EVENT_TYPES]
     geom = (
         "CASE WHEN longitude BETWEEN -180 AND 180 AND latitude BETWEEN -90 AND 90 "
         "THEN ST_SetSRID(ST_MakePoint(longitude, latitude), 4326) END"
-        if schema.LATITUDE in columns and schema.LONGITUDE in columns
+        if schema.LATITUDE in stored and schema.LONGITUDE in stored
         else "NULL::geometry"
     )
+    extra, keys = _extra_sql(staged.extras)
+    data = [*stored, EXTRA_COLUMN]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*data, "geom", "version"])
     old = ", ".join(f"e.{c}" for c in data)
     new = ", ".join(f"EXCLUDED.{c}" for c in data)
+    insert = f"""INSERT INTO {s}.events AS e ({schema.EVENT_ID}, {", ".join(data)}, geom, version)
+SELECT {schema.EVENT_ID}, {", ".join(stored)}, {extra}, {geom}, :version FROM cm_stage"""
+    if fresh:
+        added = conn.execute(sa.text(insert), {"version": version, **keys}).rowcount
+        return int(added), 0
     statement = f"""
-INSERT INTO {s}.events AS e ({", ".join(columns)}, geom, version)
-SELECT {", ".join(columns)}, {geom}, :version FROM cm_stage
+WITH merged AS (
+{insert}
 ON CONFLICT (event_id) DO UPDATE SET {updates}
 WHERE ROW({old}) IS DISTINCT FROM ROW({new})
-RETURNING (xmax = 0) AS inserted"""
-    flags = conn.execute(sa.text(statement), {"version": version}).scalars().all()
-    inserted = sum(1 for f in flags if f)
-    return inserted, len(flags) - inserted
+RETURNING (xmax = 0) AS inserted)
+SELECT count(*) FILTER (WHERE inserted), count(*) FROM merged"""
+    inserted, changed = conn.execute(sa.text(statement), {"version": version, **keys}).one()
+    return int(inserted), int(changed) - int(inserted)
 
 
 def _areas_fingerprint(conn: Any) -> str:

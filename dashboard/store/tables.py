@@ -69,10 +69,23 @@ def schema_sql() -> list[str]:
   version integer REFERENCES {s}.data_versions(version)
 )""",
         *area_provenance_sql(),
-        f"CREATE INDEX IF NOT EXISTS events_geom_gist ON {s}.events USING gist (geom)",
-        f"CREATE INDEX IF NOT EXISTS events_date_idx ON {s}.events (event_date)",
+        *event_index_sql(),
         f"CREATE INDEX IF NOT EXISTS areas_geom_gist ON {s}.control_areas USING gist (geom)",
         f"CREATE INDEX IF NOT EXISTS areas_valid_idx ON {s}.control_areas (valid_from, valid_to)",
+    ]
+
+
+#: The events table's indexes besides its primary key.
+EVENT_INDEXES = ("events_geom_gist", "events_date_idx")
+
+
+def event_index_sql() -> list[str]:
+    """Create the events table's secondary indexes (:data:`EVENT_INDEXES`) where missing."""
+    s = SCHEMA
+    gist, by_date = EVENT_INDEXES
+    return [
+        f"CREATE INDEX IF NOT EXISTS {gist} ON {s}.events USING gist (geom)",
+        f"CREATE INDEX IF NOT EXISTS {by_date} ON {s}.events (event_date)",
     ]
 
 
