@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -501,15 +502,17 @@ def test_a_load_stores_awkward_values_exactly_and_extras_as_json(empty_db):
 
 
 def _event_indexes(engine) -> set[str]:
+    """The events table's indexes and constraints, by name."""
     with engine.connect() as conn:
-        return {
-            r[0]
-            for r in conn.exec_driver_sql(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = %(s)s "
-                "AND tablename = 'events'",
-                {"s": pgstore.SCHEMA},
-            ).all()
-        }
+        indexes = conn.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %(s)s AND tablename = 'events'",
+            {"s": pgstore.SCHEMA},
+        ).scalars()
+        constraints = conn.exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %(t)s::regclass",
+            {"t": f"{pgstore.SCHEMA}.events"},
+        ).scalars()
+        return set(indexes) | set(constraints)
 
 
 def test_a_first_large_load_builds_the_indexes_after_the_rows(empty_db, bundled, monkeypatch):
@@ -517,7 +520,7 @@ def test_a_first_large_load_builds_the_indexes_after_the_rows(empty_db, bundled,
 
     engine = pgstore.connect(empty_db)
     indexes = _event_indexes(engine)
-    assert {"events_geom_gist", "events_date_idx"} <= indexes
+    assert {"events_geom_gist", "events_date_idx", "events_pkey", "events_version_fkey"} <= indexes
     monkeypatch.setattr(store_load, "REBUILD_INDEXES_AT", 10)
 
     # A first load that fails after its indexes were dropped leaves them in place.
@@ -542,6 +545,18 @@ def test_a_first_large_load_builds_the_indexes_after_the_rows(empty_db, bundled,
     loaded = pgstore.load_build(engine, bundled)
     assert loaded.inserted == len(bundled.events)
     assert _event_indexes(engine) == indexes
+    with engine.connect() as conn:  # the keys hold again
+        with pytest.raises(Exception, match="events_pkey"):
+            conn.exec_driver_sql(
+                f"INSERT INTO {pgstore.SCHEMA}.events (event_id, version) "
+                f"SELECT event_id, version FROM {pgstore.SCHEMA}.events LIMIT 1"
+            )
+        conn.rollback()
+        with pytest.raises(Exception, match="events_version_fkey"):
+            conn.exec_driver_sql(
+                f"INSERT INTO {pgstore.SCHEMA}.events (event_id, version) VALUES ('X', 999)"
+            )
+        conn.rollback()
     # the rebuilt indexes serve the map's queries
     with engine.connect() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")
@@ -554,4 +569,72 @@ def test_a_first_large_load_builds_the_indexes_after_the_rows(empty_db, bundled,
         )
         conn.rollback()
     assert "events_geom_gist" in plan
+    _compare_join(engine, bundled.events)
+
+
+def test_a_load_of_ids_and_extras_only_and_of_hundreds_of_extras(empty_db):
+    engine = pgstore.connect(empty_db)
+    bare = SimpleNamespace(
+        events=pd.DataFrame({schema.EVENT_ID: ["B1"], "tags": ["x"]}), areas=None
+    )
+    assert pgstore.load_build(engine, bare).inserted == 1
+    wide = _awkward_build(n_extras=250)
+    assert pgstore.load_build(engine, wide).inserted == 3
+    stored = _all_events(engine).set_index(schema.EVENT_ID)
+    assert stored.loc["B1", "extra"] == {"tags": "x"}
+    assert len(stored.loc["Q1", "extra"]) == 251
+    assert stored.loc["Q3", "extra"]["extra 249"] == 'quote " here'
+    assert pgstore.load_build(engine, wide).updated == 0  # the same JSON either way
+
+
+def test_a_connection_in_another_client_encoding_stores_the_same_text(empty_db):
+    engine = pgstore.connect(f"{empty_db}?client_encoding=latin1")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW client_encoding").scalar().lower() == "latin1"
+    built = _awkward_build(n_extras=1)
+    built.events[schema.LOCATION] = ["Déir ez-Zór", "Raqqa", "Baghuz"]
+    pgstore.load_build(engine, built)
+    utf8 = pgstore.connect(empty_db)
+    with utf8.connect() as conn:
+        places = conn.exec_driver_sql(
+            f"SELECT location FROM {pgstore.SCHEMA}.events ORDER BY event_id"
+        ).scalars()
+        assert list(places) == ["Déir ez-Zór", "Raqqa", "Baghuz"]
+
+
+@contextmanager
+def recorded_statements(engine, statements: list[str]):
+    """Record every statement the engine sends."""
+    from sqlalchemy import event
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_first_load_while_a_reader_holds_the_table_grows_its_indexes(
+    empty_db, bundled, monkeypatch
+):
+    from dashboard.store import load as store_load
+
+    engine = pgstore.connect(empty_db)
+    monkeypatch.setattr(store_load, "REBUILD_INDEXES_AT", 10)
+    drops: list[str] = []
+    reader = pgstore.connect(empty_db).connect()
+    reader.exec_driver_sql("BEGIN")
+    reader.exec_driver_sql(f"SELECT count(*) FROM {pgstore.SCHEMA}.events").scalar()
+    try:
+        with recorded_statements(engine, drops):
+            loaded = pgstore.load_build(engine, bundled)  # does not wait for the reader
+    finally:
+        reader.rollback()
+        reader.close()
+    assert loaded.inserted == len(bundled.events)
+    assert any("NOWAIT" in d for d in drops)  # it asked, and did not wait
+    assert not [d for d in drops if "DROP" in d]
     _compare_join(engine, bundled.events)

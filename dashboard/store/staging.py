@@ -2,14 +2,18 @@
 (no Python value per cell), written as CSV in batches for ``COPY ... (FORMAT csv)``.
 
 In PostgreSQL's CSV format an unquoted empty field is NULL and a quoted one (``""``) an empty
-string; Arrow's writer quotes every string and writes a null as an empty field, so the two
-stay apart. The columns that go into ``extra`` are staged one by one (``x0``, ``x1``...,
-typed after their values) and made into the JSON object by the database when it merges.
+string; Arrow's writer, with ``quoting_style="needed"``, quotes every string value and writes
+a null as an empty field, so the two stay apart (``tests/test_store_staging.py`` holds it to
+that). The columns that go into ``extra`` are staged one by one (``x0``, ``x1``..., typed
+after their values) and made into the JSON object by the database when it merges; beyond
+:data:`MAX_STAGED_EXTRAS` of them, as one JSON column made here.
 """
 
 import io
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +29,12 @@ from dashboard.store.tables import (
     SMALLINT_COLUMNS,
 )
 
+#: Extra columns staged one by one up to this many (a table holds at most 1,600 columns, and
+#: a row of a few hundred short values already outgrows a page); more go as one JSON column.
+MAX_STAGED_EXTRAS = 200
+#: The staged column holding the extras as JSON when there are too many to stage apart.
+EXTRAS_AS_JSON = "extras_json"
+
 
 @dataclass(frozen=True)
 class Staged:
@@ -36,6 +46,8 @@ class Staged:
     """The SQL type of each of the table's columns, in its order."""
     extras: tuple[str, ...]
     """The build's column names the extra columns stand for, in order."""
+    extras_as_json: bool = False
+    """The extras are one JSON column (:data:`EXTRAS_AS_JSON`), not ``x0``, ``x1``..."""
 
     @property
     def names(self) -> list[str]:
@@ -58,7 +70,12 @@ def stage(events: pd.DataFrame, stored: Sequence[str], extras: Sequence[str]) ->
     types = ["text"]
     for name in stored:
         columns[name] = _stored(events[name], name)
-        types.append(EVENT_TYPES[name])
+        types.append("double precision" if name in SMALLINT_COLUMNS else EVENT_TYPES[name])
+    if len(extras) > MAX_STAGED_EXTRAS:
+        text = events[list(extras)].to_json(orient="records", lines=True, date_format="iso")
+        columns[EXTRAS_AS_JSON] = pa.array(text.splitlines(), type=pa.large_string())
+        types.append("jsonb")
+        return Staged(pa.table(columns), tuple(types), tuple(extras), extras_as_json=True)
     for i, name in enumerate(extras):
         array, sql_type = _extra(events[name])
         columns[f"x{i}"] = array
@@ -68,12 +85,12 @@ def stage(events: pd.DataFrame, stored: Sequence[str], extras: Sequence[str]) ->
 
 def _stored(values: pd.Series, column: str) -> pa.Array:
     """A stored column: unreadable dates and numbers, and non-finite floats, are NULL (as
-    the load always did); small integers are truncated towards zero."""
+    the load always did); small integers are truncated towards zero, and staged as floats
+    so that one out of smallint's range is refused by the database, naming the column."""
     if column in DATE_COLUMNS:
         return _dates(values)
     if column in SMALLINT_COLUMNS:
-        # int64 here: a value out of smallint's range is refused by the database, by name
-        return pa.array(np.trunc(_floats(values)), from_pandas=True).cast(pa.int64())
+        return pa.array(np.trunc(_floats(values)), from_pandas=True)
     if column in FLOAT_COLUMNS:
         return pa.array(_floats(values), from_pandas=True)
     if column in BOOL_COLUMNS:
@@ -83,8 +100,11 @@ def _stored(values: pd.Series, column: str) -> pa.Array:
 
 def _extra(values: pd.Series) -> tuple[pa.Array, str]:
     """An extra column and its staging type: numbers stay numbers in the JSON (non-finite
-    ones null), booleans booleans, everything else text."""
+    ones null), booleans booleans, times ISO text (UTC with a Z when zoned, to the
+    millisecond), text text; any other mix of values each as its own JSON."""
     dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _json_values(values), "jsonb"
     if pd.api.types.is_bool_dtype(dtype):
         return _bools(values), "boolean"
     if pd.api.types.is_integer_dtype(dtype):
@@ -95,27 +115,67 @@ def _extra(values: pd.Series) -> tuple[pa.Array, str]:
         return pa.array(as_int, type=pa.int64(), from_pandas=True), "bigint"
     if pd.api.types.is_float_dtype(dtype):
         return pa.array(_floats(values), from_pandas=True), "double precision"
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        return _text(values.dt.strftime("%Y-%m-%dT%H:%M:%S")), "text"
-    return _text(values), "text"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _text(_iso_millis(values.dt.tz_convert("UTC")) + "Z"), "text"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _text(_iso_millis(values)), "text"
+    if isinstance(dtype, pd.StringDtype) or _all_text(values):
+        return _text(values), "text"
+    return _json_values(values), "jsonb"
+
+
+def _iso_millis(values: pd.Series) -> pd.Series:
+    return values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3]
+
+
+def _all_text(values: pd.Series) -> bool:
+    return all(isinstance(v, str) or _missing(v) for v in values.astype(object))
+
+
+def _json_values(values: pd.Series) -> pa.Array:
+    """Each value as JSON text, as the load always wrote mixed columns: numbers as numbers,
+    times as ISO text, missing values null."""
+    objects = values.astype(object)
+    return pa.array(
+        [None if _missing(v) else json.dumps(v, default=_jsonable, allow_nan=False)
+         for v in objects],
+        type=pa.large_string(),
+    )  # fmt: skip
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or a dict: not a missing value
+        return False
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.generic):
+        item = value.item()
+        return None if isinstance(item, float) and not np.isfinite(item) else item
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def _text(values: pd.Series) -> pa.Array:
+    # large_string: a column may hold more than 2 GiB of text
     if isinstance(values.dtype, pd.StringDtype):
-        return pa.array(values, type=pa.string(), from_pandas=True)
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
     as_objects = values.astype(object)
     missing = pd.isna(as_objects).to_numpy()
     if not missing.any() and all(type(v) is str for v in as_objects):
-        return pa.array(as_objects, type=pa.string())
+        return pa.array(as_objects, type=pa.large_string())
     return pa.array(
         [None if gone else str(v) for v, gone in zip(as_objects, missing, strict=True)],
-        type=pa.string(),
+        type=pa.large_string(),
     )
 
 
 def _floats(values: pd.Series) -> np.ndarray:
-    floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    floats = np.array(floats, dtype=float, copy=True)
+    numbers = pd.to_numeric(values, errors="coerce")
+    floats = np.array(numbers.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
     floats[~np.isfinite(floats)] = np.nan
     return floats
 

@@ -77,6 +77,21 @@ def schema_sql() -> list[str]:
 
 #: The events table's indexes besides its primary key.
 EVENT_INDEXES = ("events_geom_gist", "events_date_idx")
+#: The events table's primary key and its key to the data versions, as PostgreSQL names
+#: them for the table above.
+EVENT_KEYS = ("events_pkey", "events_version_fkey")
+
+
+def event_key_sql() -> list[str]:
+    """Give the events table back its keys (:data:`EVENT_KEYS`), checked once over every
+    row: for a first load that inserted its rows without them."""
+    s = SCHEMA
+    primary, version = EVENT_KEYS
+    return [
+        f"ALTER TABLE {s}.events ADD CONSTRAINT {primary} PRIMARY KEY (event_id)",
+        f"ALTER TABLE {s}.events ADD CONSTRAINT {version} FOREIGN KEY (version) "
+        f"REFERENCES {s}.data_versions(version)",
+    ]
 
 
 def event_index_sql() -> list[str]:

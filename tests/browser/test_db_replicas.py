@@ -86,11 +86,20 @@ def _shown_count(page: Any) -> int:
     """The number of events the view's summary line states, once the page shows one."""
     summary = page.locator(".st-key-view-summary")
     summary.wait_for(state="visible")
-    page.wait_for_function(
-        "(re) => { const el = document.querySelector('.st-key-view-summary');"
-        " return el && new RegExp(re).test(el.innerText); }",
-        arg=SUMMARY_COUNT.pattern,
-    )
+    try:
+        page.wait_for_function(
+            "(re) => { const el = document.querySelector('.st-key-view-summary');"
+            " return el && new RegExp(re).test(el.innerText); }",
+            arg=SUMMARY_COUNT.pattern,
+        )
+    except PlaywrightTimeoutError:
+        # What the page said instead: to tell a stale view from an error from a stalled run.
+        alerts = page.locator("[data-testid='stAlert']").all_inner_texts()
+        running = page.locator("[data-testid='stStatusWidget']").all_inner_texts()
+        raise AssertionError(
+            f"the summary never stated the count; it read {summary.inner_text()!r}; "
+            f"alerts {alerts}; status {running}"
+        ) from None
     match = SUMMARY_COUNT.search(summary.inner_text())
     assert match, summary.inner_text()
     return int(match.group(1).replace(",", ""))
