@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
+from sqlalchemy import text as sqlalchemy_text
 
 from dashboard import paths, schema
 from dashboard import store as pgstore
@@ -638,3 +639,34 @@ def test_a_first_load_while_a_reader_holds_the_table_grows_its_indexes(
     assert any("NOWAIT" in d for d in drops)  # it asked, and did not wait
     assert not [d for d in drops if "DROP" in d]
     _compare_join(engine, bundled.events)
+
+
+def test_rows_fetched_through_copy_are_the_rows_a_query_returns(empty_db, bundled):
+    """The views read their events through COPY as CSV; every value (quotes, line breaks,
+    backslashes, empty text apart from missing text, missing numbers, dates and flags) must
+    arrive as the plain query gives it."""
+    from dashboard.store import read as store_read
+
+    engine = pgstore.connect(empty_db)
+    pgstore.load_build(engine, bundled)
+    pgstore.load_build(engine, _awkward_build(n_extras=1), incremental=True)
+    store = pgstore.DbStore(empty_db, engine=engine)
+    names = list(store_read.SELECT_COLUMNS)
+    query = (
+        f"SELECT {', '.join(names)} FROM {pgstore.SCHEMA}.events "
+        "WHERE event_id <> :skip ORDER BY event_id"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(sqlalchemy_text(query), {"skip": "none"}).all()
+    expected = store_read._frame(rows, names)
+    got = store._fetched(query, {"skip": "none"}, names)
+    assert len(got) == len(bundled.events) + 3
+    pd.testing.assert_frame_equal(got, expected)
+    awkward = got.set_index(schema.EVENT_ID)
+    assert awkward.loc["Q1", schema.NOTES] == 'he said "Abu Kamal", then\nleft'
+    assert awkward.loc["Q2", schema.NOTES] == ""
+    assert pd.isna(awkward.loc["Q3", schema.NOTES])
+    assert awkward.loc["Q1", schema.LOCATION] == "C:\\temp\\N"
+    # no rows: the same empty frame
+    empty = store._fetched(query.replace("<>", "="), {"skip": "Q1x"}, names)
+    pd.testing.assert_frame_equal(empty, store_read.no_events())

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard import schema
-from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema
+from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema, vacuum_events
 
 # The rules of dashboard.spatial, in SQL. The day of an event is its date, else its first,
 # then its last day; its window [first, last] runs from date_start to date_end (either
@@ -124,6 +124,7 @@ def join_in_db(engine: Any) -> tuple[int, int]:
         require_schema(conn)
         total = conn.execute(sa.text(f"SELECT count(*) FROM {SCHEMA}.events")).scalar_one()
         changed = write_join(conn, "")
+    vacuum_events(engine)
     return int(total), int(changed)
 
 

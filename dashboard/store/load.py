@@ -13,7 +13,7 @@ import shapely
 
 from dashboard import schema
 from dashboard.errors import SchemaError
-from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema
+from dashboard.store.connection import SCHEMA, load_sqlalchemy, require_schema, vacuum_events
 from dashboard.store.join import write_join
 from dashboard.store.staging import EXTRAS_AS_JSON, Staged, stage
 from dashboard.store.sync import delete_in
@@ -207,7 +207,7 @@ def load_build(
     total = len(result.events)
     s = SCHEMA
     try:
-        return _load(
+        loaded = _load(
             engine,
             result,
             staged,
@@ -219,6 +219,8 @@ def load_build(
             incremental=incremental,
             skip_unchanged=skip_unchanged,
         )
+        vacuum_events(engine)
+        return loaded
     except _Unchanged as unchanged:
         with engine.connect() as conn:
             newest = conn.execute(
@@ -278,8 +280,10 @@ def _load(
                 conn.execute(sa.text(f"ALTER TABLE {s}.events DROP CONSTRAINT IF EXISTS {name}"))
         inserted, updated = _merge(conn, staged, version, fresh=fresh)
         if rebuild:
-            for statement in [*event_key_sql(), *event_index_sql()]:
+            for statement in event_key_sql():
                 conn.execute(sa.text(statement))
+        for statement in event_index_sql():  # also the ones a store made before them lacks
+            conn.execute(sa.text(statement))
         missing_count: int | None
         missing_ids: tuple[str, ...]
         if incremental:

@@ -2,6 +2,7 @@
 box) answered inside the database, so only what the map shows leaves it."""
 
 import datetime as dt
+import io
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,6 +12,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import shapely
 
 from dashboard import schema
@@ -37,6 +40,9 @@ from dashboard.timewindow import FILTER_LABELS, Filters, Selection, window_bound
 SELECT_COLUMNS: tuple[str, ...] = (schema.EVENT_ID, *EVENT_COLUMNS)
 
 BBox = tuple[float, float, float, float]
+#: Where a fetch through COPY leaves, in the connection's ``info``, how many bytes it read
+#: (a COPY's result holds no rows for a listener to count).
+COPIED_BYTES = "conflictmap_copied_bytes"
 #: Columns of the events the exports and the comparison read (no free text: notes, sources).
 LIGHT_COLUMNS: tuple[str, ...] = tuple(
     c for c in SELECT_COLUMNS if c not in (schema.NOTES, schema.SOURCE, schema.GEOCODE_MATCH)
@@ -191,7 +197,6 @@ class DbStore:
         value travels as a bound parameter. ``columns``: only these (default: all of
         :data:`SELECT_COLUMNS`); ``limit`` with ``newest_first``: the most recent ones.
         """
-        sa = load_sqlalchemy()
         names = _known_columns(columns or SELECT_COLUMNS)
         where, params = _view_where(as_of, window_days, filters, bbox)
         order = "event_date DESC, event_id DESC" if newest_first else "event_date, event_id"
@@ -199,9 +204,43 @@ class DbStore:
         if limit is not None:
             query += " LIMIT :limit"
             params["limit"] = int(limit)
+        return self._fetched(query, params, names)
+
+    def _fetched(self, query: str, params: dict[str, Any], names: Sequence[str]) -> pd.DataFrame:
+        """The rows of ``query`` typed as :func:`_frame` types them, fetched as CSV through
+        ``COPY ... TO STDOUT`` and read by Arrow: a year's view of 170,000 events makes no
+        Python object per value (0.3 s of the view's 0.45 s before). Parameters are bound
+        by psycopg on this side (COPY takes none), quoted as values."""
+        import psycopg  # with the database's extra, as SQLAlchemy
+
+        sa = load_sqlalchemy()
         with self._connection() as conn:
-            rows = conn.execute(sa.text(query), params).all()
-        return _frame(rows, names)
+            compiled = (
+                sa.text(query)
+                .bindparams(**params)
+                .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            )
+            statement = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')"
+            raw = conn.connection.driver_connection
+            out = io.BytesIO()
+            try:
+                with raw.cursor() as cur:
+                    # told to SQLAlchemy's listeners as any statement is (audits, tests)
+                    conn.dispatch.before_cursor_execute(
+                        conn, cur, statement, compiled.params, None, False
+                    )
+                    with cur.copy(statement, compiled.params) as copy:
+                        for block in copy:
+                            out.write(block)
+                    conn.info[COPIED_BYTES] = out.tell()
+                    conn.dispatch.after_cursor_execute(
+                        conn, cur, statement, compiled.params, None, False
+                    )
+            except psycopg.OperationalError as exc:
+                raise DatabaseError(
+                    f"lost the database {safe_url(self.url)}: {first_line(exc)}"
+                ) from None
+        return _csv_frame(out.getvalue(), names)
 
     def view(
         self,
@@ -416,7 +455,6 @@ class DbStore:
         """The events dated ``start`` to ``end`` (inclusive; None: open) passing
         ``filters``, with only ``columns``, in date order (for exports and comparisons,
         which need a span of dates rather than the map's view)."""
-        sa = load_sqlalchemy()
         names = _known_columns(columns)
         passes, params = _filter_conditions(filters or Filters())
         where = list(passes.values())
@@ -429,9 +467,7 @@ class DbStore:
         query = f"SELECT {', '.join(names)} FROM {SCHEMA}.events"
         if where:
             query += f" WHERE {' AND '.join(where)}"
-        with self._connection() as conn:
-            rows = conn.execute(sa.text(query + " ORDER BY event_date, event_id"), params).all()
-        return _frame(rows, names)
+        return self._fetched(query + " ORDER BY event_date, event_id", params, names)
 
     def areas_at(self, as_of: dt.date | None, bbox: BBox | None = None) -> gpd.GeoDataFrame:
         """The control-area versions valid on ``as_of`` (every version when None) touching
@@ -569,8 +605,48 @@ def no_events(columns: Sequence[str] = SELECT_COLUMNS) -> pd.DataFrame:
     return _frame([], _known_columns(columns))
 
 
+def _csv_types(columns: Sequence[str]) -> dict[str, pa.DataType]:
+    types: dict[str, pa.DataType] = {}
+    for c in columns:
+        if c in DATE_COLUMNS:
+            types[c] = pa.date32()
+        elif c in SMALLINT_COLUMNS:
+            types[c] = pa.int16()
+        elif c in FLOAT_COLUMNS:
+            types[c] = pa.float64()
+        elif c in BOOL_COLUMNS:
+            types[c] = pa.bool_()
+        else:
+            types[c] = pa.large_string()
+    return types
+
+
+def _csv_frame(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
+    """PostgreSQL's CSV (an unquoted empty field NULL, a quoted one an empty string,
+    booleans ``t``/``f``) as :func:`_frame` types a query's rows."""
+    if not data:
+        return _frame([], columns)
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(column_names=list(columns)),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=_csv_types(columns),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    return _typed(table.to_pandas())
+
+
 def _frame(rows: Sequence[Any], columns: Sequence[str] = SELECT_COLUMNS) -> pd.DataFrame:
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+    return _typed(pd.DataFrame([tuple(r) for r in rows], columns=list(columns)))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for c in frame.columns:
         if c in DATE_COLUMNS:
             frame[c] = pd.to_datetime(frame[c])
