@@ -110,7 +110,8 @@ def _emptied(url: str) -> str:
 
 class Wire:
     """Counts what the statements of one engine return: statements, rows, and the bytes of
-    the values as the server sent them (libpq's value of each field). Counting costs a
+    the values as the server sent them (libpq's value of each field; for a fetch through
+    COPY, the CSV's bytes). Counting costs a
     Python call per value: it is switched off (``on``) around timed calls that fetch many
     rows."""
 
@@ -121,11 +122,17 @@ class Wire:
         self.on = True
         event.listen(engine, "after_cursor_execute", self._count)
 
-    def _count(self, conn: Any, cursor: Any, *args: Any) -> None:
+    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        from dashboard.store.read import COPIED_BYTES
+
         result = getattr(cursor, "pgresult", None)
         if not self.on or result is None:
             return
         self.statements += 1
+        if statement.startswith("COPY ("):  # rows fetched as CSV: the bytes read
+            self.rows += max(cursor.rowcount, 0)
+            self.bytes += conn.info.get(COPIED_BYTES, 0)
+            return
         self.rows += result.ntuples
         for r in range(result.ntuples):
             for c in range(result.nfields):
