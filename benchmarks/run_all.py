@@ -37,6 +37,7 @@ BENCHES = [
     "bench_controlpoints",
     "bench_pull",
     "bench_load",
+    "bench_chromium",
 ]
 PACKAGES = [
     "pandas",

@@ -25,6 +25,7 @@ from sqlalchemy import text as sqlalchemy_text
 from dashboard import paths, schema
 from dashboard import store as pgstore
 from dashboard.cli import cli
+from dashboard.errors import SchemaError
 from dashboard.layers.mapping import bbox_from_view
 from dashboard.pipeline import build
 from dashboard.spatial import join_events_to_areas
@@ -670,3 +671,78 @@ def test_rows_fetched_through_copy_are_the_rows_a_query_returns(empty_db, bundle
     # no rows: the same empty frame
     empty = store._fetched(query.replace("<>", "="), {"skip": "Q1x"}, names)
     pd.testing.assert_frame_equal(empty, store_read.no_events())
+
+
+def _as_role(url: str, role: str) -> str:
+    """The URL with another user name (the test clusters trust every local user)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=role).render_as_string(hide_password=False)
+
+
+def test_a_role_that_does_not_own_the_tables_can_load(empty_db, bundled, monkeypatch):
+    """A team's loader often may write the tables but not own them: it cannot make or drop
+    an index, and a load must not try (a missing index is left to `db init`)."""
+    from dashboard.store import load as store_load
+
+    monkeypatch.setattr(store_load, "REBUILD_INDEXES_AT", 10)
+    owner = pgstore.connect(empty_db)
+    s = pgstore.SCHEMA
+    with owner.begin() as conn:
+        conn.exec_driver_sql(f"DROP INDEX {s}.events_window_idx")
+        conn.exec_driver_sql(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cm_loader') "
+            "THEN CREATE ROLE cm_loader LOGIN; END IF; END $$"
+        )
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {s} TO cm_loader")
+        conn.exec_driver_sql(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO cm_loader"
+        )
+        conn.exec_driver_sql(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO cm_loader")
+    loader = pgstore.connect(_as_role(empty_db, "cm_loader"))
+    try:
+        first = pgstore.load_build(loader, bundled)  # into the empty table: no rebuild
+        assert first.inserted == len(bundled.events)
+        assert pgstore.load_build(loader, bundled).unchanged == len(bundled.events)
+        assert "events_window_idx" not in _event_indexes(owner)
+        _compare_join(owner, bundled.events)
+    finally:
+        loader.dispose()
+    pgstore.load_build(owner, bundled)  # the owner's next load makes the missing index
+    assert "events_window_idx" in _event_indexes(owner)
+
+
+def test_text_too_long_to_index_is_refused_naming_the_row(empty_db):
+    engine = pgstore.connect(empty_db)
+    built = _awkward_build(n_extras=0)
+    built.events[schema.SOURCE_ROW] = [2, 3, 4]
+    built.events[schema.EVENT_TYPE] = ["Battles", "Battles " + "x" * 700, "Riots"]
+    with pytest.raises(SchemaError, match=r"data row 3: its event_type is 708 char"):
+        pgstore.load_build(engine, built)
+    assert _count(engine, "events") == 0
+
+
+def test_fetches_read_dates_whatever_the_date_style_and_keep_rows_of_one_null(empty_db, bundled):
+    owner = pgstore.connect(empty_db)
+    pgstore.load_build(owner, bundled)
+    pgstore.load_build(owner, _awkward_build(n_extras=0), incremental=True)
+    with owner.connect() as conn:
+        database = conn.exec_driver_sql("SELECT current_database()").scalar()
+        conn.exec_driver_sql(f"ALTER DATABASE {database} SET DateStyle = 'SQL, DMY'")
+        conn.commit()
+    try:
+        engine = pgstore.connect(empty_db)  # new connections: European dates by default
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW DateStyle").scalar() == "SQL, DMY"
+        store = pgstore.DbStore(empty_db, engine=engine)
+        frame = store.events_frame((schema.EVENT_ID, schema.EVENT_DATE))
+        q1 = frame.set_index(schema.EVENT_ID).loc["Q1", schema.EVENT_DATE]
+        assert q1 == pd.Timestamp("2017-11-09")
+        notes = store.events_frame((schema.NOTES,))  # one column, NULL in some rows
+        assert len(notes) == len(bundled.events) + 3
+        assert notes[schema.NOTES].isna().sum() == 1
+        engine.dispose()
+    finally:
+        with owner.connect() as conn:
+            conn.exec_driver_sql(f"ALTER DATABASE {database} RESET DateStyle")
+            conn.commit()

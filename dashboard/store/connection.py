@@ -85,6 +85,6 @@ def vacuum_events(engine: Any) -> None:
     sa = load_sqlalchemy()
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(f"VACUUM {SCHEMA}.events")
+            conn.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {SCHEMA}.events")
     except sa.exc.DBAPIError:
         pass  # the views stay right; they read the pages until autovacuum runs

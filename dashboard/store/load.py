@@ -28,6 +28,7 @@ from dashboard.store.tables import (
     FLOAT_COLUMNS,
     NOT_STORED,
     SMALLINT_COLUMNS,
+    WINDOW_INDEX_TEXT,
     add_provenance_columns,
     event_index_sql,
     event_key_sql,
@@ -125,6 +126,7 @@ def _event_columns(events: pd.DataFrame) -> tuple[list[str], list[str]]:
             f"duplicate event_id values, e.g. {str(dupes.iloc[0])!r}: the database merges "
             "loads by event_id"
         )
+    _check_indexed_text(events)
     stored = [c for c in EVENT_COLUMNS if c in events]
     extras = [
         c for c in events.columns
@@ -132,6 +134,33 @@ def _event_columns(events: pd.DataFrame) -> tuple[list[str], list[str]]:
         and str(events[c].dtype) != "geometry"
     ]  # fmt: skip
     return stored, extras
+
+
+#: The most characters the indexed text of one event (its id, type and controller, held in
+#: the window index) may have together: an index entry holds at most 2,704 bytes.
+MAX_INDEXED_CHARS = 600
+
+
+def _check_indexed_text(events: pd.DataFrame) -> None:
+    """Refuse, naming the row, an event whose id, type and controller are too long to index
+    together: a value that long is another column's text (notes shifted by a stray
+    delimiter), not a name."""
+    columns = [c for c in WINDOW_INDEX_TEXT if c in events]
+    if not columns:
+        return
+    lengths = pd.Series(0, index=events.index)
+    for c in columns:
+        lengths = lengths + events[c].astype("string").str.len().fillna(0)
+    long: pd.Series = lengths > MAX_INDEXED_CHARS
+    if long.any():
+        first = long.idxmax()
+        widest = max(columns, key=lambda c: len(str(events.at[first, c])))
+        raise SchemaError(
+            f"data row {_row_of(events, long)}: its {widest} is "
+            f"{len(str(events.at[first, widest])):,} characters long; the database indexes "
+            f"an event's {', '.join(columns)} (at most {MAX_INDEXED_CHARS} characters "
+            "together). Is a column shifted in the file? `conflictmap validate` shows the row"
+        )
 
 
 def _row_of(events: pd.DataFrame, mask: pd.Series) -> object:
@@ -258,6 +287,11 @@ def _load(
     s = SCHEMA
     with engine.begin() as conn:
         require_schema(conn)
+        # One load at a time, readers not held: whether the table is empty stays true until
+        # this load commits, and versions are numbered in the order loads commit. Taken
+        # before anything else (a load holding data_versions while it waits for the events
+        # would deadlock with a first load adding back its key to data_versions).
+        conn.execute(sa.text(f"LOCK TABLE {s}.events IN SHARE ROW EXCLUSIVE MODE"))
         version = conn.execute(
             sa.text(
                 f"INSERT INTO {s}.data_versions (source, area_sources, rows_in_file) "
@@ -265,14 +299,12 @@ def _load(
             ),
             {"source": source, "areas": "\n".join(area_sources), "rows": total},
         ).scalar_one()
-        # One load at a time (readers are not held): whether the table is empty stays true
-        # until this load commits.
-        conn.execute(sa.text(f"LOCK TABLE {s}.events IN SHARE ROW EXCLUSIVE MODE"))
         # The source's deletions go in the same transaction: a failed load removes nothing.
         deleted = delete_in(conn, delete_ids)
         _copy_stage(conn, staged, batch_size, on_batch)
         fresh = _no_events(conn)
-        rebuild = fresh and total >= REBUILD_INDEXES_AT and _hold_empty_table(conn)
+        owner = _owns_events(conn)
+        rebuild = fresh and owner and total >= REBUILD_INDEXES_AT and _hold_empty_table(conn)
         if rebuild:
             for name in EVENT_INDEXES:
                 conn.execute(sa.text(f"DROP INDEX IF EXISTS {s}.{name}"))
@@ -280,9 +312,10 @@ def _load(
                 conn.execute(sa.text(f"ALTER TABLE {s}.events DROP CONSTRAINT IF EXISTS {name}"))
         inserted, updated = _merge(conn, staged, version, fresh=fresh)
         if rebuild:
-            for statement in event_key_sql():
+            for statement in [*event_key_sql(), *event_index_sql(EVENT_INDEXES)]:
                 conn.execute(sa.text(statement))
-        for statement in event_index_sql():  # also the ones a store made before them lacks
+        # the indexes a store made before them lacks (only its owner may make them)
+        for statement in event_index_sql(_missing_indexes(conn) if owner else ()):
             conn.execute(sa.text(statement))
         missing_count: int | None
         missing_ids: tuple[str, ...]
@@ -365,23 +398,38 @@ def _copy_stage(
         cur.execute("ANALYZE cm_stage")
 
 
+def _owns_events(conn: Any) -> bool:
+    """Whether this role owns the events table (may drop and create its indexes)."""
+    sa = load_sqlalchemy()
+    return bool(
+        conn.execute(
+            sa.text(
+                "SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :s AND c.relname = 'events'"
+            ),
+            {"s": SCHEMA},
+        ).scalar_one()
+    )
+
+
+def _missing_indexes(conn: Any) -> list[str]:
+    sa = load_sqlalchemy()
+    return [
+        name
+        for name in EVENT_INDEXES
+        if conn.execute(sa.text("SELECT to_regclass(:n)"), {"n": f"{SCHEMA}.{name}"}).scalar()
+        is None
+    ]
+
+
 def _hold_empty_table(conn: Any) -> bool:
-    """Whether this load may build the empty events table's indexes and check its keys after
-    its rows, once, rather than row by row (twice as fast at a million events): only as
-    the table's owner, and only when no reader holds the table at this moment. The table is
-    then held until the load commits: a replica reading the empty store waits for the load
+    """Whether this load (by the table's owner) may build the empty events table's indexes
+    and check its keys after its rows, once, rather than row by row (twice as fast at a
+    million events): only when no reader holds the table at this moment. The table is then
+    held until the load commits: a replica reading the empty store waits for the load
     instead of showing nothing. A failed load rolls the drop back."""
     sa = load_sqlalchemy()
-    owner = conn.execute(
-        sa.text(
-            "SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = :s AND c.relname = 'events'"
-        ),
-        {"s": SCHEMA},
-    ).scalar_one()
-    if not owner:
-        return False
     held = conn.begin_nested()
     try:
         conn.execute(sa.text(f"LOCK TABLE {SCHEMA}.events IN ACCESS EXCLUSIVE MODE NOWAIT"))

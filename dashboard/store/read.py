@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import geopandas as gpd
@@ -223,24 +224,40 @@ class DbStore:
             statement = f"COPY ({compiled.string}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')"
             raw = conn.connection.driver_connection
             out = io.BytesIO()
+            # what listeners of SQLAlchemy's execution events read of a statement's context
+            context = SimpleNamespace(compiled=compiled, executemany=False, statement=statement)
             try:
                 with raw.cursor() as cur:
+                    # ISO dates whatever the database's or the role's DateStyle (Arrow reads
+                    # no other); for this transaction only
+                    cur.execute("SET LOCAL DateStyle = 'ISO, YMD'")
                     # told to SQLAlchemy's listeners as any statement is (audits, tests)
                     conn.dispatch.before_cursor_execute(
-                        conn, cur, statement, compiled.params, None, False
+                        conn, cur, statement, compiled.params, context, False
                     )
                     with cur.copy(statement, compiled.params) as copy:
                         for block in copy:
                             out.write(block)
                     conn.info[COPIED_BYTES] = out.tell()
                     conn.dispatch.after_cursor_execute(
-                        conn, cur, statement, compiled.params, None, False
+                        conn, cur, statement, compiled.params, context, False
                     )
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:
+                if raw.closed or raw.broken:
+                    conn.invalidate()  # the pool must not hand this connection out again
+                if isinstance(exc, psycopg.OperationalError):
+                    raise DatabaseError(
+                        f"lost the database {safe_url(self.url)}: {first_line(exc)}"
+                    ) from None
                 raise DatabaseError(
-                    f"lost the database {safe_url(self.url)}: {first_line(exc)}"
+                    f"the database {safe_url(self.url)} refused a query: {first_line(exc)}"
                 ) from None
-        return _csv_frame(out.getvalue(), names)
+        try:
+            return _csv_frame(out.getvalue(), names)
+        except pa.ArrowInvalid as exc:
+            raise DatabaseError(
+                f"could not read the rows the database {safe_url(self.url)} sent: {first_line(exc)}"
+            ) from None
 
     def view(
         self,
@@ -628,8 +645,12 @@ def _csv_frame(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
         return _frame([], columns)
     table = pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=list(columns)),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        # one block: a value longer than a block (1 MiB by default) cannot straddle two
+        read_options=pacsv.ReadOptions(
+            column_names=list(columns), block_size=min(len(data) + 1, 2**31 - 1)
+        ),
+        # a row of one NULL value is an empty line, not a line to skip
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types=_csv_types(columns),
             null_values=[""],

@@ -1,6 +1,7 @@
 """The store's tables: the stored event columns with their SQL types, and the DDL that
 creates the tables and indexes (idempotent)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from dashboard import schema
@@ -84,6 +85,8 @@ WINDOW_INDEX_COLUMNS = (
     schema.EVENT_ID, schema.EVENT_TYPE, schema.LATITUDE, schema.LONGITUDE, schema.FATALITIES,
     schema.CONTROLLER, "geom",
 )  # fmt: skip
+#: The text of the window index (its entries are limited in size: see ``load``).
+WINDOW_INDEX_TEXT = (schema.EVENT_ID, schema.EVENT_TYPE, schema.CONTROLLER)
 #: The events table's primary key and its key to the data versions, as PostgreSQL names
 #: them for the table above.
 EVENT_KEYS = ("events_pkey", "events_version_fkey")
@@ -101,16 +104,18 @@ def event_key_sql() -> list[str]:
     ]
 
 
-def event_index_sql() -> list[str]:
-    """Create the events table's secondary indexes (:data:`EVENT_INDEXES`) where missing."""
+def event_index_sql(names: Sequence[str] = EVENT_INDEXES) -> list[str]:
+    """Create these of the events table's secondary indexes (:data:`EVENT_INDEXES`) where
+    missing."""
     s = SCHEMA
     gist, by_date, window = EVENT_INDEXES
-    return [
-        f"CREATE INDEX IF NOT EXISTS {gist} ON {s}.events USING gist (geom)",
-        f"CREATE INDEX IF NOT EXISTS {by_date} ON {s}.events (event_date)",
-        f"CREATE INDEX IF NOT EXISTS {window} ON {s}.events (event_date) "
+    made = {
+        gist: f"CREATE INDEX IF NOT EXISTS {gist} ON {s}.events USING gist (geom)",
+        by_date: f"CREATE INDEX IF NOT EXISTS {by_date} ON {s}.events (event_date)",
+        window: f"CREATE INDEX IF NOT EXISTS {window} ON {s}.events (event_date) "
         f"INCLUDE ({', '.join(WINDOW_INDEX_COLUMNS)})",
-    ]
+    }
+    return [made[name] for name in names]
 
 
 #: Columns of the control-area table a store made before them lacks.
