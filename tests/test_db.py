@@ -317,6 +317,11 @@ def test_select_gives_the_in_process_selection_clipped_to_the_map(empty_db, bund
     assert set(got[schema.EVENT_ID]) == set(inside[schema.EVENT_ID])
     assert 0 < len(got) < len(shown)
     assert got[schema.EVENT_DATE].is_monotonic_increasing
+    # the view's counts say how many the map will draw, in the same pass as the rest
+    boxed = store.window_counts(as_of, 3660, Filters(min_fatalities=1), bbox)
+    assert boxed.in_box == store.count(as_of, 3660, Filters(min_fatalities=1), bbox) > 0
+    assert boxed.shown == store.window_counts(as_of, 3660, Filters(min_fatalities=1)).shown
+    assert store.window_counts(as_of, 3660, Filters()).in_box is None
 
     areas = store.areas_at(as_of, bbox)
     assert len(areas) and areas.crs.to_epsg() == 4326

@@ -78,6 +78,8 @@ class WindowCounts:
     unplaced: int
     """Shown events without coordinates (not on the map)."""
     controllers: pd.DataFrame
+    in_box: int | None = None
+    """Shown events inside the map's box, when one was given (what the map will draw)."""
     """As :func:`dashboard.timewindow.controller_summary` gives it for the shown events."""
 
     def selection(self) -> Selection:
@@ -282,9 +284,10 @@ class DbStore:
         filters = filters or Filters()
         args = (as_of, window_days, filters, bbox)
         with self._connection(snapshot=True):  # counts and events of one data version
-            counts = self.window_counts(as_of, window_days, filters)
+            counts = self.window_counts(as_of, window_days, filters, bbox)
             if aggregate is None:
-                aggregate = self.count(*args) > points_max
+                in_box = counts.shown if counts.in_box is None else counts.in_box
+                aggregate = in_box > points_max
             if not aggregate:
                 return DbView(counts=counts, events=self.select(*args), newest=None)
             events = self.select(*args, columns=AGGREGATE_COLUMNS)
@@ -306,10 +309,15 @@ class DbStore:
             return int(conn.execute(sa.text(query), params).scalar_one())
 
     def window_counts(
-        self, as_of: dt.date, window_days: int, filters: Filters | None = None
+        self,
+        as_of: dt.date,
+        window_days: int,
+        filters: Filters | None = None,
+        bbox: BBox | None = None,
     ) -> WindowCounts:
         """The counts of one view (see :class:`WindowCounts`) in two aggregate queries: only
-        numbers cross the wire, whatever the size of the window."""
+        numbers cross the wire, whatever the size of the window. With ``bbox``, also how
+        many of the shown events lie inside it (counted in the same pass)."""
         sa = load_sqlalchemy()
         window, params = _window(as_of, window_days)
         passes, filter_params = _filter_conditions(filters or Filters())
@@ -324,10 +332,14 @@ class DbStore:
                 aggregates += [f"count(*) FILTER (WHERE {fails[name]})",
                                f"count(*) FILTER (WHERE {alone})"]  # fmt: skip
         shown = f"{window} AND {every}"
+        in_box = "0"
+        if bbox is not None:
+            in_box = f"count(*) FILTER (WHERE {_BBOX_SQL})"
+            params.update(_bbox_params(bbox))
         per_controller = (
             f"SELECT coalesce({schema.CONTROLLER}, :no_area) AS controller, count(*), "
             f"sum({schema.FATALITIES}), count(*) - count({schema.FATALITIES}), "
-            "count(*) FILTER (WHERE geom IS NULL) "
+            f"count(*) FILTER (WHERE geom IS NULL), {in_box} "
             f"FROM {SCHEMA}.events WHERE {shown} GROUP BY 1"
         )
         with self._connection() as conn:
@@ -361,6 +373,7 @@ class DbStore:
             unknown_fatalities=int(controllers["unknown_fatalities"].sum()),
             unplaced=int(sum(int(g[4]) for g in groups)),
             controllers=controllers,
+            in_box=None if bbox is None else sum(int(g[5]) for g in groups),
         )
 
     def daily_counts(self, filters: Filters | None = None) -> pd.DataFrame:
