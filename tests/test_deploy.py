@@ -314,6 +314,23 @@ def test_serve_reads_a_login_from_the_secrets_file(serve):
     assert started is not None
 
 
+@pytest.mark.parametrize(
+    ("args", "compressed"),
+    [
+        ((), "false"),  # loopback: the bytes never cross a network
+        (("--address", "0.0.0.0", "--insecure-public"), "true"),
+        (("--websocket-compression", "on"), "true"),
+        (("--address", "0.0.0.0", "--insecure-public", "--websocket-compression", "off"), "false"),
+    ],
+)
+def test_serve_compresses_the_websocket_where_it_crosses_a_network(serve, args, compressed):
+    _, started = serve(*args)
+    assert started is not None
+    flag = "--server.enableWebsocketCompression"
+    assert started.argv.count(flag) == 1
+    assert started.argv[started.argv.index(flag) + 1] == compressed
+
+
 def test_serve_insecure_public_passes_the_flag_to_the_app(serve):
     _, started = serve("--address", "0.0.0.0", "--insecure-public")
     assert started is not None
