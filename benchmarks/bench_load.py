@@ -7,7 +7,8 @@ Run::
 
 Without options (as ``run_all.py`` runs it) it measures the matrix the README quotes
 (:data:`MATRIX`): the bundled data and 200,000 synthetic events at 1, 5, 10, 20 and 40
-sessions (200,000 also behind ``serve --workers 2``), a million at 1 and 5.
+sessions (200,000 also behind ``serve --workers 2``, and with the websocket compressed as
+``serve`` does on a public address), a million at 1 and 5.
 
 Starts ``conflictmap serve`` on a free 127.0.0.1 port (bundled data unless ``--events`` or
 ``--synth``), then for each S of ``--sessions`` opens S sessions the way a browser does
@@ -19,8 +20,8 @@ key press sends, as a fragment rerun of the view) and is timed from sending the 
 the end of the run it caused (``script_finished``), counting the bytes received.
 
 Figures per S: p50/p95 step time, bytes per step and session (the messages' own size, and
-what crossed the wire: the websocket compresses them with permessage-deflate, as it does
-for a browser), server CPU seconds per step
+what crossed the wire: compressed by permessage-deflate only when the server offers it,
+``--websocket-compression``), server CPU seconds per step
 (psutil, the server process and its children, over the stepping phase only), the server's
 RSS, and dropped sessions (a step that did not end within ``--timeout``). The baseline,
 measured in the same run: the single-session step (S=1); each S's p50 is given as a ratio
@@ -150,6 +151,7 @@ def _server(
     *,
     profile_ctl: Path | None = None,
     workers: int = 1,
+    compress: bool = False,
 ) -> Iterator[tuple[str, psutil.Process]]:
     """``conflictmap serve`` on a free port (or, profiled, the same Streamlit command under
     the cProfile bootstrap); stopped at the end, also on an error."""
@@ -167,6 +169,8 @@ def _server(
             "--workers",
             str(workers),
         ]
+        if compress:  # as on a public address (on loopback `serve` does not compress)
+            command += ["--websocket-compression", "on"]
         if events:
             command += ["--events", str(Path(events).resolve())]
         for area in areas:
@@ -528,6 +532,7 @@ def run(
     steps: int = 5,
     timeout: float = 180.0,
     workers: int = 1,
+    compress: bool = False,
 ) -> dict[str, Any]:
     """The load figures for each session count (the server started once, with ``workers``
     processes behind its port), and the time to
@@ -535,14 +540,17 @@ def run(
     and on one started again on them (the build read back from the on-disk cache)."""
     log = Path(tempfile.mkdtemp(prefix="bench-load-")) / "server.log"
     rows = []
-    with _server(events, areas or [], log, workers=workers) as (url, server):
+    with _server(events, areas or [], log, workers=workers, compress=compress) as (url, server):
         warm_up = _measure(url, server, 1, 2, timeout)  # data, assets, first runs
         for n in counts:
             row = _measure(url, server, n, steps, timeout)
             rows.append(row)
             print(f"  S={n}: {row}", flush=True)
     again_log = log.with_name("server-again.log")
-    with _server(events, areas or [], again_log, workers=workers) as (url, server):
+    with _server(events, areas or [], again_log, workers=workers, compress=compress) as (
+        url,
+        server,
+    ):
         again = _measure(url, server, 1, 1, timeout)
     base = next((r["step_p50_s"] for r in rows if r["sessions"] == 1), None)
     header = (
@@ -585,23 +593,26 @@ def run(
 
 #: Run without options (``run_all.py``): (label, synthetic events or 0 for the bundled data,
 #: session counts, worker processes).
-MATRIX: tuple[tuple[str, int, tuple[int, ...], int], ...] = (
-    ("bundled", 0, (1, 5, 10, 20, 40), 1),
-    ("200k", 200_000, (1, 5, 10, 20, 40), 1),
-    ("200k_2workers", 200_000, (1, 5, 10, 20, 40), 2),
-    ("1M", 1_000_000, (1, 5), 1),
+MATRIX: tuple[tuple[str, int, tuple[int, ...], int, bool], ...] = (
+    ("bundled", 0, (1, 5, 10, 20, 40), 1, False),
+    ("200k", 200_000, (1, 5, 10, 20, 40), 1, False),
+    # the websocket compressed, as `serve` does on a public address: bytes on the wire
+    # against the server's CPU, next to the row above
+    ("200k_compressed", 200_000, (1, 5, 10, 20), 1, True),
+    ("200k_2workers", 200_000, (1, 5, 10, 20, 40), 2, False),
+    ("1M", 1_000_000, (1, 5), 1, False),
 )
 
 
 def _matrix(steps: int, timeout: float) -> dict[str, Any]:
     figures: dict[str, Any] = {"steps_per_session": steps}
     made: dict[int, tuple[str | None, list[str]]] = {0: (None, [])}
-    for label, n, counts, workers in MATRIX:
+    for label, n, counts, workers, compress in MATRIX:
         print(f"== {label}", flush=True)
         if n not in made:
             made[n] = _synth(n)
         events, areas = made[n]
-        found = run(events, areas, counts, steps, timeout, workers=workers)
+        found = run(events, areas, counts, steps, timeout, workers=workers, compress=compress)
         found.pop("steps_per_session", None)
         figures.update({f"{label}_{key}": value for key, value in found.items()})
     return figures
@@ -631,6 +642,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--workers", type=int, default=1, help="serve --workers N (processes behind the port)"
     )
+    parser.add_argument(
+        "--websocket-compression",
+        action="store_true",
+        help="serve --websocket-compression on (as on a public address)",
+    )
     parser.add_argument("--profile", action="store_true", help="profile S=1 and S=20 instead")
     parser.add_argument("--profile-sessions", default="1,20")
     args = parser.parse_args(argv if argv is not None else [])
@@ -648,8 +664,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     counts = tuple(int(c) for c in args.sessions.split(",") if c.strip())
     if not argv:  # run_all.py: the matrix the README quotes
         return _matrix(args.steps, args.timeout)
-    figures = run(events, areas, counts, args.steps, args.timeout, workers=args.workers)
+    figures = run(
+        events,
+        areas,
+        counts,
+        args.steps,
+        args.timeout,
+        workers=args.workers,
+        compress=args.websocket_compression,
+    )
     figures["workers"] = args.workers
+    figures["websocket_compression"] = args.websocket_compression
     if EXTRA_ENV:
         figures["server_env"] = dict(EXTRA_ENV)
     figures["events_file"] = (
