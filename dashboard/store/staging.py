@@ -1,5 +1,6 @@
 """A build's events as the staging table's rows: typed columns made once for the whole frame
-(no Python value per cell), written as CSV in batches for ``COPY ... (FORMAT csv)``.
+(no Python value per cell, except in columns of mixed Python objects), written as CSV in
+batches for ``COPY ... (FORMAT csv)``.
 
 In PostgreSQL's CSV format an unquoted empty field is NULL and a quoted one (``""``) an empty
 string; Arrow's writer, with ``quoting_style="needed"``, quotes every string value and writes
