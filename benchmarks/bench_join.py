@@ -12,7 +12,7 @@ real control maps, and sharing geometries between versions hides nothing.
 
 Ours: :func:`dashboard.spatial.join_events_to_areas` (bounding-box STRtree query per
 distinct location, numpy validity filter, then one exact test per surviving pair; chunks
-of 200k events).
+of 50,000 events).
 
 Baseline: ``geopandas.sjoin`` of the points against ALL polygon versions, then keep the rows
 valid on the event date, then pick one controller per event by the same rule as ours

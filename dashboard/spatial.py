@@ -103,8 +103,12 @@ from dashboard.schema import (
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "day_numbers", "join_events_to_areas"]
 
-#: Events per chunk: bounds the memory of the candidate pairs (~a few hundred MB at most).
-DEFAULT_CHUNK_SIZE = 200_000
+#: Events per chunk: bounds the memory of the candidate pairs. 50,000 rather than more: where
+#: every event has a place of its own, a chunk's pairs run to tens of millions, and smaller
+#: chunks reuse their temporary arrays instead of faulting in new memory (a first join of
+#: 200,000 such events against 28,034 versions: 0.61-0.67 s against 1.5-1.7 s with 200,000;
+#: no steady difference where events share places, as real files' do).
+DEFAULT_CHUNK_SIZE = 50_000
 
 _WGS84 = CRS.from_epsg(4326)
 _NEVER_BEFORE = np.iinfo(np.int64).min  # valid_from NaT: since always
