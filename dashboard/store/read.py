@@ -78,9 +78,9 @@ class WindowCounts:
     unplaced: int
     """Shown events without coordinates (not on the map)."""
     controllers: pd.DataFrame
+    """As :func:`dashboard.timewindow.controller_summary` gives it for the shown events."""
     in_box: int | None = None
     """Shown events inside the map's box, when one was given (what the map will draw)."""
-    """As :func:`dashboard.timewindow.controller_summary` gives it for the shown events."""
 
     def selection(self) -> Selection:
         """The counts as a :class:`~dashboard.timewindow.Selection` without row positions."""
@@ -293,20 +293,6 @@ class DbStore:
             events = self.select(*args, columns=AGGREGATE_COLUMNS)
             newest = self.select(*args, limit=table_rows, newest_first=True)
         return DbView(counts=counts, events=events, newest=newest)
-
-    def count(
-        self,
-        as_of: dt.date,
-        window_days: int,
-        filters: Filters | None = None,
-        bbox: BBox | None = None,
-    ) -> int:
-        """How many events :meth:`select` would return (one count, no rows)."""
-        sa = load_sqlalchemy()
-        where, params = _view_where(as_of, window_days, filters, bbox)
-        query = f"SELECT count(*) FROM {SCHEMA}.events WHERE {where}"
-        with self._connection() as conn:
-            return int(conn.execute(sa.text(query), params).scalar_one())
 
     def window_counts(
         self,
