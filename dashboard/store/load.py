@@ -312,10 +312,11 @@ def _load(
                 conn.execute(sa.text(f"ALTER TABLE {s}.events DROP CONSTRAINT IF EXISTS {name}"))
         inserted, updated = _merge(conn, staged, version, fresh=fresh)
         if rebuild:
-            for statement in [*event_key_sql(), *event_index_sql(EVENT_INDEXES)]:
+            for statement in event_key_sql():
                 conn.execute(sa.text(statement))
-        # the indexes a store made before them lacks (only its owner may make them)
-        for statement in event_index_sql(_missing_indexes(conn) if owner else ()):
+        # The indexes dropped above, or one a store made before it lacks: only the owner
+        # may make them (CREATE INDEX checks ownership even when the index exists).
+        for statement in event_index_sql() if owner else ():
             conn.execute(sa.text(statement))
         missing_count: int | None
         missing_ids: tuple[str, ...]
@@ -411,16 +412,6 @@ def _owns_events(conn: Any) -> bool:
             {"s": SCHEMA},
         ).scalar_one()
     )
-
-
-def _missing_indexes(conn: Any) -> list[str]:
-    sa = load_sqlalchemy()
-    return [
-        name
-        for name in EVENT_INDEXES
-        if conn.execute(sa.text("SELECT to_regclass(:n)"), {"n": f"{SCHEMA}.{name}"}).scalar()
-        is None
-    ]
 
 
 def _hold_empty_table(conn: Any) -> bool:

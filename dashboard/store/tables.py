@@ -1,7 +1,6 @@
 """The store's tables: the stored event columns with their SQL types, and the DDL that
 creates the tables and indexes (idempotent)."""
 
-from collections.abc import Sequence
 from typing import Any
 
 from dashboard import schema
@@ -104,18 +103,16 @@ def event_key_sql() -> list[str]:
     ]
 
 
-def event_index_sql(names: Sequence[str] = EVENT_INDEXES) -> list[str]:
-    """Create these of the events table's secondary indexes (:data:`EVENT_INDEXES`) where
-    missing."""
+def event_index_sql() -> list[str]:
+    """Create the events table's secondary indexes (:data:`EVENT_INDEXES`) where missing."""
     s = SCHEMA
     gist, by_date, window = EVENT_INDEXES
-    made = {
-        gist: f"CREATE INDEX IF NOT EXISTS {gist} ON {s}.events USING gist (geom)",
-        by_date: f"CREATE INDEX IF NOT EXISTS {by_date} ON {s}.events (event_date)",
-        window: f"CREATE INDEX IF NOT EXISTS {window} ON {s}.events (event_date) "
+    return [
+        f"CREATE INDEX IF NOT EXISTS {gist} ON {s}.events USING gist (geom)",
+        f"CREATE INDEX IF NOT EXISTS {by_date} ON {s}.events (event_date)",
+        f"CREATE INDEX IF NOT EXISTS {window} ON {s}.events (event_date) "
         f"INCLUDE ({', '.join(WINDOW_INDEX_COLUMNS)})",
-    }
-    return [made[name] for name in names]
+    ]
 
 
 #: Columns of the control-area table a store made before them lacks.
