@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -23,74 +23,14 @@ from dashboard.cli.common import (
 )
 from dashboard.cli.options import (
     area_read_options,
-    date_format_option,
-    encoding_option,
+    input_options,
+    mapping_from,
+    read_options,
 )
 from dashboard.errors import DashboardError
 
 if TYPE_CHECKING:  # pandas/geopandas load when a command runs: `--help` stays quick
     from dashboard.pipeline import AreaOptions
-
-
-FORMATS = ("canonical", "acled", "ucdp", "mapped")
-
-
-def _mapping_from(options: Sequence[str], mapping_file: str | None) -> dict[str, str] | None:
-    from dashboard.readers import load_mapping, parse_map_options
-
-    mapping: dict[str, str] = {}
-    if mapping_file:
-        mapping.update(load_mapping(mapping_file))
-    if options:
-        mapping.update(parse_map_options(list(options)))
-    return mapping or None
-
-
-def _read_options(
-    mapping_file: str | None, *, encoding: str | None, date_format: str | None
-) -> tuple[str | None, str | None]:
-    """``--encoding`` and ``--date-format``, else the mapping file's keys of the same names."""
-    if mapping_file and (encoding is None or date_format is None):
-        from dashboard.readers import read_mapping_file
-
-        given = read_mapping_file(mapping_file)
-        encoding = encoding or given.encoding
-        date_format = date_format or given.date_format
-    return encoding, date_format
-
-
-def _input_options(func: Callable, *, format_alias: bool = True) -> Callable:
-    """The options every command that reads an events file shares.
-
-    ``--format`` names the input layout, except in ``validate`` where it names the
-    report's format (text|json) as the issue tracker's users asked; ``--input-format``
-    works everywhere.
-    """
-    func = click.option(
-        "--mapping",
-        "mapping_file",
-        type=click.Path(dir_okay=False),
-        help="YAML or TOML file mapping the file's columns onto canonical ones.",
-    )(func)
-    func = click.option(
-        "--map",
-        "map_items",
-        multiple=True,
-        metavar="FILE_COLUMN=CANONICAL",
-        help="Map one column of the file onto a canonical column (repeatable), "
-        "e.g. --map date=date_start --map lat=latitude.",
-    )(func)
-    func = encoding_option(func)
-    func = date_format_option(func)
-    names = ["--input-format", "--format"] if format_alias else ["--input-format"]
-    func = click.option(
-        *names,
-        "input_format",
-        type=click.Choice(FORMATS),
-        default=None,
-        help="Input layout; detected from the header when omitted.",
-    )(func)
-    return func
 
 
 def _area_options(func: Callable) -> Callable:
@@ -108,7 +48,7 @@ def _area_options(func: Callable) -> Callable:
 
 @click.command()
 @click.argument("events_file", type=click.Path(dir_okay=False))
-@lambda f: _input_options(f, format_alias=False)
+@lambda f: input_options(f, format_alias=False)
 @click.option(
     "--format",
     "-f",
@@ -138,8 +78,8 @@ def validate(
     from dashboard.validation import validate_events
 
     try:
-        mapping = _mapping_from(map_items, mapping_file)
-        encoding, date_format = _read_options(
+        mapping = mapping_from(map_items, mapping_file)
+        encoding, date_format = read_options(
             mapping_file, encoding=encoding, date_format=date_format
         )
         read = read_events(events_file, format=input_format, mapping=mapping, encoding=encoding)
@@ -170,7 +110,7 @@ def _country_option(func: Callable) -> Callable:
 @click.command()
 @click.argument("events_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV out.")
-@_input_options
+@input_options
 @_country_option
 @click.option(
     "--threshold",
@@ -198,12 +138,12 @@ def geocode(
 
     check_exists(events_file)
     try:
-        encoding, date_format = _read_options(
+        encoding, date_format = read_options(
             mapping_file, encoding=encoding, date_format=date_format
         )
         settings = BuildSettings(
             format=input_format,
-            mapping=_mapping_from(map_items, mapping_file),
+            mapping=mapping_from(map_items, mapping_file),
             countries=countries,
             encoding=encoding,
             date_format=date_format,
@@ -246,7 +186,7 @@ def geocode(
     help="GeoParquet out (with --dask: a directory of parts); set-aside rows go to "
     "OUT.rejected.csv beside it.",
 )
-@_input_options
+@input_options
 @_country_option
 @_area_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -288,12 +228,12 @@ def build(
     for area_path in (*area_paths, *area_options.source_files()):
         check_exists(area_path)
     try:
-        encoding, date_format = _read_options(
+        encoding, date_format = read_options(
             mapping_file, encoding=encoding, date_format=date_format
         )
         settings = BuildSettings(
             format=input_format,
-            mapping=_mapping_from(map_items, mapping_file),
+            mapping=mapping_from(map_items, mapping_file),
             encoding=encoding,
             date_format=date_format,
             countries=countries,

@@ -359,3 +359,66 @@ def parse_as_of(items: Sequence[str]) -> tuple[str | None, dict[str, str]]:
         else:
             by_file[name.strip()] = day
     return default, by_file
+
+
+#: The events layouts ``--input-format`` names.
+INPUT_FORMATS = ("canonical", "acled", "ucdp", "mapped")
+
+
+def mapping_from(options: Sequence[str], mapping_file: str | None) -> dict[str, str] | None:
+    """The column mapping of ``--mapping FILE`` and ``--map`` (the latter winning)."""
+    from dashboard.readers import load_mapping, parse_map_options
+
+    mapping: dict[str, str] = {}
+    if mapping_file:
+        mapping.update(load_mapping(mapping_file))
+    if options:
+        mapping.update(parse_map_options(list(options)))
+    return mapping or None
+
+
+def read_options(
+    mapping_file: str | None, *, encoding: str | None, date_format: str | None
+) -> tuple[str | None, str | None]:
+    """``--encoding`` and ``--date-format``, else the mapping file's keys of the same names."""
+    if mapping_file and (encoding is None or date_format is None):
+        from dashboard.readers import read_mapping_file
+
+        given = read_mapping_file(mapping_file)
+        encoding = encoding or given.encoding
+        date_format = date_format or given.date_format
+    return encoding, date_format
+
+
+def input_options(func: Callable, *, format_alias: bool = True) -> Callable:
+    """The options every command that reads an events file shares.
+
+    ``--format`` names the input layout, except in ``validate`` where it names the
+    report's format (text|json) as the issue tracker's users asked; ``--input-format``
+    works everywhere.
+    """
+    func = click.option(
+        "--mapping",
+        "mapping_file",
+        type=click.Path(dir_okay=False),
+        help="YAML or TOML file mapping the file's columns onto canonical ones.",
+    )(func)
+    func = click.option(
+        "--map",
+        "map_items",
+        multiple=True,
+        metavar="FILE_COLUMN=CANONICAL",
+        help="Map one column of the file onto a canonical column (repeatable), "
+        "e.g. --map date=date_start --map lat=latitude.",
+    )(func)
+    func = encoding_option(func)
+    func = date_format_option(func)
+    names = ["--input-format", "--format"] if format_alias else ["--input-format"]
+    func = click.option(
+        *names,
+        "input_format",
+        type=click.Choice(INPUT_FORMATS),
+        default=None,
+        help="Input layout; detected from the header when omitted.",
+    )(func)
+    return func
