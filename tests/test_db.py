@@ -381,6 +381,33 @@ def test_cli_load_exit_status_says_what_was_left_out(empty_db, tmp_path):
     assert _count(pgstore.connect(empty_db), "events") == 90
 
 
+def test_cli_load_takes_the_column_mapping_its_error_message_names(empty_db, tmp_path):
+    """A file whose date column is called ``date`` (as a UCDP extract saved from a
+    spreadsheet): the message names ``--map``, and ``db load`` takes it, as ``build`` does."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "init", "--db", empty_db]).exit_code == 0
+    events = tmp_path / "ged_extract.csv"
+    events.write_text(
+        "\ufeffid;date;latitude;longitude;best;country\r\n"
+        "GED1;2017-11-09;34.45;40.92;3;Syria\r\n"
+        "GED2;2017-11-19;34.46;40.93;;Syria\r\n",
+        encoding="utf-8",
+    )
+    done = runner.invoke(cli, ["db", "load", str(events), "--db", empty_db])
+    assert done.exit_code == 2 and "--map date=event_date" in done.output, done.output
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[columns]\nid = "event_id"\n', encoding="utf-8")
+    done = runner.invoke(
+        cli,
+        ["db", "load", str(events), "--map", "date=event_date", "--mapping", str(mapping),
+         "--db", empty_db],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "inserted 2," in done.output
+    stored = _all_events(pgstore.connect(empty_db)).set_index(schema.EVENT_ID)
+    assert str(stored.loc["GED1", schema.EVENT_DATE]) == "2017-11-09"
+
+
 def test_cli_unreachable_database_is_one_line_and_exit_2(pg_url):
     port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
     url = f"postgresql://nobody:secret@127.0.0.1:{port + 1 if port < 65535 else 1}/none"

@@ -18,8 +18,9 @@ from dashboard.cli.common import CliError, Progress, progress_bar
 from dashboard.cli.options import (
     area_read_options,
     areas_option,
-    date_format_option,
-    encoding_option,
+    input_options,
+    mapping_from,
+    read_options,
 )
 from dashboard.errors import DashboardError
 
@@ -71,21 +72,13 @@ def init(db_url: str) -> None:
 @click.argument("events_file", type=click.Path(dir_okay=False))
 @areas_option
 @area_read_options
-@click.option(
-    "--format",
-    "input_format",
-    default=None,
-    type=click.Choice(["canonical", "acled", "ucdp"]),
-    help="Events layout (default: detected).",
-)
+@input_options
 @click.option(
     "--country",
     "countries",
     multiple=True,
     help="Restrict the gazetteer to these countries (repeatable).",
 )
-@encoding_option
-@date_format_option
 @click.option("--batch-size", default=50_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print what the load did as JSON.")
 @_db_option
@@ -94,6 +87,8 @@ def load(
     area_paths: tuple[str, ...],
     area_options: AreaOptions,
     input_format: str | None,
+    map_items: tuple[str, ...],
+    mapping_file: str | None,
     countries: tuple[str, ...],
     encoding: str | None,
     date_format: str | None,
@@ -122,17 +117,22 @@ def load(
     engine = _engine(db_url)
     started = time.perf_counter()
     try:
+        encoding, date_format = read_options(
+            mapping_file, encoding=encoding, date_format=date_format
+        )
+        settings = BuildSettings(
+            format=input_format,
+            mapping=mapping_from(map_items, mapping_file),
+            countries=countries,
+            encoding=encoding,
+            date_format=date_format,
+            areas=area_options,
+        )
         with progress_bar() as progress:
             result = build(
                 events_file,
                 list(area_paths) or None,
-                settings=BuildSettings(
-                    format=input_format,
-                    countries=countries,
-                    encoding=encoding,
-                    date_format=date_format,
-                    areas=area_options,
-                ),
+                settings=settings,
                 progress=progress,
             )
             if not result.event_report.rows_loaded:
